@@ -1,0 +1,40 @@
+#include "err.h"
+
+#include "switchboard.pb-c.h"
+
+const char *sb_err_name(int err)
+{
+	switch (err) {
+	case SB_OK: return "OK";
+	case SB_ERR_BAD_FRAME: return "BAD_FRAME";
+	case SB_ERR_UNAUTHENTICATED: return "UNAUTHENTICATED";
+	case SB_ERR_FORBIDDEN: return "FORBIDDEN";
+	case SB_ERR_NOT_FOUND: return "NOT_FOUND";
+	case SB_ERR_INVALID_ARGUMENT: return "INVALID_ARGUMENT";
+	case SB_ERR_STORE_UNAVAILABLE: return "STORE_UNAVAILABLE";
+	case SB_ERR_NOT_LEADER: return "NOT_LEADER";
+	case SB_ERR_OVERLOADED: return "OVERLOADED";
+	case SB_ERR_CONFLICT: return "CONFLICT";
+	case SB_ERR_INTERNAL: return "INTERNAL";
+	case SB_ERR_NOMEM: return "NOMEM";
+	case SB_ERR_IO: return "IO";
+	case SB_ERR_CONFIG: return "CONFIG";
+	default: return "UNKNOWN";
+	}
+}
+
+int sb_err_wire_code(int err)
+{
+	switch (err) {
+	case SB_ERR_BAD_FRAME: return SWITCHBOARD__V1__ERROR_CODE__BAD_FRAME;
+	case SB_ERR_UNAUTHENTICATED: return SWITCHBOARD__V1__ERROR_CODE__UNAUTHENTICATED;
+	case SB_ERR_FORBIDDEN: return SWITCHBOARD__V1__ERROR_CODE__FORBIDDEN;
+	case SB_ERR_NOT_FOUND: return SWITCHBOARD__V1__ERROR_CODE__NOT_FOUND;
+	case SB_ERR_INVALID_ARGUMENT: return SWITCHBOARD__V1__ERROR_CODE__INVALID_ARGUMENT;
+	case SB_ERR_STORE_UNAVAILABLE: return SWITCHBOARD__V1__ERROR_CODE__STORE_UNAVAILABLE;
+	case SB_ERR_NOT_LEADER: return SWITCHBOARD__V1__ERROR_CODE__NOT_LEADER;
+	case SB_ERR_OVERLOADED: return SWITCHBOARD__V1__ERROR_CODE__OVERLOADED;
+	case SB_ERR_CONFLICT: return SWITCHBOARD__V1__ERROR_CODE__CONFLICT;
+	default: return SWITCHBOARD__V1__ERROR_CODE__INTERNAL;
+	}
+}

@@ -1,0 +1,25 @@
+/* Logging: one line per event, to stderr, with a journald priority prefix
+ * ("<3>") so systemd files it at the right level. Never log a secret. */
+#ifndef SB_LOG_H
+#define SB_LOG_H
+
+enum log_level { LOG_LEVEL_ERROR = 3, LOG_LEVEL_WARN = 4, LOG_LEVEL_INFO = 6, LOG_LEVEL_DEBUG = 7 };
+
+/* Only messages at or above (numerically at or below) level are printed. */
+void log_set_level(enum log_level level);
+/* Parses "error", "warn", "info", "debug"; returns -1 if unknown. */
+int log_level_parse(const char *name);
+/* Prefix lines with "<N>" journald priorities (default on: stderr under
+ * systemd is the journal); off gives plain lines for terminals. */
+void log_set_prefix(int on);
+
+/* log_warn appends ": strerror(errno)"; log_warnx does not. */
+void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Only at start-up: logs and exits 1. */
+void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+#endif
