@@ -66,6 +66,8 @@ struct sb_config {
 	char *agent_secret;           /* HMAC key for agent tokens */
 	int64_t agent_token_max_ttl_s; /* --mint-token refuses longer lifetimes */
 
+	int64_t reject_delay_ms; /* no re-offer to the agent who declined, for this long */
+
 	struct sb_channel_conf channels[SB_CH_COUNT];
 
 	struct sb_gateway_conf *gateways;

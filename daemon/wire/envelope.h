@@ -4,6 +4,7 @@
 #ifndef SB_WIRE_ENVELOPE_H
 #define SB_WIRE_ENVELOPE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -23,6 +24,11 @@ enum envelope_sender {
  * bytes do not decode or no body is set. */
 Envelope *envelope_unpack(const uint8_t *data, size_t len, const char **why);
 void envelope_free(Envelope *env);
+
+/* True when why (from envelope_unpack, frame_read or frame_parse) says the
+ * body is one this build does not know, e.g. from a newer peer: answer
+ * BAD_FRAME and keep the connection. Every other decoding failure closes it. */
+bool envelope_is_unknown_body(const char *why);
 
 /* Who may send a body; ENVELOPE_SENDER_UNKNOWN for an unknown case. */
 enum envelope_sender envelope_sender(Switchboard__V1__Envelope__BodyCase body);

@@ -1,0 +1,1247 @@
+/* YAML -> struct sb_config, driven by config_table.c.
+ *
+ * The file is loaded whole with libyaml's document API (a config file is
+ * small, and the node tree keeps every value's line for messages), then
+ * walked against the table. Every problem is collected as "file:line:
+ * message" and the walk goes on, so one run of --check-config shows them
+ * all; the messages are sorted by line before they are handed back. */
+#include "config/config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <yaml.h>
+
+#include "config/config_table.h"
+#include "err.h"
+#include "xalloc.h"
+
+/* Past this many errors the file is probably not a config file at all. */
+#define CONFIG_MAX_ERRORS 100
+/* A secret file larger than this is a wrong path, not a key. */
+#define CONFIG_SECRET_FILE_MAX 65536
+/* Longest user value echoed back in a message. */
+#define CONFIG_SHOW_MAX 200
+/* Longest dotted key name we build; no table path comes close. */
+#define CONFIG_NAME_MAX 160
+/* Width the reference's comments are wrapped to. */
+#define CONFIG_DUMP_WIDTH 100
+
+/* One collected error; seq keeps the sort stable. */
+struct config_msg {
+	size_t line;
+	size_t seq;
+	char *text;
+};
+
+/* State of one config_load call. Owner: config_load. */
+struct config_ctx {
+	const char *file;     /* as given, for messages */
+	char *dir;            /* base of relative secret_file paths */
+	yaml_document_t *doc; /* the loaded document, while walking */
+	struct config_msg *msgs;
+	size_t n_msgs;
+	size_t n_dropped;
+};
+
+/* One mapping level being filled from a table: the top level (with its
+ * sections) or one list item. */
+struct config_walk {
+	const struct config_key *keys;
+	size_t n;
+	void *base;        /* struct sb_config or the item struct */
+	const char *where; /* "" at the top, "gateways[2]" for an item */
+	size_t line;       /* where missing keys are reported when no section holds them */
+	size_t *seen;      /* per key: line it was set on, 0 if absent */
+	size_t *seen_file; /* SECRET keys: line of the key_file form */
+};
+
+static void config_walk_mapping(struct config_ctx *ctx, struct config_walk *w, yaml_node_t *map,
+                                const char *prefix);
+
+/* Appends "file:line: message" (or "file: message" for line 0). */
+__attribute__((format(printf, 3, 4))) static void config_error(struct config_ctx *ctx, size_t line,
+                                                               const char *fmt, ...)
+{
+	va_list ap;
+	char *msg, *text;
+	int n;
+
+	if (ctx->n_msgs >= CONFIG_MAX_ERRORS) {
+		ctx->n_dropped++;
+		return;
+	}
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		n = 0;
+	msg = xmalloc((size_t)n + 1);
+	va_start(ap, fmt);
+	vsnprintf(msg, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	if (line > 0)
+		text = xasprintf("%s:%zu: %s", ctx->file, line, msg);
+	else
+		text = xasprintf("%s: %s", ctx->file, msg);
+	free(msg);
+	ctx->msgs = xreallocarray(ctx->msgs, ctx->n_msgs + 1, sizeof *ctx->msgs);
+	ctx->msgs[ctx->n_msgs] = (struct config_msg){line, ctx->n_msgs, text};
+	ctx->n_msgs++;
+}
+
+/* Orders messages by line, then by the order they were found. */
+static int config_msg_cmp(const void *a, const void *b)
+{
+	const struct config_msg *x = a, *y = b;
+
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Hands the collected messages to the caller, sorted, or drops them. */
+static void config_flush_errors(struct config_ctx *ctx, struct config_errors *errs)
+{
+	size_t extra = ctx->n_dropped > 0;
+
+	if (ctx->n_msgs > 1)
+		qsort(ctx->msgs, ctx->n_msgs, sizeof *ctx->msgs, config_msg_cmp);
+	if (errs != NULL && ctx->n_msgs + extra > 0) {
+		errs->msgs =
+		    xreallocarray(errs->msgs, errs->n + ctx->n_msgs + extra, sizeof *errs->msgs);
+		for (size_t i = 0; i < ctx->n_msgs; i++)
+			errs->msgs[errs->n++] = ctx->msgs[i].text;
+		if (extra)
+			errs->msgs[errs->n++] =
+			    xasprintf("%s: %zu more errors not shown", ctx->file, ctx->n_dropped);
+	} else {
+		for (size_t i = 0; i < ctx->n_msgs; i++)
+			free(ctx->msgs[i].text);
+	}
+	free(ctx->msgs);
+	ctx->msgs = NULL;
+	ctx->n_msgs = 0;
+}
+
+/* Copies s for a message: bounded, and with control bytes replaced so a
+ * hostile or binary file cannot drive the terminal. */
+static void config_show(const char *s, char *buf, size_t size)
+{
+	size_t i = 0;
+
+	for (; s[i] != '\0' && i + 4 < size; i++)
+		buf[i] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? '?' : s[i];
+	if (s[i] != '\0')
+		memcpy(buf + i, "...", 3), i += 3;
+	buf[i] = '\0';
+}
+
+/* 1-based line of a node. */
+static size_t config_line(const yaml_node_t *node)
+{
+	return node->start_mark.line + 1;
+}
+
+/* A plain empty, "~" or "null" scalar: YAML's null, e.g. "gateways:" with
+ * nothing after it. */
+static int config_is_null(const yaml_node_t *node)
+{
+	const char *v;
+
+	if (node->type != YAML_SCALAR_NODE || node->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return 0;
+	v = (const char *)node->data.scalar.value;
+	return v[0] == '\0' || strcmp(v, "~") == 0 || strcmp(v, "null") == 0 ||
+	       strcmp(v, "Null") == 0 || strcmp(v, "NULL") == 0;
+}
+
+/* "a mapping", "a list", ... for "expected X, found Y". */
+static const char *config_node_kind(const yaml_node_t *node)
+{
+	switch (node->type) {
+	case YAML_MAPPING_NODE:
+		return "a mapping";
+	case YAML_SEQUENCE_NODE:
+		return "a list";
+	case YAML_SCALAR_NODE:
+		return config_is_null(node) ? "nothing" : "a single value";
+	default:
+		return "nothing";
+	}
+}
+
+/* What a key's type expects, for "expected X, found Y". */
+static const char *config_type_want(const struct config_key *k)
+{
+	switch (k->type) {
+	case CONFIG_SECTION:
+		return "a mapping";
+	case CONFIG_LIST:
+		return "a list";
+	case CONFIG_INT:
+		return "an integer";
+	case CONFIG_DURATION:
+		return "a duration";
+	case CONFIG_BOOL:
+		return "true or false";
+	case CONFIG_CHANNEL:
+		return "a channel name";
+	case CONFIG_STRING:
+	case CONFIG_SECRET:
+	default:
+		return "a string";
+	}
+}
+
+/* The name a key is reported under: "redis.address", "gateways[1].id". */
+static void config_name(const struct config_walk *w, const char *path, const char *suffix,
+                        char *buf, size_t size)
+{
+	if (w->where[0] != '\0')
+		snprintf(buf, size, "%s.%s%s", w->where, path, suffix);
+	else
+		snprintf(buf, size, "%s%s", path, suffix);
+}
+
+/* Address of a key's field in the struct being filled. */
+static void *config_field(void *base, const struct config_key *k)
+{
+	return (char *)base + k->offset;
+}
+
+/* Stores n into an integer field of the key's width. */
+static void config_store_int(void *field, size_t size, int64_t n)
+{
+	if (size == sizeof(int64_t)) {
+		memcpy(field, &n, sizeof n);
+	} else if (size == sizeof(int)) {
+		int v = (int)n;
+		memcpy(field, &v, sizeof v);
+	} else if (size == sizeof(bool)) {
+		bool v = n != 0;
+		memcpy(field, &v, sizeof v);
+	}
+}
+
+/* Wipes a secret before freeing it, so it does not linger in freed heap. */
+static void config_free_secret(char *s)
+{
+	if (s != NULL) {
+		explicit_bzero(s, strlen(s));
+		free(s);
+	}
+}
+
+/* Gives every key of a table its default. */
+static void config_apply_defaults(const struct config_key *keys, size_t n, void *base)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct config_key *k = &keys[i];
+		void *field = config_field(base, k);
+
+		switch (k->type) {
+		case CONFIG_STRING:
+			if (k->def_str != NULL)
+				*(char **)field = xstrdup(k->def_str);
+			break;
+		case CONFIG_INT:
+		case CONFIG_DURATION:
+		case CONFIG_BOOL:
+		case CONFIG_CHANNEL:
+			config_store_int(field, k->size, k->def);
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+/* Frees every string, secret and list a table's keys point to. */
+static void config_free_fields(const struct config_key *keys, size_t n, void *base)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct config_key *k = &keys[i];
+		void *field = config_field(base, k);
+
+		if (k->type == CONFIG_STRING) {
+			free(*(char **)field);
+		} else if (k->type == CONFIG_SECRET) {
+			config_free_secret(*(char **)field);
+		} else if (k->type == CONFIG_LIST) {
+			const struct config_list *l = k->list;
+			char *items = *(char **)field;
+			size_t count = *(size_t *)(void *)((char *)base + l->count_offset);
+
+			for (size_t j = 0; j < count; j++)
+				config_free_fields(l->items, l->n_items, items + j * l->item_size);
+			free(items);
+		}
+	}
+}
+
+/* Parses an INT, or a DURATION into the key's unit. Returns NULL or why
+ * the text is not a number of the right kind. */
+static const char *config_parse_number(const struct config_key *k, const char *s, int64_t *out)
+{
+	const char *p = s;
+	int neg = 0;
+	int64_t n = 0;
+
+	if (*p == '-' || *p == '+')
+		neg = *p++ == '-';
+	if (*p < '0' || *p > '9')
+		return k->type == CONFIG_INT ? "is not an integer"
+		                             : "is not a duration (an integer, or one with a unit: "
+		                               "ms, s, m, h, d)";
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (n > (INT64_MAX - (*p - '0')) / 10)
+			return "is too large";
+		n = n * 10 + (*p - '0');
+	}
+	if (k->type == CONFIG_INT) {
+		if (*p != '\0')
+			return "is not an integer";
+	} else {
+		int64_t mult;
+
+		if (*p == '\0')
+			mult = k->unit_ms;
+		else if (strcmp(p, "ms") == 0)
+			mult = 1;
+		else if (strcmp(p, "s") == 0)
+			mult = 1000;
+		else if (strcmp(p, "m") == 0)
+			mult = 60 * 1000;
+		else if (strcmp(p, "h") == 0)
+			mult = 3600 * 1000;
+		else if (strcmp(p, "d") == 0)
+			mult = 86400 * 1000;
+		else
+			return "is not a duration (an integer, or one with a unit: ms, s, m, h, d)";
+		if (n > INT64_MAX / mult)
+			return "is too large";
+		n *= mult;
+		if (n % k->unit_ms != 0)
+			return "is not a whole number of seconds";
+		n /= k->unit_ms;
+	}
+	*out = neg ? -n : n;
+	return NULL;
+}
+
+/* The directory relative secret_file paths are resolved against. */
+static char *config_dirname(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (slash == NULL)
+		return xstrdup(".");
+	if (slash == path)
+		return xstrdup("/");
+	return xstrndup(path, (size_t)(slash - path));
+}
+
+/* Reads a secret file: whole, trailing newlines stripped. Reports and
+ * returns NULL if it cannot be used. */
+static char *config_read_secret(struct config_ctx *ctx, const char *name, const char *path,
+                                size_t line)
+{
+	char show[CONFIG_SHOW_MAX];
+	char *full = path[0] == '/' ? xstrdup(path) : xasprintf("%s/%s", ctx->dir, path);
+	char *buf = NULL, *secret = NULL;
+	size_t len = 0;
+	struct stat st;
+	int fd;
+
+	config_show(full, show, sizeof show);
+	/* O_NONBLOCK: a FIFO put there by mistake must not hang the load */
+	fd = open(full, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		config_error(ctx, line, "%s: cannot read '%s': %s", name, show, strerror(errno));
+		goto out;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		config_error(ctx, line, "%s: '%s' is not a regular file", name, show);
+		goto out;
+	}
+	buf = xmalloc(CONFIG_SECRET_FILE_MAX + 1);
+	for (;;) {
+		ssize_t r = read(fd, buf + len, CONFIG_SECRET_FILE_MAX + 1 - len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			config_error(ctx, line, "%s: cannot read '%s': %s", name, show,
+			             strerror(errno));
+			goto out;
+		}
+		if (r == 0 || (len += (size_t)r) > CONFIG_SECRET_FILE_MAX)
+			break;
+	}
+	if (len > CONFIG_SECRET_FILE_MAX) {
+		config_error(ctx, line, "%s: '%s' is larger than %d bytes", name, show,
+		             CONFIG_SECRET_FILE_MAX);
+		goto out;
+	}
+	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+		len--;
+	if (memchr(buf, '\0', len) != NULL) {
+		config_error(ctx, line, "%s: '%s' contains a NUL byte", name, show);
+		goto out;
+	}
+	secret = xstrndup(buf, len);
+out:
+	if (buf != NULL) {
+		explicit_bzero(buf, CONFIG_SECRET_FILE_MAX + 1);
+		free(buf);
+	}
+	if (fd >= 0)
+		close(fd);
+	free(full);
+	return secret;
+}
+
+/* Sets a SECRET key from its inline value or from the file it names. */
+static void config_parse_secret(struct config_ctx *ctx, void *field, const char *name,
+                                const char *value, size_t line, int file_form)
+{
+	char *secret;
+	size_t len;
+
+	secret = file_form ? config_read_secret(ctx, name, value, line) : xstrdup(value);
+	if (secret == NULL)
+		return;
+	len = strlen(secret);
+	if (len < CONFIG_SECRET_MIN) {
+		/* never echo the secret, not even a short wrong one */
+		config_error(ctx, line, "%s: is %zu bytes; a secret needs at least %d", name, len,
+		             CONFIG_SECRET_MIN);
+		config_free_secret(secret);
+		return;
+	}
+	config_free_secret(*(char **)field);
+	*(char **)field = secret;
+}
+
+/* Sets one scalar key from node v. */
+static void config_parse_value(struct config_ctx *ctx, struct config_walk *w, size_t idx,
+                               const yaml_node_t *v, int file_form)
+{
+	const struct config_key *k = &w->keys[idx];
+	void *field = config_field(w->base, k);
+	size_t line = config_line(v);
+	char name[CONFIG_NAME_MAX], show[CONFIG_SHOW_MAX];
+	const char *s, *why;
+	int64_t n;
+
+	config_name(w, k->path, file_form ? "_file" : "", name, sizeof name);
+	if (k->type == CONFIG_SECRET && (file_form ? w->seen[idx] : w->seen_file[idx])) {
+		const char *leaf = strrchr(k->path, '.');
+		leaf = leaf != NULL ? leaf + 1 : k->path;
+		config_error(ctx, line, "%s: set either %s or %s_file, not both", name, leaf, leaf);
+		return;
+	}
+	/* marked even if the value is bad: it is wrong, not missing */
+	if (file_form)
+		w->seen_file[idx] = line;
+	else
+		w->seen[idx] = line;
+	if (v->type != YAML_SCALAR_NODE || config_is_null(v)) {
+		config_error(ctx, line, "%s: expected %s, found %s", name, config_type_want(k),
+		             config_node_kind(v));
+		return;
+	}
+	s = (const char *)v->data.scalar.value;
+	if (strlen(s) != v->data.scalar.length) {
+		config_error(ctx, line, "%s: contains a NUL byte", name);
+		return;
+	}
+	config_show(s, show, sizeof show);
+	switch (k->type) {
+	case CONFIG_STRING:
+		if (k->check != NULL && (why = k->check(s)) != NULL) {
+			config_error(ctx, line, "%s: '%s' %s", name, show, why);
+			return;
+		}
+		free(*(char **)field);
+		*(char **)field = xstrdup(s);
+		break;
+	case CONFIG_INT:
+	case CONFIG_DURATION:
+		if ((why = config_parse_number(k, s, &n)) != NULL) {
+			config_error(ctx, line, "%s: '%s' %s", name, show, why);
+			return;
+		}
+		if (n < k->min || n > k->max) {
+			config_error(ctx, line, "%s: %s is out of range (%" PRId64 "..%" PRId64 ")",
+			             name, show, k->min, k->max);
+			return;
+		}
+		config_store_int(field, k->size, n);
+		break;
+	case CONFIG_BOOL:
+		if (strcmp(s, "true") != 0 && strcmp(s, "false") != 0) {
+			config_error(ctx, line, "%s: '%s' is not true or false", name, show);
+			return;
+		}
+		config_store_int(field, k->size, strcmp(s, "true") == 0);
+		break;
+	case CONFIG_CHANNEL:
+		if ((n = channel_parse(s)) < 0) {
+			config_error(ctx, line,
+			             "%s: '%s' is not a channel (voice, chat, email or social)",
+			             name, show);
+			return;
+		}
+		config_store_int(field, k->size, n);
+		break;
+	case CONFIG_SECRET:
+		config_parse_secret(ctx, field, name, s, line, file_form);
+		break;
+	default:
+		break;
+	}
+}
+
+/* Edit distance of two short strings, for "did you mean". */
+static size_t config_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	size_t row[65];
+
+	if (la > 64 || lb > 64)
+		return SIZE_MAX;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t diag = row[0];
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t up = row[j];
+			size_t best = diag + (a[i - 1] != b[j - 1]);
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			diag = up;
+		}
+	}
+	return row[lb];
+}
+
+/* The key name under prefix that key is most likely a typo of, or NULL.
+ * buf holds the "_file" variant of a secret when that is the best match. */
+static const char *config_suggest(const struct config_walk *w, const char *prefix, const char *key,
+                                  char *buf, size_t size)
+{
+	size_t plen = prefix != NULL ? strlen(prefix) : 0;
+	size_t best_d = strlen(key) > 3 ? 3 : 2;
+	const char *best = NULL;
+
+	for (size_t i = 0; i < w->n; i++) {
+		const char *leaf = w->keys[i].path;
+		char file[CONFIG_NAME_MAX];
+		size_t d;
+
+		if (plen > 0) {
+			if (strncmp(leaf, prefix, plen) != 0 || leaf[plen] != '.')
+				continue;
+			leaf += plen + 1;
+		}
+		if (strchr(leaf, '.') != NULL)
+			continue;
+		if ((d = config_distance(key, leaf)) < best_d)
+			best_d = d, best = leaf;
+		if (w->keys[i].type != CONFIG_SECRET)
+			continue;
+		snprintf(file, sizeof file, "%s_file", leaf);
+		if ((d = config_distance(key, file)) < best_d) {
+			best_d = d;
+			snprintf(buf, size, "%s", file);
+			best = buf;
+		}
+	}
+	return best;
+}
+
+/* Reports a key the table does not know, with a suggestion if one is close. */
+static void config_unknown_key(struct config_ctx *ctx, const struct config_walk *w,
+                               const char *prefix, const char *key, size_t line)
+{
+	char show[CONFIG_SHOW_MAX], buf[CONFIG_NAME_MAX];
+	const char *hint = config_suggest(w, prefix, key, buf, sizeof buf);
+	char *full;
+
+	config_show(key, show, sizeof show);
+	if (w->where[0] != '\0')
+		full = xasprintf("%s.%s", w->where, show);
+	else if (prefix != NULL)
+		full = xasprintf("%s.%s", prefix, show);
+	else
+		full = xstrdup(show);
+	if (hint != NULL)
+		config_error(ctx, line, "unknown key '%s' (did you mean '%s'?)", full, hint);
+	else
+		config_error(ctx, line, "unknown key '%s'", full);
+	free(full);
+}
+
+/* Orders identities by value, then by position, so duplicates sit together
+ * with the first occurrence leading. */
+struct config_ident {
+	const char *id;
+	size_t index;
+};
+
+/* qsort comparator for struct config_ident. */
+static int config_ident_cmp(const void *a, const void *b)
+{
+	const struct config_ident *x = a, *y = b;
+	int c = strcmp(x->id, y->id);
+
+	if (c != 0)
+		return c;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* Reports every item whose identity repeats an earlier one. Sorting keeps
+ * this O(n log n) for rosters of thousands of agents. */
+static void config_check_unique(struct config_ctx *ctx, const struct config_key *k, char *items,
+                                size_t n, const size_t *lines)
+{
+	const struct config_list *l = k->list;
+	struct config_ident *ids = xcalloc(n, sizeof *ids);
+	size_t m = 0, run = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const char *id = *(char **)config_field(items + i * l->item_size, &l->items[0]);
+		if (id != NULL)
+			ids[m++] = (struct config_ident){id, i};
+	}
+	if (m > 1)
+		qsort(ids, m, sizeof *ids, config_ident_cmp);
+	for (size_t j = 1; j < m; j++) {
+		char show[CONFIG_SHOW_MAX];
+
+		if (strcmp(ids[j].id, ids[run].id) != 0) {
+			run = j;
+			continue;
+		}
+		config_show(ids[j].id, show, sizeof show);
+		config_error(ctx, lines[ids[j].index],
+		             "%s[%zu].%s '%s' is a duplicate (first at line %zu)", k->path,
+		             ids[j].index, l->items[0].path, show, lines[ids[run].index]);
+	}
+	free(ids);
+}
+
+/* Line a missing key is reported at: its innermost present section, else
+ * the mapping the walk covers. */
+static size_t config_missing_line(const struct config_walk *w, const char *path)
+{
+	char buf[CONFIG_NAME_MAX];
+	char *dot;
+
+	snprintf(buf, sizeof buf, "%s", path);
+	while ((dot = strrchr(buf, '.')) != NULL) {
+		int i;
+
+		*dot = '\0';
+		i = config_table_find(w->keys, w->n, buf);
+		if (i >= 0 && w->seen[i] > 0)
+			return w->seen[i];
+	}
+	return w->line;
+}
+
+/* After a walk: reports required keys that were absent and lists that are
+ * too short, and fills keys that default to the item's identity. */
+static void config_check_missing(struct config_ctx *ctx, struct config_walk *w)
+{
+	for (size_t i = 0; i < w->n; i++) {
+		const struct config_key *k = &w->keys[i];
+		void *field = config_field(w->base, k);
+		char name[CONFIG_NAME_MAX];
+		const char *leaf;
+
+		config_name(w, k->path, "", name, sizeof name);
+		if (k->type == CONFIG_LIST) {
+			size_t count = *(size_t *)(void *)((char *)w->base + k->list->count_offset);
+			if ((int64_t)count < k->min)
+				config_error(ctx, w->seen[i] ? w->seen[i] : w->line,
+				             "%s: at least %" PRId64 " %s%s required", name, k->min,
+				             k->list->noun, k->min == 1 ? " is" : "s are");
+			continue;
+		}
+		if ((k->flags & CONFIG_DEFAULT_ID) && w->seen[i] == 0) {
+			const char *id = *(char **)config_field(w->base, &w->keys[0]);
+			if (id != NULL && *(char **)field == NULL)
+				*(char **)field = xstrdup(id);
+		}
+		if (!(k->flags & CONFIG_REQUIRED) || w->seen[i] > 0 ||
+		    (w->seen_file != NULL && w->seen_file[i] > 0))
+			continue;
+		leaf = strrchr(k->path, '.');
+		leaf = leaf != NULL ? leaf + 1 : k->path;
+		if (k->type == CONFIG_SECRET)
+			config_error(ctx, config_missing_line(w, k->path),
+			             "%s is required: set %s or %s_file", name, leaf, leaf);
+		else
+			config_error(ctx, config_missing_line(w, k->path), "%s is required", name);
+	}
+}
+
+/* Fills a LIST key from a sequence of mappings. */
+static void config_parse_list(struct config_ctx *ctx, struct config_walk *w, size_t idx,
+                              const yaml_node_t *key, yaml_node_t *v)
+{
+	const struct config_key *k = &w->keys[idx];
+	const struct config_list *l = k->list;
+	char **arrp = config_field(w->base, k);
+	size_t *countp = (size_t *)(void *)((char *)w->base + l->count_offset);
+	size_t *lines;
+	char *items;
+	size_t n;
+
+	w->seen[idx] = config_line(key);
+	if (config_is_null(v))
+		return;
+	if (v->type != YAML_SEQUENCE_NODE) {
+		config_error(ctx, config_line(v), "%s: expected a list of %ss, found %s", k->path,
+		             l->noun, config_node_kind(v));
+		return;
+	}
+	n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+	if (n == 0)
+		return;
+	/* owned by the config from here on, so config_free covers every exit */
+	items = xcalloc(n, l->item_size);
+	*arrp = items;
+	*countp = n;
+	lines = xcalloc(n, sizeof *lines);
+	for (size_t i = 0; i < n; i++) {
+		yaml_node_t *in = yaml_document_get_node(ctx->doc, v->data.sequence.items.start[i]);
+		void *item = items + i * l->item_size;
+		char where[64];
+		struct config_walk iw = {
+		    .keys = l->items,
+		    .n = l->n_items,
+		    .base = item,
+		    .where = where,
+		    .line = config_line(in),
+		};
+
+		snprintf(where, sizeof where, "%s[%zu]", k->path, i);
+		config_apply_defaults(l->items, l->n_items, item);
+		if (in->type != YAML_MAPPING_NODE) {
+			config_error(ctx, config_line(in), "%s: expected a mapping, found %s",
+			             where, config_node_kind(in));
+			continue;
+		}
+		iw.seen = xcalloc(l->n_items, sizeof *iw.seen);
+		iw.seen_file = xcalloc(l->n_items, sizeof *iw.seen_file);
+		config_walk_mapping(ctx, &iw, in, NULL);
+		config_check_missing(ctx, &iw);
+		lines[i] = iw.seen[0];
+		free(iw.seen);
+		free(iw.seen_file);
+	}
+	config_check_unique(ctx, k, items, n, lines);
+	free(lines);
+}
+
+/* Whether the mapping already had a key equal to p's before p. */
+static const yaml_node_pair_t *config_find_dup(yaml_document_t *doc, const yaml_node_t *map,
+                                               const yaml_node_pair_t *p, const yaml_node_t *key)
+{
+	for (const yaml_node_pair_t *q = map->data.mapping.pairs.start; q < p; q++) {
+		const yaml_node_t *qk = yaml_document_get_node(doc, q->key);
+		if (qk->type == YAML_SCALAR_NODE &&
+		    qk->data.scalar.length == key->data.scalar.length &&
+		    memcmp(qk->data.scalar.value, key->data.scalar.value,
+		           key->data.scalar.length) == 0)
+			return q;
+	}
+	return NULL;
+}
+
+/* Index of the table key a YAML key names under prefix, or -1; a SECRET's
+ * "key_file" form sets *file_form. */
+static int config_lookup(const struct config_walk *w, const char *prefix, const yaml_node_t *key,
+                         int *file_form)
+{
+	const char *name = (const char *)key->data.scalar.value;
+	char path[CONFIG_NAME_MAX];
+	size_t len;
+	int i, n;
+
+	n = prefix != NULL ? snprintf(path, sizeof path, "%s.%s", prefix, name)
+	                   : snprintf(path, sizeof path, "%s", name);
+	/* too long or with a NUL inside: cannot be in the table */
+	if (n < 0 || (size_t)n >= sizeof path || strlen(name) != key->data.scalar.length)
+		return -1;
+	if ((i = config_table_find(w->keys, w->n, path)) >= 0)
+		return i;
+	len = strlen(path);
+	if (len <= 5 || strcmp(path + len - 5, "_file") != 0)
+		return -1;
+	path[len - 5] = '\0';
+	i = config_table_find(w->keys, w->n, path);
+	if (i < 0 || w->keys[i].type != CONFIG_SECRET)
+		return -1;
+	*file_form = 1;
+	return i;
+}
+
+/* Walks one mapping: each key is looked up in the table under prefix and
+ * dispatched by type; sections recurse with a longer prefix. */
+static void config_walk_mapping(struct config_ctx *ctx, struct config_walk *w, yaml_node_t *map,
+                                const char *prefix)
+{
+	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
+	     p++) {
+		yaml_node_t *key = yaml_document_get_node(ctx->doc, p->key);
+		yaml_node_t *v = yaml_document_get_node(ctx->doc, p->value);
+		const yaml_node_pair_t *dup;
+		const char *name;
+		int i, file_form = 0;
+
+		if (key->type != YAML_SCALAR_NODE) {
+			config_error(ctx, config_line(key),
+			             "%s%skeys must be plain names, found %s", w->where,
+			             w->where[0] ? ": " : "", config_node_kind(key));
+			continue;
+		}
+		name = (const char *)key->data.scalar.value;
+		if ((dup = config_find_dup(ctx->doc, map, p, key)) != NULL) {
+			char show[CONFIG_SHOW_MAX];
+			config_show(name, show, sizeof show);
+			config_error(ctx, config_line(key),
+			             "duplicate key '%s' (first at line %zu)", show,
+			             config_line(yaml_document_get_node(ctx->doc, dup->key)));
+			continue;
+		}
+		if ((i = config_lookup(w, prefix, key, &file_form)) < 0) {
+			config_unknown_key(ctx, w, prefix, name, config_line(key));
+			continue;
+		}
+		switch (w->keys[i].type) {
+		case CONFIG_SECTION:
+			w->seen[i] = config_line(key);
+			if (v->type == YAML_MAPPING_NODE)
+				config_walk_mapping(ctx, w, v, w->keys[i].path);
+			else if (!config_is_null(v))
+				config_error(ctx, config_line(v),
+				             "%s: expected a mapping, found %s", w->keys[i].path,
+				             config_node_kind(v));
+			break;
+		case CONFIG_LIST:
+			config_parse_list(ctx, w, (size_t)i, key, v);
+			break;
+		default:
+			config_parse_value(ctx, w, (size_t)i, v, file_form);
+			break;
+		}
+	}
+}
+
+/* Gives each channel that no queue takes a queue named after it, so a
+ * minimal file works; a name already used by another channel's queue is an
+ * error rather than a silent clash. */
+static void config_default_queues(struct config_ctx *ctx, struct sb_config *cfg, size_t line)
+{
+	for (int ch = 0; ch < SB_CH_COUNT; ch++) {
+		const struct sb_queue_conf *taken;
+		const char *name = channel_name((enum sb_channel)ch);
+		int has = 0;
+
+		for (size_t i = 0; i < cfg->n_queues && !has; i++)
+			has = cfg->queues[i].name != NULL && (int)cfg->queues[i].channel == ch;
+		if (has)
+			continue;
+		if ((taken = config_queue(cfg, name)) != NULL) {
+			config_error(
+			    ctx, line,
+			    "queues: channel %s has no queue, and its default queue's name "
+			    "'%s' is taken by a %s queue",
+			    name, name, channel_name(taken->channel));
+			continue;
+		}
+		cfg->queues = xreallocarray(cfg->queues, cfg->n_queues + 1, sizeof *cfg->queues);
+		cfg->queues[cfg->n_queues++] =
+		    (struct sb_queue_conf){xstrdup(name), (enum sb_channel)ch};
+	}
+}
+
+/* Walks the document's root against the top-level table. */
+static void config_walk_document(struct config_ctx *ctx, struct sb_config *cfg)
+{
+	yaml_node_t *root = yaml_document_get_root_node(ctx->doc);
+	struct config_walk w = {
+	    .keys = config_table,
+	    .n = config_table_len,
+	    .base = cfg,
+	    .where = "",
+	    .line = 1,
+	};
+	int q;
+
+	if (root != NULL && root->type != YAML_MAPPING_NODE && !config_is_null(root)) {
+		config_error(ctx, config_line(root),
+		             "expected a mapping of keys at the top, found %s",
+		             config_node_kind(root));
+		return;
+	}
+	w.seen = xcalloc(w.n, sizeof *w.seen);
+	w.seen_file = xcalloc(w.n, sizeof *w.seen_file);
+	if (root != NULL && root->type == YAML_MAPPING_NODE)
+		config_walk_mapping(ctx, &w, root, NULL);
+	config_check_missing(ctx, &w);
+	q = config_table_find(config_table, config_table_len, "queues");
+	config_default_queues(ctx, cfg, q >= 0 && w.seen[q] > 0 ? w.seen[q] : 1);
+	free(w.seen);
+	free(w.seen_file);
+}
+
+/* Line of a byte offset in f, for errors libyaml reports as offsets. */
+static size_t config_offset_line(FILE *f, size_t offset)
+{
+	size_t line = 1;
+	int c;
+
+	if (f == NULL || fseek(f, 0, SEEK_SET) != 0)
+		return 0;
+	for (size_t i = 0; i < offset && (c = getc(f)) != EOF; i++)
+		line += c == '\n';
+	return line;
+}
+
+/* Reports libyaml's parse error with its line. */
+static void config_syntax_error(struct config_ctx *ctx, const yaml_parser_t *parser, FILE *f)
+{
+	const char *problem = parser->problem != NULL ? parser->problem : "cannot parse";
+	size_t line;
+
+	switch (parser->error) {
+	case YAML_MEMORY_ERROR:
+		config_error(ctx, 0, "out of memory while parsing");
+		break;
+	case YAML_READER_ERROR:
+		/* the reader works on bytes: it has an offset, not a line */
+		line = config_offset_line(f, parser->problem_offset);
+		if (parser->problem_value != -1)
+			config_error(ctx, line, "cannot read: %s (byte #%02x at offset %zu)",
+			             problem, (unsigned)parser->problem_value,
+			             parser->problem_offset);
+		else
+			config_error(ctx, line, "cannot read: %s at offset %zu", problem,
+			             parser->problem_offset);
+		break;
+	default:
+		if (parser->context != NULL)
+			config_error(ctx, parser->problem_mark.line + 1,
+			             "YAML syntax error: %s (%s at line %zu)", problem,
+			             parser->context, parser->context_mark.line + 1);
+		else
+			config_error(ctx, parser->problem_mark.line + 1, "YAML syntax error: %s",
+			             problem);
+		break;
+	}
+}
+
+/* A second document after "---" would be silently ignored by a loader that
+ * stops at the first, so it is an error. */
+static void config_check_single_document(struct config_ctx *ctx, yaml_parser_t *parser, FILE *f)
+{
+	yaml_document_t next;
+	yaml_node_t *root;
+
+	if (!yaml_parser_load(parser, &next)) {
+		config_syntax_error(ctx, parser, f);
+		return;
+	}
+	root = yaml_document_get_root_node(&next);
+	if (root != NULL)
+		config_error(ctx, config_line(root), "only one YAML document is allowed");
+	yaml_document_delete(&next);
+}
+
+int config_load(const char *path, struct sb_config **out, struct config_errors *errs)
+{
+	struct config_ctx ctx = {.file = path};
+	struct sb_config *cfg = xcalloc(1, sizeof *cfg);
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	struct stat st;
+	FILE *f;
+	int rc;
+
+	*out = NULL;
+	cfg->path = xstrdup(path);
+	ctx.dir = config_dirname(path);
+	config_apply_defaults(config_table, config_table_len, cfg);
+
+	f = fopen(path, "rbe");
+	if (f == NULL) {
+		config_error(&ctx, 0, "cannot open: %s", strerror(errno));
+	} else if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+		config_error(&ctx, 0, "cannot open: %s", strerror(EISDIR));
+	} else if (!yaml_parser_initialize(&parser)) {
+		config_error(&ctx, 0, "out of memory while parsing");
+	} else {
+		yaml_parser_set_input_file(&parser, f);
+		if (!yaml_parser_load(&parser, &doc)) {
+			config_syntax_error(&ctx, &parser, f);
+		} else {
+			ctx.doc = &doc;
+			config_walk_document(&ctx, cfg);
+			ctx.doc = NULL;
+			yaml_document_delete(&doc);
+			config_check_single_document(&ctx, &parser, f);
+		}
+		yaml_parser_delete(&parser);
+	}
+	if (f != NULL)
+		fclose(f);
+
+	if (ctx.n_msgs == 0 && ctx.n_dropped == 0) {
+		*out = cfg;
+		rc = 0;
+	} else {
+		config_free(cfg);
+		rc = SB_ERR_CONFIG;
+	}
+	config_flush_errors(&ctx, errs);
+	free(ctx.dir);
+	return rc;
+}
+
+void config_free(struct sb_config *cfg)
+{
+	if (cfg == NULL)
+		return;
+	config_free_fields(config_table, config_table_len, cfg);
+	free(cfg->path);
+	free(cfg);
+}
+
+void config_errors_clear(struct config_errors *errs)
+{
+	if (errs == NULL)
+		return;
+	for (size_t i = 0; i < errs->n; i++)
+		free(errs->msgs[i]);
+	free(errs->msgs);
+	errs->msgs = NULL;
+	errs->n = 0;
+}
+
+const struct sb_gateway_conf *config_gateway(const struct sb_config *cfg, const char *id)
+{
+	for (size_t i = 0; i < cfg->n_gateways; i++)
+		if (cfg->gateways[i].id != NULL && strcmp(cfg->gateways[i].id, id) == 0)
+			return &cfg->gateways[i];
+	return NULL;
+}
+
+const struct sb_agent_conf *config_agent(const struct sb_config *cfg, const char *id)
+{
+	for (size_t i = 0; i < cfg->n_agents; i++)
+		if (cfg->agents[i].id != NULL && strcmp(cfg->agents[i].id, id) == 0)
+			return &cfg->agents[i];
+	return NULL;
+}
+
+const struct sb_queue_conf *config_queue(const struct sb_config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->n_queues; i++)
+		if (cfg->queues[i].name != NULL && strcmp(cfg->queues[i].name, name) == 0)
+			return &cfg->queues[i];
+	return NULL;
+}
+
+/* Writes text as "# " comment lines at indent, wrapped at the dump width. */
+static void config_dump_comment(FILE *out, int indent, const char *text)
+{
+	int width = CONFIG_DUMP_WIDTH - indent - 2;
+
+	while (*text != '\0') {
+		int len = (int)strlen(text);
+
+		if (len > width) {
+			int cut = width;
+			while (cut > 0 && text[cut] != ' ')
+				cut--;
+			len = cut > 0 ? cut : width;
+		}
+		fprintf(out, "%*s# %.*s\n", indent, "", len, text);
+		text += len;
+		while (*text == ' ')
+			text++;
+	}
+}
+
+/* Writes a string scalar, quoted when YAML would read it as something else. */
+static void config_dump_string(FILE *out, const char *s)
+{
+	int quote = s[0] == '\0' || s[0] == ' ' || strpbrk(s, "[]{},#&*!|>'\"%@`\\") != NULL ||
+	            strstr(s, ": ") != NULL || s[strlen(s) - 1] == ' ' || strcmp(s, "true") == 0 ||
+	            strcmp(s, "false") == 0 || strcmp(s, "null") == 0;
+
+	if (!quote) {
+		fputs(s, out);
+		return;
+	}
+	fputc('"', out);
+	for (; *s != '\0'; s++) {
+		if (*s == '"' || *s == '\\')
+			fputc('\\', out);
+		fputc(*s, out);
+	}
+	fputc('"', out);
+}
+
+/* Writes ms in the largest unit that divides it ("30s", "7d"), the form a
+ * reader would type. */
+static void config_dump_duration(char *buf, size_t size, int64_t ms)
+{
+	static const struct {
+		int64_t ms;
+		const char *unit;
+	} units[] = {{86400000, "d"}, {3600000, "h"}, {60000, "m"}, {1000, "s"}};
+
+	for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+		if (ms != 0 && ms % units[i].ms == 0) {
+			snprintf(buf, size, "%" PRId64 "%s", ms / units[i].ms, units[i].unit);
+			return;
+		}
+	}
+	snprintf(buf, size, "%" PRId64 "%s", ms, ms != 0 ? "ms" : "");
+}
+
+/* The comment a key gets: its doc, then its range or how to set it. */
+static void config_dump_doc(FILE *out, int indent, const struct config_key *k, const char *leaf)
+{
+	char text[512], lo[32], hi[32];
+
+	switch (k->type) {
+	case CONFIG_INT:
+		snprintf(text, sizeof text, "%s (%" PRId64 "..%" PRId64 ")", k->doc, k->min,
+		         k->max);
+		break;
+	case CONFIG_DURATION:
+		config_dump_duration(lo, sizeof lo, k->min * k->unit_ms);
+		config_dump_duration(hi, sizeof hi, k->max * k->unit_ms);
+		snprintf(text, sizeof text, "%s (%s..%s)", k->doc, lo, hi);
+		break;
+	case CONFIG_SECRET:
+		snprintf(text, sizeof text,
+		         "%s. Required: set exactly one of %s (inline; only for tests and demos) "
+		         "or %s_file (a file holding it; a trailing newline is stripped; a "
+		         "relative path is relative to this file's directory). At least %d bytes, "
+		         "e.g. from `head -c 32 /dev/urandom | base64`.",
+		         k->doc, leaf, leaf, CONFIG_SECRET_MIN);
+		break;
+	case CONFIG_LIST:
+		snprintf(text, sizeof text, "%s. Each item:", k->doc);
+		break;
+	default:
+		snprintf(text, sizeof text, "%s%s", k->doc,
+		         (k->flags & CONFIG_REQUIRED) ? " (required)" : "");
+		break;
+	}
+	config_dump_comment(out, indent, text);
+}
+
+/* Writes "key: value" for one scalar key: its default, else its example. */
+static void config_dump_value(FILE *out, const struct config_key *k, const char *leaf)
+{
+	switch (k->type) {
+	case CONFIG_STRING:
+		fprintf(out, "%s: ", leaf);
+		config_dump_string(out, k->def_str != NULL ? k->def_str : k->example);
+		break;
+	case CONFIG_INT:
+	case CONFIG_DURATION:
+		fprintf(out, "%s: %" PRId64, leaf, k->def);
+		break;
+	case CONFIG_BOOL:
+		fprintf(out, "%s: %s", leaf, k->def ? "true" : "false");
+		break;
+	case CONFIG_CHANNEL:
+		fprintf(out, "%s: %s", leaf, k->example);
+		break;
+	case CONFIG_SECRET:
+		fprintf(out, "%s_file: ", leaf);
+		config_dump_string(out, k->example);
+		break;
+	default:
+		break;
+	}
+	fputc('\n', out);
+}
+
+/* Writes a list: the doc of each item key, then one example item. */
+static void config_dump_list(FILE *out, int indent, const struct config_key *k)
+{
+	const struct config_list *l = k->list;
+
+	for (size_t j = 0; j < l->n_items; j++) {
+		const struct config_key *ik = &l->items[j];
+		char text[512];
+
+		if (ik->type == CONFIG_SECRET)
+			snprintf(text, sizeof text,
+			         "%s or %s_file: %s (at least %d bytes; exactly one of the two)",
+			         ik->path, ik->path, ik->doc, CONFIG_SECRET_MIN);
+		else
+			snprintf(text, sizeof text, "%s: %s%s", ik->path, ik->doc,
+			         (ik->flags & CONFIG_REQUIRED) ? " (required)" : "");
+		config_dump_comment(out, indent + 2, text);
+	}
+	for (size_t j = 0; j < l->n_items; j++) {
+		fprintf(out, "%*s%s", indent + 2, "", j == 0 ? "- " : "  ");
+		config_dump_value(out, &l->items[j], l->items[j].path);
+	}
+}
+
+void config_dump_reference(FILE *out)
+{
+	fputs(
+	    "# Switchboard configuration.\n"
+	    "#\n"
+	    "# Every key is listed with its default and what it does; a key left out takes its\n"
+	    "# default, and an unknown key is an error. Durations are integers in the unit their\n"
+	    "# name ends with (_ms, _s), or carry a unit: 500ms, 30s, 5m, 4h, 7d. Ranges are in\n"
+	    "# parentheses. Check a file without starting the daemon: switchboard --check-config\n",
+	    out);
+	for (size_t i = 0; i < config_table_len; i++) {
+		const struct config_key *k = &config_table[i];
+		const char *leaf = strrchr(k->path, '.');
+		int indent = 0;
+
+		for (const char *p = k->path; *p != '\0'; p++)
+			indent += (*p == '.') * 2;
+		leaf = leaf != NULL ? leaf + 1 : k->path;
+		/* a blank line between groups, but not right under a section's name */
+		if (indent == 0 ||
+		    (k->type == CONFIG_SECTION && config_table[i - 1].type != CONFIG_SECTION))
+			fputc('\n', out);
+		config_dump_doc(out, indent, k, leaf);
+		fprintf(out, "%*s", indent, "");
+		if (k->type == CONFIG_SECTION) {
+			fprintf(out, "%s:\n", leaf);
+		} else if (k->type == CONFIG_LIST) {
+			fprintf(out, "%s:\n", leaf);
+			config_dump_list(out, indent, k);
+		} else {
+			config_dump_value(out, k, leaf);
+		}
+	}
+}

@@ -1,0 +1,295 @@
+/* Every configuration key: its type, range, default and doc. Parsing,
+ * defaults, validation, freeing and the annotated reference are all driven
+ * from here, so adding a key is one entry (plus its struct field). */
+#include "config/config_table.h"
+
+#include <stddef.h>
+#include <string.h>
+
+#include "channel.h"
+#include "config/config.h"
+
+#define SECOND_MS INT64_C(1000)
+#define HOUR_MS (3600 * SECOND_MS)
+#define DAY_S INT64_C(86400)
+#define DAY_MS (DAY_S * SECOND_MS)
+
+/* Offset and width of a field of struct sb_config. */
+#define CFG(member)                                                                                \
+	.offset = offsetof(struct sb_config, member),                                              \
+	.size = sizeof(((struct sb_config *)NULL)->member)
+/* Offset and width of a field of a list item struct. */
+#define ITEM(type, member) .offset = offsetof(type, member), .size = sizeof(((type *)NULL)->member)
+
+/* Whether c may appear in a name made of [A-Za-z0-9_-] (plus '.' if dot). */
+static int config_table_name_char(char c, int dot)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '_' || c == '-' || (dot && c == '.');
+}
+
+/* Whether s is 1..max characters of the name alphabet. */
+static int config_table_is_name(const char *s, size_t max, int dot)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > max)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!config_table_name_char(s[i], dot))
+			return 0;
+	return 1;
+}
+
+/* The site is embedded in every Redis key's hash tag, so it must not
+ * contain braces, colons or spaces. */
+static const char *config_table_check_site(const char *v)
+{
+	return config_table_is_name(v, 32, 0) ? NULL : "must be 1 to 32 of [A-Za-z0-9_-]";
+}
+
+/* Ids travel in Hello.client_id, tokens, Redis keys and log lines. */
+static const char *config_table_check_id(const char *v)
+{
+	return config_table_is_name(v, 64, 1) ? NULL : "must be 1 to 64 of [A-Za-z0-9_.-]";
+}
+
+/* Accepts exactly the documented names, unlike log_level_parse's aliases,
+ * so the file means the same thing to every reader. */
+static const char *config_table_check_log_level(const char *v)
+{
+	static const char *const names[] = {"error", "warn", "info", "debug"};
+
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (strcmp(v, names[i]) == 0)
+			return NULL;
+	return "must be error, warn, info or debug";
+}
+
+/* Whether s is a decimal port 1..65535. */
+static int config_table_is_port(const char *s)
+{
+	long port = 0;
+
+	if (*s == '\0' || strlen(s) > 5)
+		return 0;
+	for (; *s != '\0'; s++) {
+		if (*s < '0' || *s > '9')
+			return 0;
+		port = port * 10 + (*s - '0');
+	}
+	return port >= 1 && port <= 65535;
+}
+
+/* "host:port", "[v6addr]:port" or "unix:/absolute/path". Catches typos at
+ * load time instead of at bind or connect time, after the daemon started. */
+static const char *config_table_check_address(const char *v)
+{
+	static const char *const bad = "is not \"host:port\", \"[ipv6]:port\" or \"unix:/path\"";
+	const char *colon;
+
+	if (strncmp(v, "unix:", 5) == 0) {
+		/* sun_path holds 108 bytes including the terminator */
+		if (v[5] != '/' || strlen(v + 5) > 107)
+			return "must be unix: followed by an absolute path of at most 107 bytes";
+		return NULL;
+	}
+	if (v[0] == '[') {
+		const char *end = strchr(v, ']');
+		if (end == NULL || end == v + 1 || end[1] != ':')
+			return bad;
+		for (const char *p = v + 1; p < end; p++)
+			if (strchr("0123456789abcdefABCDEF:.", *p) == NULL)
+				return bad;
+		colon = end + 1;
+	} else {
+		colon = strchr(v, ':');
+		if (colon == NULL || colon == v || strchr(colon + 1, ':') != NULL)
+			return bad;
+		if (colon - v > 253)
+			return "has a host name longer than 253 characters";
+		for (const char *p = v; p < colon; p++)
+			if (!config_table_name_char(*p, 1))
+				return bad;
+	}
+	return config_table_is_port(colon + 1) ? NULL : "has a port outside 1..65535";
+}
+
+/* The tables stay one entry per few lines, as a reader scans them. */
+/* clang-format off */
+static const struct config_key config_table_gateway[] = {
+	{ .path = "id", .type = CONFIG_STRING, .flags = CONFIG_REQUIRED | CONFIG_IDENTITY,
+	  ITEM(struct sb_gateway_conf, id), .check = config_table_check_id, .example = "pbx1",
+	  .doc = "the gateway's Hello.client_id; unique; [A-Za-z0-9_.-]{1,64}" },
+	{ .path = "secret", .type = CONFIG_SECRET, .flags = CONFIG_REQUIRED,
+	  ITEM(struct sb_gateway_conf, secret), .example = "/etc/switchboard/secrets/pbx1.key",
+	  .doc = "the shared secret this gateway presents in Hello.token" },
+};
+
+static const struct config_key config_table_queue[] = {
+	{ .path = "name", .type = CONFIG_STRING, .flags = CONFIG_REQUIRED | CONFIG_IDENTITY,
+	  ITEM(struct sb_queue_conf, name), .check = config_table_check_id,
+	  .example = "support-voice",
+	  .doc = "what SubmitContact.queue names; unique; [A-Za-z0-9_.-]{1,64}" },
+	{ .path = "channel", .type = CONFIG_CHANNEL, .flags = CONFIG_REQUIRED,
+	  ITEM(struct sb_queue_conf, channel), .example = "voice",
+	  .doc = "the channel it takes: voice, chat, email or social" },
+};
+
+static const struct config_key config_table_agent[] = {
+	{ .path = "id", .type = CONFIG_STRING, .flags = CONFIG_REQUIRED | CONFIG_IDENTITY,
+	  ITEM(struct sb_agent_conf, id), .check = config_table_check_id, .example = "alice",
+	  .doc = "the agent's Hello.client_id and token subject; unique; [A-Za-z0-9_.-]{1,64}" },
+	{ .path = "name", .type = CONFIG_STRING, .flags = CONFIG_DEFAULT_ID,
+	  ITEM(struct sb_agent_conf, name), .example = "Alice Smith",
+	  .doc = "display name for supervisors; defaults to the id" },
+};
+
+static const struct config_list config_list_gateways = {
+	.items = config_table_gateway,
+	.n_items = sizeof config_table_gateway / sizeof config_table_gateway[0],
+	.item_size = sizeof(struct sb_gateway_conf),
+	.count_offset = offsetof(struct sb_config, n_gateways),
+	.noun = "gateway",
+};
+
+static const struct config_list config_list_queues = {
+	.items = config_table_queue,
+	.n_items = sizeof config_table_queue / sizeof config_table_queue[0],
+	.item_size = sizeof(struct sb_queue_conf),
+	.count_offset = offsetof(struct sb_config, n_queues),
+	.noun = "queue",
+};
+
+static const struct config_list config_list_agents = {
+	.items = config_table_agent,
+	.n_items = sizeof config_table_agent / sizeof config_table_agent[0],
+	.item_size = sizeof(struct sb_agent_conf),
+	.count_offset = offsetof(struct sb_config, n_agents),
+	.noun = "agent",
+};
+
+/* One channel's section and its five keys; the docs repeat per channel so
+ * that every key in the reference explains itself. */
+#define CHANNEL_KEYS(ch, name, sdoc, sla, offer, wrapup, cap, excl)                               \
+	{ .path = "channels." name, .type = CONFIG_SECTION, .doc = sdoc },                         \
+	{ .path = "channels." name ".sla_ms", .type = CONFIG_DURATION,                             \
+	  CFG(channels[ch].sla_ms), .unit_ms = 1, .min = SECOND_MS, .max = 7 * DAY_MS,             \
+	  .def = (sla), .doc = "answer within this, counted from arrival, to meet the SLA" },      \
+	{ .path = "channels." name ".offer_timeout_ms", .type = CONFIG_DURATION,                   \
+	  CFG(channels[ch].offer_timeout_ms), .unit_ms = 1, .min = SECOND_MS, .max = HOUR_MS,      \
+	  .def = (offer), .doc = "an offer not accepted by then is requeued, keeping its place" }, \
+	{ .path = "channels." name ".wrapup_ms", .type = CONFIG_DURATION,                          \
+	  CFG(channels[ch].wrapup_ms), .unit_ms = 1, .min = 0, .max = HOUR_MS, .def = (wrapup),    \
+	  .doc = "a completed contact's slot stays in wrap-up this long (or until Ready)" },       \
+	{ .path = "channels." name ".capacity", .type = CONFIG_INT, CFG(channels[ch].capacity),    \
+	  .min = 1, .max = 50, .def = (cap),                                                       \
+	  .doc = "default number of contacts an agent handles at once on this channel" },          \
+	{ .path = "channels." name ".exclusive", .type = CONFIG_BOOL,                               \
+	  CFG(channels[ch].exclusive), .def = (excl),                                              \
+	  .doc = "while busy on this channel an agent is offered nothing else" }
+
+const struct config_key config_table[] = {
+	{ .path = "site", .type = CONFIG_STRING, CFG(site), .def_str = "main",
+	  .check = config_table_check_site,
+	  .doc = "site name, the hash tag of every Redis key (sb:{site}:...); [A-Za-z0-9_-]{1,32}" },
+	{ .path = "log_level", .type = CONFIG_STRING, CFG(log_level), .def_str = "info",
+	  .check = config_table_check_log_level,
+	  .doc = "lowest severity logged: error, warn, info or debug" },
+
+	{ .path = "listen", .type = CONFIG_SECTION,
+	  .doc = "client ports: \"host:port\", \"[ipv6]:port\" or \"unix:/path\"" },
+	{ .path = "listen.gateway", .type = CONFIG_STRING, CFG(gateway_listen),
+	  .def_str = "127.0.0.1:7400", .check = config_table_check_address,
+	  .doc = "where gateways (telephony, chat, email, social connectors) connect" },
+	{ .path = "listen.agent", .type = CONFIG_STRING, CFG(agent_listen),
+	  .def_str = "127.0.0.1:7401", .check = config_table_check_address,
+	  .doc = "where agent desktops, softphones and chat consoles connect" },
+
+	{ .path = "redis", .type = CONFIG_SECTION,
+	  .doc = "the durable store: acknowledgements wait for Redis" },
+	{ .path = "redis.address", .type = CONFIG_STRING, CFG(redis_address),
+	  .def_str = "127.0.0.1:6379", .check = config_table_check_address,
+	  .doc = "\"host:port\" or \"unix:/path\" (no TLS: loopback, unix socket or a tunnel)" },
+	{ .path = "redis.connect_timeout_ms", .type = CONFIG_DURATION,
+	  CFG(redis_connect_timeout_ms), .unit_ms = 1, .min = 10, .max = 60 * SECOND_MS,
+	  .def = 1000, .doc = "a connection attempt not completed by then is abandoned and retried" },
+	{ .path = "redis.command_timeout_ms", .type = CONFIG_DURATION,
+	  CFG(redis_command_timeout_ms), .unit_ms = 1, .min = 10, .max = 60 * SECOND_MS,
+	  .def = 2000, .doc = "a command not answered by then marks the store unavailable" },
+	{ .path = "redis.reconnect_max_ms", .type = CONFIG_DURATION, CFG(redis_reconnect_max_ms),
+	  .unit_ms = 1, .min = 10, .max = 60 * SECOND_MS, .def = 1000,
+	  .doc = "cap of the backoff between reconnect attempts" },
+	{ .path = "redis.events_maxlen", .type = CONFIG_INT, CFG(events_maxlen), .min = 1000,
+	  .max = 1000000000, .def = 1000000,
+	  .doc = "approximate length cap of the sb:{site}:events stream" },
+	{ .path = "redis.idempotency_ttl_s", .type = CONFIG_DURATION, CFG(idempotency_ttl_s),
+	  .unit_ms = SECOND_MS, .min = 60, .max = 30 * DAY_S, .def = DAY_S,
+	  .doc = "how long a (gateway, external_id) pair is remembered for safe resubmits" },
+
+	{ .path = "limits", .type = CONFIG_SECTION,
+	  .doc = "caps on what one client can make the daemon hold" },
+	{ .path = "limits.max_frame_bytes", .type = CONFIG_INT, CFG(max_frame_bytes), .min = 256,
+	  .max = 16 * 1024 * 1024, .def = 64 * 1024,
+	  .doc = "largest frame accepted; a longer length prefix closes the connection" },
+	{ .path = "limits.handshake_timeout_ms", .type = CONFIG_DURATION,
+	  CFG(handshake_timeout_ms), .unit_ms = 1, .min = 100, .max = 60 * SECOND_MS,
+	  .def = 5000, .doc = "a connection that has not completed Hello by then is closed" },
+	{ .path = "limits.output_buffer_max_bytes", .type = CONFIG_INT,
+	  CFG(output_buffer_max_bytes), .min = 4096, .max = INT64_C(1) << 30,
+	  .def = 4 * 1024 * 1024, .doc = "a client whose unsent output exceeds this is cut off" },
+
+	{ .path = "sessions", .type = CONFIG_SECTION, .doc = "liveness of connected clients" },
+	{ .path = "sessions.heartbeat_ms", .type = CONFIG_DURATION, CFG(heartbeat_ms),
+	  .unit_ms = 1, .min = 100, .max = 300 * SECOND_MS, .def = 5000,
+	  .doc = "heartbeat interval, sent to clients in Welcome" },
+	{ .path = "sessions.missed_heartbeats", .type = CONFIG_INT, CFG(missed_heartbeats),
+	  .min = 1, .max = 100, .def = 3,
+	  .doc = "a session silent this many intervals is closed; its agent stops being routable" },
+
+	{ .path = "auth", .type = CONFIG_SECTION, .doc = "credentials" },
+	{ .path = "auth.agent_secret", .type = CONFIG_SECRET, .flags = CONFIG_REQUIRED,
+	  CFG(agent_secret), .example = "/etc/switchboard/secrets/agent.key",
+	  .doc = "HMAC-SHA256 key that signs and checks agent tokens" },
+	{ .path = "auth.agent_token_max_ttl_s", .type = CONFIG_DURATION,
+	  CFG(agent_token_max_ttl_s), .unit_ms = SECOND_MS, .min = 60, .max = 365 * DAY_S,
+	  .def = DAY_S, .doc = "longest agent token lifetime that --mint-token will issue" },
+
+	{ .path = "routing", .type = CONFIG_SECTION, .doc = "how offers behave" },
+	{ .path = "routing.reject_delay_ms", .type = CONFIG_DURATION, CFG(reject_delay_ms),
+	  .unit_ms = 1, .min = 0, .max = HOUR_MS, .def = 5000,
+	  .doc = "a contact an agent rejected or let time out is not offered to that agent again"
+		 " for this long" },
+
+	{ .path = "channels", .type = CONFIG_SECTION,
+	  .doc = "per-channel defaults; every channel and every key is optional" },
+	/* channel, name, doc; sla_ms, offer_timeout_ms, wrapup_ms, capacity, exclusive */
+	CHANNEL_KEYS(SB_CH_VOICE, "voice", "calls; one at a time by default",
+		     30 * SECOND_MS, 15 * SECOND_MS, 10 * SECOND_MS, 1, 1),
+	CHANNEL_KEYS(SB_CH_CHAT, "chat", "web and app chats",
+		     60 * SECOND_MS, 20 * SECOND_MS, 5 * SECOND_MS, 3, 0),
+	CHANNEL_KEYS(SB_CH_EMAIL, "email", "emails, answered within hours",
+		     4 * HOUR_MS, 60 * SECOND_MS, 0, 5, 0),
+	CHANNEL_KEYS(SB_CH_SOCIAL, "social", "social-media posts and direct messages",
+		     HOUR_MS, 30 * SECOND_MS, 0, 3, 0),
+
+	{ .path = "gateways", .type = CONFIG_LIST, CFG(gateways), .min = 1, .list = &config_list_gateways,
+	  .doc = "gateways allowed to connect, at least one" },
+	{ .path = "queues", .type = CONFIG_LIST, CFG(queues), .min = 0,
+	  .list = &config_list_queues,
+	  .doc = "routing targets; a channel's first queue is its default, and a channel with"
+		 " none gets one named after it (\"voice\", ...)" },
+	{ .path = "agents", .type = CONFIG_LIST, CFG(agents), .min = 0,
+	  .list = &config_list_agents, .doc = "the roster: who may log in" },
+};
+/* clang-format on */
+
+const size_t config_table_len = sizeof config_table / sizeof config_table[0];
+
+int config_table_find(const struct config_key *keys, size_t n, const char *path)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(keys[i].path, path) == 0)
+			return (int)i;
+	return -1;
+}

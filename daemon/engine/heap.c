@@ -1,0 +1,122 @@
+#include "engine/heap.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "xalloc.h"
+
+static size_t *heap_idx(const struct heap *h, const void *item)
+{
+	return (size_t *)((char *)(uintptr_t)item + h->idx_off);
+}
+
+static void heap_set(struct heap *h, size_t i, void *item)
+{
+	h->items[i] = item;
+	*heap_idx(h, item) = i;
+}
+
+static void heap_sift_up(struct heap *h, size_t i)
+{
+	void *item = h->items[i];
+
+	while (i > 0) {
+		size_t parent = (i - 1) / 2;
+		if (!h->less(item, h->items[parent]))
+			break;
+		heap_set(h, i, h->items[parent]);
+		i = parent;
+	}
+	heap_set(h, i, item);
+}
+
+static void heap_sift_down(struct heap *h, size_t i)
+{
+	void *item = h->items[i];
+
+	for (;;) {
+		size_t l = 2 * i + 1, best = i;
+		void *bestp = item;
+		if (l < h->n && h->less(h->items[l], bestp)) {
+			best = l;
+			bestp = h->items[l];
+		}
+		if (l + 1 < h->n && h->less(h->items[l + 1], bestp)) {
+			best = l + 1;
+			bestp = h->items[l + 1];
+		}
+		if (best == i)
+			break;
+		heap_set(h, i, bestp);
+		i = best;
+	}
+	heap_set(h, i, item);
+}
+
+void heap_init(struct heap *h, heap_less_fn less, size_t idx_off)
+{
+	memset(h, 0, sizeof *h);
+	h->less = less;
+	h->idx_off = idx_off;
+}
+
+void heap_free(struct heap *h)
+{
+	free(h->items);
+	h->items = NULL;
+	h->n = h->cap = 0;
+}
+
+void heap_push(struct heap *h, void *item)
+{
+	if (h->n == h->cap) {
+		h->cap = h->cap ? h->cap * 2 : 16;
+		h->items = xreallocarray(h->items, h->cap, sizeof *h->items);
+	}
+	h->items[h->n] = item;
+	*heap_idx(h, item) = h->n;
+	h->n++;
+	heap_sift_up(h, h->n - 1);
+}
+
+void *heap_top(const struct heap *h)
+{
+	return h->n ? h->items[0] : NULL;
+}
+
+bool heap_contains(const struct heap *h, const void *item)
+{
+	size_t i = *heap_idx(h, item);
+	return i < h->n && h->items[i] == item;
+}
+
+void heap_remove(struct heap *h, void *item)
+{
+	if (!heap_contains(h, item))
+		return;
+	size_t i = *heap_idx(h, item);
+	*heap_idx(h, item) = HEAP_NONE;
+	h->n--;
+	if (i == h->n)
+		return;
+	h->items[i] = h->items[h->n];
+	*heap_idx(h, h->items[i]) = i;
+	heap_update(h, h->items[i]);
+}
+
+void *heap_pop(struct heap *h)
+{
+	void *top = heap_top(h);
+	if (top != NULL)
+		heap_remove(h, top);
+	return top;
+}
+
+void heap_update(struct heap *h, void *item)
+{
+	size_t i = *heap_idx(h, item);
+	if (i > 0 && h->less(item, h->items[(i - 1) / 2]))
+		heap_sift_up(h, i);
+	else
+		heap_sift_down(h, i);
+}

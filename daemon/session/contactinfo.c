@@ -1,0 +1,55 @@
+#include "session/contactinfo.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xalloc.h"
+
+struct contact_payload *contactinfo_payload_new(Switchboard__V1__SubmitContact *msg,
+						const char *sid)
+{
+	struct contact_payload *p = xcalloc(1, sizeof *p);
+	p->msg = msg;
+	snprintf(p->sid, sizeof p->sid, "%s", sid ? sid : "");
+	return p;
+}
+
+void contactinfo_free(void *ctx, void *payload)
+{
+	struct contact_payload *p = payload;
+	if (p == NULL)
+		return;
+	if (p->msg != NULL)
+		switchboard__v1__submit_contact__free_unpacked(p->msg, NULL);
+	free(p);
+}
+
+void contactinfo_fill(Switchboard__V1__ContactInfo *ci, Switchboard__V1__Customer *cust,
+		      const struct engine_contact_view *c)
+{
+	const struct contact_payload *p = c->user;
+	const Switchboard__V1__SubmitContact *m = p ? p->msg : NULL;
+
+	switchboard__v1__contact_info__init(ci);
+	switchboard__v1__customer__init(cust);
+	ci->contact_id = (char *)(uintptr_t)c->id;
+	ci->channel = (Switchboard__V1__Channel)channel_to_wire(c->channel);
+	ci->queue = (char *)(uintptr_t)c->queue;
+	ci->arrived_ms = (uint64_t)c->arrived_ms;
+	ci->deadline_ms = (uint64_t)c->deadline_ms;
+	ci->gateway_id = (char *)(uintptr_t)c->gateway_id;
+	ci->external_id = (char *)(uintptr_t)c->external_id;
+	if (m == NULL)
+		return;
+	if (m->customer != NULL) {
+		cust->id = m->customer->id;
+		cust->tier = m->customer->tier;
+		ci->customer = cust;
+	}
+	ci->language = m->language;
+	/* Submit and ContactInfo attribute entries have the same layout: both
+	 * are generated map entries of string -> string. */
+	ci->n_attributes = m->n_attributes;
+	ci->attributes = (Switchboard__V1__ContactInfo__AttributesEntry **)m->attributes;
+}

@@ -1,0 +1,358 @@
+/* The gateway role: authentication, SubmitContact and CancelContact.
+ * What the daemon pushes to gateways is sent from sink.c. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/config.h"
+#include "engine/engine.h"
+#include "err.h"
+#include "log.h"
+#include "security/token.h"
+#include "server.h"
+#include "session/contactinfo.h"
+#include "session/roles.h"
+#include "session/session.h"
+#include "sink.h"
+#include "store/store.h"
+#include "xalloc.h"
+
+/* Bounds on what a gateway may put in one contact, checked before anything
+ * is stored: a contact's size must not be the client's choice. */
+#define GATEWAY_MAX_ID 128
+#define GATEWAY_MAX_ATTRS 64
+#define GATEWAY_MAX_ATTR_KEY 64
+#define GATEWAY_MAX_ATTR_VALUE 1024
+#define GATEWAY_MAX_SKILLS 32
+#define GATEWAY_MAX_PRIORITY 3600
+
+/* A submit waiting for Redis. Owner: the store callback. */
+struct gateway_submit {
+	struct session *s; /* referenced */
+	uint64_t seq;
+	Switchboard__V1__SubmitContact *msg; /* until handed to the engine */
+	char *contact_id;
+	char *queue;
+	enum sb_channel channel;
+	int64_t arrived_ms;
+	int64_t deadline_ms;
+};
+
+int gateway_hello(struct session *s, const Switchboard__V1__Hello *hello, const char **why)
+{
+	struct server *srv = session_server(s);
+	const struct sb_gateway_conf *gw = config_gateway(server_config(srv), hello->client_id);
+
+	/* Same answer for an unknown id and a wrong secret: no probing ids. */
+	if (gw == NULL || !secret_equal(gw->secret, hello->token ? hello->token : "")) {
+		*why = "unknown gateway or wrong secret";
+		return SB_ERR_UNAUTHENTICATED;
+	}
+	server_gateway_bind(srv, hello->client_id, s);
+	return 0;
+}
+
+void gateway_closed(struct session *s)
+{
+	server_gateway_unbind(session_server(s), session_client_id(s), s);
+}
+
+static void gateway_submit_free(struct gateway_submit *g)
+{
+	session_unref(g->s);
+	if (g->msg != NULL)
+		switchboard__v1__submit_contact__free_unpacked(g->msg, NULL);
+	free(g->contact_id);
+	free(g->queue);
+	free(g);
+}
+
+static void gateway_send_accepted(struct session *s, uint64_t ref, const char *contact_id,
+				  const char *queue, uint32_t position, int64_t deadline_ms,
+				  int64_t estimated_wait_ms, bool duplicate)
+{
+	Envelope env = SWITCHBOARD__V1__ENVELOPE__INIT;
+	Switchboard__V1__ContactAccepted a = SWITCHBOARD__V1__CONTACT_ACCEPTED__INIT;
+
+	a.contact_id = (char *)(uintptr_t)contact_id;
+	a.queue = (char *)(uintptr_t)queue;
+	a.position = position;
+	a.deadline_ms = (uint64_t)deadline_ms;
+	a.estimated_wait_ms = (uint64_t)(estimated_wait_ms > 0 ? estimated_wait_ms : 0);
+	a.duplicate = duplicate;
+	env.ref = ref;
+	env.body_case = SWITCHBOARD__V1__ENVELOPE__BODY_CONTACT_ACCEPTED;
+	env.contact_accepted = &a;
+	session_send(s, &env);
+}
+
+static const char *gateway_field(const struct store_submit_result *r, const char *name)
+{
+	for (size_t i = 0; i < r->n_fields; i++)
+		if (strcmp(r->fields[i].name, name) == 0)
+			return r->fields[i].value;
+	return NULL;
+}
+
+/* Hands a durable contact to the engine; takes msg. */
+static int gateway_route(struct server *srv, const char *sid, const char *contact_id,
+			 const char *gateway_id, Switchboard__V1__SubmitContact *msg,
+			 const char *queue, enum sb_channel ch, int64_t arrived_ms,
+			 int64_t deadline_ms, uint32_t *position, int64_t *estimate)
+{
+	struct engine_submit in = {
+		.id = contact_id,
+		.gateway_id = gateway_id,
+		.external_id = msg->external_id,
+		.queue = queue,
+		.channel = ch,
+		.arrived_ms = arrived_ms,
+		.deadline_ms = deadline_ms,
+		.user = contactinfo_payload_new(msg, sid),
+	};
+	int rc = engine_submit(server_engine(srv), &in, server_now_ms(srv), position, estimate);
+	if (rc != 0)
+		contactinfo_free(NULL, in.user);
+	server_engine_touched(srv);
+	return rc;
+}
+
+/* A resubmission: answer as the first time. If the contact is in Redis
+ * but not routed here (its first answer was lost with a dying connection),
+ * route it now: an acknowledged contact is never left behind. */
+static void gateway_on_duplicate(struct gateway_submit *g, const struct store_submit_result *r)
+{
+	struct server *srv = session_server(g->s);
+	struct engine *e = server_engine(srv);
+	const struct engine_contact_view *c = engine_contact(e, r->contact_id);
+
+	if (c != NULL) {
+		gateway_send_accepted(g->s, g->seq, c->id, c->queue,
+				      engine_contact_position(e, c->id), c->deadline_ms, 0, true);
+		return;
+	}
+	const char *state = gateway_field(r, "state");
+	const char *queue = gateway_field(r, "queue");
+	const char *deadline = gateway_field(r, "deadline_ms");
+	const char *arrived = gateway_field(r, "arrived_ms");
+	int64_t deadline_ms = deadline ? strtoll(deadline, NULL, 10) : 0;
+	uint32_t position = 0;
+	int64_t estimate = 0;
+	const char *why = NULL;
+
+	if (state != NULL && queue != NULL && arrived != NULL &&
+	    (strcmp(state, "waiting") == 0 || strcmp(state, "offered") == 0) &&
+	    engine_check_queue(e, queue, g->channel, &why) == 0) {
+		const char *gw = session_client_id(g->s);
+		Switchboard__V1__SubmitContact *msg = g->msg;
+		g->msg = NULL;
+		if (gateway_route(srv, session_id(g->s), r->contact_id, gw, msg, queue, g->channel,
+				  strtoll(arrived, NULL, 10), deadline_ms, &position, &estimate) == 0)
+			log_info("contact %s: resubmitted and routed again", r->contact_id);
+	}
+	gateway_send_accepted(g->s, g->seq, r->contact_id, queue ? queue : "", position,
+			      deadline_ms, estimate, true);
+}
+
+static void gateway_on_stored(void *arg, int err, const struct store_submit_result *r)
+{
+	struct gateway_submit *g = arg;
+	struct server *srv = session_server(g->s);
+
+	if (err != 0) {
+		session_send_error(g->s, g->seq, err,
+				   err == SB_ERR_STORE_UNAVAILABLE
+					   ? "the store did not acknowledge; retry (submits are idempotent)"
+					   : "the store refused the contact");
+	} else if (!r->created) {
+		gateway_on_duplicate(g, r);
+	} else {
+		uint32_t position = 0;
+		int64_t estimate = 0;
+		Switchboard__V1__SubmitContact *msg = g->msg;
+		g->msg = NULL;
+		log_info("contact %s: submitted by %s as '%s' (%s, queue %s)", g->contact_id,
+			 session_client_id(g->s), msg->external_id, channel_name(g->channel),
+			 g->queue);
+		int rc = gateway_route(srv, session_id(g->s), g->contact_id, session_client_id(g->s),
+				       msg, g->queue, g->channel, g->arrived_ms, g->deadline_ms,
+				       &position, &estimate);
+		if (rc != 0) {
+			log_error("contact %s: stored but the engine refused it: %s", g->contact_id,
+				  sb_err_name(rc));
+			session_send_error(g->s, g->seq, SB_ERR_INTERNAL, "internal error");
+		} else {
+			gateway_send_accepted(g->s, g->seq, g->contact_id, g->queue, position,
+					      g->deadline_ms, estimate, false);
+		}
+	}
+	gateway_submit_free(g);
+}
+
+/* Checks a SubmitContact; returns 0 or INVALID_ARGUMENT with *why. */
+static int gateway_validate(const struct engine *e, const Switchboard__V1__SubmitContact *m,
+			    const char **queue, int *ch, const char **why)
+{
+	size_t n = strlen(m->external_id);
+
+	if (n == 0 || n > GATEWAY_MAX_ID) {
+		*why = "external_id is required (1..128 bytes)";
+		return SB_ERR_INVALID_ARGUMENT;
+	}
+	*ch = channel_from_wire(m->channel);
+	if (*ch < 0) {
+		*why = "channel must be voice, chat, email or social";
+		return SB_ERR_INVALID_ARGUMENT;
+	}
+	*queue = m->queue[0] ? m->queue : engine_default_queue(e, (enum sb_channel)*ch);
+	if (*queue == NULL) {
+		*why = "no queue takes this channel";
+		return SB_ERR_INVALID_ARGUMENT;
+	}
+	if (engine_check_queue(e, *queue, (enum sb_channel)*ch, why) != 0)
+		return SB_ERR_INVALID_ARGUMENT;
+	if (m->priority < 0 || m->priority > GATEWAY_MAX_PRIORITY) {
+		*why = "priority must be 0..3600 (seconds of boost)";
+		return SB_ERR_INVALID_ARGUMENT;
+	}
+	if (m->n_required_skills > GATEWAY_MAX_SKILLS) {
+		*why = "too many required_skills (max 32)";
+		return SB_ERR_INVALID_ARGUMENT;
+	}
+	for (size_t i = 0; i < m->n_required_skills; i++)
+		if (m->required_skills[i]->min_level < 1 || m->required_skills[i]->min_level > 5) {
+			*why = "required_skills min_level must be 1..5";
+			return SB_ERR_INVALID_ARGUMENT;
+		}
+	if (m->n_attributes > GATEWAY_MAX_ATTRS) {
+		*why = "too many attributes (max 64)";
+		return SB_ERR_INVALID_ARGUMENT;
+	}
+	for (size_t i = 0; i < m->n_attributes; i++)
+		if (strlen(m->attributes[i]->key) > GATEWAY_MAX_ATTR_KEY ||
+		    strlen(m->attributes[i]->value) > GATEWAY_MAX_ATTR_VALUE) {
+			*why = "attribute key (max 64 bytes) or value (max 1024 bytes) too long";
+			return SB_ERR_INVALID_ARGUMENT;
+		}
+	if (strlen(m->preferred_agent_id) > GATEWAY_MAX_ID ||
+	    (m->customer && (strlen(m->customer->id) > GATEWAY_MAX_ID ||
+			     strlen(m->customer->tier) > GATEWAY_MAX_ID))) {
+		*why = "an id is too long (max 128 bytes)";
+		return SB_ERR_INVALID_ARGUMENT;
+	}
+	return 0;
+}
+
+static void gateway_submit(struct session *s, Envelope *env)
+{
+	struct server *srv = session_server(s);
+	Switchboard__V1__SubmitContact *m = env->submit_contact;
+	const char *queue = NULL, *why = NULL;
+	int ch = -1;
+	int rc = gateway_validate(server_engine(srv), m, &queue, &ch, &why);
+
+	if (rc != 0) {
+		session_send_error(s, env->seq, rc, why);
+		envelope_free(env);
+		return;
+	}
+	struct gateway_submit *g = xcalloc(1, sizeof *g);
+	g->s = s;
+	session_ref(s);
+	g->seq = env->seq;
+	g->channel = (enum sb_channel)ch;
+	g->queue = xstrdup(queue);
+	g->contact_id = server_new_contact_id(srv);
+	g->arrived_ms = server_now_ms(srv);
+	g->deadline_ms =
+		engine_deadline(server_engine(srv), g->channel, g->arrived_ms, m->priority);
+	/* Keep the decoded message: it becomes the contact's payload. */
+	g->msg = m;
+	env->submit_contact = NULL;
+	env->body_case = SWITCHBOARD__V1__ENVELOPE__BODY__NOT_SET;
+	envelope_free(env);
+
+	size_t plen = switchboard__v1__submit_contact__get_packed_size(g->msg);
+	uint8_t *payload = xmalloc(plen ? plen : 1);
+	switchboard__v1__submit_contact__pack(g->msg, payload);
+	char arrived[24], deadline[24], prio[24];
+	snprintf(arrived, sizeof arrived, "%" PRId64, g->arrived_ms);
+	snprintf(deadline, sizeof deadline, "%" PRId64, g->deadline_ms);
+	snprintf(prio, sizeof prio, "%d", (int)g->msg->priority);
+	const char *tier = g->msg->customer ? g->msg->customer->tier : "";
+	struct store_field f[] = {
+		{ "id", g->contact_id, 0 },
+		{ "gateway", session_client_id(s), 0 },
+		{ "external_id", g->msg->external_id, 0 },
+		{ "channel", channel_name(g->channel), 0 },
+		{ "queue", g->queue, 0 },
+		{ "tier", tier, 0 },
+		{ "priority", prio, 0 },
+		{ "arrived_ms", arrived, 0 },
+		{ "deadline_ms", deadline, 0 },
+		{ "state", "waiting", 0 },
+		{ "agent", "", 0 },
+		{ "payload", (const char *)payload, plen },
+	};
+	struct store_submit sub = {
+		.contact_id = g->contact_id,
+		.gateway_id = session_client_id(s),
+		.external_id = g->msg->external_id,
+		.queue = g->queue,
+		.deadline_ms = g->deadline_ms,
+		.fields = f,
+		.n_fields = sizeof f / sizeof *f,
+	};
+	/* An empty payload still needs a field: protobuf packs all-default
+	 * messages to zero bytes, which the store would read as strlen. */
+	if (plen == 0)
+		f[11].value = "";
+	rc = store_submit(server_store(srv), &sub, gateway_on_stored, g);
+	free(payload);
+	if (rc != 0) {
+		session_send_error(s, g->seq, rc, "the store is unavailable; retry");
+		gateway_submit_free(g);
+	}
+}
+
+static void gateway_cancel(struct session *s, Envelope *env)
+{
+	struct server *srv = session_server(s);
+	const Switchboard__V1__CancelContact *m = env->cancel_contact;
+	const char *why = NULL;
+	int rc;
+
+	if (m->contact_id[0] == '\0') {
+		session_send_error(s, env->seq, SB_ERR_INVALID_ARGUMENT, "contact_id is required");
+		return;
+	}
+	if (store_state(server_store(srv)) != STORE_READY) {
+		session_send_error(s, env->seq, SB_ERR_STORE_UNAVAILABLE,
+				   "the store is unavailable; retry");
+		return;
+	}
+	sink_request_begin(server_sink(srv), s, env->seq);
+	rc = engine_cancel(server_engine(srv), m->contact_id, session_client_id(s),
+			   m->reason[0] ? m->reason : "cancelled", server_now_ms(srv), &why);
+	sink_request_end(server_sink(srv));
+	server_engine_touched(srv);
+	if (rc != 0)
+		session_send_error(s, env->seq, rc, why);
+}
+
+void gateway_request(struct session *s, Envelope *env)
+{
+	switch (env->body_case) {
+	case SWITCHBOARD__V1__ENVELOPE__BODY_SUBMIT_CONTACT:
+		gateway_submit(s, env); /* consumes env */
+		return;
+	case SWITCHBOARD__V1__ENVELOPE__BODY_CANCEL_CONTACT:
+		gateway_cancel(s, env);
+		break;
+	default:
+		session_send_error(s, env->seq, SB_ERR_BAD_FRAME, "unhandled gateway message");
+		break;
+	}
+	envelope_free(env);
+}

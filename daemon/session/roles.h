@@ -1,0 +1,29 @@
+/* The per-role halves of a session: what happens at Hello, on each request
+ * of the role, and at close. session.c calls these; gateway.c and agent.c
+ * implement them. */
+#ifndef SB_SESSION_ROLES_H
+#define SB_SESSION_ROLES_H
+
+#include <stdint.h>
+
+#include "wire/envelope.h"
+
+struct session;
+
+/* Authenticates a Hello. Returns 0, or an sb_err with *why for the Error. */
+int gateway_hello(struct session *s, const Switchboard__V1__Hello *hello, const char **why);
+int agent_hello(struct session *s, const Switchboard__V1__Hello *hello, const char **why);
+
+/* After Welcome was sent: an agent gets its live offer and assignments. */
+void agent_welcomed(struct session *s);
+
+/* Handles one request of the role. env is the session's to keep or free:
+ * handlers may steal parts of it. */
+void gateway_request(struct session *s, Envelope *env);
+void agent_request(struct session *s, Envelope *env);
+
+/* The session is closing. */
+void gateway_closed(struct session *s);
+void agent_closed(struct session *s);
+
+#endif

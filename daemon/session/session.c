@@ -1,0 +1,410 @@
+/* Client sessions: see session.h. */
+#include "session/session.h"
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/config.h"
+#include "err.h"
+#include "log.h"
+#include "server.h"
+#include "session/roles.h"
+#include "wire/frame.h"
+#include "xalloc.h"
+
+/* How long a closing session may take to flush its last Error. */
+#define SESSION_DRAIN_MS 1000
+
+struct session {
+	struct server *srv;
+	enum session_role role;
+	enum session_state state;
+	char sid[24];
+	char peer[64];
+	char *client_id;
+	struct bufferevent *bev;
+	struct event *timer;   /* handshake, then heartbeat, then drain */
+	struct event *free_ev; /* frees at a safe point, outside callbacks */
+	int refs;
+	uint64_t next_seq;
+	int64_t last_rx_ms;
+	bool registered;
+};
+
+static const char *session_state_name(enum session_state st)
+{
+	static const char *const names[] = { "hello-wait", "active", "draining", "closed" };
+	return names[st];
+}
+
+/* The one place a session changes state. */
+static void session_set_state(struct session *s, enum session_state st)
+{
+	log_debug("session %s: %s -> %s", s->sid, session_state_name(s->state),
+		  session_state_name(st));
+	s->state = st;
+}
+
+static void session_arm(struct session *s, int64_t ms)
+{
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+	evtimer_add(s->timer, &tv);
+}
+
+static void session_free(struct session *s)
+{
+	if (s->registered)
+		server_session_remove(s->srv, s);
+	if (s->bev != NULL)
+		bufferevent_free(s->bev);
+	event_free(s->timer);
+	event_free(s->free_ev);
+	free(s->client_id);
+	free(s);
+}
+
+void session_destroy(struct session *s)
+{
+	session_free(s);
+}
+
+static void session_on_free(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+	if (s->refs == 0)
+		session_free(s);
+}
+
+void session_ref(struct session *s)
+{
+	s->refs++;
+}
+
+void session_unref(struct session *s)
+{
+	if (--s->refs == 0 && s->state == SESSION_CLOSED)
+		event_active(s->free_ev, 0, 0);
+}
+
+/* Final step of closing: drop the socket now, free the struct at a safe
+ * point once no store request refers to it. */
+static void session_finish(struct session *s)
+{
+	evtimer_del(s->timer);
+	if (s->bev != NULL) {
+		bufferevent_free(s->bev);
+		s->bev = NULL;
+	}
+	session_set_state(s, SESSION_CLOSED);
+	if (s->refs == 0)
+		event_active(s->free_ev, 0, 0);
+}
+
+void session_close(struct session *s, const char *reason, bool flush)
+{
+	if (s->state == SESSION_CLOSED)
+		return;
+	if (s->state != SESSION_DRAINING) {
+		log_info("session %s (%s %s, %s): closed: %s", s->sid,
+			 s->role == SESSION_GATEWAY ? "gateway" : "agent",
+			 s->client_id ? s->client_id : "-", s->peer, reason);
+		bool was_active = s->state == SESSION_ACTIVE;
+		if (was_active) {
+			/* Set first so hooks see a session that takes no more frames. */
+			session_set_state(s, SESSION_DRAINING);
+			if (s->role == SESSION_GATEWAY)
+				gateway_closed(s);
+			else
+				agent_closed(s);
+		}
+	}
+	if (flush && s->bev != NULL &&
+	    evbuffer_get_length(bufferevent_get_output(s->bev)) > 0) {
+		session_set_state(s, SESSION_DRAINING);
+		bufferevent_disable(s->bev, EV_READ);
+		session_arm(s, SESSION_DRAIN_MS);
+		return;
+	}
+	session_finish(s);
+}
+
+void session_shutdown(struct session *s, const char *reason)
+{
+	if (s->state == SESSION_ACTIVE || s->state == SESSION_HELLO_WAIT)
+		session_send_error(s, 0, SB_ERR_OVERLOADED, reason);
+	session_close(s, reason, true);
+}
+
+void session_send(struct session *s, Envelope *env)
+{
+	if (s->bev == NULL || s->state == SESSION_CLOSED)
+		return;
+	struct evbuffer *out = bufferevent_get_output(s->bev);
+	const struct sb_config *cfg = server_config(s->srv);
+
+	env->seq = ++s->next_seq;
+	if (frame_write(out, env) != 0) {
+		session_close(s, "cannot queue output", false);
+		return;
+	}
+	if ((int64_t)evbuffer_get_length(out) > cfg->output_buffer_max_bytes)
+		session_close(s, "output buffer cap reached: client is not reading", false);
+}
+
+void session_send_error(struct session *s, uint64_t ref, int err, const char *message)
+{
+	Envelope env = SWITCHBOARD__V1__ENVELOPE__INIT;
+	Switchboard__V1__Error e = SWITCHBOARD__V1__ERROR__INIT;
+
+	e.code = (Switchboard__V1__ErrorCode)sb_err_wire_code(err);
+	e.message = (char *)(uintptr_t)message;
+	e.ref = ref;
+	env.ref = ref;
+	env.body_case = SWITCHBOARD__V1__ENVELOPE__BODY_ERROR;
+	env.error = &e;
+	log_debug("session %s: error %s (ref %" PRIu64 "): %s", s->sid, sb_err_name(err), ref,
+		  message);
+	session_send(s, &env);
+}
+
+/* Sends Error and closes: for failures after which the connection cannot
+ * be trusted (framing lost, not authenticated). */
+static void session_fail(struct session *s, uint64_t ref, int err, const char *message)
+{
+	session_send_error(s, ref, err, message);
+	session_close(s, message, true);
+}
+
+static void session_welcome(struct session *s)
+{
+	const struct sb_config *cfg = server_config(s->srv);
+	Envelope env = SWITCHBOARD__V1__ENVELOPE__INIT;
+	Switchboard__V1__Welcome w = SWITCHBOARD__V1__WELCOME__INIT;
+
+	w.session_id = s->sid;
+	w.heartbeat_ms = (uint32_t)cfg->heartbeat_ms;
+	w.server_time_ms = (uint64_t)server_now_ms(s->srv);
+	env.body_case = SWITCHBOARD__V1__ENVELOPE__BODY_WELCOME;
+	env.welcome = &w;
+	session_send(s, &env);
+}
+
+static void session_hello(struct session *s, Envelope *env)
+{
+	const Switchboard__V1__Hello *h = env->hello;
+	Switchboard__V1__Role want =
+		s->role == SESSION_GATEWAY ? SWITCHBOARD__V1__ROLE__ROLE_GATEWAY
+					   : SWITCHBOARD__V1__ROLE__ROLE_AGENT;
+	const char *why = NULL;
+	int rc;
+
+	if (h->role != want) {
+		session_fail(s, env->seq, SB_ERR_FORBIDDEN,
+			     s->role == SESSION_GATEWAY ? "this port is for gateways"
+							: "this port is for agents");
+		return;
+	}
+	if (h->protocol_version > 1) {
+		session_fail(s, env->seq, SB_ERR_INVALID_ARGUMENT, "unsupported protocol_version");
+		return;
+	}
+	if (h->client_id == NULL || h->client_id[0] == '\0') {
+		session_fail(s, env->seq, SB_ERR_INVALID_ARGUMENT, "client_id is required");
+		return;
+	}
+	rc = s->role == SESSION_GATEWAY ? gateway_hello(s, h, &why) : agent_hello(s, h, &why);
+	if (rc != 0) {
+		log_warnx("session %s (%s): hello as '%s' refused: %s", s->sid, s->peer,
+			  h->client_id, why);
+		session_fail(s, env->seq, rc, why);
+		return;
+	}
+	s->client_id = xstrdup(h->client_id);
+	session_set_state(s, SESSION_ACTIVE);
+	log_info("session %s: %s '%s' logged in from %s", s->sid,
+		 s->role == SESSION_GATEWAY ? "gateway" : "agent", s->client_id, s->peer);
+	session_welcome(s);
+	session_arm(s, server_config(s->srv)->heartbeat_ms);
+	if (s->role == SESSION_AGENT)
+		agent_welcomed(s);
+}
+
+static void session_pong(struct session *s, const Envelope *env)
+{
+	Envelope out = SWITCHBOARD__V1__ENVELOPE__INIT;
+	Switchboard__V1__Pong p = SWITCHBOARD__V1__PONG__INIT;
+
+	p.client_time_ms = env->ping->client_time_ms;
+	p.server_time_ms = (uint64_t)server_now_ms(s->srv);
+	out.ref = env->seq;
+	out.body_case = SWITCHBOARD__V1__ENVELOPE__BODY_PONG;
+	out.pong = &p;
+	session_send(s, &out);
+}
+
+/* Routes one decoded frame; consumes env. */
+static void session_dispatch(struct session *s, Envelope *env)
+{
+	enum envelope_sender from = envelope_sender(env->body_case);
+	bool own = from == (s->role == SESSION_GATEWAY ? ENVELOPE_SENDER_GATEWAY
+						       : ENVELOPE_SENDER_AGENT);
+
+	if (s->state == SESSION_HELLO_WAIT) {
+		if (env->body_case == SWITCHBOARD__V1__ENVELOPE__BODY_HELLO)
+			session_hello(s, env);
+		else
+			session_fail(s, env->seq, SB_ERR_UNAUTHENTICATED,
+				     "the first frame must be Hello");
+		envelope_free(env);
+		return;
+	}
+	if (env->body_case == SWITCHBOARD__V1__ENVELOPE__BODY_PING)
+		session_pong(s, env);
+	else if (env->body_case == SWITCHBOARD__V1__ENVELOPE__BODY_HELLO)
+		session_send_error(s, env->seq, SB_ERR_INVALID_ARGUMENT, "already authenticated");
+	else if (from == ENVELOPE_SENDER_UNKNOWN)
+		session_send_error(s, env->seq, SB_ERR_BAD_FRAME, "unknown message body");
+	else if (!own)
+		session_send_error(s, env->seq, SB_ERR_FORBIDDEN,
+				   from == ENVELOPE_SENDER_DAEMON
+					   ? "that message is sent by the daemon, not to it"
+					   : "that message belongs to the other role");
+	else {
+		if (s->role == SESSION_GATEWAY)
+			gateway_request(s, env);
+		else
+			agent_request(s, env);
+		return;
+	}
+	envelope_free(env);
+}
+
+static void session_on_read(struct bufferevent *bev, void *arg)
+{
+	struct session *s = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	size_t max = (size_t)server_config(s->srv)->max_frame_bytes;
+
+	session_ref(s);
+	while (s->state == SESSION_HELLO_WAIT || s->state == SESSION_ACTIVE) {
+		Envelope *env = NULL;
+		const char *why = NULL;
+		int rc = frame_read(in, max, &env, &why);
+		if (rc == 0)
+			break;
+		if (rc < 0) {
+			/* Byte boundaries are lost: nothing after this can be read. */
+			session_fail(s, 0, SB_ERR_BAD_FRAME, why);
+			break;
+		}
+		s->last_rx_ms = server_now_ms(s->srv);
+		session_dispatch(s, env);
+	}
+	session_unref(s);
+}
+
+static void session_on_write(struct bufferevent *bev, void *arg)
+{
+	struct session *s = arg;
+
+	if (s->state == SESSION_DRAINING &&
+	    evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		session_finish(s);
+}
+
+static void session_on_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct session *s = arg;
+
+	if (s->state == SESSION_DRAINING) {
+		session_finish(s);
+		return;
+	}
+	if ((what & BEV_EVENT_EOF) && evbuffer_get_length(bufferevent_get_input(bev)) > 0) {
+		session_fail(s, 0, SB_ERR_BAD_FRAME, "truncated frame");
+		return;
+	}
+	session_close(s, (what & BEV_EVENT_EOF) ? "peer closed the connection" : "socket error",
+		      false);
+}
+
+static void session_on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+	const struct sb_config *cfg = server_config(s->srv);
+
+	switch (s->state) {
+	case SESSION_HELLO_WAIT:
+		session_fail(s, 0, SB_ERR_UNAUTHENTICATED, "no Hello within the handshake timeout");
+		break;
+	case SESSION_ACTIVE: {
+		int64_t silent = server_now_ms(s->srv) - s->last_rx_ms;
+		int64_t limit = cfg->heartbeat_ms * cfg->missed_heartbeats;
+		if (silent >= limit)
+			session_fail(s, 0, SB_ERR_UNAUTHENTICATED, "heartbeats missed");
+		else
+			session_arm(s, limit - silent < cfg->heartbeat_ms ? limit - silent
+									  : cfg->heartbeat_ms);
+		break;
+	}
+	case SESSION_DRAINING:
+		session_finish(s);
+		break;
+	case SESSION_CLOSED:
+		break;
+	}
+}
+
+struct session *session_new(struct server *srv, int fd, enum session_role role, const char *peer)
+{
+	struct event_base *base = server_base(srv);
+	struct session *s = xcalloc(1, sizeof *s);
+
+	s->srv = srv;
+	s->role = role;
+	s->state = SESSION_HELLO_WAIT;
+	snprintf(s->sid, sizeof s->sid, "%c-%" PRIu64, role == SESSION_GATEWAY ? 'g' : 'a',
+		 server_next_session_number(srv));
+	snprintf(s->peer, sizeof s->peer, "%s", peer);
+	s->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
+	s->timer = evtimer_new(base, session_on_timer, s);
+	s->free_ev = event_new(base, -1, 0, session_on_free, s);
+	s->last_rx_ms = server_now_ms(srv);
+	bufferevent_setcb(s->bev, session_on_read, session_on_write, session_on_event, s);
+	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+	server_session_add(srv, s);
+	s->registered = true;
+	session_arm(s, server_config(srv)->handshake_timeout_ms);
+	log_debug("session %s: connection from %s", s->sid, peer);
+	return s;
+}
+
+bool session_is_active(const struct session *s)
+{
+	return s->state == SESSION_ACTIVE;
+}
+
+enum session_role session_role(const struct session *s)
+{
+	return s->role;
+}
+
+const char *session_id(const struct session *s)
+{
+	return s->sid;
+}
+
+const char *session_client_id(const struct session *s)
+{
+	return s->client_id;
+}
+
+struct server *session_server(const struct session *s)
+{
+	return s->srv;
+}

@@ -1,0 +1,58 @@
+/* A client connection: framing, the handshake, heartbeats, output caps and
+ * the one way out. Role-specific requests are handled in gateway.c and
+ * agent.c; this file knows neither.
+ *
+ * States: HELLO_WAIT -> ACTIVE -> DRAINING -> CLOSED. Every change goes
+ * through session_set_state(). A session leaves only through
+ * session_close(); the struct is freed later, at a safe point, once the last
+ * reference (pending store requests hold one) is dropped.
+ *
+ * Owner: the server's session registry; store callbacks hold references. */
+#ifndef SB_SESSION_H
+#define SB_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "switchboard.pb-c.h"
+#include "wire/envelope.h"
+
+struct server;
+struct session;
+struct bufferevent;
+
+enum session_role { SESSION_GATEWAY, SESSION_AGENT };
+enum session_state { SESSION_HELLO_WAIT, SESSION_ACTIVE, SESSION_DRAINING, SESSION_CLOSED };
+
+/* Takes ownership of fd, a connected socket. peer is for logs. */
+struct session *session_new(struct server *srv, int fd, enum session_role role, const char *peer);
+
+void session_ref(struct session *s);
+void session_unref(struct session *s);
+
+/* Closes the session: logs reason once, runs the role's close hook, and
+ * frees it later. With flush, queued output (an Error) is sent first, for at
+ * most a second. */
+void session_close(struct session *s, const char *reason, bool flush);
+
+/* Sends a frame (seq filled in). A client whose unsent output passes the cap
+ * is disconnected: it is not reading. No-op once closing. */
+void session_send(struct session *s, Envelope *env);
+/* Sends Error{code, message} answering ref (0: unsolicited). */
+void session_send_error(struct session *s, uint64_t ref, int err, const char *message);
+
+bool session_is_active(const struct session *s);
+enum session_role session_role(const struct session *s);
+const char *session_id(const struct session *s);        /* "g-12", "a-7" */
+const char *session_client_id(const struct session *s); /* gateway / agent id, once authenticated */
+struct server *session_server(const struct session *s);
+
+/* Frees a closed session now, whatever refers to it: only for server_free,
+ * once nothing can call back into it. */
+void session_destroy(struct session *s);
+
+/* Shutdown: tells the client, flushes, closes. */
+void session_shutdown(struct session *s, const char *reason);
+
+#endif

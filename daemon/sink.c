@@ -1,0 +1,527 @@
+/* The engine's sink: persist each routing decision, then tell the clients.
+ * See sink.h. */
+#include "sink.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/config.h"
+#include "err.h"
+#include "log.h"
+#include "server.h"
+#include "session/contactinfo.h"
+#include "session/session.h"
+#include "store/store.h"
+#include "xalloc.h"
+
+struct sink {
+	struct server *srv;
+	struct session *req; /* the request being handled, if any */
+	uint64_t req_seq;
+	bool req_claimed;
+};
+
+enum note_kind {
+	NOTE_OFFER,
+	NOTE_OFFER_ENDED,
+	NOTE_ASSIGNED,
+	NOTE_COMPLETED,
+	NOTE_CANCELLED,
+	NOTE_AGENT_STATE
+};
+
+/* What to tell whom once a write is acknowledged. Owner: the write's
+ * callback, which frees it. Holds a reference on the requester. */
+struct note {
+	struct sink *sk;
+	enum note_kind kind;
+	struct session *req;
+	uint64_t req_seq;
+	char *contact_id;
+	char *gateway_id;
+	char *gateway_sid;
+	char *agent_id;
+	char *offer_id;
+	char *text; /* reason or disposition */
+	int code;   /* offer end reason or agent state */
+	int64_t n1, n2;
+	bool flag;
+};
+
+struct sink *sink_new(struct server *srv)
+{
+	struct sink *sk = xcalloc(1, sizeof *sk);
+	sk->srv = srv;
+	return sk;
+}
+
+void sink_free(struct sink *sk)
+{
+	free(sk);
+}
+
+void sink_request_begin(struct sink *sk, struct session *s, uint64_t seq)
+{
+	sk->req = s;
+	sk->req_seq = seq;
+	sk->req_claimed = false;
+}
+
+bool sink_request_end(struct sink *sk)
+{
+	bool claimed = sk->req_claimed;
+	sk->req = NULL;
+	sk->req_seq = 0;
+	sk->req_claimed = false;
+	return claimed;
+}
+
+static char *sink_dup(const char *s)
+{
+	return s ? xstrdup(s) : NULL;
+}
+
+static struct note *sink_note(struct sink *sk, enum note_kind kind,
+			      const struct engine_contact_view *c, bool claim)
+{
+	struct note *n = xcalloc(1, sizeof *n);
+
+	n->sk = sk;
+	n->kind = kind;
+	if (c != NULL) {
+		const struct contact_payload *p = c->user;
+		n->contact_id = xstrdup(c->id);
+		n->gateway_id = xstrdup(c->gateway_id);
+		n->gateway_sid = p ? xstrdup(p->sid) : NULL;
+		n->agent_id = sink_dup(c->agent_id);
+		n->offer_id = sink_dup(c->offer_id);
+	}
+	/* The first output of a request carries its reply. */
+	if (claim && sk->req != NULL && !sk->req_claimed) {
+		sk->req_claimed = true;
+		n->req = sk->req;
+		n->req_seq = sk->req_seq;
+		session_ref(n->req);
+	}
+	return n;
+}
+
+static void sink_note_free(struct note *n)
+{
+	if (n->req != NULL)
+		session_unref(n->req);
+	free(n->contact_id);
+	free(n->gateway_id);
+	free(n->gateway_sid);
+	free(n->agent_id);
+	free(n->offer_id);
+	free(n->text);
+	free(n);
+}
+
+/* The gateway session that hears about a contact: the one that submitted
+ * it while it lives, else the gateway's newest. */
+static struct session *sink_gateway(struct sink *sk, const struct note *n)
+{
+	struct session *s = n->gateway_sid ? server_session(sk->srv, n->gateway_sid) : NULL;
+
+	if (s != NULL && session_is_active(s) && session_client_id(s) != NULL &&
+	    strcmp(session_client_id(s), n->gateway_id) == 0)
+		return s;
+	return server_gateway_session(sk->srv, n->gateway_id);
+}
+
+static struct session *sink_agent(struct sink *sk, const char *agent_id)
+{
+	struct session *s = agent_id ? server_agent_session(sk->srv, agent_id) : NULL;
+	return s != NULL && session_is_active(s) ? s : NULL;
+}
+
+static void sink_send(struct session *s, uint64_t ref, Envelope *env)
+{
+	if (s == NULL)
+		return;
+	env->ref = ref;
+	session_send(s, env);
+}
+
+static void sink_send_offer(struct sink *sk, const struct note *n)
+{
+	const struct engine_contact_view *c = engine_contact(server_engine(sk->srv), n->contact_id);
+	struct session *s = sink_agent(sk, n->agent_id);
+
+	/* Rescinded or cancelled before Redis answered: nothing to offer. */
+	if (s == NULL || c == NULL || c->offer_id == NULL || strcmp(c->offer_id, n->offer_id) != 0)
+		return;
+	Envelope env = SWITCHBOARD__V1__ENVELOPE__INIT;
+	Switchboard__V1__Offer o = SWITCHBOARD__V1__OFFER__INIT;
+	Switchboard__V1__ContactInfo ci;
+	Switchboard__V1__Customer cust;
+
+	contactinfo_fill(&ci, &cust, c);
+	o.offer_id = (char *)(uintptr_t)c->offer_id;
+	o.contact = &ci;
+	o.expires_ms = (uint64_t)c->offer_expires_ms;
+	env.body_case = SWITCHBOARD__V1__ENVELOPE__BODY_OFFER;
+	env.offer = &o;
+	sink_send(s, 0, &env);
+}
+
+static void sink_send_rescind(struct session *s, const char *offer_id, const char *reason)
+{
+	Envelope env = SWITCHBOARD__V1__ENVELOPE__INIT;
+	Switchboard__V1__OfferRescinded r = SWITCHBOARD__V1__OFFER_RESCINDED__INIT;
+
+	r.offer_id = (char *)(uintptr_t)offer_id;
+	r.reason = (char *)(uintptr_t)reason;
+	env.body_case = SWITCHBOARD__V1__ENVELOPE__BODY_OFFER_RESCINDED;
+	env.offer_rescinded = &r;
+	sink_send(s, 0, &env);
+}
+
+static void sink_send_ack(struct session *s, uint64_t ref)
+{
+	Envelope env = SWITCHBOARD__V1__ENVELOPE__INIT;
+	Switchboard__V1__Ack a = SWITCHBOARD__V1__ACK__INIT;
+
+	env.body_case = SWITCHBOARD__V1__ENVELOPE__BODY_ACK;
+	env.ack = &a;
+	sink_send(s, ref, &env);
+}
+
+static void sink_deliver_offer_ended(struct sink *sk, const struct note *n)
+{
+	Envelope env = SWITCHBOARD__V1__ENVELOPE__INIT;
+	Switchboard__V1__ContactEvent ev = SWITCHBOARD__V1__CONTACT_EVENT__INIT;
+
+	if (n->code == OFFER_END_REJECTED)
+		sink_send_ack(n->req, n->req_seq);
+	else
+		sink_send_rescind(sink_agent(sk, n->agent_id), n->offer_id, n->text);
+	ev.contact_id = n->contact_id;
+	ev.kind = SWITCHBOARD__V1__CONTACT_EVENT__KIND__REQUEUED;
+	ev.detail = n->text;
+	env.body_case = SWITCHBOARD__V1__ENVELOPE__BODY_CONTACT_EVENT;
+	env.contact_event = &ev;
+	sink_send(sink_gateway(sk, n), 0, &env);
+}
+
+static void sink_deliver_assigned(struct sink *sk, const struct note *n)
+{
+	Envelope env = SWITCHBOARD__V1__ENVELOPE__INIT;
+	Switchboard__V1__AssignmentConfirmed ac = SWITCHBOARD__V1__ASSIGNMENT_CONFIRMED__INIT;
+	Switchboard__V1__ContactAssigned ca = SWITCHBOARD__V1__CONTACT_ASSIGNED__INIT;
+	Switchboard__V1__ContactInfo ci;
+	Switchboard__V1__Customer cust;
+	const struct engine_contact_view *c = engine_contact(server_engine(sk->srv), n->contact_id);
+
+	ac.contact_id = n->contact_id;
+	if (c != NULL) {
+		contactinfo_fill(&ci, &cust, c);
+		ac.contact = &ci;
+	}
+	env.body_case = SWITCHBOARD__V1__ENVELOPE__BODY_ASSIGNMENT_CONFIRMED;
+	env.assignment_confirmed = &ac;
+	if (n->req != NULL)
+		sink_send(n->req, n->req_seq, &env);
+	else
+		sink_send(sink_agent(sk, n->agent_id), 0, &env);
+
+	Envelope genv = SWITCHBOARD__V1__ENVELOPE__INIT;
+	ca.contact_id = n->contact_id;
+	ca.agent_id = n->agent_id;
+	ca.waited_ms = (uint64_t)n->n1;
+	ca.sla_met = n->flag;
+	genv.body_case = SWITCHBOARD__V1__ENVELOPE__BODY_CONTACT_ASSIGNED;
+	genv.contact_assigned = &ca;
+	sink_send(sink_gateway(sk, n), 0, &genv);
+}
+
+static void sink_deliver_completed(struct sink *sk, const struct note *n)
+{
+	Envelope env = SWITCHBOARD__V1__ENVELOPE__INIT;
+	Switchboard__V1__ContactCompleted cc = SWITCHBOARD__V1__CONTACT_COMPLETED__INIT;
+
+	sink_send_ack(n->req, n->req_seq);
+	cc.contact_id = n->contact_id;
+	cc.disposition = n->text;
+	cc.handle_ms = (uint64_t)n->n1;
+	env.body_case = SWITCHBOARD__V1__ENVELOPE__BODY_CONTACT_COMPLETED;
+	env.contact_completed = &cc;
+	sink_send(sink_gateway(sk, n), 0, &env);
+}
+
+static void sink_deliver_cancelled(struct sink *sk, const struct note *n)
+{
+	Envelope env = SWITCHBOARD__V1__ENVELOPE__INIT;
+	Switchboard__V1__ContactCancelled cc = SWITCHBOARD__V1__CONTACT_CANCELLED__INIT;
+
+	if (n->offer_id != NULL)
+		sink_send_rescind(sink_agent(sk, n->agent_id), n->offer_id, "cancelled");
+	cc.contact_id = n->contact_id;
+	env.body_case = SWITCHBOARD__V1__ENVELOPE__BODY_CONTACT_CANCELLED;
+	env.contact_cancelled = &cc;
+	sink_send(n->req, n->req_seq, &env);
+}
+
+static void sink_deliver_agent_state(struct sink *sk, const struct note *n)
+{
+	Envelope env = SWITCHBOARD__V1__ENVELOPE__INIT;
+	Switchboard__V1__StateChanged sc = SWITCHBOARD__V1__STATE_CHANGED__INIT;
+
+	sc.state = (Switchboard__V1__AgentState)(n->code + 1);
+	sc.reason = n->text;
+	env.body_case = SWITCHBOARD__V1__ENVELOPE__BODY_STATE_CHANGED;
+	env.state_changed = &sc;
+	if (n->req != NULL)
+		sink_send(n->req, n->req_seq, &env);
+	else
+		sink_send(sink_agent(sk, n->agent_id), 0, &env);
+}
+
+/* A write was acknowledged (or not): tell whoever is waiting. */
+static void sink_on_written(void *arg, int err)
+{
+	struct note *n = arg;
+	struct sink *sk = n->sk;
+
+	if (err != 0) {
+		/* The store replays the write; the requester learns it may retry. */
+		if (n->req != NULL)
+			session_send_error(n->req, n->req_seq, err,
+					   "the store did not acknowledge; retry");
+		sink_note_free(n);
+		return;
+	}
+	switch (n->kind) {
+	case NOTE_OFFER: sink_send_offer(sk, n); break;
+	case NOTE_OFFER_ENDED: sink_deliver_offer_ended(sk, n); break;
+	case NOTE_ASSIGNED: sink_deliver_assigned(sk, n); break;
+	case NOTE_COMPLETED: sink_deliver_completed(sk, n); break;
+	case NOTE_CANCELLED: sink_deliver_cancelled(sk, n); break;
+	case NOTE_AGENT_STATE: sink_deliver_agent_state(sk, n); break;
+	}
+	sink_note_free(n);
+}
+
+/* Persists one transition, then delivers n. Field values are copied by the
+ * store before this returns. */
+static void sink_write(struct sink *sk, struct store_write *w, struct note *n)
+{
+	int rc = store_write(server_store(sk->srv), w, sink_on_written, n);
+	if (rc != 0) {
+		/* Not READY: handlers refuse new work in that state, so this is
+		 * a timer (offer timeout) or a closing session acting while
+		 * Redis is away. The engine has moved on; the requester, if
+		 * any, is told. */
+		log_warnx("store unavailable: %s of %s not persisted",
+			  w->event && w->n_event ? w->event[0].value : "write", w->id);
+		sink_on_written(n, SB_ERR_STORE_UNAVAILABLE);
+	}
+}
+
+static void sink_fmt(char *buf, size_t len, int64_t v)
+{
+	snprintf(buf, len, "%" PRId64, v);
+}
+
+static void sink_on_offer(void *ctx, const struct engine_contact_view *c, int64_t now)
+{
+	struct sink *sk = ctx;
+	char expires[24], ts[24];
+
+	sink_fmt(expires, sizeof expires, c->offer_expires_ms);
+	sink_fmt(ts, sizeof ts, now);
+	struct store_field f[] = {
+		{ "state", "offered", 0 },	     { "agent", c->agent_id, 0 },
+		{ "offer_id", c->offer_id, 0 },	     { "offer_expires_ms", expires, 0 },
+		{ "updated_ms", ts, 0 },
+	};
+	struct store_field ev[] = {
+		{ "event", "offered", 0 },
+		{ "contact", c->id, 0 },
+		{ "agent", c->agent_id, 0 },
+		{ "offer_id", c->offer_id, 0 },
+	};
+	struct store_write w = { STORE_CONTACT, c->id, c->queue, STORE_ZADD, c->deadline_ms, 0,
+				 f, 5, ev, 4 };
+	log_info("offer %s: contact %s (%s, queue %s) -> agent %s", c->offer_id, c->id,
+		 channel_name(c->channel), c->queue, c->agent_id);
+	sink_write(sk, &w, sink_note(sk, NOTE_OFFER, c, false));
+}
+
+static void sink_on_offer_ended(void *ctx, const struct engine_contact_view *c,
+				const char *agent_id, const char *offer_id,
+				enum engine_offer_end why, int64_t now)
+{
+	struct sink *sk = ctx;
+	const char *reason = engine_offer_end_name(why);
+	char ts[24];
+
+	sink_fmt(ts, sizeof ts, now);
+	struct store_field f[] = {
+		{ "state", "waiting", 0 },
+		{ "agent", "", 0 },
+		{ "offer_id", "", 0 },
+		{ "updated_ms", ts, 0 },
+	};
+	struct store_field ev[] = {
+		{ "event", "requeued", 0 },   { "contact", c->id, 0 },   { "agent", agent_id, 0 },
+		{ "offer_id", offer_id, 0 }, { "reason", reason, 0 },
+	};
+	struct store_write w = { STORE_CONTACT, c->id, c->queue, STORE_ZADD, c->deadline_ms, 0,
+				 f, 4, ev, 5 };
+	/* Only a reject is the requester's own act; a timeout or an agent
+	 * leaving is not answered to whoever happens to be calling. */
+	struct note *n = sink_note(sk, NOTE_OFFER_ENDED, c, why == OFFER_END_REJECTED);
+	free(n->agent_id);
+	n->agent_id = xstrdup(agent_id);
+	free(n->offer_id);
+	n->offer_id = xstrdup(offer_id);
+	n->text = xstrdup(reason);
+	n->code = (int)why;
+	log_info("offer %s: contact %s back to waiting (%s by %s)", offer_id, c->id, reason,
+		 agent_id);
+	sink_write(sk, &w, n);
+}
+
+static void sink_on_assigned(void *ctx, const struct engine_contact_view *c, int64_t now)
+{
+	struct sink *sk = ctx;
+	int64_t waited = now - c->arrived_ms;
+	bool met = waited <= c->sla_ms;
+	char ts[24], w_ms[24];
+
+	sink_fmt(ts, sizeof ts, now);
+	sink_fmt(w_ms, sizeof w_ms, waited);
+	struct store_field f[] = {
+		{ "state", "assigned", 0 },
+		{ "agent", c->agent_id, 0 },
+		{ "offer_id", "", 0 },
+		{ "assigned_ms", ts, 0 },
+		{ "updated_ms", ts, 0 },
+	};
+	struct store_field ev[] = {
+		{ "event", "assigned", 0 },
+		{ "contact", c->id, 0 },
+		{ "agent", c->agent_id, 0 },
+		{ "waited_ms", w_ms, 0 },
+		{ "sla_met", met ? "1" : "0", 0 },
+	};
+	struct store_write w = { STORE_CONTACT, c->id, c->queue, STORE_ZREM, 0, 0, f, 5, ev, 5 };
+	struct note *n = sink_note(sk, NOTE_ASSIGNED, c, true);
+	n->n1 = waited;
+	n->flag = met;
+	log_info("contact %s assigned to %s after %" PRId64 " ms (SLA %s)", c->id, c->agent_id,
+		 waited, met ? "met" : "missed");
+	sink_write(sk, &w, n);
+}
+
+static void sink_on_completed(void *ctx, const struct engine_contact_view *c,
+			      const char *disposition, int64_t now)
+{
+	struct sink *sk = ctx;
+	const struct sb_config *cfg = server_config(sk->srv);
+	int64_t handled = now - c->assigned_ms;
+	char ts[24], h_ms[24];
+
+	sink_fmt(ts, sizeof ts, now);
+	sink_fmt(h_ms, sizeof h_ms, handled);
+	struct store_field f[] = {
+		{ "state", "completed", 0 },
+		{ "disposition", disposition, 0 },
+		{ "completed_ms", ts, 0 },
+		{ "updated_ms", ts, 0 },
+	};
+	struct store_field ev[] = {
+		{ "event", "completed", 0 },	    { "contact", c->id, 0 },
+		{ "agent", c->agent_id, 0 },	    { "disposition", disposition, 0 },
+		{ "handle_ms", h_ms, 0 },
+	};
+	struct store_write w = { STORE_CONTACT, c->id,	c->queue, STORE_ZREM, 0,
+				 cfg->idempotency_ttl_s, f, 4, ev, 5 };
+	struct note *n = sink_note(sk, NOTE_COMPLETED, c, true);
+	n->text = xstrdup(disposition);
+	n->n1 = handled;
+	log_info("contact %s completed by %s: %s", c->id, c->agent_id, disposition);
+	sink_write(sk, &w, n);
+}
+
+static void sink_on_cancelled(void *ctx, const struct engine_contact_view *c, const char *reason,
+			      const char *rescinded_agent, const char *rescinded_offer,
+			      int64_t now)
+{
+	struct sink *sk = ctx;
+	const struct sb_config *cfg = server_config(sk->srv);
+	char ts[24];
+
+	sink_fmt(ts, sizeof ts, now);
+	struct store_field f[] = {
+		{ "state", "cancelled", 0 },
+		{ "reason", reason, 0 },
+		{ "agent", "", 0 },
+		{ "offer_id", "", 0 },
+		{ "updated_ms", ts, 0 },
+	};
+	struct store_field ev[] = {
+		{ "event", "cancelled", 0 },
+		{ "contact", c->id, 0 },
+		{ "reason", reason, 0 },
+	};
+	struct store_write w = { STORE_CONTACT, c->id,	c->queue, STORE_ZREM, 0,
+				 cfg->idempotency_ttl_s, f, 5, ev, 3 };
+	struct note *n = sink_note(sk, NOTE_CANCELLED, c, true);
+	n->agent_id = sink_dup(rescinded_agent);
+	n->offer_id = sink_dup(rescinded_offer);
+	log_info("contact %s cancelled by gateway %s: %s", c->id, c->gateway_id, reason);
+	sink_write(sk, &w, n);
+}
+
+static void sink_on_agent_state(void *ctx, const struct engine_agent_view *a, int64_t now)
+{
+	struct sink *sk = ctx;
+	const char *state = engine_agent_state_name(a->state);
+	char ts[24];
+
+	sink_fmt(ts, sizeof ts, now);
+	struct store_field f[] = {
+		{ "state", state, 0 },
+		{ "reason", a->reason, 0 },
+		{ "updated_ms", ts, 0 },
+	};
+	struct store_field ev[] = {
+		{ "event", "agent_state", 0 },
+		{ "agent", a->id, 0 },
+		{ "state", state, 0 },
+		{ "reason", a->reason, 0 },
+	};
+	struct store_write w = { STORE_AGENT, a->id, NULL, STORE_ZNONE, 0, 0, f, 3, ev, 4 };
+	/* The reply to SetState is the agent's own; a state change caused by
+	 * another client's request is pushed to the agent instead. */
+	bool own = sk->req != NULL && session_client_id(sk->req) != NULL &&
+		   session_role(sk->req) == SESSION_AGENT &&
+		   strcmp(session_client_id(sk->req), a->id) == 0;
+	struct note *n = sink_note(sk, NOTE_AGENT_STATE, NULL, own);
+	n->agent_id = xstrdup(a->id);
+	n->text = xstrdup(a->reason);
+	n->code = (int)a->state;
+	log_info("agent %s: %s%s%s", a->id, state, a->reason[0] ? " " : "", a->reason);
+	sink_write(sk, &w, n);
+}
+
+static const struct engine_sink sink_engine_ops = {
+	.offer = sink_on_offer,
+	.offer_ended = sink_on_offer_ended,
+	.assigned = sink_on_assigned,
+	.completed = sink_on_completed,
+	.cancelled = sink_on_cancelled,
+	.agent_state = sink_on_agent_state,
+	.contact_free = contactinfo_free,
+};
+
+const struct engine_sink *sink_ops(void)
+{
+	return &sink_engine_ops;
+}

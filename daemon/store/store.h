@@ -1,0 +1,108 @@
+/* The store: durable state in Redis, reached with hiredis's async API on the
+ * daemon's own libevent loop. The only place that includes hiredis.
+ *
+ * States: DOWN -> CONNECTING -> READY, and back to DOWN on any failure; from
+ * DOWN it reconnects by itself with capped backoff. hiredis 0.14 has no
+ * connect or command timeouts, so the store arms its own: a connection whose
+ * oldest command has waited past command_timeout_ms is dropped and every
+ * pending request fails with SB_ERR_STORE_UNAVAILABLE.
+ *
+ * Requests made while not READY fail at once (the call returns
+ * SB_ERR_STORE_UNAVAILABLE and the callback is not called). Otherwise the
+ * callback is called exactly once, in request order, with 0 when Redis
+ * acknowledged or SB_ERR_STORE_UNAVAILABLE when it did not.
+ *
+ * A failed store_write is also kept and replayed, in order, as soon as the
+ * store is READY again: writes set whole fields, so a write that did land
+ * before the connection died is harmless to repeat, and state that the
+ * daemon changed while Redis was away still reaches Redis. */
+#ifndef SB_STORE_H
+#define SB_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct event_base;
+struct store;
+
+enum store_state { STORE_DOWN, STORE_CONNECTING, STORE_READY };
+
+struct store_conf {
+	const char *address; /* "host:port", "[v6]:port" or "unix:/path" */
+	const char *site;
+	int64_t connect_timeout_ms;
+	int64_t command_timeout_ms;
+	int64_t reconnect_max_ms;
+	int64_t events_maxlen;
+	int64_t idempotency_ttl_s;
+};
+
+typedef void (*store_state_fn)(void *ctx, enum store_state state);
+
+/* Owner: the server. store_free answers every pending request with
+ * SB_ERR_STORE_UNAVAILABLE, then releases everything. */
+struct store *store_new(struct event_base *base, const struct store_conf *conf,
+			store_state_fn on_state, void *ctx);
+void store_free(struct store *st);
+/* Starts connecting (and keeps reconnecting until freed). */
+void store_start(struct store *st);
+enum store_state store_state(const struct store *st);
+const char *store_state_name(enum store_state s);
+/* Requests sent and not yet answered. */
+size_t store_pending(const struct store *st);
+
+/* A hash field; len 0 means strlen(value). */
+struct store_field {
+	const char *name;
+	const char *value;
+	size_t len;
+};
+
+struct store_submit {
+	const char *contact_id;
+	const char *gateway_id;
+	const char *external_id;
+	const char *queue;
+	int64_t deadline_ms;
+	const struct store_field *fields; /* the contact's hash */
+	size_t n_fields;
+};
+
+/* For a duplicate, the existing contact's id and hash as Redis holds it. */
+struct store_submit_result {
+	bool created;
+	const char *contact_id;
+	const struct store_field *fields;
+	size_t n_fields;
+};
+
+typedef void (*store_submit_cb)(void *arg, int err, const struct store_submit_result *r);
+typedef void (*store_done_cb)(void *arg, int err);
+
+/* Creates the contact unless (gateway, external_id) was seen within the
+ * idempotency TTL, atomically with its queue entry and its event. */
+int store_submit(struct store *st, const struct store_submit *s, store_submit_cb cb, void *arg);
+
+enum store_zop { STORE_ZNONE, STORE_ZADD, STORE_ZREM };
+enum store_kind { STORE_CONTACT, STORE_AGENT };
+
+/* One transition: set fields of a contact's or an agent's hash, move the
+ * contact in or out of its queue's sorted set, append an event — atomically. */
+struct store_write {
+	enum store_kind kind;
+	const char *id;
+	const char *queue; /* for zop */
+	enum store_zop zop;
+	int64_t score;
+	int64_t expire_s; /* > 0: the hash expires (finished contacts) */
+	const struct store_field *fields;
+	size_t n_fields;
+	const struct store_field *event;
+	size_t n_event;
+};
+
+/* cb may be NULL. */
+int store_write(struct store *st, const struct store_write *w, store_done_cb cb, void *arg);
+
+#endif

@@ -1,0 +1,236 @@
+/* The built tools as an operator runs them: switchboard's command line
+ * (--check-config, --version, --help, --mint-token, address overrides) and
+ * sbctl submitting a contact and playing an agent that handles it. */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <cmocka.h>
+
+#include "harness.h"
+#include "security/token.h"
+
+#define RUN_MS 10000 /* bound on any one command */
+
+/* Runs argv; returns its status and sets *out. */
+static int run(struct harness *h, const char *const argv[], const char **out)
+{
+	int status = harness_run(h, argv, RUN_MS, out);
+
+	if (status != 0)
+		print_message("%s exited %d:\n%s\n", argv[0], status, *out);
+	return status;
+}
+
+/* The line of text starting with prefix, without trailing whitespace, in
+ * buf (stderr lines may surround it); "" when there is none. */
+static const char *line_starting(const char *text, const char *prefix, char *buf, size_t len)
+{
+	const char *p = text;
+
+	while (strncmp(p, prefix, strlen(prefix)) != 0) {
+		p = strchr(p, '\n');
+		if (p == NULL) {
+			buf[0] = '\0';
+			return buf;
+		}
+		p++;
+	}
+	text = p;
+	size_t n = strcspn(text, "\r\n");
+
+	if (n >= len)
+		n = len - 1;
+	memcpy(buf, text, n);
+	while (n > 0 && (buf[n - 1] == ' ' || buf[n - 1] == '\t'))
+		n--;
+	buf[n] = '\0';
+	return buf;
+}
+
+/* Waits up to ms for TMP/name to contain text. */
+static bool file_wait(struct harness *h, const char *name, const char *text, int ms)
+{
+	for (int waited = 0;; waited += 50) {
+		const char *content = harness_read_file(h, name);
+		if (content != NULL && strstr(content, text) != NULL)
+			return true;
+		if (waited >= ms)
+			return false;
+		harness_sleep(h, 50);
+	}
+}
+
+HARNESS_TEST(test_check_config_accepts_a_good_file)
+{
+	const char *out;
+	const char *const argv[] = {harness_daemon_path(), "--check-config",
+				    harness_config_path(h), NULL};
+
+	assert_int_equal(run(h, argv, &out), 0);
+	assert_non_null(strstr(out, "configuration OK"));
+}
+
+HARNESS_TEST(test_check_config_names_the_bad_line)
+{
+	const char *good = harness_read_file(h, harness_config_path(h));
+	const char *at = strstr(good, "  heartbeat_ms: ");
+	int line = 1;
+	char loc[64];
+
+	assert_non_null(at);
+	for (const char *p = good; p < at; p++)
+		line += *p == '\n';
+	/* the same config with one value of the wrong type */
+	size_t head = (size_t)(at - good);
+	const char *tail = strchr(at, '\n');
+	char *bad = NULL;
+	assert_true(asprintf(&bad, "%.*s  heartbeat_ms: banana%s", (int)head, good, tail) > 0);
+	const char *path = harness_write_file(h, "bad.yaml", bad);
+	free(bad);
+
+	const char *out;
+	const char *const argv[] = {harness_daemon_path(), "--check-config", path, NULL};
+	assert_int_equal(harness_run(h, argv, RUN_MS, &out), 1);
+	snprintf(loc, sizeof loc, "bad.yaml:%d:", line);
+	if (strstr(out, loc) == NULL)
+		fail_msg("expected \"%s\" in:\n%s", loc, out);
+	assert_null(strstr(out, "configuration OK"));
+}
+
+HARNESS_TEST(test_version_and_help_exit_zero)
+{
+	const char *out;
+	const char *const version[] = {harness_daemon_path(), "--version", NULL};
+	const char *const help[] = {harness_daemon_path(), "--help", NULL};
+
+	assert_int_equal(run(h, version, &out), 0);
+	assert_non_null(strstr(out, "0."));
+	assert_int_equal(run(h, help, &out), 0);
+	assert_non_null(strstr(out, "--config"));
+	assert_non_null(strstr(out, "--check-config"));
+}
+
+HARNESS_TEST(test_minted_token_is_valid_and_logs_in)
+{
+	const char *out;
+	char token[256];
+	const char *const argv[] = {harness_daemon_path(), "--config", harness_config_path(h),
+				    "--mint-token", "alice", "--ttl", "600", NULL};
+
+	assert_int_equal(run(h, argv, &out), 0);
+	line_starting(out, "v1.", token, sizeof token);
+	assert_memory_equal(token, "v1.", 3);
+	int64_t expiry = strtoll(token + 3, NULL, 10);
+	int64_t now = (int64_t)time(NULL);
+	assert_in_range(expiry, now + 590, now + 610);
+	const char *why = NULL;
+	assert_int_equal(token_verify(harness_agent_secret(h), "alice", token, now, &why), 0);
+
+	struct sbc *c = harness_connect(h, HARNESS_AGENT_PORT);
+	assert_int_equal(sbc_hello(c, SWITCHBOARD__V1__ROLE__ROLE_AGENT, "alice", token,
+				   HARNESS_REPLY_MS, NULL),
+			 0);
+}
+
+HARNESS_TEST(test_command_line_overrides_config_addresses)
+{
+	const char *gw_addr = harness_free_addr(h);
+	const char *agent_addr = harness_free_addr(h);
+	/* the file names unusable addresses; the flags must win */
+	const char *cfg = harness_write_config_variant(h, "override.yaml", "127.0.0.1:1",
+						       "127.0.0.1:2", "127.0.0.1:3");
+	const char *const argv[] = {harness_daemon_path(), "--config", cfg, "--gateway-listen",
+				    gw_addr, "--agent-listen", agent_addr, "--redis",
+				    harness_redis_addr(h), NULL};
+	pid_t pid = harness_spawn(h, argv, "override.log");
+
+	assert_true(file_wait(h, "override.log", "store ready", 5000));
+	struct sbc *gw = NULL;
+	for (int i = 0; i < 50 && gw == NULL; i++) {
+		char err[128];
+		gw = sbc_connect(gw_addr, 1000, err, sizeof err);
+		if (gw == NULL)
+			harness_sleep(h, 100);
+	}
+	assert_non_null(gw);
+	int rc = sbc_hello(gw, SWITCHBOARD__V1__ROLE__ROLE_GATEWAY, "gw1",
+			   harness_gateway_secret(h, "gw1"), HARNESS_REPLY_MS, NULL);
+	sbc_close(gw);
+	assert_int_equal(rc, 0);
+	struct sbc *agent = harness_connect_addr(h, agent_addr);
+	assert_int_equal(sbc_hello(agent, SWITCHBOARD__V1__ROLE__ROLE_AGENT, "bob",
+				   harness_token(h, "bob", 600), HARNESS_REPLY_MS, NULL),
+			 0);
+	harness_close(h, agent);
+	assert_int_equal(harness_kill(h, pid), 0);
+}
+
+/* Copies the contact id after "accepted contact " in text into buf. */
+static const char *accepted_id(const char *text, char *buf, size_t len)
+{
+	const char *p = strstr(text, "accepted contact ");
+
+	if (p == NULL)
+		return NULL;
+	p += strlen("accepted contact ");
+	size_t n = strcspn(p, " \r\n");
+	if (n == 0 || n >= len)
+		return NULL;
+	memcpy(buf, p, n);
+	buf[n] = '\0';
+	return buf;
+}
+
+HARNESS_TEST(test_sbctl_submit_and_agent_handle_a_contact)
+{
+	const char *secret = harness_write_file(h, "gw1.secret", harness_gateway_secret(h, "gw1"));
+	const char *token = harness_write_file(h, "alice.token", harness_token(h, "alice", 600));
+	const char *out;
+	char id[128];
+	const char *const submit[] = {harness_sbctl_path(h), "submit", "--gateway",
+				      harness_gateway_addr(h), "--id", "gw1", "--secret-file",
+				      secret, "--channel", "chat", "--external-id", "cli-1", NULL};
+
+	assert_int_equal(run(h, submit, &out), 0);
+	if (accepted_id(out, id, sizeof id) == NULL)
+		fail_msg("no \"accepted contact ID\" in sbctl output:\n%s", out);
+	const char *key = harness_key(h, "contact:%s", id);
+	assert_string_equal(harness_hget(h, key, "state"), "waiting");
+
+	const char *const agent[] = {harness_sbctl_path(h), "agent", "--agent",
+				     harness_agent_addr(h), "--id", "alice", "--token-file", token,
+				     "--available", "--auto-accept", "--auto-complete=200", NULL};
+	pid_t pid = harness_spawn(h, agent, "sbctl-agent.log");
+	const char *state = harness_hget_wait(h, key, "state", "completed", 5000);
+	int status = harness_kill(h, pid);
+	const char *log = harness_read_file(h, "sbctl-agent.log");
+
+	if (state == NULL || strcmp(state, "completed") != 0)
+		fail_msg("contact %s is %s, not completed; sbctl agent said:\n%s", id,
+			 state ? state : "(missing)", log ? log : "");
+	assert_non_null(log);
+	assert_non_null(strstr(log, id));
+	assert_int_equal(status, 0);
+}
+
+#define T(name) cmocka_unit_test_setup_teardown(name, harness_setup, harness_teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_check_config_accepts_a_good_file),
+		T(test_check_config_names_the_bad_line),
+		T(test_version_and_help_exit_zero),
+		T(test_minted_token_is_valid_and_logs_in),
+		T(test_command_line_overrides_config_addresses),
+		T(test_sbctl_submit_and_agent_handle_a_contact),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,422 @@
+/* End to end: gateways and agents against a real daemon and Redis, one fresh
+ * pair per test. Each test asserts one behaviour of the protocol's contract
+ * (proto/switchboard.proto) and of the routing rules (DESIGN section 3). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "harness.h"
+
+#define VOICE SWITCHBOARD__V1__CHANNEL__CHANNEL_VOICE
+#define CHAT SWITCHBOARD__V1__CHANNEL__CHANNEL_CHAT
+#define EMAIL SWITCHBOARD__V1__CHANNEL__CHANNEL_EMAIL
+#define SOCIAL SWITCHBOARD__V1__CHANNEL__CHANNEL_SOCIAL
+#define REQUEUED SWITCHBOARD__V1__CONTACT_EVENT__KIND__REQUEUED
+
+/* How long an offer may take to arrive after it became possible. */
+#define OFFER_MS 2000
+
+/* Asserts a ContactEvent REQUEUED for contact_id reaches the gateway. */
+static void expect_requeued(struct harness *h, struct sbc *gw, const char *contact_id)
+{
+	Envelope *env = harness_await(h, gw, SB_BODY(CONTACT_EVENT), 3000);
+
+	assert_int_equal(env->ref, 0);
+	assert_string_equal(env->contact_event->contact_id, contact_id);
+	assert_int_equal(env->contact_event->kind, REQUEUED);
+}
+
+/* Asserts the contact's hash has state want (now, no polling). */
+static void assert_state(struct harness *h, const char *contact_id, const char *want)
+{
+	const char *state = harness_hget(h, harness_key(h, "contact:%s", contact_id), "state");
+
+	assert_non_null(state);
+	assert_string_equal(state, want);
+}
+
+/* Number of contact hashes in Redis. */
+static long long count_contacts(struct harness *h)
+{
+	static const char script[] =
+		"local n = 0 "
+		"for _, k in ipairs(redis.call('KEYS', ARGV[1])) do "
+		"if redis.call('TYPE', k).ok == 'hash' then n = n + 1 end end "
+		"return n";
+
+	return harness_redis_int(h, "EVAL %s 0 %s", script, harness_key(h, "contact:*"));
+}
+
+/* Asserts deadline_ms lies within tolerance of now + sla_ms. */
+static void assert_deadline(int64_t before_ms, int64_t after_ms, uint64_t deadline_ms,
+			    int64_t sla_ms)
+{
+	assert_in_range(deadline_ms, (uint64_t)(before_ms + sla_ms - 1000),
+			(uint64_t)(after_ms + sla_ms + 1000));
+}
+
+HARNESS_TEST(test_welcome_has_session_and_heartbeat)
+{
+	Envelope *w = NULL;
+
+	harness_agent_welcome(h, "alice", &w);
+	assert_true(w->welcome->heartbeat_ms > 0);
+	assert_true(strlen(w->welcome->session_id) > 0);
+	int64_t now = harness_now_ms();
+	assert_in_range(w->welcome->server_time_ms, (uint64_t)(now - 5000), (uint64_t)(now + 5000));
+}
+
+HARNESS_TEST(test_ping_answered_with_pong)
+{
+	struct sbc *gw = harness_gateway(h, "gw1");
+	struct sbc *agent = harness_agent(h, "alice");
+
+	harness_assert_open(h, gw);
+	harness_assert_open(h, agent);
+}
+
+HARNESS_TEST(test_submit_voice_is_accepted_and_stored_waiting)
+{
+	struct sbc *gw = harness_gateway(h, "gw1");
+	int64_t before = harness_now_ms();
+	Envelope *env = harness_submit(h, gw, "call-1", VOICE, "voice-q");
+	int64_t after = harness_now_ms();
+	const Switchboard__V1__ContactAccepted *a = env->contact_accepted;
+
+	assert_string_equal(a->queue, "voice-q");
+	assert_true(a->position >= 1);
+	assert_false(a->duplicate);
+	assert_deadline(before, after, a->deadline_ms, 30000);
+
+	assert_state(h, a->contact_id, "waiting");
+	assert_int_equal(harness_redis_int(h, "ZRANK %s %s", harness_key(h, "queue:voice-q"),
+					   a->contact_id),
+			 0);
+}
+
+HARNESS_TEST(test_submit_chat_without_queue_uses_channel_default)
+{
+	struct sbc *gw = harness_gateway(h, "gw1");
+	int64_t before = harness_now_ms();
+	Envelope *env = harness_submit(h, gw, "chat-1", CHAT, NULL);
+	int64_t after = harness_now_ms();
+
+	assert_string_equal(env->contact_accepted->queue, "chat-q");
+	assert_deadline(before, after, env->contact_accepted->deadline_ms, 60000);
+	assert_true(harness_redis_int(h, "ZRANK %s %s", harness_key(h, "queue:chat-q"),
+				      env->contact_accepted->contact_id) >= 0);
+}
+
+HARNESS_TEST(test_positions_count_up_in_a_queue)
+{
+	struct sbc *gw = harness_gateway(h, "gw1");
+	Envelope *first = harness_submit(h, gw, "call-1", VOICE, "voice-q");
+	Envelope *second = harness_submit(h, gw, "call-2", VOICE, "voice-q");
+
+	assert_int_equal(first->contact_accepted->position, 1);
+	assert_int_equal(second->contact_accepted->position, 2);
+	assert_string_not_equal(first->contact_accepted->contact_id,
+				second->contact_accepted->contact_id);
+}
+
+HARNESS_TEST(test_resubmit_same_gateway_is_duplicate)
+{
+	struct sbc *gw = harness_gateway(h, "gw1");
+	Envelope *first = harness_submit(h, gw, "call-dup", VOICE, "voice-q");
+	Envelope *again = harness_submit(h, gw, "call-dup", VOICE, "voice-q");
+
+	assert_string_equal(again->contact_accepted->contact_id,
+			    first->contact_accepted->contact_id);
+	assert_true(again->contact_accepted->duplicate);
+	assert_int_equal(harness_redis_int(h, "ZCARD %s", harness_key(h, "queue:voice-q")), 1);
+	assert_int_equal(count_contacts(h), 1);
+}
+
+HARNESS_TEST(test_same_external_id_other_gateway_is_new_contact)
+{
+	struct sbc *gw1 = harness_gateway(h, "gw1");
+	struct sbc *gw2 = harness_gateway(h, "gw2");
+	Envelope *one = harness_submit(h, gw1, "shared-id", VOICE, "voice-q");
+	Envelope *two = harness_submit(h, gw2, "shared-id", VOICE, "voice-q");
+
+	assert_string_not_equal(one->contact_accepted->contact_id, two->contact_accepted->contact_id);
+	assert_false(two->contact_accepted->duplicate);
+	assert_int_equal(harness_redis_int(h, "ZCARD %s", harness_key(h, "queue:voice-q")), 2);
+	assert_int_equal(count_contacts(h), 2);
+}
+
+HARNESS_TEST(test_agent_starts_offline_and_gets_no_offer)
+{
+	struct sbc *gw = harness_gateway(h, "gw1");
+	struct sbc *alice = harness_agent(h, "alice");
+	const char *id = harness_submit_id(h, gw, "call-1", VOICE, "voice-q");
+
+	harness_expect_silence(h, alice, 700);
+	harness_available(h, alice);
+	harness_offer_for(h, alice, id, OFFER_MS);
+}
+
+HARNESS_TEST(test_offer_accept_complete_round_trip)
+{
+	struct sbc *gw = harness_gateway(h, "gw1");
+	struct sbc *alice = harness_agent(h, "alice");
+	const char *id = harness_submit_id(h, gw, "call-1", VOICE, "voice-q");
+	const char *key = harness_key(h, "contact:%s", id);
+
+	harness_available(h, alice);
+	const char *offer = harness_offer_for(h, alice, id, OFFER_MS);
+	const char *state = harness_hget_wait(h, key, "state", "offered", 1000);
+	assert_non_null(state);
+	assert_string_equal(state, "offered");
+
+	harness_accept(h, alice, offer, id);
+	assert_state(h, id, "assigned");
+	assert_string_equal(harness_hget(h, key, "agent"), "alice");
+
+	Envelope *as = harness_await(h, gw, SB_BODY(CONTACT_ASSIGNED), HARNESS_REPLY_MS);
+	assert_int_equal(as->ref, 0);
+	assert_string_equal(as->contact_assigned->contact_id, id);
+	assert_string_equal(as->contact_assigned->agent_id, "alice");
+	assert_true(as->contact_assigned->waited_ms < 30000);
+	assert_true(as->contact_assigned->sla_met);
+
+	uint64_t seq = sbc_complete(alice, id, "resolved");
+	harness_reply(h, alice, seq, SB_BODY(ACK), HARNESS_REPLY_MS);
+	assert_state(h, id, "completed");
+
+	Envelope *done = harness_await(h, gw, SB_BODY(CONTACT_COMPLETED), HARNESS_REPLY_MS);
+	assert_string_equal(done->contact_completed->contact_id, id);
+	assert_string_equal(done->contact_completed->disposition, "resolved");
+}
+
+/* Submits one contact on channel, then offers, accepts and completes it. */
+static void round_trip_channel(struct harness *h, struct sbc *gw, struct sbc *agent,
+			       const char *ext, Switchboard__V1__Channel ch, const char *queue)
+{
+	const char *id = harness_submit_id(h, gw, ext, ch, queue);
+	const char *offer = harness_offer_for(h, agent, id, OFFER_MS);
+
+	harness_accept(h, agent, offer, id);
+	harness_reply(h, agent, sbc_complete(agent, id, "resolved"), SB_BODY(ACK),
+		      HARNESS_REPLY_MS);
+	Envelope *done = harness_await(h, gw, SB_BODY(CONTACT_COMPLETED), HARNESS_REPLY_MS);
+	assert_string_equal(done->contact_completed->contact_id, id);
+}
+
+HARNESS_TEST(test_every_channel_is_offered)
+{
+	struct sbc *gw = harness_gateway(h, "gw1");
+	struct sbc *alice = harness_agent(h, "alice");
+
+	harness_available(h, alice);
+	round_trip_channel(h, gw, alice, "v-1", VOICE, "voice-q");
+	round_trip_channel(h, gw, alice, "c-1", CHAT, "chat-q");
+	round_trip_channel(h, gw, alice, "e-1", EMAIL, "email-q");
+	round_trip_channel(h, gw, alice, "s-1", SOCIAL, "social-q");
+}
+
+HARNESS_TEST(test_reject_requeues_to_another_agent_keeping_deadline)
+{
+	struct sbc *gw = harness_gateway(h, "gw1");
+	struct sbc *alice = harness_agent(h, "alice");
+	struct sbc *bob = harness_agent(h, "bob");
+
+	harness_available(h, alice);
+	Envelope *acc = harness_submit(h, gw, "call-1", VOICE, "voice-q");
+	const char *id = acc->contact_accepted->contact_id;
+	const char *offer = harness_offer_for(h, alice, id, OFFER_MS);
+	harness_available(h, bob);
+
+	harness_reply(h, alice, sbc_reject(alice, offer, "busy"), SB_BODY(ACK), HARNESS_REPLY_MS);
+	expect_requeued(h, gw, id);
+
+	Envelope *again = harness_await(h, bob, SB_BODY(OFFER), OFFER_MS);
+	assert_string_equal(again->offer->contact->contact_id, id);
+	assert_int_equal(again->offer->contact->deadline_ms, acc->contact_accepted->deadline_ms);
+	harness_expect_silence(h, alice, 500);
+}
+
+HARNESS_TEST(test_unanswered_offer_times_out_and_requeues)
+{
+	struct sbc *gw = harness_gateway(h, "gw1");
+	struct sbc *alice = harness_agent(h, "alice");
+
+	harness_available(h, alice);
+	const char *id = harness_submit_id(h, gw, "call-1", VOICE, "voice-q");
+	const char *offer = harness_offer_for(h, alice, id, OFFER_MS);
+
+	Envelope *r = harness_await(h, alice, SB_BODY(OFFER_RESCINDED), 3000);
+	assert_string_equal(r->offer_rescinded->offer_id, offer);
+	assert_string_equal(r->offer_rescinded->reason, "timeout");
+	expect_requeued(h, gw, id);
+}
+
+HARNESS_TEST(test_cancel_waiting_contact)
+{
+	struct sbc *gw = harness_gateway(h, "gw1");
+	const char *id = harness_submit_id(h, gw, "call-1", VOICE, "voice-q");
+
+	Envelope *env = harness_reply(h, gw, sbc_cancel(gw, id, "abandoned"),
+				      SB_BODY(CONTACT_CANCELLED), HARNESS_REPLY_MS);
+	assert_string_equal(env->contact_cancelled->contact_id, id);
+	assert_state(h, id, "cancelled");
+}
+
+HARNESS_TEST(test_cancel_offered_contact_rescinds_offer)
+{
+	struct sbc *gw = harness_gateway(h, "gw1");
+	struct sbc *alice = harness_agent(h, "alice");
+
+	harness_available(h, alice);
+	const char *id = harness_submit_id(h, gw, "call-1", VOICE, "voice-q");
+	const char *offer = harness_offer_for(h, alice, id, OFFER_MS);
+
+	harness_reply(h, gw, sbc_cancel(gw, id, "abandoned"), SB_BODY(CONTACT_CANCELLED),
+		      HARNESS_REPLY_MS);
+	Envelope *r = harness_await(h, alice, SB_BODY(OFFER_RESCINDED), HARNESS_REPLY_MS);
+	assert_string_equal(r->offer_rescinded->offer_id, offer);
+	assert_string_equal(r->offer_rescinded->reason, "cancelled");
+	assert_state(h, id, "cancelled");
+}
+
+HARNESS_TEST(test_cancel_assigned_contact_is_conflict)
+{
+	struct sbc *gw = harness_gateway(h, "gw1");
+	struct sbc *alice = harness_agent(h, "alice");
+
+	harness_available(h, alice);
+	const char *id = harness_submit_id(h, gw, "call-1", VOICE, "voice-q");
+	harness_accept(h, alice, harness_offer_for(h, alice, id, OFFER_MS), id);
+
+	harness_expect_error(h, gw, sbc_cancel(gw, id, "abandoned"), SB_ERR_CODE(CONFLICT),
+			     HARNESS_REPLY_MS);
+	assert_state(h, id, "assigned");
+}
+
+HARNESS_TEST(test_earliest_deadline_first_across_channels)
+{
+	struct sbc *gw = harness_gateway(h, "gw1");
+	struct sbc *alice = harness_agent(h, "alice");
+
+	harness_submit_id(h, gw, "chat-1", CHAT, "chat-q");
+	const char *voice = harness_submit_id(h, gw, "call-1", VOICE, "voice-q");
+
+	harness_available(h, alice);
+	Envelope *first = harness_await(h, alice, SB_BODY(OFFER), OFFER_MS);
+	assert_string_equal(first->offer->contact->contact_id, voice);
+}
+
+HARNESS_TEST(test_longest_idle_agent_gets_the_offer)
+{
+	struct sbc *gw = harness_gateway(h, "gw1");
+	struct sbc *alice = harness_agent(h, "alice");
+	struct sbc *bob = harness_agent(h, "bob");
+
+	/* bob goes available first, so he is idle longer although alice sorts first */
+	harness_available(h, bob);
+	harness_sleep(h, 100);
+	harness_available(h, alice);
+	const char *id = harness_submit_id(h, gw, "call-1", VOICE, "voice-q");
+
+	harness_offer_for(h, bob, id, OFFER_MS);
+	harness_expect_silence(h, alice, 300);
+}
+
+HARNESS_TEST(test_agent_disconnect_requeues_its_offer)
+{
+	struct sbc *gw = harness_gateway(h, "gw1");
+	struct sbc *alice = harness_agent(h, "alice");
+	struct sbc *bob = harness_agent(h, "bob");
+
+	harness_available(h, alice);
+	const char *id = harness_submit_id(h, gw, "call-1", VOICE, "voice-q");
+	harness_offer_for(h, alice, id, OFFER_MS);
+	harness_available(h, bob);
+	harness_expect_silence(h, bob, 200);
+
+	harness_close(h, alice);
+	harness_offer_for(h, bob, id, 3000);
+}
+
+HARNESS_TEST(test_reconnected_agent_gets_its_assignment_again)
+{
+	struct sbc *gw = harness_gateway(h, "gw1");
+	struct sbc *alice = harness_agent(h, "alice");
+
+	harness_available(h, alice);
+	const char *id = harness_submit_id(h, gw, "call-1", VOICE, "voice-q");
+	harness_accept(h, alice, harness_offer_for(h, alice, id, OFFER_MS), id);
+	harness_close(h, alice);
+	harness_sleep(h, 200);
+
+	alice = harness_agent(h, "alice");
+	Envelope *env = harness_expect(h, alice, SB_BODY(ASSIGNMENT_CONFIRMED), HARNESS_REPLY_MS);
+	assert_int_equal(env->ref, 0);
+	assert_string_equal(env->assignment_confirmed->contact_id, id);
+
+	harness_reply(h, alice, sbc_complete(alice, id, "resolved"), SB_BODY(ACK),
+		      HARNESS_REPLY_MS);
+	Envelope *done = harness_await(h, gw, SB_BODY(CONTACT_COMPLETED), HARNESS_REPLY_MS);
+	assert_string_equal(done->contact_completed->contact_id, id);
+}
+
+/* Fixture with a long voice wrap-up. */
+static int setup_long_wrapup(void **state)
+{
+	struct harness_opts opts = {.voice_wrapup_ms = 60000};
+
+	*state = harness_start(&opts);
+	return 0;
+}
+
+HARNESS_TEST(test_wrapup_holds_the_slot_until_ready)
+{
+	struct sbc *gw = harness_gateway(h, "gw1");
+	struct sbc *alice = harness_agent(h, "alice");
+
+	harness_available(h, alice);
+	const char *first = harness_submit_id(h, gw, "call-1", VOICE, "voice-q");
+	harness_accept(h, alice, harness_offer_for(h, alice, first, OFFER_MS), first);
+	harness_reply(h, alice, sbc_complete(alice, first, "resolved"), SB_BODY(ACK),
+		      HARNESS_REPLY_MS);
+
+	const char *second = harness_submit_id(h, gw, "call-2", VOICE, "voice-q");
+	harness_expect_silence(h, alice, 800);
+	harness_reply(h, alice, sbc_ready(alice), SB_BODY(ACK), HARNESS_REPLY_MS);
+	harness_offer_for(h, alice, second, OFFER_MS);
+}
+
+#define T(name) cmocka_unit_test_setup_teardown(name, harness_setup, harness_teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_welcome_has_session_and_heartbeat),
+		T(test_ping_answered_with_pong),
+		T(test_submit_voice_is_accepted_and_stored_waiting),
+		T(test_submit_chat_without_queue_uses_channel_default),
+		T(test_positions_count_up_in_a_queue),
+		T(test_resubmit_same_gateway_is_duplicate),
+		T(test_same_external_id_other_gateway_is_new_contact),
+		T(test_agent_starts_offline_and_gets_no_offer),
+		T(test_offer_accept_complete_round_trip),
+		T(test_every_channel_is_offered),
+		T(test_reject_requeues_to_another_agent_keeping_deadline),
+		T(test_unanswered_offer_times_out_and_requeues),
+		T(test_cancel_waiting_contact),
+		T(test_cancel_offered_contact_rescinds_offer),
+		T(test_cancel_assigned_contact_is_conflict),
+		T(test_earliest_deadline_first_across_channels),
+		T(test_longest_idle_agent_gets_the_offer),
+		T(test_agent_disconnect_requeues_its_offer),
+		T(test_reconnected_agent_gets_its_assignment_again),
+		cmocka_unit_test_setup_teardown(test_wrapup_holds_the_slot_until_ready,
+						setup_long_wrapup, harness_teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,134 @@
+/* Redis outages (DESIGN section 8): the daemon stays up, answers
+ * STORE_UNAVAILABLE instead of silence, and recovers by itself when Redis
+ * returns, with everything acknowledged before the outage still there. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "harness.h"
+
+#define VOICE SWITCHBOARD__V1__CHANNEL__CHANNEL_VOICE
+
+/* Longest the daemon may take to answer while Redis is down (never silence). */
+#define OUTAGE_ANSWER_MS 5000
+/* Longest recovery after Redis is back. */
+#define RECOVERY_MS 5000
+
+/* A submit during the outage is refused STORE_UNAVAILABLE, in bounded time. */
+static void submit_is_store_unavailable(struct harness *h, struct sbc *gw, const char *ext)
+{
+	struct sbc_submit s = {.external_id = ext, .channel = VOICE, .queue = "voice-q"};
+
+	harness_expect_error(h, gw, sbc_submit(gw, &s), SB_ERR_CODE(STORE_UNAVAILABLE),
+			     OUTAGE_ANSWER_MS);
+	assert_true(harness_daemon_alive(h));
+}
+
+/* Retries a submit until it is accepted (RECOVERY_MS at most); returns it. */
+static Envelope *submit_until_accepted(struct harness *h, struct sbc *gw, const char *ext)
+{
+	struct sbc_submit s = {.external_id = ext, .channel = VOICE, .queue = "voice-q"};
+	int64_t end = harness_now_ms() + RECOVERY_MS;
+
+	for (;;) {
+		Envelope *env = harness_answer(h, gw, sbc_submit(gw, &s), OUTAGE_ANSWER_MS);
+		if (env->body_case == SB_BODY(CONTACT_ACCEPTED))
+			return env;
+		assert_int_equal(env->body_case, SB_BODY(ERROR));
+		assert_int_equal(env->error->code, SB_ERR_CODE(STORE_UNAVAILABLE));
+		assert_true(harness_now_ms() < end);
+		harness_sleep(h, 100);
+	}
+}
+
+/* An agent logs in, goes available and is offered contact_id. */
+static void agent_gets_offer(struct harness *h, const char *contact_id)
+{
+	struct sbc *alice = harness_agent(h, "alice");
+
+	harness_available(h, alice);
+	harness_offer_for(h, alice, contact_id, 2000);
+}
+
+HARNESS_TEST(test_outage_answers_store_unavailable_then_recovers)
+{
+	struct sbc *gw = harness_gateway(h, "gw1");
+	const char *before = harness_submit_id(h, gw, "before-outage", VOICE, "voice-q");
+
+	harness_redis_stop(h);
+	submit_is_store_unavailable(h, gw, "during-outage");
+	assert_true(harness_log_wait(h, "store down", 3000));
+	harness_assert_open(h, gw);
+
+	harness_redis_start(h);
+	Envelope *env = submit_until_accepted(h, gw, "during-outage");
+	assert_false(env->contact_accepted->duplicate);
+	long down = harness_log_find(h, "store down", 0);
+	assert_true(down >= 0);
+	assert_true(harness_log_find(h, "store ready", down) > down);
+
+	/* the contact acknowledged before the outage survived it, in Redis and in routing */
+	assert_string_equal(harness_hget(h, harness_key(h, "contact:%s", before), "state"),
+			    "waiting");
+	agent_gets_offer(h, before);
+}
+
+HARNESS_TEST(test_accept_during_outage_is_store_unavailable)
+{
+	struct sbc *gw = harness_gateway(h, "gw1");
+	struct sbc *alice = harness_agent(h, "alice");
+
+	harness_available(h, alice);
+	const char *id = harness_submit_id(h, gw, "call-1", VOICE, "voice-q");
+	const char *offer = harness_offer_for(h, alice, id, 2000);
+
+	harness_redis_stop(h);
+	harness_expect_error(h, alice, sbc_accept(alice, offer), SB_ERR_CODE(STORE_UNAVAILABLE),
+			     OUTAGE_ANSWER_MS);
+	assert_true(harness_daemon_alive(h));
+	harness_assert_open(h, alice);
+
+	harness_redis_start(h);
+	submit_until_accepted(h, gw, "call-2");
+}
+
+/* Fixture: the daemon starts while Redis is down. */
+static int setup_redis_down(void **state)
+{
+	struct harness_opts opts = {.redis_down = true};
+
+	*state = harness_start(&opts);
+	return 0;
+}
+
+HARNESS_TEST(test_daemon_started_without_redis_becomes_ready)
+{
+	struct sbc *gw = harness_gateway(h, "gw1");
+
+	submit_is_store_unavailable(h, gw, "early");
+	harness_sleep(h, 500);
+	assert_true(harness_daemon_alive(h));
+
+	harness_redis_start(h);
+	Envelope *env = submit_until_accepted(h, gw, "early");
+	assert_true(harness_log_contains(h, "store ready"));
+	agent_gets_offer(h, env->contact_accepted->contact_id);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_outage_answers_store_unavailable_then_recovers,
+						harness_setup, harness_teardown),
+		cmocka_unit_test_setup_teardown(test_accept_during_outage_is_store_unavailable,
+						harness_setup, harness_teardown),
+		cmocka_unit_test_setup_teardown(test_daemon_started_without_redis_becomes_ready,
+						setup_redis_down, harness_teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

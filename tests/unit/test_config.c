@@ -1,0 +1,1103 @@
+/* Unit tests for the config module: values and defaults, one test per class
+ * of error (each checked for its "file:line: message"), collection of every
+ * error, the repository's example files, and the reference dump. */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <yaml.h>
+
+#include "config/config.h"
+#include "config/config_table.h"
+#include "err.h"
+
+/* Per-test scratch: a private temp directory holding the config file and
+ * any secret files, removed afterwards with everything in it. */
+struct fx {
+	char dir[PATH_MAX];
+	char path[PATH_MAX + 32];
+	struct sb_config *cfg;
+	struct config_errors errs;
+};
+
+/* A smallest valid file; tests append to it or replace parts. */
+#define MIN_GATEWAYS                                                                               \
+	"gateways:\n"                                                                              \
+	"  - id: pbx1\n"                                                                           \
+	"    secret: 0123456789abcdef\n"
+#define MIN_AUTH                                                                                   \
+	"auth:\n"                                                                                  \
+	"  agent_secret: fedcba9876543210\n"
+
+/* Creates the fixture's temp directory under $TMPDIR or /tmp. */
+static int fx_setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof *f);
+	const char *tmp = getenv("TMPDIR");
+
+	assert_non_null(f);
+	snprintf(f->dir, sizeof f->dir, "%s/sb-test-config.XXXXXX",
+	         tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->path, sizeof f->path, "%s/switchboard.yaml", f->dir);
+	*state = f;
+	return 0;
+}
+
+/* Removes a directory and the files and directories directly in it. */
+static void rm_tree(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		char p[PATH_MAX * 2];
+
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+		if (unlink(p) != 0)
+			rmdir(p); /* the one subdirectory a test makes is empty */
+	}
+	closedir(d);
+	rmdir(dir);
+}
+
+/* Frees what the test loaded and removes the temp directory. */
+static int fx_teardown(void **state)
+{
+	struct fx *f = *state;
+
+	config_free(f->cfg);
+	config_errors_clear(&f->errs);
+	rm_tree(f->dir);
+	free(f);
+	return 0;
+}
+
+/* Writes content to dir/name. */
+static void put_file(const struct fx *f, const char *name, const char *content)
+{
+	char p[PATH_MAX * 2];
+	FILE *fp;
+
+	snprintf(p, sizeof p, "%s/%s", f->dir, name);
+	fp = fopen(p, "w");
+	assert_non_null(fp);
+	assert_int_equal(fputs(content, fp) >= 0, 1);
+	assert_int_equal(fclose(fp), 0);
+}
+
+/* Reads a whole file into a new string. */
+static char *read_all(const char *path)
+{
+	FILE *fp = fopen(path, "r");
+	char *buf = NULL;
+	size_t len = 0, cap = 0, n;
+
+	assert_non_null(fp);
+	do {
+		if (len + 4096 > cap) {
+			char *grown;
+
+			cap = cap * 2 + 4096;
+			grown = realloc(buf, cap);
+			assert_non_null(grown);
+			buf = grown;
+		}
+		n = fread(buf + len, 1, cap - len - 1, fp);
+		len += n;
+	} while (n > 0);
+	fclose(fp);
+	buf[len] = '\0';
+	return buf;
+}
+
+/* Writes text as the fixture's config file and loads it. */
+static int load_text(struct fx *f, const char *text)
+{
+	config_free(f->cfg);
+	f->cfg = NULL;
+	config_errors_clear(&f->errs);
+	put_file(f, "switchboard.yaml", text);
+	return config_load(f->path, &f->cfg, &f->errs);
+}
+
+/* Prints every collected message, for failure diagnosis. */
+static void print_errors(const struct fx *f)
+{
+	for (size_t i = 0; i < f->errs.n; i++)
+		print_message("  error: %s\n", f->errs.msgs[i]);
+}
+
+/* Loads text and requires success. */
+static void load_ok(struct fx *f, const char *text)
+{
+	int rc = load_text(f, text);
+
+	if (rc != 0)
+		print_errors(f);
+	assert_int_equal(rc, 0);
+	assert_non_null(f->cfg);
+	assert_int_equal(f->errs.n, 0);
+}
+
+/* Loads text and requires failure with no config handed out. */
+static void load_fails(struct fx *f, const char *text)
+{
+	assert_int_equal(load_text(f, text), SB_ERR_CONFIG);
+	assert_null(f->cfg);
+	assert_true(f->errs.n > 0);
+}
+
+/* Requires an error "<file>:<line>: ..." containing needle. */
+static void expect_error(const struct fx *f, size_t line, const char *needle)
+{
+	char prefix[PATH_MAX + 64];
+
+	snprintf(prefix, sizeof prefix, "%s:%zu: ", f->path, line);
+	for (size_t i = 0; i < f->errs.n; i++)
+		if (strncmp(f->errs.msgs[i], prefix, strlen(prefix)) == 0 &&
+		    strstr(f->errs.msgs[i] + strlen(prefix), needle) != NULL)
+			return;
+	print_errors(f);
+	fail_msg("no error at line %zu containing \"%s\"", line, needle);
+}
+
+/* Requires the exact message "<file>:<line>: msg". */
+static void expect_exact(const struct fx *f, size_t line, const char *msg)
+{
+	char want[PATH_MAX + 512];
+
+	snprintf(want, sizeof want, "%s:%zu: %s", f->path, line, msg);
+	for (size_t i = 0; i < f->errs.n; i++)
+		if (strcmp(f->errs.msgs[i], want) == 0)
+			return;
+	print_errors(f);
+	fail_msg("no error \"%s\"", want);
+}
+
+/* Requires exactly n errors. */
+static void expect_count(const struct fx *f, size_t n)
+{
+	if (f->errs.n != n) {
+		print_errors(f);
+		fail_msg("expected %zu errors, got %zu", n, f->errs.n);
+	}
+}
+
+/* The repository's root: $SB_SOURCE_DIR, else derived from this file's path. */
+static void source_dir(char *buf, size_t size)
+{
+	const char *env = getenv("SB_SOURCE_DIR");
+	const char *suffix = "/tests/unit/test_config.c";
+	const char *file = __FILE__;
+	size_t n = strlen(file);
+
+	if (env != NULL && env[0] != '\0') {
+		snprintf(buf, size, "%s", env);
+		return;
+	}
+	/* CMake compiles with the absolute path, so __FILE__ locates the tree */
+	assert_true(n > strlen(suffix) && strcmp(file + n - strlen(suffix), suffix) == 0);
+	snprintf(buf, size, "%.*s", (int)(n - strlen(suffix)), file);
+}
+
+/* Points every /etc/switchboard/secrets/NAME in text at the fixture's
+ * directory and creates NAME there, so the production example loads. */
+static char *rewrite_secrets(const struct fx *f, const char *text)
+{
+	static const char from[] = "/etc/switchboard/secrets/";
+	size_t cap = strlen(text) * 2 + strlen(f->dir) * 64 + 1;
+	char *out = malloc(cap), *o = out;
+	const char *p = text, *hit;
+
+	assert_non_null(out);
+	while ((hit = strstr(p, from)) != NULL) {
+		char name[256];
+		size_t n = strcspn(hit + strlen(from), " \t\r\n\"'");
+
+		assert_true(n > 0 && n < sizeof name);
+		memcpy(name, hit + strlen(from), n);
+		name[n] = '\0';
+		put_file(f, name, "test-secret-0123456789abcdef\n");
+		memcpy(o, p, (size_t)(hit - p));
+		o += hit - p;
+		o += sprintf(o, "%s/", f->dir);
+		p = hit + strlen(from);
+		assert_true((size_t)(o - out) + strlen(p) + strlen(f->dir) < cap);
+	}
+	strcpy(o, p);
+	return out;
+}
+
+/* Records dotted key paths found in a YAML tree (list items as
+ * "list.key"), to compare against the table. */
+struct paths {
+	char **v;
+	size_t n;
+};
+
+/* Adds a path to the set. */
+static void paths_add(struct paths *ps, const char *prefix, const char *key)
+{
+	char **grown = realloc(ps->v, (ps->n + 1) * sizeof *ps->v);
+	char buf[256];
+
+	if (prefix[0] != '\0')
+		snprintf(buf, sizeof buf, "%s.%s", prefix, key);
+	else
+		snprintf(buf, sizeof buf, "%s", key);
+
+	assert_non_null(grown);
+	ps->v = grown;
+	ps->v[ps->n] = strdup(buf);
+	assert_non_null(ps->v[ps->n]);
+	ps->n++;
+}
+
+/* Whether path is in the set. */
+static int paths_has(const struct paths *ps, const char *path)
+{
+	for (size_t i = 0; i < ps->n; i++)
+		if (strcmp(ps->v[i], path) == 0)
+			return 1;
+	return 0;
+}
+
+/* Frees the set. */
+static void paths_free(struct paths *ps)
+{
+	for (size_t i = 0; i < ps->n; i++)
+		free(ps->v[i]);
+	free(ps->v);
+}
+
+/* Collects the key paths under node. */
+static void paths_collect(yaml_document_t *doc, yaml_node_t *node, const char *prefix,
+                          struct paths *ps)
+{
+	if (node->type == YAML_SEQUENCE_NODE) {
+		for (yaml_node_item_t *it = node->data.sequence.items.start;
+		     it < node->data.sequence.items.top; it++)
+			paths_collect(doc, yaml_document_get_node(doc, *it), prefix, ps);
+		return;
+	}
+	if (node->type != YAML_MAPPING_NODE)
+		return;
+	for (yaml_node_pair_t *p = node->data.mapping.pairs.start; p < node->data.mapping.pairs.top;
+	     p++) {
+		yaml_node_t *k = yaml_document_get_node(doc, p->key);
+		char sub[256];
+
+		assert_int_equal(k->type, YAML_SCALAR_NODE);
+		paths_add(ps, prefix, (const char *)k->data.scalar.value);
+		snprintf(sub, sizeof sub, "%s%s%s", prefix, prefix[0] ? "." : "",
+		         (const char *)k->data.scalar.value);
+		paths_collect(doc, yaml_document_get_node(doc, p->value), sub, ps);
+	}
+}
+
+/* Parses text as YAML (failing the test if it is not) and collects its key paths. */
+static void paths_from_yaml(const char *text, struct paths *ps)
+{
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	yaml_node_t *root;
+
+	assert_true(yaml_parser_initialize(&parser));
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, strlen(text));
+	if (!yaml_parser_load(&parser, &doc))
+		fail_msg("not YAML: %s at line %zu", parser.problem ? parser.problem : "?",
+		         parser.problem_mark.line + 1);
+	root = yaml_document_get_root_node(&doc);
+	assert_non_null(root);
+	paths_collect(&doc, root, "", ps);
+	yaml_document_delete(&doc);
+	yaml_parser_delete(&parser);
+}
+
+/* Requires that text sets every key of the table (a secret in either form). */
+static void expect_every_key(const char *what, const char *text)
+{
+	struct paths ps = {0};
+	int missing = 0;
+
+	paths_from_yaml(text, &ps);
+	for (size_t i = 0; i < config_table_len; i++) {
+		const struct config_key *k = &config_table[i];
+		char file[256];
+
+		snprintf(file, sizeof file, "%s_file", k->path);
+		if (!paths_has(&ps, k->path) && !paths_has(&ps, file)) {
+			print_message("%s lacks %s\n", what, k->path);
+			missing++;
+		}
+		if (k->type != CONFIG_LIST)
+			continue;
+		for (size_t j = 0; j < k->list->n_items; j++) {
+			char p[256], pf[300];
+
+			snprintf(p, sizeof p, "%s.%s", k->path, k->list->items[j].path);
+			snprintf(pf, sizeof pf, "%s_file", p);
+			if (!paths_has(&ps, p) && !paths_has(&ps, pf)) {
+				print_message("%s lacks %s\n", what, p);
+				missing++;
+			}
+		}
+	}
+	paths_free(&ps);
+	assert_int_equal(missing, 0);
+}
+
+/* The reference dump as a string. */
+static char *dump_reference(void)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&buf, &len);
+
+	assert_non_null(mem);
+	config_dump_reference(mem);
+	assert_int_equal(fclose(mem), 0);
+	return buf;
+}
+
+/* --- tests ---------------------------------------------------------------- */
+
+/* A minimal file gets every documented default, and a default queue per channel. */
+static void test_minimal_defaults(void **state)
+{
+	struct fx *f = *state;
+	const struct sb_config *c;
+
+	load_ok(f, MIN_GATEWAYS MIN_AUTH);
+	c = f->cfg;
+	assert_string_equal(c->path, f->path);
+	assert_string_equal(c->site, "main");
+	assert_string_equal(c->log_level, "info");
+	assert_string_equal(c->gateway_listen, "127.0.0.1:7400");
+	assert_string_equal(c->agent_listen, "127.0.0.1:7401");
+	assert_string_equal(c->redis_address, "127.0.0.1:6379");
+	assert_int_equal(c->redis_connect_timeout_ms, 1000);
+	assert_int_equal(c->redis_command_timeout_ms, 2000);
+	assert_int_equal(c->redis_reconnect_max_ms, 1000);
+	assert_int_equal(c->events_maxlen, 1000000);
+	assert_int_equal(c->idempotency_ttl_s, 86400);
+	assert_int_equal(c->max_frame_bytes, 65536);
+	assert_int_equal(c->handshake_timeout_ms, 5000);
+	assert_int_equal(c->output_buffer_max_bytes, 4194304);
+	assert_int_equal(c->heartbeat_ms, 5000);
+	assert_int_equal(c->missed_heartbeats, 3);
+	assert_string_equal(c->agent_secret, "fedcba9876543210");
+	assert_int_equal(c->agent_token_max_ttl_s, 86400);
+
+	assert_int_equal(c->channels[SB_CH_VOICE].sla_ms, 30000);
+	assert_int_equal(c->channels[SB_CH_VOICE].offer_timeout_ms, 15000);
+	assert_int_equal(c->channels[SB_CH_VOICE].wrapup_ms, 10000);
+	assert_int_equal(c->channels[SB_CH_VOICE].capacity, 1);
+	assert_true(c->channels[SB_CH_VOICE].exclusive);
+	assert_int_equal(c->channels[SB_CH_CHAT].sla_ms, 60000);
+	assert_int_equal(c->channels[SB_CH_CHAT].offer_timeout_ms, 20000);
+	assert_int_equal(c->channels[SB_CH_CHAT].wrapup_ms, 5000);
+	assert_int_equal(c->channels[SB_CH_CHAT].capacity, 3);
+	assert_false(c->channels[SB_CH_CHAT].exclusive);
+	assert_int_equal(c->channels[SB_CH_EMAIL].sla_ms, 14400000);
+	assert_int_equal(c->channels[SB_CH_EMAIL].offer_timeout_ms, 60000);
+	assert_int_equal(c->channels[SB_CH_EMAIL].wrapup_ms, 0);
+	assert_int_equal(c->channels[SB_CH_EMAIL].capacity, 5);
+	assert_false(c->channels[SB_CH_EMAIL].exclusive);
+	assert_int_equal(c->channels[SB_CH_SOCIAL].sla_ms, 3600000);
+	assert_int_equal(c->channels[SB_CH_SOCIAL].offer_timeout_ms, 30000);
+	assert_int_equal(c->channels[SB_CH_SOCIAL].wrapup_ms, 0);
+	assert_int_equal(c->channels[SB_CH_SOCIAL].capacity, 3);
+	assert_false(c->channels[SB_CH_SOCIAL].exclusive);
+
+	assert_int_equal(c->n_gateways, 1);
+	assert_string_equal(c->gateways[0].id, "pbx1");
+	assert_string_equal(c->gateways[0].secret, "0123456789abcdef");
+	assert_int_equal(c->n_agents, 0);
+	assert_int_equal(c->n_queues, SB_CH_COUNT);
+	for (int ch = 0; ch < SB_CH_COUNT; ch++) {
+		assert_string_equal(c->queues[ch].name, channel_name((enum sb_channel)ch));
+		assert_int_equal(c->queues[ch].channel, ch);
+	}
+}
+
+/* Every kind of value lands in its field: strings, integers, durations with
+ * and without units, booleans, lists, and a relative secret_file. */
+static void test_full_values(void **state)
+{
+	struct fx *f = *state;
+	const struct sb_config *c;
+
+	put_file(f, "agent.key", "agent-secret-from-a-file\n");
+	load_ok(f, "site: east-1\n"
+	           "log_level: debug\n"
+	           "listen:\n"
+	           "  gateway: '[::1]:9400'\n"
+	           "  agent: unix:/run/switchboard/agent.sock\n"
+	           "redis:\n"
+	           "  address: unix:/run/redis/redis.sock\n"
+	           "  connect_timeout_ms: 250\n"
+	           "  command_timeout_ms: 3s\n"
+	           "  reconnect_max_ms: 500ms\n"
+	           "  events_maxlen: 5000\n"
+	           "  idempotency_ttl_s: 2h\n"
+	           "limits:\n"
+	           "  max_frame_bytes: 1024\n"
+	           "  handshake_timeout_ms: 100\n"
+	           "  output_buffer_max_bytes: 8192\n"
+	           "sessions:\n"
+	           "  heartbeat_ms: 1000\n"
+	           "  missed_heartbeats: 5\n"
+	           "auth:\n"
+	           "  agent_secret_file: agent.key\n"
+	           "  agent_token_max_ttl_s: 3600\n"
+	           "channels:\n"
+	           "  voice: {sla_ms: 20000, exclusive: false}\n"
+	           "  email:\n"
+	           "    capacity: 10\n"
+	           "    wrapup_ms: 1m\n"
+	           "gateways:\n"
+	           "  - id: pbx1\n"
+	           "    secret: 0123456789abcdef\n"
+	           "  - id: chat.backend_2\n"
+	           "    secret: \"another-secret-16b\"\n"
+	           "queues:\n"
+	           "  - name: support-voice\n"
+	           "    channel: voice\n"
+	           "  - name: sales-voice\n"
+	           "    channel: voice\n"
+	           "  - name: web-chat\n"
+	           "    channel: chat\n"
+	           "agents:\n"
+	           "  - id: alice\n"
+	           "    name: Alice Smith\n"
+	           "  - id: bob\n");
+	c = f->cfg;
+	assert_string_equal(c->site, "east-1");
+	assert_string_equal(c->log_level, "debug");
+	assert_string_equal(c->gateway_listen, "[::1]:9400");
+	assert_string_equal(c->agent_listen, "unix:/run/switchboard/agent.sock");
+	assert_string_equal(c->redis_address, "unix:/run/redis/redis.sock");
+	assert_int_equal(c->redis_connect_timeout_ms, 250);
+	assert_int_equal(c->redis_command_timeout_ms, 3000);
+	assert_int_equal(c->redis_reconnect_max_ms, 500);
+	assert_int_equal(c->events_maxlen, 5000);
+	assert_int_equal(c->idempotency_ttl_s, 7200);
+	assert_int_equal(c->max_frame_bytes, 1024);
+	assert_int_equal(c->handshake_timeout_ms, 100);
+	assert_int_equal(c->output_buffer_max_bytes, 8192);
+	assert_int_equal(c->heartbeat_ms, 1000);
+	assert_int_equal(c->missed_heartbeats, 5);
+	/* trailing newline stripped, path relative to the config's directory */
+	assert_string_equal(c->agent_secret, "agent-secret-from-a-file");
+	assert_int_equal(c->agent_token_max_ttl_s, 3600);
+
+	assert_int_equal(c->channels[SB_CH_VOICE].sla_ms, 20000);
+	assert_false(c->channels[SB_CH_VOICE].exclusive);
+	assert_int_equal(c->channels[SB_CH_VOICE].offer_timeout_ms, 15000); /* untouched */
+	assert_int_equal(c->channels[SB_CH_EMAIL].capacity, 10);
+	assert_int_equal(c->channels[SB_CH_EMAIL].wrapup_ms, 60000);
+	assert_int_equal(c->channels[SB_CH_CHAT].capacity, 3);
+
+	assert_int_equal(c->n_gateways, 2);
+	assert_string_equal(c->gateways[1].id, "chat.backend_2");
+	assert_string_equal(c->gateways[1].secret, "another-secret-16b");
+
+	/* listed queues first, in order; email and social get defaults */
+	assert_int_equal(c->n_queues, 5);
+	assert_string_equal(c->queues[0].name, "support-voice");
+	assert_string_equal(c->queues[1].name, "sales-voice");
+	assert_string_equal(c->queues[2].name, "web-chat");
+	assert_int_equal(c->queues[2].channel, SB_CH_CHAT);
+	assert_string_equal(c->queues[3].name, "email");
+	assert_int_equal(c->queues[3].channel, SB_CH_EMAIL);
+	assert_string_equal(c->queues[4].name, "social");
+	assert_int_equal(c->queues[4].channel, SB_CH_SOCIAL);
+
+	assert_int_equal(c->n_agents, 2);
+	assert_string_equal(c->agents[0].name, "Alice Smith");
+	assert_string_equal(c->agents[1].id, "bob");
+	assert_string_equal(c->agents[1].name, "bob"); /* defaults to the id */
+}
+
+/* The lookups find configured entries and only those. */
+static void test_lookups(void **state)
+{
+	struct fx *f = *state;
+
+	load_ok(f, MIN_GATEWAYS MIN_AUTH "queues:\n"
+	                                 "  - name: q1\n"
+	                                 "    channel: chat\n"
+	                                 "agents:\n"
+	                                 "  - id: alice\n");
+	assert_non_null(config_gateway(f->cfg, "pbx1"));
+	assert_null(config_gateway(f->cfg, "pbx2"));
+	assert_string_equal(config_agent(f->cfg, "alice")->name, "alice");
+	assert_null(config_agent(f->cfg, "bob"));
+	assert_int_equal(config_queue(f->cfg, "q1")->channel, SB_CH_CHAT);
+	assert_int_equal(config_queue(f->cfg, "voice")->channel, SB_CH_VOICE);
+	assert_null(config_queue(f->cfg, "chat")); /* chat has q1, so no default */
+}
+
+/* A missing file names the file and the system's reason. */
+static void test_missing_file(void **state)
+{
+	struct fx *f = *state;
+	char want[PATH_MAX + 128];
+
+	snprintf(f->path, sizeof f->path, "%s/nope.yaml", f->dir);
+	assert_int_equal(config_load(f->path, &f->cfg, &f->errs), SB_ERR_CONFIG);
+	assert_null(f->cfg);
+	assert_int_equal(f->errs.n, 1);
+	snprintf(want, sizeof want, "%s: cannot open: %s", f->path, strerror(ENOENT));
+	assert_string_equal(f->errs.msgs[0], want);
+
+	/* a directory is not a config file either */
+	config_errors_clear(&f->errs);
+	assert_int_equal(config_load(f->dir, &f->cfg, &f->errs), SB_ERR_CONFIG);
+	assert_int_equal(f->errs.n, 1);
+	assert_non_null(strstr(f->errs.msgs[0], strerror(EISDIR)));
+}
+
+/* A YAML syntax error is reported at its line, and alone. */
+static void test_syntax_error(void **state)
+{
+	struct fx *f = *state;
+
+	load_fails(f, "site: main\n"               /* 1 */
+	              "redis:\n"                   /* 2 */
+	              "  address: 127.0.0.1:1\n"   /* 3 */
+	              "  command_timeout_ms: [1\n" /* 4 */
+	              "limits:\n");                /* 5 */
+	expect_count(f, 1);
+	expect_error(f, 5, "YAML syntax error");
+
+	load_fails(f, "site: main\n" /* 1 */
+	              "redis:\n"     /* 2 */
+	              "  a: 1\n"     /* 3 */
+	              " b: 2\n");    /* 4 */
+	expect_count(f, 1);
+	expect_error(f, 4, "YAML syntax error");
+
+	/* bytes that are not UTF-8 are reported at their line too */
+	load_fails(f, "site: main\n"
+	              "redis:\n"
+	              "  address: \xff\xfe\n");
+	expect_count(f, 1);
+	expect_error(f, 3, "invalid leading UTF-8 octet");
+
+	/* a tab for indentation is a classic */
+	load_fails(f, "site: main\n"
+	              "redis:\n"
+	              "\taddress: 127.0.0.1:1\n");
+	expect_count(f, 1);
+	expect_error(f, 3, "YAML syntax error");
+}
+
+/* Typos are errors, at their line, with a suggestion when one is close. */
+static void test_unknown_key(void **state)
+{
+	struct fx *f = *state;
+
+	load_fails(f, MIN_AUTH                      /* 1-2 */
+	           "redsi:\n"                       /* 3 */
+	           "  address: 127.0.0.1:6379\n"    /* 4 */
+	           "redis:\n"                       /* 5 */
+	           "  adress: 127.0.0.1:6379\n"     /* 6 */
+	           "gateways:\n"                    /* 7 */
+	           "  - id: pbx1\n"                 /* 8 */
+	           "    secert: 0123456789abcdef\n" /* 9 */
+	           "    secret: 0123456789abcdef\n" /* 10 */
+	           "frobnicate: 1\n");              /* 11 */
+	expect_exact(f, 3, "unknown key 'redsi' (did you mean 'redis'?)");
+	expect_exact(f, 6, "unknown key 'redis.adress' (did you mean 'address'?)");
+	expect_exact(f, 9, "unknown key 'gateways[0].secert' (did you mean 'secret'?)");
+	expect_exact(f, 11, "unknown key 'frobnicate'");
+	expect_count(f, 4);
+
+	/* the _file form of a secret is suggested too */
+	load_fails(f, MIN_GATEWAYS "auth:\n"
+	                           "  agent_secret_fil: x\n");
+	expect_error(f, 5,
+	             "unknown key 'auth.agent_secret_fil' (did you mean 'agent_secret_file'?)");
+}
+
+/* A value of the wrong kind names what was expected. */
+static void test_wrong_type(void **state)
+{
+	struct fx *f = *state;
+
+	load_fails(f, MIN_GATEWAYS MIN_AUTH       /* 1-5 */
+	           "redis:\n"                     /* 6 */
+	           "  command_timeout_ms: fast\n" /* 7 */
+	           "limits:\n"                    /* 8 */
+	           "  max_frame_bytes: 1.5\n"     /* 9 */
+	           "channels:\n"                  /* 10 */
+	           "  voice:\n"                   /* 11 */
+	           "    exclusive: maybe\n"       /* 12 */
+	           "    capacity: [1]\n"          /* 13 */
+	           "site: [a, b]\n"               /* 14 */
+	           "sessions: 5\n"                /* 15 */
+	           "log_level:\n");               /* 16 */
+	expect_exact(f, 7,
+	             "redis.command_timeout_ms: 'fast' is not a duration (an integer, or "
+	             "one with a unit: ms, s, m, h, d)");
+	expect_exact(f, 9, "limits.max_frame_bytes: '1.5' is not an integer");
+	expect_exact(f, 12, "channels.voice.exclusive: 'maybe' is not true or false");
+	expect_exact(f, 13, "channels.voice.capacity: expected an integer, found a list");
+	expect_exact(f, 14, "site: expected a string, found a list");
+	expect_exact(f, 15, "sessions: expected a mapping, found a single value");
+	expect_exact(f, 16, "log_level: expected a string, found nothing");
+	expect_count(f, 7);
+
+	load_fails(f, MIN_AUTH "gateways: pbx1\n");
+	expect_exact(f, 3, "gateways: expected a list of gateways, found a single value");
+	load_fails(f, MIN_AUTH "gateways:\n"
+	                       "  - pbx1\n");
+	expect_exact(f, 4, "gateways[0]: expected a mapping, found a single value");
+}
+
+/* Values outside their range are refused with the range, in the key's unit. */
+static void test_out_of_range(void **state)
+{
+	struct fx *f = *state;
+
+	load_fails(f, MIN_GATEWAYS MIN_AUTH                  /* 1-5 */
+	           "redis:\n"                                /* 6 */
+	           "  command_timeout_ms: 5\n"               /* 7 */
+	           "  idempotency_ttl_s: 40d\n"              /* 8 */
+	           "  events_maxlen: 99999999999999999999\n" /* 9 */
+	           "channels:\n"                             /* 10 */
+	           "  chat:\n"                               /* 11 */
+	           "    capacity: 51\n"                      /* 12 */
+	           "    wrapup_ms: -1\n"                     /* 13 */
+	           "sessions:\n"                             /* 14 */
+	           "  missed_heartbeats: 0\n");              /* 15 */
+	expect_exact(f, 7, "redis.command_timeout_ms: 5 is out of range (10..60000)");
+	expect_exact(f, 8, "redis.idempotency_ttl_s: 40d is out of range (60..2592000)");
+	expect_exact(f, 9, "redis.events_maxlen: '99999999999999999999' is too large");
+	expect_exact(f, 12, "channels.chat.capacity: 51 is out of range (1..50)");
+	expect_exact(f, 13, "channels.chat.wrapup_ms: -1 is out of range (0..3600000)");
+	expect_exact(f, 15, "sessions.missed_heartbeats: 0 is out of range (1..100)");
+	expect_count(f, 6);
+
+	/* a _s key takes whole seconds only */
+	load_fails(f, MIN_GATEWAYS MIN_AUTH "redis:\n"
+	                                    "  idempotency_ttl_s: 1500ms\n");
+	expect_exact(f, 7, "redis.idempotency_ttl_s: '1500ms' is not a whole number of seconds");
+}
+
+/* String keys with a format are checked at load, not at bind time. */
+static void test_bad_strings(void **state)
+{
+	struct fx *f = *state;
+
+	load_fails(f, MIN_GATEWAYS MIN_AUTH       /* 1-5 */
+	           "site: my site\n"              /* 6 */
+	           "log_level: verbose\n"         /* 7 */
+	           "listen:\n"                    /* 8 */
+	           "  gateway: localhost\n"       /* 9 */
+	           "  agent: 127.0.0.1:99999\n"   /* 10 */
+	           "redis:\n"                     /* 11 */
+	           "  address: unix:redis.sock\n" /* 12 */
+	           "agents:\n"                    /* 13 */
+	           "  - id: al ice\n");           /* 14 */
+	expect_exact(f, 6, "site: 'my site' must be 1 to 32 of [A-Za-z0-9_-]");
+	expect_exact(f, 7, "log_level: 'verbose' must be error, warn, info or debug");
+	expect_error(f, 9, "listen.gateway: 'localhost' is not \"host:port\"");
+	expect_exact(f, 10, "listen.agent: '127.0.0.1:99999' has a port outside 1..65535");
+	expect_error(f, 12,
+	             "redis.address: 'unix:redis.sock' must be unix: followed by an "
+	             "absolute path");
+	expect_exact(f, 14, "agents[0].id: 'al ice' must be 1 to 64 of [A-Za-z0-9_.-]");
+	/* the bad id is not also reported as missing */
+	expect_count(f, 6);
+}
+
+/* Required keys and lists: reported at the line of the section that should
+ * hold them, or line 1 when that is absent too. */
+static void test_missing_required(void **state)
+{
+	struct fx *f = *state;
+
+	load_fails(f, "site: main\n");
+	expect_exact(f, 1, "gateways: at least 1 gateway is required");
+	expect_exact(f, 1, "auth.agent_secret is required: set agent_secret or agent_secret_file");
+	expect_count(f, 2);
+
+	load_fails(f, "site: main\n"                   /* 1 */
+	              "auth:\n"                        /* 2 */
+	              "  agent_token_max_ttl_s: 60\n"  /* 3 */
+	              "gateways:\n"                    /* 4 */
+	              "  - secret: 0123456789abcdef\n" /* 5 */
+	              "queues:\n"                      /* 6 */
+	              "  - name: q\n"                  /* 7 */
+	              "agents:\n"                      /* 8 */
+	              "  - name: Nobody\n");           /* 9 */
+	expect_exact(f, 2, "auth.agent_secret is required: set agent_secret or agent_secret_file");
+	expect_exact(f, 5, "gateways[0].id is required");
+	expect_exact(f, 7, "queues[0].channel is required");
+	expect_exact(f, 9, "agents[0].id is required");
+	expect_count(f, 4);
+
+	/* an empty list is as missing as no list */
+	load_fails(f, MIN_AUTH "gateways: []\n");
+	expect_exact(f, 3, "gateways: at least 1 gateway is required");
+
+	/* an empty file is a valid empty document: the same errors, no crash */
+	load_fails(f, "");
+	expect_count(f, 2);
+	load_fails(f, "# only a comment\n");
+	expect_count(f, 2);
+}
+
+/* Duplicate ids, names and mapping keys point at the first occurrence. */
+static void test_duplicates(void **state)
+{
+	struct fx *f = *state;
+
+	load_fails(f, MIN_AUTH                        /* 1-2 */
+	           "gateways:\n"                      /* 3 */
+	           "  - id: pbx1\n"                   /* 4 */
+	           "    secret: 0123456789abcdef\n"   /* 5 */
+	           "  - id: pbx2\n"                   /* 6 */
+	           "    secret: 0123456789abcdef\n"   /* 7 */
+	           "  - id: pbx1\n"                   /* 8 */
+	           "    secret: 0123456789abcdef\n"   /* 9 */
+	           "queues:\n"                        /* 10 */
+	           "  - {name: q1, channel: voice}\n" /* 11 */
+	           "  - {name: q1, channel: chat}\n"  /* 12 */
+	           "agents:\n"                        /* 13 */
+	           "  - id: bob\n"                    /* 14 */
+	           "  - id: alice\n"                  /* 15 */
+	           "  - id: bob\n"                    /* 16 */
+	           "  - id: bob\n"                    /* 17 */
+	           "site: a\n"                        /* 18 */
+	           "site: b\n");                      /* 19 */
+	expect_exact(f, 8, "gateways[2].id 'pbx1' is a duplicate (first at line 4)");
+	expect_exact(f, 12, "queues[1].name 'q1' is a duplicate (first at line 11)");
+	expect_exact(f, 16, "agents[2].id 'bob' is a duplicate (first at line 14)");
+	expect_exact(f, 17, "agents[3].id 'bob' is a duplicate (first at line 14)");
+	expect_exact(f, 19, "duplicate key 'site' (first at line 18)");
+	expect_count(f, 5);
+}
+
+/* Only the four channels exist, as channels: keys and as queue channels. */
+static void test_unknown_channel(void **state)
+{
+	struct fx *f = *state;
+
+	load_fails(f, MIN_GATEWAYS MIN_AUTH /* 1-5 */
+	           "channels:\n"            /* 6 */
+	           "  fax:\n"               /* 7 */
+	           "    sla_ms: 1000\n"     /* 8 */
+	           "  vioce: {}\n");        /* 9 */
+	expect_exact(f, 7, "unknown key 'channels.fax'");
+	expect_exact(f, 9, "unknown key 'channels.vioce' (did you mean 'voice'?)");
+	expect_count(f, 2);
+}
+
+/* A queue's channel must be one of the four. */
+static void test_queue_channel_invalid(void **state)
+{
+	struct fx *f = *state;
+
+	load_fails(f, MIN_GATEWAYS MIN_AUTH  /* 1-5 */
+	           "queues:\n"               /* 6 */
+	           "  - name: fax-queue\n"   /* 7 */
+	           "    channel: fax\n"      /* 8 */
+	           "  - name: voice-queue\n" /* 9 */
+	           "    channel: Voice\n");  /* 10 */
+	expect_exact(f, 8,
+	             "queues[0].channel: 'fax' is not a channel (voice, chat, email or "
+	             "social)");
+	expect_exact(f, 10,
+	             "queues[1].channel: 'Voice' is not a channel (voice, chat, email or "
+	             "social)");
+	expect_count(f, 2);
+}
+
+/* A channel without a queue gets one named after it, unless that name is taken. */
+static void test_default_queue_name_taken(void **state)
+{
+	struct fx *f = *state;
+
+	load_fails(f, MIN_GATEWAYS MIN_AUTH /* 1-5 */
+	           "queues:\n"              /* 6 */
+	           "  - name: chat\n"       /* 7 */
+	           "    channel: voice\n");
+	expect_exact(f, 6,
+	             "queues: channel chat has no queue, and its default queue's name "
+	             "'chat' is taken by a voice queue");
+	expect_count(f, 1);
+}
+
+/* A secret is set exactly one way. */
+static void test_secret_both_or_neither(void **state)
+{
+	struct fx *f = *state;
+
+	put_file(f, "gw.key", "0123456789abcdef0123\n");
+	load_fails(f, "auth:\n"                            /* 1 */
+	              "  agent_secret: fedcba9876543210\n" /* 2 */
+	              "  agent_secret_file: gw.key\n"      /* 3 */
+	              "gateways:\n"                        /* 4 */
+	              "  - id: both\n"                     /* 5 */
+	              "    secret_file: gw.key\n"          /* 6 */
+	              "    secret: 0123456789abcdef\n"     /* 7 */
+	              "  - id: neither\n");                /* 8 */
+	expect_exact(f, 3,
+	             "auth.agent_secret_file: set either agent_secret or agent_secret_file, "
+	             "not both");
+	expect_exact(f, 7, "gateways[0].secret: set either secret or secret_file, not both");
+	expect_exact(f, 8, "gateways[1].secret is required: set secret or secret_file");
+	expect_count(f, 3);
+}
+
+/* Secret files that cannot be used, and secrets too short to be keys; the
+ * secret itself never appears in a message. */
+static void test_secret_file_problems(void **state)
+{
+	struct fx *f = *state;
+	char want[PATH_MAX * 2];
+
+	put_file(f, "short.key", "tiny\n");
+	assert_int_equal(mkdir(strcat(strcpy(want, f->dir), "/sub"), 0700), 0);
+	load_fails(f, "auth:\n"                         /* 1 */
+	              "  agent_secret_file: nope.key\n" /* 2 */
+	              "gateways:\n"                     /* 3 */
+	              "  - id: a\n"                     /* 4 */
+	              "    secret_file: short.key\n"    /* 5 */
+	              "  - id: b\n"                     /* 6 */
+	              "    secret: hunter2\n"           /* 7 */
+	              "  - id: c\n"                     /* 8 */
+	              "    secret_file: sub\n");        /* 9 */
+	snprintf(want, sizeof want, "auth.agent_secret_file: cannot read '%s/nope.key': %s", f->dir,
+	         strerror(ENOENT));
+	expect_exact(f, 2, want);
+	expect_exact(f, 5, "gateways[0].secret_file: is 4 bytes; a secret needs at least 16");
+	expect_exact(f, 7, "gateways[1].secret: is 7 bytes; a secret needs at least 16");
+	snprintf(want, sizeof want, "gateways[2].secret_file: '%s/sub' is not a regular file",
+	         f->dir);
+	expect_exact(f, 9, want);
+	expect_count(f, 4);
+	for (size_t i = 0; i < f->errs.n; i++) {
+		assert_null(strstr(f->errs.msgs[i], "tiny"));
+		assert_null(strstr(f->errs.msgs[i], "hunter2"));
+	}
+}
+
+/* One load reports every problem, sorted by line, not only the first. */
+static void test_all_errors_collected(void **state)
+{
+	struct fx *f = *state;
+	size_t prev = 0;
+
+	load_fails(f, "site: bad site!\n"              /* 1 */
+	              "redsi: {}\n"                    /* 2 */
+	              "redis:\n"                       /* 3 */
+	              "  command_timeout_ms: 5\n"      /* 4 */
+	              "auth:\n"                        /* 5 */
+	              "  agent_secret: short\n"        /* 6 */
+	              "gateways:\n"                    /* 7 */
+	              "  - id: pbx1\n"                 /* 8 */
+	              "    secret: 0123456789abcdef\n" /* 9 */
+	              "  - id: pbx1\n"                 /* 10 */
+	              "queues:\n"                      /* 11 */
+	              "  - name: q\n"                  /* 12 */
+	              "    channel: fax\n"             /* 13 */
+	              "channels:\n"                    /* 14 */
+	              "  fax: {}\n");                  /* 15 */
+	expect_error(f, 1, "site:");
+	expect_error(f, 2, "unknown key 'redsi'");
+	expect_error(f, 4, "out of range");
+	expect_error(f, 6, "a secret needs at least 16");
+	expect_error(f, 10, "gateways[1].secret is required");
+	expect_error(f, 10, "is a duplicate (first at line 8)");
+	expect_error(f, 13, "is not a channel");
+	expect_error(f, 15, "unknown key 'channels.fax'");
+	expect_count(f, 8);
+	for (size_t i = 0; i < f->errs.n; i++) {
+		const char *p = f->errs.msgs[i] + strlen(f->path) + 1;
+		size_t line = strtoul(p, NULL, 10);
+		assert_true(line >= prev);
+		prev = line;
+	}
+}
+
+/* Misc. document shapes: not a mapping, several documents, errs NULL. */
+static void test_document_shape(void **state)
+{
+	struct fx *f = *state;
+	struct sb_config *cfg = NULL;
+
+	load_fails(f, "- just\n- a list\n");
+	expect_exact(f, 1, "expected a mapping of keys at the top, found a list");
+	expect_count(f, 1);
+
+	load_fails(f, MIN_GATEWAYS MIN_AUTH "---\n"
+	                                    "site: other\n");
+	expect_exact(f, 7, "only one YAML document is allowed");
+	expect_count(f, 1);
+
+	/* anchors and aliases are plain YAML and work */
+	load_ok(f, "auth:\n"
+	           "  agent_secret: &s 0123456789abcdef\n"
+	           "gateways:\n"
+	           "  - id: pbx1\n"
+	           "    secret: *s\n");
+	assert_string_equal(f->cfg->gateways[0].secret, "0123456789abcdef");
+
+	/* errs may be NULL when only the verdict matters */
+	put_file(f, "switchboard.yaml", "bogus: 1\n");
+	assert_int_equal(config_load(f->path, &cfg, NULL), SB_ERR_CONFIG);
+	assert_null(cfg);
+	/* clearing twice is harmless */
+	config_errors_clear(&f->errs);
+	config_errors_clear(&f->errs);
+	config_errors_clear(NULL);
+	config_free(NULL);
+}
+
+/* config/demo.yaml loads as it is and says what the demo needs. */
+static void test_repo_demo_loads(void **state)
+{
+	struct fx *f = *state;
+	char dir[PATH_MAX], path[PATH_MAX + 32];
+	const struct sb_config *c;
+
+	source_dir(dir, sizeof dir);
+	snprintf(path, sizeof path, "%s/config/demo.yaml", dir);
+	if (config_load(path, &f->cfg, &f->errs) != 0)
+		print_errors(f);
+	assert_non_null(f->cfg);
+	c = f->cfg;
+	assert_string_equal(c->site, "demo");
+	assert_string_equal(c->gateway_listen, "127.0.0.1:7400");
+	assert_string_equal(c->agent_listen, "127.0.0.1:7401");
+	assert_string_equal(c->redis_address, "127.0.0.1:6390");
+	assert_non_null(config_gateway(c, "demo-gw"));
+	assert_non_null(config_gateway(c, "demo-chat"));
+	assert_int_equal(config_queue(c, "support-voice")->channel, SB_CH_VOICE);
+	assert_int_equal(config_queue(c, "support-chat")->channel, SB_CH_CHAT);
+	assert_int_equal(config_queue(c, "support-email")->channel, SB_CH_EMAIL);
+	assert_int_equal(config_queue(c, "support-social")->channel, SB_CH_SOCIAL);
+	assert_int_equal(c->n_queues, 4);
+	assert_int_equal(c->n_agents, 6);
+	assert_non_null(config_agent(c, "alice"));
+	assert_non_null(config_agent(c, "frank"));
+	assert_int_equal(c->channels[SB_CH_VOICE].offer_timeout_ms, 8000);
+}
+
+/* config/switchboard.yaml loads (its secret files pointed at temp files)
+ * and sets every key the table has. */
+static void test_repo_production_loads(void **state)
+{
+	struct fx *f = *state;
+	char dir[PATH_MAX], path[PATH_MAX + 32];
+	char *text, *local;
+
+	source_dir(dir, sizeof dir);
+	snprintf(path, sizeof path, "%s/config/switchboard.yaml", dir);
+	text = read_all(path);
+	expect_every_key("config/switchboard.yaml", text);
+	local = rewrite_secrets(f, text);
+	load_ok(f, local);
+	assert_string_equal(f->cfg->site, "main");
+	assert_string_equal(f->cfg->redis_address, "127.0.0.1:6379");
+	assert_true(f->cfg->n_gateways >= 1);
+	assert_true(f->cfg->n_agents >= 1);
+	assert_string_equal(f->cfg->agent_secret, "test-secret-0123456789abcdef");
+	free(local);
+	free(text);
+}
+
+/* The reference dump is YAML, names every key, and loads as it is. */
+static void test_reference_dump(void **state)
+{
+	struct fx *f = *state;
+	char *text = dump_reference(), *local;
+
+	expect_every_key("config_dump_reference", text);
+	local = rewrite_secrets(f, text);
+	load_ok(f, local);
+	/* its values are the defaults */
+	assert_string_equal(f->cfg->site, "main");
+	assert_int_equal(f->cfg->redis_command_timeout_ms, 2000);
+	assert_int_equal(f->cfg->channels[SB_CH_EMAIL].sla_ms, 14400000);
+	free(local);
+	free(text);
+}
+
+/* The table is well formed: sections before their keys, defaults in range. */
+static void test_table_consistent(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < config_table_len; i++) {
+		const struct config_key *k = &config_table[i];
+		const char *dot = strrchr(k->path, '.');
+
+		assert_non_null(k->doc);
+		assert_int_equal(config_table_find(config_table, config_table_len, k->path),
+		                 (int)i);
+		if (dot != NULL) {
+			char parent[128];
+			int p;
+
+			snprintf(parent, sizeof parent, "%.*s", (int)(dot - k->path), k->path);
+			p = config_table_find(config_table, config_table_len, parent);
+			assert_true(p >= 0 && (size_t)p < i);
+			assert_int_equal(config_table[p].type, CONFIG_SECTION);
+		}
+		if (k->type == CONFIG_INT || k->type == CONFIG_DURATION) {
+			assert_true(k->min <= k->def && k->def <= k->max);
+			if (k->type == CONFIG_DURATION)
+				assert_true(k->unit_ms == 1 || k->unit_ms == 1000);
+		}
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_minimal_defaults, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_full_values, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_lookups, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_missing_file, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_syntax_error, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_unknown_key, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_wrong_type, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_out_of_range, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_strings, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_missing_required, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_duplicates, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_unknown_channel, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_queue_channel_invalid, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_default_queue_name_taken, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_secret_both_or_neither, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_secret_file_problems, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_all_errors_collected, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_document_shape, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_repo_demo_loads, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_repo_production_loads, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_reference_dump, fx_setup, fx_teardown),
+	    cmocka_unit_test(test_table_consistent),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
