@@ -267,8 +267,6 @@ static void session_dispatch(struct session *s, Envelope *env)
 		session_pong(s, env);
 	else if (env->body_case == SWITCHBOARD__V1__ENVELOPE__BODY_HELLO)
 		session_send_error(s, env->seq, SB_ERR_INVALID_ARGUMENT, "already authenticated");
-	else if (from == ENVELOPE_SENDER_UNKNOWN)
-		session_send_error(s, env->seq, SB_ERR_BAD_FRAME, "unknown message body");
 	else if (!own)
 		session_send_error(s, env->seq, SB_ERR_FORBIDDEN,
 				   from == ENVELOPE_SENDER_DAEMON
@@ -298,7 +296,13 @@ static void session_on_read(struct bufferevent *bev, void *arg)
 		if (rc == 0)
 			break;
 		if (rc < 0) {
-			/* Byte boundaries are lost: nothing after this can be read. */
+			/* A body from a newer protocol was consumed whole: say so and
+			 * read on (its seq is lost with it, hence ref 0). Anything
+			 * else loses byte boundaries: nothing after it can be read. */
+			if (s->state == SESSION_ACTIVE && envelope_is_unknown_body(why)) {
+				session_send_error(s, 0, SB_ERR_BAD_FRAME, why);
+				continue;
+			}
 			session_fail(s, 0, SB_ERR_BAD_FRAME, why);
 			break;
 		}

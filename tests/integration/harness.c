@@ -80,6 +80,8 @@ struct harness {
 	size_t n_spawned, cap_spawned;
 };
 
+static const char *harness_describe(struct harness *h, const Envelope *env);
+
 /* ---- small utilities ----------------------------------------------------- */
 
 /* Monotonic milliseconds, for deadlines. */
@@ -893,8 +895,7 @@ struct harness *harness_start(const struct harness_opts *opts)
 	if (why != NULL) {
 		char msg[512];
 		snprintf(msg, sizeof msg, "harness start: %s (dir %s)", why, h->tmpdir);
-		harness_print_tail(h->log_path, HARNESS_LOG_TAIL);
-		harness_stop(h);
+		harness_stop(h); /* prints the log's tail: the test has not passed */
 		fail_msg("%s", msg);
 	}
 	return h;
@@ -1099,10 +1100,19 @@ struct sbc *harness_gateway(struct harness *h, const char *id)
 			     secret != NULL ? secret : "no-such-gateway-secret", NULL);
 }
 
+/* An agent session starts OFFLINE: the daemon says so right after Welcome
+ * (before re-sending any assignment the agent still holds). */
 struct sbc *harness_agent_welcome(struct harness *h, const char *id, Envelope **welcome)
 {
-	return harness_login(h, HARNESS_AGENT_PORT, SWITCHBOARD__V1__ROLE__ROLE_AGENT, id,
-			     harness_token(h, id, 3600), welcome);
+	struct sbc *c = harness_login(h, HARNESS_AGENT_PORT, SWITCHBOARD__V1__ROLE__ROLE_AGENT, id,
+				      harness_token(h, id, 3600), welcome);
+	Envelope *st = harness_expect(h, c, SB_BODY(STATE_CHANGED), HARNESS_REPLY_MS);
+
+	if (st->ref != 0 ||
+	    st->state_changed->state != SWITCHBOARD__V1__AGENT_STATE__AGENT_STATE_OFFLINE)
+		harness_fail(h, "%s: expected StateChanged OFFLINE (ref 0) after Welcome, got %s",
+			     id, harness_describe(h, st));
+	return c;
 }
 
 struct sbc *harness_agent(struct harness *h, const char *id)

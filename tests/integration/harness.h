@@ -119,7 +119,8 @@ struct sbc *harness_connect(struct harness *h, enum harness_port port);
 /* The same to any address (another daemon the test started). */
 struct sbc *harness_connect_addr(struct harness *h, const char *addr);
 /* Connected gateway / agent that completed Hello (asserted), kept alive while
- * the harness waits elsewhere. *welcome, when non-NULL, gets the Welcome. */
+ * the harness waits elsewhere. *welcome, when non-NULL, gets the Welcome. An
+ * agent's login also consumes the StateChanged{OFFLINE} pushed after Welcome. */
 struct sbc *harness_gateway(struct harness *h, const char *id);
 struct sbc *harness_agent(struct harness *h, const char *id);
 struct sbc *harness_agent_welcome(struct harness *h, const char *id, Envelope **welcome);

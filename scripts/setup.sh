@@ -1,0 +1,32 @@
+# Shared set-up for demo.sh and test.sh: installs what is missing (Debian 12,
+# as root) and builds. Sourced, not run.
+
+SB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+SB_PACKAGES="build-essential cmake pkg-config libevent-dev libhiredis-dev libprotobuf-c-dev
+ protobuf-c-compiler libssl-dev libyaml-dev libcmocka-dev redis-server"
+
+# Installs the Debian packages that are not installed yet.
+sb_install() {
+	local missing=()
+	for p in $SB_PACKAGES; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+			missing+=("$p")
+	done
+	if [ ${#missing[@]} -gt 0 ]; then
+		echo "==> installing: ${missing[*]}"
+		local sudo=""
+		[ "$(id -u)" -eq 0 ] || sudo="sudo"
+		$sudo apt-get update -qq
+		DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+			"${missing[@]}" >/dev/null
+	fi
+}
+
+# sb_build DIR [cmake args...]: configures and builds into $SB_ROOT/DIR.
+sb_build() {
+	local dir="$SB_ROOT/$1"
+	shift
+	echo "==> building $dir $*"
+	cmake -S "$SB_ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+	cmake --build "$dir" -j"$(nproc)"
+}
