@@ -170,7 +170,9 @@ static const struct config_list config_list_agents = {
 };
 
 /* One channel's section and its five keys; the docs repeat per channel so
- * that every key in the reference explains itself. */
+ * that every key in the reference explains itself. `name` is pasted into
+ * string literals, so it cannot be parenthesised. */
+/* NOLINTBEGIN(bugprone-macro-parentheses) */
 #define CHANNEL_KEYS(ch, name, sdoc, sla, offer, wrapup, cap, excl)                               \
 	{ .path = "channels." name, .type = CONFIG_SECTION, .doc = sdoc },                         \
 	{ .path = "channels." name ".sla_ms", .type = CONFIG_DURATION,                             \
@@ -188,6 +190,7 @@ static const struct config_list config_list_agents = {
 	{ .path = "channels." name ".exclusive", .type = CONFIG_BOOL,                               \
 	  CFG(channels[ch].exclusive), .def = (excl),                                              \
 	  .doc = "while busy on this channel an agent is offered nothing else" }
+/* NOLINTEND(bugprone-macro-parentheses) */
 
 const struct config_key config_table[] = {
 	{ .path = "site", .type = CONFIG_STRING, CFG(site), .def_str = "main",

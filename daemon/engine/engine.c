@@ -394,19 +394,18 @@ static void engine_offer_end(struct engine *e, struct econtact *c, enum engine_o
 	c->v.agent_id = NULL;
 	c->v.offer_id = NULL;
 	c->v.offer_expires_ms = 0;
-	if (why != OFFER_END_CANCELLED) {
-		c->v.state = CONTACT_WAITING;
-		heap_push(&c->queue->waiting, c);
-		e->waiting++;
-		if ((why == OFFER_END_TIMEOUT || why == OFFER_END_REJECTED) &&
-		    e->conf.reject_delay_ms > 0) {
-			c->excluded = a;
-			engine_timer_arm(e, &c->exclude_timer, TIMER_EXCLUDE, c,
-					 now + e->conf.reject_delay_ms);
-		}
+	/* A cancel reports the rescinded offer with the cancellation. */
+	if (why == OFFER_END_CANCELLED)
+		return;
+	c->v.state = CONTACT_WAITING;
+	heap_push(&c->queue->waiting, c);
+	e->waiting++;
+	if ((why == OFFER_END_TIMEOUT || why == OFFER_END_REJECTED) && e->conf.reject_delay_ms > 0) {
+		c->excluded = a;
+		engine_timer_arm(e, &c->exclude_timer, TIMER_EXCLUDE, c,
+				 now + e->conf.reject_delay_ms);
 	}
-	if (why != OFFER_END_CANCELLED)
-		e->sink.offer_ended(e->ctx, &c->v, a->v.id, offer_id, why, now);
+	e->sink.offer_ended(e->ctx, &c->v, a->v.id, offer_id, why, now);
 }
 
 /* Removes a finished contact from every index and frees it. */
