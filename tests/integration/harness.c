@@ -567,31 +567,37 @@ const char *harness_write_config_variant(struct harness *h, const char *name,
 	return path;
 }
 
+/* The temporary directory holding config, logs and Redis data. */
 const char *harness_tmpdir(const struct harness *h)
 {
 	return h->tmpdir;
 }
 
+/* TMP/switchboard.yaml. */
 const char *harness_config_path(const struct harness *h)
 {
 	return h->config_path;
 }
 
+/* "127.0.0.1:port" of the gateway listener. */
 const char *harness_gateway_addr(const struct harness *h)
 {
 	return h->gateway_addr;
 }
 
+/* "127.0.0.1:port" of the agent listener. */
 const char *harness_agent_addr(const struct harness *h)
 {
 	return h->agent_addr;
 }
 
+/* "127.0.0.1:port" of the test Redis. */
 const char *harness_redis_addr(const struct harness *h)
 {
 	return h->redis_addr;
 }
 
+/* The HMAC secret the daemon verifies agent tokens with. */
 const char *harness_agent_secret(const struct harness *h)
 {
 	return HARNESS_AGENT_SECRET;
@@ -787,6 +793,7 @@ long harness_log_find(struct harness *h, const char *text, long from)
 	return at;
 }
 
+/* Whether the daemon has logged text. */
 bool harness_log_contains(struct harness *h, const char *text)
 {
 	return harness_log_find(h, text, 0) >= 0;
@@ -901,6 +908,7 @@ struct harness *harness_start(const struct harness_opts *opts)
 	return h;
 }
 
+/* Marks the running test passed, so its directory is removed. */
 void harness_passed(struct harness *h)
 {
 	h->passed = true;
@@ -995,6 +1003,7 @@ static struct harness_client *harness_find(struct harness *h, const struct sbc *
 	return NULL;
 }
 
+/* Turns the pings for c on or off. */
 void harness_keepalive(struct harness *h, struct sbc *c, bool on)
 {
 	struct harness_client *hc = harness_find(h, c);
@@ -1092,6 +1101,7 @@ static struct sbc *harness_login(struct harness *h, enum harness_port port,
 	return c;
 }
 
+/* Logs in as gateway id with its configured secret. */
 struct sbc *harness_gateway(struct harness *h, const char *id)
 {
 	const char *secret = harness_gateway_secret(h, id);
@@ -1115,6 +1125,7 @@ struct sbc *harness_agent_welcome(struct harness *h, const char *id, Envelope **
 	return c;
 }
 
+/* Logs in as agent id with a fresh token. */
 struct sbc *harness_agent(struct harness *h, const char *id)
 {
 	return harness_agent_welcome(h, id, NULL);
@@ -1190,6 +1201,7 @@ static int harness_next(struct harness *h, struct sbc *c, int64_t end, bool keep
 	}
 }
 
+/* The next frame other than a Pong, which must have body. */
 Envelope *harness_expect(struct harness *h, struct sbc *c, Switchboard__V1__Envelope__BodyCase body,
 			 int timeout_ms)
 {
@@ -1206,6 +1218,7 @@ Envelope *harness_expect(struct harness *h, struct sbc *c, Switchboard__V1__Enve
 	return env;
 }
 
+/* The first frame with body; the others stay queued. */
 Envelope *harness_await(struct harness *h, struct sbc *c, Switchboard__V1__Envelope__BodyCase body,
 			int timeout_ms)
 {
@@ -1255,6 +1268,7 @@ static int harness_wait_ref(struct harness *h, struct sbc *c, uint64_t seq, int 
 	}
 }
 
+/* The reply to seq, whatever its body. */
 Envelope *harness_answer(struct harness *h, struct sbc *c, uint64_t seq, int timeout_ms)
 {
 	Envelope *env = NULL;
@@ -1271,6 +1285,7 @@ Envelope *harness_answer(struct harness *h, struct sbc *c, uint64_t seq, int tim
 	return env;
 }
 
+/* The reply to seq, which must have body. */
 Envelope *harness_reply(struct harness *h, struct sbc *c, uint64_t seq,
 			Switchboard__V1__Envelope__BodyCase body, int timeout_ms)
 {
@@ -1295,6 +1310,7 @@ Envelope *harness_reply(struct harness *h, struct sbc *c, uint64_t seq,
 	return env;
 }
 
+/* An Error with code, as the reply to seq or as the next frame. */
 Envelope *harness_expect_error(struct harness *h, struct sbc *c, uint64_t seq,
 			       Switchboard__V1__ErrorCode code, int timeout_ms)
 {
@@ -1319,6 +1335,7 @@ Envelope *harness_expect_error(struct harness *h, struct sbc *c, uint64_t seq,
 	return env;
 }
 
+/* Fails if anything but a Pong arrives within ms. */
 void harness_expect_silence(struct harness *h, struct sbc *c, int ms)
 {
 	Envelope *env = NULL;
@@ -1330,6 +1347,7 @@ void harness_expect_silence(struct harness *h, struct sbc *c, int ms)
 		harness_fail(h, "connection closed, expected it to stay open");
 }
 
+/* Fails unless the daemon closes c, sending nothing first. */
 void harness_assert_closed(struct harness *h, struct sbc *c, int timeout_ms)
 {
 	Envelope *env = NULL;
@@ -1345,6 +1363,7 @@ void harness_assert_closed(struct harness *h, struct sbc *c, int timeout_ms)
 			     timeout_ms);
 }
 
+/* Fails unless the daemon closes c, sending at most one Error first. */
 void harness_assert_closed_notice(struct harness *h, struct sbc *c, int timeout_ms)
 {
 	int64_t end = harness_mono_ms() + timeout_ms;
@@ -1363,6 +1382,7 @@ void harness_assert_closed_notice(struct harness *h, struct sbc *c, int timeout_
 			     timeout_ms);
 }
 
+/* Fails unless a Ping on c is answered. */
 void harness_assert_open(struct harness *h, struct sbc *c)
 {
 	uint64_t seq = sbc_ping(c);
@@ -1374,6 +1394,7 @@ void harness_assert_open(struct harness *h, struct sbc *c)
 
 /* ---- requests -------------------------------------------------------------------- */
 
+/* Submits a contact and returns the ContactAccepted. */
 Envelope *harness_submit(struct harness *h, struct sbc *gw, const char *external_id,
 			 Switchboard__V1__Channel channel, const char *queue)
 {
@@ -1387,12 +1408,14 @@ Envelope *harness_submit(struct harness *h, struct sbc *gw, const char *external
 	return env;
 }
 
+/* Submits a contact and returns its id. */
 const char *harness_submit_id(struct harness *h, struct sbc *gw, const char *external_id,
 			      Switchboard__V1__Channel channel, const char *queue)
 {
 	return harness_submit(h, gw, external_id, channel, queue)->contact_accepted->contact_id;
 }
 
+/* Makes agent available and checks the StateChanged. */
 void harness_available(struct harness *h, struct sbc *agent)
 {
 	uint64_t seq = sbc_set_state(agent, SWITCHBOARD__V1__AGENT_STATE__AGENT_STATE_AVAILABLE, "");
@@ -1402,6 +1425,7 @@ void harness_available(struct harness *h, struct sbc *agent)
 		harness_fail(h, "SetState AVAILABLE answered %s", harness_describe(h, env));
 }
 
+/* Waits for the Offer of contact_id; returns the offer id. */
 const char *harness_offer_for(struct harness *h, struct sbc *agent, const char *contact_id,
 			      int timeout_ms)
 {
@@ -1418,6 +1442,7 @@ const char *harness_offer_for(struct harness *h, struct sbc *agent, const char *
 	return o->offer_id;
 }
 
+/* Accepts an offer and checks the AssignmentConfirmed. */
 void harness_accept(struct harness *h, struct sbc *agent, const char *offer_id,
 		    const char *contact_id)
 {

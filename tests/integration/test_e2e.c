@@ -193,6 +193,36 @@ HARNESS_TEST(test_offer_accept_complete_round_trip)
 	assert_string_equal(done->contact_completed->disposition, "resolved");
 }
 
+HARNESS_TEST(test_gateway_hears_only_of_its_own_contacts)
+{
+	struct sbc *gw1 = harness_gateway(h, "gw1");
+	struct sbc *gw2 = harness_gateway(h, "gw2");
+	struct sbc *alice = harness_agent(h, "alice");
+
+	harness_available(h, alice);
+	const char *id = harness_submit_id(h, gw1, "call-1", VOICE, "voice-q");
+	harness_accept(h, alice, harness_offer_for(h, alice, id, OFFER_MS), id);
+	harness_await(h, gw1, SB_BODY(CONTACT_ASSIGNED), HARNESS_REPLY_MS);
+	harness_expect_silence(h, gw2, 300);
+}
+
+HARNESS_TEST(test_agent_on_break_gets_no_offer)
+{
+	struct sbc *gw = harness_gateway(h, "gw1");
+	struct sbc *alice = harness_agent(h, "alice");
+
+	harness_available(h, alice);
+	uint64_t seq = sbc_set_state(alice, SWITCHBOARD__V1__AGENT_STATE__AGENT_STATE_BREAK, "lunch");
+	Envelope *st = harness_reply(h, alice, seq, SB_BODY(STATE_CHANGED), HARNESS_REPLY_MS);
+	assert_int_equal(st->state_changed->state, SWITCHBOARD__V1__AGENT_STATE__AGENT_STATE_BREAK);
+	assert_string_equal(st->state_changed->reason, "lunch");
+
+	const char *id = harness_submit_id(h, gw, "call-1", VOICE, "voice-q");
+	harness_expect_silence(h, alice, 500);
+	harness_available(h, alice);
+	harness_offer_for(h, alice, id, OFFER_MS);
+}
+
 /* Submits one contact on channel, then offers, accepts and completes it. */
 static void round_trip_channel(struct harness *h, struct sbc *gw, struct sbc *agent,
 			       const char *ext, Switchboard__V1__Channel ch, const char *queue)
@@ -238,6 +268,20 @@ HARNESS_TEST(test_reject_requeues_to_another_agent_keeping_deadline)
 	assert_string_equal(again->offer->contact->contact_id, id);
 	assert_int_equal(again->offer->contact->deadline_ms, acc->contact_accepted->deadline_ms);
 	harness_expect_silence(h, alice, 500);
+}
+
+HARNESS_TEST(test_rejected_contact_is_not_offered_straight_back)
+{
+	struct sbc *gw = harness_gateway(h, "gw1");
+	struct sbc *alice = harness_agent(h, "alice");
+
+	harness_available(h, alice);
+	const char *id = harness_submit_id(h, gw, "call-1", VOICE, "voice-q");
+	const char *offer = harness_offer_for(h, alice, id, OFFER_MS);
+
+	harness_reply(h, alice, sbc_reject(alice, offer, "busy"), SB_BODY(ACK), HARNESS_REPLY_MS);
+	harness_expect_silence(h, alice, 1000);
+	assert_string_equal(harness_hget(h, harness_key(h, "contact:%s", id), "state"), "waiting");
 }
 
 HARNESS_TEST(test_unanswered_offer_times_out_and_requeues)
@@ -404,8 +448,11 @@ int main(void)
 		T(test_same_external_id_other_gateway_is_new_contact),
 		T(test_agent_starts_offline_and_gets_no_offer),
 		T(test_offer_accept_complete_round_trip),
+		T(test_gateway_hears_only_of_its_own_contacts),
+		T(test_agent_on_break_gets_no_offer),
 		T(test_every_channel_is_offered),
 		T(test_reject_requeues_to_another_agent_keeping_deadline),
+		T(test_rejected_contact_is_not_offered_straight_back),
 		T(test_unanswered_offer_times_out_and_requeues),
 		T(test_cancel_waiting_contact),
 		T(test_cancel_offered_contact_rescinds_offer),

@@ -1,0 +1,1456 @@
+/* The routing engine (engine/engine.c), driven with a fake clock and a
+ * recording sink: every callback appends one line to a log and each test
+ * asserts the exact sequence of lines, checking the engine's invariants
+ * after every step. A seeded random walk checks the same invariants over
+ * thousands of mixed operations, then drains every contact. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "engine/engine.h"
+#include "err.h"
+
+#define MARKER_MAGIC 0x5b5b1234u
+#define RANDOM_OPS 2000
+#define RANDOM_MAX_CONTACTS 1024
+
+/* The payload each contact carries: contact_free must see it exactly once. */
+struct marker {
+	uint32_t magic;
+	char id[32];
+};
+
+/* The recording sink's state: the log, and counters the property test
+ * balances at the end. */
+struct rec {
+	char **lines;
+	size_t n, cap;
+	size_t seen; /* lines already matched by expect_events */
+	int freed;
+	int offers, offer_ends, assigned, completed, cancelled, rescinded;
+	char violation[256]; /* the first thing a callback saw that it should not */
+};
+
+/* One engine under test, its sink and its fake clock. */
+struct fx {
+	struct engine *e;
+	struct rec rec;
+	int64_t now;
+	int submitted; /* accepted submits: each owes one contact_free */
+};
+
+static const char *const agent_ids[] = { "alice", "bob", "carol" };
+#define N_AGENTS 3
+
+/* Appends one formatted line to the log. */
+static void rec_add(struct rec *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void rec_add(struct rec *r, const char *fmt, ...)
+{
+	char buf[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	if (r->n == r->cap) {
+		r->cap = r->cap ? r->cap * 2 : 64;
+		r->lines = realloc(r->lines, r->cap * sizeof *r->lines);
+		assert_non_null(r->lines);
+	}
+	r->lines[r->n] = strdup(buf);
+	assert_non_null(r->lines[r->n]);
+	r->n++;
+}
+
+/* Notes the first contract breach a callback sees (asserting inside the
+ * engine's call would longjmp out of it half-way). */
+static void rec_violation(struct rec *r, const char *what, const char *id)
+{
+	if (r->violation[0] == '\0')
+		snprintf(r->violation, sizeof r->violation, "%s (%s)", what, id);
+}
+
+/* Sink: an offer was made. */
+static void sink_offer(void *ctx, const struct engine_contact_view *c, int64_t now)
+{
+	struct rec *r = ctx;
+
+	if (c->state != CONTACT_OFFERED || c->agent_id == NULL || c->offer_id == NULL)
+		rec_violation(r, "offer view not in offered state", c->id);
+	r->offers++;
+	rec_add(r, "offer %s -> %s %s exp=%lld", c->id, c->agent_id ? c->agent_id : "?",
+		c->offer_id ? c->offer_id : "?", (long long)c->offer_expires_ms);
+}
+
+/* Sink: an offer ended unaccepted; the contact waits again. */
+static void sink_offer_ended(void *ctx, const struct engine_contact_view *c, const char *agent_id,
+			     const char *offer_id, enum engine_offer_end why, int64_t now)
+{
+	struct rec *r = ctx;
+
+	if (c->state != CONTACT_WAITING || c->agent_id != NULL || c->offer_id != NULL)
+		rec_violation(r, "offer_ended view not waiting", c->id);
+	if (why == OFFER_END_CANCELLED)
+		rec_violation(r, "offer_ended with CANCELLED", c->id);
+	r->offer_ends++;
+	rec_add(r, "offer_ended %s %s %s %s", c->id, agent_id, offer_id,
+		engine_offer_end_name(why));
+}
+
+/* Sink: an offer was accepted. */
+static void sink_assigned(void *ctx, const struct engine_contact_view *c, int64_t now)
+{
+	struct rec *r = ctx;
+
+	if (c->state != CONTACT_ASSIGNED || c->agent_id == NULL || c->assigned_ms != now)
+		rec_violation(r, "assigned view wrong", c->id);
+	r->assigned++;
+	rec_add(r, "assigned %s %s", c->id, c->agent_id ? c->agent_id : "?");
+}
+
+/* Sink: a contact was completed. */
+static void sink_completed(void *ctx, const struct engine_contact_view *c, const char *disposition,
+			   int64_t now)
+{
+	struct rec *r = ctx;
+
+	if (c->state != CONTACT_COMPLETED)
+		rec_violation(r, "completed view wrong state", c->id);
+	r->completed++;
+	rec_add(r, "completed %s %s %s", c->id, c->agent_id ? c->agent_id : "?", disposition);
+}
+
+/* Sink: a contact was cancelled, maybe rescinding a live offer. */
+static void sink_cancelled(void *ctx, const struct engine_contact_view *c, const char *reason,
+			   const char *rescinded_agent, const char *rescinded_offer, int64_t now)
+{
+	struct rec *r = ctx;
+
+	if (c->state != CONTACT_CANCELLED)
+		rec_violation(r, "cancelled view wrong state", c->id);
+	if ((rescinded_agent == NULL) != (rescinded_offer == NULL))
+		rec_violation(r, "half a rescind", c->id);
+	r->cancelled++;
+	if (rescinded_agent != NULL) {
+		r->rescinded++;
+		rec_add(r, "cancelled %s reason=%s rescind=%s/%s", c->id, reason, rescinded_agent,
+			rescinded_offer ? rescinded_offer : "?");
+	} else {
+		rec_add(r, "cancelled %s reason=%s", c->id, reason);
+	}
+}
+
+/* Sink: an agent's state or reason changed. */
+static void sink_agent_state(void *ctx, const struct engine_agent_view *a, int64_t now)
+{
+	struct rec *r = ctx;
+
+	if (a->reason != NULL && a->reason[0] != '\0')
+		rec_add(r, "agent %s %s %s", a->id, engine_agent_state_name(a->state), a->reason);
+	else
+		rec_add(r, "agent %s %s", a->id, engine_agent_state_name(a->state));
+}
+
+/* Sink: frees the marker given at submit, checking it is one of ours. */
+static void sink_contact_free(void *ctx, void *user)
+{
+	struct rec *r = ctx;
+	struct marker *m = user;
+
+	if (m->magic != MARKER_MAGIC)
+		rec_violation(r, "contact_free of a foreign or freed payload", "?");
+	m->magic = 0;
+	free(m);
+	r->freed++;
+}
+
+static const struct engine_sink recording_sink = {
+	.offer = sink_offer,
+	.offer_ended = sink_offer_ended,
+	.assigned = sink_assigned,
+	.completed = sink_completed,
+	.cancelled = sink_cancelled,
+	.agent_state = sink_agent_state,
+	.contact_free = sink_contact_free,
+};
+
+/* The configuration every test uses. */
+static void conf_fill(struct engine_conf *c)
+{
+	memset(c, 0, sizeof *c);
+	c->offer_prefix = "T";
+	c->reject_delay_ms = 5000;
+	c->channels[SB_CH_VOICE] = (struct engine_channel_conf){ 30000, 15000, 10000, 1, true };
+	c->channels[SB_CH_CHAT] = (struct engine_channel_conf){ 60000, 20000, 5000, 3, false };
+	c->channels[SB_CH_EMAIL] = (struct engine_channel_conf){ 14400000, 30000, 0, 5, false };
+	c->channels[SB_CH_SOCIAL] = (struct engine_channel_conf){ 3600000, 30000, 0, 3, false };
+}
+
+/* A fresh engine with the three queues and three agents, clock at 0. */
+static struct fx *fx_new(void)
+{
+	struct engine_conf conf;
+	struct fx *f = calloc(1, sizeof *f);
+
+	assert_non_null(f);
+	conf_fill(&conf);
+	f->e = engine_new(&conf, &recording_sink, &f->rec);
+	assert_non_null(f->e);
+	assert_int_equal(engine_queue_add(f->e, "voice-q", SB_CH_VOICE), 0);
+	assert_int_equal(engine_queue_add(f->e, "chat-q", SB_CH_CHAT), 0);
+	assert_int_equal(engine_queue_add(f->e, "email-q", SB_CH_EMAIL), 0);
+	for (int i = 0; i < N_AGENTS; i++)
+		assert_int_equal(engine_agent_add(f->e, agent_ids[i], NULL), 0);
+	return f;
+}
+
+/* Frees the engine (which frees every live payload) and the log; returns
+ * -1 if a payload leaked or was freed twice. */
+static int fx_free(struct fx *f)
+{
+	int rc = 0;
+
+	engine_free(f->e);
+	if (f->rec.freed != f->submitted) {
+		fprintf(stderr, "contact_free called %d times for %d contacts\n", f->rec.freed,
+			f->submitted);
+		rc = -1;
+	}
+	for (size_t i = 0; i < f->rec.n; i++)
+		free(f->rec.lines[i]);
+	free(f->rec.lines);
+	free(f);
+	return rc;
+}
+
+/* cmocka setup: one fixture per test. */
+static int fx_setup(void **state)
+{
+	*state = fx_new();
+	return 0;
+}
+
+/* cmocka teardown: the fixture goes, and every payload must be freed once. */
+static int fx_teardown(void **state)
+{
+	return fx_free(*state);
+}
+
+/* Asserts the engine's invariants hold and no callback saw a breach. */
+static void check(struct fx *f)
+{
+	const char *why = engine_check_invariants(f->e);
+
+	if (why != NULL)
+		fail_msg("invariant broken at t=%lld: %s", (long long)f->now, why);
+	if (f->rec.violation[0] != '\0')
+		fail_msg("sink saw a breach at t=%lld: %s", (long long)f->now, f->rec.violation);
+}
+
+/* Asserts the lines logged since the last call are exactly the NULL-ended
+ * list given, then marks them seen. */
+static void expect_events(struct rec *r, ...)
+{
+	const char *want[64];
+	size_t n_want = 0;
+	va_list ap;
+
+	va_start(ap, r);
+	for (const char *s; (s = va_arg(ap, const char *)) != NULL;) {
+		assert_true(n_want < 64);
+		want[n_want++] = s;
+	}
+	va_end(ap);
+
+	size_t n_got = r->n - r->seen;
+	bool same = n_got == n_want;
+	for (size_t i = 0; same && i < n_want; i++)
+		same = strcmp(r->lines[r->seen + i], want[i]) == 0;
+	if (!same) {
+		fprintf(stderr, "expected %zu event(s):\n", n_want);
+		for (size_t i = 0; i < n_want; i++)
+			fprintf(stderr, "    %s\n", want[i]);
+		fprintf(stderr, "got %zu:\n", n_got);
+		for (size_t i = r->seen; i < r->n; i++)
+			fprintf(stderr, "    %s\n", r->lines[i]);
+		fail_msg("event sequence differs");
+	}
+	r->seen = r->n;
+}
+
+/* The channel a test queue takes. */
+static enum sb_channel queue_channel(const char *queue)
+{
+	if (strcmp(queue, "voice-q") == 0)
+		return SB_CH_VOICE;
+	if (strcmp(queue, "chat-q") == 0)
+		return SB_CH_CHAT;
+	return SB_CH_EMAIL;
+}
+
+/* Submits contact id from gateway gw at the current time; returns the
+ * engine's code, and the position through *pos when not NULL. */
+static int fx_submit_gw(struct fx *f, const char *id, const char *gw, const char *queue,
+			int32_t priority, uint32_t *pos)
+{
+	struct marker *m = malloc(sizeof *m);
+	enum sb_channel ch = queue_channel(queue);
+	uint32_t p = 0;
+	int64_t wait = -1;
+
+	assert_non_null(m);
+	m->magic = MARKER_MAGIC;
+	snprintf(m->id, sizeof m->id, "%s", id);
+	struct engine_submit in = {
+		.id = id,
+		.gateway_id = gw,
+		.external_id = "ext",
+		.queue = queue,
+		.channel = ch,
+		.arrived_ms = f->now,
+		.deadline_ms = engine_deadline(f->e, ch, f->now, priority),
+		.user = m,
+	};
+	int rc = engine_submit(f->e, &in, f->now, &p, &wait);
+	if (rc == 0) {
+		f->submitted++;
+		assert_true(p >= 1);
+		assert_true(wait >= 0);
+	} else {
+		/* Refused: the payload was not taken. */
+		free(m);
+	}
+	if (pos != NULL)
+		*pos = p;
+	check(f);
+	return rc;
+}
+
+/* Submits from "gw1", which must succeed; returns the position at arrival. */
+static uint32_t fx_submit(struct fx *f, const char *id, const char *queue, int32_t priority)
+{
+	uint32_t pos;
+
+	assert_int_equal(fx_submit_gw(f, id, "gw1", queue, priority, &pos), 0);
+	return pos;
+}
+
+/* Moves the clock to t (never backwards) and fires due timers. */
+static void fx_tick(struct fx *f, int64_t t)
+{
+	assert_true(t >= f->now);
+	f->now = t;
+	engine_tick(f->e, t);
+	check(f);
+}
+
+/* Sets an agent's state; returns the engine's code. */
+static int fx_set_state(struct fx *f, const char *agent, enum engine_agent_state st,
+			const char *reason)
+{
+	const char *why = NULL;
+	int rc = engine_agent_set_state(f->e, agent, st, reason, f->now, &why);
+
+	if (rc != 0)
+		assert_non_null(why);
+	check(f);
+	return rc;
+}
+
+/* Logs an agent in and makes it available. */
+static void fx_available(struct fx *f, const char *agent)
+{
+	assert_int_equal(engine_agent_login(f->e, agent, f->now), 0);
+	check(f);
+	assert_int_equal(fx_set_state(f, agent, AGENT_AVAILABLE, NULL), 0);
+}
+
+/* Accepts an offer; returns the engine's code. */
+static int fx_accept(struct fx *f, const char *agent, const char *offer)
+{
+	const char *why = NULL;
+	const struct engine_contact_view *out = NULL;
+	int rc = engine_accept(f->e, agent, offer, f->now, &why, &out);
+
+	if (rc == 0) {
+		assert_non_null(out);
+		assert_int_equal(out->state, CONTACT_ASSIGNED);
+		assert_string_equal(out->agent_id, agent);
+	} else {
+		assert_non_null(why);
+	}
+	check(f);
+	return rc;
+}
+
+/* Rejects an offer; returns the engine's code. */
+static int fx_reject(struct fx *f, const char *agent, const char *offer)
+{
+	const char *why = NULL;
+	int rc = engine_reject(f->e, agent, offer, "busy", f->now, &why);
+
+	if (rc != 0)
+		assert_non_null(why);
+	check(f);
+	return rc;
+}
+
+/* Completes a contact with disposition "resolved"; returns the code. */
+static int fx_complete(struct fx *f, const char *agent, const char *contact)
+{
+	const char *why = NULL;
+	int rc = engine_complete(f->e, agent, contact, "resolved", f->now, &why);
+
+	if (rc != 0)
+		assert_non_null(why);
+	check(f);
+	return rc;
+}
+
+/* Cancels a contact as gateway gw with reason "hangup"; returns the code. */
+static int fx_cancel(struct fx *f, const char *contact, const char *gw)
+{
+	const char *why = NULL;
+	int rc = engine_cancel(f->e, contact, gw, "hangup", f->now, &why);
+
+	if (rc != 0)
+		assert_non_null(why);
+	check(f);
+	return rc;
+}
+
+/* Ends an agent's wrap-up early. */
+static void fx_ready(struct fx *f, const char *agent)
+{
+	assert_int_equal(engine_ready(f->e, agent, f->now), 0);
+	check(f);
+}
+
+/* The state of a live contact, which must exist. */
+static enum engine_contact_state state_of(struct fx *f, const char *id)
+{
+	const struct engine_contact_view *c = engine_contact(f->e, id);
+
+	if (c == NULL)
+		fail_msg("contact %s not found", id);
+	return c->state;
+}
+
+/* A list of contact ids, filled by engine_agent_each_contact. */
+struct idlist {
+	const char *ids[16];
+	int n;
+};
+
+/* engine_agent_each_contact callback: collects ids. */
+static void collect_id(void *arg, const struct engine_contact_view *c)
+{
+	struct idlist *l = arg;
+
+	assert_true(l->n < 16);
+	l->ids[l->n++] = c->id;
+}
+
+/* ---- scenarios ---------------------------------------------------------- */
+
+/* With nobody logged in, contacts wait; positions count up per queue and
+ * follow deadline order, not arrival order. */
+static void test_submit_waits_without_agents(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(fx_submit(f, "c1", "voice-q", 0), 1);
+	f->now = 1000;
+	assert_int_equal(fx_submit(f, "c2", "voice-q", 0), 2);
+	f->now = 2000;
+	assert_int_equal(fx_submit(f, "c3", "voice-q", 0), 3);
+	/* A logged-in but offline agent changes nothing. */
+	assert_int_equal(engine_agent_login(f->e, "alice", f->now), 0);
+	check(f);
+	expect_events(&f->rec, NULL);
+
+	assert_int_equal(engine_contact_position(f->e, "c1"), 1);
+	assert_int_equal(engine_contact_position(f->e, "c2"), 2);
+	assert_int_equal(engine_contact_position(f->e, "c3"), 3);
+	assert_int_equal(engine_waiting_count(f->e), 3);
+	const struct engine_contact_view *c1 = engine_contact(f->e, "c1");
+	assert_non_null(c1);
+	assert_int_equal(c1->state, CONTACT_WAITING);
+	assert_null(c1->agent_id);
+	assert_null(c1->offer_id);
+	assert_int_equal(c1->deadline_ms, 30000);
+	assert_int_equal(c1->sla_ms, 30000);
+	assert_string_equal(c1->queue, "voice-q");
+	assert_string_equal(((struct marker *)c1->user)->id, "c1");
+
+	/* A 40 s priority boost goes to the front; the rest move down. */
+	f->now = 3000;
+	assert_int_equal(fx_submit(f, "c4", "voice-q", 40), 1);
+	assert_int_equal(engine_contact_position(f->e, "c4"), 1);
+	assert_int_equal(engine_contact_position(f->e, "c1"), 2);
+	assert_int_equal(engine_contact_position(f->e, "c3"), 4);
+
+	/* Another queue counts from 1. */
+	assert_int_equal(fx_submit(f, "m1", "email-q", 0), 1);
+	assert_int_equal(engine_contact_position(f->e, "m1"), 1);
+	assert_int_equal(engine_contact_position(f->e, "nope"), 0);
+	assert_int_equal(engine_waiting_count(f->e), 5);
+	expect_events(&f->rec, NULL);
+}
+
+/* Submits are refused for an unknown queue, the wrong channel and a
+ * duplicate id, with nothing routed or logged. */
+static void test_submit_refusals(void **state)
+{
+	struct fx *f = *state;
+	const char *why = NULL;
+
+	fx_submit(f, "c1", "voice-q", 0);
+	assert_int_equal(fx_submit_gw(f, "c1", "gw1", "voice-q", 0, NULL), SB_ERR_CONFLICT);
+	assert_int_equal(fx_submit_gw(f, "c2", "gw1", "no-such-q", 0, NULL),
+			 SB_ERR_INVALID_ARGUMENT);
+	assert_int_equal(engine_check_queue(f->e, "no-such-q", SB_CH_VOICE, &why),
+			 SB_ERR_INVALID_ARGUMENT);
+	assert_non_null(why);
+	assert_int_equal(engine_check_queue(f->e, "chat-q", SB_CH_VOICE, &why),
+			 SB_ERR_INVALID_ARGUMENT);
+	assert_int_equal(engine_check_queue(f->e, "chat-q", SB_CH_CHAT, &why), 0);
+	assert_string_equal(engine_default_queue(f->e, SB_CH_CHAT), "chat-q");
+	assert_null(engine_default_queue(f->e, SB_CH_SOCIAL));
+	assert_int_equal(engine_waiting_count(f->e), 1);
+	expect_events(&f->rec, NULL);
+}
+
+/* Available agent gets the waiting contact; accept assigns it and complete
+ * finishes it; voice wrap-up (10 s) holds the slot until it ends. */
+static void test_offer_accept_complete_wrapup_holds_slot(void **state)
+{
+	struct fx *f = *state;
+
+	fx_submit(f, "c1", "voice-q", 0);
+	f->now = 1000;
+	fx_available(f, "alice");
+	expect_events(&f->rec, "agent alice available", "offer c1 -> alice o-T-1 exp=16000", NULL);
+	const struct engine_contact_view *c1 = engine_contact(f->e, "c1");
+	assert_int_equal(c1->state, CONTACT_OFFERED);
+	assert_string_equal(c1->agent_id, "alice");
+	assert_string_equal(c1->offer_id, "o-T-1");
+	assert_int_equal(engine_contact_position(f->e, "c1"), 0);
+	assert_int_equal(engine_waiting_count(f->e), 0);
+
+	f->now = 2000;
+	assert_int_equal(fx_accept(f, "alice", "o-T-1"), 0);
+	expect_events(&f->rec, "assigned c1 alice", NULL);
+	assert_int_equal(c1->assigned_ms, 2000);
+
+	f->now = 3000;
+	assert_int_equal(fx_submit(f, "c2", "voice-q", 0), 1);
+	expect_events(&f->rec, NULL);
+
+	f->now = 4000;
+	assert_int_equal(fx_complete(f, "alice", "c1"), 0);
+	expect_events(&f->rec, "completed c1 alice resolved", NULL);
+	assert_null(engine_contact(f->e, "c1"));
+	assert_int_equal(f->rec.freed, 1);
+	/* Wrap-up until 14000: c2 keeps waiting. */
+	assert_int_equal(state_of(f, "c2"), CONTACT_WAITING);
+	assert_int_equal(engine_next_wakeup(f->e), 14000);
+	fx_tick(f, 13999);
+	expect_events(&f->rec, NULL);
+	fx_tick(f, 14000);
+	expect_events(&f->rec, "offer c2 -> alice o-T-2 exp=29000", NULL);
+}
+
+/* engine_ready ends a wrap-up early and routes at once. */
+static void test_ready_ends_wrapup_early(void **state)
+{
+	struct fx *f = *state;
+
+	fx_available(f, "alice");
+	fx_submit(f, "c1", "voice-q", 0);
+	assert_int_equal(fx_accept(f, "alice", "o-T-1"), 0);
+	f->now = 1000;
+	assert_int_equal(fx_complete(f, "alice", "c1"), 0);
+	f->now = 2000;
+	fx_submit(f, "c2", "voice-q", 0);
+	expect_events(&f->rec, "agent alice available", "offer c1 -> alice o-T-1 exp=15000",
+		      "assigned c1 alice", "completed c1 alice resolved", NULL);
+	assert_int_equal(engine_next_wakeup(f->e), 11000);
+
+	f->now = 3000;
+	fx_ready(f, "alice");
+	expect_events(&f->rec, "offer c2 -> alice o-T-2 exp=18000", NULL);
+	/* The wrap-up timer is gone: only the offer's is left. */
+	assert_int_equal(engine_next_wakeup(f->e), 18000);
+	fx_tick(f, 11000);
+	expect_events(&f->rec, NULL);
+}
+
+/* The earliest deadline across queues goes first: a voice contact that came
+ * later but is due sooner beats a chat. */
+static void test_earliest_deadline_first_across_queues(void **state)
+{
+	struct fx *f = *state;
+
+	fx_submit(f, "ch1", "chat-q", 0);
+	f->now = 1000;
+	fx_submit(f, "v1", "voice-q", 0);
+	assert_int_equal(engine_contact(f->e, "ch1")->deadline_ms, 60000);
+	assert_int_equal(engine_contact(f->e, "v1")->deadline_ms, 31000);
+
+	f->now = 2000;
+	fx_available(f, "alice");
+	/* Voice is exclusive: alice gets nothing else. */
+	expect_events(&f->rec, "agent alice available", "offer v1 -> alice o-T-1 exp=17000", NULL);
+	assert_int_equal(state_of(f, "ch1"), CONTACT_WAITING);
+
+	f->now = 3000;
+	fx_available(f, "bob");
+	expect_events(&f->rec, "agent bob available", "offer ch1 -> bob o-T-2 exp=23000", NULL);
+}
+
+/* A priority boost moves a later contact ahead: it is offered first. */
+static void test_priority_boost_offered_first(void **state)
+{
+	struct fx *f = *state;
+
+	fx_submit(f, "v1", "voice-q", 0);
+	f->now = 1000;
+	assert_int_equal(fx_submit(f, "v2", "voice-q", 20), 1);
+	assert_int_equal(engine_contact(f->e, "v2")->deadline_ms, 11000);
+	assert_int_equal(engine_deadline(f->e, SB_CH_VOICE, 1000, 20), 11000);
+	assert_int_equal(engine_contact_position(f->e, "v1"), 2);
+
+	f->now = 2000;
+	fx_available(f, "alice");
+	expect_events(&f->rec, "agent alice available", "offer v2 -> alice o-T-1 exp=17000", NULL);
+	f->now = 2500;
+	fx_available(f, "bob");
+	expect_events(&f->rec, "agent bob available", "offer v1 -> bob o-T-2 exp=17500", NULL);
+}
+
+/* The longest-idle agent gets the contact; a busy one is skipped; equal
+ * idle times fall back to id order, not to the order they became ready. */
+static void test_longest_idle_agent_first(void **state)
+{
+	struct fx *f = *state;
+
+	fx_available(f, "alice");
+	f->now = 1000;
+	fx_available(f, "bob");
+	f->now = 2000;
+	fx_submit(f, "c1", "voice-q", 0);
+	f->now = 3000;
+	fx_submit(f, "c2", "voice-q", 0);
+	expect_events(&f->rec, "agent alice available", "agent bob available",
+		      "offer c1 -> alice o-T-1 exp=17000", "offer c2 -> bob o-T-2 exp=18000", NULL);
+
+	/* Both finish and go on break, then come back at the same instant. */
+	f->now = 4000;
+	assert_int_equal(fx_accept(f, "alice", "o-T-1"), 0);
+	assert_int_equal(fx_accept(f, "bob", "o-T-2"), 0);
+	assert_int_equal(fx_complete(f, "alice", "c1"), 0);
+	assert_int_equal(fx_complete(f, "bob", "c2"), 0);
+	fx_ready(f, "alice");
+	fx_ready(f, "bob");
+	assert_int_equal(fx_set_state(f, "alice", AGENT_BREAK, "lunch"), 0);
+	assert_int_equal(fx_set_state(f, "bob", AGENT_BREAK, "lunch"), 0);
+	expect_events(&f->rec, "assigned c1 alice", "assigned c2 bob", "completed c1 alice resolved",
+		      "completed c2 bob resolved", "agent alice break lunch", "agent bob break lunch",
+		      NULL);
+	f->now = 6000;
+	assert_int_equal(fx_set_state(f, "bob", AGENT_AVAILABLE, NULL), 0);
+	assert_int_equal(fx_set_state(f, "alice", AGENT_AVAILABLE, NULL), 0);
+	f->now = 7000;
+	fx_submit(f, "c3", "voice-q", 0);
+	fx_submit(f, "c4", "voice-q", 0);
+	expect_events(&f->rec, "agent bob available", "agent alice available",
+		      "offer c3 -> alice o-T-3 exp=22000", "offer c4 -> bob o-T-4 exp=22000", NULL);
+}
+
+/* Voice is exclusive: an agent holding a chat gets no voice, and an agent
+ * on voice gets no chat. */
+static void test_voice_is_exclusive(void **state)
+{
+	struct fx *f = *state;
+
+	fx_available(f, "alice");
+	f->now = 1000;
+	fx_submit(f, "ch1", "chat-q", 0);
+	assert_int_equal(fx_accept(f, "alice", "o-T-1"), 0);
+	f->now = 2000;
+	fx_submit(f, "v1", "voice-q", 0);
+	expect_events(&f->rec, "agent alice available", "offer ch1 -> alice o-T-1 exp=21000",
+		      "assigned ch1 alice", NULL);
+	assert_int_equal(state_of(f, "v1"), CONTACT_WAITING);
+
+	/* bob takes the voice; then alice goes on break. */
+	f->now = 3000;
+	fx_available(f, "bob");
+	assert_int_equal(fx_accept(f, "bob", "o-T-2"), 0);
+	assert_int_equal(fx_set_state(f, "alice", AGENT_BREAK, "coffee"), 0);
+	expect_events(&f->rec, "agent bob available", "offer v1 -> bob o-T-2 exp=18000",
+		      "assigned v1 bob", "agent alice break coffee", NULL);
+
+	/* A chat now finds only bob, who is on voice: it waits. */
+	f->now = 4000;
+	fx_submit(f, "ch2", "chat-q", 0);
+	expect_events(&f->rec, NULL);
+	assert_int_equal(state_of(f, "ch2"), CONTACT_WAITING);
+	/* alice, with one chat of three, may take it. */
+	f->now = 5000;
+	assert_int_equal(fx_set_state(f, "alice", AGENT_AVAILABLE, NULL), 0);
+	expect_events(&f->rec, "agent alice available", "offer ch2 -> alice o-T-3 exp=25000", NULL);
+}
+
+/* Chat capacity 3: the fourth chat waits; a completed chat's slot is held
+ * for the 5 s chat wrap-up, or until engine_ready. */
+static void test_chat_capacity_and_wrapup(void **state)
+{
+	struct fx *f = *state;
+
+	fx_available(f, "alice");
+	expect_events(&f->rec, "agent alice available", NULL);
+	f->now = 1000;
+	fx_submit(f, "ch1", "chat-q", 0);
+	fx_submit(f, "ch2", "chat-q", 0);
+	fx_submit(f, "ch3", "chat-q", 0);
+	assert_int_equal(fx_submit(f, "ch4", "chat-q", 0), 1);
+	expect_events(&f->rec, "offer ch1 -> alice o-T-1 exp=21000",
+		      "offer ch2 -> alice o-T-2 exp=21000", "offer ch3 -> alice o-T-3 exp=21000",
+		      NULL);
+	assert_int_equal(state_of(f, "ch4"), CONTACT_WAITING);
+	assert_int_equal(engine_contact_position(f->e, "ch4"), 1);
+
+	f->now = 2000;
+	assert_int_equal(fx_accept(f, "alice", "o-T-1"), 0);
+	assert_int_equal(fx_accept(f, "alice", "o-T-2"), 0);
+	assert_int_equal(fx_accept(f, "alice", "o-T-3"), 0);
+	f->now = 3000;
+	assert_int_equal(fx_complete(f, "alice", "ch1"), 0);
+	expect_events(&f->rec, "assigned ch1 alice", "assigned ch2 alice", "assigned ch3 alice",
+		      "completed ch1 alice resolved", NULL);
+	assert_int_equal(state_of(f, "ch4"), CONTACT_WAITING);
+	assert_int_equal(engine_next_wakeup(f->e), 8000);
+	fx_tick(f, 7999);
+	expect_events(&f->rec, NULL);
+	fx_tick(f, 8000);
+	expect_events(&f->rec, "offer ch4 -> alice o-T-4 exp=28000", NULL);
+
+	/* The same slot freed by engine_ready instead of the clock. */
+	f->now = 9000;
+	assert_int_equal(fx_complete(f, "alice", "ch2"), 0);
+	fx_submit(f, "ch5", "chat-q", 0);
+	expect_events(&f->rec, "completed ch2 alice resolved", NULL);
+	f->now = 10000;
+	fx_ready(f, "alice");
+	expect_events(&f->rec, "offer ch5 -> alice o-T-5 exp=30000", NULL);
+}
+
+/* A rejected offer goes to the next available agent at once. */
+static void test_reject_offers_next_agent(void **state)
+{
+	struct fx *f = *state;
+
+	fx_available(f, "alice");
+	f->now = 1000;
+	fx_available(f, "bob");
+	f->now = 2000;
+	fx_submit(f, "c1", "voice-q", 0);
+	f->now = 3000;
+	assert_int_equal(fx_reject(f, "alice", "o-T-1"), 0);
+	expect_events(&f->rec, "agent alice available", "agent bob available",
+		      "offer c1 -> alice o-T-1 exp=17000", "offer_ended c1 alice o-T-1 rejected",
+		      "offer c1 -> bob o-T-2 exp=18000", NULL);
+	assert_int_equal(engine_contact(f->e, "c1")->deadline_ms, 32000);
+	/* The old offer is dead. */
+	assert_int_equal(fx_accept(f, "alice", "o-T-1"), SB_ERR_NOT_FOUND);
+}
+
+/* The agent who rejected is not offered the contact again for
+ * reject_delay_ms, even as the only agent; then it is. */
+static void test_reject_delay_keeps_contact_from_agent(void **state)
+{
+	struct fx *f = *state;
+
+	fx_available(f, "alice");
+	f->now = 1000;
+	fx_submit(f, "c1", "voice-q", 0);
+	f->now = 2000;
+	assert_int_equal(fx_reject(f, "alice", "o-T-1"), 0);
+	expect_events(&f->rec, "agent alice available", "offer c1 -> alice o-T-1 exp=16000",
+		      "offer_ended c1 alice o-T-1 rejected", NULL);
+	assert_int_equal(state_of(f, "c1"), CONTACT_WAITING);
+	assert_int_equal(engine_contact_position(f->e, "c1"), 1);
+	assert_int_equal(engine_next_wakeup(f->e), 7000);
+
+	/* Becoming available again does not lift the delay. */
+	f->now = 3000;
+	assert_int_equal(fx_set_state(f, "alice", AGENT_BREAK, "coffee"), 0);
+	assert_int_equal(fx_set_state(f, "alice", AGENT_AVAILABLE, NULL), 0);
+	expect_events(&f->rec, "agent alice break coffee", "agent alice available", NULL);
+	fx_tick(f, 6999);
+	expect_events(&f->rec, NULL);
+	fx_tick(f, 7000);
+	expect_events(&f->rec, "offer c1 -> alice o-T-2 exp=22000", NULL);
+}
+
+/* A rejected contact keeps its deadline and its place ahead of contacts
+ * that came later. */
+static void test_rejected_contact_keeps_its_place(void **state)
+{
+	struct fx *f = *state;
+
+	fx_available(f, "alice");
+	f->now = 1000;
+	fx_submit(f, "c1", "voice-q", 0);
+	f->now = 2000;
+	assert_int_equal(fx_reject(f, "alice", "o-T-1"), 0);
+	/* alice may take a later contact meanwhile. */
+	f->now = 3000;
+	fx_submit(f, "c2", "voice-q", 0);
+	f->now = 4000;
+	assert_int_equal(fx_submit(f, "c3", "voice-q", 0), 2);
+	expect_events(&f->rec, "agent alice available", "offer c1 -> alice o-T-1 exp=16000",
+		      "offer_ended c1 alice o-T-1 rejected", "offer c2 -> alice o-T-2 exp=18000",
+		      NULL);
+	assert_int_equal(engine_contact(f->e, "c1")->deadline_ms, 31000);
+	assert_int_equal(engine_contact_position(f->e, "c1"), 1);
+	assert_int_equal(engine_contact_position(f->e, "c3"), 2);
+
+	f->now = 5000;
+	fx_available(f, "bob");
+	expect_events(&f->rec, "agent bob available", "offer c1 -> bob o-T-3 exp=20000", NULL);
+	assert_int_equal(engine_contact_position(f->e, "c3"), 1);
+}
+
+/* Each agent who declines is kept from the contact for its own
+ * reject_delay_ms: a second agent's reject must not lift the first's. */
+static void test_reject_delay_is_per_agent(void **state)
+{
+	struct fx *f = *state;
+
+	fx_available(f, "alice");
+	f->now = 1000;
+	fx_available(f, "bob");
+	f->now = 2000;
+	fx_submit(f, "c1", "voice-q", 0);
+	f->now = 3000;
+	assert_int_equal(fx_reject(f, "alice", "o-T-1"), 0);
+	f->now = 4000;
+	assert_int_equal(fx_reject(f, "bob", "o-T-2"), 0);
+	/* alice is kept from c1 until 8000, bob until 9000. */
+	expect_events(&f->rec, "agent alice available", "agent bob available",
+		      "offer c1 -> alice o-T-1 exp=17000", "offer_ended c1 alice o-T-1 rejected",
+		      "offer c1 -> bob o-T-2 exp=18000", "offer_ended c1 bob o-T-2 rejected", NULL);
+	assert_int_equal(state_of(f, "c1"), CONTACT_WAITING);
+	fx_tick(f, 7999);
+	expect_events(&f->rec, NULL);
+	fx_tick(f, 8000);
+	expect_events(&f->rec, "offer c1 -> alice o-T-3 exp=23000", NULL);
+}
+
+/* An unanswered offer ends at exactly offer time + 15 s; the contact waits
+ * again, keeping its deadline, and the agent is held off like a reject. */
+static void test_offer_timeout_requeues(void **state)
+{
+	struct fx *f = *state;
+
+	fx_available(f, "alice");
+	f->now = 1000;
+	fx_submit(f, "c1", "voice-q", 0);
+	expect_events(&f->rec, "agent alice available", "offer c1 -> alice o-T-1 exp=16000", NULL);
+	assert_int_equal(engine_next_wakeup(f->e), 16000);
+	fx_tick(f, 15999);
+	expect_events(&f->rec, NULL);
+	assert_int_equal(engine_next_wakeup(f->e), 16000);
+	fx_tick(f, 16000);
+	expect_events(&f->rec, "offer_ended c1 alice o-T-1 timeout", NULL);
+	assert_int_equal(state_of(f, "c1"), CONTACT_WAITING);
+	assert_int_equal(engine_contact(f->e, "c1")->deadline_ms, 31000);
+	assert_int_equal(engine_contact_position(f->e, "c1"), 1);
+	/* A late accept finds nothing. */
+	assert_int_equal(fx_accept(f, "alice", "o-T-1"), SB_ERR_NOT_FOUND);
+
+	assert_int_equal(engine_next_wakeup(f->e), 21000);
+	fx_tick(f, 21000);
+	expect_events(&f->rec, "offer c1 -> alice o-T-2 exp=36000", NULL);
+}
+
+/* Cancelling a waiting contact removes and frees it. */
+static void test_cancel_waiting(void **state)
+{
+	struct fx *f = *state;
+
+	fx_submit(f, "c1", "voice-q", 0);
+	fx_submit(f, "c2", "voice-q", 0);
+	f->now = 1000;
+	assert_int_equal(fx_cancel(f, "c1", "gw1"), 0);
+	expect_events(&f->rec, "cancelled c1 reason=hangup", NULL);
+	assert_null(engine_contact(f->e, "c1"));
+	assert_int_equal(f->rec.freed, 1);
+	assert_int_equal(engine_waiting_count(f->e), 1);
+	assert_int_equal(engine_contact_position(f->e, "c2"), 1);
+	/* Gone: a second cancel finds nothing. */
+	assert_int_equal(fx_cancel(f, "c1", "gw1"), SB_ERR_NOT_FOUND);
+	expect_events(&f->rec, NULL);
+}
+
+/* Cancelling an offered contact rescinds the offer and frees the agent's
+ * slot: the agent gets the next contact at once. */
+static void test_cancel_offered_rescinds(void **state)
+{
+	struct fx *f = *state;
+
+	fx_available(f, "alice");
+	f->now = 1000;
+	fx_submit(f, "c1", "voice-q", 0);
+	fx_submit(f, "c2", "voice-q", 0);
+	f->now = 2000;
+	assert_int_equal(fx_cancel(f, "c1", "gw1"), 0);
+	expect_events(&f->rec, "agent alice available", "offer c1 -> alice o-T-1 exp=16000",
+		      "cancelled c1 reason=hangup rescind=alice/o-T-1",
+		      "offer c2 -> alice o-T-2 exp=17000", NULL);
+	assert_int_equal(fx_accept(f, "alice", "o-T-1"), SB_ERR_NOT_FOUND);
+	/* The rescinded offer's timer went with it. */
+	assert_int_equal(engine_next_wakeup(f->e), 17000);
+}
+
+/* Cancel refusals: assigned (CONFLICT), another gateway's (FORBIDDEN),
+ * unknown (NOT_FOUND); none of them changes anything. */
+static void test_cancel_errors(void **state)
+{
+	struct fx *f = *state;
+
+	fx_available(f, "alice");
+	fx_submit(f, "c1", "voice-q", 0);
+	assert_int_equal(fx_accept(f, "alice", "o-T-1"), 0);
+	assert_int_equal(fx_submit_gw(f, "c2", "gw2", "chat-q", 0, NULL), 0);
+	expect_events(&f->rec, "agent alice available", "offer c1 -> alice o-T-1 exp=15000",
+		      "assigned c1 alice", NULL);
+
+	assert_int_equal(fx_cancel(f, "c1", "gw1"), SB_ERR_CONFLICT);
+	assert_int_equal(fx_cancel(f, "c2", "gw1"), SB_ERR_FORBIDDEN);
+	assert_int_equal(fx_cancel(f, "c9", "gw1"), SB_ERR_NOT_FOUND);
+	expect_events(&f->rec, NULL);
+	assert_int_equal(state_of(f, "c1"), CONTACT_ASSIGNED);
+	assert_int_equal(state_of(f, "c2"), CONTACT_WAITING);
+	assert_int_equal(fx_cancel(f, "c2", "gw2"), 0);
+	expect_events(&f->rec, "cancelled c2 reason=hangup", NULL);
+}
+
+/* Accept refusals, and a retried accept confirms again without a second
+ * "assigned"; reject after accept is a conflict. */
+static void test_accept_errors_and_retry(void **state)
+{
+	struct fx *f = *state;
+	const char *why = NULL;
+	const struct engine_contact_view *out = NULL;
+
+	fx_available(f, "alice");
+	fx_available(f, "bob");
+	f->now = 1000;
+	fx_submit(f, "c1", "voice-q", 0);
+	expect_events(&f->rec, "agent alice available", "agent bob available",
+		      "offer c1 -> alice o-T-1 exp=16000", NULL);
+
+	assert_int_equal(fx_accept(f, "bob", "o-T-1"), SB_ERR_FORBIDDEN);
+	assert_int_equal(fx_accept(f, "alice", "o-T-99"), SB_ERR_NOT_FOUND);
+	assert_int_equal(fx_accept(f, "mallory", "o-T-1"), SB_ERR_NOT_FOUND);
+	assert_int_equal(fx_reject(f, "bob", "o-T-1"), SB_ERR_FORBIDDEN);
+	expect_events(&f->rec, NULL);
+	assert_int_equal(state_of(f, "c1"), CONTACT_OFFERED);
+
+	f->now = 2000;
+	assert_int_equal(fx_accept(f, "alice", "o-T-1"), 0);
+	f->now = 2500;
+	assert_int_equal(engine_accept(f->e, "alice", "o-T-1", f->now, &why, &out), 0);
+	check(f);
+	assert_non_null(out);
+	assert_string_equal(out->id, "c1");
+	assert_int_equal(out->assigned_ms, 2000);
+	expect_events(&f->rec, "assigned c1 alice", NULL);
+
+	assert_int_equal(fx_reject(f, "alice", "o-T-1"), SB_ERR_CONFLICT);
+	assert_int_equal(state_of(f, "c1"), CONTACT_ASSIGNED);
+	/* No offer timer survives the accept. */
+	assert_int_equal(engine_next_wakeup(f->e), INT64_MAX);
+	expect_events(&f->rec, NULL);
+}
+
+/* Complete refusals: another agent's (FORBIDDEN), offered but not accepted
+ * (CONFLICT), unknown or already completed (NOT_FOUND). */
+static void test_complete_errors(void **state)
+{
+	struct fx *f = *state;
+
+	fx_available(f, "alice");
+	f->now = 1000;
+	fx_available(f, "bob");
+	fx_submit(f, "c1", "voice-q", 0);
+	fx_submit(f, "c2", "voice-q", 0);
+	assert_int_equal(fx_accept(f, "alice", "o-T-1"), 0);
+	expect_events(&f->rec, "agent alice available", "agent bob available",
+		      "offer c1 -> alice o-T-1 exp=16000", "offer c2 -> bob o-T-2 exp=16000",
+		      "assigned c1 alice", NULL);
+
+	assert_int_equal(fx_complete(f, "bob", "c1"), SB_ERR_FORBIDDEN);
+	assert_int_equal(fx_complete(f, "bob", "c2"), SB_ERR_CONFLICT);
+	assert_int_equal(fx_complete(f, "alice", "c2"), SB_ERR_FORBIDDEN);
+	assert_int_equal(fx_complete(f, "alice", "c9"), SB_ERR_NOT_FOUND);
+	assert_int_equal(fx_complete(f, "mallory", "c1"), SB_ERR_NOT_FOUND);
+	expect_events(&f->rec, NULL);
+
+	assert_int_equal(fx_complete(f, "alice", "c1"), 0);
+	assert_int_equal(fx_complete(f, "alice", "c1"), SB_ERR_NOT_FOUND);
+	expect_events(&f->rec, "completed c1 alice resolved", NULL);
+}
+
+/* set_state needs a login, and a break needs a reason. */
+static void test_set_state_refusals(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(fx_set_state(f, "alice", AGENT_AVAILABLE, NULL), SB_ERR_CONFLICT);
+	assert_int_equal(fx_set_state(f, "mallory", AGENT_AVAILABLE, NULL), SB_ERR_NOT_FOUND);
+	assert_int_equal(engine_agent_login(f->e, "mallory", f->now), SB_ERR_NOT_FOUND);
+	assert_int_equal(engine_agent_login(f->e, "alice", f->now), 0);
+	check(f);
+	const struct engine_agent_view *a = engine_agent(f->e, "alice");
+	assert_non_null(a);
+	assert_true(a->logged_in);
+	assert_int_equal(a->state, AGENT_OFFLINE);
+
+	assert_int_equal(fx_set_state(f, "alice", AGENT_BREAK, NULL), SB_ERR_INVALID_ARGUMENT);
+	assert_int_equal(fx_set_state(f, "alice", AGENT_BREAK, ""), SB_ERR_INVALID_ARGUMENT);
+	expect_events(&f->rec, NULL);
+	assert_int_equal(fx_set_state(f, "alice", AGENT_BREAK, "lunch"), 0);
+	/* The same state and reason again is not a change. */
+	assert_int_equal(fx_set_state(f, "alice", AGENT_BREAK, "lunch"), 0);
+	assert_int_equal(fx_set_state(f, "alice", AGENT_BREAK, "training"), 0);
+	expect_events(&f->rec, "agent alice break lunch", "agent alice break training", NULL);
+	assert_string_equal(engine_agent(f->e, "alice")->reason, "training");
+}
+
+/* Going on break while holding an offer ends it (session-closed) and the
+ * contact waits again; no reject delay applies. */
+static void test_break_rescinds_offer(void **state)
+{
+	struct fx *f = *state;
+
+	fx_available(f, "alice");
+	f->now = 1000;
+	fx_submit(f, "c1", "voice-q", 0);
+	f->now = 2000;
+	assert_int_equal(fx_set_state(f, "alice", AGENT_BREAK, "lunch"), 0);
+	expect_events(&f->rec, "agent alice available", "offer c1 -> alice o-T-1 exp=16000",
+		      "offer_ended c1 alice o-T-1 session-closed", "agent alice break lunch", NULL);
+	assert_int_equal(state_of(f, "c1"), CONTACT_WAITING);
+	assert_int_equal(engine_contact_position(f->e, "c1"), 1);
+	assert_int_equal(engine_next_wakeup(f->e), INT64_MAX);
+
+	f->now = 3000;
+	assert_int_equal(fx_set_state(f, "alice", AGENT_AVAILABLE, NULL), 0);
+	expect_events(&f->rec, "agent alice available", "offer c1 -> alice o-T-2 exp=18000", NULL);
+}
+
+/* Logout rescinds offers and makes the agent offline but keeps its
+ * assignments, which it can complete after logging back in. */
+static void test_logout_keeps_assignment(void **state)
+{
+	struct fx *f = *state;
+	struct idlist held = { 0 };
+
+	fx_available(f, "alice");
+	f->now = 1000;
+	fx_submit(f, "ch1", "chat-q", 0);
+	fx_submit(f, "ch2", "chat-q", 0);
+	assert_int_equal(fx_accept(f, "alice", "o-T-1"), 0);
+	expect_events(&f->rec, "agent alice available", "offer ch1 -> alice o-T-1 exp=21000",
+		      "offer ch2 -> alice o-T-2 exp=21000", "assigned ch1 alice", NULL);
+
+	f->now = 2000;
+	assert_int_equal(engine_agent_logout(f->e, "alice", f->now), 0);
+	check(f);
+	expect_events(&f->rec, "offer_ended ch2 alice o-T-2 session-closed",
+		      "agent alice offline logged-out", NULL);
+	const struct engine_agent_view *a = engine_agent(f->e, "alice");
+	assert_false(a->logged_in);
+	assert_int_equal(a->state, AGENT_OFFLINE);
+	engine_agent_each_contact(f->e, "alice", collect_id, &held);
+	assert_int_equal(held.n, 1);
+	assert_string_equal(held.ids[0], "ch1");
+	assert_int_equal(state_of(f, "ch1"), CONTACT_ASSIGNED);
+	assert_int_equal(state_of(f, "ch2"), CONTACT_WAITING);
+	assert_int_equal(fx_set_state(f, "alice", AGENT_AVAILABLE, NULL), SB_ERR_CONFLICT);
+
+	/* bob picks up the rescinded chat. */
+	f->now = 3000;
+	fx_available(f, "bob");
+	expect_events(&f->rec, "agent bob available", "offer ch2 -> bob o-T-3 exp=23000", NULL);
+
+	f->now = 4000;
+	assert_int_equal(engine_agent_login(f->e, "alice", f->now), 0);
+	check(f);
+	assert_int_equal(fx_complete(f, "alice", "ch1"), 0);
+	expect_events(&f->rec, "completed ch1 alice resolved", NULL);
+	held.n = 0;
+	engine_agent_each_contact(f->e, "alice", collect_id, &held);
+	assert_int_equal(held.n, 0);
+}
+
+/* engine_next_wakeup is INT64_MAX when nothing is pending, else the
+ * earliest of offer, reject-delay and wrap-up timers. */
+static void test_next_wakeup_earliest_timer(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(engine_next_wakeup(f->e), INT64_MAX);
+	fx_available(f, "alice");
+	fx_available(f, "bob");
+	fx_submit(f, "e1", "email-q", 0);
+	assert_int_equal(fx_accept(f, "alice", "o-T-1"), 0);
+	assert_int_equal(fx_complete(f, "alice", "e1"), 0);
+	/* No wrap-up on email: nothing pending. */
+	assert_int_equal(engine_next_wakeup(f->e), INT64_MAX);
+	expect_events(&f->rec, "agent alice available", "agent bob available",
+		      "offer e1 -> alice o-T-1 exp=30000", "assigned e1 alice",
+		      "completed e1 alice resolved", NULL);
+
+	f->now = 1000;
+	fx_submit(f, "v1", "voice-q", 0);
+	assert_int_equal(engine_next_wakeup(f->e), 16000);
+	f->now = 2000;
+	fx_submit(f, "ch1", "chat-q", 0);
+	expect_events(&f->rec, "offer v1 -> alice o-T-2 exp=16000",
+		      "offer ch1 -> bob o-T-3 exp=22000", NULL);
+	assert_int_equal(engine_next_wakeup(f->e), 16000);
+
+	f->now = 3000;
+	assert_int_equal(fx_accept(f, "alice", "o-T-2"), 0);
+	assert_int_equal(engine_next_wakeup(f->e), 22000);
+	f->now = 4000;
+	assert_int_equal(fx_reject(f, "bob", "o-T-3"), 0);
+	assert_int_equal(engine_next_wakeup(f->e), 9000); /* reject delay */
+	f->now = 5000;
+	assert_int_equal(fx_complete(f, "alice", "v1"), 0);
+	assert_int_equal(engine_next_wakeup(f->e), 9000); /* wrap-up is 15000 */
+	expect_events(&f->rec, "assigned v1 alice", "offer_ended ch1 bob o-T-3 rejected",
+		      "completed v1 alice resolved", NULL);
+
+	fx_tick(f, 9000);
+	expect_events(&f->rec, "offer ch1 -> bob o-T-4 exp=29000", NULL);
+	assert_int_equal(engine_next_wakeup(f->e), 15000);
+	f->now = 10000;
+	fx_ready(f, "alice");
+	assert_int_equal(engine_next_wakeup(f->e), 29000);
+	f->now = 11000;
+	assert_int_equal(fx_accept(f, "bob", "o-T-4"), 0);
+	assert_int_equal(engine_next_wakeup(f->e), INT64_MAX);
+	f->now = 12000;
+	assert_int_equal(fx_complete(f, "bob", "ch1"), 0);
+	assert_int_equal(engine_next_wakeup(f->e), 17000);
+	fx_tick(f, 17000);
+	assert_int_equal(engine_next_wakeup(f->e), INT64_MAX);
+	expect_events(&f->rec, "assigned ch1 bob", "completed ch1 bob resolved", NULL);
+}
+
+/* A fixed script touching every kind of event. */
+static void run_script(struct fx *f)
+{
+	fx_available(f, "alice");
+	fx_available(f, "bob");
+	f->now = 500;
+	fx_submit(f, "c1", "voice-q", 0);
+	fx_submit(f, "c2", "chat-q", 10);
+	fx_submit(f, "c3", "chat-q", 0);
+	fx_submit(f, "c4", "email-q", 0);
+	fx_submit(f, "c5", "voice-q", 5);
+	f->now = 1500;
+	const char *offer = engine_contact(f->e, "c1")->offer_id;
+	if (offer != NULL)
+		fx_reject(f, "alice", offer);
+	fx_available(f, "carol");
+	f->now = 2500;
+	for (int i = 0; i < N_AGENTS; i++) {
+		struct idlist held = { 0 };
+		engine_agent_each_contact(f->e, agent_ids[i], collect_id, &held);
+		for (int j = 0; j < held.n; j++) {
+			const struct engine_contact_view *c = engine_contact(f->e, held.ids[j]);
+			if (c->state == CONTACT_OFFERED && j % 2 == 0)
+				fx_accept(f, agent_ids[i], c->offer_id);
+		}
+	}
+	fx_cancel(f, "c4", "gw1");
+	fx_tick(f, 20000);
+	fx_set_state(f, "bob", AGENT_BREAK, "lunch");
+	fx_submit(f, "c6", "voice-q", 0);
+	fx_tick(f, 40000);
+	assert_int_equal(engine_agent_logout(f->e, "carol", f->now), 0);
+	fx_tick(f, 80000);
+}
+
+/* The same inputs give the same outputs, event for event. */
+static void test_determinism(void **state)
+{
+	struct fx *a = fx_new(), *b = fx_new();
+
+	run_script(a);
+	run_script(b);
+	assert_true(a->rec.n > 10);
+	assert_int_equal(a->rec.n, b->rec.n);
+	for (size_t i = 0; i < a->rec.n; i++)
+		assert_string_equal(a->rec.lines[i], b->rec.lines[i]);
+	assert_int_equal(fx_free(a), 0);
+	assert_int_equal(fx_free(b), 0);
+}
+
+/* ---- randomized property test ------------------------------------------- */
+
+/* A deterministic generator, so a failure reproduces. */
+static uint32_t rng_next(uint32_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 17;
+	*s ^= *s << 5;
+	return *s;
+}
+
+/* Contacts held by all agents, optionally only those in one state. */
+struct heldset {
+	const struct engine_contact_view *c[64];
+	const char *agent[64];
+	int n;
+	const char *cur_agent;
+	int want; /* an engine_contact_state, or -1 for any */
+};
+
+/* engine_agent_each_contact callback: collects matching contacts. */
+static void collect_held(void *arg, const struct engine_contact_view *c)
+{
+	struct heldset *h = arg;
+
+	if (h->want >= 0 && (int)c->state != h->want)
+		return;
+	assert_true(h->n < 64);
+	h->c[h->n] = c;
+	h->agent[h->n] = h->cur_agent;
+	h->n++;
+}
+
+/* Fills h with every held contact in state want (-1: any). */
+static void held_all(struct fx *f, struct heldset *h, int want)
+{
+	h->n = 0;
+	h->want = want;
+	for (int i = 0; i < N_AGENTS; i++) {
+		h->cur_agent = agent_ids[i];
+		engine_agent_each_contact(f->e, agent_ids[i], collect_held, h);
+	}
+}
+
+/* Per-agent rules the engine's own invariants do not cover: capacity per
+ * channel, exclusivity, and offers only to routable agents. */
+static void check_agents(struct fx *f)
+{
+	static const int cap[SB_CH_COUNT] = { 1, 3, 5, 3 };
+	struct heldset h;
+
+	for (int i = 0; i < N_AGENTS; i++) {
+		int used[SB_CH_COUNT] = { 0 };
+		const struct engine_agent_view *a = engine_agent(f->e, agent_ids[i]);
+		h.n = 0;
+		h.want = -1;
+		h.cur_agent = agent_ids[i];
+		engine_agent_each_contact(f->e, agent_ids[i], collect_held, &h);
+		for (int j = 0; j < h.n; j++) {
+			assert_string_equal(h.c[j]->agent_id, agent_ids[i]);
+			used[h.c[j]->channel]++;
+			if (h.c[j]->state == CONTACT_OFFERED) {
+				assert_true(a->logged_in);
+				assert_int_equal(a->state, AGENT_AVAILABLE);
+			}
+		}
+		for (int ch = 0; ch < SB_CH_COUNT; ch++)
+			assert_true(used[ch] <= cap[ch]);
+		if (used[SB_CH_VOICE] > 0)
+			assert_int_equal(used[SB_CH_CHAT] + used[SB_CH_EMAIL] + used[SB_CH_SOCIAL],
+					 0);
+	}
+}
+
+/* Fires timers that are due, as the server's timer would. */
+static void fire_due(struct fx *f)
+{
+	if (engine_next_wakeup(f->e) <= f->now)
+		fx_tick(f, f->now);
+	assert_true(engine_next_wakeup(f->e) > f->now);
+}
+
+/* One random operation. */
+static void random_op(struct fx *f, uint32_t *seed, char ids[][16], int *n_ids)
+{
+	static const char *const queues[] = { "voice-q", "chat-q", "email-q" };
+	struct heldset h;
+	uint32_t r = rng_next(seed) % 100;
+	const char *agent = agent_ids[rng_next(seed) % N_AGENTS];
+
+	f->now += rng_next(seed) % 500;
+	fire_due(f);
+	if (r < 25 && *n_ids < RANDOM_MAX_CONTACTS) {
+		snprintf(ids[*n_ids], 16, "r%d", *n_ids);
+		const char *q = queues[rng_next(seed) % 3];
+		fx_submit(f, ids[*n_ids], q, (int32_t)(rng_next(seed) % 31));
+		(*n_ids)++;
+	} else if (r < 40) {
+		uint32_t what = rng_next(seed) % 6;
+		if (what == 0) {
+			assert_int_equal(engine_agent_login(f->e, agent, f->now), 0);
+			check(f);
+		} else if (what == 1) {
+			assert_int_equal(engine_agent_logout(f->e, agent, f->now), 0);
+			check(f);
+		} else {
+			bool in = engine_agent(f->e, agent)->logged_in;
+			int rc = what == 5 ? fx_set_state(f, agent, AGENT_BREAK, "lunch")
+					   : fx_set_state(f, agent, AGENT_AVAILABLE, NULL);
+			assert_int_equal(rc, in ? 0 : SB_ERR_CONFLICT);
+		}
+	} else if (r < 55) {
+		held_all(f, &h, CONTACT_OFFERED);
+		if (h.n > 0) {
+			int k = (int)(rng_next(seed) % (uint32_t)h.n);
+			assert_int_equal(fx_accept(f, h.agent[k], h.c[k]->offer_id), 0);
+		}
+	} else if (r < 63) {
+		held_all(f, &h, CONTACT_OFFERED);
+		if (h.n > 0) {
+			int k = (int)(rng_next(seed) % (uint32_t)h.n);
+			assert_int_equal(fx_reject(f, h.agent[k], h.c[k]->offer_id), 0);
+		}
+	} else if (r < 75) {
+		held_all(f, &h, CONTACT_ASSIGNED);
+		if (h.n > 0) {
+			int k = (int)(rng_next(seed) % (uint32_t)h.n);
+			char id[16];
+			snprintf(id, sizeof id, "%s", h.c[k]->id);
+			assert_int_equal(fx_complete(f, h.agent[k], id), 0);
+			assert_null(engine_contact(f->e, id));
+		}
+	} else if (r < 83) {
+		if (*n_ids > 0) {
+			const char *id = ids[rng_next(seed) % (uint32_t)*n_ids];
+			const struct engine_contact_view *c = engine_contact(f->e, id);
+			int want = c == NULL			   ? SB_ERR_NOT_FOUND
+				   : c->state == CONTACT_ASSIGNED ? SB_ERR_CONFLICT
+								  : 0;
+			assert_int_equal(fx_cancel(f, id, "gw1"), want);
+		}
+	} else if (r < 88) {
+		fx_ready(f, agent);
+	} else {
+		fx_tick(f, f->now + rng_next(seed) % 20000);
+	}
+	check_agents(f);
+}
+
+/* Logs everyone in, accepts and completes everything until nothing is left
+ * waiting or held. */
+static void drain(struct fx *f)
+{
+	struct heldset h;
+
+	for (int round = 0; round < 1000; round++) {
+		for (int i = 0; i < N_AGENTS; i++) {
+			assert_int_equal(engine_agent_login(f->e, agent_ids[i], f->now), 0);
+			assert_int_equal(fx_set_state(f, agent_ids[i], AGENT_AVAILABLE, NULL), 0);
+			fx_ready(f, agent_ids[i]);
+		}
+		held_all(f, &h, CONTACT_OFFERED);
+		for (int k = 0; k < h.n; k++)
+			assert_int_equal(fx_accept(f, h.agent[k], h.c[k]->offer_id), 0);
+		held_all(f, &h, -1);
+		for (int k = 0; k < h.n; k++) {
+			char id[16];
+			snprintf(id, sizeof id, "%s", h.c[k]->id);
+			assert_int_equal(fx_complete(f, h.agent[k], id), 0);
+		}
+		check_agents(f);
+		if (engine_waiting_count(f->e) == 0) {
+			held_all(f, &h, -1);
+			if (h.n == 0)
+				return;
+		}
+		fx_tick(f, f->now + 1000);
+	}
+	fail_msg("drain did not finish: %zu waiting", engine_waiting_count(f->e));
+}
+
+/* 2000 seeded random operations keep every invariant; afterwards every
+ * contact drains and the event counts balance. */
+static void test_random_operations_hold_invariants(void **state)
+{
+	static char ids[RANDOM_MAX_CONTACTS][16];
+	struct fx *f = *state;
+	uint32_t seed = 0x5eed1234u;
+	int n_ids = 0;
+
+	for (int i = 0; i < RANDOM_OPS; i++)
+		random_op(f, &seed, ids, &n_ids);
+	assert_true(n_ids > 100);
+	assert_true(f->rec.assigned > 50);
+	assert_true(f->rec.offer_ends > 10);
+
+	drain(f);
+	assert_int_equal(engine_waiting_count(f->e), 0);
+	for (int i = 0; i < n_ids; i++)
+		assert_null(engine_contact(f->e, ids[i]));
+	/* Every offer was accepted, ended or rescinded by a cancel. */
+	assert_int_equal(f->rec.offers, f->rec.assigned + f->rec.offer_ends + f->rec.rescinded);
+	assert_int_equal(f->rec.completed, f->rec.assigned);
+	assert_int_equal(f->rec.completed + f->rec.cancelled, f->submitted);
+	assert_int_equal(f->rec.freed, f->submitted);
+	/* Only wrap-ups and reject delays can be left; they run out. */
+	fx_tick(f, f->now + 3600000);
+	assert_int_equal(engine_next_wakeup(f->e), INT64_MAX);
+}
+
+int main(void)
+{
+#define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_submit_waits_without_agents),
+		T(test_submit_refusals),
+		T(test_offer_accept_complete_wrapup_holds_slot),
+		T(test_ready_ends_wrapup_early),
+		T(test_earliest_deadline_first_across_queues),
+		T(test_priority_boost_offered_first),
+		T(test_longest_idle_agent_first),
+		T(test_voice_is_exclusive),
+		T(test_chat_capacity_and_wrapup),
+		T(test_reject_offers_next_agent),
+		T(test_reject_delay_keeps_contact_from_agent),
+		T(test_rejected_contact_keeps_its_place),
+		T(test_reject_delay_is_per_agent),
+		T(test_offer_timeout_requeues),
+		T(test_cancel_waiting),
+		T(test_cancel_offered_rescinds),
+		T(test_cancel_errors),
+		T(test_accept_errors_and_retry),
+		T(test_complete_errors),
+		T(test_set_state_refusals),
+		T(test_break_rescinds_offer),
+		T(test_logout_keeps_assignment),
+		T(test_next_wakeup_earliest_timer),
+		cmocka_unit_test(test_determinism),
+		T(test_random_operations_hold_invariants),
+	};
+#undef T
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
