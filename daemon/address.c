@@ -23,13 +23,26 @@ int address_parse(const char *s, struct address *out, const char **why)
 	}
 	const char *h = s;
 	size_t hl = (size_t)(colon - s);
-	if (hl >= 2 && s[0] == '[' && s[hl - 1] == ']') {
+	if (s[0] == '[') {
+		if (hl < 2 || s[hl - 1] != ']') {
+			*why = "an IPv6 address goes in brackets: [v6]:port";
+			return -1;
+		}
 		h++;
 		hl -= 2;
 	}
-	char *end;
-	long port = strtol(colon + 1, &end, 10);
-	if (colon[1] == '\0' || *end != '\0' || port < 0 || port > 65535) {
+	if (memchr(h, '[', hl) != NULL || memchr(h, ']', hl) != NULL) {
+		*why = "misplaced bracket in host";
+		return -1;
+	}
+	/* strtol would take a sign or leading blanks: require digits only. */
+	const char *p = colon + 1;
+	if (*p == '\0' || strspn(p, "0123456789") != strlen(p) || strlen(p) > 5) {
+		*why = "port must be a number from 0 to 65535";
+		return -1;
+	}
+	long port = strtol(p, NULL, 10);
+	if (port > 65535) {
 		*why = "port must be a number from 0 to 65535";
 		return -1;
 	}

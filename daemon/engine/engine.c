@@ -26,6 +26,16 @@ struct etimer {
 
 struct eagent;
 struct equeue;
+struct econtact;
+
+/* An agent that declined a contact (rejected it or let the offer time out)
+ * is kept from it until the timer fires. Owner: the contact's list. */
+struct eexclusion {
+	struct econtact *contact;
+	struct eagent *agent;
+	struct etimer timer;
+	struct eexclusion *next;
+};
 
 /* Owner: the engine (contacts map); freed when completed or cancelled. */
 struct econtact {
@@ -36,8 +46,7 @@ struct econtact {
 	struct eagent *agent; /* offered to or assigned to */
 	char offer_id[64];
 	struct etimer offer_timer;
-	struct eagent *excluded; /* rejected or let it time out recently */
-	struct etimer exclude_timer;
+	struct eexclusion *excluded; /* agents that declined it recently */
 	struct econtact *held_prev, *held_next; /* agent's held list */
 };
 
@@ -136,6 +145,11 @@ struct engine *engine_new(const struct engine_conf *conf, const struct engine_si
 
 static void engine_contact_destroy(struct engine *e, struct econtact *c)
 {
+	while (c->excluded != NULL) {
+		struct eexclusion *x = c->excluded;
+		c->excluded = x->next;
+		free(x);
+	}
 	if (e->sink.contact_free != NULL && c->v.user != NULL)
 		e->sink.contact_free(e->ctx, c->v.user);
 	free((char *)(uintptr_t)c->v.id);
@@ -267,10 +281,55 @@ static bool engine_routable(const struct eagent *a)
 	return a->v.logged_in && a->v.state == AGENT_AVAILABLE;
 }
 
+static struct eexclusion **engine_exclusion(struct econtact *c, const struct eagent *a)
+{
+	struct eexclusion **pp = &c->excluded;
+
+	while (*pp != NULL && (*pp)->agent != a)
+		pp = &(*pp)->next;
+	return pp;
+}
+
+static bool engine_excluded(const struct econtact *c, const struct eagent *a)
+{
+	return *engine_exclusion((struct econtact *)(uintptr_t)c, a) != NULL;
+}
+
+/* Keeps a from c for the reject delay (re-arming if it declined before). */
+static void engine_exclude(struct engine *e, struct econtact *c, struct eagent *a, int64_t now)
+{
+	struct eexclusion *x = *engine_exclusion(c, a);
+
+	if (x == NULL) {
+		x = xcalloc(1, sizeof *x);
+		x->contact = c;
+		x->agent = a;
+		x->timer.idx = HEAP_NONE;
+		x->next = c->excluded;
+		c->excluded = x;
+	}
+	engine_timer_arm(e, &x->timer, TIMER_EXCLUDE, x, now + e->conf.reject_delay_ms);
+}
+
+static void engine_exclusion_end(struct engine *e, struct eexclusion *x)
+{
+	struct eexclusion **pp = engine_exclusion(x->contact, x->agent);
+
+	*pp = x->next;
+	engine_timer_cancel(e, &x->timer);
+	free(x);
+}
+
+static void engine_exclusions_clear(struct engine *e, struct econtact *c)
+{
+	while (c->excluded != NULL)
+		engine_exclusion_end(e, c->excluded);
+}
+
 static bool engine_may_take(const struct engine *e, const struct eagent *a,
 			    const struct econtact *c)
 {
-	return c->excluded != a && engine_slot_free(e, a, c->v.channel);
+	return !engine_excluded(c, a) && engine_slot_free(e, a, c->v.channel);
 }
 
 /* The earliest-deadline waiting contact a may take across every queue, or
@@ -285,7 +344,7 @@ static struct econtact *engine_best_contact(const struct engine *e, const struct
 		if (q->waiting.n == 0 || !engine_slot_free(e, a, q->channel))
 			continue;
 		struct econtact *pick = heap_top(&q->waiting);
-		if (pick->excluded == a) {
+		if (engine_excluded(pick, a)) {
 			pick = NULL;
 			for (size_t i = 0; i < q->waiting.n; i++) {
 				struct econtact *c = q->waiting.items[i];
@@ -400,11 +459,8 @@ static void engine_offer_end(struct engine *e, struct econtact *c, enum engine_o
 	c->v.state = CONTACT_WAITING;
 	heap_push(&c->queue->waiting, c);
 	e->waiting++;
-	if ((why == OFFER_END_TIMEOUT || why == OFFER_END_REJECTED) && e->conf.reject_delay_ms > 0) {
-		c->excluded = a;
-		engine_timer_arm(e, &c->exclude_timer, TIMER_EXCLUDE, c,
-				 now + e->conf.reject_delay_ms);
-	}
+	if ((why == OFFER_END_TIMEOUT || why == OFFER_END_REJECTED) && e->conf.reject_delay_ms > 0)
+		engine_exclude(e, c, a, now);
 	e->sink.offer_ended(e->ctx, &c->v, a->v.id, offer_id, why, now);
 }
 
@@ -412,7 +468,7 @@ static void engine_offer_end(struct engine *e, struct econtact *c, enum engine_o
 static void engine_contact_retire(struct engine *e, struct econtact *c)
 {
 	engine_timer_cancel(e, &c->offer_timer);
-	engine_timer_cancel(e, &c->exclude_timer);
+	engine_exclusions_clear(e, c);
 	if (c->offer_id[0] != '\0' && strmap_get(&e->offers, c->offer_id) == c)
 		strmap_del(&e->offers, c->offer_id);
 	strmap_del(&e->contacts, c->v.id);
@@ -452,7 +508,7 @@ int engine_submit(struct engine *e, const struct engine_submit *in, int64_t now,
 	c->v.user = in->user;
 	c->queue = q;
 	c->order = ++e->next_order;
-	c->heap_idx = c->offer_timer.idx = c->exclude_timer.idx = HEAP_NONE;
+	c->heap_idx = c->offer_timer.idx = HEAP_NONE;
 	strmap_put(&e->contacts, c->v.id, c);
 
 	uint32_t ahead = engine_ahead(q, c);
@@ -618,6 +674,7 @@ int engine_accept(struct engine *e, const char *agent_id, const char *offer_id, 
 	if (c->v.state == CONTACT_ASSIGNED)
 		return 0;
 	engine_timer_cancel(e, &c->offer_timer);
+	engine_exclusions_clear(e, c); /* it will not wait again */
 	c->v.state = CONTACT_ASSIGNED;
 	c->v.offer_id = NULL;
 	c->v.assigned_ms = now;
@@ -729,7 +786,7 @@ void engine_tick(struct engine *e, int64_t now)
 			engine_offer_end(e, t->obj, OFFER_END_TIMEOUT, now);
 			break;
 		case TIMER_EXCLUDE:
-			((struct econtact *)t->obj)->excluded = NULL;
+			engine_exclusion_end(e, t->obj);
 			break;
 		case TIMER_WRAPUP:
 			engine_wrapup_end(e, t->obj);

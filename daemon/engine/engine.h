@@ -128,7 +128,7 @@ struct engine_submit {
 	enum sb_channel channel;
 	int64_t arrived_ms;
 	int64_t deadline_ms; /* from engine_deadline, as persisted */
-	void *user;          /* owned by the engine from now on (contact_free) */
+	void *user; /* the engine's once submit succeeds (contact_free); the caller's if not */
 };
 /* Adds a durable contact to its queue and routes. *position is its 1-based
  * place in the queue at arrival, *estimated_wait_ms a guess from the queue's

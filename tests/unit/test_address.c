@@ -95,17 +95,17 @@ static void test_errors(void **state)
 	char host[sizeof a.host + 8];
 
 	parse_bad("");
-	parse_bad("localhost");       /* no port */
-	parse_bad("[::1]");           /* no port */
-	parse_bad("host:");           /* empty port */
-	parse_bad("host:65536");      /* out of range */
-	parse_bad("host:-1");         /* out of range */
+	parse_bad("localhost");  /* no port */
+	parse_bad("[::1]");      /* no port */
+	parse_bad("host:");      /* empty port */
+	parse_bad("host:65536"); /* out of range */
+	parse_bad("host:-1");    /* out of range */
 	parse_bad("host:99999999999999999999");
-	parse_bad("host:80x");        /* trailing junk */
-	parse_bad("host:http");       /* not a number */
-	parse_bad(":80");             /* empty host */
-	parse_bad("[]:80");           /* empty v6 host */
-	parse_bad("unix:");           /* empty path */
+	parse_bad("host:80x");  /* trailing junk */
+	parse_bad("host:http"); /* not a number */
+	parse_bad(":80");       /* empty host */
+	parse_bad("[]:80");     /* empty v6 host */
+	parse_bad("unix:");     /* empty path */
 
 	/* A path one byte too long for sun_path. */
 	memcpy(s, "unix:", 5);
@@ -117,6 +117,17 @@ static void test_errors(void **state)
 	memset(host, 'h', sizeof a.host);
 	memcpy(host + sizeof a.host, ":80", 4);
 	parse_bad(host);
+}
+
+/* Forms that are none of host:port, [v6]:port or unix:/path: an unclosed
+ * or stray bracket, junk after the bracket, a port with a sign or space. */
+static void test_malformed_brackets_and_port_refused(void **state)
+{
+	parse_bad("[::1:80");   /* accepted today as host "[::1" */
+	parse_bad("[::1]x:80"); /* accepted today as host "[::1]x" */
+	parse_bad("a]:80");     /* accepted today as host "a]" */
+	parse_bad("host:+80");  /* strtol takes the sign */
+	parse_bad("host: 80");  /* strtol skips the space */
 }
 
 /* A failed parse leaves no half-filled result behind. */
@@ -134,11 +145,12 @@ static void test_error_clears_output(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_host_port),
-		cmocka_unit_test(test_ipv6_port),
-		cmocka_unit_test(test_unix_path),
-		cmocka_unit_test(test_errors),
-		cmocka_unit_test(test_error_clears_output),
+	    cmocka_unit_test(test_host_port),
+	    cmocka_unit_test(test_ipv6_port),
+	    cmocka_unit_test(test_unix_path),
+	    cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_error_clears_output),
+	    cmocka_unit_test(test_malformed_brackets_and_port_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -42,10 +42,11 @@ struct fx {
 	struct engine *e;
 	struct rec rec;
 	int64_t now;
-	int submitted; /* accepted submits: each owes one contact_free */
+	int submitted;     /* accepted submits: each owes one contact_free */
+	int64_t last_wait; /* estimated_wait_ms of the last submit */
 };
 
-static const char *const agent_ids[] = { "alice", "bob", "carol" };
+static const char *const agent_ids[] = {"alice", "bob", "carol"};
 #define N_AGENTS 3
 
 /* Appends one formatted line to the log. */
@@ -85,12 +86,12 @@ static void sink_offer(void *ctx, const struct engine_contact_view *c, int64_t n
 		rec_violation(r, "offer view not in offered state", c->id);
 	r->offers++;
 	rec_add(r, "offer %s -> %s %s exp=%lld", c->id, c->agent_id ? c->agent_id : "?",
-		c->offer_id ? c->offer_id : "?", (long long)c->offer_expires_ms);
+	        c->offer_id ? c->offer_id : "?", (long long)c->offer_expires_ms);
 }
 
 /* Sink: an offer ended unaccepted; the contact waits again. */
 static void sink_offer_ended(void *ctx, const struct engine_contact_view *c, const char *agent_id,
-			     const char *offer_id, enum engine_offer_end why, int64_t now)
+                             const char *offer_id, enum engine_offer_end why, int64_t now)
 {
 	struct rec *r = ctx;
 
@@ -100,7 +101,7 @@ static void sink_offer_ended(void *ctx, const struct engine_contact_view *c, con
 		rec_violation(r, "offer_ended with CANCELLED", c->id);
 	r->offer_ends++;
 	rec_add(r, "offer_ended %s %s %s %s", c->id, agent_id, offer_id,
-		engine_offer_end_name(why));
+	        engine_offer_end_name(why));
 }
 
 /* Sink: an offer was accepted. */
@@ -116,7 +117,7 @@ static void sink_assigned(void *ctx, const struct engine_contact_view *c, int64_
 
 /* Sink: a contact was completed. */
 static void sink_completed(void *ctx, const struct engine_contact_view *c, const char *disposition,
-			   int64_t now)
+                           int64_t now)
 {
 	struct rec *r = ctx;
 
@@ -128,7 +129,7 @@ static void sink_completed(void *ctx, const struct engine_contact_view *c, const
 
 /* Sink: a contact was cancelled, maybe rescinding a live offer. */
 static void sink_cancelled(void *ctx, const struct engine_contact_view *c, const char *reason,
-			   const char *rescinded_agent, const char *rescinded_offer, int64_t now)
+                           const char *rescinded_agent, const char *rescinded_offer, int64_t now)
 {
 	struct rec *r = ctx;
 
@@ -140,7 +141,7 @@ static void sink_cancelled(void *ctx, const struct engine_contact_view *c, const
 	if (rescinded_agent != NULL) {
 		r->rescinded++;
 		rec_add(r, "cancelled %s reason=%s rescind=%s/%s", c->id, reason, rescinded_agent,
-			rescinded_offer ? rescinded_offer : "?");
+		        rescinded_offer ? rescinded_offer : "?");
 	} else {
 		rec_add(r, "cancelled %s reason=%s", c->id, reason);
 	}
@@ -171,13 +172,13 @@ static void sink_contact_free(void *ctx, void *user)
 }
 
 static const struct engine_sink recording_sink = {
-	.offer = sink_offer,
-	.offer_ended = sink_offer_ended,
-	.assigned = sink_assigned,
-	.completed = sink_completed,
-	.cancelled = sink_cancelled,
-	.agent_state = sink_agent_state,
-	.contact_free = sink_contact_free,
+    .offer = sink_offer,
+    .offer_ended = sink_offer_ended,
+    .assigned = sink_assigned,
+    .completed = sink_completed,
+    .cancelled = sink_cancelled,
+    .agent_state = sink_agent_state,
+    .contact_free = sink_contact_free,
 };
 
 /* The configuration every test uses. */
@@ -186,10 +187,10 @@ static void conf_fill(struct engine_conf *c)
 	memset(c, 0, sizeof *c);
 	c->offer_prefix = "T";
 	c->reject_delay_ms = 5000;
-	c->channels[SB_CH_VOICE] = (struct engine_channel_conf){ 30000, 15000, 10000, 1, true };
-	c->channels[SB_CH_CHAT] = (struct engine_channel_conf){ 60000, 20000, 5000, 3, false };
-	c->channels[SB_CH_EMAIL] = (struct engine_channel_conf){ 14400000, 30000, 0, 5, false };
-	c->channels[SB_CH_SOCIAL] = (struct engine_channel_conf){ 3600000, 30000, 0, 3, false };
+	c->channels[SB_CH_VOICE] = (struct engine_channel_conf){30000, 15000, 10000, 1, true};
+	c->channels[SB_CH_CHAT] = (struct engine_channel_conf){60000, 20000, 5000, 3, false};
+	c->channels[SB_CH_EMAIL] = (struct engine_channel_conf){14400000, 30000, 0, 5, false};
+	c->channels[SB_CH_SOCIAL] = (struct engine_channel_conf){3600000, 30000, 0, 3, false};
 }
 
 /* A fresh engine with the three queues and three agents, clock at 0. */
@@ -219,7 +220,7 @@ static int fx_free(struct fx *f)
 	engine_free(f->e);
 	if (f->rec.freed != f->submitted) {
 		fprintf(stderr, "contact_free called %d times for %d contacts\n", f->rec.freed,
-			f->submitted);
+		        f->submitted);
 		rc = -1;
 	}
 	for (size_t i = 0; i < f->rec.n; i++)
@@ -297,7 +298,7 @@ static enum sb_channel queue_channel(const char *queue)
 /* Submits contact id from gateway gw at the current time; returns the
  * engine's code, and the position through *pos when not NULL. */
 static int fx_submit_gw(struct fx *f, const char *id, const char *gw, const char *queue,
-			int32_t priority, uint32_t *pos)
+                        int32_t priority, uint32_t *pos)
 {
 	struct marker *m = malloc(sizeof *m);
 	enum sb_channel ch = queue_channel(queue);
@@ -308,16 +309,17 @@ static int fx_submit_gw(struct fx *f, const char *id, const char *gw, const char
 	m->magic = MARKER_MAGIC;
 	snprintf(m->id, sizeof m->id, "%s", id);
 	struct engine_submit in = {
-		.id = id,
-		.gateway_id = gw,
-		.external_id = "ext",
-		.queue = queue,
-		.channel = ch,
-		.arrived_ms = f->now,
-		.deadline_ms = engine_deadline(f->e, ch, f->now, priority),
-		.user = m,
+	    .id = id,
+	    .gateway_id = gw,
+	    .external_id = "ext",
+	    .queue = queue,
+	    .channel = ch,
+	    .arrived_ms = f->now,
+	    .deadline_ms = engine_deadline(f->e, ch, f->now, priority),
+	    .user = m,
 	};
 	int rc = engine_submit(f->e, &in, f->now, &p, &wait);
+	f->last_wait = wait;
 	if (rc == 0) {
 		f->submitted++;
 		assert_true(p >= 1);
@@ -352,7 +354,7 @@ static void fx_tick(struct fx *f, int64_t t)
 
 /* Sets an agent's state; returns the engine's code. */
 static int fx_set_state(struct fx *f, const char *agent, enum engine_agent_state st,
-			const char *reason)
+                        const char *reason)
 {
 	const char *why = NULL;
 	int rc = engine_agent_set_state(f->e, agent, st, reason, f->now, &why);
@@ -514,17 +516,52 @@ static void test_submit_refusals(void **state)
 	fx_submit(f, "c1", "voice-q", 0);
 	assert_int_equal(fx_submit_gw(f, "c1", "gw1", "voice-q", 0, NULL), SB_ERR_CONFLICT);
 	assert_int_equal(fx_submit_gw(f, "c2", "gw1", "no-such-q", 0, NULL),
-			 SB_ERR_INVALID_ARGUMENT);
+	                 SB_ERR_INVALID_ARGUMENT);
 	assert_int_equal(engine_check_queue(f->e, "no-such-q", SB_CH_VOICE, &why),
-			 SB_ERR_INVALID_ARGUMENT);
+	                 SB_ERR_INVALID_ARGUMENT);
 	assert_non_null(why);
 	assert_int_equal(engine_check_queue(f->e, "chat-q", SB_CH_VOICE, &why),
-			 SB_ERR_INVALID_ARGUMENT);
+	                 SB_ERR_INVALID_ARGUMENT);
 	assert_int_equal(engine_check_queue(f->e, "chat-q", SB_CH_CHAT, &why), 0);
 	assert_string_equal(engine_default_queue(f->e, SB_CH_CHAT), "chat-q");
 	assert_null(engine_default_queue(f->e, SB_CH_SOCIAL));
 	assert_int_equal(engine_waiting_count(f->e), 1);
+	/* The roster refuses duplicates; queues are fixed once contacts exist. */
+	assert_int_equal(engine_agent_add(f->e, "alice", NULL), SB_ERR_INVALID_ARGUMENT);
+	assert_int_equal(engine_queue_add(f->e, "voice-q", SB_CH_VOICE), SB_ERR_INVALID_ARGUMENT);
+	assert_int_equal(engine_queue_add(f->e, "social-q", SB_CH_SOCIAL), SB_ERR_CONFLICT);
+	check(f);
 	expect_events(&f->rec, NULL);
+}
+
+/* The estimated wait is 0 while an agent is free, else the queue's recent
+ * answer interval times the place in the queue. */
+static void test_estimated_wait_from_answer_rate(void **state)
+{
+	struct fx *f = *state;
+
+	/* No answers yet: no estimate. */
+	fx_submit(f, "c1", "voice-q", 0);
+	assert_int_equal(f->last_wait, 0);
+	f->now = 1000;
+	fx_available(f, "alice");
+	assert_int_equal(fx_accept(f, "alice", "o-T-1"), 0);
+	assert_int_equal(fx_complete(f, "alice", "c1"), 0);
+	fx_ready(f, "alice");
+	f->now = 2000;
+	fx_submit(f, "c2", "voice-q", 0);
+	assert_int_equal(f->last_wait, 0); /* offered at once */
+	f->now = 4000;
+	assert_int_equal(fx_accept(f, "alice", "o-T-2"), 0); /* 3 s after the first */
+	expect_events(&f->rec, "agent alice available", "offer c1 -> alice o-T-1 exp=16000",
+	              "assigned c1 alice", "completed c1 alice resolved",
+	              "offer c2 -> alice o-T-2 exp=17000", "assigned c2 alice", NULL);
+
+	f->now = 5000;
+	assert_int_equal(fx_submit(f, "c3", "voice-q", 0), 1);
+	assert_int_equal(f->last_wait, 3000);
+	assert_int_equal(fx_submit(f, "c4", "voice-q", 0), 2);
+	assert_int_equal(f->last_wait, 6000);
 }
 
 /* Available agent gets the waiting contact; accept assigns it and complete
@@ -580,7 +617,7 @@ static void test_ready_ends_wrapup_early(void **state)
 	f->now = 2000;
 	fx_submit(f, "c2", "voice-q", 0);
 	expect_events(&f->rec, "agent alice available", "offer c1 -> alice o-T-1 exp=15000",
-		      "assigned c1 alice", "completed c1 alice resolved", NULL);
+	              "assigned c1 alice", "completed c1 alice resolved", NULL);
 	assert_int_equal(engine_next_wakeup(f->e), 11000);
 
 	f->now = 3000;
@@ -649,7 +686,7 @@ static void test_longest_idle_agent_first(void **state)
 	f->now = 3000;
 	fx_submit(f, "c2", "voice-q", 0);
 	expect_events(&f->rec, "agent alice available", "agent bob available",
-		      "offer c1 -> alice o-T-1 exp=17000", "offer c2 -> bob o-T-2 exp=18000", NULL);
+	              "offer c1 -> alice o-T-1 exp=17000", "offer c2 -> bob o-T-2 exp=18000", NULL);
 
 	/* Both finish and go on break, then come back at the same instant. */
 	f->now = 4000;
@@ -661,9 +698,9 @@ static void test_longest_idle_agent_first(void **state)
 	fx_ready(f, "bob");
 	assert_int_equal(fx_set_state(f, "alice", AGENT_BREAK, "lunch"), 0);
 	assert_int_equal(fx_set_state(f, "bob", AGENT_BREAK, "lunch"), 0);
-	expect_events(&f->rec, "assigned c1 alice", "assigned c2 bob", "completed c1 alice resolved",
-		      "completed c2 bob resolved", "agent alice break lunch", "agent bob break lunch",
-		      NULL);
+	expect_events(&f->rec, "assigned c1 alice", "assigned c2 bob",
+	              "completed c1 alice resolved", "completed c2 bob resolved",
+	              "agent alice break lunch", "agent bob break lunch", NULL);
 	f->now = 6000;
 	assert_int_equal(fx_set_state(f, "bob", AGENT_AVAILABLE, NULL), 0);
 	assert_int_equal(fx_set_state(f, "alice", AGENT_AVAILABLE, NULL), 0);
@@ -671,7 +708,7 @@ static void test_longest_idle_agent_first(void **state)
 	fx_submit(f, "c3", "voice-q", 0);
 	fx_submit(f, "c4", "voice-q", 0);
 	expect_events(&f->rec, "agent bob available", "agent alice available",
-		      "offer c3 -> alice o-T-3 exp=22000", "offer c4 -> bob o-T-4 exp=22000", NULL);
+	              "offer c3 -> alice o-T-3 exp=22000", "offer c4 -> bob o-T-4 exp=22000", NULL);
 }
 
 /* Voice is exclusive: an agent holding a chat gets no voice, and an agent
@@ -687,7 +724,7 @@ static void test_voice_is_exclusive(void **state)
 	f->now = 2000;
 	fx_submit(f, "v1", "voice-q", 0);
 	expect_events(&f->rec, "agent alice available", "offer ch1 -> alice o-T-1 exp=21000",
-		      "assigned ch1 alice", NULL);
+	              "assigned ch1 alice", NULL);
 	assert_int_equal(state_of(f, "v1"), CONTACT_WAITING);
 
 	/* bob takes the voice; then alice goes on break. */
@@ -696,7 +733,7 @@ static void test_voice_is_exclusive(void **state)
 	assert_int_equal(fx_accept(f, "bob", "o-T-2"), 0);
 	assert_int_equal(fx_set_state(f, "alice", AGENT_BREAK, "coffee"), 0);
 	expect_events(&f->rec, "agent bob available", "offer v1 -> bob o-T-2 exp=18000",
-		      "assigned v1 bob", "agent alice break coffee", NULL);
+	              "assigned v1 bob", "agent alice break coffee", NULL);
 
 	/* A chat now finds only bob, who is on voice: it waits. */
 	f->now = 4000;
@@ -723,8 +760,8 @@ static void test_chat_capacity_and_wrapup(void **state)
 	fx_submit(f, "ch3", "chat-q", 0);
 	assert_int_equal(fx_submit(f, "ch4", "chat-q", 0), 1);
 	expect_events(&f->rec, "offer ch1 -> alice o-T-1 exp=21000",
-		      "offer ch2 -> alice o-T-2 exp=21000", "offer ch3 -> alice o-T-3 exp=21000",
-		      NULL);
+	              "offer ch2 -> alice o-T-2 exp=21000", "offer ch3 -> alice o-T-3 exp=21000",
+	              NULL);
 	assert_int_equal(state_of(f, "ch4"), CONTACT_WAITING);
 	assert_int_equal(engine_contact_position(f->e, "ch4"), 1);
 
@@ -735,7 +772,7 @@ static void test_chat_capacity_and_wrapup(void **state)
 	f->now = 3000;
 	assert_int_equal(fx_complete(f, "alice", "ch1"), 0);
 	expect_events(&f->rec, "assigned ch1 alice", "assigned ch2 alice", "assigned ch3 alice",
-		      "completed ch1 alice resolved", NULL);
+	              "completed ch1 alice resolved", NULL);
 	assert_int_equal(state_of(f, "ch4"), CONTACT_WAITING);
 	assert_int_equal(engine_next_wakeup(f->e), 8000);
 	fx_tick(f, 7999);
@@ -766,8 +803,8 @@ static void test_reject_offers_next_agent(void **state)
 	f->now = 3000;
 	assert_int_equal(fx_reject(f, "alice", "o-T-1"), 0);
 	expect_events(&f->rec, "agent alice available", "agent bob available",
-		      "offer c1 -> alice o-T-1 exp=17000", "offer_ended c1 alice o-T-1 rejected",
-		      "offer c1 -> bob o-T-2 exp=18000", NULL);
+	              "offer c1 -> alice o-T-1 exp=17000", "offer_ended c1 alice o-T-1 rejected",
+	              "offer c1 -> bob o-T-2 exp=18000", NULL);
 	assert_int_equal(engine_contact(f->e, "c1")->deadline_ms, 32000);
 	/* The old offer is dead. */
 	assert_int_equal(fx_accept(f, "alice", "o-T-1"), SB_ERR_NOT_FOUND);
@@ -785,7 +822,7 @@ static void test_reject_delay_keeps_contact_from_agent(void **state)
 	f->now = 2000;
 	assert_int_equal(fx_reject(f, "alice", "o-T-1"), 0);
 	expect_events(&f->rec, "agent alice available", "offer c1 -> alice o-T-1 exp=16000",
-		      "offer_ended c1 alice o-T-1 rejected", NULL);
+	              "offer_ended c1 alice o-T-1 rejected", NULL);
 	assert_int_equal(state_of(f, "c1"), CONTACT_WAITING);
 	assert_int_equal(engine_contact_position(f->e, "c1"), 1);
 	assert_int_equal(engine_next_wakeup(f->e), 7000);
@@ -818,8 +855,8 @@ static void test_rejected_contact_keeps_its_place(void **state)
 	f->now = 4000;
 	assert_int_equal(fx_submit(f, "c3", "voice-q", 0), 2);
 	expect_events(&f->rec, "agent alice available", "offer c1 -> alice o-T-1 exp=16000",
-		      "offer_ended c1 alice o-T-1 rejected", "offer c2 -> alice o-T-2 exp=18000",
-		      NULL);
+	              "offer_ended c1 alice o-T-1 rejected", "offer c2 -> alice o-T-2 exp=18000",
+	              NULL);
 	assert_int_equal(engine_contact(f->e, "c1")->deadline_ms, 31000);
 	assert_int_equal(engine_contact_position(f->e, "c1"), 1);
 	assert_int_equal(engine_contact_position(f->e, "c3"), 2);
@@ -847,8 +884,8 @@ static void test_reject_delay_is_per_agent(void **state)
 	assert_int_equal(fx_reject(f, "bob", "o-T-2"), 0);
 	/* alice is kept from c1 until 8000, bob until 9000. */
 	expect_events(&f->rec, "agent alice available", "agent bob available",
-		      "offer c1 -> alice o-T-1 exp=17000", "offer_ended c1 alice o-T-1 rejected",
-		      "offer c1 -> bob o-T-2 exp=18000", "offer_ended c1 bob o-T-2 rejected", NULL);
+	              "offer c1 -> alice o-T-1 exp=17000", "offer_ended c1 alice o-T-1 rejected",
+	              "offer c1 -> bob o-T-2 exp=18000", "offer_ended c1 bob o-T-2 rejected", NULL);
 	assert_int_equal(state_of(f, "c1"), CONTACT_WAITING);
 	fx_tick(f, 7999);
 	expect_events(&f->rec, NULL);
@@ -915,8 +952,8 @@ static void test_cancel_offered_rescinds(void **state)
 	f->now = 2000;
 	assert_int_equal(fx_cancel(f, "c1", "gw1"), 0);
 	expect_events(&f->rec, "agent alice available", "offer c1 -> alice o-T-1 exp=16000",
-		      "cancelled c1 reason=hangup rescind=alice/o-T-1",
-		      "offer c2 -> alice o-T-2 exp=17000", NULL);
+	              "cancelled c1 reason=hangup rescind=alice/o-T-1",
+	              "offer c2 -> alice o-T-2 exp=17000", NULL);
 	assert_int_equal(fx_accept(f, "alice", "o-T-1"), SB_ERR_NOT_FOUND);
 	/* The rescinded offer's timer went with it. */
 	assert_int_equal(engine_next_wakeup(f->e), 17000);
@@ -933,7 +970,7 @@ static void test_cancel_errors(void **state)
 	assert_int_equal(fx_accept(f, "alice", "o-T-1"), 0);
 	assert_int_equal(fx_submit_gw(f, "c2", "gw2", "chat-q", 0, NULL), 0);
 	expect_events(&f->rec, "agent alice available", "offer c1 -> alice o-T-1 exp=15000",
-		      "assigned c1 alice", NULL);
+	              "assigned c1 alice", NULL);
 
 	assert_int_equal(fx_cancel(f, "c1", "gw1"), SB_ERR_CONFLICT);
 	assert_int_equal(fx_cancel(f, "c2", "gw1"), SB_ERR_FORBIDDEN);
@@ -958,7 +995,7 @@ static void test_accept_errors_and_retry(void **state)
 	f->now = 1000;
 	fx_submit(f, "c1", "voice-q", 0);
 	expect_events(&f->rec, "agent alice available", "agent bob available",
-		      "offer c1 -> alice o-T-1 exp=16000", NULL);
+	              "offer c1 -> alice o-T-1 exp=16000", NULL);
 
 	assert_int_equal(fx_accept(f, "bob", "o-T-1"), SB_ERR_FORBIDDEN);
 	assert_int_equal(fx_accept(f, "alice", "o-T-99"), SB_ERR_NOT_FOUND);
@@ -997,8 +1034,8 @@ static void test_complete_errors(void **state)
 	fx_submit(f, "c2", "voice-q", 0);
 	assert_int_equal(fx_accept(f, "alice", "o-T-1"), 0);
 	expect_events(&f->rec, "agent alice available", "agent bob available",
-		      "offer c1 -> alice o-T-1 exp=16000", "offer c2 -> bob o-T-2 exp=16000",
-		      "assigned c1 alice", NULL);
+	              "offer c1 -> alice o-T-1 exp=16000", "offer c2 -> bob o-T-2 exp=16000",
+	              "assigned c1 alice", NULL);
 
 	assert_int_equal(fx_complete(f, "bob", "c1"), SB_ERR_FORBIDDEN);
 	assert_int_equal(fx_complete(f, "bob", "c2"), SB_ERR_CONFLICT);
@@ -1050,7 +1087,7 @@ static void test_break_rescinds_offer(void **state)
 	f->now = 2000;
 	assert_int_equal(fx_set_state(f, "alice", AGENT_BREAK, "lunch"), 0);
 	expect_events(&f->rec, "agent alice available", "offer c1 -> alice o-T-1 exp=16000",
-		      "offer_ended c1 alice o-T-1 session-closed", "agent alice break lunch", NULL);
+	              "offer_ended c1 alice o-T-1 session-closed", "agent alice break lunch", NULL);
 	assert_int_equal(state_of(f, "c1"), CONTACT_WAITING);
 	assert_int_equal(engine_contact_position(f->e, "c1"), 1);
 	assert_int_equal(engine_next_wakeup(f->e), INT64_MAX);
@@ -1065,7 +1102,7 @@ static void test_break_rescinds_offer(void **state)
 static void test_logout_keeps_assignment(void **state)
 {
 	struct fx *f = *state;
-	struct idlist held = { 0 };
+	struct idlist held = {0};
 
 	fx_available(f, "alice");
 	f->now = 1000;
@@ -1073,13 +1110,13 @@ static void test_logout_keeps_assignment(void **state)
 	fx_submit(f, "ch2", "chat-q", 0);
 	assert_int_equal(fx_accept(f, "alice", "o-T-1"), 0);
 	expect_events(&f->rec, "agent alice available", "offer ch1 -> alice o-T-1 exp=21000",
-		      "offer ch2 -> alice o-T-2 exp=21000", "assigned ch1 alice", NULL);
+	              "offer ch2 -> alice o-T-2 exp=21000", "assigned ch1 alice", NULL);
 
 	f->now = 2000;
 	assert_int_equal(engine_agent_logout(f->e, "alice", f->now), 0);
 	check(f);
 	expect_events(&f->rec, "offer_ended ch2 alice o-T-2 session-closed",
-		      "agent alice offline logged-out", NULL);
+	              "agent alice offline logged-out", NULL);
 	const struct engine_agent_view *a = engine_agent(f->e, "alice");
 	assert_false(a->logged_in);
 	assert_int_equal(a->state, AGENT_OFFLINE);
@@ -1120,8 +1157,8 @@ static void test_next_wakeup_earliest_timer(void **state)
 	/* No wrap-up on email: nothing pending. */
 	assert_int_equal(engine_next_wakeup(f->e), INT64_MAX);
 	expect_events(&f->rec, "agent alice available", "agent bob available",
-		      "offer e1 -> alice o-T-1 exp=30000", "assigned e1 alice",
-		      "completed e1 alice resolved", NULL);
+	              "offer e1 -> alice o-T-1 exp=30000", "assigned e1 alice",
+	              "completed e1 alice resolved", NULL);
 
 	f->now = 1000;
 	fx_submit(f, "v1", "voice-q", 0);
@@ -1129,7 +1166,7 @@ static void test_next_wakeup_earliest_timer(void **state)
 	f->now = 2000;
 	fx_submit(f, "ch1", "chat-q", 0);
 	expect_events(&f->rec, "offer v1 -> alice o-T-2 exp=16000",
-		      "offer ch1 -> bob o-T-3 exp=22000", NULL);
+	              "offer ch1 -> bob o-T-3 exp=22000", NULL);
 	assert_int_equal(engine_next_wakeup(f->e), 16000);
 
 	f->now = 3000;
@@ -1142,7 +1179,7 @@ static void test_next_wakeup_earliest_timer(void **state)
 	assert_int_equal(fx_complete(f, "alice", "v1"), 0);
 	assert_int_equal(engine_next_wakeup(f->e), 9000); /* wrap-up is 15000 */
 	expect_events(&f->rec, "assigned v1 alice", "offer_ended ch1 bob o-T-3 rejected",
-		      "completed v1 alice resolved", NULL);
+	              "completed v1 alice resolved", NULL);
 
 	fx_tick(f, 9000);
 	expect_events(&f->rec, "offer ch1 -> bob o-T-4 exp=29000", NULL);
@@ -1179,7 +1216,7 @@ static void run_script(struct fx *f)
 	fx_available(f, "carol");
 	f->now = 2500;
 	for (int i = 0; i < N_AGENTS; i++) {
-		struct idlist held = { 0 };
+		struct idlist held = {0};
 		engine_agent_each_contact(f->e, agent_ids[i], collect_id, &held);
 		for (int j = 0; j < held.n; j++) {
 			const struct engine_contact_view *c = engine_contact(f->e, held.ids[j]);
@@ -1259,11 +1296,11 @@ static void held_all(struct fx *f, struct heldset *h, int want)
  * channel, exclusivity, and offers only to routable agents. */
 static void check_agents(struct fx *f)
 {
-	static const int cap[SB_CH_COUNT] = { 1, 3, 5, 3 };
+	static const int cap[SB_CH_COUNT] = {1, 3, 5, 3};
 	struct heldset h;
 
 	for (int i = 0; i < N_AGENTS; i++) {
-		int used[SB_CH_COUNT] = { 0 };
+		int used[SB_CH_COUNT] = {0};
 		const struct engine_agent_view *a = engine_agent(f->e, agent_ids[i]);
 		h.n = 0;
 		h.want = -1;
@@ -1281,7 +1318,7 @@ static void check_agents(struct fx *f)
 			assert_true(used[ch] <= cap[ch]);
 		if (used[SB_CH_VOICE] > 0)
 			assert_int_equal(used[SB_CH_CHAT] + used[SB_CH_EMAIL] + used[SB_CH_SOCIAL],
-					 0);
+			                 0);
 	}
 }
 
@@ -1296,7 +1333,7 @@ static void fire_due(struct fx *f)
 /* One random operation. */
 static void random_op(struct fx *f, uint32_t *seed, char ids[][16], int *n_ids)
 {
-	static const char *const queues[] = { "voice-q", "chat-q", "email-q" };
+	static const char *const queues[] = {"voice-q", "chat-q", "email-q"};
 	struct heldset h;
 	uint32_t r = rng_next(seed) % 100;
 	const char *agent = agent_ids[rng_next(seed) % N_AGENTS];
@@ -1319,7 +1356,7 @@ static void random_op(struct fx *f, uint32_t *seed, char ids[][16], int *n_ids)
 		} else {
 			bool in = engine_agent(f->e, agent)->logged_in;
 			int rc = what == 5 ? fx_set_state(f, agent, AGENT_BREAK, "lunch")
-					   : fx_set_state(f, agent, AGENT_AVAILABLE, NULL);
+			                   : fx_set_state(f, agent, AGENT_AVAILABLE, NULL);
 			assert_int_equal(rc, in ? 0 : SB_ERR_CONFLICT);
 		}
 	} else if (r < 55) {
@@ -1347,9 +1384,9 @@ static void random_op(struct fx *f, uint32_t *seed, char ids[][16], int *n_ids)
 		if (*n_ids > 0) {
 			const char *id = ids[rng_next(seed) % (uint32_t)*n_ids];
 			const struct engine_contact_view *c = engine_contact(f->e, id);
-			int want = c == NULL			   ? SB_ERR_NOT_FOUND
-				   : c->state == CONTACT_ASSIGNED ? SB_ERR_CONFLICT
-								  : 0;
+			int want = c == NULL                      ? SB_ERR_NOT_FOUND
+			           : c->state == CONTACT_ASSIGNED ? SB_ERR_CONFLICT
+			                                          : 0;
 			assert_int_equal(fx_cancel(f, id, "gw1"), want);
 		}
 	} else if (r < 88) {
@@ -1425,31 +1462,32 @@ int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
 	const struct CMUnitTest tests[] = {
-		T(test_submit_waits_without_agents),
-		T(test_submit_refusals),
-		T(test_offer_accept_complete_wrapup_holds_slot),
-		T(test_ready_ends_wrapup_early),
-		T(test_earliest_deadline_first_across_queues),
-		T(test_priority_boost_offered_first),
-		T(test_longest_idle_agent_first),
-		T(test_voice_is_exclusive),
-		T(test_chat_capacity_and_wrapup),
-		T(test_reject_offers_next_agent),
-		T(test_reject_delay_keeps_contact_from_agent),
-		T(test_rejected_contact_keeps_its_place),
-		T(test_reject_delay_is_per_agent),
-		T(test_offer_timeout_requeues),
-		T(test_cancel_waiting),
-		T(test_cancel_offered_rescinds),
-		T(test_cancel_errors),
-		T(test_accept_errors_and_retry),
-		T(test_complete_errors),
-		T(test_set_state_refusals),
-		T(test_break_rescinds_offer),
-		T(test_logout_keeps_assignment),
-		T(test_next_wakeup_earliest_timer),
-		cmocka_unit_test(test_determinism),
-		T(test_random_operations_hold_invariants),
+	    T(test_submit_waits_without_agents),
+	    T(test_submit_refusals),
+	    T(test_estimated_wait_from_answer_rate),
+	    T(test_offer_accept_complete_wrapup_holds_slot),
+	    T(test_ready_ends_wrapup_early),
+	    T(test_earliest_deadline_first_across_queues),
+	    T(test_priority_boost_offered_first),
+	    T(test_longest_idle_agent_first),
+	    T(test_voice_is_exclusive),
+	    T(test_chat_capacity_and_wrapup),
+	    T(test_reject_offers_next_agent),
+	    T(test_reject_delay_keeps_contact_from_agent),
+	    T(test_rejected_contact_keeps_its_place),
+	    T(test_reject_delay_is_per_agent),
+	    T(test_offer_timeout_requeues),
+	    T(test_cancel_waiting),
+	    T(test_cancel_offered_rescinds),
+	    T(test_cancel_errors),
+	    T(test_accept_errors_and_retry),
+	    T(test_complete_errors),
+	    T(test_set_state_refusals),
+	    T(test_break_rescinds_offer),
+	    T(test_logout_keeps_assignment),
+	    T(test_next_wakeup_earliest_timer),
+	    cmocka_unit_test(test_determinism),
+	    T(test_random_operations_hold_invariants),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);

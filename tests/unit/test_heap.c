@@ -158,8 +158,8 @@ static void test_update_after_key_change(void **state)
 /* heap_contains follows push, pop and remove, and tells two heaps apart. */
 static void test_contains(void **state)
 {
-	struct item a = { 1, HEAP_NONE }, b = { 2, HEAP_NONE }, c = { 3, HEAP_NONE };
-	struct item other = { 0, HEAP_NONE };
+	struct item a = {1, HEAP_NONE}, b = {2, HEAP_NONE}, c = {3, HEAP_NONE};
+	struct item other = {0, HEAP_NONE};
 	struct heap h, h2;
 
 	heap_new(&h);
@@ -190,7 +190,7 @@ static void test_contains(void **state)
  * can be pushed again. */
 static void test_none_after_removal(void **state)
 {
-	struct item it[4] = { { 4, HEAP_NONE }, { 3, HEAP_NONE }, { 2, HEAP_NONE }, { 1, HEAP_NONE } };
+	struct item it[4] = {{4, HEAP_NONE}, {3, HEAP_NONE}, {2, HEAP_NONE}, {1, HEAP_NONE}};
 	struct heap h;
 
 	heap_new(&h);
@@ -220,11 +220,9 @@ static void test_none_after_removal(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_pop_order_matches_qsort),
-		cmocka_unit_test(test_remove_middle),
-		cmocka_unit_test(test_update_after_key_change),
-		cmocka_unit_test(test_contains),
-		cmocka_unit_test(test_none_after_removal),
+	    cmocka_unit_test(test_pop_order_matches_qsort), cmocka_unit_test(test_remove_middle),
+	    cmocka_unit_test(test_update_after_key_change), cmocka_unit_test(test_contains),
+	    cmocka_unit_test(test_none_after_removal),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -182,11 +182,11 @@ static void test_iteration_each_once(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_put_get_del),
-		cmocka_unit_test(test_replace_returns_previous),
-		cmocka_unit_test(test_many_keys_growth),
-		cmocka_unit_test(test_delete_churn_bounded),
-		cmocka_unit_test(test_iteration_each_once),
+	    cmocka_unit_test(test_put_get_del),
+	    cmocka_unit_test(test_replace_returns_previous),
+	    cmocka_unit_test(test_many_keys_growth),
+	    cmocka_unit_test(test_delete_churn_bounded),
+	    cmocka_unit_test(test_iteration_each_once),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
