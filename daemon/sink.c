@@ -12,6 +12,7 @@
 #include "log.h"
 #include "server.h"
 #include "session/contactinfo.h"
+#include "session/outbound.h"
 #include "session/session.h"
 #include "store/store.h"
 #include "xalloc.h"
@@ -150,45 +151,11 @@ static void sink_send(struct session *s, uint64_t ref, Envelope *env)
 static void sink_send_offer(struct sink *sk, const struct note *n)
 {
 	const struct engine_contact_view *c = engine_contact(server_engine(sk->srv), n->contact_id);
-	struct session *s = sink_agent(sk, n->agent_id);
 
 	/* Rescinded or cancelled before Redis answered: nothing to offer. */
-	if (s == NULL || c == NULL || c->offer_id == NULL || strcmp(c->offer_id, n->offer_id) != 0)
+	if (c == NULL || c->offer_id == NULL || strcmp(c->offer_id, n->offer_id) != 0)
 		return;
-	Envelope env = SWITCHBOARD__V1__ENVELOPE__INIT;
-	Switchboard__V1__Offer o = SWITCHBOARD__V1__OFFER__INIT;
-	Switchboard__V1__ContactInfo ci;
-	Switchboard__V1__Customer cust;
-
-	contactinfo_fill(&ci, &cust, c);
-	o.offer_id = (char *)(uintptr_t)c->offer_id;
-	o.contact = &ci;
-	o.expires_ms = (uint64_t)c->offer_expires_ms;
-	env.body_case = SWITCHBOARD__V1__ENVELOPE__BODY_OFFER;
-	env.offer = &o;
-	sink_send(s, 0, &env);
-}
-
-static void sink_send_rescind(struct session *s, const char *offer_id, const char *reason)
-{
-	Envelope env = SWITCHBOARD__V1__ENVELOPE__INIT;
-	Switchboard__V1__OfferRescinded r = SWITCHBOARD__V1__OFFER_RESCINDED__INIT;
-
-	r.offer_id = (char *)(uintptr_t)offer_id;
-	r.reason = (char *)(uintptr_t)reason;
-	env.body_case = SWITCHBOARD__V1__ENVELOPE__BODY_OFFER_RESCINDED;
-	env.offer_rescinded = &r;
-	sink_send(s, 0, &env);
-}
-
-static void sink_send_ack(struct session *s, uint64_t ref)
-{
-	Envelope env = SWITCHBOARD__V1__ENVELOPE__INIT;
-	Switchboard__V1__Ack a = SWITCHBOARD__V1__ACK__INIT;
-
-	env.body_case = SWITCHBOARD__V1__ENVELOPE__BODY_ACK;
-	env.ack = &a;
-	sink_send(s, ref, &env);
+	outbound_offer(sink_agent(sk, n->agent_id), c);
 }
 
 static void sink_deliver_offer_ended(struct sink *sk, const struct note *n)
@@ -197,9 +164,9 @@ static void sink_deliver_offer_ended(struct sink *sk, const struct note *n)
 	Switchboard__V1__ContactEvent ev = SWITCHBOARD__V1__CONTACT_EVENT__INIT;
 
 	if (n->code == OFFER_END_REJECTED)
-		sink_send_ack(n->req, n->req_seq);
+		outbound_ack(n->req, n->req_seq);
 	else
-		sink_send_rescind(sink_agent(sk, n->agent_id), n->offer_id, n->text);
+		outbound_rescind(sink_agent(sk, n->agent_id), n->offer_id, n->text);
 	ev.contact_id = n->contact_id;
 	ev.kind = SWITCHBOARD__V1__CONTACT_EVENT__KIND__REQUEUED;
 	ev.detail = n->text;
@@ -210,24 +177,13 @@ static void sink_deliver_offer_ended(struct sink *sk, const struct note *n)
 
 static void sink_deliver_assigned(struct sink *sk, const struct note *n)
 {
-	Envelope env = SWITCHBOARD__V1__ENVELOPE__INIT;
-	Switchboard__V1__AssignmentConfirmed ac = SWITCHBOARD__V1__ASSIGNMENT_CONFIRMED__INIT;
 	Switchboard__V1__ContactAssigned ca = SWITCHBOARD__V1__CONTACT_ASSIGNED__INIT;
-	Switchboard__V1__ContactInfo ci;
-	Switchboard__V1__Customer cust;
 	const struct engine_contact_view *c = engine_contact(server_engine(sk->srv), n->contact_id);
 
-	ac.contact_id = n->contact_id;
-	if (c != NULL) {
-		contactinfo_fill(&ci, &cust, c);
-		ac.contact = &ci;
-	}
-	env.body_case = SWITCHBOARD__V1__ENVELOPE__BODY_ASSIGNMENT_CONFIRMED;
-	env.assignment_confirmed = &ac;
 	if (n->req != NULL)
-		sink_send(n->req, n->req_seq, &env);
+		outbound_assignment(n->req, n->req_seq, n->contact_id, c);
 	else
-		sink_send(sink_agent(sk, n->agent_id), 0, &env);
+		outbound_assignment(sink_agent(sk, n->agent_id), 0, n->contact_id, c);
 
 	Envelope genv = SWITCHBOARD__V1__ENVELOPE__INIT;
 	ca.contact_id = n->contact_id;
@@ -244,7 +200,7 @@ static void sink_deliver_completed(struct sink *sk, const struct note *n)
 	Envelope env = SWITCHBOARD__V1__ENVELOPE__INIT;
 	Switchboard__V1__ContactCompleted cc = SWITCHBOARD__V1__CONTACT_COMPLETED__INIT;
 
-	sink_send_ack(n->req, n->req_seq);
+	outbound_ack(n->req, n->req_seq);
 	cc.contact_id = n->contact_id;
 	cc.disposition = n->text;
 	cc.handle_ms = (uint64_t)n->n1;
@@ -259,7 +215,7 @@ static void sink_deliver_cancelled(struct sink *sk, const struct note *n)
 	Switchboard__V1__ContactCancelled cc = SWITCHBOARD__V1__CONTACT_CANCELLED__INIT;
 
 	if (n->offer_id != NULL)
-		sink_send_rescind(sink_agent(sk, n->agent_id), n->offer_id, "cancelled");
+		outbound_rescind(sink_agent(sk, n->agent_id), n->offer_id, "cancelled");
 	cc.contact_id = n->contact_id;
 	env.body_case = SWITCHBOARD__V1__ENVELOPE__BODY_CONTACT_CANCELLED;
 	env.contact_cancelled = &cc;
@@ -268,17 +224,10 @@ static void sink_deliver_cancelled(struct sink *sk, const struct note *n)
 
 static void sink_deliver_agent_state(struct sink *sk, const struct note *n)
 {
-	Envelope env = SWITCHBOARD__V1__ENVELOPE__INIT;
-	Switchboard__V1__StateChanged sc = SWITCHBOARD__V1__STATE_CHANGED__INIT;
+	struct session *s = n->req != NULL ? n->req : sink_agent(sk, n->agent_id);
 
-	sc.state = (Switchboard__V1__AgentState)(n->code + 1);
-	sc.reason = n->text;
-	env.body_case = SWITCHBOARD__V1__ENVELOPE__BODY_STATE_CHANGED;
-	env.state_changed = &sc;
-	if (n->req != NULL)
-		sink_send(n->req, n->req_seq, &env);
-	else
-		sink_send(sink_agent(sk, n->agent_id), 0, &env);
+	outbound_state(s, n->req != NULL ? n->req_seq : 0, (enum engine_agent_state)n->code,
+		       n->text);
 }
 
 /* A write was acknowledged (or not): tell whoever is waiting. */

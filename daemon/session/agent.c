@@ -10,7 +10,7 @@
 #include "log.h"
 #include "security/token.h"
 #include "server.h"
-#include "session/contactinfo.h"
+#include "session/outbound.h"
 #include "session/roles.h"
 #include "session/session.h"
 #include "sink.h"
@@ -42,40 +42,10 @@ int agent_hello(struct session *s, const Switchboard__V1__Hello *hello, const ch
 	return 0;
 }
 
-static void agent_send_state(struct session *s, uint64_t ref, const struct engine_agent_view *a)
-{
-	Envelope env = SWITCHBOARD__V1__ENVELOPE__INIT;
-	Switchboard__V1__StateChanged sc = SWITCHBOARD__V1__STATE_CHANGED__INIT;
-
-	sc.state = (Switchboard__V1__AgentState)(a->state + 1);
-	sc.reason = (char *)(uintptr_t)a->reason;
-	env.ref = ref;
-	env.body_case = SWITCHBOARD__V1__ENVELOPE__BODY_STATE_CHANGED;
-	env.state_changed = &sc;
-	session_send(s, &env);
-}
-
-static void agent_send_assignment(struct session *s, uint64_t ref,
-				  const struct engine_contact_view *c)
-{
-	Envelope env = SWITCHBOARD__V1__ENVELOPE__INIT;
-	Switchboard__V1__AssignmentConfirmed ac = SWITCHBOARD__V1__ASSIGNMENT_CONFIRMED__INIT;
-	Switchboard__V1__ContactInfo ci;
-	Switchboard__V1__Customer cust;
-
-	contactinfo_fill(&ci, &cust, c);
-	ac.contact_id = (char *)(uintptr_t)c->id;
-	ac.contact = &ci;
-	env.ref = ref;
-	env.body_case = SWITCHBOARD__V1__ENVELOPE__BODY_ASSIGNMENT_CONFIRMED;
-	env.assignment_confirmed = &ac;
-	session_send(s, &env);
-}
-
 static void agent_resend(void *arg, const struct engine_contact_view *c)
 {
 	if (c->state == CONTACT_ASSIGNED)
-		agent_send_assignment(arg, 0, c);
+		outbound_assignment(arg, 0, c->id, c);
 }
 
 void agent_welcomed(struct session *s)
@@ -84,7 +54,9 @@ void agent_welcomed(struct session *s)
 	const char *id = session_client_id(s);
 
 	/* Tell a (re)connecting agent where it stands and what it holds. */
-	agent_send_state(s, 0, engine_agent(server_engine(srv), id));
+	const struct engine_agent_view *a = engine_agent(server_engine(srv), id);
+
+	outbound_state(s, 0, a->state, a->reason);
 	engine_agent_each_contact(server_engine(srv), id, agent_resend, s);
 }
 
@@ -98,17 +70,6 @@ void agent_closed(struct session *s)
 	server_agent_unbind(srv, id, s);
 	engine_agent_logout(server_engine(srv), id, server_now_ms(srv));
 	server_engine_touched(srv);
-}
-
-static void agent_send_ack(struct session *s, uint64_t ref)
-{
-	Envelope env = SWITCHBOARD__V1__ENVELOPE__INIT;
-	Switchboard__V1__Ack a = SWITCHBOARD__V1__ACK__INIT;
-
-	env.ref = ref;
-	env.body_case = SWITCHBOARD__V1__ENVELOPE__BODY_ACK;
-	env.ack = &a;
-	session_send(s, &env);
 }
 
 /* What an engine call says back beyond its return code. */
@@ -202,14 +163,15 @@ void agent_request(struct session *s, Envelope *env)
 		/* Nothing changed that needed persisting: answer now. */
 		switch (env->body_case) {
 		case SWITCHBOARD__V1__ENVELOPE__BODY_SET_STATE:
-			agent_send_state(s, env->seq, engine_agent(e, id));
+			outbound_state(s, env->seq, engine_agent(e, id)->state,
+				       engine_agent(e, id)->reason);
 			break;
 		case SWITCHBOARD__V1__ENVELOPE__BODY_ACCEPT_OFFER:
 			/* A retried accept of an offer already assigned to it. */
-			agent_send_assignment(s, env->seq, call.contact);
+			outbound_assignment(s, env->seq, call.contact->id, call.contact);
 			break;
 		default:
-			agent_send_ack(s, env->seq);
+			outbound_ack(s, env->seq);
 			break;
 		}
 	}

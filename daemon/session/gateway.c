@@ -12,6 +12,7 @@
 #include "security/token.h"
 #include "server.h"
 #include "session/contactinfo.h"
+#include "session/outbound.h"
 #include "session/roles.h"
 #include "session/session.h"
 #include "sink.h"
@@ -68,25 +69,6 @@ static void gateway_submit_free(struct gateway_submit *g)
 	free(g);
 }
 
-static void gateway_send_accepted(struct session *s, uint64_t ref, const char *contact_id,
-				  const char *queue, uint32_t position, int64_t deadline_ms,
-				  int64_t estimated_wait_ms, bool duplicate)
-{
-	Envelope env = SWITCHBOARD__V1__ENVELOPE__INIT;
-	Switchboard__V1__ContactAccepted a = SWITCHBOARD__V1__CONTACT_ACCEPTED__INIT;
-
-	a.contact_id = (char *)(uintptr_t)contact_id;
-	a.queue = (char *)(uintptr_t)queue;
-	a.position = position;
-	a.deadline_ms = (uint64_t)deadline_ms;
-	a.estimated_wait_ms = (uint64_t)(estimated_wait_ms > 0 ? estimated_wait_ms : 0);
-	a.duplicate = duplicate;
-	env.ref = ref;
-	env.body_case = SWITCHBOARD__V1__ENVELOPE__BODY_CONTACT_ACCEPTED;
-	env.contact_accepted = &a;
-	session_send(s, &env);
-}
-
 static const char *gateway_field(const struct store_submit_result *r, const char *name)
 {
 	for (size_t i = 0; i < r->n_fields; i++)
@@ -128,7 +110,7 @@ static void gateway_on_duplicate(struct gateway_submit *g, const struct store_su
 	const struct engine_contact_view *c = engine_contact(e, r->contact_id);
 
 	if (c != NULL) {
-		gateway_send_accepted(g->s, g->seq, c->id, c->queue,
+		outbound_accepted(g->s, g->seq, c->id, c->queue,
 				      engine_contact_position(e, c->id), c->deadline_ms, 0, true);
 		return;
 	}
@@ -151,7 +133,7 @@ static void gateway_on_duplicate(struct gateway_submit *g, const struct store_su
 				  strtoll(arrived, NULL, 10), deadline_ms, &position, &estimate) == 0)
 			log_info("contact %s: resubmitted and routed again", r->contact_id);
 	}
-	gateway_send_accepted(g->s, g->seq, r->contact_id, queue ? queue : "", position,
+	outbound_accepted(g->s, g->seq, r->contact_id, queue ? queue : "", position,
 			      deadline_ms, estimate, true);
 }
 
@@ -183,7 +165,7 @@ static void gateway_on_stored(void *arg, int err, const struct store_submit_resu
 				  sb_err_name(rc));
 			session_send_error(g->s, g->seq, SB_ERR_INTERNAL, "internal error");
 		} else {
-			gateway_send_accepted(g->s, g->seq, g->contact_id, g->queue, position,
+			outbound_accepted(g->s, g->seq, g->contact_id, g->queue, position,
 					      g->deadline_ms, estimate, false);
 		}
 	}

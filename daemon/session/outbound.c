@@ -1,0 +1,102 @@
+#include "session/outbound.h"
+
+#include "session/contactinfo.h"
+#include "session/session.h"
+#include "switchboard.pb-c.h"
+
+/* Sends env answering ref. */
+static void outbound_send(struct session *s, uint64_t ref, Envelope *env)
+{
+	if (s == NULL)
+		return;
+	env->ref = ref;
+	session_send(s, env);
+}
+
+void outbound_ack(struct session *s, uint64_t ref)
+{
+	Envelope env = SWITCHBOARD__V1__ENVELOPE__INIT;
+	Switchboard__V1__Ack a = SWITCHBOARD__V1__ACK__INIT;
+
+	env.body_case = SWITCHBOARD__V1__ENVELOPE__BODY_ACK;
+	env.ack = &a;
+	outbound_send(s, ref, &env);
+}
+
+void outbound_state(struct session *s, uint64_t ref, enum engine_agent_state state,
+		    const char *reason)
+{
+	Envelope env = SWITCHBOARD__V1__ENVELOPE__INIT;
+	Switchboard__V1__StateChanged sc = SWITCHBOARD__V1__STATE_CHANGED__INIT;
+
+	/* The wire enum is the engine's plus one (0 is UNSPECIFIED). */
+	sc.state = (Switchboard__V1__AgentState)(state + 1);
+	sc.reason = (char *)(uintptr_t)reason;
+	env.body_case = SWITCHBOARD__V1__ENVELOPE__BODY_STATE_CHANGED;
+	env.state_changed = &sc;
+	outbound_send(s, ref, &env);
+}
+
+void outbound_assignment(struct session *s, uint64_t ref, const char *contact_id,
+			 const struct engine_contact_view *c)
+{
+	Envelope env = SWITCHBOARD__V1__ENVELOPE__INIT;
+	Switchboard__V1__AssignmentConfirmed ac = SWITCHBOARD__V1__ASSIGNMENT_CONFIRMED__INIT;
+	Switchboard__V1__ContactInfo ci;
+	Switchboard__V1__Customer cust;
+
+	ac.contact_id = (char *)(uintptr_t)contact_id;
+	if (c != NULL) {
+		contactinfo_fill(&ci, &cust, c);
+		ac.contact = &ci;
+	}
+	env.body_case = SWITCHBOARD__V1__ENVELOPE__BODY_ASSIGNMENT_CONFIRMED;
+	env.assignment_confirmed = &ac;
+	outbound_send(s, ref, &env);
+}
+
+void outbound_offer(struct session *s, const struct engine_contact_view *c)
+{
+	Envelope env = SWITCHBOARD__V1__ENVELOPE__INIT;
+	Switchboard__V1__Offer o = SWITCHBOARD__V1__OFFER__INIT;
+	Switchboard__V1__ContactInfo ci;
+	Switchboard__V1__Customer cust;
+
+	contactinfo_fill(&ci, &cust, c);
+	o.offer_id = (char *)(uintptr_t)c->offer_id;
+	o.contact = &ci;
+	o.expires_ms = (uint64_t)c->offer_expires_ms;
+	env.body_case = SWITCHBOARD__V1__ENVELOPE__BODY_OFFER;
+	env.offer = &o;
+	outbound_send(s, 0, &env);
+}
+
+void outbound_rescind(struct session *s, const char *offer_id, const char *reason)
+{
+	Envelope env = SWITCHBOARD__V1__ENVELOPE__INIT;
+	Switchboard__V1__OfferRescinded r = SWITCHBOARD__V1__OFFER_RESCINDED__INIT;
+
+	r.offer_id = (char *)(uintptr_t)offer_id;
+	r.reason = (char *)(uintptr_t)reason;
+	env.body_case = SWITCHBOARD__V1__ENVELOPE__BODY_OFFER_RESCINDED;
+	env.offer_rescinded = &r;
+	outbound_send(s, 0, &env);
+}
+
+void outbound_accepted(struct session *s, uint64_t ref, const char *contact_id, const char *queue,
+		       uint32_t position, int64_t deadline_ms, int64_t estimated_wait_ms,
+		       bool duplicate)
+{
+	Envelope env = SWITCHBOARD__V1__ENVELOPE__INIT;
+	Switchboard__V1__ContactAccepted a = SWITCHBOARD__V1__CONTACT_ACCEPTED__INIT;
+
+	a.contact_id = (char *)(uintptr_t)contact_id;
+	a.queue = (char *)(uintptr_t)queue;
+	a.position = position;
+	a.deadline_ms = (uint64_t)deadline_ms;
+	a.estimated_wait_ms = (uint64_t)(estimated_wait_ms > 0 ? estimated_wait_ms : 0);
+	a.duplicate = duplicate;
+	env.body_case = SWITCHBOARD__V1__ENVELOPE__BODY_CONTACT_ACCEPTED;
+	env.contact_accepted = &a;
+	outbound_send(s, ref, &env);
+}

@@ -1,0 +1,26 @@
+/* Messages the daemon sends on its own or in answer, built in one place so
+ * a request's direct answer and the answer sent after a store write are the
+ * same bytes. Each sends one frame to s (no-op if s is NULL or closed). */
+#ifndef SB_SESSION_OUTBOUND_H
+#define SB_SESSION_OUTBOUND_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "engine/engine.h"
+
+struct session;
+
+void outbound_ack(struct session *s, uint64_t ref);
+void outbound_state(struct session *s, uint64_t ref, enum engine_agent_state state,
+		    const char *reason);
+/* c may be NULL when the contact is already gone: only the id is sent. */
+void outbound_assignment(struct session *s, uint64_t ref, const char *contact_id,
+			 const struct engine_contact_view *c);
+void outbound_offer(struct session *s, const struct engine_contact_view *c);
+void outbound_rescind(struct session *s, const char *offer_id, const char *reason);
+void outbound_accepted(struct session *s, uint64_t ref, const char *contact_id, const char *queue,
+		       uint32_t position, int64_t deadline_ms, int64_t estimated_wait_ms,
+		       bool duplicate);
+
+#endif
