@@ -193,14 +193,6 @@ static void server_on_agent(void *arg, int fd, const char *peer)
 	session_new(arg, fd, SESSION_AGENT, peer);
 }
 
-static void server_on_store_state(void *arg, enum store_state st)
-{
-	/* Nothing to do yet beyond the store's own log line: handlers check
-	 * the store's state on each request. Readiness reporting hooks here. */
-	(void)arg;
-	(void)st;
-}
-
 /* Builds the engine's configuration from the daemon's. */
 static struct engine *server_engine_new(struct server *srv)
 {
@@ -312,7 +304,7 @@ struct server *server_new(struct sb_config *cfg)
 		.events_maxlen = cfg->events_maxlen,
 		.idempotency_ttl_s = cfg->idempotency_ttl_s,
 	};
-	srv->store = store_new(srv->base, &sc, server_on_store_state, srv);
+	srv->store = store_new(srv->base, &sc, NULL, NULL);
 	srv->gateway_listener =
 		listener_new(srv->base, cfg->gateway_listen, server_on_gateway, srv);
 	srv->agent_listener = listener_new(srv->base, cfg->agent_listen, server_on_agent, srv);
