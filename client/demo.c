@@ -40,29 +40,37 @@
 #define DEMO_CANCEL_PERCENT 10
 
 static const char demo_usage[] =
-	"usage: sbctl demo --config FILE [--rate CONTACTS_PER_SECOND] [--duration SECONDS]\n"
-	"                  [--seed N]\n"
-	"\n"
-	"Reads the daemon's config for its listen addresses, gateways, agent roster and\n"
-	"agent secret, then connects every gateway and every agent and plays both sides:\n"
-	"contacts arrive at random (voice and chat most often, tiers vip/gold/standard),\n"
-	"agents accept after 0.5-2.5 s (about 1 in 10 offers is rejected), handle each\n"
-	"contact for 3-10 s and complete it; about 1 in 10 customers hangs up while\n"
-	"waiting. Prints one line per event and a summary every 10 s.\n"
-	"\n"
-	"  --config FILE         the daemon's configuration file (required)\n"
-	"  --rate R              contacts per second, on average (default 1.0)\n"
-	"  --duration S          stop after S seconds (default 0: until Ctrl-C)\n"
-	"  --seed N              random seed, to replay a run (default: from the clock)\n"
-	"\n"
-	"Exit status: 0, or 1 when a request got an unexpected Error or a connection\n"
-	"was lost (store outages are reported and retried, not fatal).\n";
+    "usage: sbctl demo --config FILE [--rate CONTACTS_PER_SECOND] [--duration SECONDS]\n"
+    "                  [--seed N]\n"
+    "\n"
+    "Reads the daemon's config for its listen addresses, gateways, agent roster and\n"
+    "agent secret, then connects every gateway and every agent and plays both sides:\n"
+    "contacts arrive at random (voice and chat most often; customer tiers from the\n"
+    "config, the most important rarest), agents accept after 0.5-2.5 s (about 1 in\n"
+    "10 offers is rejected), handle each contact for 3-10 s and complete it; about\n"
+    "1 in 10 customers hangs up while waiting. Prints one line per event and a\n"
+    "summary every 10 s.\n"
+    "\n"
+    "  --config FILE         the daemon's configuration file (required)\n"
+    "  --rate R              contacts per second, on average (default 1.0)\n"
+    "  --duration S          stop after S seconds (default 0: until Ctrl-C)\n"
+    "  --seed N              random seed, to replay a run (default: from the clock)\n"
+    "\n"
+    "Exit status: 0, or 1 when a request got an unexpected Error or a connection\n"
+    "was lost (store outages are reported and retried, not fatal).\n";
 
-enum demo_req_kind { REQ_SUBMIT, REQ_CANCEL, REQ_STATE, REQ_ACCEPT, REQ_REJECT, REQ_COMPLETE,
-		     REQ_READY };
+enum demo_req_kind {
+	REQ_SUBMIT,
+	REQ_CANCEL,
+	REQ_STATE,
+	REQ_ACCEPT,
+	REQ_REJECT,
+	REQ_COMPLETE,
+	REQ_READY
+};
 
-static const char *const demo_req_names[] = { "submit", "cancel", "set_state", "accept",
-					      "reject", "complete", "ready" };
+static const char *const demo_req_names[] = {"submit", "cancel",   "set_state", "accept",
+                                             "reject", "complete", "ready"};
 
 /* A request sent and not answered yet. Strings owned. */
 struct demo_req {
@@ -90,19 +98,19 @@ struct demo_conn {
 	size_t nreqs, reqs_cap;
 	struct demo_offer *offers;
 	size_t noffers, offers_cap;
+	bool state_told; /* agents: the StateChanged that follows Welcome arrived */
 };
 
-enum demo_contact_state { CONTACT_SUBMITTING, CONTACT_WAITING, CONTACT_OFFERED,
-			  CONTACT_ASSIGNED };
+enum demo_contact_state { CONTACT_SUBMITTING, CONTACT_WAITING, CONTACT_OFFERED, CONTACT_ASSIGNED };
 
 /* A contact this run submitted, freed when it ends. Strings owned except
- * queue (config) and tier (static). */
+ * queue and tier (config or static). */
 struct demo_contact {
 	char *external_id;
 	char *contact_id; /* NULL until ContactAccepted */
 	size_t gateway;   /* index into demo.conns */
 	int channel;      /* wire value */
-	const char *tier;
+	const char *tier; /* config-owned or static */
 	const char *queue;
 	enum demo_contact_state state;
 	char *agent; /* the agent it was last offered or assigned to */
@@ -111,8 +119,15 @@ struct demo_contact {
 	bool rejected;       /* our agent rejected it; its REQUEUED is no news */
 };
 
-enum demo_action_kind { ACT_SUBMIT, ACT_CANCEL, ACT_ACCEPT, ACT_REJECT, ACT_COMPLETE,
-			ACT_AVAILABLE, ACT_READY };
+enum demo_action_kind {
+	ACT_SUBMIT,
+	ACT_CANCEL,
+	ACT_ACCEPT,
+	ACT_REJECT,
+	ACT_COMPLETE,
+	ACT_AVAILABLE,
+	ACT_READY
+};
 
 /* A step due at a monotonic time. Strings owned. */
 struct demo_action {
@@ -144,6 +159,13 @@ struct demo {
 	int64_t end; /* monotonic; 0 = until a signal */
 	int64_t next_arrival, next_summary;
 	char run_prefix[40];
+	/* Who was last assigned which contact, for contacts this run did not
+	 * submit (left in Redis by an earlier run): a small ring. */
+	struct demo_holder {
+		char *contact_id;
+		const char *agent; /* config-owned */
+	} holders[64];
+	size_t next_holder;
 	unsigned long next_ext;
 	bool lost;
 	struct demo_counts n;
@@ -212,26 +234,26 @@ static double demo_secs_until(uint64_t unix_ms)
 
 /* Schedules a step; a and b are copied. */
 static void demo_act(struct demo *d, int64_t due, enum demo_action_kind kind, size_t conn,
-		     const char *a, const char *b, int channel)
+                     const char *a, const char *b, int channel)
 {
 	if (d->nacts == d->acts_cap) {
 		d->acts_cap = d->acts_cap ? d->acts_cap * 2 : 32;
 		d->acts = xreallocarray(d->acts, d->acts_cap, sizeof(*d->acts));
 	}
-	d->acts[d->nacts++] = (struct demo_action){ due, kind, conn, a ? xstrdup(a) : NULL,
-						    b ? xstrdup(b) : NULL, channel };
+	d->acts[d->nacts++] = (struct demo_action){
+	    due, kind, conn, a ? xstrdup(a) : NULL, b ? xstrdup(b) : NULL, channel};
 }
 
 /* Remembers a sent request so its reply can be understood. */
 static void demo_track(struct demo_conn *dc, uint64_t seq, enum demo_req_kind kind,
-		       const char *contact, const char *offer, int channel)
+                       const char *contact, const char *offer, int channel)
 {
 	if (dc->nreqs == dc->reqs_cap) {
 		dc->reqs_cap = dc->reqs_cap ? dc->reqs_cap * 2 : 16;
 		dc->reqs = xreallocarray(dc->reqs, dc->reqs_cap, sizeof(*dc->reqs));
 	}
-	dc->reqs[dc->nreqs++] = (struct demo_req){ seq, kind, contact ? xstrdup(contact) : NULL,
-						   offer ? xstrdup(offer) : NULL, channel };
+	dc->reqs[dc->nreqs++] = (struct demo_req){seq, kind, contact ? xstrdup(contact) : NULL,
+	                                          offer ? xstrdup(offer) : NULL, channel};
 }
 
 /* Takes the request a reply answers out of the list; false if none. */
@@ -272,8 +294,7 @@ static void demo_offer_add(struct demo_conn *dc, const char *offer_id, const cha
 		dc->offers_cap = dc->offers_cap ? dc->offers_cap * 2 : 4;
 		dc->offers = xreallocarray(dc->offers, dc->offers_cap, sizeof(*dc->offers));
 	}
-	dc->offers[dc->noffers++] =
-		(struct demo_offer){ xstrdup(offer_id), xstrdup(contact_id) };
+	dc->offers[dc->noffers++] = (struct demo_offer){xstrdup(offer_id), xstrdup(contact_id)};
 }
 
 /* Forgets an offer; false when it was not live any more. */
@@ -293,7 +314,8 @@ static bool demo_offer_remove(struct demo_conn *dc, const char *offer_id)
 static struct demo_contact *demo_contact_by_id(struct demo *d, const char *contact_id)
 {
 	for (size_t i = 0; i < d->ncontacts; i++)
-		if (d->contacts[i]->contact_id && strcmp(d->contacts[i]->contact_id, contact_id) == 0)
+		if (d->contacts[i]->contact_id &&
+		    strcmp(d->contacts[i]->contact_id, contact_id) == 0)
 			return d->contacts[i];
 	return NULL;
 }
@@ -341,6 +363,32 @@ static double demo_age(int64_t since)
 	return (double)(sbctl_mono_ms() - since) / 1000.0;
 }
 
+/* Marks lines about contacts an earlier run left behind; they are shown but
+ * not counted in this run's totals. */
+static const char *demo_earlier(const struct demo_contact *ct)
+{
+	return ct == NULL ? "  (earlier run)" : "";
+}
+
+/* Remembers that agent holds contact_id. */
+static void demo_hold(struct demo *d, const char *contact_id, const char *agent)
+{
+	struct demo_holder *h = &d->holders[d->next_holder++ % 64];
+
+	free(h->contact_id);
+	h->contact_id = xstrdup(contact_id);
+	h->agent = agent;
+}
+
+/* The agent last seen holding contact_id, or "?". */
+static const char *demo_holder(const struct demo *d, const char *contact_id)
+{
+	for (size_t i = 0; i < 64; i++)
+		if (d->holders[i].contact_id && strcmp(d->holders[i].contact_id, contact_id) == 0)
+			return d->holders[i].agent;
+	return "?";
+}
+
 /* ---- sending ----------------------------------------------------------- */
 
 /* Notes a failed send: the connection is gone and the run ends. */
@@ -349,7 +397,7 @@ static bool demo_sent(struct demo *d, struct demo_conn *dc, uint64_t seq)
 	if (seq != 0)
 		return true;
 	sbctl_warn("lost     %s %s: %s", dc->agent ? "agent" : "gateway", dc->id,
-		   sbc_last_error(dc->c));
+	           sbc_last_error(dc->c));
 	d->lost = true;
 	return false;
 }
@@ -360,11 +408,11 @@ static void demo_send_submit(struct demo *d, struct demo_contact *ct)
 	struct demo_conn *dc = &d->conns[ct->gateway];
 	char customer[32];
 	struct sbc_submit s = {
-		.external_id = ct->external_id,
-		.channel = (Switchboard__V1__Channel)ct->channel,
-		.queue = ct->queue,
-		.customer_id = customer,
-		.customer_tier = ct->tier,
+	    .external_id = ct->external_id,
+	    .channel = (Switchboard__V1__Channel)ct->channel,
+	    .queue = ct->queue,
+	    .customer_id = customer,
+	    .customer_tier = ct->tier,
 	};
 	uint64_t seq;
 
@@ -396,6 +444,27 @@ static size_t demo_pick_gateway(struct demo *d, int ch)
 	return (size_t)(demo_rand(d) % d->ngateways);
 }
 
+/* A customer tier for a uniform draw u: the configured tiers, each half as
+ * likely as the next less important one (vip 14%, gold 29%, standard 57%). */
+static const char *demo_pick_tier(const struct demo *d, double u)
+{
+	static const char *const fallback[] = {"vip", "gold", "standard"};
+	size_t n = d->cfg->n_customer_tiers > 0 ? d->cfg->n_customer_tiers : 3;
+	double total = 0.0, acc = 0.0;
+
+	if (n > 16)
+		n = 16;
+	for (size_t i = 0; i < n; i++)
+		total += (double)(1u << i);
+	for (size_t i = 0; i < n; i++) {
+		acc += (double)(1u << i) / total;
+		if (u < acc || i == n - 1)
+			return d->cfg->n_customer_tiers > 0 ? d->cfg->customer_tiers[i].name
+			                                    : fallback[i];
+	}
+	return fallback[2];
+}
+
 /* A new customer arrives: pick channel, queue, tier and submit. */
 static void demo_submit_new(struct demo *d)
 {
@@ -422,7 +491,7 @@ static void demo_submit_new(struct demo *d)
 		ch = (int)d->cfg->queues[q].channel;
 	}
 	ct->channel = channel_to_wire((enum sb_channel)ch);
-	ct->tier = t < 0.15 ? "vip" : t < 0.40 ? "gold" : "standard";
+	ct->tier = demo_pick_tier(d, t);
 	ct->external_id = xasprintf("%s-%lu", d->run_prefix, ++d->next_ext);
 	ct->gateway = demo_pick_gateway(d, ch);
 	ct->submitted = sbctl_mono_ms();
@@ -467,7 +536,7 @@ static void demo_run_action(struct demo *d, struct demo_action *a)
 		seq = sbc_cancel(d->conns[ct->gateway].c, ct->contact_id, "abandoned");
 		if (demo_sent(d, &d->conns[ct->gateway], seq))
 			demo_track(&d->conns[ct->gateway], seq, REQ_CANCEL, ct->contact_id, NULL,
-				   ct->channel);
+			           ct->channel);
 		break;
 	case ACT_ACCEPT:
 	case ACT_REJECT:
@@ -537,11 +606,12 @@ static void demo_summary(const struct demo *d, const char *label)
 		if (d->contacts[i]->state != CONTACT_ASSIGNED)
 			waiting++;
 	if (answered > 0)
-		snprintf(sla, sizeof(sla), "%.0f%%", 100.0 * (double)d->n.sla_met / (double)answered);
+		snprintf(sla, sizeof(sla), "%.0f%%",
+		         100.0 * (double)d->n.sla_met / (double)answered);
 	sbctl_say("%-8s submitted %lu  waiting %zu  assigned %lu  completed %lu  cancelled %lu  "
-		  "expired %lu  rejected %lu  SLA met %s (%lu of %lu)",
-		  label, d->n.submitted, waiting, d->n.assigned, d->n.completed, d->n.cancelled,
-		  d->n.expired, d->n.rejected, sla, d->n.sla_met, answered);
+	          "expired %lu  rejected %lu  SLA met %s (%lu of %lu)",
+	          label, d->n.submitted, waiting, d->n.assigned, d->n.completed, d->n.cancelled,
+	          d->n.expired, d->n.rejected, sla, d->n.sla_met, answered);
 }
 
 /* Handles an Error reply: expected races and store outages are reported and
@@ -558,11 +628,11 @@ static void demo_on_error(struct demo *d, size_t conn, const Envelope *env, stru
 	bool gone = r && r->offer && demo_offer_find(dc, r->offer) < 0;
 
 	if (r != NULL && (code == SWITCHBOARD__V1__ERROR_CODE__STORE_UNAVAILABLE ||
-			  code == SWITCHBOARD__V1__ERROR_CODE__OVERLOADED)) {
+	                  code == SWITCHBOARD__V1__ERROR_CODE__OVERLOADED)) {
 		/* Nothing was recorded: the same request later is safe. */
 		d->n.store_errors++;
-		sbctl_say("%-8s %-6s %s by %s refused: %s (%s); retrying in %ds", "retry", about,
-			  what, dc->id, name, msg, DEMO_RETRY_MS / 1000);
+		sbctl_say("%-8s %-14s %s by %s refused: %s (%s); retrying in %ds", "retry", about,
+		          what, dc->id, name, msg, DEMO_RETRY_MS / 1000);
 		switch (r->kind) {
 		case REQ_SUBMIT:
 			demo_act(d, retry, ACT_SUBMIT, conn, r->contact, NULL, r->channel);
@@ -585,7 +655,7 @@ static void demo_on_error(struct demo *d, size_t conn, const Envelope *env, stru
 			break;
 		case REQ_COMPLETE:
 			demo_act(d, retry, ACT_COMPLETE, conn, r->contact, demo_disposition(d),
-				 r->channel);
+			         r->channel);
 			break;
 		case REQ_READY:
 			break;
@@ -594,25 +664,26 @@ static void demo_on_error(struct demo *d, size_t conn, const Envelope *env, stru
 	}
 	/* Races the protocol allows: the customer hung up as the agent took the
 	 * call, an offer timed out as it was accepted, wrap-up ended by itself. */
-	if (r != NULL && ((r->kind == REQ_CANCEL && code == SWITCHBOARD__V1__ERROR_CODE__CONFLICT) ||
-			  ((r->kind == REQ_ACCEPT || r->kind == REQ_REJECT) &&
-			   (code == SWITCHBOARD__V1__ERROR_CODE__CONFLICT ||
-			    (code == SWITCHBOARD__V1__ERROR_CODE__NOT_FOUND && gone))) ||
-			  (r->kind == REQ_READY && code == SWITCHBOARD__V1__ERROR_CODE__CONFLICT))) {
+	if (r != NULL &&
+	    ((r->kind == REQ_CANCEL && code == SWITCHBOARD__V1__ERROR_CODE__CONFLICT) ||
+	     ((r->kind == REQ_ACCEPT || r->kind == REQ_REJECT) &&
+	      (code == SWITCHBOARD__V1__ERROR_CODE__CONFLICT ||
+	       (code == SWITCHBOARD__V1__ERROR_CODE__NOT_FOUND && gone))) ||
+	     (r->kind == REQ_READY && code == SWITCHBOARD__V1__ERROR_CODE__CONFLICT))) {
 		if (r->offer != NULL)
 			demo_offer_remove(dc, r->offer);
-		sbctl_say("%-8s %-6s %s by %s too late: %s (%s)", "late", about, what, dc->id, name,
-			  msg);
+		sbctl_say("%-8s %-14s %s by %s too late: %s (%s)", "late", about, what, dc->id,
+		          name, msg);
 		return;
 	}
 	d->n.unexpected++;
-	sbctl_warn("%-8s %-6s %s by %s: %s: %s (ref %" PRIu64 ")", "ERROR", about, what, dc->id,
-		   name, msg, env->ref);
+	sbctl_warn("%-8s %-14s %s by %s: %s: %s (ref %" PRIu64 ")", "ERROR", about, what, dc->id,
+	           name, msg, env->ref);
 }
 
 /* A gateway hears about one of its contacts. */
 static void demo_on_gateway_frame(struct demo *d, size_t conn, const Envelope *env,
-				  struct demo_req *r)
+                                  struct demo_req *r)
 {
 	struct demo_contact *ct;
 
@@ -627,12 +698,12 @@ static void demo_on_gateway_frame(struct demo *d, size_t conn, const Envelope *e
 			ct->state = CONTACT_WAITING;
 			if (ct->patience_ms > 0)
 				demo_act(d, ct->submitted + ct->patience_ms, ACT_CANCEL, conn,
-					 ct->external_id, NULL, 0);
+				         ct->external_id, NULL, 0);
 		}
-		sbctl_say("%-8s %-6s %-6s %-9s queue %-14s pos %-3u deadline %+.1fs%s", "submit",
-			  m->contact_id, sbc_channel_name(ct->channel), ct->tier, m->queue,
-			  m->position, demo_secs_until(m->deadline_ms),
-			  m->duplicate ? "  (duplicate)" : "");
+		sbctl_say("%-8s %-14s %-6s %-9s queue %-14s pos %-3u deadline %+.1fs%s", "submit",
+		          m->contact_id, sbc_channel_name(ct->channel), ct->tier, m->queue,
+		          m->position, demo_secs_until(m->deadline_ms),
+		          m->duplicate ? "  (duplicate)" : "");
 		break;
 	}
 	case SWITCHBOARD__V1__ENVELOPE__BODY_CONTACT_ASSIGNED: {
@@ -642,14 +713,16 @@ static void demo_on_gateway_frame(struct demo *d, size_t conn, const Envelope *e
 			ct->state = CONTACT_ASSIGNED;
 			demo_contact_agent(ct, m->agent_id);
 		}
-		d->n.assigned++;
-		if (m->sla_met)
-			d->n.sla_met++;
-		else
-			d->n.sla_missed++;
-		sbctl_say("%-8s %-6s -> %-8s waited %.1fs  %s", "assign", m->contact_id,
-			  m->agent_id, (double)m->waited_ms / 1000.0,
-			  m->sla_met ? "SLA met" : "SLA missed");
+		if (ct != NULL) {
+			d->n.assigned++;
+			if (m->sla_met)
+				d->n.sla_met++;
+			else
+				d->n.sla_missed++;
+		}
+		sbctl_say("%-8s %-14s -> %-8s waited %.1fs  %s%s", "assign", m->contact_id,
+		          m->agent_id, (double)m->waited_ms / 1000.0,
+		          m->sla_met ? "SLA met" : "SLA missed", demo_earlier(ct));
 		break;
 	}
 	case SWITCHBOARD__V1__ENVELOPE__BODY_CONTACT_EVENT: {
@@ -667,25 +740,34 @@ static void demo_on_gateway_frame(struct demo *d, size_t conn, const Envelope *e
 					break;
 				}
 			}
-			sbctl_say("%-8s %-6s waiting again, same place %s", "requeue",
-				  m->contact_id, detail);
+			sbctl_say("%-8s %-14s waiting again, same place %s%s", "requeue",
+			          m->contact_id, detail, demo_earlier(ct));
 			break;
 		case SWITCHBOARD__V1__CONTACT_EVENT__KIND__SLA_BREACHED:
-			sbctl_say("%-8s %-6s still waiting past its SLA %s", "breach",
-				  m->contact_id, detail);
+			sbctl_say("%-8s %-14s still waiting past its SLA %s%s", "breach",
+			          m->contact_id, detail, demo_earlier(ct));
 			break;
 		case SWITCHBOARD__V1__CONTACT_EVENT__KIND__OVERFLOWED:
-			sbctl_say("%-8s %-6s -> %s", "overflow", m->contact_id, detail);
+			sbctl_say("%-8s %-14s -> %s%s", "overflow", m->contact_id, detail,
+			          demo_earlier(ct));
+			break;
+		case SWITCHBOARD__V1__CONTACT_EVENT__KIND__TRANSFERRED:
+			if (ct != NULL)
+				ct->state = CONTACT_WAITING;
+			sbctl_say("%-8s %-14s -> %s, waiting again%s", "transfer", m->contact_id,
+			          detail, demo_earlier(ct));
 			break;
 		case SWITCHBOARD__V1__CONTACT_EVENT__KIND__EXPIRED:
-			d->n.expired++;
-			sbctl_say("%-8s %-6s gave up waiting %s", "expire", m->contact_id, detail);
-			if (ct != NULL)
+			sbctl_say("%-8s %-14s gave up waiting %s%s", "expire", m->contact_id,
+			          detail, demo_earlier(ct));
+			if (ct != NULL) {
+				d->n.expired++;
 				demo_contact_end(d, ct);
+			}
 			break;
 		default:
-			sbctl_say("%-8s %-6s kind %d %s", "event", m->contact_id, (int)m->kind,
-				  detail);
+			sbctl_say("%-8s %-14s kind %d %s", "event", m->contact_id, (int)m->kind,
+			          detail);
 			break;
 		}
 		break;
@@ -694,25 +776,26 @@ static void demo_on_gateway_frame(struct demo *d, size_t conn, const Envelope *e
 		const Switchboard__V1__ContactCompleted *m = env->contact_completed;
 
 		ct = demo_contact_by_id(d, m->contact_id);
-		d->n.completed++;
-		sbctl_say("%-8s %-6s by %-8s %-10s handled %.1fs", "complete", m->contact_id,
-			  ct && ct->agent ? ct->agent : "?", m->disposition,
-			  (double)m->handle_ms / 1000.0);
-		if (ct != NULL)
+		sbctl_say("%-8s %-14s by %-8s %-10s handled %.1fs%s", "complete", m->contact_id,
+		          ct && ct->agent ? ct->agent : demo_holder(d, m->contact_id),
+		          m->disposition, (double)m->handle_ms / 1000.0, demo_earlier(ct));
+		if (ct != NULL) {
+			d->n.completed++;
 			demo_contact_end(d, ct);
+		}
 		break;
 	}
 	case SWITCHBOARD__V1__ENVELOPE__BODY_CONTACT_CANCELLED: {
 		const char *id = env->contact_cancelled->contact_id;
 
 		ct = demo_contact_by_id(d, id);
-		d->n.cancelled++;
 		if (ct != NULL) {
-			sbctl_say("%-8s %-6s abandoned by the customer after %.1fs", "cancel", id,
-				  demo_age(ct->submitted));
+			d->n.cancelled++;
+			sbctl_say("%-8s %-14s abandoned by the customer after %.1fs", "cancel", id,
+			          demo_age(ct->submitted));
 			demo_contact_end(d, ct);
 		} else {
-			sbctl_say("%-8s %-6s abandoned", "cancel", id);
+			sbctl_say("%-8s %-14s abandoned%s", "cancel", id, demo_earlier(ct));
 		}
 		break;
 	}
@@ -723,7 +806,7 @@ static void demo_on_gateway_frame(struct demo *d, size_t conn, const Envelope *e
 
 /* An agent hears about its offers, assignments and state. */
 static void demo_on_agent_frame(struct demo *d, size_t conn, const Envelope *env,
-				struct demo_req *r)
+                                struct demo_req *r)
 {
 	struct demo_conn *dc = &d->conns[conn];
 	struct demo_contact *ct;
@@ -740,14 +823,14 @@ static void demo_on_agent_frame(struct demo *d, size_t conn, const Envelope *env
 			ct->state = CONTACT_OFFERED;
 			demo_contact_agent(ct, dc->id);
 		}
-		sbctl_say("%-8s %-6s -> %-8s (expires in %.1fs)", "offer", cid, dc->id,
-			  demo_secs_until(m->expires_ms));
+		sbctl_say("%-8s %-14s -> %-8s (expires in %.1fs)", "offer", cid, dc->id,
+		          demo_secs_until(m->expires_ms));
 		if (demo_uniform(d) * 100.0 < DEMO_REJECT_PERCENT)
 			demo_act(d, now + demo_between(d, 500, 1500), ACT_REJECT, conn, m->offer_id,
-				 cid, channel);
+			         cid, channel);
 		else
 			demo_act(d, now + demo_between(d, 500, 2500), ACT_ACCEPT, conn, m->offer_id,
-				 cid, channel);
+			         cid, channel);
 		break;
 	}
 	case SWITCHBOARD__V1__ENVELOPE__BODY_OFFER_RESCINDED: {
@@ -756,7 +839,7 @@ static void demo_on_agent_frame(struct demo *d, size_t conn, const Envelope *env
 		const char *cid = i >= 0 ? dc->offers[i].contact_id : m->offer_id;
 
 		d->n.rescinded++;
-		sbctl_say("%-8s %-6s from %-8s (%s)", "rescind", cid, dc->id, m->reason);
+		sbctl_say("%-8s %-14s from %-8s (%s)", "rescind", cid, dc->id, m->reason);
 		if (i >= 0 && (ct = demo_contact_by_id(d, cid)) != NULL &&
 		    ct->state == CONTACT_OFFERED)
 			ct->state = CONTACT_WAITING;
@@ -769,10 +852,11 @@ static void demo_on_agent_frame(struct demo *d, size_t conn, const Envelope *env
 
 		if (r != NULL && r->offer != NULL)
 			demo_offer_remove(dc, r->offer);
+		demo_hold(d, m->contact_id, dc->id);
 		/* The gateway's ContactAssigned prints the assignment; here the
 		 * agent starts handling it. */
 		demo_act(d, now + demo_between(d, 3000, 10000), ACT_COMPLETE, conn, m->contact_id,
-			 demo_disposition(d), channel);
+		         demo_disposition(d), channel);
 		break;
 	}
 	case SWITCHBOARD__V1__ENVELOPE__BODY_ACK:
@@ -781,28 +865,32 @@ static void demo_on_agent_frame(struct demo *d, size_t conn, const Envelope *env
 		if (r->kind == REQ_REJECT) {
 			d->n.rejected++;
 			demo_offer_remove(dc, r->offer);
-			sbctl_say("%-8s %-6s by %-8s (busy) -> requeued", "reject", r->contact,
-				  dc->id);
+			sbctl_say("%-8s %-14s by %-8s (busy) -> requeued", "reject", r->contact,
+			          dc->id);
 		} else if (r->kind == REQ_COMPLETE) {
 			int ch = channel_from_wire(r->channel);
 
 			/* A long configured wrap-up would idle the demo; agents
 			 * say ready after a short pause instead. */
 			if (ch >= 0 && d->cfg->channels[ch].wrapup_ms > 3000)
-				demo_act(d, now + demo_between(d, 1000, 2000), ACT_READY, conn, NULL,
-					 NULL, 0);
+				demo_act(d, now + demo_between(d, 1000, 2000), ACT_READY, conn,
+				         NULL, NULL, 0);
 		}
 		break;
 	case SWITCHBOARD__V1__ENVELOPE__BODY_STATE_CHANGED: {
 		const Switchboard__V1__StateChanged *m = env->state_changed;
-		bool told = r == NULL; /* the daemon changed it: a no-answer break */
+		/* Unsolicited and not the login notice (OFFLINE right after
+		 * Welcome): the daemon or a supervisor changed it, e.g. a
+		 * no-answer break. A demo agent comes back after a pause. */
+		bool imposed = r == NULL && dc->state_told;
 
+		if (r == NULL)
+			dc->state_told = true;
 		sbctl_say("%-8s %-8s %s%s%s%s", "state", dc->id, sbc_state_name(m->state),
-			  m->reason[0] ? " (" : "", m->reason, m->reason[0] ? ")" : "");
-		if (told && m->state != SWITCHBOARD__V1__AGENT_STATE__AGENT_STATE_AVAILABLE &&
-		    !sbctl_stopping())
+		          m->reason[0] ? " (" : "", m->reason, m->reason[0] ? ")" : "");
+		if (imposed && m->state != SWITCHBOARD__V1__AGENT_STATE__AGENT_STATE_AVAILABLE)
 			demo_act(d, now + DEMO_BREAK_RECOVERY_MS, ACT_AVAILABLE, conn, NULL, NULL,
-				 0);
+			         0);
 		break;
 	}
 	default:
@@ -836,8 +924,8 @@ static void demo_on_frame(struct demo *d, size_t conn, const Envelope *env)
  * that take each channel. */
 static void demo_weights(struct demo *d)
 {
-	static const double channel_share[SB_CH_COUNT] = { 0.40, 0.35, 0.15, 0.10 };
-	size_t per_channel[SB_CH_COUNT] = { 0 };
+	static const double channel_share[SB_CH_COUNT] = {0.40, 0.35, 0.15, 0.10};
+	size_t per_channel[SB_CH_COUNT] = {0};
 	double total = 0.0;
 
 	d->nweights = d->cfg->n_queues < 64 ? d->cfg->n_queues : 64;
@@ -856,8 +944,8 @@ static void demo_weights(struct demo *d)
 /* Connects and logs in one gateway or agent. Returns 0 or -1 (printed). */
 static int demo_connect(struct demo_conn *dc, const char *address, const char *cred)
 {
-	Switchboard__V1__Role role = dc->agent ? SWITCHBOARD__V1__ROLE__ROLE_AGENT
-					       : SWITCHBOARD__V1__ROLE__ROLE_GATEWAY;
+	Switchboard__V1__Role role =
+	    dc->agent ? SWITCHBOARD__V1__ROLE__ROLE_AGENT : SWITCHBOARD__V1__ROLE__ROLE_GATEWAY;
 	Envelope *welcome = NULL;
 	char err[256];
 	uint32_t hb;
@@ -865,21 +953,22 @@ static int demo_connect(struct demo_conn *dc, const char *address, const char *c
 
 	dc->c = sbc_connect(address, DEMO_CONNECT_TIMEOUT_MS, err, sizeof(err));
 	if (dc->c == NULL) {
-		sbctl_warn("cannot connect %s %s: %s", dc->agent ? "agent" : "gateway", dc->id, err);
+		sbctl_warn("cannot connect %s %s: %s", dc->agent ? "agent" : "gateway", dc->id,
+		           err);
 		return -1;
 	}
 	r = sbc_hello(dc->c, role, dc->id, cred, DEMO_CONNECT_TIMEOUT_MS, &welcome);
 	if (r != 0) {
 		sbctl_warn("login %s %s %s: %s%s%s", dc->agent ? "agent" : "gateway", dc->id,
-			   r > 0 ? "refused" : "failed", r > 0 ? sbc_error_code_name(r) : "",
-			   r > 0 ? ": " : "", sbc_last_error(dc->c));
+		           r > 0 ? "refused" : "failed", r > 0 ? sbc_error_code_name(r) : "",
+		           r > 0 ? ": " : "", sbc_last_error(dc->c));
 		return -1;
 	}
 	hb = welcome->welcome->heartbeat_ms ? welcome->welcome->heartbeat_ms : 5000;
 	dc->ping_period = hb / 2 > 100 ? hb / 2 : 100;
 	dc->next_ping = sbctl_mono_ms() + dc->ping_period;
 	sbctl_say("%-8s %-7s %-8s session %s", "login", dc->agent ? "agent" : "gateway", dc->id,
-		  welcome->welcome->session_id);
+	          welcome->welcome->session_id);
 	envelope_free(welcome);
 	return 0;
 }
@@ -911,7 +1000,7 @@ static int demo_connect_all(struct demo *d)
 			return -1;
 	}
 	for (size_t i = d->ngateways; i < d->nconns; i++)
-		demo_run_action(d, &(struct demo_action){ .kind = ACT_AVAILABLE, .conn = i });
+		demo_run_action(d, &(struct demo_action){.kind = ACT_AVAILABLE, .conn = i});
 	return d->lost ? -1 : 0;
 }
 
@@ -949,7 +1038,7 @@ static bool demo_drain(struct demo *d, size_t i)
 	}
 	if (r < 0) {
 		sbctl_warn("lost     %s %s: %s", dc->agent ? "agent" : "gateway", dc->id,
-			   sbc_last_error(dc->c));
+		           sbc_last_error(dc->c));
 		d->lost = true;
 	}
 	return r > 0;
@@ -986,7 +1075,7 @@ static void demo_loop(struct demo *d)
 
 		/* poll() cannot see frames already in sbclient's buffers. */
 		for (size_t i = 0; i < d->nconns; i++) {
-			fds[i] = (struct pollfd){ .fd = sbc_fd(d->conns[i].c), .events = POLLIN };
+			fds[i] = (struct pollfd){.fd = sbc_fd(d->conns[i].c), .events = POLLIN};
 			more = more || sbc_pending(d->conns[i].c);
 		}
 		sbctl_wait(fds, d->nconns, more ? 0 : demo_next_wake(d) - sbctl_mono_ms());
@@ -1021,6 +1110,8 @@ static void demo_free(struct demo *d)
 		free(d->acts[i].b);
 	}
 	free(d->acts);
+	for (size_t i = 0; i < 64; i++)
+		free(d->holders[i].contact_id);
 	config_free(d->cfg);
 }
 
@@ -1041,15 +1132,12 @@ static int demo_parse_double(const char *s, double max, double *out)
 int demo_main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "rate", required_argument, NULL, 'r' },
-		{ "duration", required_argument, NULL, 'd' },
-		{ "seed", required_argument, NULL, 's' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"config", required_argument, NULL, 'c'},   {"rate", required_argument, NULL, 'r'},
+	    {"duration", required_argument, NULL, 'd'}, {"seed", required_argument, NULL, 's'},
+	    {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
 	};
-	struct demo d = { .rate = 1.0 };
-	struct config_errors errs = { 0 };
+	struct demo d = {.rate = 1.0};
+	struct config_errors errs = {0};
 	const char *path = NULL;
 	double duration = 0.0;
 	bool seeded = false;
@@ -1101,16 +1189,17 @@ int demo_main(int argc, char **argv)
 	/* External ids carry the start time: a rerun against the same Redis
 	 * submits new contacts instead of repeating old ones. */
 	snprintf(d.run_prefix, sizeof(d.run_prefix), "demo-%lld",
-		 (long long)(sbctl_wall_ms() / 1000));
+	         (long long)(sbctl_wall_ms() / 1000));
 	demo_weights(&d);
 	{
 		uint64_t seed = d.rng;
 
-		sbctl_say("%-8s %s: %zu gateways, %zu agents, %zu queues; %.2f contacts/s; %s%.0fs%s; "
-			  "seed %" PRIu64,
-			  "demo", path, d.cfg->n_gateways, d.cfg->n_agents, d.cfg->n_queues,
-			  d.rate, duration > 0 ? "for " : "", duration,
-			  duration > 0 ? "" : " = until Ctrl-C", seed);
+		sbctl_say(
+		    "%-8s %s: %zu gateways, %zu agents, %zu queues; %.2f contacts/s; %s%.0fs%s; "
+		    "seed %" PRIu64,
+		    "demo", path, d.cfg->n_gateways, d.cfg->n_agents, d.cfg->n_queues, d.rate,
+		    duration > 0 ? "for " : "", duration, duration > 0 ? "" : " = until Ctrl-C",
+		    seed);
 	}
 	if (d.cfg->n_agents == 0)
 		sbctl_say("%-8s the roster is empty: contacts will only wait", "note");
@@ -1127,10 +1216,10 @@ int demo_main(int argc, char **argv)
 	demo_summary(&d, "final");
 	if (d.n.store_errors > 0)
 		sbctl_say("%-8s %lu requests were refused for a store outage and retried", "note",
-			  d.n.store_errors);
+		          d.n.store_errors);
 	if (d.lost || d.n.unexpected > 0) {
 		sbctl_warn("%-8s %lu unexpected errors%s", "failed", d.n.unexpected,
-			   d.lost ? ", a connection was lost" : "");
+		           d.lost ? ", a connection was lost" : "");
 		rc = SBCTL_EXIT_FAIL;
 	}
 out:

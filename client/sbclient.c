@@ -91,7 +91,7 @@ static int sbc_remaining(int64_t deadline)
 
 /* Formats into a caller's error buffer (may be NULL). */
 static void sbc_errf(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static void sbc_errf(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
@@ -107,7 +107,7 @@ static void sbc_errf(char *err, size_t errlen, const char *fmt, ...)
  * Returns 1 ready, 0 timed out, -1 poll failed. */
 static int sbc_poll_fd(int fd, short events, int64_t deadline)
 {
-	struct pollfd pfd = { .fd = fd, .events = events };
+	struct pollfd pfd = {.fd = fd, .events = events};
 	int n;
 
 	for (;;) {
@@ -139,7 +139,7 @@ static int sbc_connect_wait(int fd, int64_t deadline)
 
 /* Connects a new non-blocking socket to sa. Returns the fd or -1 (errno set). */
 static int sbc_connect_addr(int family, const struct sockaddr *sa, socklen_t salen,
-			    int64_t deadline)
+                            int64_t deadline)
 {
 	int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	int e;
@@ -167,7 +167,7 @@ static int sbc_connect_addr(int family, const struct sockaddr *sa, socklen_t sal
 /* Connects to "unix:/path". */
 static int sbc_connect_unix(const char *path, int64_t deadline, char *err, size_t errlen)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 	int fd;
 
 	if (strlen(path) >= sizeof(sun.sun_path)) {
@@ -206,14 +206,14 @@ static int sbc_split_hostport(const char *address, char **host, char **port)
 /* Connects to the first reachable address host:port resolves to. */
 static int sbc_connect_tcp(const char *address, int64_t deadline, char *err, size_t errlen)
 {
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
 	struct addrinfo *res = NULL, *ai;
 	char *host = NULL, *port = NULL;
 	int fd = -1, rc, one = 1, last = 0;
 
 	if (sbc_split_hostport(address, &host, &port) < 0) {
 		sbc_errf(err, errlen, "bad address '%s' (want host:port, [v6]:port or unix:/path)",
-			 address);
+		         address);
 		return -1;
 	}
 	/* An empty or wildcard host (a listen address copied from the config)
@@ -329,7 +329,7 @@ static int sbc_write_all(struct sbc *c, const uint8_t *data, size_t len)
 			if (r > 0)
 				continue;
 			snprintf(c->err, sizeof(c->err), "write: %s",
-				 r == 0 ? "daemon stopped reading" : strerror(errno));
+			         r == 0 ? "daemon stopped reading" : strerror(errno));
 		} else {
 			snprintf(c->err, sizeof(c->err), "write: %s", strerror(errno));
 		}
@@ -376,7 +376,7 @@ static int sbc_take_buffered(struct sbc *c, Envelope **out)
 		if (c->end == c->start)
 			return 0;
 		r = frame_parse(c->buf + c->start, c->end - c->start, SBC_MAX_FRAME, out, &used,
-				&why);
+		                &why);
 		if (r == 0)
 			return 0;
 		if (r == 1 || (envelope_is_unknown_body(why) && used > 0)) {
@@ -436,8 +436,8 @@ static int sbc_fill(struct sbc *c, int64_t deadline)
 		if (n == 0) {
 			c->eof = true;
 			snprintf(c->err, sizeof(c->err), "%s",
-				 c->end > c->start ? "connection closed mid-frame"
-						   : "connection closed by daemon");
+			         c->end > c->start ? "connection closed mid-frame"
+			                           : "connection closed by daemon");
 			return -1;
 		}
 		if (errno == EINTR)
@@ -498,7 +498,7 @@ static Envelope *sbc_dequeue_at(struct sbc *c, size_t i)
 /* The first frame that satisfies match, from the queue or the wire; frames
  * read meanwhile that do not match are queued for sbc_recv(). */
 static int sbc_wait_match(struct sbc *c, sbc_match_fn match, const void *arg, int timeout_ms,
-			  Envelope **out)
+                          Envelope **out)
 {
 	int64_t deadline = sbc_deadline(timeout_ms);
 	Envelope *env;
@@ -561,7 +561,7 @@ int sbc_wait_reply(struct sbc *c, uint64_t seq, int timeout_ms, Envelope **out)
 }
 
 int sbc_wait_body(struct sbc *c, Switchboard__V1__Envelope__BodyCase body, int timeout_ms,
-		  Envelope **out)
+                  Envelope **out)
 {
 	return sbc_wait_match(c, sbc_match_body, &body, timeout_ms, out);
 }
@@ -573,7 +573,7 @@ static char *sbc_str(const char *s)
 }
 
 int sbc_hello(struct sbc *c, Switchboard__V1__Role role, const char *client_id, const char *token,
-	      int timeout_ms, Envelope **welcome)
+              int timeout_ms, Envelope **welcome)
 {
 	Envelope env = SWITCHBOARD__V1__ENVELOPE__INIT;
 	Switchboard__V1__Hello hello = SWITCHBOARD__V1__HELLO__INIT;
@@ -606,15 +606,15 @@ int sbc_hello(struct sbc *c, Switchboard__V1__Role role, const char *client_id, 
 	}
 	if (reply->body_case == SWITCHBOARD__V1__ENVELOPE__BODY_ERROR) {
 		int code = reply->error->code > 0 ? (int)reply->error->code
-						  : SWITCHBOARD__V1__ERROR_CODE__INTERNAL;
+		                                  : SWITCHBOARD__V1__ERROR_CODE__INTERNAL;
 
 		snprintf(c->err, sizeof(c->err), "Hello refused: %s",
-			 reply->error->message ? reply->error->message : "");
+		         reply->error->message ? reply->error->message : "");
 		envelope_free(reply);
 		return code;
 	}
 	snprintf(c->err, sizeof(c->err), "unexpected %s in answer to Hello",
-		 envelope_body_name(reply->body_case));
+	         envelope_body_name(reply->body_case));
 	envelope_free(reply);
 	return -1;
 }
@@ -645,7 +645,7 @@ uint64_t sbc_submit(struct sbc *c, const struct sbc_submit *s)
 		ptrs = xcalloc(s->n_attrs, sizeof(*ptrs));
 		for (size_t i = 0; i < s->n_attrs; i++) {
 			Switchboard__V1__SubmitContact__AttributesEntry init =
-				SWITCHBOARD__V1__SUBMIT_CONTACT__ATTRIBUTES_ENTRY__INIT;
+			    SWITCHBOARD__V1__SUBMIT_CONTACT__ATTRIBUTES_ENTRY__INIT;
 
 			entries[i] = init;
 			entries[i].key = sbc_str(s->attr_keys[i]);
@@ -748,9 +748,17 @@ uint64_t sbc_ping(struct sbc *c)
 const char *sbc_error_code_name(int code)
 {
 	static const char *const names[] = {
-		"ERROR_CODE_UNSPECIFIED", "BAD_FRAME", "UNAUTHENTICATED", "FORBIDDEN",
-		"NOT_FOUND", "INVALID_ARGUMENT", "STORE_UNAVAILABLE", "NOT_LEADER",
-		"OVERLOADED", "CONFLICT", "INTERNAL",
+	    "ERROR_CODE_UNSPECIFIED",
+	    "BAD_FRAME",
+	    "UNAUTHENTICATED",
+	    "FORBIDDEN",
+	    "NOT_FOUND",
+	    "INVALID_ARGUMENT",
+	    "STORE_UNAVAILABLE",
+	    "NOT_LEADER",
+	    "OVERLOADED",
+	    "CONFLICT",
+	    "INTERNAL",
 	};
 
 	if (code >= 0 && (size_t)code < sizeof(names) / sizeof(names[0]))
@@ -760,14 +768,14 @@ const char *sbc_error_code_name(int code)
 
 const char *sbc_channel_name(int wire)
 {
-	static const char *const names[] = { "unspecified", "voice", "chat", "email", "social" };
+	static const char *const names[] = {"unspecified", "voice", "chat", "email", "social"};
 
 	return wire >= 0 && wire <= 4 ? names[wire] : "?";
 }
 
 const char *sbc_state_name(int wire)
 {
-	static const char *const names[] = { "unspecified", "offline", "available", "break" };
+	static const char *const names[] = {"unspecified", "offline", "available", "break"};
 
 	return wire >= 0 && wire <= 3 ? names[wire] : "?";
 }
@@ -784,6 +792,8 @@ static const char *sbc_event_kind_name(int kind)
 		return "overflowed";
 	case SWITCHBOARD__V1__CONTACT_EVENT__KIND__REQUEUED:
 		return "requeued";
+	case SWITCHBOARD__V1__CONTACT_EVENT__KIND__TRANSFERRED:
+		return "transferred";
 	default:
 		return "contact_event";
 	}
@@ -796,7 +806,8 @@ struct sbc_sb {
 };
 
 /* Appends formatted text, truncating silently at the end of the buffer. */
-static void sbc_sb_add(struct sbc_sb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sbc_sb_add(struct sbc_sb *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 static void sbc_sb_add(struct sbc_sb *b, const char *fmt, ...)
 {
 	va_list ap;
@@ -852,7 +863,7 @@ static void sbc_sb_contact(struct sbc_sb *b, const Switchboard__V1__ContactInfo 
 
 const char *sbc_describe(const Envelope *env, char *buf, size_t len)
 {
-	struct sbc_sb b = { buf, 0, len };
+	struct sbc_sb b = {buf, 0, len};
 
 	if (len == 0)
 		return buf;
@@ -861,14 +872,14 @@ const char *sbc_describe(const Envelope *env, char *buf, size_t len)
 	case SWITCHBOARD__V1__ENVELOPE__BODY_HELLO:
 		/* The token is a credential: never rendered. */
 		sbc_sb_add(&b, "hello %s %s protocol %u",
-			   env->hello->role == SWITCHBOARD__V1__ROLE__ROLE_GATEWAY ? "gateway"
-			   : env->hello->role == SWITCHBOARD__V1__ROLE__ROLE_AGENT ? "agent"
-										    : "?",
-			   sbc_show(env->hello->client_id), env->hello->protocol_version);
+		           env->hello->role == SWITCHBOARD__V1__ROLE__ROLE_GATEWAY ? "gateway"
+		           : env->hello->role == SWITCHBOARD__V1__ROLE__ROLE_AGENT ? "agent"
+		                                                                   : "?",
+		           sbc_show(env->hello->client_id), env->hello->protocol_version);
 		break;
 	case SWITCHBOARD__V1__ENVELOPE__BODY_WELCOME:
 		sbc_sb_add(&b, "welcome session %s heartbeat %ums",
-			   sbc_show(env->welcome->session_id), env->welcome->heartbeat_ms);
+		           sbc_show(env->welcome->session_id), env->welcome->heartbeat_ms);
 		break;
 	case SWITCHBOARD__V1__ENVELOPE__BODY_PING:
 		sbc_sb_add(&b, "ping");
@@ -881,17 +892,17 @@ const char *sbc_describe(const Envelope *env, char *buf, size_t len)
 	}
 	case SWITCHBOARD__V1__ENVELOPE__BODY_ERROR:
 		sbc_sb_add(&b, "error %s: %s (ref %" PRIu64 ")",
-			   sbc_error_code_name(env->error->code), sbc_show(env->error->message),
-			   env->ref ? env->ref : env->error->ref);
+		           sbc_error_code_name(env->error->code), sbc_show(env->error->message),
+		           env->ref ? env->ref : env->error->ref);
 		break;
 	case SWITCHBOARD__V1__ENVELOPE__BODY_SUBMIT_CONTACT: {
 		const Switchboard__V1__SubmitContact *m = env->submit_contact;
 
 		sbc_sb_add(&b, "submit %s %s queue %s", sbc_show(m->external_id),
-			   sbc_channel_name(m->channel), sbc_show(m->queue));
+		           sbc_channel_name(m->channel), sbc_show(m->queue));
 		if (m->customer != NULL)
 			sbc_sb_add(&b, " customer %s tier %s", sbc_show(m->customer->id),
-				   sbc_show(m->customer->tier));
+			           sbc_show(m->customer->tier));
 		if (m->priority != 0)
 			sbc_sb_add(&b, " priority %d", m->priority);
 		break;
@@ -904,34 +915,54 @@ const char *sbc_describe(const Envelope *env, char *buf, size_t len)
 		const Switchboard__V1__ContactAccepted *m = env->contact_accepted;
 
 		sbc_sb_add(&b, "accepted contact %s queue %s position %u deadline ",
-			   sbc_show(m->contact_id), sbc_show(m->queue), m->position);
+		           sbc_show(m->contact_id), sbc_show(m->queue), m->position);
 		sbc_sb_when(&b, m->deadline_ms);
 		sbc_sb_add(&b, " estimated wait %.1fs%s", (double)m->estimated_wait_ms / 1000.0,
-			   m->duplicate ? " (duplicate)" : "");
+		           m->duplicate ? " (duplicate)" : "");
 		break;
 	}
 	case SWITCHBOARD__V1__ENVELOPE__BODY_CONTACT_ASSIGNED: {
 		const Switchboard__V1__ContactAssigned *m = env->contact_assigned;
 
 		sbc_sb_add(&b, "assigned %s -> %s waited %.1fs %s", sbc_show(m->contact_id),
-			   sbc_show(m->agent_id), (double)m->waited_ms / 1000.0,
-			   m->sla_met ? "SLA met" : "SLA missed");
+		           sbc_show(m->agent_id), (double)m->waited_ms / 1000.0,
+		           m->sla_met ? "SLA met" : "SLA missed");
 		break;
 	}
 	case SWITCHBOARD__V1__ENVELOPE__BODY_CONTACT_EVENT:
 		sbc_sb_add(&b, "%s %s", sbc_event_kind_name(env->contact_event->kind),
-			   sbc_show(env->contact_event->contact_id));
+		           sbc_show(env->contact_event->contact_id));
 		sbc_sb_reason(&b, env->contact_event->detail);
 		break;
 	case SWITCHBOARD__V1__ENVELOPE__BODY_CONTACT_COMPLETED:
 		sbc_sb_add(&b, "completed %s %s handled %.1fs",
-			   sbc_show(env->contact_completed->contact_id),
-			   sbc_show(env->contact_completed->disposition),
-			   (double)env->contact_completed->handle_ms / 1000.0);
+		           sbc_show(env->contact_completed->contact_id),
+		           sbc_show(env->contact_completed->disposition),
+		           (double)env->contact_completed->handle_ms / 1000.0);
 		break;
 	case SWITCHBOARD__V1__ENVELOPE__BODY_CONTACT_CANCELLED:
 		sbc_sb_add(&b, "cancelled %s", sbc_show(env->contact_cancelled->contact_id));
 		break;
+	case SWITCHBOARD__V1__ENVELOPE__BODY_EXPLAIN_CONTACT:
+		sbc_sb_add(&b, "explain %s", sbc_show(env->explain_contact->contact_id));
+		break;
+	case SWITCHBOARD__V1__ENVELOPE__BODY_CONTACT_EXPLANATION: {
+		const Switchboard__V1__ContactExplanation *m = env->contact_explanation;
+
+		sbc_sb_add(&b,
+		           "explanation %s %s queue %s step %u position %u waited %.1fs deadline ",
+		           sbc_show(m->contact_id), sbc_show(m->state), sbc_show(m->queue), m->step,
+		           m->position, (double)m->waited_ms / 1000.0);
+		sbc_sb_when(&b, m->deadline_ms);
+		sbc_sb_add(
+		    &b,
+		    "; agents eligible %u, blocked by queue %u skill %u tier %u preferred %u "
+		    "state %u capacity %u penalty %u",
+		    m->eligible, m->blocked_queue, m->blocked_skill, m->blocked_tier,
+		    m->blocked_preferred, m->blocked_state, m->blocked_capacity,
+		    m->blocked_penalty);
+		break;
+	}
 	case SWITCHBOARD__V1__ENVELOPE__BODY_SET_STATE:
 		sbc_sb_add(&b, "set_state %s", sbc_state_name(env->set_state->state));
 		sbc_sb_reason(&b, env->set_state->reason);
@@ -945,20 +976,20 @@ const char *sbc_describe(const Envelope *env, char *buf, size_t len)
 		break;
 	case SWITCHBOARD__V1__ENVELOPE__BODY_COMPLETE_CONTACT:
 		sbc_sb_add(&b, "complete %s %s", sbc_show(env->complete_contact->contact_id),
-			   sbc_show(env->complete_contact->disposition));
+		           sbc_show(env->complete_contact->disposition));
 		break;
 	case SWITCHBOARD__V1__ENVELOPE__BODY_READY:
 		sbc_sb_add(&b, "ready");
 		break;
 	case SWITCHBOARD__V1__ENVELOPE__BODY_TRANSFER:
 		sbc_sb_add(&b, "transfer %s to queue %s", sbc_show(env->transfer->contact_id),
-			   sbc_show(env->transfer->queue));
+		           sbc_show(env->transfer->queue));
 		break;
 	case SWITCHBOARD__V1__ENVELOPE__BODY_OFFER: {
 		const Switchboard__V1__Offer *m = env->offer;
 
 		sbc_sb_add(&b, "offer %s contact %s", sbc_show(m->offer_id),
-			   m->contact ? sbc_show(m->contact->contact_id) : "-");
+		           m->contact ? sbc_show(m->contact->contact_id) : "-");
 		sbc_sb_contact(&b, m->contact);
 		sbc_sb_add(&b, " expires ");
 		sbc_sb_when(&b, m->expires_ms);
@@ -970,7 +1001,7 @@ const char *sbc_describe(const Envelope *env, char *buf, size_t len)
 		break;
 	case SWITCHBOARD__V1__ENVELOPE__BODY_ASSIGNMENT_CONFIRMED:
 		sbc_sb_add(&b, "assignment_confirmed %s",
-			   sbc_show(env->assignment_confirmed->contact_id));
+		           sbc_show(env->assignment_confirmed->contact_id));
 		sbc_sb_contact(&b, env->assignment_confirmed->contact);
 		break;
 	case SWITCHBOARD__V1__ENVELOPE__BODY_STATE_CHANGED:

@@ -9,6 +9,7 @@
 #define SB_CLIENT_H
 
 #include <stdbool.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,6 +23,12 @@ struct sbc;
 struct sbc *sbc_connect(const char *address, int timeout_ms, char *err, size_t errlen);
 void sbc_close(struct sbc *c);
 int sbc_fd(const struct sbc *c);
+/* Why the last call failed ("connection closed by daemon", ...), for messages. */
+const char *sbc_last_error(const struct sbc *c);
+/* True when sbc_recv() would return at once without reading the socket: a
+ * queued or fully buffered frame, or a closed/broken connection to report.
+ * Event loops check it before poll(), which cannot see user-space buffers. */
+bool sbc_pending(const struct sbc *c);
 /* Why the last call failed ("connection closed by daemon", ...), for messages. */
 const char *sbc_last_error(const struct sbc *c);
 /* True when sbc_recv() would return at once without reading the socket: a
@@ -76,6 +83,10 @@ uint64_t sbc_ping(struct sbc *c);
 /* One-line human rendering of a frame ("contact_assigned c-12 -> alice ..."),
  * for the CLI and test failure messages. Writes into buf, returns buf. */
 const char *sbc_describe(const Envelope *env, char *buf, size_t len);
+/* Names of wire enum values ("NOT_FOUND", "voice", "available"). */
+const char *sbc_error_code_name(int code);
+const char *sbc_channel_name(int wire);
+const char *sbc_state_name(int wire);
 /* Names of wire enum values ("NOT_FOUND", "voice", "available"). */
 const char *sbc_error_code_name(int code);
 const char *sbc_channel_name(int wire);

@@ -42,11 +42,27 @@ struct sbctl_gw_opts {
 };
 
 enum sbctl_optid {
-	OPT_GATEWAY = 256, OPT_ID, OPT_SECRET, OPT_SECRET_FILE, OPT_TIMEOUT, OPT_CHANNEL,
-	OPT_EXTERNAL_ID, OPT_QUEUE, OPT_TIER, OPT_CUSTOMER, OPT_PRIORITY, OPT_ATTR,
-	OPT_LANGUAGE, OPT_WATCH, OPT_CONTACT, OPT_REASON, OPT_HELP,
+	OPT_GATEWAY = 256,
+	OPT_ID,
+	OPT_SECRET,
+	OPT_SECRET_FILE,
+	OPT_TIMEOUT,
+	OPT_CHANNEL,
+	OPT_EXTERNAL_ID,
+	OPT_QUEUE,
+	OPT_TIER,
+	OPT_CUSTOMER,
+	OPT_PRIORITY,
+	OPT_ATTR,
+	OPT_LANGUAGE,
+	OPT_WATCH,
+	OPT_CONTACT,
+	OPT_REASON,
+	OPT_HELP,
 };
 
+// clang-format off
+/* Tables read best one entry per line. */
 #define SBCTL_GW_LONGOPTS                                                                        \
 	{ "gateway", required_argument, NULL, OPT_GATEWAY },                                     \
 	{ "id", required_argument, NULL, OPT_ID },                                               \
@@ -61,53 +77,52 @@ enum sbctl_optid {
 	"  --secret S            the gateway's secret (visible in ps; prefer --secret-file)\n"    \
 	"  --secret-file F       read the secret from the first line of F\n"                      \
 	"  --timeout MS          connect and reply timeout (default 5000)\n"
+// clang-format on
 
 static const char sbctl_usage_main[] =
-	"usage: sbctl COMMAND [OPTIONS]   (sbctl COMMAND --help for details)\n"
-	"\n"
-	"  submit   submit a contact as a gateway, optionally follow it (--watch)\n"
-	"  cancel   cancel a contact as the gateway that submitted it\n"
-	"  watch    print every event a gateway receives\n"
-	"  agent    log in as an agent; act by typed commands or automatically\n"
-	"  demo     drive demo traffic through a daemon from its config file\n"
-	"\n"
-	"Exit status: 0 ok, 1 refused or failed, 2 usage error.\n";
+    "usage: sbctl COMMAND [OPTIONS]   (sbctl COMMAND --help for details)\n"
+    "\n"
+    "  submit   submit a contact as a gateway, optionally follow it (--watch)\n"
+    "  cancel   cancel a contact as the gateway that submitted it\n"
+    "  watch    print every event a gateway receives\n"
+    "  agent    log in as an agent; act by typed commands or automatically\n"
+    "  demo     drive demo traffic through a daemon from its config file\n"
+    "\n"
+    "Exit status: 0 ok, 1 refused or failed, 2 usage error.\n";
 
 static const char sbctl_usage_submit[] =
-	"usage: sbctl submit --gateway ADDR --id GW (--secret S | --secret-file F)\n"
-	"                    --channel voice|chat|email|social --external-id X [--queue Q]\n"
-	"                    [--tier T] [--customer C] [--priority N] [--language L]\n"
-	"                    [--attr KEY=VALUE ...] [--watch]\n"
-	"\n"
-	"Submits one contact and prints the daemon's ContactAccepted. Resubmitting an\n"
-	"external id answers with the same contact (duplicate). With --watch, keeps\n"
-	"printing the contact's events until it is completed, cancelled or expired.\n"
-	"\n" SBCTL_GW_USAGE
-	"  --channel CH          voice, chat, email or social (required)\n"
-	"  --external-id X       the gateway's own id for the contact (required)\n"
-	"  --queue Q             target queue (default: the channel's default queue)\n"
-	"  --tier T              customer tier (vip, gold, ...)\n"
-	"  --customer C          customer id (informational)\n"
-	"  --priority N          seconds taken off the deadline, 0..3600\n"
-	"  --language L          e.g. en\n"
-	"  --attr KEY=VALUE      attribute passed to the agent (repeatable)\n"
-	"  --watch               follow the contact until it ends or Ctrl-C\n";
+    "usage: sbctl submit --gateway ADDR --id GW (--secret S | --secret-file F)\n"
+    "                    --channel voice|chat|email|social --external-id X [--queue Q]\n"
+    "                    [--tier T] [--customer C] [--priority N] [--language L]\n"
+    "                    [--attr KEY=VALUE ...] [--watch]\n"
+    "\n"
+    "Submits one contact and prints the daemon's ContactAccepted. Resubmitting an\n"
+    "external id answers with the same contact (duplicate). With --watch, keeps\n"
+    "printing the contact's events until it is completed, cancelled or expired.\n"
+    "\n" SBCTL_GW_USAGE "  --channel CH          voice, chat, email or social (required)\n"
+    "  --external-id X       the gateway's own id for the contact (required)\n"
+    "  --queue Q             target queue (default: the channel's default queue)\n"
+    "  --tier T              customer tier (vip, gold, ...)\n"
+    "  --customer C          customer id (informational)\n"
+    "  --priority N          seconds taken off the deadline, 0..3600\n"
+    "  --language L          e.g. en\n"
+    "  --attr KEY=VALUE      attribute passed to the agent (repeatable)\n"
+    "  --watch               follow the contact until it ends or Ctrl-C\n";
 
 static const char sbctl_usage_cancel[] =
-	"usage: sbctl cancel --gateway ADDR --id GW (--secret S | --secret-file F)\n"
-	"                    --contact ID [--reason R]\n"
-	"\n"
-	"Cancels a contact this gateway submitted (the customer hung up).\n"
-	"\n" SBCTL_GW_USAGE
-	"  --contact ID          the daemon's contact id (required)\n"
-	"  --reason R            e.g. abandoned (default)\n";
+    "usage: sbctl cancel --gateway ADDR --id GW (--secret S | --secret-file F)\n"
+    "                    --contact ID [--reason R]\n"
+    "\n"
+    "Cancels a contact this gateway submitted (the customer hung up).\n"
+    "\n" SBCTL_GW_USAGE "  --contact ID          the daemon's contact id (required)\n"
+    "  --reason R            e.g. abandoned (default)\n";
 
 static const char sbctl_usage_watch[] =
-	"usage: sbctl watch --gateway ADDR --id GW (--secret S | --secret-file F)\n"
-	"\n"
-	"Prints every event the daemon sends this gateway until Ctrl-C. The daemon may\n"
-	"send a gateway's events to its most recent connection only.\n"
-	"\n" SBCTL_GW_USAGE;
+    "usage: sbctl watch --gateway ADDR --id GW (--secret S | --secret-file F)\n"
+    "\n"
+    "Prints every event the daemon sends this gateway until Ctrl-C. The daemon may\n"
+    "send a gateway's events to its most recent connection only.\n"
+    "\n" SBCTL_GW_USAGE;
 
 int64_t sbctl_mono_ms(void)
 {
@@ -197,7 +212,7 @@ char *sbctl_read_secret(const char *path, char *err, size_t errlen)
 	n = getline(&line, &cap, f);
 	fclose(f);
 	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' ' ||
-			 line[n - 1] == '\t'))
+	                 line[n - 1] == '\t'))
 		line[--n] = '\0';
 	if (n <= 0) {
 		free(line);
@@ -238,8 +253,8 @@ int sbctl_usage_error(const char *cmd, const char *fmt, ...)
 
 /* Picks the credential from exactly one of an inline value and a file.
  * Returns 0 with *cred set (*owned to free), or an exit code. */
-int sbctl_credential(const char *cmd, const char *name, const char *inline_value,
-			    const char *file, const char **cred, char **owned)
+int sbctl_credential(const char *cmd, const char *name, const char *inline_value, const char *file,
+                     const char **cred, char **owned)
 {
 	char err[256];
 
@@ -296,8 +311,8 @@ void sbctl_print_frame(const Envelope *env)
 }
 
 /* Connects and logs in. Returns 0 with *out and *heartbeat_ms set, or an exit code. */
-int sbctl_login(const char *address, Switchboard__V1__Role role, const char *id,
-		       const char *cred, long timeout_ms, struct sbc **out, uint32_t *heartbeat_ms)
+int sbctl_login(const char *address, Switchboard__V1__Role role, const char *id, const char *cred,
+                long timeout_ms, struct sbc **out, uint32_t *heartbeat_ms)
 {
 	char err[256];
 	Envelope *welcome = NULL;
@@ -314,7 +329,7 @@ int sbctl_login(const char *address, Switchboard__V1__Role role, const char *id,
 	if (r != 0) {
 		if (r > 0)
 			sbctl_warn("login as %s: %s (%s)", id, sbc_last_error(c),
-				   sbc_error_code_name(r));
+			           sbc_error_code_name(r));
 		else
 			sbctl_warn("login as %s failed: %s", id, sbc_last_error(c));
 		sbc_close(c);
@@ -330,7 +345,7 @@ int sbctl_login(const char *address, Switchboard__V1__Role role, const char *id,
 
 /* Logs in as the gateway the options name. */
 static int sbctl_gw_login(const char *cmd, const struct sbctl_gw_opts *o, struct sbc **out,
-			  uint32_t *heartbeat_ms)
+                          uint32_t *heartbeat_ms)
 {
 	const char *cred;
 	char *owned;
@@ -342,7 +357,7 @@ static int sbctl_gw_login(const char *cmd, const struct sbctl_gw_opts *o, struct
 	if (rc != 0)
 		return rc;
 	rc = sbctl_login(o->address, SWITCHBOARD__V1__ROLE__ROLE_GATEWAY, o->id, cred,
-			 o->timeout_ms, out, heartbeat_ms);
+	                 o->timeout_ms, out, heartbeat_ms);
 	free(owned);
 	return rc;
 }
@@ -381,7 +396,7 @@ static int sbctl_await(struct sbc *c, uint64_t seq, long timeout_ms, Envelope **
 	}
 	sbctl_print_frame(env);
 	r = env->body_case == SWITCHBOARD__V1__ENVELOPE__BODY_ERROR ? SBCTL_EXIT_FAIL
-								    : SBCTL_EXIT_OK;
+	                                                            : SBCTL_EXIT_OK;
 	if (reply != NULL)
 		*reply = env;
 	else
@@ -414,7 +429,7 @@ static bool sbctl_is_final(const Envelope *env)
 	return env->body_case == SWITCHBOARD__V1__ENVELOPE__BODY_CONTACT_COMPLETED ||
 	       env->body_case == SWITCHBOARD__V1__ENVELOPE__BODY_CONTACT_CANCELLED ||
 	       (env->body_case == SWITCHBOARD__V1__ENVELOPE__BODY_CONTACT_EVENT &&
-		env->contact_event->kind == SWITCHBOARD__V1__CONTACT_EVENT__KIND__EXPIRED);
+	        env->contact_event->kind == SWITCHBOARD__V1__CONTACT_EVENT__KIND__EXPIRED);
 }
 
 /* Prints what a gateway hears, heartbeating, until Ctrl-C or (with contact
@@ -423,7 +438,7 @@ static int sbctl_gateway_loop(struct sbc *c, uint32_t heartbeat_ms, const char *
 {
 	int64_t period = heartbeat_ms / 2 > 100 ? heartbeat_ms / 2 : 100;
 	int64_t next_ping = sbctl_mono_ms() + period;
-	struct pollfd pfd = { .fd = sbc_fd(c), .events = POLLIN };
+	struct pollfd pfd = {.fd = sbc_fd(c), .events = POLLIN};
 	Envelope *env;
 	int r;
 
@@ -462,20 +477,20 @@ static int sbctl_gateway_loop(struct sbc *c, uint32_t heartbeat_ms, const char *
 static int sbctl_submit(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		SBCTL_GW_LONGOPTS,
-		{ "channel", required_argument, NULL, OPT_CHANNEL },
-		{ "external-id", required_argument, NULL, OPT_EXTERNAL_ID },
-		{ "queue", required_argument, NULL, OPT_QUEUE },
-		{ "tier", required_argument, NULL, OPT_TIER },
-		{ "customer", required_argument, NULL, OPT_CUSTOMER },
-		{ "priority", required_argument, NULL, OPT_PRIORITY },
-		{ "language", required_argument, NULL, OPT_LANGUAGE },
-		{ "attr", required_argument, NULL, OPT_ATTR },
-		{ "watch", no_argument, NULL, OPT_WATCH },
-		{ NULL, 0, NULL, 0 },
+	    SBCTL_GW_LONGOPTS,
+	    {"channel", required_argument, NULL, OPT_CHANNEL},
+	    {"external-id", required_argument, NULL, OPT_EXTERNAL_ID},
+	    {"queue", required_argument, NULL, OPT_QUEUE},
+	    {"tier", required_argument, NULL, OPT_TIER},
+	    {"customer", required_argument, NULL, OPT_CUSTOMER},
+	    {"priority", required_argument, NULL, OPT_PRIORITY},
+	    {"language", required_argument, NULL, OPT_LANGUAGE},
+	    {"attr", required_argument, NULL, OPT_ATTR},
+	    {"watch", no_argument, NULL, OPT_WATCH},
+	    {NULL, 0, NULL, 0},
 	};
-	struct sbctl_gw_opts g = { .timeout_ms = SBCTL_DEFAULT_TIMEOUT_MS };
-	struct sbc_submit s = { 0 };
+	struct sbctl_gw_opts g = {.timeout_ms = SBCTL_DEFAULT_TIMEOUT_MS};
+	struct sbc_submit s = {0};
 	const char *keys[SBCTL_MAX_ATTRS], *values[SBCTL_MAX_ATTRS];
 	const char *channel = NULL;
 	Envelope *reply = NULL;
@@ -524,7 +539,7 @@ static int sbctl_submit(int argc, char **argv)
 				return sbctl_usage_error("submit", "--attr wants KEY=VALUE");
 			if (s.n_attrs == SBCTL_MAX_ATTRS)
 				return sbctl_usage_error("submit", "at most %d --attr",
-							 SBCTL_MAX_ATTRS);
+				                         SBCTL_MAX_ATTRS);
 			*eq = '\0';
 			keys[s.n_attrs] = optarg;
 			values[s.n_attrs++] = eq + 1;
@@ -553,7 +568,8 @@ static int sbctl_submit(int argc, char **argv)
 	if ((rc = sbctl_gw_login("submit", &g, &c, &heartbeat_ms)) != 0)
 		return rc;
 	rc = sbctl_await(c, sbc_submit(c, &s), g.timeout_ms, &reply);
-	if (rc == 0 && watch && reply->body_case == SWITCHBOARD__V1__ENVELOPE__BODY_CONTACT_ACCEPTED) {
+	if (rc == 0 && watch &&
+	    reply->body_case == SWITCHBOARD__V1__ENVELOPE__BODY_CONTACT_ACCEPTED) {
 		contact = xstrdup(reply->contact_accepted->contact_id);
 		envelope_free(reply);
 		reply = NULL;
@@ -570,12 +586,12 @@ static int sbctl_submit(int argc, char **argv)
 static int sbctl_cancel(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		SBCTL_GW_LONGOPTS,
-		{ "contact", required_argument, NULL, OPT_CONTACT },
-		{ "reason", required_argument, NULL, OPT_REASON },
-		{ NULL, 0, NULL, 0 },
+	    SBCTL_GW_LONGOPTS,
+	    {"contact", required_argument, NULL, OPT_CONTACT},
+	    {"reason", required_argument, NULL, OPT_REASON},
+	    {NULL, 0, NULL, 0},
 	};
-	struct sbctl_gw_opts g = { .timeout_ms = SBCTL_DEFAULT_TIMEOUT_MS };
+	struct sbctl_gw_opts g = {.timeout_ms = SBCTL_DEFAULT_TIMEOUT_MS};
 	const char *contact = NULL, *reason = "abandoned";
 	struct sbc *c = NULL;
 	uint32_t heartbeat_ms;
@@ -615,8 +631,8 @@ static int sbctl_cancel(int argc, char **argv)
 /* sbctl watch */
 static int sbctl_watch(int argc, char **argv)
 {
-	static const struct option longopts[] = { SBCTL_GW_LONGOPTS, { NULL, 0, NULL, 0 } };
-	struct sbctl_gw_opts g = { .timeout_ms = SBCTL_DEFAULT_TIMEOUT_MS };
+	static const struct option longopts[] = {SBCTL_GW_LONGOPTS, {NULL, 0, NULL, 0}};
+	struct sbctl_gw_opts g = {.timeout_ms = SBCTL_DEFAULT_TIMEOUT_MS};
 	struct sbc *c = NULL;
 	uint32_t heartbeat_ms;
 	int opt, rc;
@@ -649,18 +665,15 @@ struct sbctl_cmd {
 };
 
 static const struct sbctl_cmd sbctl_cmds[] = {
-	{ "submit", sbctl_submit },
-	{ "cancel", sbctl_cancel },
-	{ "watch", sbctl_watch },
-	{ "agent", sbctl_agent_main },
-	{ "demo", demo_main },
+    {"submit", sbctl_submit},    {"cancel", sbctl_cancel}, {"watch", sbctl_watch},
+    {"agent", sbctl_agent_main}, {"demo", demo_main},
 };
 
 /* Dispatches to the subcommand; it sees its own name as argv[0]. */
 int main(int argc, char **argv)
 {
 	const char *name = argc > 1 ? argv[1] : NULL;
-	char *help[] = { argv[0], NULL, (char *)"--help", NULL };
+	char *help[] = {argv[0], NULL, (char *)"--help", NULL};
 
 	if (name == NULL) {
 		fputs(sbctl_usage_main, stderr);

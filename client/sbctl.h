@@ -42,13 +42,13 @@ int sbctl_usage_error(const char *cmd, const char *fmt, ...) __attribute__((form
 
 /* Picks a credential from exactly one of --NAME and --NAME-file. Returns 0
  * with *cred set (free *owned afterwards), or an exit code. */
-int sbctl_credential(const char *cmd, const char *name, const char *inline_value,
-		     const char *file, const char **cred, char **owned);
+int sbctl_credential(const char *cmd, const char *name, const char *inline_value, const char *file,
+                     const char **cred, char **owned);
 
 /* Connects and sends Hello; prints the Welcome. Returns 0 with *out and
  * *heartbeat_ms set, or an exit code (the failure already printed). */
-int sbctl_login(const char *address, Switchboard__V1__Role role, const char *id,
-		const char *cred, long timeout_ms, struct sbc **out, uint32_t *heartbeat_ms);
+int sbctl_login(const char *address, Switchboard__V1__Role role, const char *id, const char *cred,
+                long timeout_ms, struct sbc **out, uint32_t *heartbeat_ms);
 
 /* Prints a received frame as "< description [ref N]". */
 void sbctl_print_frame(const Envelope *env);

@@ -21,38 +21,46 @@
 #define AGENT_LINE_MAX 1024
 
 static const char sbctl_agent_usage[] =
-	"usage: sbctl agent --agent ADDR --id AGENT (--token T | --token-file F)\n"
-	"                   [--available] [--auto-accept[=DELAY_MS]]\n"
-	"                   [--auto-complete=HANDLE_MS] [--disposition D]\n"
-	"\n"
-	"Logs in as an agent and prints every frame received (pongs excepted). When\n"
-	"stdin is a terminal, a pipe or a file, reads commands, one per line:\n"
-	"  available                      go available (receive offers)\n"
-	"  break REASON                   take a break (lunch, training, ...)\n"
-	"  offline                        stop being routable\n"
-	"  accept OFFER_ID                take an offered contact\n"
-	"  reject OFFER_ID [REASON]       decline it; it goes to someone else\n"
-	"  complete CONTACT_ID DISPOSITION\n"
-	"  ready                          end wrap-up now\n"
-	"  quit                           log out and exit\n"
-	"End of input on a terminal quits; on a pipe or file it only stops reading.\n"
-	"\n"
-	"  --agent ADDR          the daemon's agent port: host:port, [v6]:port or unix:/path\n"
-	"  --id AGENT            agent id from the roster\n"
-	"  --token T             token from `switchboard --mint-token AGENT` (visible in ps)\n"
-	"  --token-file F        read the token from the first line of F\n"
-	"  --timeout MS          connect and login timeout (default 5000)\n"
-	"  --available           go available right after login\n"
-	"  --auto-accept[=MS]    accept every offer after MS milliseconds (default 0)\n"
-	"  --auto-complete=MS    complete each assigned contact after MS milliseconds\n"
-	"  --disposition D       disposition for --auto-complete (default resolved)\n"
-	"\n"
-	"Exit status: 0 when no request was refused, 1 on a refusal or a lost\n"
-	"connection, 2 on a usage error.\n";
+    "usage: sbctl agent --agent ADDR --id AGENT (--token T | --token-file F)\n"
+    "                   [--available] [--auto-accept[=DELAY_MS]]\n"
+    "                   [--auto-complete=HANDLE_MS] [--disposition D]\n"
+    "\n"
+    "Logs in as an agent and prints every frame received (pongs excepted). When\n"
+    "stdin is a terminal, a pipe or a file, reads commands, one per line:\n"
+    "  available                      go available (receive offers)\n"
+    "  break REASON                   take a break (lunch, training, ...)\n"
+    "  offline                        stop being routable\n"
+    "  accept OFFER_ID                take an offered contact\n"
+    "  reject OFFER_ID [REASON]       decline it; it goes to someone else\n"
+    "  complete CONTACT_ID DISPOSITION\n"
+    "  ready                          end wrap-up now\n"
+    "  quit                           log out and exit\n"
+    "End of input on a terminal quits; on a pipe or file it only stops reading.\n"
+    "\n"
+    "  --agent ADDR          the daemon's agent port: host:port, [v6]:port or unix:/path\n"
+    "  --id AGENT            agent id from the roster\n"
+    "  --token T             token from `switchboard --mint-token AGENT` (visible in ps)\n"
+    "  --token-file F        read the token from the first line of F\n"
+    "  --timeout MS          connect and login timeout (default 5000)\n"
+    "  --available           go available right after login\n"
+    "  --auto-accept[=MS]    accept every offer after MS milliseconds (default 0)\n"
+    "  --auto-complete=MS    complete each assigned contact after MS milliseconds\n"
+    "  --disposition D       disposition for --auto-complete (default resolved)\n"
+    "\n"
+    "Exit status: 0 when no request was refused, 1 on a refusal or a lost\n"
+    "connection, 2 on a usage error.\n";
 
 enum sbctl_agent_optid {
-	AOPT_AGENT = 256, AOPT_ID, AOPT_TOKEN, AOPT_TOKEN_FILE, AOPT_TIMEOUT, AOPT_AVAILABLE,
-	AOPT_AUTO_ACCEPT, AOPT_AUTO_COMPLETE, AOPT_DISPOSITION, AOPT_HELP,
+	AOPT_AGENT = 256,
+	AOPT_ID,
+	AOPT_TOKEN,
+	AOPT_TOKEN_FILE,
+	AOPT_TIMEOUT,
+	AOPT_AVAILABLE,
+	AOPT_AUTO_ACCEPT,
+	AOPT_AUTO_COMPLETE,
+	AOPT_DISPOSITION,
+	AOPT_HELP,
 };
 
 enum sbctl_timer_kind { TIMER_ACCEPT, TIMER_COMPLETE };
@@ -88,7 +96,7 @@ struct sbctl_agent {
 /* Adds an automatic request unless the same one is already scheduled (the
  * daemon re-sends offers and assignments after a reconnect). */
 static void sbctl_agent_schedule(struct sbctl_agent *a, int64_t due, enum sbctl_timer_kind kind,
-				 const char *id)
+                                 const char *id)
 {
 	for (size_t i = 0; i < a->ntimers; i++)
 		if (a->timers[i].kind == kind && strcmp(a->timers[i].id, id) == 0)
@@ -97,7 +105,7 @@ static void sbctl_agent_schedule(struct sbctl_agent *a, int64_t due, enum sbctl_
 		a->timers_cap = a->timers_cap ? a->timers_cap * 2 : 8;
 		a->timers = xreallocarray(a->timers, a->timers_cap, sizeof(*a->timers));
 	}
-	a->timers[a->ntimers++] = (struct sbctl_timer){ due, kind, xstrdup(id) };
+	a->timers[a->ntimers++] = (struct sbctl_timer){due, kind, xstrdup(id)};
 }
 
 /* Removes timer i (order does not matter: the loop scans them all). */
@@ -109,7 +117,7 @@ static void sbctl_agent_drop_timer(struct sbctl_agent *a, size_t i)
 
 /* Forgets a scheduled request that no longer applies (a rescinded offer). */
 static void sbctl_agent_unschedule(struct sbctl_agent *a, enum sbctl_timer_kind kind,
-				   const char *id)
+                                   const char *id)
 {
 	for (size_t i = 0; i < a->ntimers; i++) {
 		if (a->timers[i].kind == kind && strcmp(a->timers[i].id, id) == 0) {
@@ -131,8 +139,7 @@ static int64_t sbctl_agent_next_due(const struct sbctl_agent *a)
 }
 
 /* Reports a request just sent; a failed send ends the session. */
-static void sbctl_agent_sent(struct sbctl_agent *a, uint64_t seq, const char *what,
-			     const char *how)
+static void sbctl_agent_sent(struct sbctl_agent *a, uint64_t seq, const char *what, const char *how)
 {
 	if (seq == 0) {
 		sbctl_warn("send failed: %s", sbc_last_error(a->c));
@@ -161,7 +168,7 @@ static void sbctl_agent_fire(struct sbctl_agent *a, int64_t now)
 		} else {
 			snprintf(what, sizeof(what), "complete %s %s", t->id, a->disposition);
 			sbctl_agent_sent(a, sbc_complete(a->c, t->id, a->disposition), what,
-					 " (auto)");
+			                 " (auto)");
 		}
 		sbctl_agent_drop_timer(a, i);
 	}
@@ -182,7 +189,7 @@ static void sbctl_agent_frame(struct sbctl_agent *a, const Envelope *env)
 	case SWITCHBOARD__V1__ENVELOPE__BODY_OFFER:
 		if (a->accept_delay_ms >= 0 && env->offer->offer_id[0] != '\0')
 			sbctl_agent_schedule(a, now + a->accept_delay_ms, TIMER_ACCEPT,
-					     env->offer->offer_id);
+			                     env->offer->offer_id);
 		break;
 	case SWITCHBOARD__V1__ENVELOPE__BODY_OFFER_RESCINDED:
 		sbctl_agent_unschedule(a, TIMER_ACCEPT, env->offer_rescinded->offer_id);
@@ -190,7 +197,7 @@ static void sbctl_agent_frame(struct sbctl_agent *a, const Envelope *env)
 	case SWITCHBOARD__V1__ENVELOPE__BODY_ASSIGNMENT_CONFIRMED:
 		if (a->complete_ms >= 0 && env->assignment_confirmed->contact_id[0] != '\0')
 			sbctl_agent_schedule(a, now + a->complete_ms, TIMER_COMPLETE,
-					     env->assignment_confirmed->contact_id);
+			                     env->assignment_confirmed->contact_id);
 		break;
 	default:
 		break;
@@ -238,13 +245,13 @@ static void sbctl_agent_command(struct sbctl_agent *a, char *line)
 		return;
 	} else {
 		sbctl_warn("unknown or incomplete command '%s'; try: available, break REASON, "
-			   "offline, accept OFFER, reject OFFER [REASON], complete CONTACT "
-			   "DISPOSITION, ready, quit",
-			   cmd);
+		           "offline, accept OFFER, reject OFFER [REASON], complete CONTACT "
+		           "DISPOSITION, ready, quit",
+		           cmd);
 		return;
 	}
 	snprintf(what, sizeof(what), "%s%s%s%s%s", cmd, arg ? " " : "", arg ? arg : "",
-		 rest ? " " : "", rest ? rest : "");
+	         rest ? " " : "", rest ? rest : "");
 	sbctl_agent_sent(a, seq, what, "");
 }
 
@@ -314,14 +321,14 @@ static void sbctl_agent_loop(struct sbctl_agent *a, uint32_t heartbeat_ms)
 	int r;
 
 	while (!sbctl_stopping() && !a->quit && !a->lost) {
-		fds[0] = (struct pollfd){ .fd = sbc_fd(a->c), .events = POLLIN };
-		fds[1] = (struct pollfd){ .fd = STDIN_FILENO, .events = POLLIN };
+		fds[0] = (struct pollfd){.fd = sbc_fd(a->c), .events = POLLIN};
+		fds[1] = (struct pollfd){.fd = STDIN_FILENO, .events = POLLIN};
 		wake = sbctl_agent_next_due(a);
 		if (next_ping < wake)
 			wake = next_ping;
 		fds[1].revents = 0;
 		sbctl_wait(fds, a->read_stdin ? 2 : 1,
-			   sbc_pending(a->c) ? 0 : wake - sbctl_mono_ms());
+		           sbc_pending(a->c) ? 0 : wake - sbctl_mono_ms());
 		if (a->read_stdin && (fds[1].revents & (POLLIN | POLLHUP | POLLERR)))
 			sbctl_agent_read_stdin(a);
 		while ((r = sbc_recv(a->c, 0, &env)) == 1) {
@@ -348,20 +355,20 @@ static void sbctl_agent_loop(struct sbctl_agent *a, uint32_t heartbeat_ms)
 int sbctl_agent_main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "agent", required_argument, NULL, AOPT_AGENT },
-		{ "id", required_argument, NULL, AOPT_ID },
-		{ "token", required_argument, NULL, AOPT_TOKEN },
-		{ "token-file", required_argument, NULL, AOPT_TOKEN_FILE },
-		{ "timeout", required_argument, NULL, AOPT_TIMEOUT },
-		{ "available", no_argument, NULL, AOPT_AVAILABLE },
-		{ "auto-accept", optional_argument, NULL, AOPT_AUTO_ACCEPT },
-		{ "auto-complete", required_argument, NULL, AOPT_AUTO_COMPLETE },
-		{ "disposition", required_argument, NULL, AOPT_DISPOSITION },
-		{ "help", no_argument, NULL, AOPT_HELP },
-		{ NULL, 0, NULL, 0 },
+	    {"agent", required_argument, NULL, AOPT_AGENT},
+	    {"id", required_argument, NULL, AOPT_ID},
+	    {"token", required_argument, NULL, AOPT_TOKEN},
+	    {"token-file", required_argument, NULL, AOPT_TOKEN_FILE},
+	    {"timeout", required_argument, NULL, AOPT_TIMEOUT},
+	    {"available", no_argument, NULL, AOPT_AVAILABLE},
+	    {"auto-accept", optional_argument, NULL, AOPT_AUTO_ACCEPT},
+	    {"auto-complete", required_argument, NULL, AOPT_AUTO_COMPLETE},
+	    {"disposition", required_argument, NULL, AOPT_DISPOSITION},
+	    {"help", no_argument, NULL, AOPT_HELP},
+	    {NULL, 0, NULL, 0},
 	};
-	struct sbctl_agent a = { .accept_delay_ms = -1, .complete_ms = -1,
-				 .disposition = "resolved" };
+	struct sbctl_agent a = {
+	    .accept_delay_ms = -1, .complete_ms = -1, .disposition = "resolved"};
 	const char *address = NULL, *id = NULL, *token = NULL, *token_file = NULL, *cred;
 	long timeout_ms = 5000;
 	bool available = false;
@@ -395,12 +402,12 @@ int sbctl_agent_main(int argc, char **argv)
 			if (optarg != NULL &&
 			    sbctl_parse_long(optarg, 0, 3600000, &a.accept_delay_ms) < 0)
 				return sbctl_usage_error("agent", "bad --auto-accept delay '%s'",
-							 optarg);
+				                         optarg);
 			break;
 		case AOPT_AUTO_COMPLETE:
 			if (sbctl_parse_long(optarg, 0, 86400000, &a.complete_ms) < 0)
 				return sbctl_usage_error("agent", "bad --auto-complete time '%s'",
-							 optarg);
+				                         optarg);
 			break;
 		case AOPT_DISPOSITION:
 			if (optarg[0] == '\0')
@@ -422,17 +429,16 @@ int sbctl_agent_main(int argc, char **argv)
 	if (rc != 0)
 		return rc;
 	rc = sbctl_login(address, SWITCHBOARD__V1__ROLE__ROLE_AGENT, id, cred, timeout_ms, &a.c,
-			 &heartbeat_ms);
+	                 &heartbeat_ms);
 	free(owned);
 	if (rc != 0)
 		return rc;
 
 	a.read_stdin = sbctl_agent_stdin_usable(&a.stdin_tty);
 	if (available)
-		sbctl_agent_sent(&a,
-				 sbc_set_state(a.c, SWITCHBOARD__V1__AGENT_STATE__AGENT_STATE_AVAILABLE,
-					       ""),
-				 "available", "");
+		sbctl_agent_sent(
+		    &a, sbc_set_state(a.c, SWITCHBOARD__V1__AGENT_STATE__AGENT_STATE_AVAILABLE, ""),
+		    "available", "");
 	sbctl_agent_loop(&a, heartbeat_ms);
 
 	while (a.ntimers > 0)

@@ -13,6 +13,7 @@
 #include "config/config.h"
 #include "engine/engine.h"
 #include "log.h"
+#include "routing.h"
 #include "session/listener.h"
 #include "session/session.h"
 #include "sink.h"
@@ -193,29 +194,6 @@ static void server_on_agent(void *arg, int fd, const char *peer)
 	session_new(arg, fd, SESSION_AGENT, peer);
 }
 
-/* Builds the engine's configuration from the daemon's. */
-static struct engine *server_engine_new(struct server *srv)
-{
-	const struct sb_config *cfg = srv->cfg;
-	struct engine_conf ec = { 0 };
-
-	for (int ch = 0; ch < SB_CH_COUNT; ch++) {
-		ec.channels[ch].sla_ms = cfg->channels[ch].sla_ms;
-		ec.channels[ch].offer_timeout_ms = cfg->channels[ch].offer_timeout_ms;
-		ec.channels[ch].wrapup_ms = cfg->channels[ch].wrapup_ms;
-		ec.channels[ch].capacity = cfg->channels[ch].capacity;
-		ec.channels[ch].exclusive = cfg->channels[ch].exclusive;
-	}
-	ec.reject_delay_ms = cfg->reject_delay_ms;
-	ec.offer_prefix = srv->boot;
-	struct engine *e = engine_new(&ec, sink_ops(), srv->sink);
-	for (size_t i = 0; i < cfg->n_queues; i++)
-		engine_queue_add(e, cfg->queues[i].name, cfg->queues[i].channel);
-	for (size_t i = 0; i < cfg->n_agents; i++)
-		engine_agent_add(e, cfg->agents[i].id, NULL);
-	return e;
-}
-
 /* Writes v in base 36: short, sortable-enough ids. */
 static void server_base36(uint64_t v, char *out, size_t len)
 {
@@ -292,7 +270,19 @@ struct server *server_new(struct sb_config *cfg)
 	if (srv->base == NULL)
 		fatal("cannot create the event loop");
 	srv->sink = sink_new(srv);
-	srv->engine = server_engine_new(srv);
+	/* Invariant checks after every routing decision: on in debug builds and
+	 * in the test suite (SB_CHECK_INVARIANTS=1), off in production. */
+	bool check = getenv("SB_CHECK_INVARIANTS") != NULL;
+#ifdef SB_DEBUG
+	check = true;
+#endif
+	const char *why = NULL;
+	srv->engine = routing_engine_new(cfg, sink_ops(), srv->sink, srv->boot, check, &why);
+	if (srv->engine == NULL) {
+		log_error("routing configuration refused: %s", why);
+		server_free(srv);
+		return NULL;
+	}
 	srv->engine_timer = evtimer_new(srv->base, server_on_engine_timer, srv);
 	srv->drain_timer = evtimer_new(srv->base, server_on_drain_timer, srv);
 	struct store_conf sc = {

@@ -17,6 +17,8 @@
 #include "store/store.h"
 #include "xalloc.h"
 
+#define SINK_N(a) (sizeof(a) / sizeof((a)[0]))
+
 struct sink {
 	struct server *srv;
 	struct session *req; /* the request being handled, if any */
@@ -30,7 +32,9 @@ enum note_kind {
 	NOTE_ASSIGNED,
 	NOTE_COMPLETED,
 	NOTE_CANCELLED,
-	NOTE_AGENT_STATE
+	NOTE_AGENT_STATE,
+	NOTE_EXPIRED,
+	NOTE_EVENT,
 };
 
 /* What to tell whom once a write is acknowledged. Owner: the write's
@@ -230,6 +234,33 @@ static void sink_deliver_agent_state(struct sink *sk, const struct note *n)
 		       n->text);
 }
 
+static void sink_send_contact_event(struct sink *sk, const struct note *n,
+				    Switchboard__V1__ContactEvent__Kind kind)
+{
+	Envelope env = SWITCHBOARD__V1__ENVELOPE__INIT;
+	Switchboard__V1__ContactEvent ev = SWITCHBOARD__V1__CONTACT_EVENT__INIT;
+
+	ev.contact_id = n->contact_id;
+	ev.kind = kind;
+	ev.detail = n->text ? n->text : "";
+	env.body_case = SWITCHBOARD__V1__ENVELOPE__BODY_CONTACT_EVENT;
+	env.contact_event = &ev;
+	sink_send(sink_gateway(sk, n), 0, &env);
+}
+
+static void sink_deliver_event(struct sink *sk, const struct note *n)
+{
+	static const Switchboard__V1__ContactEvent__Kind kinds[] = {
+		[EVENT_SLA_BREACHED] = SWITCHBOARD__V1__CONTACT_EVENT__KIND__SLA_BREACHED,
+		[EVENT_OVERFLOWED] = SWITCHBOARD__V1__CONTACT_EVENT__KIND__OVERFLOWED,
+		[EVENT_TRANSFERRED] = SWITCHBOARD__V1__CONTACT_EVENT__KIND__TRANSFERRED,
+	};
+
+	if (n->req != NULL)
+		outbound_ack(n->req, n->req_seq);
+	sink_send_contact_event(sk, n, kinds[n->code]);
+}
+
 /* A write was acknowledged (or not): tell whoever is waiting. */
 static void sink_on_written(void *arg, int err)
 {
@@ -251,6 +282,10 @@ static void sink_on_written(void *arg, int err)
 	case NOTE_COMPLETED: sink_deliver_completed(sk, n); break;
 	case NOTE_CANCELLED: sink_deliver_cancelled(sk, n); break;
 	case NOTE_AGENT_STATE: sink_deliver_agent_state(sk, n); break;
+	case NOTE_EXPIRED:
+		sink_send_contact_event(sk, n, SWITCHBOARD__V1__CONTACT_EVENT__KIND__EXPIRED);
+		break;
+	case NOTE_EVENT: sink_deliver_event(sk, n); break;
 	}
 	sink_note_free(n);
 }
@@ -294,8 +329,10 @@ static void sink_on_offer(void *ctx, const struct engine_contact_view *c, int64_
 		{ "agent", c->agent_id, 0 },
 		{ "offer_id", c->offer_id, 0 },
 	};
-	struct store_write w = { STORE_CONTACT, c->id, c->queue, STORE_ZADD, c->deadline_ms, 0,
-				 f, 5, ev, 4 };
+	struct store_write w = {
+		.kind = STORE_CONTACT, .id = c->id, .queue = c->queue, .zop = STORE_ZADD,
+		.score = c->deadline_ms, .expire_s = 0, .fields = f, .n_fields = SINK_N(f), .event = ev, .n_event = SINK_N(ev),
+	};
 	log_info("offer %s: contact %s (%s, queue %s) -> agent %s", c->offer_id, c->id,
 		 channel_name(c->channel), c->queue, c->agent_id);
 	sink_write(sk, &w, sink_note(sk, NOTE_OFFER, c, false));
@@ -320,8 +357,10 @@ static void sink_on_offer_ended(void *ctx, const struct engine_contact_view *c,
 		{ "event", "requeued", 0 },   { "contact", c->id, 0 },   { "agent", agent_id, 0 },
 		{ "offer_id", offer_id, 0 }, { "reason", reason, 0 },
 	};
-	struct store_write w = { STORE_CONTACT, c->id, c->queue, STORE_ZADD, c->deadline_ms, 0,
-				 f, 4, ev, 5 };
+	struct store_write w = {
+		.kind = STORE_CONTACT, .id = c->id, .queue = c->queue, .zop = STORE_ZADD,
+		.score = c->deadline_ms, .expire_s = 0, .fields = f, .n_fields = SINK_N(f), .event = ev, .n_event = SINK_N(ev),
+	};
 	/* Only a reject is the requester's own act; a timeout or an agent
 	 * leaving is not answered to whoever happens to be calling. */
 	struct note *n = sink_note(sk, NOTE_OFFER_ENDED, c, why == OFFER_END_REJECTED);
@@ -359,7 +398,10 @@ static void sink_on_assigned(void *ctx, const struct engine_contact_view *c, int
 		{ "waited_ms", w_ms, 0 },
 		{ "sla_met", met ? "1" : "0", 0 },
 	};
-	struct store_write w = { STORE_CONTACT, c->id, c->queue, STORE_ZREM, 0, 0, f, 5, ev, 5 };
+	struct store_write w = {
+		.kind = STORE_CONTACT, .id = c->id, .queue = c->queue, .zop = STORE_ZREM,
+		.score = 0, .expire_s = 0, .fields = f, .n_fields = SINK_N(f), .event = ev, .n_event = SINK_N(ev),
+	};
 	struct note *n = sink_note(sk, NOTE_ASSIGNED, c, true);
 	n->n1 = waited;
 	n->flag = met;
@@ -389,8 +431,10 @@ static void sink_on_completed(void *ctx, const struct engine_contact_view *c,
 		{ "agent", c->agent_id, 0 },	    { "disposition", disposition, 0 },
 		{ "handle_ms", h_ms, 0 },
 	};
-	struct store_write w = { STORE_CONTACT, c->id,	c->queue, STORE_ZREM, 0,
-				 cfg->idempotency_ttl_s, f, 4, ev, 5 };
+	struct store_write w = {
+		.kind = STORE_CONTACT, .id = c->id, .queue = c->queue, .zop = STORE_ZREM,
+		.score = 0, .expire_s = cfg->idempotency_ttl_s, .fields = f, .n_fields = SINK_N(f), .event = ev, .n_event = SINK_N(ev),
+	};
 	struct note *n = sink_note(sk, NOTE_COMPLETED, c, true);
 	n->text = xstrdup(disposition);
 	n->n1 = handled;
@@ -419,8 +463,10 @@ static void sink_on_cancelled(void *ctx, const struct engine_contact_view *c, co
 		{ "contact", c->id, 0 },
 		{ "reason", reason, 0 },
 	};
-	struct store_write w = { STORE_CONTACT, c->id,	c->queue, STORE_ZREM, 0,
-				 cfg->idempotency_ttl_s, f, 5, ev, 3 };
+	struct store_write w = {
+		.kind = STORE_CONTACT, .id = c->id, .queue = c->queue, .zop = STORE_ZREM,
+		.score = 0, .expire_s = cfg->idempotency_ttl_s, .fields = f, .n_fields = SINK_N(f), .event = ev, .n_event = SINK_N(ev),
+	};
 	struct note *n = sink_note(sk, NOTE_CANCELLED, c, true);
 	n->agent_id = sink_dup(rescinded_agent);
 	n->offer_id = sink_dup(rescinded_offer);
@@ -446,7 +492,10 @@ static void sink_on_agent_state(void *ctx, const struct engine_agent_view *a, in
 		{ "state", state, 0 },
 		{ "reason", a->reason, 0 },
 	};
-	struct store_write w = { STORE_AGENT, a->id, NULL, STORE_ZNONE, 0, 0, f, 3, ev, 4 };
+	struct store_write w = {
+		.kind = STORE_AGENT, .id = a->id, .queue = NULL, .zop = STORE_ZNONE,
+		.score = 0, .expire_s = 0, .fields = f, .n_fields = SINK_N(f), .event = ev, .n_event = SINK_N(ev),
+	};
 	/* The reply to SetState is the agent's own; a state change caused by
 	 * another client's request is pushed to the agent instead. */
 	bool own = sk->req != NULL && session_client_id(sk->req) != NULL &&
@@ -460,6 +509,85 @@ static void sink_on_agent_state(void *ctx, const struct engine_agent_view *a, in
 	sink_write(sk, &w, n);
 }
 
+static void sink_on_expired(void *ctx, const struct engine_contact_view *c, const char *reason,
+			    int64_t now)
+{
+	struct sink *sk = ctx;
+	const struct sb_config *cfg = server_config(sk->srv);
+	char ts[24];
+
+	sink_fmt(ts, sizeof ts, now);
+	struct store_field f[] = {
+		{ "state", "expired", 0 },
+		{ "reason", reason, 0 },
+		{ "updated_ms", ts, 0 },
+	};
+	struct store_field ev[] = {
+		{ "event", "expired", 0 },
+		{ "contact", c->id, 0 },
+		{ "reason", reason, 0 },
+	};
+	struct store_write w = {
+		.kind = STORE_CONTACT, .id = c->id, .queue = c->queue, .zop = STORE_ZREM,
+		.expire_s = cfg->idempotency_ttl_s, .fields = f, .n_fields = SINK_N(f),
+		.event = ev, .n_event = SINK_N(ev),
+	};
+	struct note *n = sink_note(sk, NOTE_EXPIRED, c, false);
+	n->text = xstrdup(reason);
+	log_info("contact %s expired in queue %s: %s", c->id, c->queue, reason);
+	sink_write(sk, &w, n);
+}
+
+/* SLA breach, overflow, transfer. Overflow and transfer move the contact
+ * between queues' sorted sets in the same atomic write. */
+static void sink_on_event(void *ctx, const struct engine_contact_view *c, enum engine_event kind,
+			  const char *detail, int64_t now)
+{
+	struct sink *sk = ctx;
+	const char *name = engine_event_name(kind);
+	char ts[24], deadline[24];
+
+	sink_fmt(ts, sizeof ts, now);
+	sink_fmt(deadline, sizeof deadline, c->deadline_ms);
+	struct store_field f[] = {
+		{ "queue", c->queue, 0 },      { "deadline_ms", deadline, 0 },
+		{ "state", "waiting", 0 },     { "agent", "", 0 },
+		{ "updated_ms", ts, 0 },
+	};
+	struct store_field ev[] = {
+		{ "event", name, 0 },
+		{ "contact", c->id, 0 },
+		{ "detail", detail, 0 },
+	};
+	struct store_field breached[] = { { "sla_breached", "1", 0 } };
+	struct store_write w = {
+		.kind = STORE_CONTACT, .id = c->id, .queue = c->queue, .zop = STORE_ZNONE,
+		.event = ev, .n_event = SINK_N(ev),
+	};
+	if (kind == EVENT_SLA_BREACHED) {
+		w.fields = breached;
+		w.n_fields = SINK_N(breached);
+	} else {
+		/* An overflowed contact moves between queues' sets; a transferred
+		 * one left its old set when it was assigned. */
+		struct contact_payload *p = c->user;
+		w.fields = f;
+		w.n_fields = kind == EVENT_OVERFLOWED ? 2 : SINK_N(f);
+		w.zop = kind == EVENT_OVERFLOWED && p && p->queue[0] ? STORE_ZMOVE : STORE_ZADD;
+		w.from_queue = p ? p->queue : NULL;
+		w.score = c->deadline_ms;
+	}
+	struct note *n = sink_note(sk, NOTE_EVENT, c, kind == EVENT_TRANSFERRED);
+	n->text = xstrdup(detail);
+	n->code = (int)kind;
+	log_info("contact %s: %s%s%s", c->id, name, detail[0] ? " " : "", detail);
+	sink_write(sk, &w, n);
+	if (kind != EVENT_SLA_BREACHED && c->user != NULL) {
+		struct contact_payload *p = c->user;
+		snprintf(p->queue, sizeof p->queue, "%s", c->queue);
+	}
+}
+
 static const struct engine_sink sink_engine_ops = {
 	.offer = sink_on_offer,
 	.offer_ended = sink_on_offer_ended,
@@ -467,6 +595,8 @@ static const struct engine_sink sink_engine_ops = {
 	.completed = sink_on_completed,
 	.cancelled = sink_on_cancelled,
 	.agent_state = sink_on_agent_state,
+	.expired = sink_on_expired,
+	.event = sink_on_event,
 	.contact_free = contactinfo_free,
 };
 

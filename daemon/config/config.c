@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <yaml.h>
 
+#include "channel.h"
 #include "config/config_table.h"
 #include "err.h"
 #include "xalloc.h"
@@ -39,6 +40,19 @@ struct config_msg {
 	char *text;
 };
 
+/* Where a parsed value came from: the checks that run after parsing
+ * (references between tiers, queues and steps) report at the value's line.
+ * addr is the stored string for strings, else the field's address (or the
+ * item's, for item); never an address inside the queues array, which
+ * config_default_queues may move. */
+struct config_lineref {
+	uintptr_t addr;
+	int item; /* 0: a stored value's line, 1: a list item's, 2: a key's, even if its
+		     value was refused */
+	size_t seq;
+	size_t line;
+};
+
 /* State of one config_load call. Owner: config_load. */
 struct config_ctx {
 	const char *file;     /* as given, for messages */
@@ -47,6 +61,10 @@ struct config_ctx {
 	struct config_msg *msgs;
 	size_t n_msgs;
 	size_t n_dropped;
+	struct config_lineref *refs;
+	size_t n_refs;
+	int refs_sorted;
+	int defaults; /* filling a default: its values have no line in the file */
 };
 
 /* One mapping level being filled from a table: the top level (with its
@@ -63,6 +81,8 @@ struct config_walk {
 
 static void config_walk_mapping(struct config_ctx *ctx, struct config_walk *w, yaml_node_t *map,
                                 const char *prefix);
+static void config_fill_list(struct config_ctx *ctx, struct config_walk *w, size_t idx,
+                             yaml_node_t *v);
 
 /* Appends "file:line: message" (or "file: message" for line 0). */
 __attribute__((format(printf, 3, 4))) static void config_error(struct config_ctx *ctx, size_t line,
@@ -129,6 +149,53 @@ static void config_flush_errors(struct config_ctx *ctx, struct config_errors *er
 	ctx->n_msgs = 0;
 }
 
+/* Remembers the line a value (or an item) was read from. */
+static void config_note(struct config_ctx *ctx, const void *addr, int item, size_t line)
+{
+	if (ctx->defaults || addr == NULL)
+		return;
+	ctx->refs = xreallocarray(ctx->refs, ctx->n_refs + 1, sizeof *ctx->refs);
+	ctx->refs[ctx->n_refs] = (struct config_lineref){(uintptr_t)addr, item, ctx->n_refs, line};
+	ctx->n_refs++;
+	ctx->refs_sorted = 0;
+}
+
+/* Orders line references by address, kind, then age. */
+static int config_ref_cmp(const void *a, const void *b)
+{
+	const struct config_lineref *x = a, *y = b;
+
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	if (x->item != y->item)
+		return x->item < y->item ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* The line addr's value (or item) was read from, or fallback if it was
+ * not read from the file. Sorted once, searched per lookup: rosters of
+ * thousands of agents make a linear scan per reference quadratic. */
+static size_t config_line_of(struct config_ctx *ctx, const void *addr, int item, size_t fallback)
+{
+	struct config_lineref key = {(uintptr_t)addr, item, SIZE_MAX, 0};
+	size_t lo = 0, hi = ctx->n_refs;
+
+	if (!ctx->refs_sorted && ctx->n_refs > 1)
+		qsort(ctx->refs, ctx->n_refs, sizeof *ctx->refs, config_ref_cmp);
+	ctx->refs_sorted = 1;
+	/* the last entry not after key: the newest record of that address */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (config_ref_cmp(&ctx->refs[mid], &key) <= 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo > 0 && ctx->refs[lo - 1].addr == key.addr && ctx->refs[lo - 1].item == item)
+		return ctx->refs[lo - 1].line;
+	return fallback;
+}
+
 /* Copies s for a message: bounded, and with control bytes replaced so a
  * hostile or binary file cannot drive the terminal. */
 static void config_show(const char *s, char *buf, size_t size)
@@ -192,6 +259,14 @@ static const char *config_type_want(const struct config_key *k)
 		return "true or false";
 	case CONFIG_CHANNEL:
 		return "a channel name";
+	case CONFIG_NUMBER:
+		return "a number";
+	case CONFIG_STRLIST:
+		return "a list of names";
+	case CONFIG_SKILLS:
+		return "a mapping of skill: level";
+	case CONFIG_CAPACITY:
+		return "a mapping of channel: capacity";
 	case CONFIG_STRING:
 	case CONFIG_SECRET:
 	default:
@@ -238,7 +313,27 @@ static void config_free_secret(char *s)
 	}
 }
 
-/* Gives every key of a table its default. */
+/* The length field of a STRLIST or SKILLS key, beside its array. */
+static size_t *config_count(void *base, const struct config_key *k)
+{
+	return (size_t *)(void *)((char *)base + k->count_offset);
+}
+
+/* Frees a STRLIST's names and array, leaving it empty. */
+static void config_free_strlist(void *base, const struct config_key *k)
+{
+	char **v = *(char ***)config_field(base, k);
+	size_t *n = config_count(base, k);
+
+	for (size_t i = 0; i < *n; i++)
+		free(v[i]);
+	free(v);
+	*(char ***)config_field(base, k) = NULL;
+	*n = 0;
+}
+
+/* Gives every key of a table its default. LIST defaults are filled only
+ * once the key is known to be absent (config_default_list). */
 static void config_apply_defaults(const struct config_key *keys, size_t n, void *base)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -256,6 +351,24 @@ static void config_apply_defaults(const struct config_key *keys, size_t n, void 
 		case CONFIG_CHANNEL:
 			config_store_int(field, k->size, k->def);
 			break;
+		case CONFIG_NUMBER:
+			memcpy(field, &k->num_def, sizeof k->num_def);
+			break;
+		case CONFIG_STRLIST: {
+			size_t m = 0;
+			char **v;
+
+			while (k->def_items != NULL && k->def_items[m] != NULL)
+				m++;
+			if (m == 0)
+				break;
+			v = xcalloc(m, sizeof *v);
+			for (size_t j = 0; j < m; j++)
+				v[j] = xstrdup(k->def_items[j]);
+			*(char ***)field = v;
+			*config_count(base, k) = m;
+			break;
+		}
 		default:
 			break;
 		}
@@ -271,6 +384,15 @@ static void config_free_fields(const struct config_key *keys, size_t n, void *ba
 
 		if (k->type == CONFIG_STRING) {
 			free(*(char **)field);
+		} else if (k->type == CONFIG_STRLIST) {
+			config_free_strlist(base, k);
+		} else if (k->type == CONFIG_SKILLS) {
+			struct sb_skill_level *v = *(struct sb_skill_level **)field;
+			size_t count = *config_count(base, k);
+
+			for (size_t j = 0; j < count; j++)
+				free(v[j].name);
+			free(v);
 		} else if (k->type == CONFIG_SECRET) {
 			config_free_secret(*(char **)field);
 		} else if (k->type == CONFIG_LIST) {
@@ -285,9 +407,9 @@ static void config_free_fields(const struct config_key *keys, size_t n, void *ba
 	}
 }
 
-/* Parses an INT, or a DURATION into the key's unit. Returns NULL or why
- * the text is not a number of the right kind. */
-static const char *config_parse_number(const struct config_key *k, const char *s, int64_t *out)
+/* Parses an integer, or with unit_ms > 0 a duration into that unit.
+ * Returns NULL or why the text is not a number of the right kind. */
+static const char *config_parse_int(const char *s, int64_t unit_ms, int64_t *out)
 {
 	const char *p = s;
 	int neg = 0;
@@ -296,22 +418,22 @@ static const char *config_parse_number(const struct config_key *k, const char *s
 	if (*p == '-' || *p == '+')
 		neg = *p++ == '-';
 	if (*p < '0' || *p > '9')
-		return k->type == CONFIG_INT ? "is not an integer"
-		                             : "is not a duration (an integer, or one with a unit: "
-		                               "ms, s, m, h, d)";
+		return unit_ms == 0 ? "is not an integer"
+		                    : "is not a duration (an integer, or one with a unit: "
+		                      "ms, s, m, h, d)";
 	for (; *p >= '0' && *p <= '9'; p++) {
 		if (n > (INT64_MAX - (*p - '0')) / 10)
 			return "is too large";
 		n = n * 10 + (*p - '0');
 	}
-	if (k->type == CONFIG_INT) {
+	if (unit_ms == 0) {
 		if (*p != '\0')
 			return "is not an integer";
 	} else {
 		int64_t mult;
 
 		if (*p == '\0')
-			mult = k->unit_ms;
+			mult = unit_ms;
 		else if (strcmp(p, "ms") == 0)
 			mult = 1;
 		else if (strcmp(p, "s") == 0)
@@ -327,11 +449,41 @@ static const char *config_parse_number(const struct config_key *k, const char *s
 		if (n > INT64_MAX / mult)
 			return "is too large";
 		n *= mult;
-		if (n % k->unit_ms != 0)
+		if (n % unit_ms != 0)
 			return "is not a whole number of seconds";
-		n /= k->unit_ms;
+		n /= unit_ms;
 	}
 	*out = neg ? -n : n;
+	return NULL;
+}
+
+/* Parses a plain decimal ("0.5", "1", "1.25") by hand: strtod would also
+ * take "inf", "0x1p3" and "1e3", and reads the decimal point from the
+ * locale. Up to 15 digits, so the result is the correctly rounded double. */
+static const char *config_parse_decimal(const char *s, double *out)
+{
+	static const char *const bad = "is not a number (like 0.5, 1 or 1.25)";
+	const char *p = s;
+	int neg = 0, digits = 0, frac = 0;
+	int64_t mant = 0;
+	double scale = 1;
+
+	if (*p == '-' || *p == '+')
+		neg = *p++ == '-';
+	for (; *p >= '0' && *p <= '9'; p++, digits++)
+		if (digits < 16)
+			mant = mant * 10 + (*p - '0');
+	if (*p == '.')
+		for (p++; *p >= '0' && *p <= '9'; p++, digits++, frac++)
+			if (digits < 16)
+				mant = mant * 10 + (*p - '0');
+	if (digits == 0 || *p != '\0')
+		return bad;
+	if (digits > 15)
+		return "has more than 15 digits";
+	while (frac-- > 0)
+		scale *= 10;
+	*out = (neg ? -(double)mant : (double)mant) / scale;
 	return NULL;
 }
 
@@ -451,6 +603,12 @@ static void config_parse_value(struct config_ctx *ctx, struct config_walk *w, si
 		w->seen_file[idx] = line;
 	else
 		w->seen[idx] = line;
+	config_note(ctx, field, 2, line);
+	if ((k->flags & CONFIG_NULLABLE) && config_is_null(v)) {
+		free(*(char **)field);
+		*(char **)field = NULL;
+		return;
+	}
 	if (v->type != YAML_SCALAR_NODE || config_is_null(v)) {
 		config_error(ctx, line, "%s: expected %s, found %s", name, config_type_want(k),
 		             config_node_kind(v));
@@ -470,10 +628,12 @@ static void config_parse_value(struct config_ctx *ctx, struct config_walk *w, si
 		}
 		free(*(char **)field);
 		*(char **)field = xstrdup(s);
+		config_note(ctx, *(char **)field, 0, line);
 		break;
 	case CONFIG_INT:
 	case CONFIG_DURATION:
-		if ((why = config_parse_number(k, s, &n)) != NULL) {
+		why = config_parse_int(s, k->type == CONFIG_DURATION ? k->unit_ms : 0, &n);
+		if (why != NULL) {
 			config_error(ctx, line, "%s: '%s' %s", name, show, why);
 			return;
 		}
@@ -483,7 +643,23 @@ static void config_parse_value(struct config_ctx *ctx, struct config_walk *w, si
 			return;
 		}
 		config_store_int(field, k->size, n);
+		config_note(ctx, field, 0, line);
 		break;
+	case CONFIG_NUMBER: {
+		double d;
+
+		if ((why = config_parse_decimal(s, &d)) != NULL) {
+			config_error(ctx, line, "%s: '%s' %s", name, show, why);
+			return;
+		}
+		if (d < k->num_min || d > k->num_max) {
+			config_error(ctx, line, "%s: %s is out of range (%g..%g)", name, show,
+			             k->num_min, k->num_max);
+			return;
+		}
+		memcpy(field, &d, sizeof d);
+		break;
+	}
 	case CONFIG_BOOL:
 		if (strcmp(s, "true") != 0 && strcmp(s, "false") != 0) {
 			config_error(ctx, line, "%s: '%s' is not true or false", name, show);
@@ -612,8 +788,8 @@ static int config_ident_cmp(const void *a, const void *b)
 
 /* Reports every item whose identity repeats an earlier one. Sorting keeps
  * this O(n log n) for rosters of thousands of agents. */
-static void config_check_unique(struct config_ctx *ctx, const struct config_key *k, char *items,
-                                size_t n, const size_t *lines)
+static void config_check_unique(struct config_ctx *ctx, const struct config_key *k,
+                                const char *name, char *items, size_t n, const size_t *lines)
 {
 	const struct config_list *l = k->list;
 	struct config_ident *ids = xcalloc(n, sizeof *ids);
@@ -635,7 +811,7 @@ static void config_check_unique(struct config_ctx *ctx, const struct config_key 
 		}
 		config_show(ids[j].id, show, sizeof show);
 		config_error(ctx, lines[ids[j].index],
-		             "%s[%zu].%s '%s' is a duplicate (first at line %zu)", k->path,
+		             "%s[%zu].%s '%s' is a duplicate (first at line %zu)", name,
 		             ids[j].index, l->items[0].path, show, lines[ids[run].index]);
 	}
 	free(ids);
@@ -660,10 +836,85 @@ static size_t config_missing_line(const struct config_walk *w, const char *path)
 	return w->line;
 }
 
+/* Fills an absent LIST key from its def_items, each a YAML flow mapping,
+ * through the same walk as the file's items: the defaults are written the
+ * way a reader would write them, and the reference prints them as they are. */
+static void config_default_list(struct config_ctx *ctx, struct config_walk *w, size_t idx)
+{
+	const struct config_key *k = &w->keys[idx];
+	yaml_document_t *saved = ctx->doc, doc;
+	yaml_parser_t parser;
+	size_t len = 3;
+	char *text;
+
+	for (size_t i = 0; k->def_items[i] != NULL; i++)
+		len += strlen(k->def_items[i]) + 2;
+	text = xmalloc(len);
+	strcpy(text, "[");
+	for (size_t i = 0; k->def_items[i] != NULL; i++) {
+		strcat(text, i > 0 ? ", " : "");
+		strcat(text, k->def_items[i]);
+	}
+	strcat(text, "]");
+	if (!yaml_parser_initialize(&parser)) {
+		config_error(ctx, 0, "out of memory while parsing");
+		free(text);
+		return;
+	}
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, strlen(text));
+	if (yaml_parser_load(&parser, &doc)) {
+		yaml_node_t *root = yaml_document_get_root_node(&doc);
+
+		ctx->doc = &doc;
+		ctx->defaults = 1;
+		if (root != NULL)
+			config_fill_list(ctx, w, idx, root);
+		ctx->defaults = 0;
+		ctx->doc = saved;
+		yaml_document_delete(&doc);
+	} else {
+		/* a bug in config_table.c; test_table_consistent catches it first */
+		config_error(ctx, 0, "the default of %s is not YAML", k->path);
+	}
+	yaml_parser_delete(&parser);
+	free(text);
+}
+
+/* Reports a group of CONFIG_ONE_OF keys of which not exactly one is set;
+ * a second one is reported at the later line, where it was added. */
+static void config_check_one_of(struct config_ctx *ctx, struct config_walk *w)
+{
+	char names[CONFIG_NAME_MAX] = "", name[CONFIG_NAME_MAX];
+	size_t n = 0, set = 0, last = SIZE_MAX;
+
+	for (size_t i = 0; i < w->n; i++) {
+		if (!(w->keys[i].flags & CONFIG_ONE_OF))
+			continue;
+		n++;
+		snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s",
+		         names[0] ? " or " : "", w->keys[i].path);
+		if (w->seen[i] > 0) {
+			set++;
+			if (last == SIZE_MAX || w->seen[i] >= w->seen[last])
+				last = i;
+		}
+	}
+	if (n == 0 || set == 1)
+		return;
+	if (last == SIZE_MAX) {
+		config_error(ctx, w->line, "%s: set %s", w->where, names);
+		return;
+	}
+	config_name(w, w->keys[last].path, "", name, sizeof name);
+	config_error(ctx, w->seen[last], "%s: set either %s, not both", name, names);
+}
+
 /* After a walk: reports required keys that were absent and lists that are
- * too short, and fills keys that default to the item's identity. */
+ * too short, fills keys that default to the item's identity and absent
+ * lists that have default items. */
 static void config_check_missing(struct config_ctx *ctx, struct config_walk *w)
 {
+	config_check_one_of(ctx, w);
 	for (size_t i = 0; i < w->n; i++) {
 		const struct config_key *k = &w->keys[i];
 		void *field = config_field(w->base, k);
@@ -671,12 +922,19 @@ static void config_check_missing(struct config_ctx *ctx, struct config_walk *w)
 		const char *leaf;
 
 		config_name(w, k->path, "", name, sizeof name);
-		if (k->type == CONFIG_LIST) {
-			size_t count = *(size_t *)(void *)((char *)w->base + k->list->count_offset);
+		if (k->type == CONFIG_LIST || k->type == CONFIG_STRLIST) {
+			size_t count;
+
+			if (k->type == CONFIG_LIST && w->seen[i] == 0 && k->def_items != NULL)
+				config_default_list(ctx, w, i);
+			count = k->type == CONFIG_LIST
+			            ? *(size_t *)(void *)((char *)w->base + k->list->count_offset)
+			            : *config_count(w->base, k);
 			if ((int64_t)count < k->min)
 				config_error(ctx, w->seen[i] ? w->seen[i] : w->line,
 				             "%s: at least %" PRId64 " %s%s required", name, k->min,
-				             k->list->noun, k->min == 1 ? " is" : "s are");
+				             k->type == CONFIG_LIST ? k->list->noun : "name",
+				             k->min == 1 ? " is" : "s are");
 			continue;
 		}
 		if ((k->flags & CONFIG_DEFAULT_ID) && w->seen[i] == 0) {
@@ -702,22 +960,39 @@ static void config_parse_list(struct config_ctx *ctx, struct config_walk *w, siz
                               const yaml_node_t *key, yaml_node_t *v)
 {
 	const struct config_key *k = &w->keys[idx];
-	const struct config_list *l = k->list;
-	char **arrp = config_field(w->base, k);
-	size_t *countp = (size_t *)(void *)((char *)w->base + l->count_offset);
-	size_t *lines;
-	char *items;
-	size_t n;
+	char name[CONFIG_NAME_MAX];
 
+	config_name(w, k->path, "", name, sizeof name);
 	w->seen[idx] = config_line(key);
 	if (config_is_null(v))
 		return;
 	if (v->type != YAML_SEQUENCE_NODE) {
-		config_error(ctx, config_line(v), "%s: expected a list of %ss, found %s", k->path,
-		             l->noun, config_node_kind(v));
+		config_error(ctx, config_line(v), "%s: expected a list of %ss, found %s", name,
+		             k->list->noun, config_node_kind(v));
 		return;
 	}
+	config_fill_list(ctx, w, idx, v);
+}
+
+/* Fills a LIST key from the items of sequence v; an item may hold a list
+ * of its own (a queue's steps), walked the same way. */
+static void config_fill_list(struct config_ctx *ctx, struct config_walk *w, size_t idx,
+                             yaml_node_t *v)
+{
+	const struct config_key *k = &w->keys[idx];
+	const struct config_list *l = k->list;
+	char **arrp = config_field(w->base, k);
+	size_t *countp = (size_t *)(void *)((char *)w->base + l->count_offset);
+	char name[CONFIG_NAME_MAX];
+	size_t *lines;
+	char *items;
+	size_t n;
+
+	config_name(w, k->path, "", name, sizeof name);
 	n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+	if (k->max > 0 && (int64_t)n > k->max)
+		config_error(ctx, config_line(v), "%s: at most %" PRId64 " %ss are allowed, found %zu",
+		             name, k->max, l->noun, n);
 	if (n == 0)
 		return;
 	/* owned by the config from here on, so config_free covers every exit */
@@ -728,7 +1003,7 @@ static void config_parse_list(struct config_ctx *ctx, struct config_walk *w, siz
 	for (size_t i = 0; i < n; i++) {
 		yaml_node_t *in = yaml_document_get_node(ctx->doc, v->data.sequence.items.start[i]);
 		void *item = items + i * l->item_size;
-		char where[64];
+		char where[CONFIG_NAME_MAX + 24];
 		struct config_walk iw = {
 		    .keys = l->items,
 		    .n = l->n_items,
@@ -737,8 +1012,9 @@ static void config_parse_list(struct config_ctx *ctx, struct config_walk *w, siz
 		    .line = config_line(in),
 		};
 
-		snprintf(where, sizeof where, "%s[%zu]", k->path, i);
+		snprintf(where, sizeof where, "%s[%zu]", name, i);
 		config_apply_defaults(l->items, l->n_items, item);
+		config_note(ctx, item, 1, config_line(in));
 		if (in->type != YAML_MAPPING_NODE) {
 			config_error(ctx, config_line(in), "%s: expected a mapping, found %s",
 			             where, config_node_kind(in));
@@ -752,7 +1028,8 @@ static void config_parse_list(struct config_ctx *ctx, struct config_walk *w, siz
 		free(iw.seen);
 		free(iw.seen_file);
 	}
-	config_check_unique(ctx, k, items, n, lines);
+	if (l->items[0].flags & CONFIG_IDENTITY)
+		config_check_unique(ctx, k, name, items, n, lines);
 	free(lines);
 }
 
@@ -769,6 +1046,211 @@ static const yaml_node_pair_t *config_find_dup(yaml_document_t *doc, const yaml_
 			return q;
 	}
 	return NULL;
+}
+
+/* A scalar that is not null, as a string; else reports what was found
+ * instead of want and returns NULL. */
+static const char *config_scalar(struct config_ctx *ctx, const yaml_node_t *n, const char *name,
+                                 const char *want)
+{
+	if (n->type != YAML_SCALAR_NODE || config_is_null(n)) {
+		config_error(ctx, config_line(n), "%s: expected %s, found %s", name, want,
+		             config_node_kind(n));
+		return NULL;
+	}
+	if (strlen((const char *)n->data.scalar.value) != n->data.scalar.length) {
+		config_error(ctx, config_line(n), "%s: contains a NUL byte", name);
+		return NULL;
+	}
+	return (const char *)n->data.scalar.value;
+}
+
+/* Fills a STRLIST key from a sequence of names; null is the empty list.
+ * A name listed twice is an error: in a tier order it is ambiguous, and
+ * elsewhere a slip worth pointing out. */
+static void config_parse_strlist(struct config_ctx *ctx, struct config_walk *w, size_t idx,
+                                 const yaml_node_t *key, const yaml_node_t *v)
+{
+	const struct config_key *k = &w->keys[idx];
+	char name[CONFIG_NAME_MAX], show[CONFIG_SHOW_MAX];
+	size_t *lines, n, m = 0;
+	char **names;
+
+	config_name(w, k->path, "", name, sizeof name);
+	w->seen[idx] = config_line(key);
+	config_note(ctx, config_field(w->base, k), 2, config_line(key));
+	config_free_strlist(w->base, k);
+	config_note(ctx, config_field(w->base, k), 0, config_line(v));
+	if (config_is_null(v))
+		return;
+	if (v->type != YAML_SEQUENCE_NODE) {
+		config_error(ctx, config_line(v), "%s: expected a list of names, found %s", name,
+		             config_node_kind(v));
+		return;
+	}
+	n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+	if (k->max > 0 && (int64_t)n > k->max)
+		config_error(ctx, config_line(v), "%s: at most %" PRId64 " names are allowed, found %zu",
+		             name, k->max, n);
+	if (n == 0)
+		return;
+	names = xcalloc(n, sizeof *names);
+	lines = xcalloc(n, sizeof *lines);
+	for (size_t i = 0; i < n; i++) {
+		const yaml_node_t *in =
+		    yaml_document_get_node(ctx->doc, v->data.sequence.items.start[i]);
+		char iname[CONFIG_NAME_MAX + 24];
+		const char *str, *why;
+		size_t first = 0;
+
+		snprintf(iname, sizeof iname, "%s[%zu]", name, i);
+		if ((str = config_scalar(ctx, in, iname, "a name")) == NULL)
+			continue;
+		config_show(str, show, sizeof show);
+		if (k->check != NULL && (why = k->check(str)) != NULL) {
+			config_error(ctx, config_line(in), "%s: '%s' %s", iname, show, why);
+			continue;
+		}
+		for (size_t j = 0; j < m && first == 0; j++)
+			if (strcmp(names[j], str) == 0)
+				first = lines[j];
+		if (first > 0) {
+			config_error(ctx, config_line(in), "%s: '%s' is listed twice (first at line %zu)",
+			             iname, show, first);
+			continue;
+		}
+		names[m] = xstrdup(str);
+		lines[m] = config_line(in);
+		config_note(ctx, names[m], 0, lines[m]);
+		m++;
+	}
+	free(lines);
+	*(char ***)config_field(w->base, k) = names;
+	*config_count(w->base, k) = m;
+}
+
+/* Fills a SKILLS key from a mapping of skill name to level. */
+static void config_parse_skills(struct config_ctx *ctx, struct config_walk *w, size_t idx,
+                                const yaml_node_t *key, yaml_node_t *v)
+{
+	const struct config_key *k = &w->keys[idx];
+	char name[CONFIG_NAME_MAX], show[CONFIG_SHOW_MAX];
+	struct sb_skill_level *skills;
+	size_t n, m = 0;
+
+	config_name(w, k->path, "", name, sizeof name);
+	w->seen[idx] = config_line(key);
+	if (config_is_null(v))
+		return;
+	if (v->type != YAML_MAPPING_NODE) {
+		config_error(ctx, config_line(v), "%s: expected %s, found %s", name,
+		             config_type_want(k), config_node_kind(v));
+		return;
+	}
+	n = (size_t)(v->data.mapping.pairs.top - v->data.mapping.pairs.start);
+	if (n == 0)
+		return;
+	skills = xcalloc(n, sizeof *skills);
+	for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
+		yaml_node_t *kn = yaml_document_get_node(ctx->doc, p->key);
+		yaml_node_t *vn = yaml_document_get_node(ctx->doc, p->value);
+		const yaml_node_pair_t *dup;
+		char lname[CONFIG_NAME_MAX + CONFIG_SHOW_MAX];
+		const char *skill, *lv, *why;
+		int64_t level;
+
+		if ((skill = config_scalar(ctx, kn, name, "a skill name")) == NULL)
+			continue;
+		config_show(skill, show, sizeof show);
+		if ((dup = config_find_dup(ctx->doc, v, p, kn)) != NULL) {
+			config_error(ctx, config_line(kn), "%s: duplicate skill '%s' (first at line %zu)",
+			             name, show,
+			             config_line(yaml_document_get_node(ctx->doc, dup->key)));
+			continue;
+		}
+		if (k->check != NULL && (why = k->check(skill)) != NULL) {
+			config_error(ctx, config_line(kn), "%s: skill '%s' %s", name, show, why);
+			continue;
+		}
+		snprintf(lname, sizeof lname, "%s.%s", name, show);
+		if ((lv = config_scalar(ctx, vn, lname, "a level")) == NULL)
+			continue;
+		config_show(lv, show, sizeof show);
+		if ((why = config_parse_int(lv, 0, &level)) != NULL) {
+			config_error(ctx, config_line(vn), "%s: '%s' %s", lname, show, why);
+			continue;
+		}
+		if (level < k->min || level > k->max) {
+			config_error(ctx, config_line(vn),
+			             "%s: %s is out of range (%" PRId64 "..%" PRId64 ")", lname, show,
+			             k->min, k->max);
+			continue;
+		}
+		skills[m].name = xstrdup(skill);
+		skills[m].level = (int)level;
+		m++;
+	}
+	*(struct sb_skill_level **)config_field(w->base, k) = skills;
+	*config_count(w->base, k) = m;
+}
+
+/* Fills a CAPACITY key from a mapping of channel name to capacity. */
+static void config_parse_capacity(struct config_ctx *ctx, struct config_walk *w, size_t idx,
+                                  const yaml_node_t *key, yaml_node_t *v)
+{
+	const struct config_key *k = &w->keys[idx];
+	int *cap = config_field(w->base, k);
+	char name[CONFIG_NAME_MAX], show[CONFIG_SHOW_MAX];
+
+	config_name(w, k->path, "", name, sizeof name);
+	w->seen[idx] = config_line(key);
+	if (config_is_null(v))
+		return;
+	if (v->type != YAML_MAPPING_NODE) {
+		config_error(ctx, config_line(v), "%s: expected %s, found %s", name,
+		             config_type_want(k), config_node_kind(v));
+		return;
+	}
+	for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
+		yaml_node_t *kn = yaml_document_get_node(ctx->doc, p->key);
+		yaml_node_t *vn = yaml_document_get_node(ctx->doc, p->value);
+		const yaml_node_pair_t *dup;
+		char cname[CONFIG_NAME_MAX + 16];
+		const char *chs, *cs, *why;
+		int64_t n;
+		int ch;
+
+		if ((chs = config_scalar(ctx, kn, name, "a channel name")) == NULL)
+			continue;
+		config_show(chs, show, sizeof show);
+		if ((dup = config_find_dup(ctx->doc, v, p, kn)) != NULL) {
+			config_error(ctx, config_line(kn), "%s: duplicate key '%s' (first at line %zu)",
+			             name, show,
+			             config_line(yaml_document_get_node(ctx->doc, dup->key)));
+			continue;
+		}
+		if ((ch = channel_parse(chs)) < 0) {
+			config_error(ctx, config_line(kn),
+			             "%s: '%s' is not a channel (voice, chat, email or social)", name,
+			             show);
+			continue;
+		}
+		snprintf(cname, sizeof cname, "%s.%s", name, channel_name((enum sb_channel)ch));
+		if ((cs = config_scalar(ctx, vn, cname, "an integer")) == NULL)
+			continue;
+		config_show(cs, show, sizeof show);
+		if ((why = config_parse_int(cs, 0, &n)) != NULL) {
+			config_error(ctx, config_line(vn), "%s: '%s' %s", cname, show, why);
+			continue;
+		}
+		if (n < k->min || n > k->max) {
+			config_error(ctx, config_line(vn),
+			             "%s: %s is out of range (%" PRId64 "..%" PRId64 ")", cname, show,
+			             k->min, k->max);
+			continue;
+		}
+		cap[ch] = (int)n;
+	}
 }
 
 /* Index of the table key a YAML key names under prefix, or -1; a SECRET's
@@ -844,6 +1326,15 @@ static void config_walk_mapping(struct config_ctx *ctx, struct config_walk *w, y
 		case CONFIG_LIST:
 			config_parse_list(ctx, w, (size_t)i, key, v);
 			break;
+		case CONFIG_STRLIST:
+			config_parse_strlist(ctx, w, (size_t)i, key, v);
+			break;
+		case CONFIG_SKILLS:
+			config_parse_skills(ctx, w, (size_t)i, key, v);
+			break;
+		case CONFIG_CAPACITY:
+			config_parse_capacity(ctx, w, (size_t)i, key, v);
+			break;
 		default:
 			config_parse_value(ctx, w, (size_t)i, v, file_form);
 			break;
@@ -856,6 +1347,9 @@ static void config_walk_mapping(struct config_ctx *ctx, struct config_walk *w, y
  * error rather than a silent clash. */
 static void config_default_queues(struct config_ctx *ctx, struct sb_config *cfg, size_t line)
 {
+	const struct config_key *qk =
+	    &config_table[config_table_find(config_table, config_table_len, "queues")];
+
 	for (int ch = 0; ch < SB_CH_COUNT; ch++) {
 		const struct sb_queue_conf *taken;
 		const char *name = channel_name((enum sb_channel)ch);
@@ -874,8 +1368,194 @@ static void config_default_queues(struct config_ctx *ctx, struct sb_config *cfg,
 			continue;
 		}
 		cfg->queues = xreallocarray(cfg->queues, cfg->n_queues + 1, sizeof *cfg->queues);
-		cfg->queues[cfg->n_queues++] =
-		    (struct sb_queue_conf){xstrdup(name), (enum sb_channel)ch};
+		memset(&cfg->queues[cfg->n_queues], 0, sizeof cfg->queues[cfg->n_queues]);
+		config_apply_defaults(qk->list->items, qk->list->n_items, &cfg->queues[cfg->n_queues]);
+		cfg->queues[cfg->n_queues].name = xstrdup(name);
+		cfg->queues[cfg->n_queues].channel = (enum sb_channel)ch;
+		cfg->n_queues++;
+	}
+}
+
+/* Writes ms as a reader would type it ("30s", "1500ms"). */
+static void config_dump_duration(char *buf, size_t size, int64_t ms);
+
+/* Index of name in names[0..n), or -1. */
+static int config_name_index(char *const *names, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(names[i], name) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* Reports each name of a list that is not a configured agent tier. A name
+ * that did not come from the file came from a default, so the fix is in
+ * agent_tiers or in the key left out: it is reported at agent_tiers. */
+static void config_check_tier_refs(struct config_ctx *ctx, const struct sb_config *cfg,
+                                   const char *name, char *const *tiers, size_t n)
+{
+	char known[CONFIG_SHOW_MAX * 2] = "", show[CONFIG_SHOW_MAX], list[CONFIG_SHOW_MAX];
+	size_t tiers_line = config_line_of(ctx, &cfg->agent_tiers, 0, 1);
+
+	for (size_t i = 0; i < cfg->n_agent_tiers; i++)
+		snprintf(known + strlen(known), sizeof known - strlen(known), "%s%s", i ? ", " : "",
+		         cfg->agent_tiers[i]);
+	config_show(known, list, sizeof list);
+	for (size_t i = 0; i < n; i++) {
+		size_t line;
+
+		if (config_name_index(cfg->agent_tiers, cfg->n_agent_tiers, tiers[i]) >= 0)
+			continue;
+		config_show(tiers[i], show, sizeof show);
+		line = config_line_of(ctx, tiers[i], 0, 0);
+		if (line > 0)
+			config_error(ctx, line, "%s: '%s' is not an agent tier (%s)", name, show,
+			             list);
+		else
+			config_error(ctx, tiers_line,
+			             "%s: its default names '%s', which is not an agent tier (%s); "
+			             "set %.*s in the file",
+			             name, show, list, (int)strcspn(name, ".["), name);
+	}
+}
+
+/* Checks a reference from queue self (NULL for an agent's) to a queue:
+ * it exists, is not self, and takes channel ch unless ch is -1. */
+static void config_check_queue_ref(struct config_ctx *ctx, const struct sb_config *cfg,
+                                   const char *name, const char *ref,
+                                   const struct sb_queue_conf *self, int ch)
+{
+	const struct sb_queue_conf *q = config_queue(cfg, ref);
+	size_t line = config_line_of(ctx, ref, 0, 1);
+	char show[CONFIG_SHOW_MAX];
+
+	config_show(ref, show, sizeof show);
+	if (q == NULL)
+		config_error(ctx, line, "%s: '%s' is not a queue", name, show);
+	else if (q == self)
+		config_error(ctx, line, "%s: '%s' is this queue itself", name, show);
+	else if (ch >= 0 && (int)q->channel != ch)
+		config_error(ctx, line, "%s: '%s' takes %s contacts, this queue %s", name, show,
+		             channel_name(q->channel), channel_name((enum sb_channel)ch));
+}
+
+/* Checks a queue's steps: each does something, each fires strictly later
+ * than the one before (after_pct resolved against the queue's threshold),
+ * and none follows an overflow, which moves the contact away for good. */
+static void config_check_steps(struct config_ctx *ctx, const struct sb_config *cfg,
+                               const struct sb_queue_conf *q, size_t qi)
+{
+	int64_t threshold = q->sla_ms > 0 ? q->sla_ms : cfg->channels[q->channel].sla_ms;
+	size_t prev = SIZE_MAX, overflow = SIZE_MAX;
+	int64_t prev_at = 0;
+
+	for (size_t si = 0; si < q->n_steps; si++) {
+		const struct sb_step_conf *st = &q->steps[si];
+		size_t line = config_line_of(ctx, st, 1, 1);
+		size_t at_line = st->after_pct > 0 ? config_line_of(ctx, &st->after_pct, 0, 0)
+		                                   : config_line_of(ctx, &st->after_ms, 0, 0);
+		int64_t at = st->after_pct > 0 ? threshold * st->after_pct / 100 : st->after_ms;
+		char name[CONFIG_NAME_MAX], sub[CONFIG_NAME_MAX + 16], t1[32], t2[32];
+
+		snprintf(name, sizeof name, "queues[%zu].steps[%zu]", qi, si);
+		if (overflow != SIZE_MAX)
+			config_error(ctx, line,
+			             "%s: comes after an overflow step (steps[%zu]), so it would "
+			             "never apply",
+			             name, overflow);
+		/* at_line 0: neither time key was set, already reported */
+		if (at_line > 0 && prev != SIZE_MAX && at <= prev_at) {
+			config_dump_duration(t1, sizeof t1, at);
+			config_dump_duration(t2, sizeof t2, prev_at);
+			config_error(ctx, at_line,
+			             "%s: applies at %s, not after steps[%zu] (at %s): steps must "
+			             "be in strictly increasing time order",
+			             name, at == 0 ? "0" : t1, prev, prev_at == 0 ? "0" : t2);
+		}
+		if (at_line > 0)
+			prev = si, prev_at = at;
+		/* a refused value leaves its field empty, but the step is not idle */
+		if (st->skill_relax == 0 && st->n_agent_tiers == 0 && st->add_queue == NULL &&
+		    st->overflow == NULL && config_line_of(ctx, &st->skill_relax, 2, 0) == 0 &&
+		    config_line_of(ctx, &st->add_queue, 2, 0) == 0 &&
+		    config_line_of(ctx, &st->overflow, 2, 0) == 0 &&
+		    config_line_of(ctx, &st->agent_tiers, 2, 0) == 0)
+			config_error(ctx, line,
+			             "%s: does nothing: set skill_relax, agent_tiers, add_queue or "
+			             "overflow",
+			             name);
+		snprintf(sub, sizeof sub, "%s.agent_tiers", name);
+		config_check_tier_refs(ctx, cfg, sub, st->agent_tiers, st->n_agent_tiers);
+		if (st->add_queue != NULL) {
+			snprintf(sub, sizeof sub, "%s.add_queue", name);
+			config_check_queue_ref(ctx, cfg, sub, st->add_queue, q, -1);
+		}
+		if (st->overflow != NULL) {
+			snprintf(sub, sizeof sub, "%s.overflow", name);
+			config_check_queue_ref(ctx, cfg, sub, st->overflow, q, (int)q->channel);
+			if (overflow == SIZE_MAX)
+				overflow = si;
+		}
+	}
+}
+
+/* The checks that need the whole file: names that refer to tiers and
+ * queues, and rules between keys. Runs after parsing, so order in the file
+ * does not matter, and after the default queues exist, so they can be
+ * named. Fills each agent's default tier. */
+static void config_check_routing(struct config_ctx *ctx, struct sb_config *cfg)
+{
+	char name[CONFIG_NAME_MAX];
+
+	for (size_t i = 0; i < cfg->n_customer_tiers; i++) {
+		const struct sb_customer_tier_conf *t = &cfg->customer_tiers[i];
+
+		snprintf(name, sizeof name, "customer_tiers[%zu].first_agent_tiers", i);
+		config_check_tier_refs(ctx, cfg, name, t->first_agent_tiers,
+		                       t->n_first_agent_tiers);
+		if (t->n_first_agent_tiers > 0 && t->widen_after_ms == 0) {
+			size_t line = config_line_of(ctx, &t->widen_after_ms, 0, 0);
+
+			if (line == 0)
+				line = config_line_of(ctx, &t->first_agent_tiers, 0, 1);
+			config_error(ctx, line,
+			             "customer_tiers[%zu]: first_agent_tiers needs widen_after_ms "
+			             "above 0, or its contacts never reach the other tiers",
+			             i);
+		}
+	}
+	for (size_t i = 0; i < cfg->n_queues; i++) {
+		const struct sb_queue_conf *q = &cfg->queues[i];
+
+		if (q->name == NULL)
+			continue;
+		snprintf(name, sizeof name, "queues[%zu].agent_tiers", i);
+		config_check_tier_refs(ctx, cfg, name, q->agent_tiers, q->n_agent_tiers);
+		if (q->overflow != NULL) {
+			snprintf(name, sizeof name, "queues[%zu].overflow", i);
+			config_check_queue_ref(ctx, cfg, name, q->overflow, q, (int)q->channel);
+			if (q->max_wait_ms == 0 && q->max_wait_no_agent_ms == 0)
+				config_error(ctx, config_line_of(ctx, q->overflow, 0, 1),
+				             "%s: is never used: set max_wait_ms or "
+				             "max_wait_no_agent_ms",
+				             name);
+		}
+		config_check_steps(ctx, cfg, q, i);
+	}
+	for (size_t i = 0; i < cfg->n_agents; i++) {
+		struct sb_agent_conf *a = &cfg->agents[i];
+
+		if (a->tier != NULL) {
+			snprintf(name, sizeof name, "agents[%zu].tier", i);
+			config_check_tier_refs(ctx, cfg, name, &a->tier, 1);
+		} else if (cfg->n_agent_tiers > 0) {
+			/* the daemon never sees NULL: the lowest tier, by name */
+			a->tier = xstrdup(cfg->agent_tiers[cfg->n_agent_tiers - 1]);
+		}
+		for (size_t j = 0; j < a->n_queues; j++) {
+			snprintf(name, sizeof name, "agents[%zu].queues[%zu]", i, j);
+			config_check_queue_ref(ctx, cfg, name, a->queues[j], NULL, -1);
+		}
 	}
 }
 
@@ -905,6 +1585,7 @@ static void config_walk_document(struct config_ctx *ctx, struct sb_config *cfg)
 	config_check_missing(ctx, &w);
 	q = config_table_find(config_table, config_table_len, "queues");
 	config_default_queues(ctx, cfg, q >= 0 && w.seen[q] > 0 ? w.seen[q] : 1);
+	config_check_routing(ctx, cfg);
 	free(w.seen);
 	free(w.seen_file);
 }
@@ -1018,6 +1699,7 @@ int config_load(const char *path, struct sb_config **out, struct config_errors *
 		rc = SB_ERR_CONFIG;
 	}
 	config_flush_errors(&ctx, errs);
+	free(ctx.refs);
 	free(ctx.dir);
 	return rc;
 }
@@ -1066,21 +1748,24 @@ const struct sb_queue_conf *config_queue(const struct sb_config *cfg, const char
 	return NULL;
 }
 
-/* Writes text as "# " comment lines at indent, wrapped at the dump width. */
+/* Writes text as "# " comment lines at indent, wrapped at the dump width;
+ * continuation lines keep text's own leading spaces (nested item keys). */
 static void config_dump_comment(FILE *out, int indent, const char *text)
 {
+	int hang = (int)strspn(text, " ");
 	int width = CONFIG_DUMP_WIDTH - indent - 2;
 
-	while (*text != '\0') {
+	for (int first = 1; *text != '\0'; first = 0) {
+		int pad = first ? 0 : hang;
 		int len = (int)strlen(text);
 
-		if (len > width) {
-			int cut = width;
-			while (cut > 0 && text[cut] != ' ')
+		if (len > width - pad) {
+			int cut = width - pad;
+			while (cut > hang && text[cut] != ' ')
 				cut--;
-			len = cut > 0 ? cut : width;
+			len = cut > hang ? cut : width - pad;
 		}
-		fprintf(out, "%*s# %.*s\n", indent, "", len, text);
+		fprintf(out, "%*s# %*s%.*s\n", indent, "", pad, "", len, text);
 		text += len;
 		while (*text == ' ')
 			text++;
@@ -1125,21 +1810,36 @@ static void config_dump_duration(char *buf, size_t size, int64_t ms)
 	snprintf(buf, size, "%" PRId64 "%s", ms, ms != 0 ? "ms" : "");
 }
 
-/* The comment a key gets: its doc, then its range or how to set it. */
-static void config_dump_doc(FILE *out, int indent, const struct config_key *k, const char *leaf)
+/* The range a key's comment ends with, "" if it has none. */
+static void config_dump_range(char *buf, size_t size, const struct config_key *k)
 {
-	char text[512], lo[32], hi[32];
+	char lo[32], hi[32];
 
 	switch (k->type) {
 	case CONFIG_INT:
-		snprintf(text, sizeof text, "%s (%" PRId64 "..%" PRId64 ")", k->doc, k->min,
-		         k->max);
+		snprintf(buf, size, " (%" PRId64 "..%" PRId64 ")", k->min, k->max);
 		break;
 	case CONFIG_DURATION:
 		config_dump_duration(lo, sizeof lo, k->min * k->unit_ms);
 		config_dump_duration(hi, sizeof hi, k->max * k->unit_ms);
-		snprintf(text, sizeof text, "%s (%s..%s)", k->doc, lo, hi);
+		snprintf(buf, size, " (%s..%s)", lo, hi);
 		break;
+	case CONFIG_NUMBER:
+		snprintf(buf, size, " (%g..%g)", k->num_min, k->num_max);
+		break;
+	default:
+		buf[0] = '\0';
+		break;
+	}
+}
+
+/* The comment a key gets: its doc, then its range or how to set it. */
+static void config_dump_doc(FILE *out, int indent, const struct config_key *k, const char *leaf)
+{
+	char text[512], range[80];
+
+	config_dump_range(range, sizeof range, k);
+	switch (k->type) {
 	case CONFIG_SECRET:
 		snprintf(text, sizeof text,
 		         "%s. Required: set exactly one of %s (inline; only for tests and demos) "
@@ -1152,11 +1852,23 @@ static void config_dump_doc(FILE *out, int indent, const struct config_key *k, c
 		snprintf(text, sizeof text, "%s. Each item:", k->doc);
 		break;
 	default:
-		snprintf(text, sizeof text, "%s%s", k->doc,
+		snprintf(text, sizeof text, "%s%s%s", k->doc, range,
 		         (k->flags & CONFIG_REQUIRED) ? " (required)" : "");
 		break;
 	}
 	config_dump_comment(out, indent, text);
+}
+
+/* Writes a STRLIST's default names as a flow list: "[a, b]". */
+static void config_dump_names(FILE *out, const char *const *names)
+{
+	fputc('[', out);
+	for (size_t i = 0; names != NULL && names[i] != NULL; i++) {
+		if (i > 0)
+			fputs(", ", out);
+		config_dump_string(out, names[i]);
+	}
+	fputc(']', out);
 }
 
 /* Writes "key: value" for one scalar key: its default, else its example. */
@@ -1165,11 +1877,17 @@ static void config_dump_value(FILE *out, const struct config_key *k, const char 
 	switch (k->type) {
 	case CONFIG_STRING:
 		fprintf(out, "%s: ", leaf);
-		config_dump_string(out, k->def_str != NULL ? k->def_str : k->example);
+		if (k->def_str == NULL && k->example == NULL)
+			fputs("null", out); /* CONFIG_NULLABLE: unset */
+		else
+			config_dump_string(out, k->def_str != NULL ? k->def_str : k->example);
 		break;
 	case CONFIG_INT:
 	case CONFIG_DURATION:
 		fprintf(out, "%s: %" PRId64, leaf, k->def);
+		break;
+	case CONFIG_NUMBER:
+		fprintf(out, "%s: %g", leaf, k->num_def);
 		break;
 	case CONFIG_BOOL:
 		fprintf(out, "%s: %s", leaf, k->def ? "true" : "false");
@@ -1181,29 +1899,63 @@ static void config_dump_value(FILE *out, const struct config_key *k, const char 
 		fprintf(out, "%s_file: ", leaf);
 		config_dump_string(out, k->example);
 		break;
+	case CONFIG_STRLIST:
+		fprintf(out, "%s: ", leaf);
+		if (k->def_items == NULL && k->example != NULL)
+			fputs(k->example, out);
+		else
+			config_dump_names(out, k->def_items);
+		break;
+	case CONFIG_SKILLS:
+	case CONFIG_CAPACITY:
+		fprintf(out, "%s: %s", leaf, k->example != NULL ? k->example : "{}");
+		break;
+	case CONFIG_LIST:
+		/* a list inside an item: its items are described in the comments */
+		fprintf(out, "%s: []", leaf);
+		break;
 	default:
 		break;
 	}
 	fputc('\n', out);
 }
 
-/* Writes a list: the doc of each item key, then one example item. */
+/* Writes the comment lines describing each key of a list's items; a
+ * nested list's keys are indented inside the comment, under their key. */
+static void config_dump_item_docs(FILE *out, int indent, const struct config_list *l, int depth)
+{
+	for (size_t j = 0; j < l->n_items; j++) {
+		const struct config_key *ik = &l->items[j];
+		char text[512], range[80];
+
+		config_dump_range(range, sizeof range, ik);
+		if (ik->type == CONFIG_SECRET)
+			snprintf(text, sizeof text,
+			         "%*s%s or %s_file: %s (at least %d bytes; exactly one of the two)",
+			         depth * 2, "", ik->path, ik->path, ik->doc, CONFIG_SECRET_MIN);
+		else if (ik->type == CONFIG_LIST)
+			snprintf(text, sizeof text, "%*s%s: %s. Each item:", depth * 2, "", ik->path,
+			         ik->doc);
+		else
+			snprintf(text, sizeof text, "%*s%s: %s%s%s", depth * 2, "", ik->path, ik->doc,
+			         range, (ik->flags & CONFIG_REQUIRED) ? " (required)" : "");
+		config_dump_comment(out, indent, text);
+		if (ik->type == CONFIG_LIST)
+			config_dump_item_docs(out, indent, ik->list, depth + 1);
+	}
+}
+
+/* Writes a list: the doc of each item key, then its default items or one
+ * example item. */
 static void config_dump_list(FILE *out, int indent, const struct config_key *k)
 {
 	const struct config_list *l = k->list;
 
-	for (size_t j = 0; j < l->n_items; j++) {
-		const struct config_key *ik = &l->items[j];
-		char text[512];
-
-		if (ik->type == CONFIG_SECRET)
-			snprintf(text, sizeof text,
-			         "%s or %s_file: %s (at least %d bytes; exactly one of the two)",
-			         ik->path, ik->path, ik->doc, CONFIG_SECRET_MIN);
-		else
-			snprintf(text, sizeof text, "%s: %s%s", ik->path, ik->doc,
-			         (ik->flags & CONFIG_REQUIRED) ? " (required)" : "");
-		config_dump_comment(out, indent + 2, text);
+	config_dump_item_docs(out, indent + 2, l, 0);
+	if (k->def_items != NULL) {
+		for (size_t j = 0; k->def_items[j] != NULL; j++)
+			fprintf(out, "%*s- %s\n", indent + 2, "", k->def_items[j]);
+		return;
 	}
 	for (size_t j = 0; j < l->n_items; j++) {
 		fprintf(out, "%*s%s", indent + 2, "", j == 0 ? "- " : "  ");

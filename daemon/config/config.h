@@ -24,6 +24,33 @@ struct sb_channel_conf {
 	int64_t wrapup_ms;        /* slot stays in wrap-up this long after completion */
 	int capacity;             /* default concurrent contacts per agent on this channel */
 	bool exclusive;           /* while busy on this channel an agent gets nothing else */
+	bool auto_accept;         /* offers become assignments at once (email, social) */
+};
+
+/* "billing: 4": a skill and a proficiency level 1..5. */
+struct sb_skill_level {
+	char *name;
+	int level;
+};
+
+/* A customer tier, in configured order (first = most important). */
+struct sb_customer_tier_conf {
+	char *name;
+	double sla_factor;        /* threshold multiplier: 0.5 halves the SLA (0.05..20) */
+	char **first_agent_tiers; /* only these agent tiers see its contacts at first; empty = all */
+	size_t n_first_agent_tiers;
+	int64_t widen_after_ms;   /* then every allowed tier does (0 = never restricted) */
+};
+
+/* One escalation (bullseye) step of a queue. */
+struct sb_step_conf {
+	int64_t after_ms;  /* since the contact entered the queue; or, when after_pct > 0, */
+	int after_pct;     /* this percentage of the queue's SLA threshold */
+	int skill_relax;   /* levels subtracted from the queue's skill minimums (0..4) */
+	char **agent_tiers; /* agent tiers allowed from this step; empty = unchanged */
+	size_t n_agent_tiers;
+	char *add_queue;   /* agents serving this queue may also take the contact; NULL = none */
+	char *overflow;    /* move the contact to this queue (same channel); NULL = none */
 };
 
 struct sb_gateway_conf {
@@ -34,11 +61,30 @@ struct sb_gateway_conf {
 struct sb_queue_conf {
 	char *name;
 	enum sb_channel channel;
+	struct sb_skill_level *skills; /* required of agents (minimum levels) */
+	size_t n_skills;
+	char *strategy;          /* longest-idle (default), most-skilled, least-occupied,
+				    round-robin, fewest-contacts, random */
+	int64_t sla_ms;          /* 0: the channel's */
+	int target_pct;          /* service-level target, percent (default 80) */
+	char **agent_tiers;      /* agent tiers allowed; empty = all */
+	size_t n_agent_tiers;
+	struct sb_step_conf *steps; /* in order of time */
+	size_t n_steps;
+	int64_t max_wait_ms;          /* 0: no limit */
+	int64_t max_wait_no_agent_ms; /* 0: no limit */
+	char *overflow;               /* where max-wait contacts go; NULL = they expire */
 };
 
 struct sb_agent_conf {
 	char *id;
 	char *name;
+	char *tier; /* an agent tier; NULL = the last (lowest) tier */
+	struct sb_skill_level *skills;
+	size_t n_skills;
+	int capacity[SB_CH_COUNT]; /* 0: the channel's default */
+	char **queues;             /* queues served; empty = every queue */
+	size_t n_queues;
 };
 
 struct sb_config {
@@ -67,6 +113,14 @@ struct sb_config {
 	int64_t agent_token_max_ttl_s; /* --mint-token refuses longer lifetimes */
 
 	int64_t reject_delay_ms; /* no re-offer to the agent who declined, for this long */
+	int64_t max_no_answer;   /* offers timed out in a row before break "no-answer" */
+	int64_t transfer_boost_ms; /* deadline boost of a transferred contact */
+	int64_t stats_window_ms;   /* rolling window of service-level figures */
+
+	char **agent_tiers; /* ordered, first = most senior; default [senior, regular, trainee] */
+	size_t n_agent_tiers;
+	struct sb_customer_tier_conf *customer_tiers; /* default [vip, gold, standard] */
+	size_t n_customer_tiers;
 
 	struct sb_channel_conf channels[SB_CH_COUNT];
 

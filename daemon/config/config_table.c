@@ -54,6 +54,43 @@ static const char *config_table_check_id(const char *v)
 	return config_table_is_name(v, 64, 1) ? NULL : "must be 1 to 64 of [A-Za-z0-9_.-]";
 }
 
+/* Tier names appear in SubmitContact.customer.tier, the wallboard and
+ * explanations; short and plain keeps them readable there. */
+static const char *config_table_check_tier(const char *v)
+{
+	return config_table_is_name(v, 32, 1) ? NULL : "must be 1 to 32 of [A-Za-z0-9_.-]";
+}
+
+/* Skill names are matched against SubmitContact.required_skills and the
+ * admin API's skill edits; one spelling (lower case) avoids "Billing" never
+ * matching "billing". */
+static const char *config_table_check_skill(const char *v)
+{
+	size_t n = strlen(v);
+
+	if (n == 0 || n > 32)
+		return "must be 1 to 32 of [a-z0-9_]";
+	for (size_t i = 0; i < n; i++)
+		if (!((v[i] >= 'a' && v[i] <= 'z') || (v[i] >= '0' && v[i] <= '9') || v[i] == '_'))
+			return "must be 1 to 32 of [a-z0-9_]";
+	return NULL;
+}
+
+const char *const config_table_strategies[] = {
+	"longest-idle", "most-skilled", "least-occupied", "round-robin", "fewest-contacts",
+	"random",       NULL,
+};
+
+/* The selection strategies the engine implements (DESIGN 3.3). */
+static const char *config_table_check_strategy(const char *v)
+{
+	for (size_t i = 0; config_table_strategies[i] != NULL; i++)
+		if (strcmp(v, config_table_strategies[i]) == 0)
+			return NULL;
+	return "must be longest-idle, most-skilled, least-occupied, round-robin, "
+	       "fewest-contacts or random";
+}
+
 /* Accepts exactly the documented names, unlike log_level_parse's aliases,
  * so the file means the same thing to every reader. */
 static const char *config_table_check_log_level(const char *v)
@@ -126,6 +163,42 @@ static const struct config_key config_table_gateway[] = {
 	  .doc = "the shared secret this gateway presents in Hello.token" },
 };
 
+/* One escalation step. after_ms and after_pct are CONFIG_ONE_OF: absence
+ * of either is meaningful, so they have no defaults. */
+static const struct config_key config_table_step[] = {
+	{ .path = "after_ms", .type = CONFIG_DURATION, .flags = CONFIG_ONE_OF,
+	  ITEM(struct sb_step_conf, after_ms), .unit_ms = 1, .min = 0, .max = 7 * DAY_MS,
+	  .example = "30s",
+	  .doc = "the step applies this long after the contact entered the queue" },
+	{ .path = "after_pct", .type = CONFIG_INT, .flags = CONFIG_ONE_OF,
+	  ITEM(struct sb_step_conf, after_pct), .min = 1, .max = 1000, .example = "50",
+	  .doc = "or after this percentage of the queue's SLA threshold; set exactly one of the"
+		 " two" },
+	{ .path = "skill_relax", .type = CONFIG_INT, ITEM(struct sb_step_conf, skill_relax),
+	  .min = 0, .max = 4, .def = 0,
+	  .doc = "levels taken off the queue's skill minimums from this step" },
+	{ .path = "agent_tiers", .type = CONFIG_STRLIST, ITEM(struct sb_step_conf, agent_tiers),
+	  .count_offset = offsetof(struct sb_step_conf, n_agent_tiers), .min = 0, .max = 32,
+	  .check = config_table_check_tier,
+	  .doc = "agent tiers allowed from this step; empty = unchanged" },
+	{ .path = "add_queue", .type = CONFIG_STRING, .flags = CONFIG_NULLABLE,
+	  ITEM(struct sb_step_conf, add_queue), .check = config_table_check_id,
+	  .doc = "agents serving this other queue may also take the contact; null = none" },
+	{ .path = "overflow", .type = CONFIG_STRING, .flags = CONFIG_NULLABLE,
+	  ITEM(struct sb_step_conf, overflow), .check = config_table_check_id,
+	  .doc = "move the contact to this other queue of the same channel (the last step);"
+		 " null = none. A step sets at least one of skill_relax, agent_tiers, add_queue,"
+		 " overflow" },
+};
+
+static const struct config_list config_list_steps = {
+	.items = config_table_step,
+	.n_items = sizeof config_table_step / sizeof config_table_step[0],
+	.item_size = sizeof(struct sb_step_conf),
+	.count_offset = offsetof(struct sb_queue_conf, n_steps),
+	.noun = "step",
+};
+
 static const struct config_key config_table_queue[] = {
 	{ .path = "name", .type = CONFIG_STRING, .flags = CONFIG_REQUIRED | CONFIG_IDENTITY,
 	  ITEM(struct sb_queue_conf, name), .check = config_table_check_id,
@@ -134,6 +207,37 @@ static const struct config_key config_table_queue[] = {
 	{ .path = "channel", .type = CONFIG_CHANNEL, .flags = CONFIG_REQUIRED,
 	  ITEM(struct sb_queue_conf, channel), .example = "voice",
 	  .doc = "the channel it takes: voice, chat, email or social" },
+	{ .path = "skills", .type = CONFIG_SKILLS, ITEM(struct sb_queue_conf, skills),
+	  .count_offset = offsetof(struct sb_queue_conf, n_skills), .min = 1, .max = 5,
+	  .check = config_table_check_skill, .example = "{billing: 3, lang_en: 2}",
+	  .doc = "skills agents need, with minimum levels: {name: 1..5}; names [a-z0-9_]{1,32}" },
+	{ .path = "strategy", .type = CONFIG_STRING, ITEM(struct sb_queue_conf, strategy),
+	  .def_str = "longest-idle", .check = config_table_check_strategy,
+	  .doc = "which eligible agent gets the contact: longest-idle, most-skilled,"
+		 " least-occupied, round-robin, fewest-contacts or random (ties: agent id)" },
+	{ .path = "sla_ms", .type = CONFIG_DURATION, ITEM(struct sb_queue_conf, sla_ms),
+	  .unit_ms = 1, .min = 0, .max = 7 * DAY_MS, .def = 0,
+	  .doc = "SLA threshold of its contacts; 0 = the channel's" },
+	{ .path = "target_pct", .type = CONFIG_INT, ITEM(struct sb_queue_conf, target_pct),
+	  .min = 1, .max = 100, .def = 80,
+	  .doc = "service-level target: this percentage answered within the threshold" },
+	{ .path = "agent_tiers", .type = CONFIG_STRLIST, ITEM(struct sb_queue_conf, agent_tiers),
+	  .count_offset = offsetof(struct sb_queue_conf, n_agent_tiers), .min = 0, .max = 32,
+	  .check = config_table_check_tier,
+	  .doc = "agent tiers allowed (until a step changes it); empty = all" },
+	{ .path = "max_wait_ms", .type = CONFIG_DURATION,
+	  ITEM(struct sb_queue_conf, max_wait_ms), .unit_ms = 1, .min = 0, .max = 7 * DAY_MS,
+	  .def = 0, .doc = "a contact waiting this long expires or overflows; 0 = no limit" },
+	{ .path = "max_wait_no_agent_ms", .type = CONFIG_DURATION,
+	  ITEM(struct sb_queue_conf, max_wait_no_agent_ms), .unit_ms = 1, .min = 0,
+	  .max = 7 * DAY_MS, .def = 0,
+	  .doc = "so does one that no logged-in agent could serve for this long; 0 = no limit" },
+	{ .path = "overflow", .type = CONFIG_STRING, .flags = CONFIG_NULLABLE,
+	  ITEM(struct sb_queue_conf, overflow), .check = config_table_check_id,
+	  .doc = "where those contacts go: another queue of the same channel; null = they expire" },
+	{ .path = "steps", .type = CONFIG_LIST, ITEM(struct sb_queue_conf, steps), .min = 0,
+	  .max = 16, .list = &config_list_steps,
+	  .doc = "escalation (bullseye), at most 16, in strictly increasing time order" },
 };
 
 static const struct config_key config_table_agent[] = {
@@ -143,6 +247,46 @@ static const struct config_key config_table_agent[] = {
 	{ .path = "name", .type = CONFIG_STRING, .flags = CONFIG_DEFAULT_ID,
 	  ITEM(struct sb_agent_conf, name), .example = "Alice Smith",
 	  .doc = "display name for supervisors; defaults to the id" },
+	{ .path = "tier", .type = CONFIG_STRING, .flags = CONFIG_NULLABLE,
+	  ITEM(struct sb_agent_conf, tier), .check = config_table_check_tier,
+	  .example = "senior", .doc = "one of agent_tiers; defaults to the last (lowest)" },
+	{ .path = "skills", .type = CONFIG_SKILLS, ITEM(struct sb_agent_conf, skills),
+	  .count_offset = offsetof(struct sb_agent_conf, n_skills), .min = 1, .max = 5,
+	  .check = config_table_check_skill, .example = "{billing: 4, lang_en: 5}",
+	  .doc = "proficiencies: {name: 1..5}; names [a-z0-9_]{1,32}" },
+	{ .path = "capacity", .type = CONFIG_CAPACITY, ITEM(struct sb_agent_conf, capacity),
+	  .min = 1, .max = 50, .example = "{chat: 2, email: 5}",
+	  .doc = "contacts handled at once, per channel: {channel: 1..50}; unset = the channel's" },
+	{ .path = "queues", .type = CONFIG_STRLIST, ITEM(struct sb_agent_conf, queues),
+	  .count_offset = offsetof(struct sb_agent_conf, n_queues), .min = 0, .max = 0,
+	  .check = config_table_check_id, .example = "[support-voice]",
+	  .doc = "queues served; empty = every queue" },
+};
+
+static const struct config_key config_table_customer_tier[] = {
+	{ .path = "name", .type = CONFIG_STRING, .flags = CONFIG_REQUIRED | CONFIG_IDENTITY,
+	  ITEM(struct sb_customer_tier_conf, name), .check = config_table_check_tier,
+	  .doc = "what SubmitContact.customer.tier names; unique; [A-Za-z0-9_.-]{1,32}" },
+	{ .path = "sla_factor", .type = CONFIG_NUMBER,
+	  ITEM(struct sb_customer_tier_conf, sla_factor), .num_min = 0.05, .num_max = 20,
+	  .num_def = 1, .doc = "multiplies the SLA threshold: 0.5 halves it" },
+	{ .path = "first_agent_tiers", .type = CONFIG_STRLIST,
+	  ITEM(struct sb_customer_tier_conf, first_agent_tiers),
+	  .count_offset = offsetof(struct sb_customer_tier_conf, n_first_agent_tiers), .min = 0,
+	  .max = 32, .check = config_table_check_tier,
+	  .doc = "only these agent tiers see its contacts at first; empty = all" },
+	{ .path = "widen_after_ms", .type = CONFIG_DURATION,
+	  ITEM(struct sb_customer_tier_conf, widen_after_ms), .unit_ms = 1, .min = 0,
+	  .max = DAY_MS, .def = 0,
+	  .doc = "then every tier the queue allows does; required above 0 with first_agent_tiers" },
+};
+
+static const struct config_list config_list_customer_tiers = {
+	.items = config_table_customer_tier,
+	.n_items = sizeof config_table_customer_tier / sizeof config_table_customer_tier[0],
+	.item_size = sizeof(struct sb_customer_tier_conf),
+	.count_offset = offsetof(struct sb_config, n_customer_tiers),
+	.noun = "customer tier",
 };
 
 static const struct config_list config_list_gateways = {
@@ -169,7 +313,7 @@ static const struct config_list config_list_agents = {
 	.noun = "agent",
 };
 
-/* One channel's section and its five keys; the docs repeat per channel so
+/* One channel's section and its six keys; the docs repeat per channel so
  * that every key in the reference explains itself. `name` is pasted into
  * string literals, so it cannot be parenthesised. */
 /* NOLINTBEGIN(bugprone-macro-parentheses) */
@@ -189,7 +333,10 @@ static const struct config_list config_list_agents = {
 	  .doc = "default number of contacts an agent handles at once on this channel" },          \
 	{ .path = "channels." name ".exclusive", .type = CONFIG_BOOL,                               \
 	  CFG(channels[ch].exclusive), .def = (excl),                                              \
-	  .doc = "while busy on this channel an agent is offered nothing else" }
+	  .doc = "while busy on this channel an agent is offered nothing else" },                  \
+	{ .path = "channels." name ".auto_accept", .type = CONFIG_BOOL,                             \
+	  CFG(channels[ch].auto_accept), .def = 0,                                                 \
+	  .doc = "an offer becomes an assignment at once, without the agent's AcceptOffer" }
 /* NOLINTEND(bugprone-macro-parentheses) */
 
 const struct config_key config_table[] = {
@@ -258,15 +405,40 @@ const struct config_key config_table[] = {
 	  CFG(agent_token_max_ttl_s), .unit_ms = SECOND_MS, .min = 60, .max = 365 * DAY_S,
 	  .def = DAY_S, .doc = "longest agent token lifetime that --mint-token will issue" },
 
-	{ .path = "routing", .type = CONFIG_SECTION, .doc = "how offers behave" },
+	{ .path = "routing", .type = CONFIG_SECTION,
+	  .doc = "how offers, unanswered offers, transfers and service levels behave" },
 	{ .path = "routing.reject_delay_ms", .type = CONFIG_DURATION, CFG(reject_delay_ms),
 	  .unit_ms = 1, .min = 0, .max = HOUR_MS, .def = 5000,
 	  .doc = "a contact an agent rejected or let time out is not offered to that agent again"
 		 " for this long" },
+	{ .path = "routing.max_no_answer", .type = CONFIG_INT, CFG(max_no_answer), .min = 1,
+	  .max = 100, .def = 3,
+	  .doc = "offers an agent lets time out in a row before it is put on break \"no-answer\"" },
+	{ .path = "routing.transfer_boost_ms", .type = CONFIG_DURATION, CFG(transfer_boost_ms),
+	  .unit_ms = 1, .min = 0, .max = HOUR_MS, .def = 15 * SECOND_MS,
+	  .doc = "a transferred contact's deadline is brought forward by this much" },
+	{ .path = "routing.stats_window_ms", .type = CONFIG_DURATION, CFG(stats_window_ms),
+	  .unit_ms = 1, .min = 60 * SECOND_MS, .max = 24 * HOUR_MS, .def = 15 * 60 * SECOND_MS,
+	  .doc = "service level, waits and counts are reported over this rolling window" },
+
+	{ .path = "agent_tiers", .type = CONFIG_STRLIST, CFG(agent_tiers),
+	  .count_offset = offsetof(struct sb_config, n_agent_tiers), .min = 1, .max = 32,
+	  .check = config_table_check_tier,
+	  .def_items = (const char *const[]){"senior", "regular", "trainee", NULL},
+	  .doc = "agent tiers, most senior first; unique; [A-Za-z0-9_.-]{1,32}" },
+	{ .path = "customer_tiers", .type = CONFIG_LIST, CFG(customer_tiers), .min = 1, .max = 32,
+	  .list = &config_list_customer_tiers,
+	  .def_items = (const char *const[]){
+		"{name: vip, sla_factor: 0.5, first_agent_tiers: [senior], widen_after_ms: 10s}",
+		"{name: gold, sla_factor: 0.8}",
+		"{name: standard, sla_factor: 1}",
+		NULL},
+	  .doc = "customer tiers, most important first; SubmitContact.customer.tier names one" },
 
 	{ .path = "channels", .type = CONFIG_SECTION,
 	  .doc = "per-channel defaults; every channel and every key is optional" },
-	/* channel, name, doc; sla_ms, offer_timeout_ms, wrapup_ms, capacity, exclusive */
+	/* channel, name, doc; sla_ms, offer_timeout_ms, wrapup_ms, capacity, exclusive
+	 * (auto_accept is false everywhere by default: an agent confirms each offer) */
 	CHANNEL_KEYS(SB_CH_VOICE, "voice", "calls; one at a time by default",
 		     30 * SECOND_MS, 15 * SECOND_MS, 10 * SECOND_MS, 1, 1),
 	CHANNEL_KEYS(SB_CH_CHAT, "chat", "web and app chats",

@@ -1,105 +1,22 @@
-/* The routing engine. See engine.h for the contract and the rule in force. */
+/* The routing engine's API: contacts, agents, offers, timers and dispatch.
+ * See engine.h for the contract, internal.h for the parts, docs/engine.md
+ * for the design. */
 #include "engine/engine.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/heap.h"
+#include "engine/internal.h"
 #include "err.h"
-#include "strmap.h"
 #include "xalloc.h"
 
-enum etimer_kind { TIMER_OFFER, TIMER_EXCLUDE, TIMER_WRAPUP };
+static void engine_invariants_or_die(const struct engine *e, const char *where);
 
-/* A timer embedded in the object it belongs to, so cancelling is a heap
- * removal and nothing dangles. */
-struct etimer {
-	int64_t when;
-	uint64_t seq; /* ties broken by arming order: runs are deterministic */
-	size_t idx;
-	enum etimer_kind kind;
-	void *obj;
-};
-
-struct eagent;
-struct equeue;
-struct econtact;
-
-/* An agent that declined a contact (rejected it or let the offer time out)
- * is kept from it until the timer fires. Owner: the contact's list. */
-struct eexclusion {
-	struct econtact *contact;
-	struct eagent *agent;
-	struct etimer timer;
-	struct eexclusion *next;
-};
-
-/* Owner: the engine (contacts map); freed when completed or cancelled. */
-struct econtact {
-	struct engine_contact_view v; /* first: views cast back to econtact */
-	struct equeue *queue;
-	uint64_t order; /* arrival order, breaks deadline ties */
-	size_t heap_idx;
-	struct eagent *agent; /* offered to or assigned to */
-	char offer_id[64];
-	struct etimer offer_timer;
-	struct eexclusion *excluded; /* agents that declined it recently */
-	struct econtact *held_prev, *held_next; /* agent's held list */
-};
-
-/* Owner: the agent it belongs to. */
-struct ewrapup {
-	struct eagent *agent;
-	enum sb_channel channel;
-	struct etimer timer;
-	struct ewrapup *next;
-};
-
-/* Owner: the engine (agents array), for the engine's lifetime. */
-struct eagent {
-	struct engine_agent_view v; /* first */
-	char *reason;
-	int used[SB_CH_COUNT]; /* offered + assigned + in wrap-up, per channel */
-	int64_t idle_since;    /* last time it was given work, or became available */
-	struct econtact *held; /* offered and assigned contacts */
-	struct ewrapup *wrapups;
-};
-
-struct equeue {
-	char *name;
-	enum sb_channel channel;
-	struct heap waiting; /* by (deadline, order) */
-	int64_t last_answer_ms;
-	double answer_interval_ms; /* moving average of time between answers */
-};
-
-struct engine {
-	struct engine_conf conf;
-	char *offer_prefix;
-	struct engine_sink sink;
-	void *ctx;
-	struct equeue *queues;
-	size_t n_queues;
-	struct eagent **agents;
-	size_t n_agents;
-	struct strmap contacts; /* id -> econtact */
-	struct strmap agent_ids; /* id -> eagent */
-	struct strmap offers;   /* offer id -> econtact, while the offer is live */
-	struct heap timers;
-	uint64_t next_order, next_offer, next_timer_seq;
-	size_t waiting;
-};
-
-static bool engine_contact_less(const void *a, const void *b)
-{
-	const struct econtact *x = a, *y = b;
-	if (x->v.deadline_ms != y->v.deadline_ms)
-		return x->v.deadline_ms < y->v.deadline_ms;
-	return x->order < y->order;
-}
+/* ---- small helpers ------------------------------------------------------ */
 
 static bool engine_timer_less(const void *a, const void *b)
 {
@@ -109,9 +26,27 @@ static bool engine_timer_less(const void *a, const void *b)
 	return x->seq < y->seq;
 }
 
-/* Arms t (re-arming moves it) to fire at when. */
-static void engine_timer_arm(struct engine *e, struct etimer *t, enum etimer_kind kind, void *obj,
-			     int64_t when)
+static bool engine_arrival_less(const void *a, const void *b)
+{
+	const struct econtact *x = a, *y = b;
+	if (x->v.arrived_ms != y->v.arrived_ms)
+		return x->v.arrived_ms < y->v.arrived_ms;
+	return x->order < y->order;
+}
+
+static int engine_order_cmp(const struct ostnode *a, const struct ostnode *b)
+{
+	const struct econtact *x = (const struct econtact *)((const char *)a -
+							     offsetof(struct econtact, onode));
+	const struct econtact *y = (const struct econtact *)((const char *)b -
+							     offsetof(struct econtact, onode));
+	if (x->v.deadline_ms != y->v.deadline_ms)
+		return x->v.deadline_ms < y->v.deadline_ms ? -1 : 1;
+	return x->order < y->order ? -1 : x->order > y->order;
+}
+
+void engine_timer_arm(struct engine *e, struct etimer *t, enum etimer_kind kind, void *obj,
+		      int64_t when)
 {
 	heap_remove(&e->timers, t);
 	t->when = when;
@@ -121,10 +56,81 @@ static void engine_timer_arm(struct engine *e, struct etimer *t, enum etimer_kin
 	heap_push(&e->timers, t);
 }
 
-static void engine_timer_cancel(struct engine *e, struct etimer *t)
+void engine_timer_cancel(struct engine *e, struct etimer *t)
 {
 	heap_remove(&e->timers, t);
 }
+
+uint64_t engine_rand(struct engine *e)
+{
+	/* splitmix64: the random strategy needs only a reproducible spread */
+	uint64_t z = (e->rng += 0x9e3779b97f4a7c15ULL);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+int engine_skill_id(struct engine *e, const char *name, bool create)
+{
+	void *v = strmap_get(&e->skill_ids, name);
+	if (v != NULL)
+		return (int)(intptr_t)v - 1;
+	if (!create)
+		return -1;
+	e->skills = xreallocarray(e->skills, (size_t)e->n_skills + 1, sizeof *e->skills);
+	e->skills[e->n_skills] = xstrdup(name);
+	strmap_put(&e->skill_ids, e->skills[e->n_skills], (void *)(intptr_t)(e->n_skills + 1));
+	return e->n_skills++;
+}
+
+static int engine_agent_tier_find(const struct engine *e, const char *name)
+{
+	for (int i = 0; i < e->n_agent_tiers; i++)
+		if (strcmp(e->agent_tiers[i], name) == 0)
+			return i;
+	return -1;
+}
+
+static int engine_ctier_find(const struct engine *e, const char *name)
+{
+	if (name == NULL || name[0] == '\0')
+		return e->n_ctiers - 1;
+	for (int i = 0; i < e->n_ctiers; i++)
+		if (strcmp(e->ctiers[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
+static struct equeue *engine_find_queue(const struct engine *e, const char *name)
+{
+	for (size_t i = 0; i < e->n_queues; i++)
+		if (strcmp(e->queues[i]->name, name) == 0)
+			return e->queues[i];
+	return NULL;
+}
+
+static struct eagent *engine_find_agent(const struct engine *e, const char *id)
+{
+	return id ? strmap_get(&e->agent_ids, id) : NULL;
+}
+
+/* A tier list as a bitmask; *bad names the first unknown tier. */
+static uint32_t engine_tier_mask(const struct engine *e, const char *const *names, size_t n,
+				 const char **bad)
+{
+	uint32_t mask = 0;
+	for (size_t i = 0; i < n; i++) {
+		int t = engine_agent_tier_find(e, names[i]);
+		if (t < 0) {
+			*bad = names[i];
+			return 0;
+		}
+		mask |= 1u << t;
+	}
+	return mask;
+}
+
+/* ---- set-up -------------------------------------------------------------- */
 
 struct engine *engine_new(const struct engine_conf *conf, const struct engine_sink *sink,
 			  void *sink_ctx)
@@ -132,13 +138,18 @@ struct engine *engine_new(const struct engine_conf *conf, const struct engine_si
 	struct engine *e = xcalloc(1, sizeof *e);
 
 	e->conf = *conf;
+	if (e->conf.stats_window_ms <= 0)
+		e->conf.stats_window_ms = 15 * 60 * 1000;
 	e->offer_prefix = xstrdup(conf->offer_prefix ? conf->offer_prefix : "0");
 	e->conf.offer_prefix = e->offer_prefix;
+	e->rng = conf->seed;
 	e->sink = *sink;
 	e->ctx = sink_ctx;
-	strmap_init(&e->contacts);
+	strmap_init(&e->skill_ids);
 	strmap_init(&e->agent_ids);
+	strmap_init(&e->contacts);
 	strmap_init(&e->offers);
+	strmap_init(&e->buckets);
 	heap_init(&e->timers, engine_timer_less, offsetof(struct etimer, idx));
 	return e;
 }
@@ -155,7 +166,23 @@ static void engine_contact_destroy(struct engine *e, struct econtact *c)
 	free((char *)(uintptr_t)c->v.id);
 	free((char *)(uintptr_t)c->v.gateway_id);
 	free((char *)(uintptr_t)c->v.external_id);
+	free(c->reqs);
 	free(c);
+}
+
+static void engine_agent_destroy(struct eagent *a)
+{
+	while (a->wrapups != NULL) {
+		struct ewrapup *w = a->wrapups;
+		a->wrapups = w->next;
+		free(w);
+	}
+	free((char *)(uintptr_t)a->v.id);
+	free(a->reason);
+	free(a->skills);
+	free(a->serves);
+	free(a->last_offer);
+	free(a);
 }
 
 void engine_free(struct engine *e)
@@ -167,108 +194,355 @@ void engine_free(struct engine *e)
 		return;
 	for (size_t it = 0; strmap_next(&e->contacts, &it, &k, &v);)
 		engine_contact_destroy(e, v);
-	for (size_t i = 0; i < e->n_agents; i++) {
-		struct eagent *a = e->agents[i];
-		while (a->wrapups != NULL) {
-			struct ewrapup *w = a->wrapups;
-			a->wrapups = w->next;
-			free(w);
-		}
-		free((char *)(uintptr_t)a->v.id);
-		free(a->reason);
-		free(a);
-	}
+	bucket_free_all(e);
+	for (size_t i = 0; i < e->n_agents; i++)
+		engine_agent_destroy(e->agents[i]);
 	for (size_t i = 0; i < e->n_queues; i++) {
-		heap_free(&e->queues[i].waiting);
-		free(e->queues[i].name);
+		struct equeue *q = e->queues[i];
+		for (int s = 0; s < q->n_steps; s++) {
+			free(q->steps[s].add_name);
+			free(q->steps[s].overflow_name);
+		}
+		heap_free(&q->by_arrival);
+		free(q->overflow_name);
+		free(q->reqs);
+		free(q->name);
+		free(q);
 	}
+	for (int i = 0; i < e->n_agent_tiers; i++)
+		free(e->agent_tiers[i]);
+	for (int i = 0; i < e->n_ctiers; i++)
+		free(e->ctiers[i].name);
+	for (int i = 0; i < e->n_skills; i++)
+		free(e->skills[i]);
+	free(e->skills);
+	free(e->ctiers);
 	free(e->queues);
 	free(e->agents);
-	strmap_free(&e->contacts);
+	free(e->work_c);
+	free(e->work_a);
+	strmap_free(&e->skill_ids);
 	strmap_free(&e->agent_ids);
+	strmap_free(&e->contacts);
 	strmap_free(&e->offers);
 	heap_free(&e->timers);
 	free(e->offer_prefix);
 	free(e);
 }
 
-static struct equeue *engine_find_queue(const struct engine *e, const char *name)
+int engine_agent_tier_add(struct engine *e, const char *name, const char **why)
 {
-	for (size_t i = 0; i < e->n_queues; i++)
-		if (strcmp(e->queues[i].name, name) == 0)
-			return &e->queues[i];
-	return NULL;
-}
-
-int engine_queue_add(struct engine *e, const char *name, enum sb_channel channel)
-{
-	if (engine_find_queue(e, name) != NULL)
+	if (e->n_agent_tiers >= ENGINE_MAX_TIERS || engine_agent_tier_find(e, name) >= 0 ||
+	    e->n_agents > 0) {
+		*why = "agent tiers: too many, duplicate, or added after agents";
 		return SB_ERR_INVALID_ARGUMENT;
-	/* Queues are added before any contact, so moving the array is safe. */
-	if (strmap_count(&e->contacts) != 0)
-		return SB_ERR_CONFLICT;
-	e->queues = xreallocarray(e->queues, e->n_queues + 1, sizeof *e->queues);
-	struct equeue *q = &e->queues[e->n_queues++];
-	memset(q, 0, sizeof *q);
-	q->name = xstrdup(name);
-	q->channel = channel;
-	heap_init(&q->waiting, engine_contact_less, offsetof(struct econtact, heap_idx));
+	}
+	e->agent_tiers[e->n_agent_tiers++] = xstrdup(name);
 	return 0;
 }
 
-int engine_agent_add(struct engine *e, const char *id, void *user)
+int engine_customer_tier_add(struct engine *e, const struct engine_customer_tier *t,
+			     const char **why)
 {
-	if (strmap_get(&e->agent_ids, id) != NULL)
+	const char *bad = NULL;
+	uint32_t first = engine_tier_mask(e, t->first_agent_tiers, t->n_first_agent_tiers, &bad);
+
+	if (bad != NULL) {
+		*why = "customer tier names an unknown agent tier";
 		return SB_ERR_INVALID_ARGUMENT;
+	}
+	if (t->name == NULL || t->name[0] == '\0' ||
+	    (e->n_ctiers > 0 && engine_ctier_find(e, t->name) >= 0)) {
+		*why = "customer tier without a name, or a duplicate";
+		return SB_ERR_INVALID_ARGUMENT;
+	}
+	if (!(t->sla_factor > 0)) {
+		*why = "sla_factor must be positive";
+		return SB_ERR_INVALID_ARGUMENT;
+	}
+	e->ctiers = xreallocarray(e->ctiers, (size_t)e->n_ctiers + 1, sizeof *e->ctiers);
+	struct customer_tier *ct = &e->ctiers[e->n_ctiers++];
+	ct->name = xstrdup(t->name);
+	ct->factor = t->sla_factor;
+	ct->first = first;
+	ct->widen_after_ms = t->widen_after_ms;
+	return 0;
+}
+
+/* Interns a requirement list; *why on a bad level. */
+static int engine_reqs(struct engine *e, const struct engine_skill_req *in, size_t n,
+		       struct req **out, int *n_out, const char **why)
+{
+	*out = xcalloc(n + 1, sizeof **out);
+	*n_out = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (in[i].min_level < 1 || in[i].min_level > 5 || in[i].skill == NULL ||
+		    in[i].skill[0] == '\0') {
+			*why = "skill requirement needs a name and a level 1..5";
+			free(*out);
+			*out = NULL;
+			return SB_ERR_INVALID_ARGUMENT;
+		}
+		(*out)[(*n_out)++] = (struct req){ engine_skill_id(e, in[i].skill, true),
+						   in[i].min_level };
+	}
+	return 0;
+}
+
+int engine_queue_add(struct engine *e, const struct engine_queue_def *d, const char **why)
+{
+	if (engine_find_queue(e, d->name) != NULL || e->queues_done) {
+		*why = "duplicate queue, or added after engine_queues_done";
+		return SB_ERR_INVALID_ARGUMENT;
+	}
+	if (d->n_steps > ENGINE_MAX_STEPS || (unsigned)d->strategy >= STRATEGY_COUNT) {
+		*why = "too many steps, or unknown strategy";
+		return SB_ERR_INVALID_ARGUMENT;
+	}
+	const char *bad = NULL;
+	uint32_t tiers = engine_tier_mask(e, d->agent_tiers, d->n_agent_tiers, &bad);
+	if (bad != NULL) {
+		*why = "queue names an unknown agent tier";
+		return SB_ERR_INVALID_ARGUMENT;
+	}
+	struct equeue *q = xcalloc(1, sizeof *q);
+	if (engine_reqs(e, d->skills, d->n_skills, &q->reqs, &q->n_reqs, why) != 0) {
+		free(q);
+		return SB_ERR_INVALID_ARGUMENT;
+	}
+	q->name = xstrdup(d->name);
+	q->index = e->n_queues;
+	q->channel = d->channel;
+	q->strategy = d->strategy;
+	q->sla_ms = d->sla_ms;
+	q->target_pct = d->target_pct ? d->target_pct : 80;
+	q->tiers = tiers ? tiers : UINT32_MAX;
+	q->max_wait_ms = d->max_wait_ms;
+	q->max_wait_no_agent_ms = d->max_wait_no_agent_ms;
+	q->overflow_name = d->overflow ? xstrdup(d->overflow) : NULL;
+	for (size_t i = 0; i < d->n_steps; i++) {
+		const struct engine_step *s = &d->steps[i];
+		struct estep *st = &q->steps[q->n_steps++];
+		st->after_ms = s->after_ms;
+		st->relax = s->skill_relax;
+		st->tiers = engine_tier_mask(e, s->agent_tiers, s->n_agent_tiers, &bad);
+		st->add_name = s->add_queue ? xstrdup(s->add_queue) : NULL;
+		st->overflow_name = s->overflow ? xstrdup(s->overflow) : NULL;
+	}
+	ostree_init(&q->order, engine_order_cmp);
+	heap_init(&q->by_arrival, engine_arrival_less, offsetof(struct econtact, arrival_idx));
+	e->queues = xreallocarray(e->queues, e->n_queues + 1, sizeof *e->queues);
+	e->queues[e->n_queues++] = q;
+	if (bad != NULL) {
+		*why = "queue step names an unknown agent tier";
+		return SB_ERR_INVALID_ARGUMENT;
+	}
+	return 0;
+}
+
+/* Resolves a queue reference that must take the same channel. */
+static int engine_resolve(struct engine *e, const struct equeue *q, const char *name,
+			  struct equeue **out, const char **why)
+{
+	*out = NULL;
+	if (name == NULL)
+		return 0;
+	*out = engine_find_queue(e, name);
+	if (*out == NULL || *out == q || (*out)->channel != q->channel) {
+		*why = "queue reference is unknown, itself, or of another channel";
+		return SB_ERR_INVALID_ARGUMENT;
+	}
+	return 0;
+}
+
+int engine_queues_done(struct engine *e, const char **why)
+{
+	if (e->n_agent_tiers == 0)
+		engine_agent_tier_add(e, "regular", why);
+	if (e->n_ctiers == 0) {
+		struct engine_customer_tier std = { .name = "standard", .sla_factor = 1.0 };
+		engine_customer_tier_add(e, &std, why);
+	}
+	for (size_t i = 0; i < e->n_queues; i++) {
+		struct equeue *q = e->queues[i];
+		if (engine_resolve(e, q, q->overflow_name, &q->overflow, why) != 0)
+			return SB_ERR_INVALID_ARGUMENT;
+		for (int s = 0; s < q->n_steps; s++) {
+			struct estep *st = &q->steps[s];
+			/* add_queue may name any queue: its agents may be skilled
+			 * for several channels. */
+			st->add = st->add_name ? engine_find_queue(e, st->add_name) : NULL;
+			if ((st->add_name && (st->add == NULL || st->add == q)) ||
+			    engine_resolve(e, q, st->overflow_name, &st->overflow, why) != 0) {
+				*why = "step names an unknown queue, itself, or another channel";
+				return SB_ERR_INVALID_ARGUMENT;
+			}
+		}
+	}
+	e->queues_done = true;
+	return 0;
+}
+
+/* Fills a's roster attributes from d. */
+static int engine_agent_apply(struct engine *e, struct eagent *a, const struct engine_agent_def *d,
+			      const char **why)
+{
+	int tier = d->tier ? engine_agent_tier_find(e, d->tier) : e->n_agent_tiers - 1;
+	if (tier < 0) {
+		*why = "unknown agent tier";
+		return SB_ERR_INVALID_ARGUMENT;
+	}
+	uint64_t *serves = NULL;
+	if (d->n_queues > 0) {
+		serves = xcalloc(e->n_queues / 64 + 1, sizeof *serves);
+		for (size_t i = 0; i < d->n_queues; i++) {
+			struct equeue *q = engine_find_queue(e, d->queues[i]);
+			if (q == NULL) {
+				free(serves);
+				*why = "agent serves an unknown queue";
+				return SB_ERR_INVALID_ARGUMENT;
+			}
+			serves[q->index / 64] |= 1ULL << (q->index % 64);
+		}
+	}
+	struct req *skills = xcalloc(d->n_skills + 1, sizeof *skills);
+	for (size_t i = 0; i < d->n_skills; i++) {
+		if (d->skills[i].level < 1 || d->skills[i].level > 5) {
+			free(skills);
+			free(serves);
+			*why = "skill level must be 1..5";
+			return SB_ERR_INVALID_ARGUMENT;
+		}
+		skills[i] = (struct req){ engine_skill_id(e, d->skills[i].skill, true),
+					  d->skills[i].level };
+	}
+	/* sorted for eligibility_level's binary search */
+	for (size_t i = 1; i < d->n_skills; i++)
+		for (size_t j = i; j > 0 && skills[j - 1].skill > skills[j].skill; j--) {
+			struct req t = skills[j];
+			skills[j] = skills[j - 1];
+			skills[j - 1] = t;
+		}
+	free(a->skills);
+	free(a->serves);
+	a->skills = skills;
+	a->n_skills = (int)d->n_skills;
+	a->serves = serves;
+	a->tier = tier;
+	a->v.tier = e->agent_tiers[tier];
+	for (int ch = 0; ch < SB_CH_COUNT; ch++)
+		a->v.capacity[ch] =
+			d->capacity[ch] > 0 ? d->capacity[ch] : e->conf.channels[ch].capacity;
+	return 0;
+}
+
+int engine_agent_add(struct engine *e, const struct engine_agent_def *d, void *user,
+		     const char **why)
+{
+	if (!e->queues_done) {
+		const char *ignored;
+		if (engine_queues_done(e, &ignored) != 0) {
+			*why = ignored;
+			return SB_ERR_INVALID_ARGUMENT;
+		}
+	}
+	if (d->id == NULL || d->id[0] == '\0' || engine_find_agent(e, d->id) != NULL) {
+		*why = "agent id missing or already in the roster";
+		return SB_ERR_INVALID_ARGUMENT;
+	}
 	struct eagent *a = xcalloc(1, sizeof *a);
-	a->v.id = xstrdup(id);
+	if (engine_agent_apply(e, a, d, why) != 0) {
+		free(a);
+		return SB_ERR_INVALID_ARGUMENT;
+	}
+	a->v.id = xstrdup(d->id);
 	a->v.state = AGENT_OFFLINE;
-	a->v.reason = "";
+	a->reason = xstrdup("");
+	a->v.reason = a->reason;
 	a->v.user = user;
+	a->index = e->n_agents;
+	a->last_offer = xcalloc(e->n_queues + 1, sizeof *a->last_offer);
+	a->rnd = engine_rand(e);
 	e->agents = xreallocarray(e->agents, e->n_agents + 1, sizeof *e->agents);
 	e->agents[e->n_agents++] = a;
 	strmap_put(&e->agent_ids, a->v.id, a);
+	bucket_agent_relink(e, a);
 	return 0;
 }
 
-int64_t engine_deadline(const struct engine *e, enum sb_channel channel, int64_t arrived_ms,
-			int32_t priority_s)
-{
-	return arrived_ms + e->conf.channels[channel].sla_ms - (int64_t)priority_s * 1000;
-}
+static void engine_work_agent(struct engine *e, struct eagent *a);
+static void engine_dispatch(struct engine *e, int64_t now);
 
-int engine_check_queue(const struct engine *e, const char *queue, enum sb_channel channel,
-		       const char **why)
+int engine_agent_update(struct engine *e, const struct engine_agent_def *d, int64_t now,
+			const char **why)
 {
-	const struct equeue *q = engine_find_queue(e, queue);
-	if (q == NULL) {
-		*why = "unknown queue";
-		return SB_ERR_INVALID_ARGUMENT;
+	struct eagent *a = engine_find_agent(e, d->id);
+
+	if (a == NULL) {
+		*why = "agent not in the roster";
+		return SB_ERR_NOT_FOUND;
 	}
-	if (q->channel != channel) {
-		*why = "queue does not take this channel";
+	if (engine_agent_apply(e, a, d, why) != 0)
 		return SB_ERR_INVALID_ARGUMENT;
-	}
+	bool in = a->v.logged_in;
+	/* Presence counts follow the links: drop them with the old links. */
+	if (in)
+		bucket_agent_presence(e, a, false, now);
+	a->v.logged_in = false;
+	bucket_agent_relink(e, a);
+	a->v.logged_in = in;
+	if (in)
+		bucket_agent_presence(e, a, true, now);
+	bucket_agent_refresh(e, a);
+	engine_work_agent(e, a);
+	engine_dispatch(e, now);
 	return 0;
 }
 
-const char *engine_default_queue(const struct engine *e, enum sb_channel channel)
+int engine_agent_remove(struct engine *e, const char *id, int64_t now, const char **why)
 {
-	for (size_t i = 0; i < e->n_queues; i++)
-		if (e->queues[i].channel == channel)
-			return e->queues[i].name;
-	return NULL;
+	struct eagent *a = engine_find_agent(e, id);
+
+	if (a == NULL) {
+		*why = "agent not in the roster";
+		return SB_ERR_NOT_FOUND;
+	}
+	if (a->held != NULL || a->v.logged_in) {
+		*why = "agent is logged in or holds contacts";
+		return SB_ERR_CONFLICT;
+	}
+	/* Contacts that asked for it route normally from now on. */
+	const char *k;
+	void *v;
+	for (size_t it = 0; strmap_next(&e->contacts, &it, &k, &v);)
+		if (((struct econtact *)v)->preferred == a)
+			((struct econtact *)v)->preferred = NULL;
+	bucket_agent_unlink(e, a);
+	bucket_drop_preferred(e, a);
+	strmap_del(&e->agent_ids, a->v.id);
+	for (size_t i = a->index + 1; i < e->n_agents; i++) {
+		e->agents[i - 1] = e->agents[i];
+		e->agents[i - 1]->index = i - 1;
+	}
+	e->n_agents--;
+	/* Wrap-ups hold timers: cancel before freeing. */
+	for (struct ewrapup *w = a->wrapups; w != NULL; w = w->next)
+		engine_timer_cancel(e, &w->timer);
+	engine_agent_destroy(a);
+	return 0;
 }
 
-/* Whether a can take one more contact on ch: capacity, and exclusivity (an
- * agent on an exclusive channel, voice by default, gets nothing else, and an
- * exclusive contact needs an otherwise idle agent). */
-static bool engine_slot_free(const struct engine *e, const struct eagent *a, enum sb_channel ch)
+/* ---- agents' slots ------------------------------------------------------- */
+
+/* Capacity, and exclusivity: an agent on an exclusive channel (voice by
+ * default) gets nothing else, and an exclusive contact needs an otherwise
+ * idle agent. */
+bool engine_slot_free(const struct engine *e, const struct eagent *a, enum sb_channel ch)
 {
-	if (a->used[ch] >= e->conf.channels[ch].capacity)
+	if (a->v.load[ch] >= a->v.capacity[ch])
 		return false;
 	for (int o = 0; o < SB_CH_COUNT; o++) {
-		if (o == (int)ch || a->used[o] == 0)
+		if (o == (int)ch || a->v.load[o] == 0)
 			continue;
 		if (e->conf.channels[o].exclusive || e->conf.channels[ch].exclusive)
 			return false;
@@ -276,87 +550,86 @@ static bool engine_slot_free(const struct engine *e, const struct eagent *a, enu
 	return true;
 }
 
-static bool engine_routable(const struct eagent *a)
+bool engine_routable(const struct eagent *a)
 {
 	return a->v.logged_in && a->v.state == AGENT_AVAILABLE;
 }
 
-static struct eexclusion **engine_exclusion(struct econtact *c, const struct eagent *a)
+bool engine_excluded(const struct econtact *c, const struct eagent *a)
 {
-	struct eexclusion **pp = &c->excluded;
-
-	while (*pp != NULL && (*pp)->agent != a)
-		pp = &(*pp)->next;
-	return pp;
+	for (const struct eexclusion *x = c->excluded; x != NULL; x = x->next)
+		if (x->agent == a)
+			return true;
+	return false;
 }
 
-static bool engine_excluded(const struct econtact *c, const struct eagent *a)
+static void engine_load(struct engine *e, struct eagent *a, enum sb_channel ch, int delta)
 {
-	return *engine_exclusion((struct econtact *)(uintptr_t)c, a) != NULL;
+	a->v.load[ch] += delta;
+	bucket_agent_refresh(e, a);
 }
 
-/* Keeps a from c for the reject delay (re-arming if it declined before). */
-static void engine_exclude(struct engine *e, struct econtact *c, struct eagent *a, int64_t now)
-{
-	struct eexclusion *x = *engine_exclusion(c, a);
+/* ---- the dispatch work list ---------------------------------------------- */
 
-	if (x == NULL) {
-		x = xcalloc(1, sizeof *x);
-		x->contact = c;
-		x->agent = a;
-		x->timer.idx = HEAP_NONE;
-		x->next = c->excluded;
-		c->excluded = x;
+static void engine_work_contact(struct engine *e, struct econtact *c)
+{
+	if (e->n_work_c == e->cap_work_c) {
+		e->cap_work_c = e->cap_work_c ? e->cap_work_c * 2 : 16;
+		e->work_c = xreallocarray(e->work_c, e->cap_work_c, sizeof *e->work_c);
 	}
-	engine_timer_arm(e, &x->timer, TIMER_EXCLUDE, x, now + e->conf.reject_delay_ms);
+	e->work_c[e->n_work_c++] = c;
 }
 
-static void engine_exclusion_end(struct engine *e, struct eexclusion *x)
+static void engine_work_agent(struct engine *e, struct eagent *a)
 {
-	struct eexclusion **pp = engine_exclusion(x->contact, x->agent);
-
-	*pp = x->next;
-	engine_timer_cancel(e, &x->timer);
-	free(x);
-}
-
-static void engine_exclusions_clear(struct engine *e, struct econtact *c)
-{
-	while (c->excluded != NULL)
-		engine_exclusion_end(e, c->excluded);
-}
-
-static bool engine_may_take(const struct engine *e, const struct eagent *a,
-			    const struct econtact *c)
-{
-	return !engine_excluded(c, a) && engine_slot_free(e, a, c->v.channel);
-}
-
-/* The earliest-deadline waiting contact a may take across every queue, or
- * NULL. The head of each queue is usually it; only a contact a recently
- * declined forces a look further down. */
-static struct econtact *engine_best_contact(const struct engine *e, const struct eagent *a)
-{
-	struct econtact *best = NULL;
-
-	for (size_t qi = 0; qi < e->n_queues; qi++) {
-		const struct equeue *q = &e->queues[qi];
-		if (q->waiting.n == 0 || !engine_slot_free(e, a, q->channel))
-			continue;
-		struct econtact *pick = heap_top(&q->waiting);
-		if (engine_excluded(pick, a)) {
-			pick = NULL;
-			for (size_t i = 0; i < q->waiting.n; i++) {
-				struct econtact *c = q->waiting.items[i];
-				if (engine_may_take(e, a, c) &&
-				    (pick == NULL || engine_contact_less(c, pick)))
-					pick = c;
-			}
-		}
-		if (pick != NULL && (best == NULL || engine_contact_less(pick, best)))
-			best = pick;
+	if (a->queued)
+		return;
+	if (e->n_work_a == e->cap_work_a) {
+		e->cap_work_a = e->cap_work_a ? e->cap_work_a * 2 : 16;
+		e->work_a = xreallocarray(e->work_a, e->cap_work_a, sizeof *e->work_a);
 	}
-	return best;
+	a->queued = true;
+	e->work_a[e->n_work_a++] = a;
+}
+
+/* ---- queue and class membership ------------------------------------------ */
+
+static void engine_queue_enter(struct engine *e, struct econtact *c)
+{
+	ostree_insert(&c->queue->order, &c->onode);
+	heap_push(&c->queue->by_arrival, c);
+	c->in_queue = true;
+}
+
+static void engine_queue_leave(struct engine *e, struct econtact *c)
+{
+	if (!c->in_queue)
+		return;
+	ostree_remove(&c->queue->order, &c->onode);
+	heap_remove(&c->queue->by_arrival, c);
+	c->in_queue = false;
+}
+
+/* Makes c wait in its class; dispatch will look for an agent. */
+static void engine_wait(struct engine *e, struct econtact *c, int64_t now)
+{
+	c->v.state = CONTACT_WAITING;
+	c->bucket = escalate_class(e, c, now);
+	heap_push(&c->bucket->contacts, c);
+	e->waiting++;
+	if (c->bucket->logged_in == 0 && c->queue->max_wait_no_agent_ms > 0)
+		engine_timer_arm(e, &c->noagent_timer, TIMER_NOAGENT, c,
+				 now + c->queue->max_wait_no_agent_ms);
+	engine_work_contact(e, c);
+}
+
+static void engine_unwait(struct engine *e, struct econtact *c)
+{
+	if (!heap_contains(&c->bucket->contacts, c))
+		return;
+	heap_remove(&c->bucket->contacts, c);
+	engine_timer_cancel(e, &c->noagent_timer);
+	e->waiting--;
 }
 
 static void engine_held_link(struct eagent *a, struct econtact *c)
@@ -379,65 +652,89 @@ static void engine_held_unlink(struct eagent *a, struct econtact *c)
 	c->held_prev = c->held_next = NULL;
 }
 
+static void engine_exclusion_end(struct engine *e, struct eexclusion *x)
+{
+	struct eexclusion **pp = &x->contact->excluded;
+
+	while (*pp != x)
+		pp = &(*pp)->next;
+	*pp = x->next;
+	engine_timer_cancel(e, &x->timer);
+	free(x);
+}
+
+static void engine_exclusions_clear(struct engine *e, struct econtact *c)
+{
+	while (c->excluded != NULL)
+		engine_exclusion_end(e, c->excluded);
+}
+
+/* Keeps a from c for the reject delay (re-arming if it declined before). */
+static void engine_exclude(struct engine *e, struct econtact *c, struct eagent *a, int64_t now)
+{
+	struct eexclusion *x = c->excluded;
+
+	while (x != NULL && x->agent != a)
+		x = x->next;
+	if (x == NULL) {
+		x = xcalloc(1, sizeof *x);
+		x->contact = c;
+		x->agent = a;
+		x->timer.idx = HEAP_NONE;
+		x->next = c->excluded;
+		c->excluded = x;
+	}
+	engine_timer_arm(e, &x->timer, TIMER_EXCLUDE, x, now + e->conf.reject_delay_ms);
+}
+
+/* ---- offers --------------------------------------------------------------- */
+
+static void engine_assign(struct engine *e, struct econtact *c, int64_t now)
+{
+	struct equeue *q = c->queue;
+	int64_t waited = now - c->v.arrived_ms;
+
+	engine_timer_cancel(e, &c->offer_timer);
+	engine_timer_cancel(e, &c->breach_timer);
+	engine_timer_cancel(e, &c->reclass_timer);
+	engine_timer_cancel(e, &c->maxwait_timer);
+	engine_exclusions_clear(e, c);
+	engine_queue_leave(e, c);
+	c->v.state = CONTACT_ASSIGNED;
+	c->v.offer_id = NULL;
+	c->v.assigned_ms = now;
+	c->agent->no_answer = 0;
+	stats_record(q, STAT_ANSWERED, now, waited, waited <= c->v.sla_ms, e->conf.stats_window_ms);
+	e->sink.assigned(e->ctx, &c->v, now);
+}
+
 static void engine_offer(struct engine *e, struct econtact *c, struct eagent *a, int64_t now)
 {
-	heap_remove(&c->queue->waiting, c);
-	e->waiting--;
+	engine_unwait(e, c);
 	c->agent = a;
 	c->v.agent_id = a->v.id;
 	c->v.state = CONTACT_OFFERED;
 	snprintf(c->offer_id, sizeof c->offer_id, "o-%s-%" PRIu64, e->offer_prefix,
 		 ++e->next_offer);
+	strmap_put(&e->offers, c->offer_id, c);
+	a->idle_since = now;
+	a->last_offer[c->queue->index] = now;
+	a->rnd = engine_rand(e);
+	engine_held_link(a, c);
+	engine_load(e, a, c->v.channel, +1);
+	stats_record(c->queue, STAT_OFFERED, now, 0, false, e->conf.stats_window_ms);
+	if (e->conf.channels[c->v.channel].auto_accept) {
+		engine_assign(e, c, now);
+		return;
+	}
 	c->v.offer_id = c->offer_id;
 	c->v.offer_expires_ms = now + e->conf.channels[c->v.channel].offer_timeout_ms;
 	engine_timer_arm(e, &c->offer_timer, TIMER_OFFER, c, c->v.offer_expires_ms);
-	strmap_put(&e->offers, c->offer_id, c);
-	a->used[c->v.channel]++;
-	a->idle_since = now;
-	engine_held_link(a, c);
 	e->sink.offer(e->ctx, &c->v, now);
 }
 
-/* Orders routable agents for selection: longest idle first, then by id so a
- * run is deterministic. */
-static int engine_agent_cmp(const void *pa, const void *pb)
-{
-	const struct eagent *a = *(struct eagent *const *)pa, *b = *(struct eagent *const *)pb;
-	if (a->idle_since != b->idle_since)
-		return a->idle_since < b->idle_since ? -1 : 1;
-	return strcmp(a->v.id, b->v.id);
-}
-
-/* Makes every offer that can be made now: repeatedly, the longest-idle
- * routable agent that can take something gets its earliest-deadline
- * contact. */
-static void engine_dispatch(struct engine *e, int64_t now)
-{
-	if (e->waiting == 0)
-		return;
-	struct eagent **cand = xcalloc(e->n_agents, sizeof *cand);
-	for (;;) {
-		size_t n = 0;
-		for (size_t i = 0; i < e->n_agents; i++)
-			if (engine_routable(e->agents[i]))
-				cand[n++] = e->agents[i];
-		qsort(cand, n, sizeof *cand, engine_agent_cmp);
-		bool offered = false;
-		for (size_t i = 0; i < n && !offered; i++) {
-			struct econtact *c = engine_best_contact(e, cand[i]);
-			if (c != NULL) {
-				engine_offer(e, c, cand[i], now);
-				offered = true;
-			}
-		}
-		if (!offered || e->waiting == 0)
-			break;
-	}
-	free(cand);
-}
-
-/* Ends c's live offer. Unless the contact is being cancelled, it waits again
- * with its deadline and arrival order unchanged: it keeps its place. */
+/* Ends c's live offer. Unless the contact is being cancelled or expired, it
+ * waits again with its deadline unchanged: it keeps its place. */
 static void engine_offer_end(struct engine *e, struct econtact *c, enum engine_offer_end why,
 			     int64_t now)
 {
@@ -447,27 +744,31 @@ static void engine_offer_end(struct engine *e, struct econtact *c, enum engine_o
 	memcpy(offer_id, c->offer_id, sizeof offer_id);
 	engine_timer_cancel(e, &c->offer_timer);
 	strmap_del(&e->offers, c->offer_id);
-	a->used[c->v.channel]--;
 	engine_held_unlink(a, c);
 	c->agent = NULL;
 	c->v.agent_id = NULL;
 	c->v.offer_id = NULL;
 	c->v.offer_expires_ms = 0;
-	/* A cancel reports the rescinded offer with the cancellation. */
+	engine_load(e, a, c->v.channel, -1);
+	engine_work_agent(e, a);
 	if (why == OFFER_END_CANCELLED)
 		return;
-	c->v.state = CONTACT_WAITING;
-	heap_push(&c->queue->waiting, c);
-	e->waiting++;
 	if ((why == OFFER_END_TIMEOUT || why == OFFER_END_REJECTED) && e->conf.reject_delay_ms > 0)
 		engine_exclude(e, c, a, now);
+	engine_wait(e, c, now);
 	e->sink.offer_ended(e->ctx, &c->v, a->v.id, offer_id, why, now);
 }
 
 /* Removes a finished contact from every index and frees it. */
-static void engine_contact_retire(struct engine *e, struct econtact *c)
+static void engine_retire(struct engine *e, struct econtact *c)
 {
+	engine_unwait(e, c);
+	engine_queue_leave(e, c);
 	engine_timer_cancel(e, &c->offer_timer);
+	engine_timer_cancel(e, &c->reclass_timer);
+	engine_timer_cancel(e, &c->breach_timer);
+	engine_timer_cancel(e, &c->maxwait_timer);
+	engine_timer_cancel(e, &c->noagent_timer);
 	engine_exclusions_clear(e, c);
 	if (c->offer_id[0] != '\0' && strmap_get(&e->offers, c->offer_id) == c)
 		strmap_del(&e->offers, c->offer_id);
@@ -475,53 +776,155 @@ static void engine_contact_retire(struct engine *e, struct econtact *c)
 	engine_contact_destroy(e, c);
 }
 
-/* How many waiting contacts of q come before c. A scan: issue 2's queues
- * are small; an order-statistic structure replaces it with the full engine. */
-static uint32_t engine_ahead(const struct equeue *q, const struct econtact *c)
+/* ---- dispatch --------------------------------------------------------------- */
+
+/* Makes every offer that can be made now. A contact that became routable
+ * goes to the best ready agent of its class; an agent that can take more
+ * gets the earliest-deadline contact over the classes it serves. Offers
+ * only consume, so one pass over the work list finds them all. */
+static void engine_dispatch(struct engine *e, int64_t now)
 {
-	uint32_t ahead = 0;
-	for (size_t i = 0; i < q->waiting.n; i++)
-		if (engine_contact_less(q->waiting.items[i], c))
-			ahead++;
-	return ahead;
+	size_t ic = 0, ia = 0;
+
+	while (ic < e->n_work_c || ia < e->n_work_a) {
+		if (ic < e->n_work_c) {
+			struct econtact *c = e->work_c[ic++];
+			if (c->v.state != CONTACT_WAITING)
+				continue;
+			struct eagent *a = bucket_best_agent(e, c->bucket, c);
+			if (a != NULL)
+				engine_offer(e, c, a, now);
+			continue;
+		}
+		struct eagent *a = e->work_a[ia++];
+		a->queued = false;
+		struct econtact *c;
+		while (engine_routable(a) && (c = bucket_best_contact(e, a)) != NULL)
+			engine_offer(e, c, a, now);
+	}
+	e->n_work_c = e->n_work_a = 0;
+	if (e->conf.check_invariants)
+		engine_invariants_or_die(e, "dispatch");
+}
+
+/* ---- contacts ---------------------------------------------------------------- */
+
+static int64_t engine_threshold(const struct engine *e, const struct equeue *q,
+				enum sb_channel ch, int tier)
+{
+	int64_t base = q && q->sla_ms ? q->sla_ms : e->conf.channels[ch].sla_ms;
+	return (int64_t)llround((double)base * e->ctiers[tier].factor);
+}
+
+int64_t engine_deadline(const struct engine *e, const char *queue, enum sb_channel channel,
+			const char *customer_tier, int64_t arrived_ms, int32_t priority_s)
+{
+	int tier = engine_ctier_find(e, customer_tier);
+	if (tier < 0)
+		tier = e->n_ctiers - 1;
+	return arrived_ms + engine_threshold(e, engine_find_queue(e, queue), channel, tier) -
+	       (int64_t)priority_s * 1000;
+}
+
+const char *engine_default_queue(const struct engine *e, enum sb_channel channel)
+{
+	for (size_t i = 0; i < e->n_queues; i++)
+		if (e->queues[i]->channel == channel)
+			return e->queues[i]->name;
+	return NULL;
+}
+
+int engine_check_submit(const struct engine *e, const struct engine_submit *in,
+			const char **why)
+{
+	const struct equeue *q = in->queue ? engine_find_queue(e, in->queue) : NULL;
+
+	if (q == NULL) {
+		*why = "unknown queue";
+		return SB_ERR_INVALID_ARGUMENT;
+	}
+	if (q->channel != in->channel) {
+		*why = "queue does not take this channel";
+		return SB_ERR_INVALID_ARGUMENT;
+	}
+	if (engine_ctier_find(e, in->customer_tier) < 0) {
+		*why = "unknown customer tier";
+		return SB_ERR_INVALID_ARGUMENT;
+	}
+	for (size_t i = 0; i < in->n_skills; i++)
+		if (in->skills[i].min_level < 1 || in->skills[i].min_level > 5 ||
+		    in->skills[i].skill == NULL || in->skills[i].skill[0] == '\0') {
+			*why = "required skill needs a name and a min_level 1..5";
+			return SB_ERR_INVALID_ARGUMENT;
+		}
+	if (in->preferred_agent != NULL && in->preferred_agent[0] != '\0' &&
+	    engine_find_agent(e, in->preferred_agent) == NULL) {
+		*why = "preferred agent is not in the roster";
+		return SB_ERR_INVALID_ARGUMENT;
+	}
+	return 0;
+}
+
+/* Sets the timers that belong to a contact's stay in its queue. */
+static void engine_arm_queue_timers(struct engine *e, struct econtact *c)
+{
+	if (c->queue->max_wait_ms > 0)
+		engine_timer_arm(e, &c->maxwait_timer, TIMER_MAXWAIT, c,
+				 c->entered_ms + c->queue->max_wait_ms);
+	else
+		engine_timer_cancel(e, &c->maxwait_timer);
 }
 
 int engine_submit(struct engine *e, const struct engine_submit *in, int64_t now,
 		  uint32_t *position, int64_t *estimated_wait_ms)
 {
-	struct equeue *q = engine_find_queue(e, in->queue);
+	const char *why;
 
-	if (q == NULL || q->channel != in->channel)
+	if (engine_check_submit(e, in, &why) != 0)
 		return SB_ERR_INVALID_ARGUMENT;
 	if (strmap_get(&e->contacts, in->id) != NULL)
 		return SB_ERR_CONFLICT;
 	struct econtact *c = xcalloc(1, sizeof *c);
+	if (engine_reqs(e, in->skills, in->n_skills, &c->reqs, &c->n_reqs, &why) != 0) {
+		free(c);
+		return SB_ERR_INVALID_ARGUMENT;
+	}
+	c->queue = engine_find_queue(e, in->queue);
+	c->tier = engine_ctier_find(e, in->customer_tier);
 	c->v.id = xstrdup(in->id);
-	c->v.gateway_id = xstrdup(in->gateway_id);
-	c->v.external_id = xstrdup(in->external_id);
-	c->v.queue = q->name;
+	c->v.gateway_id = xstrdup(in->gateway_id ? in->gateway_id : "");
+	c->v.external_id = xstrdup(in->external_id ? in->external_id : "");
+	c->v.queue = c->queue->name;
+	c->v.customer_tier = e->ctiers[c->tier].name;
 	c->v.channel = in->channel;
-	c->v.state = CONTACT_WAITING;
 	c->v.arrived_ms = in->arrived_ms;
 	c->v.deadline_ms = in->deadline_ms;
-	c->v.sla_ms = e->conf.channels[in->channel].sla_ms;
+	c->v.sla_ms = engine_threshold(e, c->queue, in->channel, c->tier);
 	c->v.user = in->user;
-	c->queue = q;
+	c->priority_s = in->priority_s;
+	c->preferred = engine_find_agent(e, in->preferred_agent);
+	c->preferred_until = in->arrived_ms + in->preferred_wait_ms;
+	c->entered_ms = in->arrived_ms;
 	c->order = ++e->next_order;
-	c->heap_idx = c->offer_timer.idx = HEAP_NONE;
+	c->heap_idx = c->arrival_idx = HEAP_NONE;
+	c->offer_timer.idx = c->reclass_timer.idx = c->breach_timer.idx = HEAP_NONE;
+	c->maxwait_timer.idx = c->noagent_timer.idx = HEAP_NONE;
 	strmap_put(&e->contacts, c->v.id, c);
 
-	uint32_t ahead = engine_ahead(q, c);
-	heap_push(&q->waiting, c);
-	e->waiting++;
+	engine_queue_enter(e, c);
+	uint32_t place = ostree_rank(&c->queue->order, &c->onode) + 1;
 	if (position != NULL)
-		*position = ahead + 1;
-
+		*position = place;
+	engine_timer_arm(e, &c->breach_timer, TIMER_BREACH, c, c->v.arrived_ms + c->v.sla_ms);
+	engine_arm_queue_timers(e, c);
+	engine_wait(e, c, now);
 	engine_dispatch(e, now);
+
 	if (estimated_wait_ms != NULL) {
+		double rate = stats_answer_rate(c->queue, now, e->conf.stats_window_ms);
 		*estimated_wait_ms = 0;
-		if (c->v.state == CONTACT_WAITING && q->answer_interval_ms > 0)
-			*estimated_wait_ms = (int64_t)(q->answer_interval_ms * (ahead + 1));
+		if (c->v.state == CONTACT_WAITING && rate > 0)
+			*estimated_wait_ms = (int64_t)((double)place / rate);
 	}
 	return 0;
 }
@@ -549,22 +952,56 @@ int engine_cancel(struct engine *e, const char *contact_id, const char *gateway_
 		rescinded_agent = c->agent->v.id;
 		memcpy(rescinded_offer, c->offer_id, sizeof rescinded_offer);
 		engine_offer_end(e, c, OFFER_END_CANCELLED, now);
-	} else {
-		heap_remove(&c->queue->waiting, c);
-		e->waiting--;
 	}
+	int64_t waited = now - c->v.arrived_ms;
+	stats_record(c->queue, STAT_ABANDONED, now, waited, waited <= c->v.sla_ms,
+		     e->conf.stats_window_ms);
+	engine_unwait(e, c);
 	c->v.state = CONTACT_CANCELLED;
 	e->sink.cancelled(e->ctx, &c->v, reason, rescinded_agent,
 			  rescinded_agent ? rescinded_offer : NULL, now);
-	engine_contact_retire(e, c);
+	engine_retire(e, c);
 	engine_dispatch(e, now);
 	return 0;
 }
 
-static struct eagent *engine_find_agent(const struct engine *e, const char *id)
+/* Moves a waiting (or offered) contact to another queue: it keeps its
+ * deadline and SLA threshold, its steps start again there. */
+static void engine_move(struct engine *e, struct econtact *c, struct equeue *to, int64_t now)
 {
-	return strmap_get(&e->agent_ids, id);
+	bool waiting = c->v.state == CONTACT_WAITING;
+
+	if (waiting)
+		engine_unwait(e, c);
+	engine_queue_leave(e, c);
+	c->queue = to;
+	c->v.queue = to->name;
+	c->entered_ms = now;
+	engine_queue_enter(e, c);
+	engine_arm_queue_timers(e, c);
+	if (waiting)
+		engine_wait(e, c, now);
+	else
+		c->bucket = escalate_class(e, c, now);
 }
+
+static void engine_overflow(struct engine *e, struct econtact *c, struct equeue *to, int64_t now)
+{
+	stats_record(c->queue, STAT_OVERFLOWED, now, 0, false, e->conf.stats_window_ms);
+	engine_move(e, c, to, now);
+	e->sink.event(e->ctx, &c->v, EVENT_OVERFLOWED, to->name, now);
+}
+
+static void engine_expire(struct engine *e, struct econtact *c, const char *reason, int64_t now)
+{
+	stats_record(c->queue, STAT_EXPIRED, now, 0, false, e->conf.stats_window_ms);
+	engine_unwait(e, c);
+	c->v.state = CONTACT_EXPIRED;
+	e->sink.expired(e->ctx, &c->v, reason, now);
+	engine_retire(e, c);
+}
+
+/* ---- agents ------------------------------------------------------------------ */
 
 /* Ends every live offer a holds (it went away or stopped being available). */
 static void engine_rescind_offers(struct engine *e, struct eagent *a, int64_t now)
@@ -583,16 +1020,39 @@ static void engine_agent_set(struct engine *e, struct eagent *a, enum engine_age
 {
 	bool changed = a->v.state != state || strcmp(a->v.reason, reason) != 0;
 
-	if (state == AGENT_AVAILABLE && a->v.state != AGENT_AVAILABLE)
+	if (state == AGENT_AVAILABLE && a->v.state != AGENT_AVAILABLE) {
 		a->idle_since = now;
+		a->no_answer = 0;
+	}
+	if (a->v.state != state)
+		a->v.state_since_ms = now;
 	a->v.state = state;
 	free(a->reason);
 	a->reason = xstrdup(reason);
 	a->v.reason = a->reason;
+	bucket_agent_refresh(e, a);
 	if (state != AGENT_AVAILABLE)
 		engine_rescind_offers(e, a, now);
 	if (changed)
 		e->sink.agent_state(e->ctx, &a->v, now);
+	engine_work_agent(e, a);
+}
+
+/* Contacts waiting for a as their preferred agent route normally once it is
+ * gone. */
+static void engine_release_preferred(struct engine *e, struct eagent *a, int64_t now)
+{
+	for (struct link *l = a->links; l != NULL; l = l->next_in_agent) {
+		struct bucket *b = l->bucket;
+		if (b->preferred != a)
+			continue;
+		while (b->contacts.n > 0) {
+			struct econtact *c = heap_top(&b->contacts);
+			engine_unwait(e, c);
+			c->preferred = NULL;
+			engine_wait(e, c, now);
+		}
+	}
 }
 
 int engine_agent_login(struct engine *e, const char *agent_id, int64_t now)
@@ -601,7 +1061,13 @@ int engine_agent_login(struct engine *e, const char *agent_id, int64_t now)
 
 	if (a == NULL)
 		return SB_ERR_NOT_FOUND;
-	a->v.logged_in = true;
+	if (!a->v.logged_in) {
+		a->v.logged_in = true;
+		a->v.handled = 0;
+		a->v.state_since_ms = now;
+		bucket_agent_presence(e, a, true, now);
+		bucket_agent_refresh(e, a);
+	}
 	return 0;
 }
 
@@ -611,7 +1077,11 @@ int engine_agent_logout(struct engine *e, const char *agent_id, int64_t now)
 
 	if (a == NULL)
 		return SB_ERR_NOT_FOUND;
-	a->v.logged_in = false;
+	if (a->v.logged_in) {
+		a->v.logged_in = false;
+		bucket_agent_presence(e, a, false, now);
+		engine_release_preferred(e, a, now);
+	}
 	engine_agent_set(e, a, AGENT_OFFLINE, "logged-out", now);
 	engine_dispatch(e, now);
 	return 0;
@@ -673,19 +1143,8 @@ int engine_accept(struct engine *e, const char *agent_id, const char *offer_id, 
 	/* A retried accept (the first answer was lost) confirms again. */
 	if (c->v.state == CONTACT_ASSIGNED)
 		return 0;
-	engine_timer_cancel(e, &c->offer_timer);
-	engine_exclusions_clear(e, c); /* it will not wait again */
-	c->v.state = CONTACT_ASSIGNED;
-	c->v.offer_id = NULL;
-	c->v.assigned_ms = now;
-	struct equeue *q = c->queue;
-	if (q->last_answer_ms != 0) {
-		double gap = (double)(now - q->last_answer_ms);
-		q->answer_interval_ms =
-			q->answer_interval_ms > 0 ? 0.8 * q->answer_interval_ms + 0.2 * gap : gap;
-	}
-	q->last_answer_ms = now;
-	e->sink.assigned(e->ctx, &c->v, now);
+	engine_assign(e, c, now);
+	engine_dispatch(e, now);
 	return 0;
 }
 
@@ -707,30 +1166,43 @@ int engine_reject(struct engine *e, const char *agent_id, const char *offer_id,
 	return 0;
 }
 
-int engine_complete(struct engine *e, const char *agent_id, const char *contact_id,
-		    const char *disposition, int64_t now, const char **why)
+/* Finds a contact an agent holds as an assignment. */
+static int engine_held(const struct engine *e, const char *agent_id, const char *contact_id,
+		       struct eagent **ap, struct econtact **cp, const char **why)
 {
-	struct eagent *a = engine_find_agent(e, agent_id);
-	struct econtact *c = strmap_get(&e->contacts, contact_id);
-
-	if (a == NULL) {
+	*ap = engine_find_agent(e, agent_id);
+	*cp = strmap_get(&e->contacts, contact_id);
+	if (*ap == NULL) {
 		*why = "agent not in the roster";
 		return SB_ERR_NOT_FOUND;
 	}
-	if (c == NULL) {
+	if (*cp == NULL) {
 		*why = "no such contact (finished, or never submitted)";
 		return SB_ERR_NOT_FOUND;
 	}
-	if (c->agent != a) {
+	if ((*cp)->agent != *ap) {
 		*why = "contact is not held by this agent";
 		return SB_ERR_FORBIDDEN;
 	}
-	if (c->v.state != CONTACT_ASSIGNED) {
+	if ((*cp)->v.state != CONTACT_ASSIGNED) {
 		*why = "contact is offered, not yet accepted";
 		return SB_ERR_CONFLICT;
 	}
+	return 0;
+}
+
+int engine_complete(struct engine *e, const char *agent_id, const char *contact_id,
+		    const char *disposition, int64_t now, const char **why)
+{
+	struct eagent *a;
+	struct econtact *c;
+	int rc = engine_held(e, agent_id, contact_id, &a, &c, why);
+
+	if (rc != 0)
+		return rc;
 	engine_held_unlink(a, c);
 	int64_t wrapup = e->conf.channels[c->v.channel].wrapup_ms;
+	a->v.handled++;
 	if (wrapup > 0) {
 		struct ewrapup *w = xcalloc(1, sizeof *w);
 		w->agent = a;
@@ -739,17 +1211,20 @@ int engine_complete(struct engine *e, const char *agent_id, const char *contact_
 		w->next = a->wrapups;
 		a->wrapups = w;
 		engine_timer_arm(e, &w->timer, TIMER_WRAPUP, w, now + wrapup);
+		bucket_agent_refresh(e, a); /* handled count is a strategy key */
 	} else {
-		a->used[c->v.channel]--;
+		engine_load(e, a, c->v.channel, -1);
 	}
+	engine_work_agent(e, a);
+	stats_record(c->queue, STAT_COMPLETED, now, now - c->v.assigned_ms, false,
+		     e->conf.stats_window_ms);
 	c->v.state = CONTACT_COMPLETED;
 	e->sink.completed(e->ctx, &c->v, disposition, now);
-	engine_contact_retire(e, c);
+	engine_retire(e, c);
 	engine_dispatch(e, now);
 	return 0;
 }
 
-/* Frees the slot a wrap-up held. */
 static void engine_wrapup_end(struct engine *e, struct ewrapup *w)
 {
 	struct eagent *a = w->agent;
@@ -759,7 +1234,8 @@ static void engine_wrapup_end(struct engine *e, struct ewrapup *w)
 		pp = &(*pp)->next;
 	*pp = w->next;
 	engine_timer_cancel(e, &w->timer);
-	a->used[w->channel]--;
+	engine_load(e, a, w->channel, -1);
+	engine_work_agent(e, a);
 	free(w);
 }
 
@@ -775,25 +1251,138 @@ int engine_ready(struct engine *e, const char *agent_id, int64_t now)
 	return 0;
 }
 
+int engine_transfer(struct engine *e, const char *agent_id, const char *contact_id,
+		    const char *queue, int64_t now, const char **why)
+{
+	struct eagent *a;
+	struct econtact *c;
+	int rc = engine_held(e, agent_id, contact_id, &a, &c, why);
+
+	if (rc != 0)
+		return rc;
+	struct equeue *to = engine_find_queue(e, queue);
+	if (to == NULL || to->channel != c->v.channel) {
+		*why = "unknown queue, or a queue of another channel";
+		return SB_ERR_INVALID_ARGUMENT;
+	}
+	engine_held_unlink(a, c);
+	c->agent = NULL;
+	c->v.agent_id = NULL;
+	engine_load(e, a, c->v.channel, -1);
+	engine_work_agent(e, a);
+	/* It re-enters as a new arrival would, ahead by the transfer boost. */
+	c->queue = to;
+	c->v.queue = to->name;
+	c->entered_ms = now;
+	c->v.sla_ms = engine_threshold(e, to, c->v.channel, c->tier);
+	c->v.deadline_ms = now + c->v.sla_ms - (int64_t)c->priority_s * 1000 -
+			   e->conf.transfer_boost_ms;
+	c->v.assigned_ms = 0;
+	engine_queue_enter(e, c);
+	engine_arm_queue_timers(e, c);
+	engine_wait(e, c, now);
+	e->sink.event(e->ctx, &c->v, EVENT_TRANSFERRED, to->name, now);
+	engine_dispatch(e, now);
+	return 0;
+}
+
+/* ---- timers ------------------------------------------------------------------- */
+
+static void engine_on_offer_timeout(struct engine *e, struct econtact *c, int64_t now)
+{
+	struct eagent *a = c->agent;
+
+	engine_offer_end(e, c, OFFER_END_TIMEOUT, now);
+	if (e->conf.max_no_answer > 0 && ++a->no_answer >= e->conf.max_no_answer &&
+	    a->v.state == AGENT_AVAILABLE)
+		engine_agent_set(e, a, AGENT_BREAK, "no-answer", now);
+}
+
+/* An escalation step, a tier widening or a preferred wait came due. */
+static void engine_on_reclass(struct engine *e, struct econtact *c, int64_t now)
+{
+	struct equeue *q = c->queue;
+	int old = c->v.step;
+	int k = escalate_step_at(q, now - c->entered_ms);
+
+	for (int s = old; s < k; s++)
+		if (q->steps[s].overflow != NULL) {
+			engine_overflow(e, c, q->steps[s].overflow, now);
+			return;
+		}
+	if (c->v.state != CONTACT_WAITING) {
+		/* Offered: the new class applies if the offer comes back. */
+		c->bucket = escalate_class(e, c, now);
+		return;
+	}
+	engine_unwait(e, c);
+	engine_wait(e, c, now);
+}
+
+static void engine_on_maxwait(struct engine *e, struct econtact *c, const char *reason,
+			      int64_t now)
+{
+	if (c->v.state == CONTACT_OFFERED) {
+		/* Let the offer run its course (it is bounded by its timeout);
+		 * decide when it ends. */
+		engine_timer_arm(e, &c->maxwait_timer, TIMER_MAXWAIT, c, c->v.offer_expires_ms);
+		return;
+	}
+	if (c->queue->overflow != NULL)
+		engine_overflow(e, c, c->queue->overflow, now);
+	else
+		engine_expire(e, c, reason, now);
+}
+
+static void engine_on_timer(struct engine *e, struct etimer *t, int64_t now)
+{
+	switch (t->kind) {
+	case TIMER_OFFER:
+		engine_on_offer_timeout(e, t->obj, now);
+		break;
+	case TIMER_EXCLUDE: {
+		struct eexclusion *x = t->obj;
+		struct econtact *c = x->contact;
+		struct eagent *a = x->agent;
+		engine_exclusion_end(e, x);
+		if (c->v.state == CONTACT_WAITING) {
+			engine_work_contact(e, c);
+			engine_work_agent(e, a);
+		}
+		break;
+	}
+	case TIMER_WRAPUP:
+		engine_wrapup_end(e, t->obj);
+		break;
+	case TIMER_RECLASS:
+		engine_on_reclass(e, t->obj, now);
+		break;
+	case TIMER_BREACH: {
+		struct econtact *c = t->obj;
+		c->v.sla_breached = true;
+		e->sink.event(e->ctx, &c->v, EVENT_SLA_BREACHED, "", now);
+		break;
+	}
+	case TIMER_MAXWAIT:
+		engine_on_maxwait(e, t->obj, "max-wait", now);
+		break;
+	case TIMER_NOAGENT:
+		engine_on_maxwait(e, t->obj, "no-agent", now);
+		break;
+	}
+}
+
 void engine_tick(struct engine *e, int64_t now)
 {
 	struct etimer *t;
 
+	/* One timer at a time, each followed by its dispatch, so a contact a
+	 * timer made routable is offered before a later timer looks at it. */
 	while ((t = heap_top(&e->timers)) != NULL && t->when <= now) {
 		heap_pop(&e->timers);
-		switch (t->kind) {
-		case TIMER_OFFER:
-			engine_offer_end(e, t->obj, OFFER_END_TIMEOUT, now);
-			break;
-		case TIMER_EXCLUDE:
-			engine_exclusion_end(e, t->obj);
-			break;
-		case TIMER_WRAPUP:
-			engine_wrapup_end(e, t->obj);
-			break;
-		}
+		engine_on_timer(e, t, now);
+		engine_dispatch(e, now);
 	}
-	engine_dispatch(e, now);
 }
 
 int64_t engine_next_wakeup(const struct engine *e)
@@ -801,6 +1390,8 @@ int64_t engine_next_wakeup(const struct engine *e)
 	const struct etimer *t = heap_top(&e->timers);
 	return t ? t->when : INT64_MAX;
 }
+
+/* ---- lookups ------------------------------------------------------------------ */
 
 const struct engine_contact_view *engine_contact(const struct engine *e, const char *id)
 {
@@ -823,6 +1414,13 @@ void engine_agent_each_contact(const struct engine *e, const char *agent_id,
 		fn(arg, &c->v);
 }
 
+void engine_each_agent(const struct engine *e,
+		       void (*fn)(void *arg, const struct engine_agent_view *a), void *arg)
+{
+	for (size_t i = 0; i < e->n_agents; i++)
+		fn(arg, &e->agents[i]->v);
+}
+
 size_t engine_waiting_count(const struct engine *e)
 {
 	return e->waiting;
@@ -831,42 +1429,90 @@ size_t engine_waiting_count(const struct engine *e)
 uint32_t engine_contact_position(const struct engine *e, const char *id)
 {
 	const struct econtact *c = strmap_get(&e->contacts, id);
-	if (c == NULL || c->v.state != CONTACT_WAITING)
+	if (c == NULL || !c->in_queue)
 		return 0;
-	return engine_ahead(c->queue, c) + 1;
+	return ostree_rank(&c->queue->order, &c->onode) + 1;
+}
+
+size_t engine_queue_count(const struct engine *e)
+{
+	return e->n_queues;
+}
+
+const char *engine_queue_name(const struct engine *e, size_t i)
+{
+	return i < e->n_queues ? e->queues[i]->name : NULL;
+}
+
+int engine_queue_stats(const struct engine *e, const char *queue, int64_t now,
+		       struct engine_queue_stats *out)
+{
+	const struct equeue *q = engine_find_queue(e, queue);
+
+	memset(out, 0, sizeof *out);
+	if (q == NULL)
+		return SB_ERR_NOT_FOUND;
+	out->queue = q->name;
+	out->channel = q->channel;
+	out->target_pct = q->target_pct;
+	out->sla_ms = q->sla_ms ? q->sla_ms : e->conf.channels[q->channel].sla_ms;
+	out->waiting = ostree_count(&q->order);
+	const struct econtact *oldest = heap_top(&q->by_arrival);
+	out->longest_wait_ms = oldest ? now - oldest->v.arrived_ms : 0;
+	stats_period_of(q, now, e->conf.stats_window_ms, true, &out->total);
+	stats_period_of(q, now, e->conf.stats_window_ms, false, &out->window);
+	return 0;
+}
+
+/* ---- invariants ---------------------------------------------------------------- */
+
+static const char *engine_check_contact(const struct engine *e, const struct econtact *c,
+					char *why, size_t len)
+{
+	bool waiting = c->v.state == CONTACT_WAITING;
+	bool offered = c->v.state == CONTACT_OFFERED;
+
+	if (waiting != heap_contains(&c->bucket->contacts, c))
+		snprintf(why, len, "contact %s: %s but %s its class", c->v.id,
+			 engine_contact_state_name(c->v.state), waiting ? "not in" : "in");
+	else if ((waiting || offered) != c->in_queue)
+		snprintf(why, len, "contact %s: queue membership broken", c->v.id);
+	else if (offered != heap_contains(&e->timers, &c->offer_timer))
+		snprintf(why, len, "contact %s: offer timer broken", c->v.id);
+	else if ((c->agent != NULL) != (offered || c->v.state == CONTACT_ASSIGNED))
+		snprintf(why, len, "contact %s: agent link broken", c->v.id);
+	else
+		return NULL;
+	return why;
 }
 
 const char *engine_check_invariants(const struct engine *e)
 {
 	static char why[256];
-	size_t in_heaps = 0;
+	size_t in_buckets = 0;
 	const char *k;
 	void *v;
 
-	for (size_t i = 0; i < e->n_queues; i++)
-		in_heaps += e->queues[i].waiting.n;
-	if (in_heaps != e->waiting)
-		return "waiting count differs from queue contents";
-	for (size_t it = 0; strmap_next(&e->contacts, &it, &k, &v);) {
-		const struct econtact *c = v;
-		bool queued = heap_contains(&c->queue->waiting, c);
-		if ((c->v.state == CONTACT_WAITING) != queued) {
-			snprintf(why, sizeof why, "contact %s: state %s but %s a queue", c->v.id,
-				 engine_contact_state_name(c->v.state), queued ? "in" : "not in");
-			return why;
+	for (size_t it = 0; strmap_next(&e->buckets, &it, &k, &v);) {
+		const struct bucket *b = v;
+		uint32_t logged_in = 0;
+		in_buckets += b->contacts.n;
+		for (const struct link *l = b->links; l != NULL; l = l->next_in_bucket) {
+			logged_in += l->agent->v.logged_in;
+			if (heap_contains(&b->ready, l) != bucket_link_should_be_ready(e, l)) {
+				snprintf(why, sizeof why, "agent %s: readiness for a class is stale",
+					 l->agent->v.id);
+				return why;
+			}
 		}
-		bool offered = c->v.state == CONTACT_OFFERED;
-		if (offered != (strmap_get(&e->offers, c->offer_id) == c && c->offer_id[0] &&
-				c->v.state != CONTACT_ASSIGNED) ||
-		    offered != heap_contains(&e->timers, &c->offer_timer)) {
-			snprintf(why, sizeof why, "contact %s: offer bookkeeping broken", c->v.id);
-			return why;
-		}
-		if ((c->agent != NULL) != (offered || c->v.state == CONTACT_ASSIGNED)) {
-			snprintf(why, sizeof why, "contact %s: agent link broken", c->v.id);
-			return why;
-		}
+		if (logged_in != b->logged_in)
+			return "a class's logged-in agent count is wrong";
 	}
+	if (in_buckets != e->waiting)
+		return "waiting count differs from the classes' contents";
+	for (size_t it = 0; strmap_next(&e->contacts, &it, &k, &v);)
+		if (engine_check_contact(e, v, why, sizeof why) != NULL)
+			return why;
 	for (size_t i = 0; i < e->n_agents; i++) {
 		const struct eagent *a = e->agents[i];
 		int used[SB_CH_COUNT] = { 0 };
@@ -878,19 +1524,30 @@ const char *engine_check_invariants(const struct engine *e)
 		for (const struct ewrapup *w = a->wrapups; w != NULL; w = w->next)
 			used[w->channel]++;
 		for (int ch = 0; ch < SB_CH_COUNT; ch++)
-			if (used[ch] != a->used[ch]) {
-				snprintf(why, sizeof why, "agent %s: %s slots %d, holds %d", a->v.id,
-					 channel_name(ch), a->used[ch], used[ch]);
+			if (used[ch] != a->v.load[ch]) {
+				snprintf(why, sizeof why, "agent %s: %s load %d, holds %d", a->v.id,
+					 channel_name(ch), a->v.load[ch], used[ch]);
 				return why;
 			}
 	}
 	return NULL;
 }
 
+static void engine_invariants_or_die(const struct engine *e, const char *where)
+{
+	const char *why = engine_check_invariants(e);
+	if (why != NULL) {
+		fprintf(stderr, "engine invariant broken after %s: %s\n", where, why);
+		abort();
+	}
+}
+
+/* ---- names ----------------------------------------------------------------------- */
+
 const char *engine_contact_state_name(enum engine_contact_state s)
 {
-	static const char *const names[] = { "waiting", "offered", "assigned", "completed",
-					     "cancelled" };
+	static const char *const names[] = { "waiting",	  "offered",   "assigned",
+					     "completed", "cancelled", "expired" };
 	return (unsigned)s < sizeof names / sizeof *names ? names[s] : "?";
 }
 
@@ -904,4 +1561,10 @@ const char *engine_offer_end_name(enum engine_offer_end why)
 {
 	static const char *const names[] = { "timeout", "rejected", "cancelled", "session-closed" };
 	return (unsigned)why < sizeof names / sizeof *names ? names[why] : "?";
+}
+
+const char *engine_event_name(enum engine_event ev)
+{
+	static const char *const names[] = { "sla_breached", "overflowed", "transferred" };
+	return (unsigned)ev < sizeof names / sizeof *names ? names[ev] : "?";
 }

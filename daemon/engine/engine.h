@@ -1,22 +1,19 @@
 /* The routing engine: decides which agent gets which contact, and when.
  *
- * Pure: no I/O, no clock. Every entry point takes `now` (Unix ms) and every
- * result goes out through the sink, synchronously, before the call returns.
- * engine_next_wakeup() says when engine_tick() must next be called; the
- * server arms one timer for it. Tests drive it with a fake clock.
+ * Pure: no I/O, no clock. Every entry point takes `now` (ms, any epoch) and
+ * every result goes out through the sink, synchronously, before the call
+ * returns. engine_next_wakeup() says when engine_tick() must next be called;
+ * the daemon arms one timer for it. Tests, the benchmark and the simulator
+ * drive it with a fake clock. The rules are DESIGN section 3; the data
+ * structures that make each decision cost O(log n) are in docs/engine.md.
  *
- * The rule in force (issue 2's first rule; the full rules of DESIGN section
- * 3 grow here): a contact waits in its queue in deadline order
- * (arrival + the channel's SLA - priority); an agent that is available with a
- * free slot on the contact's channel may take it; the longest-idle such agent
- * gets the earliest deadline across all queues. Voice is exclusive by default.
- * A rejected or timed-out offer puts the contact back with its deadline
- * unchanged (it keeps its place) and keeps it from that agent for
- * reject_delay_ms.
+ * Set-up order: skills and tiers, then queues, then agents; engine_ready_check
+ * validates cross-references. Agents may be added, changed and removed while
+ * routing.
  *
- * Owner: the engine owns every contact and agent struct; pointers handed to
- * the sink are valid only during the callback unless the entity is still
- * live (a completed or cancelled contact is freed right after its callback). */
+ * Owner: the engine owns every contact and agent; pointers handed to the
+ * sink are valid only during the callback (a finished contact is freed right
+ * after its callback). */
 #ifndef SB_ENGINE_H
 #define SB_ENGINE_H
 
@@ -28,22 +25,43 @@
 
 struct engine;
 
+#define ENGINE_MAX_TIERS 32  /* agent tiers fit a bitmask */
+#define ENGINE_MAX_STEPS 16
+
 enum engine_contact_state {
 	CONTACT_WAITING,
 	CONTACT_OFFERED,
 	CONTACT_ASSIGNED,
 	CONTACT_COMPLETED,
 	CONTACT_CANCELLED,
+	CONTACT_EXPIRED,
 };
 
 enum engine_agent_state { AGENT_OFFLINE, AGENT_AVAILABLE, AGENT_BREAK };
 
+enum engine_strategy {
+	STRATEGY_LONGEST_IDLE, /* longest since last given work */
+	STRATEGY_MOST_SKILLED, /* highest sum of levels in the queue's skills */
+	STRATEGY_LEAST_OCCUPIED, /* lowest share of its capacity in use */
+	STRATEGY_ROUND_ROBIN,  /* longest since last offered a contact of this queue */
+	STRATEGY_FEWEST_CONTACTS, /* fewest contacts handled since login */
+	STRATEGY_RANDOM,       /* seeded: a run is reproducible */
+	STRATEGY_COUNT
+};
+
 /* Why an offer ended without being accepted. */
 enum engine_offer_end {
-	OFFER_END_TIMEOUT,   /* not answered within the channel's offer timeout */
-	OFFER_END_REJECTED,  /* the agent declined */
-	OFFER_END_CANCELLED, /* the gateway cancelled the contact */
-	OFFER_END_AGENT_GONE /* the agent's session closed or it left `available` */
+	OFFER_END_TIMEOUT,    /* not answered within the channel's offer timeout */
+	OFFER_END_REJECTED,   /* the agent declined */
+	OFFER_END_CANCELLED,  /* the gateway cancelled the contact (reported by `cancelled`) */
+	OFFER_END_AGENT_GONE, /* the agent's session closed or it left `available` */
+};
+
+/* Things that happen to a contact that its gateway is told about. */
+enum engine_event {
+	EVENT_SLA_BREACHED, /* still waiting past its threshold */
+	EVENT_OVERFLOWED,   /* moved to another queue (detail: the queue) */
+	EVENT_TRANSFERRED,  /* an agent sent it to another queue (detail: the queue) */
 };
 
 /* Read-only outside the engine. */
@@ -51,24 +69,32 @@ struct engine_contact_view {
 	const char *id;
 	const char *gateway_id;
 	const char *external_id;
-	const char *queue;
+	const char *queue; /* current queue */
+	const char *customer_tier;
 	enum sb_channel channel;
 	enum engine_contact_state state;
 	int64_t arrived_ms;
 	int64_t deadline_ms;
-	int64_t sla_ms;
+	int64_t sla_ms;  /* its threshold: queue or channel SLA x tier factor */
+	int step;        /* escalation step in force, 0 before the first */
 	const char *agent_id; /* offered to / assigned to; NULL while waiting */
 	const char *offer_id; /* live offer; NULL otherwise */
 	int64_t offer_expires_ms;
 	int64_t assigned_ms;
-	void *user; /* the server's payload, given at submit */
+	bool sla_breached;
+	void *user; /* the caller's payload, given at submit */
 };
 
 struct engine_agent_view {
 	const char *id;
+	const char *tier;
 	enum engine_agent_state state;
 	const char *reason;
 	bool logged_in;
+	int load[SB_CH_COUNT];     /* slots in use (offered, assigned, wrap-up) */
+	int capacity[SB_CH_COUNT];
+	int64_t state_since_ms;
+	uint32_t handled;          /* contacts completed since login */
 	void *user;
 };
 
@@ -79,14 +105,21 @@ struct engine_sink {
 	 * contact is waiting again, keeping its place. */
 	void (*offer_ended)(void *ctx, const struct engine_contact_view *c, const char *agent_id,
 			    const char *offer_id, enum engine_offer_end why, int64_t now);
+	/* Accepted, or auto-accepted (then no offer came first). */
 	void (*assigned)(void *ctx, const struct engine_contact_view *c, int64_t now);
-	/* The contact is done; freed after this returns. */
+	/* Done; freed after this returns. */
 	void (*completed)(void *ctx, const struct engine_contact_view *c, const char *disposition,
 			  int64_t now);
 	/* The gateway cancelled; if an offer was live, rescinded_agent and
 	 * rescinded_offer name it (else NULL). Freed after this returns. */
 	void (*cancelled)(void *ctx, const struct engine_contact_view *c, const char *reason,
 			  const char *rescinded_agent, const char *rescinded_offer, int64_t now);
+	/* Gave up: reason "max-wait" or "no-agent". Freed after this returns. */
+	void (*expired)(void *ctx, const struct engine_contact_view *c, const char *reason,
+			int64_t now);
+	/* SLA breach, overflow, transfer: the contact lives on. */
+	void (*event)(void *ctx, const struct engine_contact_view *c, enum engine_event ev,
+		      const char *detail, int64_t now);
 	void (*agent_state)(void *ctx, const struct engine_agent_view *a, int64_t now);
 	/* Releases a contact's user payload. */
 	void (*contact_free)(void *ctx, void *user);
@@ -98,55 +131,143 @@ struct engine_channel_conf {
 	int64_t wrapup_ms;
 	int capacity;
 	bool exclusive;
+	bool auto_accept;
 };
 
 struct engine_conf {
 	struct engine_channel_conf channels[SB_CH_COUNT];
 	int64_t reject_delay_ms;
-	/* Offer ids are "o-<prefix>-<n>"; a per-start prefix keeps them unique
+	int max_no_answer;         /* 0: never put an agent on break for it */
+	int64_t transfer_boost_ms;
+	int64_t stats_window_ms;   /* rolling window for service level; > 0 */
+	uint64_t seed;             /* for the random strategy */
+	/* Offer ids are "o-<prefix>-<n>": a per-start prefix keeps them unique
 	 * across restarts. */
 	const char *offer_prefix;
+	/* Check every invariant after every entry point (tests, debug). */
+	bool check_invariants;
+};
+
+struct engine_skill_req {
+	const char *skill;
+	int min_level; /* 1..5 */
+};
+
+struct engine_step {
+	int64_t after_ms;  /* since the contact entered the queue */
+	int skill_relax;   /* subtracted from the queue's minimum levels */
+	const char *const *agent_tiers; /* allowed from this step; NULL/0 = unchanged */
+	size_t n_agent_tiers;
+	const char *add_queue; /* its agents may also take the contact */
+	const char *overflow;  /* move the contact there */
+};
+
+struct engine_queue_def {
+	const char *name;
+	enum sb_channel channel;
+	const struct engine_skill_req *skills;
+	size_t n_skills;
+	enum engine_strategy strategy;
+	int64_t sla_ms;     /* 0: the channel's */
+	int target_pct;     /* service-level target, for reports */
+	const char *const *agent_tiers; /* NULL/0 = all */
+	size_t n_agent_tiers;
+	const struct engine_step *steps;
+	size_t n_steps;
+	int64_t max_wait_ms;          /* 0: none */
+	int64_t max_wait_no_agent_ms; /* 0: none */
+	const char *overflow;         /* NULL: expire */
+};
+
+struct engine_customer_tier {
+	const char *name;
+	double sla_factor;
+	const char *const *first_agent_tiers; /* NULL/0: no restriction */
+	size_t n_first_agent_tiers;
+	int64_t widen_after_ms;
+};
+
+struct engine_skill_level {
+	const char *skill;
+	int level;
+};
+
+struct engine_agent_def {
+	const char *id;
+	const char *tier; /* NULL: the lowest tier */
+	const struct engine_skill_level *skills;
+	size_t n_skills;
+	int capacity[SB_CH_COUNT]; /* 0: the channel's */
+	const char *const *queues; /* NULL/0: every queue */
+	size_t n_queues;
 };
 
 struct engine *engine_new(const struct engine_conf *conf, const struct engine_sink *sink,
 			  void *sink_ctx);
 void engine_free(struct engine *e);
 
-/* Roster and queues (set up before routing; the roster may change live). */
-int engine_queue_add(struct engine *e, const char *name, enum sb_channel channel);
-int engine_agent_add(struct engine *e, const char *id, void *user);
+/* Set-up. Each returns 0 or SB_ERR_INVALID_ARGUMENT with *why. Agent tiers
+ * first (most senior first; an agent naming none gets the last), then
+ * customer tiers (most important first; a contact naming none gets the
+ * last), then queues (a queue may name queues added after it), then
+ * engine_queues_done, then agents. */
+int engine_agent_tier_add(struct engine *e, const char *name, const char **why);
+int engine_customer_tier_add(struct engine *e, const struct engine_customer_tier *t,
+			     const char **why);
+int engine_queue_add(struct engine *e, const struct engine_queue_def *q, const char **why);
+/* Resolves queue cross-references (overflow, add_queue); call once after
+ * the last engine_queue_add. */
+int engine_queues_done(struct engine *e, const char **why);
 
-/* The deadline a new contact would get: arrival + SLA - priority boost. */
-int64_t engine_deadline(const struct engine *e, enum sb_channel channel, int64_t arrived_ms,
-			int32_t priority_s);
+/* The roster. Adding or changing an agent while routing takes effect at
+ * once (its eligibility is recomputed); removing one that holds contacts is
+ * refused (SB_ERR_CONFLICT). */
+int engine_agent_add(struct engine *e, const struct engine_agent_def *a, void *user,
+		     const char **why);
+int engine_agent_update(struct engine *e, const struct engine_agent_def *a, int64_t now,
+			const char **why);
+int engine_agent_remove(struct engine *e, const char *id, int64_t now, const char **why);
 
+/* A contact, as submitted. */
 struct engine_submit {
 	const char *id;
 	const char *gateway_id;
 	const char *external_id;
 	const char *queue;
 	enum sb_channel channel;
+	const char *customer_tier; /* NULL/"": the default (last) tier */
+	const struct engine_skill_req *skills; /* the contact's own (language, ...) */
+	size_t n_skills;
+	int32_t priority_s;    /* deadline boost, seconds */
+	const char *preferred_agent; /* NULL: none */
+	int64_t preferred_wait_ms;
 	int64_t arrived_ms;
 	int64_t deadline_ms; /* from engine_deadline, as persisted */
 	void *user; /* the engine's once submit succeeds (contact_free); the caller's if not */
 };
-/* Adds a durable contact to its queue and routes. *position is its 1-based
- * place in the queue at arrival, *estimated_wait_ms a guess from the queue's
- * recent answer rate (0 when an agent is free). */
-int engine_submit(struct engine *e, const struct engine_submit *in, int64_t now,
-		  uint32_t *position, int64_t *estimated_wait_ms);
-/* Checks a submit before it is persisted: queue exists and takes channel. */
-int engine_check_queue(const struct engine *e, const char *queue, enum sb_channel channel,
-		       const char **why);
+
+/* Checks a submit before it is persisted: queue exists and takes the channel,
+ * tier known, skills known and levels 1..5, preferred agent in the roster. */
+int engine_check_submit(const struct engine *e, const struct engine_submit *in,
+			const char **why);
 /* The channel's default queue (first configured), or NULL. */
 const char *engine_default_queue(const struct engine *e, enum sb_channel channel);
+/* The deadline a contact gets: arrival + threshold - priority boost, where
+ * threshold = (queue SLA or channel SLA) x the tier's sla_factor. */
+int64_t engine_deadline(const struct engine *e, const char *queue, enum sb_channel channel,
+			const char *customer_tier, int64_t arrived_ms, int32_t priority_s);
 
+/* Adds a durable contact and routes. *position is its 1-based place in its
+ * queue's deadline order, *estimated_wait_ms a guess from that place and the
+ * queue's recent answer rate (0 when offered at once or nothing is known). */
+int engine_submit(struct engine *e, const struct engine_submit *in, int64_t now,
+		  uint32_t *position, int64_t *estimated_wait_ms);
 int engine_cancel(struct engine *e, const char *contact_id, const char *gateway_id,
 		  const char *reason, int64_t now, const char **why);
 
-/* Agent sessions. Login makes an agent known-present (state unchanged:
- * OFFLINE on first login); logout rescinds its offers and sets OFFLINE, but
- * it keeps the contacts it holds. */
+/* Agent sessions. Login makes an agent present (state OFFLINE until it sets
+ * one); logout rescinds its offers and sets OFFLINE but it keeps the
+ * contacts it holds. */
 int engine_agent_login(struct engine *e, const char *agent_id, int64_t now);
 int engine_agent_logout(struct engine *e, const char *agent_id, int64_t now);
 int engine_agent_set_state(struct engine *e, const char *agent_id, enum engine_agent_state state,
@@ -158,6 +279,10 @@ int engine_reject(struct engine *e, const char *agent_id, const char *offer_id,
 int engine_complete(struct engine *e, const char *agent_id, const char *contact_id,
 		    const char *disposition, int64_t now, const char **why);
 int engine_ready(struct engine *e, const char *agent_id, int64_t now);
+/* Sends an assigned contact to another queue (same channel), with the
+ * transfer boost; the agent's slot is free at once (no wrap-up). */
+int engine_transfer(struct engine *e, const char *agent_id, const char *contact_id,
+		    const char *queue, int64_t now, const char **why);
 
 /* Fires every timer due at or before now. */
 void engine_tick(struct engine *e, int64_t now);
@@ -170,16 +295,64 @@ const struct engine_agent_view *engine_agent(const struct engine *e, const char 
 /* Calls fn for each contact the agent holds (offered or assigned). */
 void engine_agent_each_contact(const struct engine *e, const char *agent_id,
 			       void (*fn)(void *arg, const struct engine_contact_view *c), void *arg);
+void engine_each_agent(const struct engine *e,
+		       void (*fn)(void *arg, const struct engine_agent_view *a), void *arg);
 size_t engine_waiting_count(const struct engine *e);
 /* 1-based place of a waiting contact in its queue; 0 if not waiting. */
 uint32_t engine_contact_position(const struct engine *e, const char *id);
 
+/* Why a waiting contact is not assigned yet (DESIGN 3.11). */
+struct engine_explain {
+	int step;
+	int64_t deadline_ms;
+	int64_t waited_ms;
+	const char *queue;
+	uint32_t position;
+	uint32_t eligible;      /* could take it now */
+	uint32_t blocked_skill; /* lacks a required skill or level */
+	uint32_t blocked_tier;  /* tier not allowed yet */
+	uint32_t blocked_queue; /* does not serve the queue */
+	uint32_t blocked_state; /* offline, on break or logged out */
+	uint32_t blocked_capacity; /* no free slot on the channel */
+	uint32_t blocked_penalty;  /* declined it within reject_delay */
+	uint32_t blocked_preferred; /* waiting for its preferred agent */
+};
+int engine_explain(const struct engine *e, const char *contact_id, int64_t now,
+		   struct engine_explain *out, const char **why);
+
+/* Live figures of one queue (channel = the queue's). Rolling figures cover
+ * the engine's stats window up to now. */
+struct engine_period_stats {
+	uint64_t offered, answered, answered_in_sla, abandoned_in_sla, abandoned_after_sla,
+		expired, overflowed;
+	double service_level; /* answered_in_sla / (answered + abandoned_after_sla); -1 if none */
+	double asa_ms;        /* average speed of answer; -1 if none */
+	double aht_ms;        /* average handle time; -1 if none */
+};
+struct engine_queue_stats {
+	const char *queue;
+	enum sb_channel channel;
+	int target_pct;
+	int64_t sla_ms;
+	uint32_t waiting;
+	int64_t longest_wait_ms;
+	struct engine_period_stats total, window;
+};
+int engine_queue_stats(const struct engine *e, const char *queue, int64_t now,
+		       struct engine_queue_stats *out);
+size_t engine_queue_count(const struct engine *e);
+const char *engine_queue_name(const struct engine *e, size_t i);
+
 /* Checks every invariant (each contact in exactly one place, slot counts
- * equal to held contacts); returns 0 or a description of the first breach. */
+ * equal to held contacts, index membership); returns NULL or the first
+ * breach. */
 const char *engine_check_invariants(const struct engine *e);
 
 const char *engine_contact_state_name(enum engine_contact_state s);
 const char *engine_agent_state_name(enum engine_agent_state s);
 const char *engine_offer_end_name(enum engine_offer_end why);
+const char *engine_event_name(enum engine_event ev);
+const char *engine_strategy_name(enum engine_strategy s);
+int engine_strategy_parse(const char *name); /* -1 if unknown */
 
 #endif

@@ -101,12 +101,6 @@ void agent_request(struct session *s, Envelope *env)
 	struct agent_call call = { 0 };
 	int rc = 0;
 
-	if (env->body_case == SWITCHBOARD__V1__ENVELOPE__BODY_TRANSFER) {
-		session_send_error(s, env->seq, SB_ERR_INVALID_ARGUMENT,
-				   "Transfer is not supported by this version of the daemon");
-		envelope_free(env);
-		return;
-	}
 	/* Every change below is persisted before it is confirmed: refuse up
 	 * front rather than change routing state Redis cannot record. */
 	if (store_state(server_store(srv)) != STORE_READY &&
@@ -148,6 +142,10 @@ void agent_request(struct session *s, Envelope *env)
 		break;
 	case SWITCHBOARD__V1__ENVELOPE__BODY_READY:
 		rc = engine_ready(e, id, now);
+		break;
+	case SWITCHBOARD__V1__ENVELOPE__BODY_TRANSFER:
+		rc = engine_transfer(e, id, env->transfer->contact_id, env->transfer->queue, now,
+				     &call.why);
 		break;
 	default:
 		rc = SB_ERR_BAD_FRAME;

@@ -7,11 +7,12 @@
 #include "xalloc.h"
 
 struct contact_payload *contactinfo_payload_new(Switchboard__V1__SubmitContact *msg,
-						const char *sid)
+						const char *sid, const char *queue)
 {
 	struct contact_payload *p = xcalloc(1, sizeof *p);
 	p->msg = msg;
 	snprintf(p->sid, sizeof p->sid, "%s", sid ? sid : "");
+	snprintf(p->queue, sizeof p->queue, "%s", queue ? queue : "");
 	return p;
 }
 

@@ -10,10 +10,11 @@
 struct contact_payload {
 	Switchboard__V1__SubmitContact *msg; /* as the gateway sent it */
 	char sid[24];                        /* the session that submitted it */
+	char queue[72]; /* the queue Redis has it in: an overflow moves it from here */
 };
 
 struct contact_payload *contactinfo_payload_new(Switchboard__V1__SubmitContact *msg,
-						const char *sid);
+						const char *sid, const char *queue);
 void contactinfo_free(void *ctx, void *payload);
 
 /* Fills ci from c; ci's strings point into c and its payload, so ci lives

@@ -77,22 +77,45 @@ static const char *gateway_field(const struct store_submit_result *r, const char
 	return NULL;
 }
 
+/* The engine's view of a submitted message; skills go into buf, which must
+ * hold GATEWAY_MAX_SKILLS entries. */
+static void gateway_engine_in(const Switchboard__V1__SubmitContact *m, const char *queue,
+			      enum sb_channel ch, struct engine_skill_req *buf,
+			      struct engine_submit *in)
+{
+	size_t n = m->n_required_skills < GATEWAY_MAX_SKILLS ? m->n_required_skills
+							      : GATEWAY_MAX_SKILLS;
+	for (size_t i = 0; i < n; i++)
+		buf[i] = (struct engine_skill_req){ m->required_skills[i]->name,
+						    (int)m->required_skills[i]->min_level };
+	*in = (struct engine_submit){
+		.external_id = m->external_id,
+		.queue = queue,
+		.channel = ch,
+		.customer_tier = m->customer ? m->customer->tier : NULL,
+		.skills = buf,
+		.n_skills = n,
+		.priority_s = m->priority,
+		.preferred_agent = m->preferred_agent_id[0] ? m->preferred_agent_id : NULL,
+		.preferred_wait_ms = m->preferred_wait_ms,
+	};
+}
+
 /* Hands a durable contact to the engine; takes msg. */
 static int gateway_route(struct server *srv, const char *sid, const char *contact_id,
 			 const char *gateway_id, Switchboard__V1__SubmitContact *msg,
 			 const char *queue, enum sb_channel ch, int64_t arrived_ms,
 			 int64_t deadline_ms, uint32_t *position, int64_t *estimate)
 {
-	struct engine_submit in = {
-		.id = contact_id,
-		.gateway_id = gateway_id,
-		.external_id = msg->external_id,
-		.queue = queue,
-		.channel = ch,
-		.arrived_ms = arrived_ms,
-		.deadline_ms = deadline_ms,
-		.user = contactinfo_payload_new(msg, sid),
-	};
+	struct engine_skill_req skills[GATEWAY_MAX_SKILLS];
+	struct engine_submit in;
+
+	gateway_engine_in(msg, queue, ch, skills, &in);
+	in.id = contact_id;
+	in.gateway_id = gateway_id;
+	in.arrived_ms = arrived_ms;
+	in.deadline_ms = deadline_ms;
+	in.user = contactinfo_payload_new(msg, sid, queue);
 	int rc = engine_submit(server_engine(srv), &in, server_now_ms(srv), position, estimate);
 	if (rc != 0)
 		contactinfo_free(NULL, in.user);
@@ -123,9 +146,13 @@ static void gateway_on_duplicate(struct gateway_submit *g, const struct store_su
 	int64_t estimate = 0;
 	const char *why = NULL;
 
+	struct engine_skill_req skills[GATEWAY_MAX_SKILLS];
+	struct engine_submit in;
+	if (queue != NULL)
+		gateway_engine_in(g->msg, queue, g->channel, skills, &in);
 	if (state != NULL && queue != NULL && arrived != NULL &&
 	    (strcmp(state, "waiting") == 0 || strcmp(state, "offered") == 0) &&
-	    engine_check_queue(e, queue, g->channel, &why) == 0) {
+	    engine_check_submit(e, &in, &why) == 0) {
 		const char *gw = session_client_id(g->s);
 		Switchboard__V1__SubmitContact *msg = g->msg;
 		g->msg = NULL;
@@ -192,8 +219,6 @@ static int gateway_validate(const struct engine *e, const Switchboard__V1__Submi
 		*why = "no queue takes this channel";
 		return SB_ERR_INVALID_ARGUMENT;
 	}
-	if (engine_check_queue(e, *queue, (enum sb_channel)*ch, why) != 0)
-		return SB_ERR_INVALID_ARGUMENT;
 	if (m->priority < 0 || m->priority > GATEWAY_MAX_PRIORITY) {
 		*why = "priority must be 0..3600 (seconds of boost)";
 		return SB_ERR_INVALID_ARGUMENT;
@@ -217,6 +242,11 @@ static int gateway_validate(const struct engine *e, const Switchboard__V1__Submi
 			*why = "attribute key (max 64 bytes) or value (max 1024 bytes) too long";
 			return SB_ERR_INVALID_ARGUMENT;
 		}
+	struct engine_skill_req skills[GATEWAY_MAX_SKILLS];
+	struct engine_submit in;
+	gateway_engine_in(m, *queue, (enum sb_channel)*ch, skills, &in);
+	if (engine_check_submit(e, &in, why) != 0)
+		return SB_ERR_INVALID_ARGUMENT;
 	if (strlen(m->preferred_agent_id) > GATEWAY_MAX_ID ||
 	    (m->customer && (strlen(m->customer->id) > GATEWAY_MAX_ID ||
 			     strlen(m->customer->tier) > GATEWAY_MAX_ID))) {
@@ -247,8 +277,9 @@ static void gateway_submit(struct session *s, Envelope *env)
 	g->queue = xstrdup(queue);
 	g->contact_id = server_new_contact_id(srv);
 	g->arrived_ms = server_now_ms(srv);
-	g->deadline_ms =
-		engine_deadline(server_engine(srv), g->channel, g->arrived_ms, m->priority);
+	g->deadline_ms = engine_deadline(server_engine(srv), g->queue, g->channel,
+					 m->customer ? m->customer->tier : NULL, g->arrived_ms,
+					 m->priority);
 	/* Keep the decoded message: it becomes the contact's payload. */
 	g->msg = m;
 	env->submit_contact = NULL;
@@ -323,6 +354,46 @@ static void gateway_cancel(struct session *s, Envelope *env)
 		session_send_error(s, env->seq, rc, why);
 }
 
+/* ExplainContact: the engine's account of why a contact waits. */
+static void gateway_explain(struct session *s, Envelope *env)
+{
+	struct server *srv = session_server(s);
+	const char *id = env->explain_contact->contact_id, *why = NULL;
+	const struct engine_contact_view *c = engine_contact(server_engine(srv), id);
+	struct engine_explain x;
+
+	if (c != NULL && strcmp(c->gateway_id, session_client_id(s)) != 0) {
+		session_send_error(s, env->seq, SB_ERR_FORBIDDEN, "contact belongs to another gateway");
+		return;
+	}
+	int rc = engine_explain(server_engine(srv), id, server_now_ms(srv), &x, &why);
+	if (rc != 0) {
+		session_send_error(s, env->seq, rc, why);
+		return;
+	}
+	Envelope out = SWITCHBOARD__V1__ENVELOPE__INIT;
+	Switchboard__V1__ContactExplanation ce = SWITCHBOARD__V1__CONTACT_EXPLANATION__INIT;
+	ce.contact_id = (char *)(uintptr_t)c->id;
+	ce.state = (char *)(uintptr_t)engine_contact_state_name(c->state);
+	ce.queue = (char *)(uintptr_t)x.queue;
+	ce.step = (uint32_t)x.step;
+	ce.deadline_ms = (uint64_t)x.deadline_ms;
+	ce.waited_ms = (uint64_t)(x.waited_ms > 0 ? x.waited_ms : 0);
+	ce.position = x.position;
+	ce.eligible = x.eligible;
+	ce.blocked_queue = x.blocked_queue;
+	ce.blocked_skill = x.blocked_skill;
+	ce.blocked_tier = x.blocked_tier;
+	ce.blocked_preferred = x.blocked_preferred;
+	ce.blocked_state = x.blocked_state;
+	ce.blocked_capacity = x.blocked_capacity;
+	ce.blocked_penalty = x.blocked_penalty;
+	out.ref = env->seq;
+	out.body_case = SWITCHBOARD__V1__ENVELOPE__BODY_CONTACT_EXPLANATION;
+	out.contact_explanation = &ce;
+	session_send(s, &out);
+}
+
 void gateway_request(struct session *s, Envelope *env)
 {
 	switch (env->body_case) {
@@ -331,6 +402,9 @@ void gateway_request(struct session *s, Envelope *env)
 		return;
 	case SWITCHBOARD__V1__ENVELOPE__BODY_CANCEL_CONTACT:
 		gateway_cancel(s, env);
+		break;
+	case SWITCHBOARD__V1__ENVELOPE__BODY_EXPLAIN_CONTACT:
+		gateway_explain(s, env);
 		break;
 	default:
 		session_send_error(s, env->seq, SB_ERR_BAD_FRAME, "unhandled gateway message");

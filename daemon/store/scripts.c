@@ -31,8 +31,9 @@ static const char script_submit[] =
 	"return {1, ARGV[1]}\n";
 
 /* write: one state transition of a contact or an agent.
- * KEYS: 1 hash, 2 zset (or any key when ARGV[1] is 'none'), 3 events
- * ARGV: 1 zset op 'add'|'rem'|'none', 2 member, 3 score, 4 events maxlen,
+ * KEYS: 1 hash, 2 zset (or any key when ARGV[1] is 'none'), 3 events,
+ *       4 the zset a 'move' takes the member out of
+ * ARGV: 1 zset op 'add'|'rem'|'move'|'none', 2 member, 3 score, 4 events maxlen,
  *       5 expire the hash after this many seconds (0: never),
  *       6 N, then N hash field/value pairs, then event field/value pairs.
  * Every write sets whole fields, never increments, so replaying a write
@@ -44,7 +45,9 @@ static const char script_write[] =
 	"  for i = 7, 6 + 2 * n do h[#h + 1] = ARGV[i] end\n"
 	"  redis.call('HSET', KEYS[1], unpack(h))\n"
 	"end\n"
-	"if ARGV[1] == 'add' then redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])\n"
+	"if ARGV[1] == 'move' then redis.call('ZREM', KEYS[4], ARGV[2]) end\n"
+	"if ARGV[1] == 'add' or ARGV[1] == 'move' then\n"
+	"  redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])\n"
 	"elseif ARGV[1] == 'rem' then redis.call('ZREM', KEYS[2], ARGV[2]) end\n"
 	"if tonumber(ARGV[5]) > 0 then redis.call('EXPIRE', KEYS[1], ARGV[5]) end\n"
 	"local ev = {}\n"

@@ -48,6 +48,7 @@ struct store {
 	enum store_state state;
 	redisAsyncContext *ac;
 	bool freeing;
+	bool warned; /* this outage has been logged */
 	char sha[SCRIPT_COUNT][41];
 	int scripts_loaded;
 
@@ -97,8 +98,12 @@ static void store_set_state(struct store *st, enum store_state s, const char *wh
 		log_info("store ready: redis %s", st->address);
 	else if (s == STORE_DOWN && old == STORE_READY)
 		log_warnx("store down: redis %s: %s", st->address, why);
+	else if (s == STORE_DOWN && !st->warned)
+		log_warnx("store: cannot reach redis %s: %s (retrying)", st->address, why);
 	else if (s == STORE_DOWN)
 		log_debug("store: connecting to redis %s failed: %s", st->address, why);
+	/* One warning per outage; the retries every backoff step are noise. */
+	st->warned = s != STORE_READY;
 	if (st->on_state != NULL && !st->freeing)
 		st->on_state(st->ctx, s);
 }
@@ -599,21 +604,23 @@ int store_submit(struct store *st, const struct store_submit *s, store_submit_cb
 
 int store_write(struct store *st, const struct store_write *w, store_done_cb cb, void *arg)
 {
-	static const char *const zops[] = { "none", "add", "rem" };
+	static const char *const zops[] = { "none", "add", "rem", "move" };
 
 	if (st->state != STORE_READY)
 		return SB_ERR_STORE_UNAVAILABLE;
 	struct store_req *r =
-		store_req_new(st, SCRIPT_WRITE, 10 + (int)(w->n_fields + w->n_event) * 2);
+		store_req_new(st, SCRIPT_WRITE, 11 + (int)(w->n_fields + w->n_event) * 2);
 	char *hk = w->kind == STORE_CONTACT ? keys_contact(st->site, w->id)
 					    : keys_agent(st->site, w->id);
 	char *qk = w->queue ? keys_queue(st->site, w->queue) : xstrdup(hk);
+	char *fk = w->from_queue ? keys_queue(st->site, w->from_queue) : xstrdup(qk);
 	int i = 0;
 
-	store_req_str(r, &i, "3");
+	store_req_str(r, &i, "4");
 	store_req_str(r, &i, hk);
 	store_req_str(r, &i, qk);
 	store_req_str(r, &i, st->events_key);
+	store_req_str(r, &i, fk);
 	store_req_str(r, &i, zops[w->zop]);
 	store_req_str(r, &i, w->id);
 	store_req_num(r, &i, w->score);
@@ -624,6 +631,7 @@ int store_write(struct store *st, const struct store_write *w, store_done_cb cb,
 	store_req_fields(r, &i, w->event, w->n_event);
 	free(hk);
 	free(qk);
+	free(fk);
 	r->replay = true;
 	r->done_cb = cb;
 	r->arg = arg;

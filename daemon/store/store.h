@@ -84,7 +84,8 @@ typedef void (*store_done_cb)(void *arg, int err);
  * idempotency TTL, atomically with its queue entry and its event. */
 int store_submit(struct store *st, const struct store_submit *s, store_submit_cb cb, void *arg);
 
-enum store_zop { STORE_ZNONE, STORE_ZADD, STORE_ZREM };
+/* ZMOVE: remove the member from from_queue's set and add it to queue's. */
+enum store_zop { STORE_ZNONE, STORE_ZADD, STORE_ZREM, STORE_ZMOVE };
 enum store_kind { STORE_CONTACT, STORE_AGENT };
 
 /* One transition: set fields of a contact's or an agent's hash, move the
@@ -94,6 +95,7 @@ struct store_write {
 	const char *id;
 	const char *queue; /* for zop */
 	enum store_zop zop;
+	const char *from_queue; /* for STORE_ZMOVE */
 	int64_t score;
 	int64_t expire_s; /* > 0: the hash expires (finished contacts) */
 	const struct store_field *fields;

@@ -29,6 +29,9 @@ static const struct envelope_body envelope_bodies[] = {
 
     [SWITCHBOARD__V1__ENVELOPE__BODY_SUBMIT_CONTACT] = {"submit_contact", ENVELOPE_SENDER_GATEWAY},
     [SWITCHBOARD__V1__ENVELOPE__BODY_CANCEL_CONTACT] = {"cancel_contact", ENVELOPE_SENDER_GATEWAY},
+    [SWITCHBOARD__V1__ENVELOPE__BODY_EXPLAIN_CONTACT] = {"explain_contact", ENVELOPE_SENDER_GATEWAY},
+    [SWITCHBOARD__V1__ENVELOPE__BODY_CONTACT_EXPLANATION] = {"contact_explanation",
+							      ENVELOPE_SENDER_DAEMON},
     [SWITCHBOARD__V1__ENVELOPE__BODY_CONTACT_ACCEPTED] = {"contact_accepted",
                                                           ENVELOPE_SENDER_DAEMON},
     [SWITCHBOARD__V1__ENVELOPE__BODY_CONTACT_ASSIGNED] = {"contact_assigned",

@@ -329,8 +329,32 @@ static void paths_from_yaml(const char *text, struct paths *ps)
 	yaml_parser_delete(&parser);
 }
 
-/* Requires that text sets every key of the table (a secret in either form). */
-static void expect_every_key(const char *what, const char *text)
+/* Counts the keys of a list's items (and, if nested, of lists inside
+ * them) that text's paths lack, under prefix. */
+static int missing_item_keys(const char *what, const struct paths *ps, const char *prefix,
+                             const struct config_list *l, int nested)
+{
+	int missing = 0;
+
+	for (size_t j = 0; j < l->n_items; j++) {
+		char p[256], pf[300];
+
+		snprintf(p, sizeof p, "%s.%s", prefix, l->items[j].path);
+		snprintf(pf, sizeof pf, "%s_file", p);
+		if (!paths_has(ps, p) && !paths_has(ps, pf)) {
+			print_message("%s lacks %s\n", what, p);
+			missing++;
+		}
+		if (nested && l->items[j].type == CONFIG_LIST)
+			missing += missing_item_keys(what, ps, p, l->items[j].list, nested);
+	}
+	return missing;
+}
+
+/* Requires that text sets every key of the table (a secret in either form);
+ * with nested, also the keys of lists inside list items (a queue's steps),
+ * which the reference only describes in comments. */
+static void expect_every_key(const char *what, const char *text, int nested)
 {
 	struct paths ps = {0};
 	int missing = 0;
@@ -345,18 +369,8 @@ static void expect_every_key(const char *what, const char *text)
 			print_message("%s lacks %s\n", what, k->path);
 			missing++;
 		}
-		if (k->type != CONFIG_LIST)
-			continue;
-		for (size_t j = 0; j < k->list->n_items; j++) {
-			char p[256], pf[300];
-
-			snprintf(p, sizeof p, "%s.%s", k->path, k->list->items[j].path);
-			snprintf(pf, sizeof pf, "%s_file", p);
-			if (!paths_has(&ps, p) && !paths_has(&ps, pf)) {
-				print_message("%s lacks %s\n", what, p);
-				missing++;
-			}
-		}
+		if (k->type == CONFIG_LIST)
+			missing += missing_item_keys(what, &ps, k->path, k->list, nested);
 	}
 	paths_free(&ps);
 	assert_int_equal(missing, 0);
@@ -425,16 +439,613 @@ static void test_minimal_defaults(void **state)
 	assert_int_equal(c->channels[SB_CH_SOCIAL].capacity, 3);
 	assert_false(c->channels[SB_CH_SOCIAL].exclusive);
 
+	for (int ch = 0; ch < SB_CH_COUNT; ch++)
+		assert_false(c->channels[ch].auto_accept);
+
 	assert_int_equal(c->n_gateways, 1);
 	assert_string_equal(c->gateways[0].id, "pbx1");
 	assert_string_equal(c->gateways[0].secret, "0123456789abcdef");
 	assert_int_equal(c->n_agents, 0);
 	assert_int_equal(c->n_queues, SB_CH_COUNT);
 	for (int ch = 0; ch < SB_CH_COUNT; ch++) {
-		assert_string_equal(c->queues[ch].name, channel_name((enum sb_channel)ch));
-		assert_int_equal(c->queues[ch].channel, ch);
+		const struct sb_queue_conf *q = &c->queues[ch];
+
+		assert_string_equal(q->name, channel_name((enum sb_channel)ch));
+		assert_int_equal(q->channel, ch);
+		/* a default queue has every queue key's default */
+		assert_string_equal(q->strategy, "longest-idle");
+		assert_int_equal(q->target_pct, 80);
+		assert_int_equal(q->sla_ms, 0);
+		assert_int_equal(q->n_skills, 0);
+		assert_int_equal(q->n_agent_tiers, 0);
+		assert_int_equal(q->n_steps, 0);
+		assert_int_equal(q->max_wait_ms, 0);
+		assert_int_equal(q->max_wait_no_agent_ms, 0);
+		assert_null(q->overflow);
 	}
 }
+
+/* Without routing keys, tier lists or queue details, the documented routing
+ * defaults apply: three agent tiers, three customer tiers. */
+static void test_routing_defaults(void **state)
+{
+	struct fx *f = *state;
+	const struct sb_config *c;
+	const struct sb_customer_tier_conf *t;
+
+	load_ok(f, MIN_GATEWAYS MIN_AUTH "queues:\n"
+	                                 "  - name: q\n"
+	                                 "    channel: chat\n"
+	                                 "agents:\n"
+	                                 "  - id: alice\n");
+	c = f->cfg;
+	assert_int_equal(c->reject_delay_ms, 5000);
+	assert_int_equal(c->max_no_answer, 3);
+	assert_int_equal(c->transfer_boost_ms, 15000);
+	assert_int_equal(c->stats_window_ms, 900000);
+
+	assert_int_equal(c->n_agent_tiers, 3);
+	assert_string_equal(c->agent_tiers[0], "senior");
+	assert_string_equal(c->agent_tiers[1], "regular");
+	assert_string_equal(c->agent_tiers[2], "trainee");
+
+	assert_int_equal(c->n_customer_tiers, 3);
+	t = c->customer_tiers;
+	assert_string_equal(t[0].name, "vip");
+	assert_true(t[0].sla_factor == 0.5);
+	assert_int_equal(t[0].n_first_agent_tiers, 1);
+	assert_string_equal(t[0].first_agent_tiers[0], "senior");
+	assert_int_equal(t[0].widen_after_ms, 10000);
+	assert_string_equal(t[1].name, "gold");
+	assert_true(t[1].sla_factor == 0.8);
+	assert_int_equal(t[1].n_first_agent_tiers, 0);
+	assert_int_equal(t[1].widen_after_ms, 0);
+	assert_string_equal(t[2].name, "standard");
+	assert_true(t[2].sla_factor == 1.0);
+
+	assert_string_equal(c->queues[0].strategy, "longest-idle");
+	assert_int_equal(c->queues[0].target_pct, 80);
+	assert_null(c->queues[0].steps);
+	/* an agent without a tier gets the lowest, by name; no skills, all queues */
+	assert_string_equal(c->agents[0].tier, "trainee");
+	assert_int_equal(c->agents[0].n_skills, 0);
+	assert_int_equal(c->agents[0].n_queues, 0);
+	for (int ch = 0; ch < SB_CH_COUNT; ch++)
+		assert_int_equal(c->agents[0].capacity[ch], 0);
+}
+
+/* Every routing key lands in its field: tiers, numbers, skills, capacity,
+ * steps with either kind of time, references to other queues. */
+static void test_routing_values(void **state)
+{
+	struct fx *f = *state;
+	const struct sb_config *c;
+	const struct sb_queue_conf *q;
+	const struct sb_agent_conf *a;
+
+	load_ok(f, MIN_GATEWAYS MIN_AUTH
+	        "routing:\n"
+	        "  reject_delay_ms: 2s\n"
+	        "  max_no_answer: 5\n"
+	        "  transfer_boost_ms: 30s\n"
+	        "  stats_window_ms: 1h\n"
+	        "agent_tiers: [gold_team, silver.team, bronze-team]\n"
+	        "customer_tiers:\n"
+	        "  - name: platinum\n"
+	        "    sla_factor: 0.25\n"
+	        "    first_agent_tiers: [gold_team]\n"
+	        "    widen_after_ms: 1m\n"
+	        "  - name: basic\n"
+	        "    sla_factor: 1.25\n"
+	        "  - {name: free, sla_factor: 2}\n"
+	        "  - {name: partner, sla_factor: .5, first_agent_tiers: [], widen_after_ms: 0}\n"
+	        "channels:\n"
+	        "  email: {auto_accept: true}\n"
+	        "  social:\n"
+	        "    auto_accept: true\n"
+	        "    exclusive: false\n"
+	        "queues:\n"
+	        "  - name: general\n"
+	        "    channel: voice\n"
+	        "  - name: billing\n"
+	        "    channel: voice\n"
+	        "    skills: {billing: 3, lang_en: 2}\n"
+	        "    strategy: most-skilled\n"
+	        "    sla_ms: 20s\n"
+	        "    target_pct: 90\n"
+	        "    agent_tiers: [gold_team, silver.team]\n"
+	        "    max_wait_ms: 10m\n"
+	        "    max_wait_no_agent_ms: 1m\n"
+	        "    overflow: general\n"
+	        "    steps:\n"
+	        "      - after_ms: 5s\n"
+	        "        skill_relax: 1\n"
+	        "      - after_pct: 50\n" /* 10 s of the queue's 20 s */
+	        "        agent_tiers: [gold_team, silver.team, bronze-team]\n"
+	        "      - after_ms: 15s\n"
+	        "        add_queue: email\n" /* a default queue can be named */
+	        "        skill_relax: 2\n"
+	        "      - after_pct: 100\n"
+	        "        overflow: general\n"
+	        "  - name: web-chat\n"
+	        "    channel: chat\n"
+	        "    strategy: random\n"
+	        "    skills: {}\n"
+	        "    steps:\n"
+	        "      - {after_ms: 0, add_queue: billing}\n"
+	        "agents:\n"
+	        "  - id: alice\n"
+	        "    tier: gold_team\n"
+	        "    skills: {billing: 5, lang_en: 4}\n"
+	        "    capacity: {chat: 2, email: 10}\n"
+	        "    queues: [billing, web-chat]\n"
+	        "  - id: bob\n"
+	        "    tier:\n"
+	        "    queues: []\n");
+	c = f->cfg;
+	assert_int_equal(c->reject_delay_ms, 2000);
+	assert_int_equal(c->max_no_answer, 5);
+	assert_int_equal(c->transfer_boost_ms, 30000);
+	assert_int_equal(c->stats_window_ms, 3600000);
+
+	assert_int_equal(c->n_agent_tiers, 3);
+	assert_string_equal(c->agent_tiers[1], "silver.team");
+	assert_int_equal(c->n_customer_tiers, 4);
+	assert_string_equal(c->customer_tiers[0].name, "platinum");
+	assert_true(c->customer_tiers[0].sla_factor == 0.25);
+	assert_string_equal(c->customer_tiers[0].first_agent_tiers[0], "gold_team");
+	assert_int_equal(c->customer_tiers[0].widen_after_ms, 60000);
+	assert_true(c->customer_tiers[1].sla_factor == 1.25);
+	assert_true(c->customer_tiers[2].sla_factor == 2.0);
+	assert_true(c->customer_tiers[3].sla_factor == 0.5);
+	assert_int_equal(c->customer_tiers[3].n_first_agent_tiers, 0);
+
+	assert_false(c->channels[SB_CH_VOICE].auto_accept);
+	assert_false(c->channels[SB_CH_CHAT].auto_accept);
+	assert_true(c->channels[SB_CH_EMAIL].auto_accept);
+	assert_true(c->channels[SB_CH_SOCIAL].auto_accept);
+
+	q = config_queue(c, "billing");
+	assert_non_null(q);
+	assert_int_equal(q->n_skills, 2);
+	assert_string_equal(q->skills[0].name, "billing");
+	assert_int_equal(q->skills[0].level, 3);
+	assert_string_equal(q->skills[1].name, "lang_en");
+	assert_int_equal(q->skills[1].level, 2);
+	assert_string_equal(q->strategy, "most-skilled");
+	assert_int_equal(q->sla_ms, 20000);
+	assert_int_equal(q->target_pct, 90);
+	assert_int_equal(q->n_agent_tiers, 2);
+	assert_string_equal(q->agent_tiers[1], "silver.team");
+	assert_int_equal(q->max_wait_ms, 600000);
+	assert_int_equal(q->max_wait_no_agent_ms, 60000);
+	assert_string_equal(q->overflow, "general");
+	assert_int_equal(q->n_steps, 4);
+	assert_int_equal(q->steps[0].after_ms, 5000);
+	assert_int_equal(q->steps[0].after_pct, 0);
+	assert_int_equal(q->steps[0].skill_relax, 1);
+	assert_int_equal(q->steps[0].n_agent_tiers, 0);
+	assert_null(q->steps[0].add_queue);
+	assert_null(q->steps[0].overflow);
+	assert_int_equal(q->steps[1].after_pct, 50);
+	assert_int_equal(q->steps[1].skill_relax, 0);
+	assert_int_equal(q->steps[1].n_agent_tiers, 3);
+	assert_string_equal(q->steps[1].agent_tiers[2], "bronze-team");
+	assert_int_equal(q->steps[2].after_ms, 15000);
+	assert_string_equal(q->steps[2].add_queue, "email");
+	assert_int_equal(q->steps[2].skill_relax, 2);
+	assert_int_equal(q->steps[3].after_pct, 100);
+	assert_string_equal(q->steps[3].overflow, "general");
+
+	q = config_queue(c, "web-chat");
+	assert_string_equal(q->strategy, "random");
+	assert_int_equal(q->n_skills, 0);
+	assert_int_equal(q->n_steps, 1);
+	assert_string_equal(q->steps[0].add_queue, "billing");
+	assert_string_equal(config_queue(c, "general")->strategy, "longest-idle");
+
+	a = config_agent(c, "alice");
+	assert_string_equal(a->tier, "gold_team");
+	assert_int_equal(a->n_skills, 2);
+	assert_string_equal(a->skills[0].name, "billing");
+	assert_int_equal(a->skills[0].level, 5);
+	assert_int_equal(a->capacity[SB_CH_VOICE], 0);
+	assert_int_equal(a->capacity[SB_CH_CHAT], 2);
+	assert_int_equal(a->capacity[SB_CH_EMAIL], 10);
+	assert_int_equal(a->capacity[SB_CH_SOCIAL], 0);
+	assert_int_equal(a->n_queues, 2);
+	assert_string_equal(a->queues[0], "billing");
+	assert_string_equal(a->queues[1], "web-chat");
+	/* "tier:" with nothing is unset: the lowest configured tier */
+	a = config_agent(c, "bob");
+	assert_string_equal(a->tier, "bronze-team");
+	assert_int_equal(a->n_queues, 0);
+}
+
+/* A name that is not an agent tier, wherever tiers are named; a default
+ * that names a tier the file removed is reported at agent_tiers. */
+static void test_unknown_tier(void **state)
+{
+	struct fx *f = *state;
+
+	load_fails(f, MIN_GATEWAYS MIN_AUTH                    /* 1-5 */
+	           "customer_tiers:\n"                         /* 6 */
+	           "  - name: vip\n"                           /* 7 */
+	           "    first_agent_tiers: [senior, seniro]\n" /* 8 */
+	           "    widen_after_ms: 5s\n"                  /* 9 */
+	           "queues:\n"                                 /* 10 */
+	           "  - name: q1\n"                            /* 11 */
+	           "    channel: voice\n"                      /* 12 */
+	           "    agent_tiers:\n"                        /* 13 */
+	           "      - senior\n"                          /* 14 */
+	           "      - junior\n"                          /* 15 */
+	           "    steps:\n"                              /* 16 */
+	           "      - after_ms: 10s\n"                   /* 17 */
+	           "        agent_tiers: [senior, intern]\n"   /* 18 */
+	           "agents:\n"                                 /* 19 */
+	           "  - id: alice\n"                           /* 20 */
+	           "    tier: boss\n");                        /* 21 */
+	expect_exact(f, 8,
+	             "customer_tiers[0].first_agent_tiers: 'seniro' is not an agent tier "
+	             "(senior, regular, trainee)");
+	expect_exact(f, 15,
+	             "queues[0].agent_tiers: 'junior' is not an agent tier (senior, regular, "
+	             "trainee)");
+	expect_exact(f, 18,
+	             "queues[0].steps[0].agent_tiers: 'intern' is not an agent tier (senior, "
+	             "regular, trainee)");
+	expect_exact(f, 21, "agents[0].tier: 'boss' is not an agent tier (senior, regular, trainee)");
+	expect_count(f, 4);
+
+	/* the default vip tier names senior, which this file's tiers lack */
+	load_fails(f, MIN_GATEWAYS MIN_AUTH        /* 1-5 */
+	           "agent_tiers: [lead, agent]\n"); /* 6 */
+	expect_exact(f, 6,
+	             "customer_tiers[0].first_agent_tiers: its default names 'senior', which is "
+	             "not an agent tier (lead, agent); set customer_tiers in the file");
+	expect_count(f, 1);
+}
+
+/* Names that are not queues: a queue's overflow, a step's add_queue and
+ * overflow, an agent's queues. */
+static void test_unknown_queue(void **state)
+{
+	struct fx *f = *state;
+
+	load_fails(f, MIN_GATEWAYS MIN_AUTH                  /* 1-5 */
+	           "queues:\n"                               /* 6 */
+	           "  - name: q1\n"                          /* 7 */
+	           "    channel: voice\n"                    /* 8 */
+	           "    max_wait_ms: 1m\n"                   /* 9 */
+	           "    overflow: q9\n"                      /* 10 */
+	           "    steps:\n"                            /* 11 */
+	           "      - after_ms: 10s\n"                 /* 12 */
+	           "        add_queue: sales\n"              /* 13 */
+	           "      - after_ms: 20s\n"                 /* 14 */
+	           "        overflow: Q1\n"                  /* 15 */
+	           "agents:\n"                               /* 16 */
+	           "  - id: alice\n"                         /* 17 */
+	           "    queues: [q1, voice, chat, q2]\n");   /* 18 */
+	expect_exact(f, 10, "queues[0].overflow: 'q9' is not a queue");
+	expect_exact(f, 13, "queues[0].steps[0].add_queue: 'sales' is not a queue");
+	expect_exact(f, 15, "queues[0].steps[1].overflow: 'Q1' is not a queue");
+	/* voice has q1, so no default queue named voice; chat has its default */
+	expect_exact(f, 18, "agents[0].queues[1]: 'voice' is not a queue");
+	expect_exact(f, 18, "agents[0].queues[3]: 'q2' is not a queue");
+	expect_count(f, 5);
+}
+
+/* Overflow stays on the channel and leaves the queue; a step may not add
+ * its own queue; a queue's overflow needs a max wait to ever happen. */
+static void test_overflow_rules(void **state)
+{
+	struct fx *f = *state;
+
+	load_fails(f, MIN_GATEWAYS MIN_AUTH         /* 1-5 */
+	           "queues:\n"                      /* 6 */
+	           "  - name: calls\n"              /* 7 */
+	           "    channel: voice\n"           /* 8 */
+	           "    max_wait_ms: 5m\n"          /* 9 */
+	           "    overflow: chats\n"          /* 10 */
+	           "    steps:\n"                   /* 11 */
+	           "      - after_ms: 10s\n"        /* 12 */
+	           "        add_queue: calls\n"     /* 13 */
+	           "      - after_ms: 20s\n"        /* 14 */
+	           "        overflow: calls\n"      /* 15 */
+	           "  - name: chats\n"              /* 16 */
+	           "    channel: chat\n"            /* 17 */
+	           "    max_wait_no_agent_ms: 1m\n" /* 18 */
+	           "    overflow: chats\n"          /* 19 */
+	           "    steps:\n"                   /* 20 */
+	           "      - after_ms: 10s\n"        /* 21 */
+	           "        overflow: calls\n"      /* 22 */
+	           "  - name: more-calls\n"         /* 23 */
+	           "    channel: voice\n"           /* 24 */
+	           "    overflow: calls\n");        /* 25 */
+	expect_exact(f, 10, "queues[0].overflow: 'chats' takes chat contacts, this queue voice");
+	expect_exact(f, 13, "queues[0].steps[0].add_queue: 'calls' is this queue itself");
+	expect_exact(f, 15, "queues[0].steps[1].overflow: 'calls' is this queue itself");
+	expect_exact(f, 19, "queues[1].overflow: 'chats' is this queue itself");
+	expect_exact(f, 22,
+	             "queues[1].steps[0].overflow: 'calls' takes voice contacts, this queue chat");
+	expect_exact(f, 25,
+	             "queues[2].overflow: is never used: set max_wait_ms or max_wait_no_agent_ms");
+	expect_count(f, 6);
+}
+
+/* Steps: strictly increasing in time (after_pct resolved against the
+ * queue's threshold), each doing something, none after an overflow, at
+ * most 16. */
+static void test_steps_order(void **state)
+{
+	struct fx *f = *state;
+	char text[4096];
+
+	load_fails(f, MIN_GATEWAYS MIN_AUTH       /* 1-5 */
+	           "queues:\n"                    /* 6 */
+	           "  - name: q1\n"               /* 7 */
+	           "    channel: voice\n"         /* 8: threshold 30 s */
+	           "    steps:\n"                 /* 9 */
+	           "      - after_ms: 20s\n"      /* 10 */
+	           "        skill_relax: 1\n"     /* 11 */
+	           "      - after_pct: 50\n"      /* 12: 15 s < 20 s */
+	           "        skill_relax: 2\n"     /* 13 */
+	           "      - after_ms: 25s\n"      /* 14 */
+	           "        skill_relax: 3\n"     /* 15 */
+	           "      - after_ms: 25s\n"      /* 16: = 25 s, and idle */
+	           "      - after_ms: 30s\n"      /* 17 */
+	           "        overflow: q2\n"       /* 18 */
+	           "      - after_ms: 40s\n"      /* 19 */
+	           "        skill_relax: 4\n"     /* 20 */
+	           "  - name: q2\n"               /* 21 */
+	           "    channel: voice\n"         /* 22 */
+	           "    sla_ms: 10s\n"            /* 23 */
+	           "    steps:\n"                 /* 24 */
+	           "      - after_pct: 100\n"     /* 25: 10 s */
+	           "        skill_relax: 1\n"     /* 26 */
+	           "      - after_ms: 9999ms\n"   /* 27: before 10 s */
+	           "        skill_relax: 2\n");   /* 28 */
+	expect_exact(f, 12,
+	             "queues[0].steps[1]: applies at 15s, not after steps[0] (at 20s): steps "
+	             "must be in strictly increasing time order");
+	expect_exact(f, 16,
+	             "queues[0].steps[3]: applies at 25s, not after steps[2] (at 25s): steps "
+	             "must be in strictly increasing time order");
+	expect_exact(f, 16,
+	             "queues[0].steps[3]: does nothing: set skill_relax, agent_tiers, add_queue "
+	             "or overflow");
+	expect_exact(f, 19,
+	             "queues[0].steps[5]: comes after an overflow step (steps[4]), so it would "
+	             "never apply");
+	expect_exact(f, 27,
+	             "queues[1].steps[1]: applies at 9999ms, not after steps[0] (at 10s): steps "
+	             "must be in strictly increasing time order");
+	expect_count(f, 6);
+
+	/* at most 16 steps */
+	strcpy(text, MIN_GATEWAYS MIN_AUTH "queues:\n" /* 6 */
+	             "  - name: q1\n"                   /* 7 */
+	             "    channel: email\n"             /* 8 */
+	             "    steps:\n");                   /* 9: items from line 10 */
+	for (int i = 1; i <= 17; i++)
+		snprintf(text + strlen(text), sizeof text - strlen(text),
+		         "      - {after_ms: %ds, skill_relax: 1}\n", i);
+	load_fails(f, text);
+	expect_exact(f, 10, "queues[0].steps: at most 16 steps are allowed, found 17");
+	expect_count(f, 1);
+}
+
+/* A step sets exactly one of after_ms and after_pct; an unknown key in a
+ * step is named with its full path. */
+static void test_step_time_keys(void **state)
+{
+	struct fx *f = *state;
+
+	load_fails(f, MIN_GATEWAYS MIN_AUTH     /* 1-5 */
+	           "queues:\n"                  /* 6 */
+	           "  - name: q1\n"             /* 7 */
+	           "    channel: voice\n"       /* 8 */
+	           "    steps:\n"               /* 9 */
+	           "      - after_ms: 10s\n"    /* 10 */
+	           "        after_pct: 50\n"    /* 11 */
+	           "        skill_relax: 1\n"   /* 12 */
+	           "      - skill_relax: 2\n"   /* 13 */
+	           "      - after_pct: 0\n"     /* 14 */
+	           "        skill_relax: 3\n"   /* 15 */
+	           "      - afterms: 90\n"      /* 16 */
+	           "        after_ms: 90s\n"    /* 17 */
+	           "        skil_relax: 1\n"    /* 18 */
+	           "        skill_relax: 5\n"); /* 19 */
+	expect_exact(f, 11, "queues[0].steps[0].after_pct: set either after_ms or after_pct, not both");
+	expect_exact(f, 13, "queues[0].steps[1]: set after_ms or after_pct");
+	expect_exact(f, 14, "queues[0].steps[2].after_pct: 0 is out of range (1..1000)");
+	expect_exact(f, 16, "unknown key 'queues[0].steps[3].afterms' (did you mean 'after_ms'?)");
+	expect_exact(f, 18,
+	             "unknown key 'queues[0].steps[3].skil_relax' (did you mean 'skill_relax'?)");
+	expect_exact(f, 19, "queues[0].steps[3].skill_relax: 5 is out of range (0..4)");
+	expect_count(f, 6);
+}
+
+/* sla_factor is a plain decimal in 0.05..20. */
+static void test_sla_factor(void **state)
+{
+	struct fx *f = *state;
+
+	load_fails(f, MIN_GATEWAYS MIN_AUTH                 /* 1-5 */
+	           "customer_tiers:\n"                      /* 6 */
+	           "  - {name: a, sla_factor: 0.01}\n"      /* 7 */
+	           "  - {name: b, sla_factor: 25}\n"        /* 8 */
+	           "  - {name: c, sla_factor: fast}\n"      /* 9 */
+	           "  - {name: d, sla_factor: 1e3}\n"       /* 10 */
+	           "  - {name: e, sla_factor: 0x10}\n"      /* 11 */
+	           "  - {name: f, sla_factor: 1.2.3}\n"     /* 12 */
+	           "  - {name: g, sla_factor: .}\n"         /* 13 */
+	           "  - {name: h, sla_factor: inf}\n"       /* 14 */
+	           "  - {name: i, sla_factor: -0.5}\n"      /* 15 */
+	           "  - {name: j, sla_factor: [1]}\n"       /* 16 */
+	           "  - {name: k, sla_factor: 0.05}\n"      /* 17: the bounds are in */
+	           "  - {name: l, sla_factor: 20.0}\n"      /* 18 */
+	           "  - {name: m, sla_factor: 1.0000000000000001}\n"); /* 19 */
+	expect_exact(f, 7, "customer_tiers[0].sla_factor: 0.01 is out of range (0.05..20)");
+	expect_exact(f, 8, "customer_tiers[1].sla_factor: 25 is out of range (0.05..20)");
+	expect_exact(f, 9,
+	             "customer_tiers[2].sla_factor: 'fast' is not a number (like 0.5, 1 or 1.25)");
+	expect_exact(f, 10,
+	             "customer_tiers[3].sla_factor: '1e3' is not a number (like 0.5, 1 or 1.25)");
+	expect_exact(f, 11,
+	             "customer_tiers[4].sla_factor: '0x10' is not a number (like 0.5, 1 or 1.25)");
+	expect_exact(f, 12,
+	             "customer_tiers[5].sla_factor: '1.2.3' is not a number (like 0.5, 1 or 1.25)");
+	expect_exact(f, 13,
+	             "customer_tiers[6].sla_factor: '.' is not a number (like 0.5, 1 or 1.25)");
+	expect_exact(f, 14,
+	             "customer_tiers[7].sla_factor: 'inf' is not a number (like 0.5, 1 or 1.25)");
+	expect_exact(f, 15, "customer_tiers[8].sla_factor: -0.5 is out of range (0.05..20)");
+	expect_exact(f, 16, "customer_tiers[9].sla_factor: expected a number, found a list");
+	expect_exact(f, 19, "customer_tiers[12].sla_factor: '1.0000000000000001' has more than 15 digits");
+	expect_count(f, 11);
+}
+
+/* Skills: names [a-z0-9_]{1,32}, levels 1..5, each once, as a mapping. */
+static void test_skills_errors(void **state)
+{
+	struct fx *f = *state;
+
+	load_fails(f, MIN_GATEWAYS MIN_AUTH                     /* 1-5 */
+	           "queues:\n"                                  /* 6 */
+	           "  - name: q1\n"                             /* 7 */
+	           "    channel: voice\n"                       /* 8 */
+	           "    skills:\n"                              /* 9 */
+	           "      billing: 6\n"                         /* 10 */
+	           "      Billing: 1\n"                         /* 11 */
+	           "      lang-en: 2\n"                         /* 12 */
+	           "      sales: high\n"                        /* 13 */
+	           "      support: 0\n"                         /* 14 */
+	           "      billing: 2\n"                         /* 15 */
+	           "  - name: q2\n"                             /* 16 */
+	           "    channel: chat\n"                        /* 17 */
+	           "    skills: [billing]\n"                    /* 18 */
+	           "agents:\n"                                  /* 19 */
+	           "  - id: alice\n"                            /* 20 */
+	           "    skills: {a23456789012345678901234567890123: 1, ok: [1], x: }\n"); /* 21 */
+	expect_exact(f, 10, "queues[0].skills.billing: 6 is out of range (1..5)");
+	expect_exact(f, 11, "queues[0].skills: skill 'Billing' must be 1 to 32 of [a-z0-9_]");
+	expect_exact(f, 12, "queues[0].skills: skill 'lang-en' must be 1 to 32 of [a-z0-9_]");
+	expect_exact(f, 13, "queues[0].skills.sales: 'high' is not an integer");
+	expect_exact(f, 14, "queues[0].skills.support: 0 is out of range (1..5)");
+	expect_exact(f, 15, "queues[0].skills: duplicate skill 'billing' (first at line 10)");
+	expect_exact(f, 18,
+	             "queues[1].skills: expected a mapping of skill: level, found a list");
+	expect_exact(f, 21,
+	             "agents[0].skills: skill 'a23456789012345678901234567890123' must be 1 to 32 "
+	             "of [a-z0-9_]");
+	expect_exact(f, 21, "agents[0].skills.ok: expected a level, found a list");
+	expect_exact(f, 21, "agents[0].skills.x: expected a level, found nothing");
+	expect_count(f, 10);
+}
+
+/* A customer tier that restricts agent tiers must say when that ends. */
+static void test_widen_required(void **state)
+{
+	struct fx *f = *state;
+
+	load_fails(f, MIN_GATEWAYS MIN_AUTH            /* 1-5 */
+	           "customer_tiers:\n"                 /* 6 */
+	           "  - name: vip\n"                   /* 7 */
+	           "    first_agent_tiers: [senior]\n" /* 8 */
+	           "  - name: gold\n"                  /* 9 */
+	           "    first_agent_tiers: [senior]\n" /* 10 */
+	           "    widen_after_ms: 0\n"           /* 11 */
+	           "  - name: standard\n"              /* 12 */
+	           "    widen_after_ms: 2d\n");        /* 13 */
+	expect_exact(f, 8,
+	             "customer_tiers[0]: first_agent_tiers needs widen_after_ms above 0, or its "
+	             "contacts never reach the other tiers");
+	expect_exact(f, 11,
+	             "customer_tiers[1]: first_agent_tiers needs widen_after_ms above 0, or its "
+	             "contacts never reach the other tiers");
+	expect_exact(f, 13, "customer_tiers[2].widen_after_ms: 2d is out of range (0..86400000)");
+	expect_count(f, 3);
+}
+
+/* Capacity is by channel name, each 1..50. */
+static void test_capacity_errors(void **state)
+{
+	struct fx *f = *state;
+
+	load_fails(f, MIN_GATEWAYS MIN_AUTH                   /* 1-5 */
+	           "agents:\n"                                /* 6 */
+	           "  - id: alice\n"                          /* 7 */
+	           "    capacity:\n"                          /* 8 */
+	           "      fax: 1\n"                           /* 9 */
+	           "      chat: 0\n"                          /* 10 */
+	           "      email: 51\n"                        /* 11 */
+	           "      social: many\n"                     /* 12 */
+	           "      chat: 2\n"                          /* 13 */
+	           "  - id: bob\n"                            /* 14 */
+	           "    capacity: 3\n");                      /* 15 */
+	expect_exact(f, 9,
+	             "agents[0].capacity: 'fax' is not a channel (voice, chat, email or social)");
+	expect_exact(f, 10, "agents[0].capacity.chat: 0 is out of range (1..50)");
+	expect_exact(f, 11, "agents[0].capacity.email: 51 is out of range (1..50)");
+	expect_exact(f, 12, "agents[0].capacity.social: 'many' is not an integer");
+	expect_exact(f, 13, "agents[0].capacity: duplicate key 'chat' (first at line 10)");
+	expect_exact(f, 15,
+	             "agents[1].capacity: expected a mapping of channel: capacity, found a single "
+	             "value");
+	expect_count(f, 6);
+}
+
+/* Tier lists and names: at least one, unique, well formed; a known strategy. */
+static void test_tier_lists(void **state)
+{
+	struct fx *f = *state;
+	char text[4096];
+
+	load_fails(f, MIN_GATEWAYS MIN_AUTH              /* 1-5 */
+	           "agent_tiers: [a, b, a, 'x y', [c]]\n" /* 6 */
+	           "customer_tiers:\n"                   /* 7 */
+	           "  - name: vip\n"                     /* 8 */
+	           "  - name: vip\n"                     /* 9 */
+	           "  - sla_factor: 2\n"                 /* 10 */
+	           "queues:\n"                           /* 11 */
+	           "  - name: q1\n"                      /* 12 */
+	           "    channel: voice\n"                /* 13 */
+	           "    strategy: fastest\n"             /* 14 */
+	           "    agent_tiers: a\n"                /* 15 */
+	           "agents:\n"                           /* 16 */
+	           "  - id: alice\n"                     /* 17 */
+	           "    queues: [q1, q1]\n");            /* 18 */
+	expect_exact(f, 6, "agent_tiers[2]: 'a' is listed twice (first at line 6)");
+	expect_exact(f, 6, "agent_tiers[3]: 'x y' must be 1 to 32 of [A-Za-z0-9_.-]");
+	expect_exact(f, 6, "agent_tiers[4]: expected a name, found a list");
+	expect_exact(f, 9, "customer_tiers[1].name 'vip' is a duplicate (first at line 8)");
+	expect_exact(f, 10, "customer_tiers[2].name is required");
+	expect_exact(f, 14,
+	             "queues[0].strategy: 'fastest' must be longest-idle, most-skilled, "
+	             "least-occupied, round-robin, fewest-contacts or random");
+	expect_exact(f, 15, "queues[0].agent_tiers: expected a list of names, found a single value");
+	expect_exact(f, 18, "agents[0].queues[1]: 'q1' is listed twice (first at line 18)");
+	expect_count(f, 8);
+
+	/* empty lists where at least one is needed */
+	load_fails(f, MIN_GATEWAYS MIN_AUTH /* 1-5 */
+	           "agent_tiers: []\n"      /* 6 */
+	           "customer_tiers:\n");    /* 7 */
+	expect_exact(f, 6, "agent_tiers: at least 1 name is required");
+	expect_exact(f, 7, "customer_tiers: at least 1 customer tier is required");
+	expect_count(f, 2);
+
+	/* at most 32 agent tiers */
+	strcpy(text, MIN_GATEWAYS MIN_AUTH "agent_tiers: [t0");
+	for (int i = 1; i <= 32; i++)
+		snprintf(text + strlen(text), sizeof text - strlen(text), ", t%d", i);
+	strcat(text, "]\ncustomer_tiers: [{name: all}]\n");
+	load_fails(f, text);
+	expect_exact(f, 6, "agent_tiers: at most 32 names are allowed, found 33");
+	expect_count(f, 1);
+}
+
 
 /* Every kind of value lands in its field: strings, integers, durations with
  * and without units, booleans, lists, and a relative secret_file. */
@@ -1015,7 +1626,7 @@ static void test_repo_production_loads(void **state)
 	source_dir(dir, sizeof dir);
 	snprintf(path, sizeof path, "%s/config/switchboard.yaml", dir);
 	text = read_all(path);
-	expect_every_key("config/switchboard.yaml", text);
+	expect_every_key("config/switchboard.yaml", text, 1);
 	local = rewrite_secrets(f, text);
 	load_ok(f, local);
 	assert_string_equal(f->cfg->site, "main");
@@ -1033,7 +1644,7 @@ static void test_reference_dump(void **state)
 	struct fx *f = *state;
 	char *text = dump_reference(), *local;
 
-	expect_every_key("config_dump_reference", text);
+	expect_every_key("config_dump_reference", text, 0);
 	local = rewrite_secrets(f, text);
 	load_ok(f, local);
 	/* its values are the defaults */
@@ -1077,6 +1688,18 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_minimal_defaults, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_full_values, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_routing_defaults, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_routing_values, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_unknown_tier, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_unknown_queue, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_overflow_rules, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_steps_order, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_step_time_keys, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_sla_factor, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_skills_errors, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_widen_required, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_capacity_errors, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_tier_lists, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_lookups, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_missing_file, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_syntax_error, fx_setup, fx_teardown),

@@ -19,6 +19,9 @@
 #define MARKER_MAGIC 0x5b5b1234u
 #define RANDOM_OPS 2000
 #define RANDOM_MAX_CONTACTS 1024
+/* The rolling stats window: the estimated wait is place / (answers per ms
+ * over it). A power of two keeps that arithmetic exact. */
+#define STATS_WINDOW_MS 65536
 
 /* The payload each contact carries: contact_free must see it exactly once. */
 struct marker {
@@ -33,7 +36,7 @@ struct rec {
 	size_t n, cap;
 	size_t seen; /* lines already matched by expect_events */
 	int freed;
-	int offers, offer_ends, assigned, completed, cancelled, rescinded;
+	int offers, offer_ends, assigned, completed, cancelled, rescinded, expired, breaches;
 	char violation[256]; /* the first thing a callback saw that it should not */
 };
 
@@ -147,6 +150,38 @@ static void sink_cancelled(void *ctx, const struct engine_contact_view *c, const
 	}
 }
 
+/* Sink: a contact gave up waiting ("max-wait" or "no-agent"). */
+static void sink_expired(void *ctx, const struct engine_contact_view *c, const char *reason,
+                         int64_t now)
+{
+	struct rec *r = ctx;
+
+	if (c->state != CONTACT_EXPIRED || c->agent_id != NULL || c->offer_id != NULL)
+		rec_violation(r, "expired view wrong", c->id);
+	r->expired++;
+	rec_add(r, "expired %s %s", c->id, reason);
+}
+
+/* Sink: something happened to a contact that lives on (SLA breach,
+ * overflow, transfer); the detail, when there is one, ends the line. */
+static void sink_event(void *ctx, const struct engine_contact_view *c, enum engine_event ev,
+                       const char *detail, int64_t now)
+{
+	struct rec *r = ctx;
+
+	if (ev == EVENT_SLA_BREACHED) {
+		/* Only a contact still in its queue can breach, at its threshold. */
+		if ((c->state != CONTACT_WAITING && c->state != CONTACT_OFFERED) ||
+		    !c->sla_breached || now < c->arrived_ms + c->sla_ms)
+			rec_violation(r, "sla_breached view wrong", c->id);
+		r->breaches++;
+	}
+	if (detail != NULL && detail[0] != '\0')
+		rec_add(r, "event %s %s %s", c->id, engine_event_name(ev), detail);
+	else
+		rec_add(r, "event %s %s", c->id, engine_event_name(ev));
+}
+
 /* Sink: an agent's state or reason changed. */
 static void sink_agent_state(void *ctx, const struct engine_agent_view *a, int64_t now)
 {
@@ -177,6 +212,8 @@ static const struct engine_sink recording_sink = {
     .assigned = sink_assigned,
     .completed = sink_completed,
     .cancelled = sink_cancelled,
+    .expired = sink_expired,
+    .event = sink_event,
     .agent_state = sink_agent_state,
     .contact_free = sink_contact_free,
 };
@@ -187,10 +224,49 @@ static void conf_fill(struct engine_conf *c)
 	memset(c, 0, sizeof *c);
 	c->offer_prefix = "T";
 	c->reject_delay_ms = 5000;
-	c->channels[SB_CH_VOICE] = (struct engine_channel_conf){30000, 15000, 10000, 1, true};
-	c->channels[SB_CH_CHAT] = (struct engine_channel_conf){60000, 20000, 5000, 3, false};
-	c->channels[SB_CH_EMAIL] = (struct engine_channel_conf){14400000, 30000, 0, 5, false};
-	c->channels[SB_CH_SOCIAL] = (struct engine_channel_conf){3600000, 30000, 0, 3, false};
+	c->stats_window_ms = STATS_WINDOW_MS;
+	c->check_invariants = true; /* the engine aborts on a broken invariant */
+	c->channels[SB_CH_VOICE] = (struct engine_channel_conf){
+	    .sla_ms = 30000, .offer_timeout_ms = 15000, .wrapup_ms = 10000, .capacity = 1,
+	    .exclusive = true, .auto_accept = false};
+	c->channels[SB_CH_CHAT] = (struct engine_channel_conf){
+	    .sla_ms = 60000, .offer_timeout_ms = 20000, .wrapup_ms = 5000, .capacity = 3,
+	    .exclusive = false, .auto_accept = false};
+	c->channels[SB_CH_EMAIL] = (struct engine_channel_conf){
+	    .sla_ms = 14400000, .offer_timeout_ms = 30000, .wrapup_ms = 0, .capacity = 5,
+	    .exclusive = false, .auto_accept = false};
+	c->channels[SB_CH_SOCIAL] = (struct engine_channel_conf){
+	    .sla_ms = 3600000, .offer_timeout_ms = 30000, .wrapup_ms = 0, .capacity = 3,
+	    .exclusive = false, .auto_accept = false};
+}
+
+/* Adds a plain queue: no skills, no steps, the channel's SLA, longest-idle. */
+static int queue_add(struct engine *e, const char *name, enum sb_channel ch)
+{
+	const char *why = NULL;
+	const struct engine_queue_def def = {
+	    .name = name,
+	    .channel = ch,
+	    .strategy = STRATEGY_LONGEST_IDLE,
+	};
+	int rc = engine_queue_add(e, &def, &why);
+
+	if (rc != 0)
+		assert_non_null(why);
+	return rc;
+}
+
+/* Adds an agent of the default tier serving every queue, with the
+ * channels' capacities. */
+static int agent_add(struct engine *e, const char *id)
+{
+	const char *why = NULL;
+	const struct engine_agent_def def = {.id = id};
+	int rc = engine_agent_add(e, &def, NULL, &why);
+
+	if (rc != 0)
+		assert_non_null(why);
+	return rc;
 }
 
 /* A fresh engine with the three queues and three agents, clock at 0. */
@@ -203,11 +279,16 @@ static struct fx *fx_new(void)
 	conf_fill(&conf);
 	f->e = engine_new(&conf, &recording_sink, &f->rec);
 	assert_non_null(f->e);
-	assert_int_equal(engine_queue_add(f->e, "voice-q", SB_CH_VOICE), 0);
-	assert_int_equal(engine_queue_add(f->e, "chat-q", SB_CH_CHAT), 0);
-	assert_int_equal(engine_queue_add(f->e, "email-q", SB_CH_EMAIL), 0);
+	/* No tiers: engine_queues_done adds agent tier "regular" and customer
+	 * tier "standard" (factor 1). */
+	assert_int_equal(queue_add(f->e, "voice-q", SB_CH_VOICE), 0);
+	assert_int_equal(queue_add(f->e, "chat-q", SB_CH_CHAT), 0);
+	assert_int_equal(queue_add(f->e, "email-q", SB_CH_EMAIL), 0);
+	const char *why = NULL;
+	assert_int_equal(engine_queues_done(f->e, &why), 0);
 	for (int i = 0; i < N_AGENTS; i++)
-		assert_int_equal(engine_agent_add(f->e, agent_ids[i], NULL), 0);
+		assert_int_equal(agent_add(f->e, agent_ids[i]), 0);
+	assert_null(engine_check_invariants(f->e));
 	return f;
 }
 
@@ -315,7 +396,7 @@ static int fx_submit_gw(struct fx *f, const char *id, const char *gw, const char
 	    .queue = queue,
 	    .channel = ch,
 	    .arrived_ms = f->now,
-	    .deadline_ms = engine_deadline(f->e, ch, f->now, priority),
+	    .deadline_ms = engine_deadline(f->e, queue, ch, NULL, f->now, priority),
 	    .user = m,
 	};
 	int rc = engine_submit(f->e, &in, f->now, &p, &wait);
@@ -506,36 +587,100 @@ static void test_submit_waits_without_agents(void **state)
 	expect_events(&f->rec, NULL);
 }
 
-/* Submits are refused for an unknown queue, the wrong channel and a
- * duplicate id, with nothing routed or logged. */
+/* Submits are refused for an unknown queue, the wrong channel, an unknown
+ * customer tier, a bad skill requirement, an unknown preferred agent and a
+ * duplicate id, with nothing routed or logged; engine_check_submit gives
+ * the same verdicts before anything is persisted. */
 static void test_submit_refusals(void **state)
 {
 	struct fx *f = *state;
 	const char *why = NULL;
+	uint32_t pos = 0;
+	int64_t wait = 0;
+	static const struct engine_skill_req bad_level[] = {{"french", 0}};
+	static const struct engine_skill_req no_name[] = {{"", 3}};
 
 	fx_submit(f, "c1", "voice-q", 0);
 	assert_int_equal(fx_submit_gw(f, "c1", "gw1", "voice-q", 0, NULL), SB_ERR_CONFLICT);
 	assert_int_equal(fx_submit_gw(f, "c2", "gw1", "no-such-q", 0, NULL),
 	                 SB_ERR_INVALID_ARGUMENT);
-	assert_int_equal(engine_check_queue(f->e, "no-such-q", SB_CH_VOICE, &why),
-	                 SB_ERR_INVALID_ARGUMENT);
+
+	/* Each refusal below leaves the payload (none here) with the caller. */
+	struct engine_submit in = {
+	    .id = "c2",
+	    .gateway_id = "gw1",
+	    .queue = "chat-q",
+	    .channel = SB_CH_CHAT,
+	    .arrived_ms = f->now,
+	    .deadline_ms = engine_deadline(f->e, "chat-q", SB_CH_CHAT, NULL, f->now, 0),
+	};
+	assert_int_equal(engine_check_submit(f->e, &in, &why), 0);
+
+	struct engine_submit bad = in;
+	bad.queue = "no-such-q";
+	why = NULL;
+	assert_int_equal(engine_check_submit(f->e, &bad, &why), SB_ERR_INVALID_ARGUMENT);
 	assert_non_null(why);
-	assert_int_equal(engine_check_queue(f->e, "chat-q", SB_CH_VOICE, &why),
-	                 SB_ERR_INVALID_ARGUMENT);
-	assert_int_equal(engine_check_queue(f->e, "chat-q", SB_CH_CHAT, &why), 0);
+	bad = in;
+	bad.queue = NULL;
+	why = NULL;
+	assert_int_equal(engine_check_submit(f->e, &bad, &why), SB_ERR_INVALID_ARGUMENT);
+	assert_non_null(why);
+	bad = in;
+	bad.channel = SB_CH_VOICE;
+	why = NULL;
+	assert_int_equal(engine_check_submit(f->e, &bad, &why), SB_ERR_INVALID_ARGUMENT);
+	assert_non_null(why);
+	assert_int_equal(engine_submit(f->e, &bad, f->now, &pos, &wait), SB_ERR_INVALID_ARGUMENT);
+	bad = in;
+	bad.customer_tier = "gold";
+	why = NULL;
+	assert_int_equal(engine_check_submit(f->e, &bad, &why), SB_ERR_INVALID_ARGUMENT);
+	assert_non_null(why);
+	assert_int_equal(engine_submit(f->e, &bad, f->now, &pos, &wait), SB_ERR_INVALID_ARGUMENT);
+	bad = in;
+	bad.skills = bad_level;
+	bad.n_skills = 1;
+	why = NULL;
+	assert_int_equal(engine_check_submit(f->e, &bad, &why), SB_ERR_INVALID_ARGUMENT);
+	assert_non_null(why);
+	assert_int_equal(engine_submit(f->e, &bad, f->now, &pos, &wait), SB_ERR_INVALID_ARGUMENT);
+	bad.skills = no_name;
+	assert_int_equal(engine_check_submit(f->e, &bad, &why), SB_ERR_INVALID_ARGUMENT);
+	bad = in;
+	bad.preferred_agent = "mallory";
+	why = NULL;
+	assert_int_equal(engine_check_submit(f->e, &bad, &why), SB_ERR_INVALID_ARGUMENT);
+	assert_non_null(why);
+	assert_int_equal(engine_submit(f->e, &bad, f->now, &pos, &wait), SB_ERR_INVALID_ARGUMENT);
+	/* The default customer tier by name, and an empty preferred agent, are fine. */
+	bad = in;
+	bad.customer_tier = "standard";
+	bad.preferred_agent = "";
+	assert_int_equal(engine_check_submit(f->e, &bad, &why), 0);
+	assert_null(engine_contact(f->e, "c2"));
+	check(f);
+
 	assert_string_equal(engine_default_queue(f->e, SB_CH_CHAT), "chat-q");
 	assert_null(engine_default_queue(f->e, SB_CH_SOCIAL));
 	assert_int_equal(engine_waiting_count(f->e), 1);
-	/* The roster refuses duplicates; queues are fixed once contacts exist. */
-	assert_int_equal(engine_agent_add(f->e, "alice", NULL), SB_ERR_INVALID_ARGUMENT);
-	assert_int_equal(engine_queue_add(f->e, "voice-q", SB_CH_VOICE), SB_ERR_INVALID_ARGUMENT);
-	assert_int_equal(engine_queue_add(f->e, "social-q", SB_CH_SOCIAL), SB_ERR_CONFLICT);
+	/* The roster refuses duplicates; queues are fixed once
+	 * engine_queues_done has run (the old engine refused a new queue with
+	 * CONFLICT once contacts existed). */
+	assert_int_equal(agent_add(f->e, "alice"), SB_ERR_INVALID_ARGUMENT);
+	assert_int_equal(agent_add(f->e, ""), SB_ERR_INVALID_ARGUMENT);
+	assert_int_equal(queue_add(f->e, "voice-q", SB_CH_VOICE), SB_ERR_INVALID_ARGUMENT);
+	assert_int_equal(queue_add(f->e, "social-q", SB_CH_SOCIAL), SB_ERR_INVALID_ARGUMENT);
+	assert_int_equal(engine_queue_count(f->e), 3);
 	check(f);
 	expect_events(&f->rec, NULL);
 }
 
-/* The estimated wait is 0 while an agent is free, else the queue's recent
- * answer interval times the place in the queue. */
+/* The estimated wait is 0 while an agent is free or nothing is known, else
+ * the place in the queue over the queue's recent answer rate (answers per
+ * ms over the stats window). The old engine used the interval between the
+ * last two answers (3 s here); the new one spreads the window's answers
+ * over the whole window: 65536 ms / 2 answers = 32768 ms a place. */
 static void test_estimated_wait_from_answer_rate(void **state)
 {
 	struct fx *f = *state;
@@ -559,9 +704,18 @@ static void test_estimated_wait_from_answer_rate(void **state)
 
 	f->now = 5000;
 	assert_int_equal(fx_submit(f, "c3", "voice-q", 0), 1);
-	assert_int_equal(f->last_wait, 3000);
+	assert_int_equal(f->last_wait, STATS_WINDOW_MS / 2);
 	assert_int_equal(fx_submit(f, "c4", "voice-q", 0), 2);
-	assert_int_equal(f->last_wait, 6000);
+	assert_int_equal(f->last_wait, 2 * (STATS_WINDOW_MS / 2));
+
+	/* alice is still on c2: both wait past their 30 s threshold. Once the
+	 * answers have left the window nothing is known again. */
+	fx_tick(f, 80000);
+	expect_events(&f->rec, "event c3 sla_breached", "event c4 sla_breached", NULL);
+	assert_true(engine_contact(f->e, "c3")->sla_breached);
+	assert_int_equal(fx_submit(f, "c5", "voice-q", 0), 3);
+	assert_int_equal(f->last_wait, 0);
+	expect_events(&f->rec, NULL);
 }
 
 /* Available agent gets the waiting contact; accept assigns it and complete
@@ -578,13 +732,17 @@ static void test_offer_accept_complete_wrapup_holds_slot(void **state)
 	assert_int_equal(c1->state, CONTACT_OFFERED);
 	assert_string_equal(c1->agent_id, "alice");
 	assert_string_equal(c1->offer_id, "o-T-1");
-	assert_int_equal(engine_contact_position(f->e, "c1"), 0);
+	/* Offered, it still holds its place in the queue (the old engine said
+	 * 0: it counted waiting contacts only); it is no longer waiting. */
+	assert_int_equal(engine_contact_position(f->e, "c1"), 1);
 	assert_int_equal(engine_waiting_count(f->e), 0);
 
 	f->now = 2000;
 	assert_int_equal(fx_accept(f, "alice", "o-T-1"), 0);
 	expect_events(&f->rec, "assigned c1 alice", NULL);
 	assert_int_equal(c1->assigned_ms, 2000);
+	/* Assigned, it has left the queue. */
+	assert_int_equal(engine_contact_position(f->e, "c1"), 0);
 
 	f->now = 3000;
 	assert_int_equal(fx_submit(f, "c2", "voice-q", 0), 1);
@@ -661,7 +819,7 @@ static void test_priority_boost_offered_first(void **state)
 	f->now = 1000;
 	assert_int_equal(fx_submit(f, "v2", "voice-q", 20), 1);
 	assert_int_equal(engine_contact(f->e, "v2")->deadline_ms, 11000);
-	assert_int_equal(engine_deadline(f->e, SB_CH_VOICE, 1000, 20), 11000);
+	assert_int_equal(engine_deadline(f->e, "voice-q", SB_CH_VOICE, NULL, 1000, 20), 11000);
 	assert_int_equal(engine_contact_position(f->e, "v1"), 2);
 
 	f->now = 2000;
@@ -758,17 +916,21 @@ static void test_chat_capacity_and_wrapup(void **state)
 	fx_submit(f, "ch1", "chat-q", 0);
 	fx_submit(f, "ch2", "chat-q", 0);
 	fx_submit(f, "ch3", "chat-q", 0);
-	assert_int_equal(fx_submit(f, "ch4", "chat-q", 0), 1);
+	/* Its place counts the three offered chats ahead of it, which are still
+	 * in the queue (the old engine counted waiting contacts only: 1). */
+	assert_int_equal(fx_submit(f, "ch4", "chat-q", 0), 4);
 	expect_events(&f->rec, "offer ch1 -> alice o-T-1 exp=21000",
 	              "offer ch2 -> alice o-T-2 exp=21000", "offer ch3 -> alice o-T-3 exp=21000",
 	              NULL);
 	assert_int_equal(state_of(f, "ch4"), CONTACT_WAITING);
-	assert_int_equal(engine_contact_position(f->e, "ch4"), 1);
+	assert_int_equal(engine_contact_position(f->e, "ch4"), 4);
+	assert_int_equal(engine_waiting_count(f->e), 1);
 
 	f->now = 2000;
 	assert_int_equal(fx_accept(f, "alice", "o-T-1"), 0);
 	assert_int_equal(fx_accept(f, "alice", "o-T-2"), 0);
 	assert_int_equal(fx_accept(f, "alice", "o-T-3"), 0);
+	assert_int_equal(engine_contact_position(f->e, "ch4"), 1);
 	f->now = 3000;
 	assert_int_equal(fx_complete(f, "alice", "ch1"), 0);
 	expect_events(&f->rec, "assigned ch1 alice", "assigned ch2 alice", "assigned ch3 alice",
@@ -852,18 +1014,28 @@ static void test_rejected_contact_keeps_its_place(void **state)
 	/* alice may take a later contact meanwhile. */
 	f->now = 3000;
 	fx_submit(f, "c2", "voice-q", 0);
+	/* Places count offered contacts too (the old engine counted waiting
+	 * ones only, giving c3 place 2): c1 waiting, c2 offered, c3. */
 	f->now = 4000;
-	assert_int_equal(fx_submit(f, "c3", "voice-q", 0), 2);
+	assert_int_equal(fx_submit(f, "c3", "voice-q", 0), 3);
 	expect_events(&f->rec, "agent alice available", "offer c1 -> alice o-T-1 exp=16000",
 	              "offer_ended c1 alice o-T-1 rejected", "offer c2 -> alice o-T-2 exp=18000",
 	              NULL);
 	assert_int_equal(engine_contact(f->e, "c1")->deadline_ms, 31000);
 	assert_int_equal(engine_contact_position(f->e, "c1"), 1);
-	assert_int_equal(engine_contact_position(f->e, "c3"), 2);
+	assert_int_equal(engine_contact_position(f->e, "c2"), 2);
+	assert_int_equal(engine_contact_position(f->e, "c3"), 3);
 
+	/* c1 goes first, to the next agent; c3 is next once the two ahead of it
+	 * are taken. */
 	f->now = 5000;
 	fx_available(f, "bob");
 	expect_events(&f->rec, "agent bob available", "offer c1 -> bob o-T-3 exp=20000", NULL);
+	assert_int_equal(engine_contact_position(f->e, "c1"), 1);
+	assert_int_equal(engine_contact_position(f->e, "c3"), 3);
+	assert_int_equal(fx_accept(f, "bob", "o-T-3"), 0);
+	assert_int_equal(fx_accept(f, "alice", "o-T-2"), 0);
+	expect_events(&f->rec, "assigned c1 bob", "assigned c2 alice", NULL);
 	assert_int_equal(engine_contact_position(f->e, "c3"), 1);
 }
 
@@ -1090,7 +1262,9 @@ static void test_break_rescinds_offer(void **state)
 	              "offer_ended c1 alice o-T-1 session-closed", "agent alice break lunch", NULL);
 	assert_int_equal(state_of(f, "c1"), CONTACT_WAITING);
 	assert_int_equal(engine_contact_position(f->e, "c1"), 1);
-	assert_int_equal(engine_next_wakeup(f->e), INT64_MAX);
+	/* No offer timer and no reject delay is left: only c1's SLA threshold
+	 * (1000 + 30 s), which the old engine did not have. */
+	assert_int_equal(engine_next_wakeup(f->e), 31000);
 
 	f->now = 3000;
 	assert_int_equal(fx_set_state(f, "alice", AGENT_AVAILABLE, NULL), 0);
@@ -1443,6 +1617,11 @@ static void test_random_operations_hold_invariants(void **state)
 	assert_true(n_ids > 100);
 	assert_true(f->rec.assigned > 50);
 	assert_true(f->rec.offer_ends > 10);
+	/* Contacts left waiting (or offered) past their threshold are reported
+	 * (the sink checks each report's state), and none expires: no queue
+	 * has a max_wait. */
+	assert_true(f->rec.breaches > 0);
+	assert_int_equal(f->rec.expired, 0);
 
 	drain(f);
 	assert_int_equal(engine_waiting_count(f->e), 0);
@@ -1451,7 +1630,7 @@ static void test_random_operations_hold_invariants(void **state)
 	/* Every offer was accepted, ended or rescinded by a cancel. */
 	assert_int_equal(f->rec.offers, f->rec.assigned + f->rec.offer_ends + f->rec.rescinded);
 	assert_int_equal(f->rec.completed, f->rec.assigned);
-	assert_int_equal(f->rec.completed + f->rec.cancelled, f->submitted);
+	assert_int_equal(f->rec.completed + f->rec.cancelled + f->rec.expired, f->submitted);
 	assert_int_equal(f->rec.freed, f->submitted);
 	/* Only wrap-ups and reject delays can be left; they run out. */
 	fx_tick(f, f->now + 3600000);

@@ -1,0 +1,259 @@
+/* Routing classes ("buckets"): contacts that share every input of
+ * eligibility (queue, step, skills after relaxing, allowed tiers, extra
+ * queue, preferred agent) share one set of eligible agents. Each bucket keeps
+ * its waiting contacts in a deadline heap and, in a second heap, the eligible
+ * agents that could take one right now, ordered by the queue's strategy.
+ * So a contact finds its agent at the top of one heap, and an agent finds
+ * its next contact among the heads of the buckets it is linked to: neither
+ * scans all agents or all contacts. docs/engine.md has the whole design. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/internal.h"
+#include "xalloc.h"
+
+static bool bucket_contact_less(const void *a, const void *b)
+{
+	const struct econtact *x = a, *y = b;
+	if (x->v.deadline_ms != y->v.deadline_ms)
+		return x->v.deadline_ms < y->v.deadline_ms;
+	return x->order < y->order;
+}
+
+bool bucket_link_should_be_ready(const struct engine *e, const struct link *l)
+{
+	return engine_routable(l->agent) && engine_slot_free(e, l->agent, l->bucket->channel);
+}
+
+/* Files l in or out of its bucket's ready heap, with a fresh key. */
+static void bucket_link_refresh(struct engine *e, struct link *l)
+{
+	struct heap *h = &l->bucket->ready;
+	bool in = heap_contains(h, l);
+
+	if (!bucket_link_should_be_ready(e, l)) {
+		if (in)
+			heap_remove(h, l);
+		return;
+	}
+	int64_t k1, k2;
+	select_key(e, l->agent, l->bucket, &k1, &k2);
+	if (in && k1 == l->k1 && k2 == l->k2)
+		return;
+	l->k1 = k1;
+	l->k2 = k2;
+	if (in)
+		heap_update(h, l);
+	else
+		heap_push(h, l);
+}
+
+static void bucket_link(struct engine *e, struct eagent *a, struct bucket *b)
+{
+	struct link *l = xcalloc(1, sizeof *l);
+
+	l->agent = a;
+	l->bucket = b;
+	l->ready_idx = HEAP_NONE;
+	l->next_in_agent = a->links;
+	a->links = l;
+	l->next_in_bucket = b->links;
+	b->links = l;
+	if (a->v.logged_in)
+		b->logged_in++;
+	bucket_link_refresh(e, l);
+}
+
+static void bucket_key(char *buf, size_t len, const struct equeue *q, const struct equeue *extra,
+		       enum sb_channel ch, const struct req *reqs, int n, uint32_t tiers,
+		       const struct eagent *preferred)
+{
+	int off = snprintf(buf, len, "%zu|%ld|%d|%u|%s|", q->index,
+			   extra ? (long)extra->index : -1L, (int)ch, tiers,
+			   preferred ? preferred->v.id : "");
+	for (int i = 0; i < n && off > 0 && (size_t)off < len; i++)
+		off += snprintf(buf + off, len - (size_t)off, "%d:%d,", reqs[i].skill,
+				reqs[i].level);
+}
+
+struct bucket *bucket_get(struct engine *e, struct equeue *q, struct equeue *extra,
+			  enum sb_channel ch, const struct req *reqs, int n_reqs, uint32_t tiers,
+			  struct eagent *preferred)
+{
+	char key[1024];
+
+	bucket_key(key, sizeof key, q, extra, ch, reqs, n_reqs, tiers, preferred);
+	struct bucket *b = strmap_get(&e->buckets, key);
+	if (b != NULL)
+		return b;
+	b = xcalloc(1, sizeof *b);
+	b->key = xstrdup(key);
+	b->queue = q;
+	b->extra = extra;
+	b->channel = ch;
+	b->tiers = tiers;
+	b->preferred = preferred;
+	b->n_reqs = n_reqs;
+	b->reqs = xcalloc((size_t)n_reqs + 1, sizeof *b->reqs);
+	if (n_reqs > 0)
+		memcpy(b->reqs, reqs, (size_t)n_reqs * sizeof *reqs);
+	heap_init(&b->contacts, bucket_contact_less, offsetof(struct econtact, heap_idx));
+	heap_init(&b->ready, select_less, offsetof(struct link, ready_idx));
+	strmap_put(&e->buckets, b->key, b);
+	/* A new class is rare (its first contact); finding its agents is the
+	 * one scan of the roster, paid once. */
+	if (preferred != NULL) {
+		bucket_link(e, preferred, b);
+	} else {
+		for (size_t i = 0; i < e->n_agents; i++)
+			if (eligibility_check(e, e->agents[i], b) == ELIGIBLE)
+				bucket_link(e, e->agents[i], b);
+	}
+	return b;
+}
+
+void bucket_agent_refresh(struct engine *e, struct eagent *a)
+{
+	for (struct link *l = a->links; l != NULL; l = l->next_in_agent)
+		bucket_link_refresh(e, l);
+}
+
+void bucket_agent_unlink(struct engine *e, struct eagent *a)
+{
+	while (a->links != NULL) {
+		struct link *l = a->links;
+		struct bucket *b = l->bucket;
+		a->links = l->next_in_agent;
+		heap_remove(&b->ready, l);
+		if (a->v.logged_in)
+			b->logged_in--;
+		struct link **pp = &b->links;
+		while (*pp != l)
+			pp = &(*pp)->next_in_bucket;
+		*pp = l->next_in_bucket;
+		free(l);
+	}
+}
+
+void bucket_agent_relink(struct engine *e, struct eagent *a)
+{
+	const char *k;
+	void *v;
+
+	bucket_agent_unlink(e, a);
+	for (size_t it = 0; strmap_next(&e->buckets, &it, &k, &v);)
+		if (eligibility_check(e, a, v) == ELIGIBLE)
+			bucket_link(e, a, v);
+}
+
+struct eagent *bucket_best_agent(struct engine *e, struct bucket *b, const struct econtact *c)
+{
+	struct link *top = heap_top(&b->ready);
+
+	if (top == NULL || !engine_excluded(c, top->agent))
+		return top ? top->agent : NULL;
+	/* The best agent declined this contact lately: look further (rare). */
+	struct link *best = NULL;
+	for (size_t i = 0; i < b->ready.n; i++) {
+		struct link *l = b->ready.items[i];
+		if (!engine_excluded(c, l->agent) && (best == NULL || select_less(l, best)))
+			best = l;
+	}
+	return best ? best->agent : NULL;
+}
+
+struct econtact *bucket_best_contact(struct engine *e, struct eagent *a)
+{
+	struct econtact *best = NULL;
+
+	for (struct link *l = a->links; l != NULL; l = l->next_in_agent) {
+		struct bucket *b = l->bucket;
+		if (b->contacts.n == 0 || !heap_contains(&b->ready, l))
+			continue;
+		struct econtact *pick = heap_top(&b->contacts);
+		if (engine_excluded(pick, a)) {
+			pick = NULL;
+			for (size_t i = 0; i < b->contacts.n; i++) {
+				struct econtact *c = b->contacts.items[i];
+				if (!engine_excluded(c, a) &&
+				    (pick == NULL || bucket_contact_less(c, pick)))
+					pick = c;
+			}
+		}
+		if (pick != NULL && (best == NULL || bucket_contact_less(pick, best)))
+			best = pick;
+	}
+	return best;
+}
+
+/* max_wait_no_agent counts from when no logged-in agent could serve a
+ * contact; a class gaining or losing its last such agent starts or stops
+ * that clock for every contact in it. */
+static void bucket_noagent(struct engine *e, struct bucket *b, int64_t now)
+{
+	int64_t limit = b->queue->max_wait_no_agent_ms;
+
+	if (limit <= 0)
+		return;
+	for (size_t i = 0; i < b->contacts.n; i++) {
+		struct econtact *c = b->contacts.items[i];
+		if (b->logged_in == 0)
+			engine_timer_arm(e, &c->noagent_timer, TIMER_NOAGENT, c, now + limit);
+		else
+			engine_timer_cancel(e, &c->noagent_timer);
+	}
+}
+
+void bucket_agent_presence(struct engine *e, struct eagent *a, bool logged_in, int64_t now)
+{
+	for (struct link *l = a->links; l != NULL; l = l->next_in_agent) {
+		struct bucket *b = l->bucket;
+		if (logged_in) {
+			if (b->logged_in++ == 0)
+				bucket_noagent(e, b, now);
+		} else if (--b->logged_in == 0) {
+			bucket_noagent(e, b, now);
+		}
+	}
+}
+
+static void bucket_destroy(struct bucket *b)
+{
+	while (b->links != NULL) {
+		struct link *l = b->links;
+		b->links = l->next_in_bucket;
+		free(l);
+	}
+	heap_free(&b->contacts);
+	heap_free(&b->ready);
+	free(b->reqs);
+	free(b->key);
+	free(b);
+}
+
+void bucket_drop_preferred(struct engine *e, struct eagent *a)
+{
+	const char *k;
+	void *v;
+
+	for (size_t it = 0; strmap_next(&e->buckets, &it, &k, &v);) {
+		struct bucket *b = v;
+		if (b->preferred == a && b->contacts.n == 0) {
+			strmap_del(&e->buckets, b->key);
+			bucket_destroy(b);
+		}
+	}
+}
+
+void bucket_free_all(struct engine *e)
+{
+	const char *k;
+	void *v;
+
+	for (size_t it = 0; strmap_next(&e->buckets, &it, &k, &v);)
+		bucket_destroy(v);
+	strmap_free(&e->buckets);
+	for (size_t i = 0; i < e->n_agents; i++)
+		e->agents[i]->links = NULL;
+}

@@ -1,0 +1,100 @@
+/* Escalation (DESIGN 3.4-3.5): what a waiting contact's class is at a given
+ * moment. Steps count from when it entered its queue; a VIP's first agent
+ * tiers widen after a wait; a preferred agent has it alone for a while.
+ * The class changes on one timer per contact, never by polling. */
+#include <stdlib.h>
+
+#include "engine/internal.h"
+#include "xalloc.h"
+
+/* How many of q's steps are in force after since_entry_ms. */
+int escalate_step_at(const struct equeue *q, int64_t since_entry_ms)
+{
+	int k = 0;
+	while (k < q->n_steps && q->steps[k].after_ms <= since_entry_ms)
+		k++;
+	return k;
+}
+
+static uint32_t escalate_all_tiers(const struct engine *e)
+{
+	return e->n_agent_tiers >= 32 ? UINT32_MAX : (1u << e->n_agent_tiers) - 1;
+}
+
+/* Adds r to reqs (n used), keeping the higher level for a repeated skill. */
+static void escalate_req_add(struct req *reqs, int *n, struct req r)
+{
+	for (int i = 0; i < *n; i++)
+		if (reqs[i].skill == r.skill) {
+			if (r.level > reqs[i].level)
+				reqs[i].level = r.level;
+			return;
+		}
+	reqs[(*n)++] = r;
+}
+
+static int escalate_req_cmp(const void *a, const void *b)
+{
+	const struct req *x = a, *y = b;
+	return x->skill - y->skill;
+}
+
+static void escalate_arm(struct engine *e, struct econtact *c, int64_t when)
+{
+	if (when == INT64_MAX)
+		engine_timer_cancel(e, &c->reclass_timer);
+	else
+		engine_timer_arm(e, &c->reclass_timer, TIMER_RECLASS, c, when);
+}
+
+struct bucket *escalate_class(struct engine *e, struct econtact *c, int64_t now)
+{
+	const struct equeue *q = c->queue;
+	int64_t next = INT64_MAX;
+
+	if (c->preferred != NULL && now < c->preferred_until && c->preferred->v.logged_in) {
+		escalate_arm(e, c, c->preferred_until);
+		c->v.step = 0;
+		return bucket_get(e, c->queue, NULL, c->v.channel, NULL, 0, 0, c->preferred);
+	}
+	int k = escalate_step_at(q, now - c->entered_ms);
+	if (k < q->n_steps)
+		next = c->entered_ms + q->steps[k].after_ms;
+	int relax = 0;
+	uint32_t tiers = q->tiers;
+	struct equeue *extra = NULL;
+	for (int i = 0; i < k; i++) {
+		if (q->steps[i].relax > relax)
+			relax = q->steps[i].relax;
+		if (q->steps[i].tiers != 0)
+			tiers = q->steps[i].tiers;
+		if (q->steps[i].add != NULL)
+			extra = q->steps[i].add;
+	}
+	const struct customer_tier *ct = &e->ctiers[c->tier];
+	if (ct->first != 0 && now < c->v.arrived_ms + ct->widen_after_ms) {
+		tiers &= ct->first;
+		if (c->v.arrived_ms + ct->widen_after_ms < next)
+			next = c->v.arrived_ms + ct->widen_after_ms;
+	}
+	tiers &= escalate_all_tiers(e);
+
+	struct req *reqs = xcalloc((size_t)(q->n_reqs + c->n_reqs) + 1, sizeof *reqs);
+	int n = 0;
+	for (int i = 0; i < q->n_reqs; i++) {
+		/* Relaxing lowers the level but still asks for the skill. */
+		struct req r = { q->reqs[i].skill, q->reqs[i].level - relax };
+		if (r.level < 1)
+			r.level = 1;
+		escalate_req_add(reqs, &n, r);
+	}
+	for (int i = 0; i < c->n_reqs; i++)
+		escalate_req_add(reqs, &n, c->reqs[i]);
+	qsort(reqs, (size_t)n, sizeof *reqs, escalate_req_cmp);
+
+	c->v.step = k;
+	escalate_arm(e, c, next);
+	struct bucket *b = bucket_get(e, c->queue, extra, c->v.channel, reqs, n, tiers, NULL);
+	free(reqs);
+	return b;
+}

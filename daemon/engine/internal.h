@@ -1,0 +1,283 @@
+/* The routing engine's own structures, shared by its files and by nothing
+ * else. The design (routing classes, ready-agent heaps) is in docs/engine.md.
+ *
+ * engine.c     the API: contacts, agents, offers, timers, dispatch
+ * bucket.c     routing classes: which agents may take which contacts
+ * eligibility.c  the eligibility rule, and explain
+ * select.c     the six agent-selection strategies
+ * escalate.c   a contact's class over time: steps, tier widening, preferred agent
+ * stats.c      SLA accounting per queue */
+#ifndef SB_ENGINE_INTERNAL_H
+#define SB_ENGINE_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "engine/engine.h"
+#include "engine/heap.h"
+#include "engine/ostree.h"
+#include "strmap.h"
+
+enum etimer_kind {
+	TIMER_OFFER,   /* offer timeout */
+	TIMER_EXCLUDE, /* reject delay over */
+	TIMER_WRAPUP,  /* wrap-up over */
+	TIMER_RECLASS, /* escalation step, tier widening or preferred wait lapses */
+	TIMER_BREACH,  /* SLA threshold passes */
+	TIMER_MAXWAIT, /* queue's max_wait */
+	TIMER_NOAGENT, /* max_wait_no_agent */
+};
+
+/* A timer embedded in what it belongs to: cancelling is a heap removal. */
+struct etimer {
+	int64_t when;
+	uint64_t seq; /* ties fire in arming order: runs are deterministic */
+	size_t idx;
+	enum etimer_kind kind;
+	void *obj;
+};
+
+struct req {
+	int skill;
+	int level;
+};
+
+struct estep {
+	int64_t after_ms;
+	int relax;
+	uint32_t tiers; /* 0: unchanged */
+	struct equeue *add;
+	struct equeue *overflow;
+	char *add_name, *overflow_name;
+};
+
+/* Per-queue SLA figures for one period. */
+struct period {
+	uint64_t offered, answered, answered_in_sla, abandoned_in_sla, abandoned_after_sla,
+		expired, overflowed, completed;
+	int64_t wait_sum, handle_sum;
+};
+
+#define STATS_SLOTS 60
+
+/* Owner: the engine's queue array. */
+struct equeue {
+	char *name;
+	size_t index;
+	enum sb_channel channel;
+	struct req *reqs;
+	int n_reqs;
+	enum engine_strategy strategy;
+	int64_t sla_ms; /* 0: channel's */
+	int target_pct;
+	uint32_t tiers;
+	struct estep steps[ENGINE_MAX_STEPS];
+	int n_steps;
+	int64_t max_wait_ms, max_wait_no_agent_ms;
+	struct equeue *overflow;
+	char *overflow_name;
+	struct ostree order; /* contacts in the queue (waiting or offered), by deadline */
+	struct heap by_arrival; /* the same contacts, oldest first: longest wait */
+	struct period total;
+	struct {
+		int64_t start;
+		struct period p;
+	} slots[STATS_SLOTS];
+};
+
+struct eagent;
+struct bucket;
+
+/* An agent's eligibility for a bucket. Owner: the bucket and agent lists. */
+struct link {
+	struct eagent *agent;
+	struct bucket *bucket;
+	size_t ready_idx; /* in bucket->ready while the agent could take one now */
+	int64_t k1, k2;   /* the bucket queue's strategy key */
+	struct link *next_in_agent;
+	struct link *next_in_bucket;
+};
+
+/* A routing class: contacts that share every input of eligibility, so one
+ * set of eligible agents serves them all. Owner: the engine's bucket map. */
+struct bucket {
+	char *key;
+	struct equeue *queue;
+	struct equeue *extra; /* add_queue: its agents may take these too */
+	enum sb_channel channel;
+	struct req *reqs;
+	int n_reqs;
+	uint32_t tiers;
+	struct eagent *preferred; /* only this agent, when set */
+	struct heap contacts;  /* waiting, by (deadline, order) */
+	struct heap ready;     /* links of agents that could take one now, best first */
+	struct link *links;    /* every eligible agent */
+	uint32_t logged_in;    /* eligible agents with a live session */
+};
+
+struct eexclusion {
+	struct econtact *contact;
+	struct eagent *agent;
+	struct etimer timer;
+	struct eexclusion *next;
+};
+
+/* Owner: the engine (contacts map); freed when it finishes. */
+struct econtact {
+	struct engine_contact_view v; /* first: views cast back */
+	struct equeue *queue;
+	struct bucket *bucket; /* its class now (also while offered) */
+	int tier;              /* customer tier index */
+	struct req *reqs;      /* its own skill requirements */
+	int n_reqs;
+	int32_t priority_s;
+	struct eagent *preferred;
+	int64_t preferred_until;
+	int64_t entered_ms; /* entered its current queue: steps count from here */
+	uint64_t order;
+	size_t heap_idx;       /* in bucket->contacts */
+	size_t arrival_idx;    /* in queue->by_arrival */
+	struct ostnode onode;  /* in queue->order */
+	bool in_queue;
+	struct eagent *agent;
+	char offer_id[64];
+	struct etimer offer_timer, reclass_timer, breach_timer, maxwait_timer, noagent_timer;
+	struct eexclusion *excluded;
+	struct econtact *held_prev, *held_next;
+};
+
+struct ewrapup {
+	struct eagent *agent;
+	enum sb_channel channel;
+	struct etimer timer;
+	struct ewrapup *next;
+};
+
+/* Owner: the engine's agent array. */
+struct eagent {
+	struct engine_agent_view v; /* first */
+	char *reason;
+	size_t index;
+	int tier;
+	struct req *skills; /* sorted by skill: binary search */
+	int n_skills;
+	uint64_t *serves; /* bitmap over queues; NULL = every queue */
+	int64_t idle_since;
+	int no_answer;
+	uint64_t rnd;
+	int64_t *last_offer; /* per queue, for round-robin */
+	struct econtact *held;
+	struct ewrapup *wrapups;
+	struct link *links;
+	bool queued; /* in the dispatch work list */
+};
+
+struct customer_tier {
+	char *name;
+	double factor;
+	uint32_t first; /* 0: no restriction */
+	int64_t widen_after_ms;
+};
+
+struct engine {
+	struct engine_conf conf;
+	char *offer_prefix;
+	struct engine_sink sink;
+	void *ctx;
+	char *agent_tiers[ENGINE_MAX_TIERS];
+	int n_agent_tiers;
+	struct customer_tier *ctiers;
+	int n_ctiers;
+	char **skills; /* interned names; index = skill id */
+	int n_skills;
+	struct strmap skill_ids;
+	struct equeue **queues;
+	size_t n_queues;
+	bool queues_done;
+	struct eagent **agents;
+	size_t n_agents;
+	struct strmap agent_ids;
+	struct strmap contacts;
+	struct strmap offers;
+	struct strmap buckets; /* key -> bucket */
+	struct heap timers;
+	uint64_t next_order, next_offer, next_timer_seq, rng;
+	size_t waiting;
+	/* Dispatch work list: contacts that became routable, agents that may
+	 * take more; processed in order until empty. */
+	struct econtact **work_c;
+	size_t n_work_c, cap_work_c;
+	struct eagent **work_a;
+	size_t n_work_a, cap_work_a;
+};
+
+/* engine.c */
+void engine_timer_arm(struct engine *e, struct etimer *t, enum etimer_kind kind, void *obj,
+		      int64_t when);
+void engine_timer_cancel(struct engine *e, struct etimer *t);
+bool engine_slot_free(const struct engine *e, const struct eagent *a, enum sb_channel ch);
+bool engine_routable(const struct eagent *a);
+bool engine_excluded(const struct econtact *c, const struct eagent *a);
+int engine_skill_id(struct engine *e, const char *name, bool create);
+uint64_t engine_rand(struct engine *e);
+
+/* bucket.c */
+struct bucket *bucket_get(struct engine *e, struct equeue *q, struct equeue *extra,
+			  enum sb_channel ch, const struct req *reqs, int n_reqs, uint32_t tiers,
+			  struct eagent *preferred);
+void bucket_free_all(struct engine *e);
+/* Forgets the (empty) classes reserved for a's customers: a is leaving. */
+void bucket_drop_preferred(struct engine *e, struct eagent *a);
+/* Re-keys and re-files every link of a after its state, load or keys changed. */
+void bucket_agent_refresh(struct engine *e, struct eagent *a);
+/* Recomputes which buckets a is eligible for (roster change). */
+void bucket_agent_relink(struct engine *e, struct eagent *a);
+void bucket_agent_unlink(struct engine *e, struct eagent *a);
+/* The best agent of b's ready heap that c may go to, or NULL. */
+struct eagent *bucket_best_agent(struct engine *e, struct bucket *b, const struct econtact *c);
+/* The earliest-deadline waiting contact a may take, over all its buckets. */
+struct econtact *bucket_best_contact(struct engine *e, struct eagent *a);
+/* Logged-in count changes, for max_wait_no_agent. */
+void bucket_agent_presence(struct engine *e, struct eagent *a, bool logged_in, int64_t now);
+bool bucket_link_should_be_ready(const struct engine *e, const struct link *l);
+
+/* eligibility.c */
+enum eligibility {
+	ELIGIBLE,
+	BLOCKED_QUEUE,
+	BLOCKED_SKILL,
+	BLOCKED_TIER,
+	BLOCKED_PREFERRED,
+};
+/* Static eligibility of a for b: queue served, skills, tier, preferred. */
+enum eligibility eligibility_check(const struct engine *e, const struct eagent *a,
+				   const struct bucket *b);
+int eligibility_level(const struct eagent *a, int skill);
+
+/* select.c */
+void select_key(const struct engine *e, const struct eagent *a, const struct bucket *b,
+		int64_t *k1, int64_t *k2);
+bool select_less(const void *x, const void *y);
+
+/* escalate.c */
+/* Files c in the bucket its class has at now, and arms its reclass timer. */
+struct bucket *escalate_class(struct engine *e, struct econtact *c, int64_t now);
+int escalate_step_at(const struct equeue *q, int64_t since_entry_ms);
+
+/* stats.c */
+enum stat_kind {
+	STAT_OFFERED,
+	STAT_ANSWERED,
+	STAT_ABANDONED,
+	STAT_EXPIRED,
+	STAT_OVERFLOWED,
+	STAT_COMPLETED,
+};
+void stats_record(struct equeue *q, enum stat_kind kind, int64_t now, int64_t value,
+		  bool in_sla, int64_t window_ms);
+void stats_period_of(const struct equeue *q, int64_t now, int64_t window_ms, bool whole,
+		     struct engine_period_stats *out);
+/* Answers per ms over the window; 0 when none. */
+double stats_answer_rate(const struct equeue *q, int64_t now, int64_t window_ms);
+
+#endif

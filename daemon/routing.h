@@ -1,0 +1,25 @@
+/* Builds a routing engine from the configuration: tiers, queues with their
+ * skills, strategies and steps, and the roster. The daemon, the simulator
+ * and the scenario tests all build their engines here, so they route by the
+ * same rules the config file describes. */
+#ifndef SB_ROUTING_H
+#define SB_ROUTING_H
+
+#include <stdbool.h>
+
+#include "engine/engine.h"
+
+struct sb_config;
+
+/* Returns a ready engine, or NULL with *why (config validation makes this
+ * rare). offer_prefix keeps offer ids unique across restarts. */
+struct engine *routing_engine_new(const struct sb_config *cfg, const struct engine_sink *sink,
+				  void *sink_ctx, const char *offer_prefix, bool check_invariants,
+				  const char **why);
+
+/* The engine definition of one roster entry; skills point into scratch,
+ * which must hold cfg agent's n_skills entries. */
+void routing_agent_def(const struct sb_config *cfg, size_t i, struct engine_agent_def *d,
+		       struct engine_skill_level *scratch);
+
+#endif
