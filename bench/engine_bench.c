@@ -103,7 +103,9 @@ struct row_result {
 	double build_s, fill_s, fill_rate, avail_s, topup_s, loop_s;
 	double rss_world_mib, rss_filled_mib, rss_end_mib;
 	struct stat decision, insert, accept, complete_idle, tick, avail;
+	struct stat by_source[N_SOURCES]; /* steady decisions by the call that made them */
 	uint64_t dec_by_source[N_SOURCES];
+	uint64_t over_100us, over_1ms; /* steady decisions slower than these */
 	uint64_t offers, tick_offers, timeouts, rejects, accept_errors, bad_ids, violations;
 	uint64_t waiting_end, idle_completes;
 	double loop_rate;
@@ -665,6 +667,19 @@ static void row_tick(struct row *rw, struct samples *ticks, uint64_t *tick_offer
 	*tick_offers += rw->b->offers - before;
 }
 
+/* Records a steady-state decision made by a call of kind k. */
+static void decision_add(struct samples *dec, struct samples *src, struct row_result *res,
+			 enum source k, uint64_t raw_ns)
+{
+	uint64_t ns = raw_ns > timer_overhead_ns ? raw_ns - timer_overhead_ns : 0;
+
+	samples_add(dec, raw_ns);
+	samples_add(&src[k], raw_ns);
+	res->dec_by_source[k]++;
+	res->over_100us += ns > 100000;
+	res->over_1ms += ns > 1000000;
+}
+
 /* Runs one row: build, fill with waiting contacts while every agent is on
  * break, make agents available, then the steady-state loop. */
 static void bench_row(const struct opts *o, uint32_t n_agents, uint32_t n_waiting,
@@ -674,6 +689,7 @@ static void bench_row(const struct opts *o, uint32_t n_agents, uint32_t n_waitin
 	struct bench b = {0};
 	struct row rw = {0};
 	struct samples dec = {0}, ins = {0}, acc = {0}, cidle = {0}, ticks = {0}, avail = {0};
+	struct samples src[N_SOURCES] = {{0}};
 	const char *why = NULL;
 	uint64_t t0, ns;
 	bool offered;
@@ -775,16 +791,17 @@ static void bench_row(const struct opts *o, uint32_t n_agents, uint32_t n_waitin
 	while (dec.count < o->decisions) {
 		rw.now++;
 		row_tick(&rw, &ticks, &tick_offers);
-		if (b.n_recs == 0) {
-			/* every agent is idle or blocked: a new contact */
-			if (row_submit(&rw, world_pick_queue(&w, &rw.r), &ns, &offered) != 0)
-				break;
-			if (offered) {
-				samples_add(&dec, ns);
-				res->dec_by_source[SRC_SUBMIT]++;
-			} else {
-				samples_add(&ins, ns);
+		if (b.n_recs == 0 || engine_waiting_count(e) < n_waiting) {
+			/* a reject can make two offers, and every agent may be
+			 * idle: a new contact keeps the waiting count put */
+			if (row_submit(&rw, world_pick_queue(&w, &rw.r), &ns, &offered) != 0) {
+				snprintf(res->err, sizeof res->err, "steady submit refused");
+				goto out;
 			}
+			if (offered)
+				decision_add(&dec, src, res, SRC_SUBMIT, ns);
+			else
+				samples_add(&ins, ns);
 			continue;
 		}
 		size_t i = rng_below(&rw.r, (uint32_t)b.n_recs);
@@ -803,10 +820,8 @@ static void bench_row(const struct opts *o, uint32_t n_agents, uint32_t n_waitin
 				continue;
 			}
 			res->rejects++;
-			if (b.offers != before) {
-				samples_add(&dec, ns);
-				res->dec_by_source[SRC_REJECT]++;
-			}
+			if (b.offers != before)
+				decision_add(&dec, src, res, SRC_REJECT, ns);
 			continue;
 		}
 		const struct engine_contact_view *cv = NULL;
@@ -826,22 +841,18 @@ static void bench_row(const struct opts *o, uint32_t n_agents, uint32_t n_waitin
 				 rec.contact, aid, why ? why : "?");
 			goto out;
 		}
-		if (b.offers != before) {
-			samples_add(&dec, ns);
-			res->dec_by_source[SRC_COMPLETE]++;
-		} else {
+		if (b.offers != before)
+			decision_add(&dec, src, res, SRC_COMPLETE, ns);
+		else
 			samples_add(&cidle, ns);
-		}
 		if (row_submit(&rw, rec.queue, &ns, &offered) != 0) {
 			snprintf(res->err, sizeof res->err, "steady submit refused");
 			goto out;
 		}
-		if (offered) {
-			samples_add(&dec, ns);
-			res->dec_by_source[SRC_SUBMIT]++;
-		} else {
+		if (offered)
+			decision_add(&dec, src, res, SRC_SUBMIT, ns);
+		else
 			samples_add(&ins, ns);
-		}
 	}
 	res->loop_s = (double)(clk() - loop0) / 1e9;
 	res->rss_end_mib = rss_mib();
@@ -863,6 +874,8 @@ out:
 	res->complete_idle = samples_done(&cidle);
 	res->tick = samples_done(&ticks);
 	res->avail = samples_done(&avail);
+	for (int k = 0; k < N_SOURCES; k++)
+		res->by_source[k] = samples_done(&src[k]);
 	res->idle_completes = res->complete_idle.count;
 	res->loop_rate = res->loop_s > 0 ? (double)res->decision.count / res->loop_s : 0;
 	if (rw.e != NULL)
@@ -953,6 +966,13 @@ static void print_row_detail(const struct row_result *r)
 	       r->rss_world_mib, r->rss_filled_mib, r->rss_filled_mib - r->rss_world_mib,
 	       r->rss_end_mib);
 	print_stat("decision (steady)", &r->decision);
+	for (int k = SRC_COMPLETE; k < N_SOURCES; k++) {
+		char name[40];
+		snprintf(name, sizeof name, "  by %s", source_names[k]);
+		print_stat(name, &r->by_source[k]);
+	}
+	printf("  %-22s %10" PRIu64 " over 100 us, %" PRIu64 " over 1 ms\n", "  slow decisions",
+	       r->over_100us, r->over_1ms);
 	print_stat("submit, no offer", &r->insert);
 	print_stat("accept", &r->accept);
 	print_stat("complete, no offer", &r->complete_idle);

@@ -48,7 +48,7 @@ struct config_msg {
 struct config_lineref {
 	uintptr_t addr;
 	int item; /* 0: a stored value's line, 1: a list item's, 2: a key's, even if its
-		     value was refused */
+	             value was refused */
 	size_t seq;
 	size_t line;
 };
@@ -194,6 +194,13 @@ static size_t config_line_of(struct config_ctx *ctx, const void *addr, int item,
 	if (lo > 0 && ctx->refs[lo - 1].addr == key.addr && ctx->refs[lo - 1].item == item)
 		return ctx->refs[lo - 1].line;
 	return fallback;
+}
+
+/* Whether the file set the key at field but its value was refused (and
+ * reported), so the field holds its default. */
+static int config_refused(struct config_ctx *ctx, const void *field)
+{
+	return config_line_of(ctx, field, 2, 0) > 0 && config_line_of(ctx, field, 0, 0) == 0;
 }
 
 /* Copies s for a message: bounded, and with control bytes replaced so a
@@ -607,6 +614,7 @@ static void config_parse_value(struct config_ctx *ctx, struct config_walk *w, si
 	if ((k->flags & CONFIG_NULLABLE) && config_is_null(v)) {
 		free(*(char **)field);
 		*(char **)field = NULL;
+		config_note(ctx, field, 0, line);
 		return;
 	}
 	if (v->type != YAML_SCALAR_NODE || config_is_null(v)) {
@@ -643,7 +651,6 @@ static void config_parse_value(struct config_ctx *ctx, struct config_walk *w, si
 			return;
 		}
 		config_store_int(field, k->size, n);
-		config_note(ctx, field, 0, line);
 		break;
 	case CONFIG_NUMBER: {
 		double d;
@@ -677,11 +684,13 @@ static void config_parse_value(struct config_ctx *ctx, struct config_walk *w, si
 		config_store_int(field, k->size, n);
 		break;
 	case CONFIG_SECRET:
+		/* not noted: checks after parsing never look at secrets */
 		config_parse_secret(ctx, field, name, s, line, file_form);
-		break;
+		return;
 	default:
 		break;
 	}
+	config_note(ctx, field, 0, line);
 }
 
 /* Edit distance of two short strings, for "did you mean". */
@@ -991,8 +1000,9 @@ static void config_fill_list(struct config_ctx *ctx, struct config_walk *w, size
 	config_name(w, k->path, "", name, sizeof name);
 	n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
 	if (k->max > 0 && (int64_t)n > k->max)
-		config_error(ctx, config_line(v), "%s: at most %" PRId64 " %ss are allowed, found %zu",
-		             name, k->max, l->noun, n);
+		config_error(ctx, config_line(v),
+		             "%s: at most %" PRId64 " %ss are allowed, found %zu", name, k->max,
+		             l->noun, n);
 	if (n == 0)
 		return;
 	/* owned by the config from here on, so config_free covers every exit */
@@ -1080,9 +1090,10 @@ static void config_parse_strlist(struct config_ctx *ctx, struct config_walk *w, 
 	w->seen[idx] = config_line(key);
 	config_note(ctx, config_field(w->base, k), 2, config_line(key));
 	config_free_strlist(w->base, k);
-	config_note(ctx, config_field(w->base, k), 0, config_line(v));
-	if (config_is_null(v))
+	if (config_is_null(v)) {
+		config_note(ctx, config_field(w->base, k), 0, config_line(v));
 		return;
+	}
 	if (v->type != YAML_SEQUENCE_NODE) {
 		config_error(ctx, config_line(v), "%s: expected a list of names, found %s", name,
 		             config_node_kind(v));
@@ -1090,10 +1101,13 @@ static void config_parse_strlist(struct config_ctx *ctx, struct config_walk *w, 
 	}
 	n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
 	if (k->max > 0 && (int64_t)n > k->max)
-		config_error(ctx, config_line(v), "%s: at most %" PRId64 " names are allowed, found %zu",
-		             name, k->max, n);
-	if (n == 0)
+		config_error(ctx, config_line(v),
+		             "%s: at most %" PRId64 " names are allowed, found %zu", name, k->max,
+		             n);
+	if (n == 0) {
+		config_note(ctx, config_field(w->base, k), 0, config_line(v));
 		return;
+	}
 	names = xcalloc(n, sizeof *names);
 	lines = xcalloc(n, sizeof *lines);
 	for (size_t i = 0; i < n; i++) {
@@ -1115,8 +1129,9 @@ static void config_parse_strlist(struct config_ctx *ctx, struct config_walk *w, 
 			if (strcmp(names[j], str) == 0)
 				first = lines[j];
 		if (first > 0) {
-			config_error(ctx, config_line(in), "%s: '%s' is listed twice (first at line %zu)",
-			             iname, show, first);
+			config_error(ctx, config_line(in),
+			             "%s: '%s' is listed twice (first at line %zu)", iname, show,
+			             first);
 			continue;
 		}
 		names[m] = xstrdup(str);
@@ -1127,6 +1142,8 @@ static void config_parse_strlist(struct config_ctx *ctx, struct config_walk *w, 
 	free(lines);
 	*(char ***)config_field(w->base, k) = names;
 	*config_count(w->base, k) = m;
+	if (m == n)
+		config_note(ctx, config_field(w->base, k), 0, config_line(v));
 }
 
 /* Fills a SKILLS key from a mapping of skill name to level. */
@@ -1151,7 +1168,8 @@ static void config_parse_skills(struct config_ctx *ctx, struct config_walk *w, s
 	if (n == 0)
 		return;
 	skills = xcalloc(n, sizeof *skills);
-	for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
+	for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top;
+	     p++) {
 		yaml_node_t *kn = yaml_document_get_node(ctx->doc, p->key);
 		yaml_node_t *vn = yaml_document_get_node(ctx->doc, p->value);
 		const yaml_node_pair_t *dup;
@@ -1163,8 +1181,8 @@ static void config_parse_skills(struct config_ctx *ctx, struct config_walk *w, s
 			continue;
 		config_show(skill, show, sizeof show);
 		if ((dup = config_find_dup(ctx->doc, v, p, kn)) != NULL) {
-			config_error(ctx, config_line(kn), "%s: duplicate skill '%s' (first at line %zu)",
-			             name, show,
+			config_error(ctx, config_line(kn),
+			             "%s: duplicate skill '%s' (first at line %zu)", name, show,
 			             config_line(yaml_document_get_node(ctx->doc, dup->key)));
 			continue;
 		}
@@ -1182,8 +1200,8 @@ static void config_parse_skills(struct config_ctx *ctx, struct config_walk *w, s
 		}
 		if (level < k->min || level > k->max) {
 			config_error(ctx, config_line(vn),
-			             "%s: %s is out of range (%" PRId64 "..%" PRId64 ")", lname, show,
-			             k->min, k->max);
+			             "%s: %s is out of range (%" PRId64 "..%" PRId64 ")", lname,
+			             show, k->min, k->max);
 			continue;
 		}
 		skills[m].name = xstrdup(skill);
@@ -1211,7 +1229,8 @@ static void config_parse_capacity(struct config_ctx *ctx, struct config_walk *w,
 		             config_type_want(k), config_node_kind(v));
 		return;
 	}
-	for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
+	for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top;
+	     p++) {
 		yaml_node_t *kn = yaml_document_get_node(ctx->doc, p->key);
 		yaml_node_t *vn = yaml_document_get_node(ctx->doc, p->value);
 		const yaml_node_pair_t *dup;
@@ -1224,15 +1243,15 @@ static void config_parse_capacity(struct config_ctx *ctx, struct config_walk *w,
 			continue;
 		config_show(chs, show, sizeof show);
 		if ((dup = config_find_dup(ctx->doc, v, p, kn)) != NULL) {
-			config_error(ctx, config_line(kn), "%s: duplicate key '%s' (first at line %zu)",
-			             name, show,
+			config_error(ctx, config_line(kn),
+			             "%s: duplicate key '%s' (first at line %zu)", name, show,
 			             config_line(yaml_document_get_node(ctx->doc, dup->key)));
 			continue;
 		}
 		if ((ch = channel_parse(chs)) < 0) {
 			config_error(ctx, config_line(kn),
-			             "%s: '%s' is not a channel (voice, chat, email or social)", name,
-			             show);
+			             "%s: '%s' is not a channel (voice, chat, email or social)",
+			             name, show);
 			continue;
 		}
 		snprintf(cname, sizeof cname, "%s.%s", name, channel_name((enum sb_channel)ch));
@@ -1245,8 +1264,8 @@ static void config_parse_capacity(struct config_ctx *ctx, struct config_walk *w,
 		}
 		if (n < k->min || n > k->max) {
 			config_error(ctx, config_line(vn),
-			             "%s: %s is out of range (%" PRId64 "..%" PRId64 ")", cname, show,
-			             k->min, k->max);
+			             "%s: %s is out of range (%" PRId64 "..%" PRId64 ")", cname,
+			             show, k->min, k->max);
 			continue;
 		}
 		cap[ch] = (int)n;
@@ -1369,7 +1388,8 @@ static void config_default_queues(struct config_ctx *ctx, struct sb_config *cfg,
 		}
 		cfg->queues = xreallocarray(cfg->queues, cfg->n_queues + 1, sizeof *cfg->queues);
 		memset(&cfg->queues[cfg->n_queues], 0, sizeof cfg->queues[cfg->n_queues]);
-		config_apply_defaults(qk->list->items, qk->list->n_items, &cfg->queues[cfg->n_queues]);
+		config_apply_defaults(qk->list->items, qk->list->n_items,
+		                      &cfg->queues[cfg->n_queues]);
 		cfg->queues[cfg->n_queues].name = xstrdup(name);
 		cfg->queues[cfg->n_queues].channel = (enum sb_channel)ch;
 		cfg->n_queues++;
@@ -1455,7 +1475,7 @@ static void config_check_steps(struct config_ctx *ctx, const struct sb_config *c
 		size_t at_line = st->after_pct > 0 ? config_line_of(ctx, &st->after_pct, 0, 0)
 		                                   : config_line_of(ctx, &st->after_ms, 0, 0);
 		int64_t at = st->after_pct > 0 ? threshold * st->after_pct / 100 : st->after_ms;
-		char name[CONFIG_NAME_MAX], sub[CONFIG_NAME_MAX + 16], t1[32], t2[32];
+		char name[CONFIG_NAME_MAX], sub[CONFIG_NAME_MAX + 16];
 
 		snprintf(name, sizeof name, "queues[%zu].steps[%zu]", qi, si);
 		if (overflow != SIZE_MAX)
@@ -1465,6 +1485,8 @@ static void config_check_steps(struct config_ctx *ctx, const struct sb_config *c
 			             name, overflow);
 		/* at_line 0: neither time key was set, already reported */
 		if (at_line > 0 && prev != SIZE_MAX && at <= prev_at) {
+			char t1[32], t2[32];
+
 			config_dump_duration(t1, sizeof t1, at);
 			config_dump_duration(t2, sizeof t2, prev_at);
 			config_error(ctx, at_line,
@@ -1476,10 +1498,9 @@ static void config_check_steps(struct config_ctx *ctx, const struct sb_config *c
 			prev = si, prev_at = at;
 		/* a refused value leaves its field empty, but the step is not idle */
 		if (st->skill_relax == 0 && st->n_agent_tiers == 0 && st->add_queue == NULL &&
-		    st->overflow == NULL && config_line_of(ctx, &st->skill_relax, 2, 0) == 0 &&
-		    config_line_of(ctx, &st->add_queue, 2, 0) == 0 &&
-		    config_line_of(ctx, &st->overflow, 2, 0) == 0 &&
-		    config_line_of(ctx, &st->agent_tiers, 2, 0) == 0)
+		    st->overflow == NULL && !config_refused(ctx, &st->skill_relax) &&
+		    !config_refused(ctx, &st->agent_tiers) &&
+		    !config_refused(ctx, &st->add_queue) && !config_refused(ctx, &st->overflow))
 			config_error(ctx, line,
 			             "%s: does nothing: set skill_relax, agent_tiers, add_queue or "
 			             "overflow",
@@ -1934,11 +1955,12 @@ static void config_dump_item_docs(FILE *out, int indent, const struct config_lis
 			         "%*s%s or %s_file: %s (at least %d bytes; exactly one of the two)",
 			         depth * 2, "", ik->path, ik->path, ik->doc, CONFIG_SECRET_MIN);
 		else if (ik->type == CONFIG_LIST)
-			snprintf(text, sizeof text, "%*s%s: %s. Each item:", depth * 2, "", ik->path,
-			         ik->doc);
+			snprintf(text, sizeof text, "%*s%s: %s. Each item:", depth * 2, "",
+			         ik->path, ik->doc);
 		else
-			snprintf(text, sizeof text, "%*s%s: %s%s%s", depth * 2, "", ik->path, ik->doc,
-			         range, (ik->flags & CONFIG_REQUIRED) ? " (required)" : "");
+			snprintf(text, sizeof text, "%*s%s: %s%s%s", depth * 2, "", ik->path,
+			         ik->doc, range,
+			         (ik->flags & CONFIG_REQUIRED) ? " (required)" : "");
 		config_dump_comment(out, indent, text);
 		if (ik->type == CONFIG_LIST)
 			config_dump_item_docs(out, indent, ik->list, depth + 1);

@@ -36,21 +36,22 @@ struct sb_skill_level {
 /* A customer tier, in configured order (first = most important). */
 struct sb_customer_tier_conf {
 	char *name;
-	double sla_factor;        /* threshold multiplier: 0.5 halves the SLA (0.05..20) */
-	char **first_agent_tiers; /* only these agent tiers see its contacts at first; empty = all */
+	double sla_factor; /* threshold multiplier: 0.5 halves the SLA (0.05..20) */
+	/* only these agent tiers see its contacts at first; empty = all */
+	char **first_agent_tiers;
 	size_t n_first_agent_tiers;
-	int64_t widen_after_ms;   /* then every allowed tier does (0 = never restricted) */
+	int64_t widen_after_ms; /* then every allowed tier does (0 = never restricted) */
 };
 
 /* One escalation (bullseye) step of a queue. */
 struct sb_step_conf {
-	int64_t after_ms;  /* since the contact entered the queue; or, when after_pct > 0, */
-	int after_pct;     /* this percentage of the queue's SLA threshold */
-	int skill_relax;   /* levels subtracted from the queue's skill minimums (0..4) */
+	int64_t after_ms;   /* since the contact entered the queue; or, when after_pct > 0, */
+	int after_pct;      /* this percentage of the queue's SLA threshold */
+	int skill_relax;    /* levels subtracted from the queue's skill minimums (0..4) */
 	char **agent_tiers; /* agent tiers allowed from this step; empty = unchanged */
 	size_t n_agent_tiers;
-	char *add_queue;   /* agents serving this queue may also take the contact; NULL = none */
-	char *overflow;    /* move the contact to this queue (same channel); NULL = none */
+	char *add_queue; /* agents serving this queue may also take the contact; NULL = none */
+	char *overflow;  /* move the contact to this queue (same channel); NULL = none */
 };
 
 struct sb_gateway_conf {
@@ -63,11 +64,11 @@ struct sb_queue_conf {
 	enum sb_channel channel;
 	struct sb_skill_level *skills; /* required of agents (minimum levels) */
 	size_t n_skills;
-	char *strategy;          /* longest-idle (default), most-skilled, least-occupied,
-				    round-robin, fewest-contacts, random */
-	int64_t sla_ms;          /* 0: the channel's */
-	int target_pct;          /* service-level target, percent (default 80) */
-	char **agent_tiers;      /* agent tiers allowed; empty = all */
+	char *strategy;     /* longest-idle (default), most-skilled, least-occupied,
+	                       round-robin, fewest-contacts, random */
+	int64_t sla_ms;     /* 0: the channel's */
+	int target_pct;     /* service-level target, percent (default 80) */
+	char **agent_tiers; /* agent tiers allowed; empty = all */
 	size_t n_agent_tiers;
 	struct sb_step_conf *steps; /* in order of time */
 	size_t n_steps;
@@ -79,7 +80,8 @@ struct sb_queue_conf {
 struct sb_agent_conf {
 	char *id;
 	char *name;
-	char *tier; /* an agent tier; NULL = the last (lowest) tier */
+	char *tier; /* an agent tier; when the file has none, the last (lowest), filled
+	               in at load so it is never NULL */
 	struct sb_skill_level *skills;
 	size_t n_skills;
 	int capacity[SB_CH_COUNT]; /* 0: the channel's default */
@@ -90,13 +92,13 @@ struct sb_agent_conf {
 struct sb_config {
 	char *path; /* file it was loaded from */
 
-	char *site;          /* Redis hash tag: every key is sb:{site}:... */
-	char *log_level;     /* error, warn, info, debug */
+	char *site;      /* Redis hash tag: every key is sb:{site}:... */
+	char *log_level; /* error, warn, info, debug */
 
 	char *gateway_listen; /* "host:port", "[::1]:port" or "unix:/path" */
 	char *agent_listen;
 
-	char *redis_address;           /* "host:port" or "unix:/path" */
+	char *redis_address; /* "host:port" or "unix:/path" */
 	int64_t redis_connect_timeout_ms;
 	int64_t redis_command_timeout_ms;
 	int64_t redis_reconnect_max_ms; /* backoff cap between reconnect attempts */
@@ -109,11 +111,11 @@ struct sb_config {
 	int64_t heartbeat_ms;
 	int64_t missed_heartbeats;
 
-	char *agent_secret;           /* HMAC key for agent tokens */
+	char *agent_secret;            /* HMAC key for agent tokens */
 	int64_t agent_token_max_ttl_s; /* --mint-token refuses longer lifetimes */
 
-	int64_t reject_delay_ms; /* no re-offer to the agent who declined, for this long */
-	int64_t max_no_answer;   /* offers timed out in a row before break "no-answer" */
+	int64_t reject_delay_ms;   /* no re-offer to the agent who declined, for this long */
+	int64_t max_no_answer;     /* offers timed out in a row before break "no-answer" */
 	int64_t transfer_boost_ms; /* deadline boost of a transferred contact */
 	int64_t stats_window_ms;   /* rolling window of service-level figures */
 

@@ -77,8 +77,8 @@ static const char *config_table_check_skill(const char *v)
 }
 
 const char *const config_table_strategies[] = {
-	"longest-idle", "most-skilled", "least-occupied", "round-robin", "fewest-contacts",
-	"random",       NULL,
+    "longest-idle", "most-skilled", "least-occupied", "round-robin", "fewest-contacts",
+    "random",       NULL,
 };
 
 /* The selection strategies the engine implements (DESIGN 3.3). */
@@ -266,6 +266,7 @@ static const struct config_key config_table_agent[] = {
 static const struct config_key config_table_customer_tier[] = {
 	{ .path = "name", .type = CONFIG_STRING, .flags = CONFIG_REQUIRED | CONFIG_IDENTITY,
 	  ITEM(struct sb_customer_tier_conf, name), .check = config_table_check_tier,
+	  .example = "vip",
 	  .doc = "what SubmitContact.customer.tier names; unique; [A-Za-z0-9_.-]{1,32}" },
 	{ .path = "sla_factor", .type = CONFIG_NUMBER,
 	  ITEM(struct sb_customer_tier_conf, sla_factor), .num_min = 0.05, .num_max = 20,

@@ -20,11 +20,11 @@ enum config_type {
 	CONFIG_LIST,     /* a sequence of mappings described by list; may nest in an item */
 	CONFIG_NUMBER,   /* double in [num_min, num_max], written 0.5, 1 or 1.25 */
 	CONFIG_STRLIST,  /* char **, its length at count_offset: a list of names, each
-			    passing check(), none twice, min..max of them */
+	                    passing check(), none twice, min..max of them */
 	CONFIG_SKILLS,   /* struct sb_skill_level *, its length at count_offset: a mapping
-			    of skill name to level in [min, max] */
+	                    of skill name to level in [min, max] */
 	CONFIG_CAPACITY, /* int[SB_CH_COUNT]: a mapping of channel name to [min, max];
-			    unset channels stay 0 */
+	                    unset channels stay 0 */
 };
 
 /* Flags. */
@@ -51,22 +51,23 @@ struct config_key {
 	const char *path; /* dotted from the top ("redis.address"), or the field name in an item */
 	enum config_type type;
 	int flags;
-	size_t offset;       /* into struct sb_config, or into the item struct */
-	size_t size;         /* sizeof the field, for integers stored as int or int64_t */
+	size_t offset; /* into struct sb_config, or into the item struct */
+	size_t size;   /* sizeof the field, for integers stored as int or int64_t */
 	/* INT, DURATION, SKILLS (levels), CAPACITY: inclusive range;
 	 * LIST, STRLIST: fewest and most items (max 0: no limit) */
 	int64_t min, max;
-	int64_t unit_ms;     /* DURATION: 1 for _ms keys, 1000 for _s keys */
-	int64_t def;         /* INT, DURATION, BOOL, CHANNEL default */
+	int64_t unit_ms;                  /* DURATION: 1 for _ms keys, 1000 for _s keys */
+	int64_t def;                      /* INT, DURATION, BOOL, CHANNEL default */
 	double num_min, num_max, num_def; /* NUMBER: range and default */
-	const char *def_str; /* STRING default; NULL with no flag means "unset" */
+	const char *def_str;              /* STRING default; NULL with no flag means "unset" */
 	/* STRLIST: the default names; LIST: the default items, each a YAML flow
 	 * mapping. NULL-terminated; NULL means empty. Used when the key is absent. */
 	const char *const *def_items;
 	size_t count_offset; /* STRLIST, SKILLS: where the length lives, beside the array */
 	const char *example; /* shown in the reference where there is no default */
 	const char *doc;     /* one line */
-	/* STRING, STRLIST items, SKILLS names: NULL if value is acceptable, else why not ("must be ...") */
+	/* STRING, STRLIST items, SKILLS names: NULL if value is acceptable,
+	 * else why not ("must be ...") */
 	const char *(*check)(const char *value);
 	const struct config_list *list; /* LIST */
 };

@@ -301,8 +301,10 @@ int engine_queue_add(struct engine *e, const struct engine_queue_def *d, const c
 	}
 	const char *bad = NULL;
 	uint32_t tiers = engine_tier_mask(e, d->agent_tiers, d->n_agent_tiers, &bad);
+	for (size_t i = 0; bad == NULL && i < d->n_steps; i++)
+		engine_tier_mask(e, d->steps[i].agent_tiers, d->steps[i].n_agent_tiers, &bad);
 	if (bad != NULL) {
-		*why = "queue names an unknown agent tier";
+		*why = "queue or step names an unknown agent tier";
 		return SB_ERR_INVALID_ARGUMENT;
 	}
 	struct equeue *q = xcalloc(1, sizeof *q);
@@ -333,10 +335,6 @@ int engine_queue_add(struct engine *e, const struct engine_queue_def *d, const c
 	heap_init(&q->by_arrival, engine_arrival_less, offsetof(struct econtact, arrival_idx));
 	e->queues = xreallocarray(e->queues, e->n_queues + 1, sizeof *e->queues);
 	e->queues[e->n_queues++] = q;
-	if (bad != NULL) {
-		*why = "queue step names an unknown agent tier";
-		return SB_ERR_INVALID_ARGUMENT;
-	}
 	return 0;
 }
 
@@ -1278,6 +1276,9 @@ int engine_transfer(struct engine *e, const char *agent_id, const char *contact_
 	c->v.deadline_ms = now + c->v.sla_ms - (int64_t)c->priority_s * 1000 -
 			   e->conf.transfer_boost_ms;
 	c->v.assigned_ms = 0;
+	/* Its SLA in the new queue counts from the transfer. */
+	c->v.sla_breached = false;
+	engine_timer_arm(e, &c->breach_timer, TIMER_BREACH, c, now + c->v.sla_ms);
 	engine_queue_enter(e, c);
 	engine_arm_queue_timers(e, c);
 	engine_wait(e, c, now);

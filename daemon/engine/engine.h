@@ -298,7 +298,8 @@ void engine_agent_each_contact(const struct engine *e, const char *agent_id,
 void engine_each_agent(const struct engine *e,
 		       void (*fn)(void *arg, const struct engine_agent_view *a), void *arg);
 size_t engine_waiting_count(const struct engine *e);
-/* 1-based place of a waiting contact in its queue; 0 if not waiting. */
+/* 1-based place of a waiting or offered contact in its queue's deadline
+ * order; 0 once assigned or finished. */
 uint32_t engine_contact_position(const struct engine *e, const char *id);
 
 /* Why a waiting contact is not assigned yet (DESIGN 3.11). */

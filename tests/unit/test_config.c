@@ -694,11 +694,12 @@ static void test_unknown_tier(void **state)
 	expect_exact(f, 18,
 	             "queues[0].steps[0].agent_tiers: 'intern' is not an agent tier (senior, "
 	             "regular, trainee)");
-	expect_exact(f, 21, "agents[0].tier: 'boss' is not an agent tier (senior, regular, trainee)");
+	expect_exact(f, 21,
+	             "agents[0].tier: 'boss' is not an agent tier (senior, regular, trainee)");
 	expect_count(f, 4);
 
 	/* the default vip tier names senior, which this file's tiers lack */
-	load_fails(f, MIN_GATEWAYS MIN_AUTH        /* 1-5 */
+	load_fails(f, MIN_GATEWAYS MIN_AUTH         /* 1-5 */
 	           "agent_tiers: [lead, agent]\n"); /* 6 */
 	expect_exact(f, 6,
 	             "customer_tiers[0].first_agent_tiers: its default names 'senior', which is "
@@ -712,20 +713,20 @@ static void test_unknown_queue(void **state)
 {
 	struct fx *f = *state;
 
-	load_fails(f, MIN_GATEWAYS MIN_AUTH                  /* 1-5 */
-	           "queues:\n"                               /* 6 */
-	           "  - name: q1\n"                          /* 7 */
-	           "    channel: voice\n"                    /* 8 */
-	           "    max_wait_ms: 1m\n"                   /* 9 */
-	           "    overflow: q9\n"                      /* 10 */
-	           "    steps:\n"                            /* 11 */
-	           "      - after_ms: 10s\n"                 /* 12 */
-	           "        add_queue: sales\n"              /* 13 */
-	           "      - after_ms: 20s\n"                 /* 14 */
-	           "        overflow: Q1\n"                  /* 15 */
-	           "agents:\n"                               /* 16 */
-	           "  - id: alice\n"                         /* 17 */
-	           "    queues: [q1, voice, chat, q2]\n");   /* 18 */
+	load_fails(f, MIN_GATEWAYS MIN_AUTH                /* 1-5 */
+	           "queues:\n"                             /* 6 */
+	           "  - name: q1\n"                        /* 7 */
+	           "    channel: voice\n"                  /* 8 */
+	           "    max_wait_ms: 1m\n"                 /* 9 */
+	           "    overflow: q9\n"                    /* 10 */
+	           "    steps:\n"                          /* 11 */
+	           "      - after_ms: 10s\n"               /* 12 */
+	           "        add_queue: sales\n"            /* 13 */
+	           "      - after_ms: 20s\n"               /* 14 */
+	           "        overflow: Q1\n"                /* 15 */
+	           "agents:\n"                             /* 16 */
+	           "  - id: alice\n"                       /* 17 */
+	           "    queues: [q1, voice, chat, q2]\n"); /* 18 */
 	expect_exact(f, 10, "queues[0].overflow: 'q9' is not a queue");
 	expect_exact(f, 13, "queues[0].steps[0].add_queue: 'sales' is not a queue");
 	expect_exact(f, 15, "queues[0].steps[1].overflow: 'Q1' is not a queue");
@@ -781,30 +782,35 @@ static void test_steps_order(void **state)
 	struct fx *f = *state;
 	char text[4096];
 
-	load_fails(f, MIN_GATEWAYS MIN_AUTH       /* 1-5 */
-	           "queues:\n"                    /* 6 */
-	           "  - name: q1\n"               /* 7 */
-	           "    channel: voice\n"         /* 8: threshold 30 s */
-	           "    steps:\n"                 /* 9 */
-	           "      - after_ms: 20s\n"      /* 10 */
-	           "        skill_relax: 1\n"     /* 11 */
-	           "      - after_pct: 50\n"      /* 12: 15 s < 20 s */
-	           "        skill_relax: 2\n"     /* 13 */
-	           "      - after_ms: 25s\n"      /* 14 */
-	           "        skill_relax: 3\n"     /* 15 */
-	           "      - after_ms: 25s\n"      /* 16: = 25 s, and idle */
-	           "      - after_ms: 30s\n"      /* 17 */
-	           "        overflow: q2\n"       /* 18 */
-	           "      - after_ms: 40s\n"      /* 19 */
-	           "        skill_relax: 4\n"     /* 20 */
-	           "  - name: q2\n"               /* 21 */
-	           "    channel: voice\n"         /* 22 */
-	           "    sla_ms: 10s\n"            /* 23 */
-	           "    steps:\n"                 /* 24 */
-	           "      - after_pct: 100\n"     /* 25: 10 s */
-	           "        skill_relax: 1\n"     /* 26 */
-	           "      - after_ms: 9999ms\n"   /* 27: before 10 s */
-	           "        skill_relax: 2\n");   /* 28 */
+	load_fails(f, MIN_GATEWAYS MIN_AUTH     /* 1-5 */
+	           "queues:\n"                  /* 6 */
+	           "  - name: q1\n"             /* 7 */
+	           "    channel: voice\n"       /* 8: threshold 30 s */
+	           "    steps:\n"               /* 9 */
+	           "      - after_ms: 20s\n"    /* 10 */
+	           "        skill_relax: 1\n"   /* 11 */
+	           "      - after_pct: 50\n"    /* 12: 15 s < 20 s */
+	           "        skill_relax: 2\n"   /* 13 */
+	           "      - after_ms: 25s\n"    /* 14 */
+	           "        skill_relax: 3\n"   /* 15 */
+	           "      - after_ms: 25s\n"    /* 16: = 25 s, and idle */
+	           "      - after_ms: 30s\n"    /* 17 */
+	           "        overflow: q2\n"     /* 18 */
+	           "      - after_ms: 40s\n"    /* 19 */
+	           "        skill_relax: 4\n"   /* 20 */
+	           "  - name: q2\n"             /* 21 */
+	           "    channel: voice\n"       /* 22 */
+	           "    sla_ms: 10s\n"          /* 23 */
+	           "    steps:\n"               /* 24 */
+	           "      - after_pct: 100\n"   /* 25: 10 s */
+	           "        skill_relax: 1\n"   /* 26 */
+	           "      - after_ms: 9999ms\n" /* 27: before 10 s */
+	           "        skill_relax: 2\n"   /* 28 */
+	           "      - after_ms: 1m\n"     /* 29: nothing, explicitly */
+	           "        skill_relax: 0\n"   /* 30 */
+	           "        agent_tiers: []\n"  /* 31 */
+	           "        add_queue: null\n"  /* 32 */
+	           "        overflow:\n");      /* 33 */
 	expect_exact(f, 12,
 	             "queues[0].steps[1]: applies at 15s, not after steps[0] (at 20s): steps "
 	             "must be in strictly increasing time order");
@@ -820,13 +826,16 @@ static void test_steps_order(void **state)
 	expect_exact(f, 27,
 	             "queues[1].steps[1]: applies at 9999ms, not after steps[0] (at 10s): steps "
 	             "must be in strictly increasing time order");
+	expect_exact(f, 29,
+	             "queues[1].steps[2]: does nothing: set skill_relax, agent_tiers, add_queue "
+	             "or overflow");
 	expect_count(f, 6);
 
 	/* at most 16 steps */
-	strcpy(text, MIN_GATEWAYS MIN_AUTH "queues:\n" /* 6 */
-	             "  - name: q1\n"                   /* 7 */
-	             "    channel: email\n"             /* 8 */
-	             "    steps:\n");                   /* 9: items from line 10 */
+	strcpy(text, MIN_GATEWAYS MIN_AUTH "queues:\n"            /* 6 */
+	                                   "  - name: q1\n"       /* 7 */
+	                                   "    channel: email\n" /* 8 */
+	                                   "    steps:\n");       /* 9: items from line 10 */
 	for (int i = 1; i <= 17; i++)
 		snprintf(text + strlen(text), sizeof text - strlen(text),
 		         "      - {after_ms: %ds, skill_relax: 1}\n", i);
@@ -856,7 +865,8 @@ static void test_step_time_keys(void **state)
 	           "        after_ms: 90s\n"    /* 17 */
 	           "        skil_relax: 1\n"    /* 18 */
 	           "        skill_relax: 5\n"); /* 19 */
-	expect_exact(f, 11, "queues[0].steps[0].after_pct: set either after_ms or after_pct, not both");
+	expect_exact(f, 11,
+	             "queues[0].steps[0].after_pct: set either after_ms or after_pct, not both");
 	expect_exact(f, 13, "queues[0].steps[1]: set after_ms or after_pct");
 	expect_exact(f, 14, "queues[0].steps[2].after_pct: 0 is out of range (1..1000)");
 	expect_exact(f, 16, "unknown key 'queues[0].steps[3].afterms' (did you mean 'after_ms'?)");
@@ -871,20 +881,20 @@ static void test_sla_factor(void **state)
 {
 	struct fx *f = *state;
 
-	load_fails(f, MIN_GATEWAYS MIN_AUTH                 /* 1-5 */
-	           "customer_tiers:\n"                      /* 6 */
-	           "  - {name: a, sla_factor: 0.01}\n"      /* 7 */
-	           "  - {name: b, sla_factor: 25}\n"        /* 8 */
-	           "  - {name: c, sla_factor: fast}\n"      /* 9 */
-	           "  - {name: d, sla_factor: 1e3}\n"       /* 10 */
-	           "  - {name: e, sla_factor: 0x10}\n"      /* 11 */
-	           "  - {name: f, sla_factor: 1.2.3}\n"     /* 12 */
-	           "  - {name: g, sla_factor: .}\n"         /* 13 */
-	           "  - {name: h, sla_factor: inf}\n"       /* 14 */
-	           "  - {name: i, sla_factor: -0.5}\n"      /* 15 */
-	           "  - {name: j, sla_factor: [1]}\n"       /* 16 */
-	           "  - {name: k, sla_factor: 0.05}\n"      /* 17: the bounds are in */
-	           "  - {name: l, sla_factor: 20.0}\n"      /* 18 */
+	load_fails(f, MIN_GATEWAYS MIN_AUTH                            /* 1-5 */
+	           "customer_tiers:\n"                                 /* 6 */
+	           "  - {name: a, sla_factor: 0.01}\n"                 /* 7 */
+	           "  - {name: b, sla_factor: 25}\n"                   /* 8 */
+	           "  - {name: c, sla_factor: fast}\n"                 /* 9 */
+	           "  - {name: d, sla_factor: 1e3}\n"                  /* 10 */
+	           "  - {name: e, sla_factor: 0x10}\n"                 /* 11 */
+	           "  - {name: f, sla_factor: 1.2.3}\n"                /* 12 */
+	           "  - {name: g, sla_factor: .}\n"                    /* 13 */
+	           "  - {name: h, sla_factor: inf}\n"                  /* 14 */
+	           "  - {name: i, sla_factor: -0.5}\n"                 /* 15 */
+	           "  - {name: j, sla_factor: [1]}\n"                  /* 16 */
+	           "  - {name: k, sla_factor: 0.05}\n"                 /* 17: the bounds are in */
+	           "  - {name: l, sla_factor: 20.0}\n"                 /* 18 */
 	           "  - {name: m, sla_factor: 1.0000000000000001}\n"); /* 19 */
 	expect_exact(f, 7, "customer_tiers[0].sla_factor: 0.01 is out of range (0.05..20)");
 	expect_exact(f, 8, "customer_tiers[1].sla_factor: 25 is out of range (0.05..20)");
@@ -902,7 +912,8 @@ static void test_sla_factor(void **state)
 	             "customer_tiers[7].sla_factor: 'inf' is not a number (like 0.5, 1 or 1.25)");
 	expect_exact(f, 15, "customer_tiers[8].sla_factor: -0.5 is out of range (0.05..20)");
 	expect_exact(f, 16, "customer_tiers[9].sla_factor: expected a number, found a list");
-	expect_exact(f, 19, "customer_tiers[12].sla_factor: '1.0000000000000001' has more than 15 digits");
+	expect_exact(f, 19,
+	             "customer_tiers[12].sla_factor: '1.0000000000000001' has more than 15 digits");
 	expect_count(f, 11);
 }
 
@@ -911,22 +922,22 @@ static void test_skills_errors(void **state)
 {
 	struct fx *f = *state;
 
-	load_fails(f, MIN_GATEWAYS MIN_AUTH                     /* 1-5 */
-	           "queues:\n"                                  /* 6 */
-	           "  - name: q1\n"                             /* 7 */
-	           "    channel: voice\n"                       /* 8 */
-	           "    skills:\n"                              /* 9 */
-	           "      billing: 6\n"                         /* 10 */
-	           "      Billing: 1\n"                         /* 11 */
-	           "      lang-en: 2\n"                         /* 12 */
-	           "      sales: high\n"                        /* 13 */
-	           "      support: 0\n"                         /* 14 */
-	           "      billing: 2\n"                         /* 15 */
-	           "  - name: q2\n"                             /* 16 */
-	           "    channel: chat\n"                        /* 17 */
-	           "    skills: [billing]\n"                    /* 18 */
-	           "agents:\n"                                  /* 19 */
-	           "  - id: alice\n"                            /* 20 */
+	load_fails(f, MIN_GATEWAYS MIN_AUTH                                               /* 1-5 */
+	           "queues:\n"                                                            /* 6 */
+	           "  - name: q1\n"                                                       /* 7 */
+	           "    channel: voice\n"                                                 /* 8 */
+	           "    skills:\n"                                                        /* 9 */
+	           "      billing: 6\n"                                                   /* 10 */
+	           "      Billing: 1\n"                                                   /* 11 */
+	           "      lang-en: 2\n"                                                   /* 12 */
+	           "      sales: high\n"                                                  /* 13 */
+	           "      support: 0\n"                                                   /* 14 */
+	           "      billing: 2\n"                                                   /* 15 */
+	           "  - name: q2\n"                                                       /* 16 */
+	           "    channel: chat\n"                                                  /* 17 */
+	           "    skills: [billing]\n"                                              /* 18 */
+	           "agents:\n"                                                            /* 19 */
+	           "  - id: alice\n"                                                      /* 20 */
 	           "    skills: {a23456789012345678901234567890123: 1, ok: [1], x: }\n"); /* 21 */
 	expect_exact(f, 10, "queues[0].skills.billing: 6 is out of range (1..5)");
 	expect_exact(f, 11, "queues[0].skills: skill 'Billing' must be 1 to 32 of [a-z0-9_]");
@@ -934,8 +945,7 @@ static void test_skills_errors(void **state)
 	expect_exact(f, 13, "queues[0].skills.sales: 'high' is not an integer");
 	expect_exact(f, 14, "queues[0].skills.support: 0 is out of range (1..5)");
 	expect_exact(f, 15, "queues[0].skills: duplicate skill 'billing' (first at line 10)");
-	expect_exact(f, 18,
-	             "queues[1].skills: expected a mapping of skill: level, found a list");
+	expect_exact(f, 18, "queues[1].skills: expected a mapping of skill: level, found a list");
 	expect_exact(f, 21,
 	             "agents[0].skills: skill 'a23456789012345678901234567890123' must be 1 to 32 "
 	             "of [a-z0-9_]");
@@ -973,17 +983,17 @@ static void test_capacity_errors(void **state)
 {
 	struct fx *f = *state;
 
-	load_fails(f, MIN_GATEWAYS MIN_AUTH                   /* 1-5 */
-	           "agents:\n"                                /* 6 */
-	           "  - id: alice\n"                          /* 7 */
-	           "    capacity:\n"                          /* 8 */
-	           "      fax: 1\n"                           /* 9 */
-	           "      chat: 0\n"                          /* 10 */
-	           "      email: 51\n"                        /* 11 */
-	           "      social: many\n"                     /* 12 */
-	           "      chat: 2\n"                          /* 13 */
-	           "  - id: bob\n"                            /* 14 */
-	           "    capacity: 3\n");                      /* 15 */
+	load_fails(f, MIN_GATEWAYS MIN_AUTH /* 1-5 */
+	           "agents:\n"              /* 6 */
+	           "  - id: alice\n"        /* 7 */
+	           "    capacity:\n"        /* 8 */
+	           "      fax: 1\n"         /* 9 */
+	           "      chat: 0\n"        /* 10 */
+	           "      email: 51\n"      /* 11 */
+	           "      social: many\n"   /* 12 */
+	           "      chat: 2\n"        /* 13 */
+	           "  - id: bob\n"          /* 14 */
+	           "    capacity: 3\n");    /* 15 */
 	expect_exact(f, 9,
 	             "agents[0].capacity: 'fax' is not a channel (voice, chat, email or social)");
 	expect_exact(f, 10, "agents[0].capacity.chat: 0 is out of range (1..50)");
@@ -1002,20 +1012,20 @@ static void test_tier_lists(void **state)
 	struct fx *f = *state;
 	char text[4096];
 
-	load_fails(f, MIN_GATEWAYS MIN_AUTH              /* 1-5 */
+	load_fails(f, MIN_GATEWAYS MIN_AUTH               /* 1-5 */
 	           "agent_tiers: [a, b, a, 'x y', [c]]\n" /* 6 */
-	           "customer_tiers:\n"                   /* 7 */
-	           "  - name: vip\n"                     /* 8 */
-	           "  - name: vip\n"                     /* 9 */
-	           "  - sla_factor: 2\n"                 /* 10 */
-	           "queues:\n"                           /* 11 */
-	           "  - name: q1\n"                      /* 12 */
-	           "    channel: voice\n"                /* 13 */
-	           "    strategy: fastest\n"             /* 14 */
-	           "    agent_tiers: a\n"                /* 15 */
-	           "agents:\n"                           /* 16 */
-	           "  - id: alice\n"                     /* 17 */
-	           "    queues: [q1, q1]\n");            /* 18 */
+	           "customer_tiers:\n"                    /* 7 */
+	           "  - name: vip\n"                      /* 8 */
+	           "  - name: vip\n"                      /* 9 */
+	           "  - sla_factor: 2\n"                  /* 10 */
+	           "queues:\n"                            /* 11 */
+	           "  - name: q1\n"                       /* 12 */
+	           "    channel: voice\n"                 /* 13 */
+	           "    strategy: fastest\n"              /* 14 */
+	           "    agent_tiers: a\n"                 /* 15 */
+	           "agents:\n"                            /* 16 */
+	           "  - id: alice\n"                      /* 17 */
+	           "    queues: [q1, q1]\n");             /* 18 */
 	expect_exact(f, 6, "agent_tiers[2]: 'a' is listed twice (first at line 6)");
 	expect_exact(f, 6, "agent_tiers[3]: 'x y' must be 1 to 32 of [A-Za-z0-9_.-]");
 	expect_exact(f, 6, "agent_tiers[4]: expected a name, found a list");
@@ -1024,7 +1034,8 @@ static void test_tier_lists(void **state)
 	expect_exact(f, 14,
 	             "queues[0].strategy: 'fastest' must be longest-idle, most-skilled, "
 	             "least-occupied, round-robin, fewest-contacts or random");
-	expect_exact(f, 15, "queues[0].agent_tiers: expected a list of names, found a single value");
+	expect_exact(f, 15,
+	             "queues[0].agent_tiers: expected a list of names, found a single value");
 	expect_exact(f, 18, "agents[0].queues[1]: 'q1' is listed twice (first at line 18)");
 	expect_count(f, 8);
 
@@ -1045,7 +1056,6 @@ static void test_tier_lists(void **state)
 	expect_exact(f, 6, "agent_tiers: at most 32 names are allowed, found 33");
 	expect_count(f, 1);
 }
-
 
 /* Every kind of value lands in its field: strings, integers, durations with
  * and without units, booleans, lists, and a relative secret_file. */
@@ -1585,6 +1595,90 @@ static void test_document_shape(void **state)
 	config_free(NULL);
 }
 
+/* Whether names[0..n) holds name. */
+static int has_name(char *const *names, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(names[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+/* Whether agent a serves queue name directly (no queues = every queue). */
+static int agent_serves(const struct sb_agent_conf *a, const char *name)
+{
+	return a->n_queues == 0 || has_name(a->queues, a->n_queues, name);
+}
+
+/* Whether a meets q's skill minimums lowered by relax. */
+static int agent_skilled(const struct sb_agent_conf *a, const struct sb_queue_conf *q, int relax)
+{
+	for (size_t i = 0; i < q->n_skills; i++) {
+		int need = q->skills[i].level - relax, have = 0;
+
+		for (size_t j = 0; j < a->n_skills; j++)
+			if (strcmp(a->skills[j].name, q->skills[i].name) == 0)
+				have = a->skills[j].level;
+		if (need > 0 && have < need)
+			return 0;
+	}
+	return 1;
+}
+
+/* Whether agent a could take a contact of queue q at its start or after
+ * one of its steps: queues served (or added by a step), tiers allowed,
+ * skills with the relax reached. A simple model of DESIGN 3.2 and 3.4, to
+ * keep the demo file sensible; the engine is the real judge. */
+static int agent_can_serve(const struct sb_agent_conf *a, const struct sb_queue_conf *q)
+{
+	char *const *tiers = q->agent_tiers;
+	size_t n_tiers = q->n_agent_tiers;
+	int relax = 0, added = 0;
+
+	for (size_t s = 0; s <= q->n_steps; s++) {
+		if (s > 0) {
+			const struct sb_step_conf *st = &q->steps[s - 1];
+
+			if (st->overflow != NULL)
+				break;
+			if (st->skill_relax > relax)
+				relax = st->skill_relax;
+			if (st->n_agent_tiers > 0)
+				tiers = st->agent_tiers, n_tiers = st->n_agent_tiers;
+			if (st->add_queue != NULL && agent_serves(a, st->add_queue))
+				added = 1;
+		}
+		if ((agent_serves(a, q->name) || added) &&
+		    (n_tiers == 0 || has_name(tiers, n_tiers, a->tier)) &&
+		    agent_skilled(a, q, relax))
+			return 1;
+	}
+	return 0;
+}
+
+/* Requires that in an example file every agent has work and every queue
+ * someone to do it. */
+static void expect_staffed(const char *what, const struct sb_config *c)
+{
+	for (size_t i = 0; i < c->n_agents; i++) {
+		int any = 0;
+
+		for (size_t j = 0; j < c->n_queues; j++)
+			any |= agent_can_serve(&c->agents[i], &c->queues[j]);
+		if (!any)
+			fail_msg("%s: agent %s can serve no queue", what, c->agents[i].id);
+	}
+	for (size_t j = 0; j < c->n_queues; j++) {
+		int any = 0;
+
+		for (size_t i = 0; i < c->n_agents; i++)
+			any |= agent_can_serve(&c->agents[i], &c->queues[j]);
+		if (!any)
+			fail_msg("%s: queue %s has no agent who can serve it", what,
+			         c->queues[j].name);
+	}
+}
+
 /* config/demo.yaml loads as it is and says what the demo needs. */
 static void test_repo_demo_loads(void **state)
 {
@@ -1605,14 +1699,42 @@ static void test_repo_demo_loads(void **state)
 	assert_non_null(config_gateway(c, "demo-gw"));
 	assert_non_null(config_gateway(c, "demo-chat"));
 	assert_int_equal(config_queue(c, "support-voice")->channel, SB_CH_VOICE);
+	assert_int_equal(config_queue(c, "sales-voice")->channel, SB_CH_VOICE);
 	assert_int_equal(config_queue(c, "support-chat")->channel, SB_CH_CHAT);
 	assert_int_equal(config_queue(c, "support-email")->channel, SB_CH_EMAIL);
 	assert_int_equal(config_queue(c, "support-social")->channel, SB_CH_SOCIAL);
-	assert_int_equal(c->n_queues, 4);
+	assert_int_equal(c->n_queues, 5);
+	/* support-voice stays the voice channel's default queue */
+	assert_string_equal(c->queues[0].name, "support-voice");
 	assert_int_equal(c->n_agents, 6);
 	assert_non_null(config_agent(c, "alice"));
+	assert_non_null(config_agent(c, "bob"));
+	assert_non_null(config_agent(c, "carol"));
+	assert_non_null(config_agent(c, "dave"));
+	assert_non_null(config_agent(c, "erin"));
 	assert_non_null(config_agent(c, "frank"));
 	assert_int_equal(c->channels[SB_CH_VOICE].offer_timeout_ms, 8000);
+
+	/* the routing rules it shows */
+	assert_int_equal(c->n_agent_tiers, 3);
+	assert_int_equal(c->n_customer_tiers, 3);
+	assert_string_equal(c->customer_tiers[0].name, "vip");
+	assert_string_equal(c->customer_tiers[0].first_agent_tiers[0], "senior");
+	assert_int_equal(c->customer_tiers[0].widen_after_ms, 5000);
+	assert_string_equal(c->customer_tiers[1].name, "gold");
+	assert_string_equal(c->customer_tiers[2].name, "standard");
+	assert_true(c->channels[SB_CH_EMAIL].auto_accept);
+	assert_string_equal(config_queue(c, "support-chat")->strategy, "least-occupied");
+	assert_string_equal(config_queue(c, "sales-voice")->skills[0].name, "sales");
+	assert_int_equal(config_queue(c, "support-voice")->n_steps, 2);
+	assert_int_equal(config_queue(c, "support-voice")->steps[0].after_ms, 8000);
+	assert_int_equal(config_queue(c, "support-voice")->steps[0].skill_relax, 1);
+	assert_int_equal(config_queue(c, "support-voice")->steps[1].after_ms, 15000);
+	assert_string_equal(config_queue(c, "support-voice")->steps[1].add_queue, "sales-voice");
+	/* vip contacts have a senior agent to go to first */
+	assert_string_equal(config_agent(c, "alice")->tier, "senior");
+
+	expect_staffed("config/demo.yaml", c);
 }
 
 /* config/switchboard.yaml loads (its secret files pointed at temp files)
@@ -1634,6 +1756,7 @@ static void test_repo_production_loads(void **state)
 	assert_true(f->cfg->n_gateways >= 1);
 	assert_true(f->cfg->n_agents >= 1);
 	assert_string_equal(f->cfg->agent_secret, "test-secret-0123456789abcdef");
+	expect_staffed("config/switchboard.yaml", f->cfg);
 	free(local);
 	free(text);
 }
@@ -1655,7 +1778,35 @@ static void test_reference_dump(void **state)
 	free(text);
 }
 
-/* The table is well formed: sections before their keys, defaults in range. */
+/* A table of list item keys is well formed: the identity first, defaults
+ * in range, documented; nested lists likewise. */
+static void check_item_table(const struct config_list *l)
+{
+	for (size_t j = 0; j < l->n_items; j++) {
+		const struct config_key *k = &l->items[j];
+
+		assert_non_null(k->doc);
+		assert_null(strchr(k->path, '.'));
+		assert_int_equal(config_table_find(l->items, l->n_items, k->path), (int)j);
+		if (k->flags & CONFIG_IDENTITY)
+			assert_int_equal(j, 0);
+		/* ONE_OF keys have no default: their absence is meaningful */
+		if ((k->type == CONFIG_INT || k->type == CONFIG_DURATION) &&
+		    !(k->flags & CONFIG_ONE_OF))
+			assert_true(k->min <= k->def && k->def <= k->max);
+		if (k->type == CONFIG_NUMBER)
+			assert_true(k->num_min <= k->num_def && k->num_def <= k->num_max);
+		if (k->type == CONFIG_STRLIST || k->type == CONFIG_SKILLS)
+			assert_true(k->count_offset > 0 && k->check != NULL);
+		if (k->type == CONFIG_STRING && k->def_str == NULL && k->example == NULL)
+			assert_true(k->flags & CONFIG_NULLABLE); /* the dump writes null */
+		if (k->type == CONFIG_LIST)
+			check_item_table(k->list);
+	}
+}
+
+/* The table is well formed: sections before their keys, defaults in range
+ * and passing their own checks, list items likewise. */
 static void test_table_consistent(void **state)
 {
 	(void)state;
@@ -1680,6 +1831,15 @@ static void test_table_consistent(void **state)
 			if (k->type == CONFIG_DURATION)
 				assert_true(k->unit_ms == 1 || k->unit_ms == 1000);
 		}
+		if (k->type == CONFIG_STRLIST) {
+			size_t n = 0;
+
+			for (; k->def_items != NULL && k->def_items[n] != NULL; n++)
+				assert_null(k->check(k->def_items[n]));
+			assert_true((int64_t)n >= k->min && (k->max == 0 || (int64_t)n <= k->max));
+		}
+		if (k->type == CONFIG_LIST)
+			check_item_table(k->list);
 	}
 }
 

@@ -226,34 +226,53 @@ static void conf_fill(struct engine_conf *c)
 	c->reject_delay_ms = 5000;
 	c->stats_window_ms = STATS_WINDOW_MS;
 	c->check_invariants = true; /* the engine aborts on a broken invariant */
-	c->channels[SB_CH_VOICE] = (struct engine_channel_conf){
-	    .sla_ms = 30000, .offer_timeout_ms = 15000, .wrapup_ms = 10000, .capacity = 1,
-	    .exclusive = true, .auto_accept = false};
-	c->channels[SB_CH_CHAT] = (struct engine_channel_conf){
-	    .sla_ms = 60000, .offer_timeout_ms = 20000, .wrapup_ms = 5000, .capacity = 3,
-	    .exclusive = false, .auto_accept = false};
-	c->channels[SB_CH_EMAIL] = (struct engine_channel_conf){
-	    .sla_ms = 14400000, .offer_timeout_ms = 30000, .wrapup_ms = 0, .capacity = 5,
-	    .exclusive = false, .auto_accept = false};
-	c->channels[SB_CH_SOCIAL] = (struct engine_channel_conf){
-	    .sla_ms = 3600000, .offer_timeout_ms = 30000, .wrapup_ms = 0, .capacity = 3,
-	    .exclusive = false, .auto_accept = false};
+	c->channels[SB_CH_VOICE] = (struct engine_channel_conf){.sla_ms = 30000,
+	                                                        .offer_timeout_ms = 15000,
+	                                                        .wrapup_ms = 10000,
+	                                                        .capacity = 1,
+	                                                        .exclusive = true,
+	                                                        .auto_accept = false};
+	c->channels[SB_CH_CHAT] = (struct engine_channel_conf){.sla_ms = 60000,
+	                                                       .offer_timeout_ms = 20000,
+	                                                       .wrapup_ms = 5000,
+	                                                       .capacity = 3,
+	                                                       .exclusive = false,
+	                                                       .auto_accept = false};
+	c->channels[SB_CH_EMAIL] = (struct engine_channel_conf){.sla_ms = 14400000,
+	                                                        .offer_timeout_ms = 30000,
+	                                                        .wrapup_ms = 0,
+	                                                        .capacity = 5,
+	                                                        .exclusive = false,
+	                                                        .auto_accept = false};
+	c->channels[SB_CH_SOCIAL] = (struct engine_channel_conf){.sla_ms = 3600000,
+	                                                         .offer_timeout_ms = 30000,
+	                                                         .wrapup_ms = 0,
+	                                                         .capacity = 3,
+	                                                         .exclusive = false,
+	                                                         .auto_accept = false};
+}
+
+/* Adds a queue; a refusal must say why. */
+static int queue_add_def(struct engine *e, const struct engine_queue_def *def)
+{
+	const char *why = NULL;
+	int rc = engine_queue_add(e, def, &why);
+
+	if (rc != 0)
+		assert_non_null(why);
+	return rc;
 }
 
 /* Adds a plain queue: no skills, no steps, the channel's SLA, longest-idle. */
 static int queue_add(struct engine *e, const char *name, enum sb_channel ch)
 {
-	const char *why = NULL;
 	const struct engine_queue_def def = {
 	    .name = name,
 	    .channel = ch,
 	    .strategy = STRATEGY_LONGEST_IDLE,
 	};
-	int rc = engine_queue_add(e, &def, &why);
 
-	if (rc != 0)
-		assert_non_null(why);
-	return rc;
+	return queue_add_def(e, &def);
 }
 
 /* Adds an agent of the default tier serving every queue, with the
@@ -269,8 +288,9 @@ static int agent_add(struct engine *e, const char *id)
 	return rc;
 }
 
-/* A fresh engine with the three queues and three agents, clock at 0. */
-static struct fx *fx_new(void)
+/* A fresh engine with the queues given (NULL: the three plain ones) and
+ * three agents serving every queue, clock at 0. */
+static struct fx *fx_new_queues(const struct engine_queue_def *defs, size_t n_defs)
 {
 	struct engine_conf conf;
 	struct fx *f = calloc(1, sizeof *f);
@@ -281,15 +301,26 @@ static struct fx *fx_new(void)
 	assert_non_null(f->e);
 	/* No tiers: engine_queues_done adds agent tier "regular" and customer
 	 * tier "standard" (factor 1). */
-	assert_int_equal(queue_add(f->e, "voice-q", SB_CH_VOICE), 0);
-	assert_int_equal(queue_add(f->e, "chat-q", SB_CH_CHAT), 0);
-	assert_int_equal(queue_add(f->e, "email-q", SB_CH_EMAIL), 0);
+	if (defs == NULL) {
+		assert_int_equal(queue_add(f->e, "voice-q", SB_CH_VOICE), 0);
+		assert_int_equal(queue_add(f->e, "chat-q", SB_CH_CHAT), 0);
+		assert_int_equal(queue_add(f->e, "email-q", SB_CH_EMAIL), 0);
+	}
+	for (size_t i = 0; i < n_defs; i++)
+		assert_int_equal(queue_add_def(f->e, &defs[i]), 0);
 	const char *why = NULL;
 	assert_int_equal(engine_queues_done(f->e, &why), 0);
 	for (int i = 0; i < N_AGENTS; i++)
 		assert_int_equal(agent_add(f->e, agent_ids[i]), 0);
 	assert_null(engine_check_invariants(f->e));
 	return f;
+}
+
+/* A fresh engine with the three plain queues ("voice-q", "chat-q",
+ * "email-q") and three agents, clock at 0. */
+static struct fx *fx_new(void)
+{
+	return fx_new_queues(NULL, 0);
 }
 
 /* Frees the engine (which frees every live payload) and the log; returns
@@ -369,7 +400,7 @@ static void expect_events(struct rec *r, ...)
 /* The channel a test queue takes. */
 static enum sb_channel queue_channel(const char *queue)
 {
-	if (strcmp(queue, "voice-q") == 0)
+	if (strncmp(queue, "voice-", 6) == 0)
 		return SB_CH_VOICE;
 	if (strcmp(queue, "chat-q") == 0)
 		return SB_CH_CHAT;
@@ -1372,6 +1403,121 @@ static void test_next_wakeup_earliest_timer(void **state)
 	expect_events(&f->rec, "assigned ch1 bob", "completed ch1 bob resolved", NULL);
 }
 
+/* A contact still in its queue (waiting or offered) at arrival + its SLA
+ * threshold is reported once as breached; one assigned before then never
+ * is. (New: the old engine had no SLA events.) */
+static void test_sla_breach_reported_while_in_queue(void **state)
+{
+	struct fx *f = *state;
+
+	fx_available(f, "alice");
+	fx_submit(f, "v1", "voice-q", 0);
+	fx_submit(f, "v2", "voice-q", 0);
+	f->now = 5000;
+	assert_int_equal(fx_accept(f, "alice", "o-T-1"), 0);
+	expect_events(&f->rec, "agent alice available", "offer v1 -> alice o-T-1 exp=15000",
+	              "assigned v1 alice", NULL);
+	assert_int_equal(engine_contact(f->e, "v2")->sla_ms, 30000);
+	assert_int_equal(engine_next_wakeup(f->e), 30000);
+
+	/* Waiting: v2 breaches; v1, assigned in time, does not. */
+	fx_tick(f, 29999);
+	expect_events(&f->rec, NULL);
+	fx_tick(f, 30000);
+	expect_events(&f->rec, "event v2 sla_breached", NULL);
+	assert_true(engine_contact(f->e, "v2")->sla_breached);
+	assert_false(engine_contact(f->e, "v1")->sla_breached);
+	assert_int_equal(state_of(f, "v2"), CONTACT_WAITING);
+	assert_int_equal(engine_next_wakeup(f->e), INT64_MAX);
+
+	/* alice finishes v1 and, after wrap-up, takes v2: no second report. */
+	f->now = 31000;
+	assert_int_equal(fx_complete(f, "alice", "v1"), 0);
+	fx_tick(f, 41000);
+	assert_int_equal(fx_accept(f, "alice", "o-T-2"), 0);
+	expect_events(&f->rec, "completed v1 alice resolved", "offer v2 -> alice o-T-2 exp=56000",
+	              "assigned v2 alice", NULL);
+
+	/* Offered: v3's offer to bob times out and is made again; it is still
+	 * offered at its threshold. */
+	f->now = 42000;
+	fx_submit(f, "v3", "voice-q", 0);
+	fx_available(f, "bob");
+	expect_events(&f->rec, "agent bob available", "offer v3 -> bob o-T-3 exp=57000", NULL);
+	fx_tick(f, 57000);
+	expect_events(&f->rec, "offer_ended v3 bob o-T-3 timeout", NULL);
+	fx_tick(f, 62000);
+	expect_events(&f->rec, "offer v3 -> bob o-T-4 exp=77000", NULL);
+	fx_tick(f, 72000);
+	expect_events(&f->rec, "event v3 sla_breached", NULL);
+	assert_int_equal(state_of(f, "v3"), CONTACT_OFFERED);
+	f->now = 73000;
+	assert_int_equal(fx_accept(f, "bob", "o-T-4"), 0);
+	expect_events(&f->rec, "assigned v3 bob", NULL);
+	assert_true(engine_contact(f->e, "v3")->sla_breached);
+	/* Reported once: nothing is left to fire. */
+	assert_int_equal(engine_next_wakeup(f->e), INT64_MAX);
+	fx_tick(f, 200000);
+	expect_events(&f->rec, NULL);
+}
+
+/* A queue's max_wait moves a contact to its overflow queue (keeping its
+ * deadline) or, with none, expires it; an offer live at max_wait runs its
+ * course first. (New: the old engine had no max_wait.) */
+static void test_max_wait_overflows_then_expires(void **state)
+{
+	static const struct engine_queue_def defs[] = {
+	    {.name = "voice-front",
+	     .channel = SB_CH_VOICE,
+	     .max_wait_ms = 20000,
+	     .overflow = "voice-back"},
+	    {.name = "voice-back", .channel = SB_CH_VOICE, .max_wait_ms = 25000},
+	};
+	struct fx *f = fx_new_queues(defs, 2);
+
+	fx_submit(f, "c1", "voice-front", 0);
+	fx_tick(f, 19999);
+	expect_events(&f->rec, NULL);
+	fx_tick(f, 20000);
+	expect_events(&f->rec, "event c1 overflowed voice-back", NULL);
+	const struct engine_contact_view *c1 = engine_contact(f->e, "c1");
+	assert_string_equal(c1->queue, "voice-back");
+	assert_int_equal(c1->deadline_ms, 30000);
+	assert_int_equal(c1->state, CONTACT_WAITING);
+	assert_int_equal(engine_contact_position(f->e, "c1"), 1);
+	fx_tick(f, 30000);
+	expect_events(&f->rec, "event c1 sla_breached", NULL);
+	/* voice-back's max_wait counts from when it entered voice-back. */
+	fx_tick(f, 44999);
+	expect_events(&f->rec, NULL);
+	fx_tick(f, 45000);
+	expect_events(&f->rec, "expired c1 max-wait", NULL);
+	assert_null(engine_contact(f->e, "c1"));
+	assert_int_equal(f->rec.freed, 1);
+	assert_int_equal(engine_waiting_count(f->e), 0);
+
+	/* Offered at its max_wait (75000): it is decided when the offer ends. */
+	f->now = 50000;
+	fx_available(f, "alice");
+	fx_submit(f, "c2", "voice-back", 0);
+	expect_events(&f->rec, "agent alice available", "offer c2 -> alice o-T-1 exp=65000", NULL);
+	fx_tick(f, 65000);
+	fx_tick(f, 70000);
+	expect_events(&f->rec, "offer_ended c2 alice o-T-1 timeout",
+	              "offer c2 -> alice o-T-2 exp=85000", NULL);
+	fx_tick(f, 75000);
+	expect_events(&f->rec, NULL);
+	assert_int_equal(state_of(f, "c2"), CONTACT_OFFERED);
+	fx_tick(f, 80000);
+	expect_events(&f->rec, "event c2 sla_breached", NULL);
+	fx_tick(f, 85000);
+	expect_events(&f->rec, "offer_ended c2 alice o-T-2 timeout", "expired c2 max-wait", NULL);
+	assert_null(engine_contact(f->e, "c2"));
+	assert_int_equal(fx_accept(f, "alice", "o-T-2"), SB_ERR_NOT_FOUND);
+	assert_int_equal(f->rec.expired, 2);
+	assert_int_equal(fx_free(f), 0);
+}
+
 /* A fixed script touching every kind of event. */
 static void run_script(struct fx *f)
 {
@@ -1665,6 +1811,8 @@ int main(void)
 	    T(test_break_rescinds_offer),
 	    T(test_logout_keeps_assignment),
 	    T(test_next_wakeup_earliest_timer),
+	    T(test_sla_breach_reported_while_in_queue),
+	    cmocka_unit_test(test_max_wait_overflows_then_expires),
 	    cmocka_unit_test(test_determinism),
 	    T(test_random_operations_hold_invariants),
 	};

@@ -1768,7 +1768,7 @@ static bool run_expect(struct run *r, const struct line *l)
 			return false;
 		}
 		r->err_pending = false;
-		if (l->n < 3 || strcmp(sb_err_name(r->last_rc), l->tok[2]) != 0) {
+		if (l->n != 3 || !token_match(l->tok[2], sb_err_name(r->last_rc))) {
 			run_fail(r, l->no, "expected error %s, line %d failed with %s (%s)",
 				 l->n > 2 ? l->tok[2] : "?", r->last_action_line,
 				 sb_err_name(r->last_rc), r->last_why ? r->last_why : "");
