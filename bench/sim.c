@@ -109,6 +109,8 @@ struct sim_conf {
 struct qstat {
 	uint64_t offered, answered, answered_in_sla, abandoned, abandoned_in_sla,
 		abandoned_after_sla, expired, overflowed, breached, stuck;
+	uint64_t late_unflagged; /* answered after its threshold with no SLA-breach event */
+	uint64_t early_flagged;  /* an SLA-breach event, yet answered within its threshold */
 	double wait_sum_ms;
 };
 
@@ -148,6 +150,7 @@ struct sim_contact {
 	char offer[48];
 	uint8_t state;
 	bool offered_at_submit;
+	bool breached; /* the engine sent EVENT_SLA_BREACHED */
 };
 
 struct sim_agent {
@@ -978,6 +981,10 @@ static void sink_assigned(void *ctx, const struct engine_contact_view *c, int64_
 	q->answered++;
 	if (wait <= c->sla_ms)
 		q->answered_in_sla++;
+	if (wait > c->sla_ms && !ct->breached)
+		q->late_unflagged++;
+	if (wait <= c->sla_ms && ct->breached)
+		q->early_flagged++;
 	q->wait_sum_ms += (double)wait;
 	double err = (double)(ct->est_ms - wait);
 	s->out->all.n++;
@@ -1049,11 +1056,14 @@ static void sink_event(void *ctx, const struct engine_contact_view *c, enum engi
 		       const char *detail, int64_t now)
 {
 	struct sim *s = ctx;
-	struct qstat *q = qstat_of(s, contact_of(s, c));
+	struct sim_contact *ct = contact_of(s, c);
+	struct qstat *q = qstat_of(s, ct);
 
 	s->out->events++;
-	if (ev == EVENT_SLA_BREACHED)
+	if (ev == EVENT_SLA_BREACHED) {
 		q->breached++;
+		ct->breached = true;
+	}
 	else if (ev == EVENT_OVERFLOWED)
 		q->overflowed++;
 }
@@ -1123,6 +1133,8 @@ static void outcome_add(struct outcome *o, const struct outcome *r)
 		a->overflowed += b->overflowed;
 		a->breached += b->breached;
 		a->stuck += b->stuck;
+		a->late_unflagged += b->late_unflagged;
+		a->early_flagged += b->early_flagged;
 		a->wait_sum_ms += b->wait_sum_ms;
 		struct engine_period_stats *x = &o->eng[i];
 		const struct engine_period_stats *y = &r->eng[i];
@@ -1526,6 +1538,10 @@ static void report(const struct sim_conf *cf, const uint32_t *counts, const stru
 			printf("%-16s        never resolved %" PRIu64 ", overflowed %" PRIu64
 			       ", SLA-breach events %" PRIu64 "\n",
 			       "", q->stuck, q->overflowed, q->breached);
+		if (q->late_unflagged || q->early_flagged)
+			printf("%-16s        answered late without an SLA-breach event %" PRIu64
+			       ", breach event yet answered in time %" PRIu64 "\n",
+			       "", q->late_unflagged, q->early_flagged);
 		if (e->answered != q->answered || e->answered_in_sla != q->answered_in_sla)
 			printf("%-16s        engine_queue_stats differs: answered %" PRIu64
 			       " (in SLA %" PRIu64 "), abandoned after SLA %" PRIu64 "\n",

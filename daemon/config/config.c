@@ -42,9 +42,10 @@ struct config_msg {
 
 /* Where a parsed value came from: the checks that run after parsing
  * (references between tiers, queues and steps) report at the value's line.
- * addr is the stored string for strings, else the field's address (or the
- * item's, for item); never an address inside the queues array, which
- * config_default_queues may move. */
+ * addr is a field's or an item's address, or a stored string (what a
+ * reference check holds). Lookups never use an address inside the queues
+ * array, which config_default_queues may move; the records left there are
+ * harmless, as nothing allocated after the move is looked up. */
 struct config_lineref {
 	uintptr_t addr;
 	int item; /* 0: a stored value's line, 1: a list item's, 2: a key's, even if its
@@ -62,7 +63,7 @@ struct config_ctx {
 	size_t n_msgs;
 	size_t n_dropped;
 	struct config_lineref *refs;
-	size_t n_refs;
+	size_t n_refs, cap_refs;
 	int refs_sorted;
 	int defaults; /* filling a default: its values have no line in the file */
 };
@@ -154,7 +155,11 @@ static void config_note(struct config_ctx *ctx, const void *addr, int item, size
 {
 	if (ctx->defaults || addr == NULL)
 		return;
-	ctx->refs = xreallocarray(ctx->refs, ctx->n_refs + 1, sizeof *ctx->refs);
+	if (ctx->n_refs == ctx->cap_refs) {
+		/* one per value: grow geometrically, a roster can have 100 000 */
+		ctx->cap_refs = ctx->cap_refs * 2 + 64;
+		ctx->refs = xreallocarray(ctx->refs, ctx->cap_refs, sizeof *ctx->refs);
+	}
 	ctx->refs[ctx->n_refs] = (struct config_lineref){(uintptr_t)addr, item, ctx->n_refs, line};
 	ctx->n_refs++;
 	ctx->refs_sorted = 0;
@@ -882,7 +887,7 @@ static void config_default_list(struct config_ctx *ctx, struct config_walk *w, s
 		ctx->doc = saved;
 		yaml_document_delete(&doc);
 	} else {
-		/* a bug in config_table.c; test_table_consistent catches it first */
+		/* a bug in config_table.c, which test_routing_defaults catches */
 		config_error(ctx, 0, "the default of %s is not YAML", k->path);
 	}
 	yaml_parser_delete(&parser);

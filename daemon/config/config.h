@@ -40,7 +40,7 @@ struct sb_customer_tier_conf {
 	/* only these agent tiers see its contacts at first; empty = all */
 	char **first_agent_tiers;
 	size_t n_first_agent_tiers;
-	int64_t widen_after_ms; /* then every allowed tier does (0 = never restricted) */
+	int64_t widen_after_ms; /* then every tier does; > 0 with first_agent_tiers */
 };
 
 /* One escalation (bullseye) step of a queue. */

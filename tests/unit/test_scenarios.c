@@ -140,6 +140,7 @@ struct run {
 	int echo_state; /* -1: none */
 	const char *echo_reason;
 
+	bool trace; /* SCENARIO_TRACE set: print lines and events as they happen */
 	int submitted, freed;
 	char violation[512];
 	char err[8192];
@@ -195,6 +196,8 @@ static void run_log(struct run *r, int64_t at, const char *fmt, ...)
 	vsnprintf(r->events[r->n_events].text, EVENT_LEN, fmt, ap);
 	va_end(ap);
 	r->events[r->n_events].at = at;
+	if (r->trace)
+		fprintf(stderr, "      %-44s @%lld\n", r->events[r->n_events].text, (long long)at);
 	if (r->n_events > 0 && at < r->events[r->n_events - 1].at)
 		run_violation(r, "event '%s' at t=%lld comes after one at t=%lld",
 			      r->events[r->n_events].text, (long long)at,
@@ -1282,6 +1285,17 @@ static int run_action(struct run *r, const struct line *l, int a)
 	const struct engine_contact_view *out = NULL;
 	int rc;
 
+	static const char *const verbs[] = {"tick",   "submit",   "cancel", "login",  "logout",
+					    "state",  "ready",    "remove", "update", "add",
+					    "accept", "reject",   "complete", "transfer", NULL};
+	bool known = false;
+
+	for (size_t i = 0; verbs[i] != NULL; i++)
+		known = known || strcmp(verb, verbs[i]) == 0;
+	if (!known) {
+		run_fail(r, l->no, "unknown action '%s'", verb);
+		return SB_ERR_INTERNAL;
+	}
 	r->last_why = NULL;
 	if (strcmp(verb, "tick") == 0)
 		return 0; /* the `at` already ticked */
@@ -1458,11 +1472,15 @@ static bool check_dbl(struct run *r, const struct line *l, const char *what, dou
 	double want;
 	char *end;
 
-	if (strcmp(want_s, "none") == 0)
+	if (strcmp(want_s, "none") == 0) {
 		want = -1;
-	else {
+	} else {
+		int64_t ms;
+
 		want = strtod(want_s, &end);
-		if (*end != '\0') {
+		if (*end != '\0' && parse_dur(want_s, &ms)) {
+			want = (double)ms; /* a duration: asa 20s */
+		} else if (*end != '\0') {
 			run_fail(r, l->no, "bad number '%s' for %s", want_s, what);
 			return false;
 		}
@@ -1966,9 +1984,12 @@ static bool run_all(struct run *r)
 			return false;
 	if (!run_build(r, i < r->n_lines ? r->lines[i].no : 1))
 		return false;
-	for (; i < r->n_lines; i++)
+	for (; i < r->n_lines; i++) {
+		if (r->trace)
+			fprintf(stderr, "%4d: %s\n", r->lines[i].no, r->lines[i].text);
 		if (!run_line(r, &r->lines[i]))
 			return false;
+	}
 	int last = r->n_lines ? r->lines[r->n_lines - 1].no : 1;
 	if (r->err_pending) {
 		run_fail(r, r->last_action_line, "failed: %s (%s); add `expect error %s` if meant",
@@ -1999,13 +2020,14 @@ static void run_free(struct run *r)
 
 /* Runs path once; returns the run (caller frees it with run_free + free).
  * r->err is empty on success. */
-static struct run *run_scenario(const char *path)
+static struct run *run_scenario(const char *path, bool trace)
 {
 	struct run *r = calloc(1, sizeof *r);
 
 	if (r == NULL)
 		abort();
 	r->path = path;
+	r->trace = trace;
 	run_all(r);
 	engine_free(r->e);
 	r->e = NULL;
@@ -2022,8 +2044,9 @@ static struct run *run_scenario(const char *path)
 static void test_scenario(void **state)
 {
 	const char *path = *state;
-	struct run *a = run_scenario(path);
-	struct run *b = a->err[0] == '\0' ? run_scenario(path) : NULL;
+	const char *t = getenv("SCENARIO_TRACE");
+	struct run *a = run_scenario(path, t != NULL && t[0] != '\0');
+	struct run *b = a->err[0] == '\0' ? run_scenario(path, false) : NULL;
 	char msg[8192 + 512];
 
 	msg[0] = '\0';
