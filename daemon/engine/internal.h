@@ -79,6 +79,7 @@ struct equeue {
 	struct ostree order; /* contacts in the queue (waiting or offered), by deadline */
 	struct heap by_arrival; /* the same contacts, oldest first: longest wait */
 	struct period total;
+	int64_t first_answer_ms;
 	struct {
 		int64_t start;
 		struct period p;

@@ -1,7 +1,9 @@
 /* Agent selection (DESIGN 3.3): among agents that may take a contact, the
  * queue's strategy orders them. Each strategy is a key (k1, k2) computed
- * when the agent is (re)filed in a class's ready heap; ties break by agent
- * id, so a run is deterministic given its inputs. */
+ * when the agent is (re)filed in a class's ready heap. Where a strategy's
+ * own measure ties (two equally skilled agents), the longer idle goes first
+ * — fairer than always favouring one id — and only then the agent id, so a
+ * run is deterministic given its inputs. */
 #include <string.h>
 
 #include "engine/internal.h"
@@ -14,15 +16,13 @@ static int64_t select_skill_sum(const struct eagent *a, const struct equeue *q)
 	return sum;
 }
 
-/* Share of the agent's capacity in use, in parts per million. */
-static int64_t select_occupancy(const struct eagent *a)
+/* Share of the agent's capacity on the class's channel in use, in parts
+ * per million: capacity on channels the queue does not take says nothing
+ * about how busy the agent is for this contact. */
+static int64_t select_occupancy(const struct eagent *a, enum sb_channel ch)
 {
-	int64_t used = 0, cap = 0;
-	for (int ch = 0; ch < SB_CH_COUNT; ch++) {
-		used += a->v.load[ch];
-		cap += a->v.capacity[ch];
-	}
-	return cap ? used * 1000000 / cap : 0;
+	int64_t cap = a->v.capacity[ch];
+	return cap ? (int64_t)a->v.load[ch] * 1000000 / cap : 0;
 }
 
 void select_key(const struct engine *e, const struct eagent *a, const struct bucket *b,
@@ -40,7 +40,7 @@ void select_key(const struct engine *e, const struct eagent *a, const struct buc
 		*k1 = -select_skill_sum(a, q);
 		break;
 	case STRATEGY_LEAST_OCCUPIED:
-		*k1 = select_occupancy(a);
+		*k1 = select_occupancy(a, b->channel);
 		break;
 	case STRATEGY_ROUND_ROBIN:
 		*k1 = a->last_offer[q->index];

@@ -708,10 +708,10 @@ static void test_submit_refusals(void **state)
 }
 
 /* The estimated wait is 0 while an agent is free or nothing is known, else
- * the place in the queue over the queue's recent answer rate (answers per
- * ms over the stats window). The old engine used the interval between the
- * last two answers (3 s here); the new one spreads the window's answers
- * over the whole window: 65536 ms / 2 answers = 32768 ms a place. */
+ * the place in the queue over the queue's recent answer rate: the window's
+ * answers over the window, or over the time since the first answer while
+ * the window is not yet full — 2 answers in the 4 s since t=1000 is one
+ * every 2000 ms. */
 static void test_estimated_wait_from_answer_rate(void **state)
 {
 	struct fx *f = *state;
@@ -735,9 +735,9 @@ static void test_estimated_wait_from_answer_rate(void **state)
 
 	f->now = 5000;
 	assert_int_equal(fx_submit(f, "c3", "voice-q", 0), 1);
-	assert_int_equal(f->last_wait, STATS_WINDOW_MS / 2);
+	assert_int_equal(f->last_wait, 2000);
 	assert_int_equal(fx_submit(f, "c4", "voice-q", 0), 2);
-	assert_int_equal(f->last_wait, 2 * (STATS_WINDOW_MS / 2));
+	assert_int_equal(f->last_wait, 4000);
 
 	/* alice is still on c2: both wait past their 30 s threshold. Once the
 	 * answers have left the window nothing is known again. */

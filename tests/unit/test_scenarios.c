@@ -148,7 +148,7 @@ struct run {
 
 /* Records the first failure, with the file and line it belongs to. */
 static void run_fail(struct run *r, int line, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static void run_fail(struct run *r, int line, const char *fmt, ...)
 {
 	va_list ap;
@@ -167,7 +167,7 @@ static void run_fail(struct run *r, int line, const char *fmt, ...)
 /* Notes the first contract breach a sink callback sees (failing inside an
  * engine call would leave it half-way). */
 static void run_violation(struct run *r, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 static void run_violation(struct run *r, const char *fmt, ...)
 {
 	va_list ap;
@@ -181,7 +181,7 @@ static void run_violation(struct run *r, const char *fmt, ...)
 
 /* Appends one event line to the log. */
 static void run_log(struct run *r, int64_t at, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static void run_log(struct run *r, int64_t at, const char *fmt, ...)
 {
 	va_list ap;
@@ -200,11 +200,11 @@ static void run_log(struct run *r, int64_t at, const char *fmt, ...)
 		fprintf(stderr, "      %-44s @%lld\n", r->events[r->n_events].text, (long long)at);
 	if (r->n_events > 0 && at < r->events[r->n_events - 1].at)
 		run_violation(r, "event '%s' at t=%lld comes after one at t=%lld",
-			      r->events[r->n_events].text, (long long)at,
-			      (long long)r->events[r->n_events - 1].at);
+		              r->events[r->n_events].text, (long long)at,
+		              (long long)r->events[r->n_events - 1].at);
 	if (at > r->now)
 		run_violation(r, "event '%s' dated t=%lld, after the clock (t=%lld)",
-			      r->events[r->n_events].text, (long long)at, (long long)r->now);
+		              r->events[r->n_events].text, (long long)at, (long long)r->now);
 	r->n_events++;
 }
 
@@ -223,7 +223,7 @@ static void run_check_view(struct run *r, const struct engine_contact_view *c, c
 
 /* Remembers an offer id so `accept alice c1` can name it by contact. */
 static void run_offer_remember(struct run *r, const char *contact, const char *agent,
-			       const char *offer)
+                               const char *offer)
 {
 	struct offer_seen *o;
 
@@ -253,9 +253,12 @@ static const char *run_offer_find(const struct run *r, const char *contact, cons
 static const char *agent_state_word(enum engine_agent_state s)
 {
 	switch (s) {
-	case AGENT_OFFLINE: return "offline";
-	case AGENT_AVAILABLE: return "available";
-	case AGENT_BREAK: return "break";
+	case AGENT_OFFLINE:
+		return "offline";
+	case AGENT_AVAILABLE:
+		return "available";
+	case AGENT_BREAK:
+		return "break";
 	}
 	return "?";
 }
@@ -264,12 +267,18 @@ static const char *agent_state_word(enum engine_agent_state s)
 static const char *contact_state_word(enum engine_contact_state s)
 {
 	switch (s) {
-	case CONTACT_WAITING: return "waiting";
-	case CONTACT_OFFERED: return "offered";
-	case CONTACT_ASSIGNED: return "assigned";
-	case CONTACT_COMPLETED: return "completed";
-	case CONTACT_CANCELLED: return "cancelled";
-	case CONTACT_EXPIRED: return "expired";
+	case CONTACT_WAITING:
+		return "waiting";
+	case CONTACT_OFFERED:
+		return "offered";
+	case CONTACT_ASSIGNED:
+		return "assigned";
+	case CONTACT_COMPLETED:
+		return "completed";
+	case CONTACT_CANCELLED:
+		return "cancelled";
+	case CONTACT_EXPIRED:
+		return "expired";
 	}
 	return "?";
 }
@@ -278,10 +287,14 @@ static const char *contact_state_word(enum engine_contact_state s)
 static const char *offer_end_word(enum engine_offer_end why)
 {
 	switch (why) {
-	case OFFER_END_TIMEOUT: return "timeout";
-	case OFFER_END_REJECTED: return "rejected";
-	case OFFER_END_CANCELLED: return "cancelled";
-	case OFFER_END_AGENT_GONE: return "agent-gone";
+	case OFFER_END_TIMEOUT:
+		return "timeout";
+	case OFFER_END_REJECTED:
+		return "rejected";
+	case OFFER_END_CANCELLED:
+		return "cancelled";
+	case OFFER_END_AGENT_GONE:
+		return "agent-gone";
 	}
 	return "?";
 }
@@ -307,7 +320,7 @@ static void sink_offer(void *ctx, const struct engine_contact_view *c, int64_t n
 
 /* Sink: an offer ended unaccepted; the contact waits again. */
 static void sink_offer_ended(void *ctx, const struct engine_contact_view *c, const char *agent_id,
-			     const char *offer_id, enum engine_offer_end why, int64_t now)
+                             const char *offer_id, enum engine_offer_end why, int64_t now)
 {
 	struct run *r = ctx;
 
@@ -335,8 +348,8 @@ static void sink_assigned(void *ctx, const struct engine_contact_view *c, int64_
 }
 
 /* Sink: a contact was completed. */
-static void sink_completed(void *ctx, const struct engine_contact_view *c,
-			   const char *disposition, int64_t now)
+static void sink_completed(void *ctx, const struct engine_contact_view *c, const char *disposition,
+                           int64_t now)
 {
 	struct run *r = ctx;
 
@@ -344,12 +357,12 @@ static void sink_completed(void *ctx, const struct engine_contact_view *c,
 	if (c->state != CONTACT_COMPLETED)
 		run_violation(r, "completed: view of %s not completed", c->id);
 	run_log(r, now, "completed %s %s %s", c->id, c->agent_id ? c->agent_id : "?",
-		disposition ? disposition : "?");
+	        disposition ? disposition : "?");
 }
 
 /* Sink: the gateway cancelled a contact, maybe rescinding a live offer. */
 static void sink_cancelled(void *ctx, const struct engine_contact_view *c, const char *reason,
-			   const char *rescinded_agent, const char *rescinded_offer, int64_t now)
+                           const char *rescinded_agent, const char *rescinded_offer, int64_t now)
 {
 	struct run *r = ctx;
 
@@ -360,14 +373,14 @@ static void sink_cancelled(void *ctx, const struct engine_contact_view *c, const
 		run_violation(r, "cancelled: half a rescind for %s", c->id);
 	if (rescinded_agent != NULL)
 		run_log(r, now, "cancelled %s %s rescind %s", c->id, reason ? reason : "?",
-			rescinded_agent);
+		        rescinded_agent);
 	else
 		run_log(r, now, "cancelled %s %s", c->id, reason ? reason : "?");
 }
 
 /* Sink: a contact gave up (max-wait, no-agent). */
 static void sink_expired(void *ctx, const struct engine_contact_view *c, const char *reason,
-			 int64_t now)
+                         int64_t now)
 {
 	struct run *r = ctx;
 
@@ -379,7 +392,7 @@ static void sink_expired(void *ctx, const struct engine_contact_view *c, const c
 
 /* Sink: SLA breach, overflow or transfer; the contact lives on. */
 static void sink_event(void *ctx, const struct engine_contact_view *c, enum engine_event ev,
-		       const char *detail, int64_t now)
+                       const char *detail, int64_t now)
 {
 	struct run *r = ctx;
 
@@ -387,7 +400,8 @@ static void sink_event(void *ctx, const struct engine_contact_view *c, enum engi
 	switch (ev) {
 	case EVENT_SLA_BREACHED:
 		if (!c->sla_breached)
-			run_violation(r, "event sla_breached: view of %s not marked breached", c->id);
+			run_violation(r, "event sla_breached: view of %s not marked breached",
+			              c->id);
 		run_log(r, now, "event %s sla_breached", c->id);
 		break;
 	case EVENT_OVERFLOWED:
@@ -435,15 +449,15 @@ static void sink_contact_free(void *ctx, void *user)
 }
 
 static const struct engine_sink scenario_sink = {
-	.offer = sink_offer,
-	.offer_ended = sink_offer_ended,
-	.assigned = sink_assigned,
-	.completed = sink_completed,
-	.cancelled = sink_cancelled,
-	.expired = sink_expired,
-	.event = sink_event,
-	.agent_state = sink_agent_state,
-	.contact_free = sink_contact_free,
+    .offer = sink_offer,
+    .offer_ended = sink_offer_ended,
+    .assigned = sink_assigned,
+    .completed = sink_completed,
+    .cancelled = sink_cancelled,
+    .expired = sink_expired,
+    .event = sink_event,
+    .agent_state = sink_agent_state,
+    .contact_free = sink_contact_free,
 };
 
 /* Parses a whole decimal integer; false if s is anything else. */
@@ -605,8 +619,9 @@ static void run_defaults(struct run *r)
 	c->channels[SB_CH_VOICE] = (struct engine_channel_conf){30000, 15000, 0, 1, true, false};
 	c->channels[SB_CH_CHAT] = (struct engine_channel_conf){60000, 20000, 0, 3, false, false};
 	c->channels[SB_CH_EMAIL] =
-		(struct engine_channel_conf){4 * 3600000, 60000, 0, 5, false, false};
-	c->channels[SB_CH_SOCIAL] = (struct engine_channel_conf){3600000, 60000, 0, 3, false, false};
+	    (struct engine_channel_conf){4 * 3600000, 60000, 0, 5, false, false};
+	c->channels[SB_CH_SOCIAL] =
+	    (struct engine_channel_conf){3600000, 60000, 0, 3, false, false};
 	c->reject_delay_ms = 10000;
 	c->max_no_answer = 3;
 	c->transfer_boost_ms = 30000;
@@ -632,7 +647,8 @@ static bool run_agent_fields(struct run *r, const struct line *l, int from, stru
 		if (strcmp(k, "tier") == 0) {
 			a->d.tier = v;
 		} else if (strcmp(k, "skills") == 0) {
-			n = strcmp(v, "none") == 0 ? 0 : parse_skill_levels(v, a->skills, MAX_SKILLS);
+			n = strcmp(v, "none") == 0 ? 0
+			                           : parse_skill_levels(v, a->skills, MAX_SKILLS);
 			if (n < 0) {
 				run_fail(r, l->no, "bad skills '%s' (want name:level,...)", v);
 				return false;
@@ -953,8 +969,8 @@ static bool hdr_agent(struct run *r, const struct line *l)
 /* True if the line is one of the declarations that come before the timeline. */
 static bool is_header(const struct line *l)
 {
-	static const char *const words[] = {"channel", "routing",  "agent_tiers", "customer_tier",
-					    "queue",   "step",     "agent"};
+	static const char *const words[] = {"channel", "routing", "agent_tiers", "customer_tier",
+	                                    "queue",   "step",    "agent"};
 
 	for (size_t i = 0; i < sizeof words / sizeof *words; i++)
 		if (strcmp(l->tok[0], words[i]) == 0)
@@ -989,7 +1005,7 @@ static bool run_check(struct run *r, int line)
 
 	if (r->violation[0] != '\0') {
 		run_fail(r, line, "sink saw a contract breach at t=%lld: %s", (long long)r->now,
-			 r->violation);
+		         r->violation);
 		return false;
 	}
 	if (r->e != NULL && (why = engine_check_invariants(r->e)) != NULL) {
@@ -1015,7 +1031,7 @@ static bool run_build(struct run *r, int line)
 	for (size_t i = 0; i < r->n_agent_tiers; i++)
 		if ((rc = engine_agent_tier_add(r->e, r->agent_tiers[i], &why)) != 0) {
 			run_fail(r, line, "agent tier %s refused: %s (%s)", r->agent_tiers[i],
-				 sb_err_name(rc), why ? why : "");
+			         sb_err_name(rc), why ? why : "");
 			return false;
 		}
 	if (r->n_ctiers == 0) {
@@ -1026,24 +1042,24 @@ static bool run_build(struct run *r, int line)
 	for (size_t i = 0; i < r->n_ctiers; i++)
 		if ((rc = engine_customer_tier_add(r->e, &r->ctiers[i].t, &why)) != 0) {
 			run_fail(r, r->ctiers[i].line, "customer tier refused: %s (%s)",
-				 sb_err_name(rc), why ? why : "");
+			         sb_err_name(rc), why ? why : "");
 			return false;
 		}
 	for (size_t i = 0; i < r->n_queues; i++)
 		if ((rc = engine_queue_add(r->e, &r->queues[i].d, &why)) != 0) {
 			run_fail(r, r->queues[i].line, "queue refused: %s (%s)", sb_err_name(rc),
-				 why ? why : "");
+			         why ? why : "");
 			return false;
 		}
 	if ((rc = engine_queues_done(r->e, &why)) != 0) {
 		run_fail(r, line, "engine_queues_done refused: %s (%s)", sb_err_name(rc),
-			 why ? why : "");
+		         why ? why : "");
 		return false;
 	}
 	for (size_t i = 0; i < r->n_agents; i++)
 		if ((rc = engine_agent_add(r->e, &r->agents[i].d, NULL, &why)) != 0) {
 			run_fail(r, r->agents[i].line, "agent refused: %s (%s)", sb_err_name(rc),
-				 why ? why : "");
+			         why ? why : "");
 			return false;
 		}
 	return run_check(r, line);
@@ -1055,7 +1071,7 @@ static bool run_advance(struct run *r, int line, int64_t t)
 {
 	if (t < r->now) {
 		run_fail(r, line, "time goes backwards (%lld after %lld)", (long long)t,
-			 (long long)r->now);
+		         (long long)r->now);
 		return false;
 	}
 	for (int guard = 0;; guard++) {
@@ -1065,7 +1081,8 @@ static bool run_advance(struct run *r, int line, int64_t t)
 		if (w > t)
 			break;
 		if (guard > 100000) {
-			run_fail(r, line, "engine keeps asking for wakeups (at %lld)", (long long)w);
+			run_fail(r, line, "engine keeps asking for wakeups (at %lld)",
+			         (long long)w);
 			return false;
 		}
 		at = w > r->now ? w : r->now;
@@ -1075,9 +1092,9 @@ static bool run_advance(struct run *r, int line, int64_t t)
 			return false;
 		if (engine_next_wakeup(r->e) <= at) {
 			run_fail(r, line,
-				 "after engine_tick(%lld), engine_next_wakeup() is %lld: not in "
-				 "the future",
-				 (long long)at, (long long)engine_next_wakeup(r->e));
+			         "after engine_tick(%lld), engine_next_wakeup() is %lld: not in "
+			         "the future",
+			         (long long)at, (long long)engine_next_wakeup(r->e));
 			return false;
 		}
 	}
@@ -1093,9 +1110,9 @@ static bool run_settle(struct run *r, int line)
 	for (int guard = 0; engine_next_wakeup(r->e) <= r->now; guard++) {
 		if (guard > 0) {
 			run_fail(r, line,
-				 "after engine_tick(%lld), engine_next_wakeup() is %lld: not in "
-				 "the future",
-				 (long long)r->now, (long long)engine_next_wakeup(r->e));
+			         "after engine_tick(%lld), engine_next_wakeup() is %lld: not in "
+			         "the future",
+			         (long long)r->now, (long long)engine_next_wakeup(r->e));
 			return false;
 		}
 		engine_tick(r->e, r->now);
@@ -1115,8 +1132,7 @@ static char *opt(const struct line *l, int from, const char *key)
 }
 
 /* Checks that every `key value` pair in tokens [from, n) is a known key. */
-static bool keys_known(struct run *r, const struct line *l, int from,
-		       const char *const *keys)
+static bool keys_known(struct run *r, const struct line *l, int from, const char *const *keys)
 {
 	for (int i = from; i < l->n; i += 2) {
 		bool ok = false;
@@ -1135,8 +1151,8 @@ static bool keys_known(struct run *r, const struct line *l, int from,
  *  [prefer AGENT] [wait D] [arrived T] [gateway G]` */
 static int act_submit(struct run *r, const struct line *l, int a)
 {
-	static const char *const keys[] = {"queue",  "channel", "tier",    "skills", "priority",
-					   "prefer", "wait",    "arrived", "gateway", NULL};
+	static const char *const keys[] = {"queue",  "channel", "tier",    "skills",  "priority",
+	                                   "prefer", "wait",    "arrived", "gateway", NULL};
 	struct engine_skill_req skills[MAX_SKILLS];
 	struct engine_submit in;
 	struct marker *m;
@@ -1194,7 +1210,7 @@ static int act_submit(struct run *r, const struct line *l, int a)
 		return SB_ERR_INTERNAL;
 	}
 	in.deadline_ms = engine_deadline(r->e, in.queue, in.channel, in.customer_tier,
-					 in.arrived_ms, in.priority_s);
+	                                 in.arrived_ms, in.priority_s);
 	m = calloc(1, sizeof *m);
 	if (m == NULL)
 		abort();
@@ -1217,8 +1233,7 @@ static int act_submit(struct run *r, const struct line *l, int a)
 }
 
 /* Echo filter on while the script changes agent's own state. */
-static void echo_on(struct run *r, const char *agent, enum engine_agent_state s,
-		    const char *reason)
+static void echo_on(struct run *r, const char *agent, enum engine_agent_state s, const char *reason)
 {
 	r->echo_agent = agent;
 	r->echo_state = (int)s;
@@ -1235,7 +1250,7 @@ static void echo_off(struct run *r)
 
 /* `state AGENT available|offline|break [REASON]`, also used by `login A available`. */
 static int act_state(struct run *r, int line, const char *agent, const char *word,
-		     const char *reason)
+                     const char *reason)
 {
 	enum engine_agent_state s;
 	int rc;
@@ -1257,8 +1272,8 @@ static int act_state(struct run *r, int line, const char *agent, const char *wor
 		const struct engine_agent_view *v = engine_agent(r->e, agent);
 
 		if (v == NULL || v->state != s)
-			run_fail(r, line, "state %s %s succeeded but the engine says %s", agent, word,
-				 v ? agent_state_word(v->state) : "no such agent");
+			run_fail(r, line, "state %s %s succeeded but the engine says %s", agent,
+			         word, v ? agent_state_word(v->state) : "no such agent");
 	}
 	return rc;
 }
@@ -1285,9 +1300,9 @@ static int run_action(struct run *r, const struct line *l, int a)
 	const struct engine_contact_view *out = NULL;
 	int rc;
 
-	static const char *const verbs[] = {"tick",   "submit",   "cancel", "login",  "logout",
-					    "state",  "ready",    "remove", "update", "add",
-					    "accept", "reject",   "complete", "transfer", NULL};
+	static const char *const verbs[] = {"tick",   "submit", "cancel",   "login",    "logout",
+	                                    "state",  "ready",  "remove",   "update",   "add",
+	                                    "accept", "reject", "complete", "transfer", NULL};
 	bool known = false;
 
 	for (size_t i = 0; verbs[i] != NULL; i++)
@@ -1310,7 +1325,7 @@ static int run_action(struct run *r, const struct line *l, int a)
 		const char *gw = opt(l, a + 2, "gateway");
 
 		return engine_cancel(r->e, x1, gw ? gw : "gw", reason ? reason : "hangup", r->now,
-				     &r->last_why);
+		                     &r->last_why);
 	}
 	if (strcmp(verb, "login") == 0) {
 		echo_on(r, x1, AGENT_OFFLINE, NULL);
@@ -1369,7 +1384,7 @@ static int run_action(struct run *r, const struct line *l, int a)
 		const char *reason = opt(l, a + 3, "reason");
 
 		return engine_reject(r->e, x1, offer_arg(r, x1, x2), reason ? reason : "declined",
-				     r->now, &r->last_why);
+		                     r->now, &r->last_why);
 	}
 	if (strcmp(verb, "complete") == 0)
 		return engine_complete(r->e, x1, x2, x3 ? x3 : "resolved", r->now, &r->last_why);
@@ -1424,12 +1439,12 @@ static void run_fail_events(struct run *r, int line, const char *what)
 	list[0] = '\0';
 	for (size_t i = r->block_from; i < r->n_events && n < sizeof list; i++)
 		n += (size_t)snprintf(list + n, sizeof list - n, "\n      %s %-40s @%lld",
-				      i < r->consumed ? "  " : (i == r->consumed ? "->" : "  "),
-				      r->events[i].text, (long long)r->events[i].at);
+		                      i < r->consumed ? "  " : (i == r->consumed ? "->" : "  "),
+		                      r->events[i].text, (long long)r->events[i].at);
 	if (r->block_from == r->n_events)
 		snprintf(list, sizeof list, "\n      (none)");
-	run_fail(r, line, "%s\n    events since the last expect (-> the first unmatched):%s",
-		 what, list);
+	run_fail(r, line, "%s\n    events since the last expect (-> the first unmatched):%s", what,
+	         list);
 }
 
 /* Ends an expect block: every event since the last one must be matched. */
@@ -1446,7 +1461,7 @@ static bool run_block_end(struct run *r, int line)
 
 /* Compares one int64 figure; false (with a message) if it differs. */
 static bool check_i64(struct run *r, const struct line *l, const char *what, int64_t got,
-		      const char *want_s)
+                      const char *want_s)
 {
 	int64_t want;
 	long n;
@@ -1458,8 +1473,8 @@ static bool check_i64(struct run *r, const struct line *l, const char *what, int
 		return false;
 	}
 	if (got != want) {
-		run_fail(r, l->no, "%s: expected %lld, engine says %lld (%s)", what, (long long)want,
-			 (long long)got, l->text);
+		run_fail(r, l->no, "%s: expected %lld, engine says %lld (%s)", what,
+		         (long long)want, (long long)got, l->text);
 		return false;
 	}
 	return true;
@@ -1467,7 +1482,7 @@ static bool check_i64(struct run *r, const struct line *l, const char *what, int
 
 /* Compares one ratio or average; `none` means the engine's -1. */
 static bool check_dbl(struct run *r, const struct line *l, const char *what, double got,
-		      const char *want_s)
+                      const char *want_s)
 {
 	double want;
 	char *end;
@@ -1486,7 +1501,8 @@ static bool check_dbl(struct run *r, const struct line *l, const char *what, dou
 		}
 	}
 	if (fabs(got - want) > 1e-6 * (fabs(want) > 1 ? fabs(want) : 1)) {
-		run_fail(r, l->no, "%s: expected %g, engine says %g (%s)", what, want, got, l->text);
+		run_fail(r, l->no, "%s: expected %g, engine says %g (%s)", what, want, got,
+		         l->text);
 		return false;
 	}
 	return true;
@@ -1494,19 +1510,19 @@ static bool check_dbl(struct run *r, const struct line *l, const char *what, dou
 
 /* Compares one string figure; `none` means NULL. */
 static bool check_str(struct run *r, const struct line *l, const char *what, const char *got,
-		      const char *want)
+                      const char *want)
 {
 	bool ok = strcmp(want, "none") == 0 ? got == NULL : (got != NULL && strcmp(got, want) == 0);
 
 	if (!ok)
 		run_fail(r, l->no, "%s: expected %s, engine says %s (%s)", what, want,
-			 got ? got : "none", l->text);
+		         got ? got : "none", l->text);
 	return ok;
 }
 
 /* Compares one flag. */
 static bool check_bool(struct run *r, const struct line *l, const char *what, bool got,
-		       const char *want_s)
+                       const char *want_s)
 {
 	bool want;
 
@@ -1516,7 +1532,7 @@ static bool check_bool(struct run *r, const struct line *l, const char *what, bo
 	}
 	if (got != want) {
 		run_fail(r, l->no, "%s: expected %s, engine says %s (%s)", what, want_s,
-			 got ? "yes" : "no", l->text);
+		         got ? "yes" : "no", l->text);
 		return false;
 	}
 	return true;
@@ -1537,7 +1553,7 @@ static bool exp_explain(struct run *r, const struct line *l)
 	rc = engine_explain(r->e, l->tok[2], r->now, &x, &why);
 	if (rc != 0) {
 		run_fail(r, l->no, "engine_explain(%s): %s (%s)", l->tok[2], sb_err_name(rc),
-			 why ? why : "");
+		         why ? why : "");
 		return false;
 	}
 	for (int i = 3; i < l->n; i += 2) {
@@ -1587,7 +1603,7 @@ static bool exp_explain(struct run *r, const struct line *l)
 
 /* Checks one period figure (`answered`, `service_level`, ...). */
 static bool check_period(struct run *r, const struct line *l, const char *k,
-			 const struct engine_period_stats *p, const char *v)
+                         const struct engine_period_stats *p, const char *v)
 {
 	if (strcmp(k, "offered") == 0)
 		return check_i64(r, l, k, (int64_t)p->offered, v);
@@ -1664,7 +1680,7 @@ static bool exp_contact(struct run *r, const struct line *l)
 	if (l->n == 4 && strcmp(l->tok[3], "gone") == 0) {
 		if (c != NULL)
 			run_fail(r, l->no, "contact %s still exists (%s)", l->tok[2],
-				 contact_state_word(c->state));
+			         contact_state_word(c->state));
 		return c == NULL;
 	}
 	if (c == NULL) {
@@ -1782,22 +1798,22 @@ static bool run_expect(struct run *r, const struct line *l)
 	if (strcmp(what, "error") == 0) {
 		if (!r->err_pending) {
 			run_fail(r, l->no, "expected error %s, but line %d succeeded",
-				 l->n > 2 ? l->tok[2] : "?", r->last_action_line);
+			         l->n > 2 ? l->tok[2] : "?", r->last_action_line);
 			return false;
 		}
 		r->err_pending = false;
 		if (l->n != 3 || !token_match(l->tok[2], sb_err_name(r->last_rc))) {
 			run_fail(r, l->no, "expected error %s, line %d failed with %s (%s)",
-				 l->n > 2 ? l->tok[2] : "?", r->last_action_line,
-				 sb_err_name(r->last_rc), r->last_why ? r->last_why : "");
+			         l->n > 2 ? l->tok[2] : "?", r->last_action_line,
+			         sb_err_name(r->last_rc), r->last_why ? r->last_why : "");
 			return false;
 		}
 		return true;
 	}
 	if (r->err_pending) {
 		run_fail(r, r->last_action_line, "failed: %s (%s); add `expect error %s` if meant",
-			 sb_err_name(r->last_rc), r->last_why ? r->last_why : "no reason",
-			 sb_err_name(r->last_rc));
+		         sb_err_name(r->last_rc), r->last_why ? r->last_why : "no reason",
+		         sb_err_name(r->last_rc));
 		return false;
 	}
 	if (strcmp(what, "nothing") == 0) {
@@ -1809,7 +1825,7 @@ static bool run_expect(struct run *r, const struct line *l)
 	}
 	if (strcmp(what, "position") == 0 && l->n == 4)
 		return check_i64(r, l, "position", engine_contact_position(r->e, l->tok[2]),
-				 l->tok[3]);
+		                 l->tok[3]);
 	if (strcmp(what, "submit") == 0) {
 		for (int i = 2; i + 1 < l->n; i += 2) {
 			if (strcmp(l->tok[i], "position") == 0 &&
@@ -1817,7 +1833,7 @@ static bool run_expect(struct run *r, const struct line *l)
 				return false;
 			if (strcmp(l->tok[i], "estimated_wait") == 0 &&
 			    !check_i64(r, l, "submit estimated_wait", r->last_estimated_wait,
-				       l->tok[i + 1]))
+			               l->tok[i + 1]))
 				return false;
 		}
 		return true;
@@ -1825,9 +1841,12 @@ static bool run_expect(struct run *r, const struct line *l)
 	if (strcmp(what, "waiting") == 0 && l->n == 3)
 		return check_i64(r, l, "waiting", (int64_t)engine_waiting_count(r->e), l->tok[2]);
 	if (strcmp(what, "wakeup") == 0 && l->n == 3) {
-		if (strcmp(l->tok[2], "none") == 0)
-			return check_i64(r, l, "wakeup", engine_next_wakeup(r->e) == INT64_MAX ? 0 : 1,
-					 "0");
+		if (strcmp(l->tok[2], "none") == 0) {
+			if (engine_next_wakeup(r->e) != INT64_MAX)
+				run_fail(r, l->no, "wakeup: expected none, engine says %lld",
+				         (long long)engine_next_wakeup(r->e));
+			return engine_next_wakeup(r->e) == INT64_MAX;
+		}
 		return check_i64(r, l, "wakeup", engine_next_wakeup(r->e), l->tok[2]);
 	}
 	if (strcmp(what, "explain") == 0)
@@ -1855,7 +1874,7 @@ static bool run_expect(struct run *r, const struct line *l)
 		want[0] = '\0';
 		for (int i = 1; i < l->n && n < sizeof want; i++)
 			n += (size_t)snprintf(want + n, sizeof want - n, "%s%s", i > 1 ? " " : "",
-					      l->tok[i]);
+			                      l->tok[i]);
 		char msg[EVENT_LEN + 32];
 		snprintf(msg, sizeof msg, "expected: %s", want);
 		run_fail_events(r, l->no, msg);
@@ -1872,8 +1891,8 @@ static bool run_line(struct run *r, const struct line *l)
 		return run_expect(r, l) && run_check(r, l->no);
 	if (r->err_pending) {
 		run_fail(r, r->last_action_line, "failed: %s (%s); add `expect error %s` if meant",
-			 sb_err_name(r->last_rc), r->last_why ? r->last_why : "no reason",
-			 sb_err_name(r->last_rc));
+		         sb_err_name(r->last_rc), r->last_why ? r->last_why : "no reason",
+		         sb_err_name(r->last_rc));
 		return false;
 	}
 	if (r->in_block && !run_block_end(r, l->no))
@@ -1894,12 +1913,15 @@ static bool run_line(struct run *r, const struct line *l)
 		r->last_action_line = l->no;
 		if (r->err[0] != '\0')
 			return false;
+		if (r->trace && r->last_rc != 0)
+			fprintf(stderr, "      => error %s (%s)\n", sb_err_name(r->last_rc),
+			        r->last_why ? r->last_why : "no reason");
 		r->err_pending = r->last_rc != 0;
 		return run_check(r, l->no) && run_settle(r, l->no);
 	}
 	if (is_header(l))
 		run_fail(r, l->no, "'%s' after the timeline began: declarations come first",
-			 l->tok[0]);
+		         l->tok[0]);
 	else
 		run_fail(r, l->no, "not a scenario line (want `at T action` or `expect ...`)");
 	return false;
@@ -1921,7 +1943,8 @@ static bool run_load(struct run *r)
 	}
 	r->buf = calloc(1, (size_t)size + 1);
 	r->text = calloc(1, (size_t)size + 1);
-	if (r->buf == NULL || r->text == NULL || fread(r->buf, 1, (size_t)size, f) != (size_t)size) {
+	if (r->buf == NULL || r->text == NULL ||
+	    fread(r->buf, 1, (size_t)size, f) != (size_t)size) {
 		fclose(f);
 		run_fail(r, 0, "cannot read");
 		return false;
@@ -1993,8 +2016,8 @@ static bool run_all(struct run *r)
 	int last = r->n_lines ? r->lines[r->n_lines - 1].no : 1;
 	if (r->err_pending) {
 		run_fail(r, r->last_action_line, "failed: %s (%s); add `expect error %s` if meant",
-			 sb_err_name(r->last_rc), r->last_why ? r->last_why : "no reason",
-			 sb_err_name(r->last_rc));
+		         sb_err_name(r->last_rc), r->last_why ? r->last_why : "no reason",
+		         sb_err_name(r->last_rc));
 		return false;
 	}
 	if (!r->in_block)
@@ -2035,7 +2058,7 @@ static struct run *run_scenario(const char *path, bool trace)
 		run_fail(r, 0, "sink saw a contract breach while freeing: %s", r->violation);
 	if (r->err[0] == '\0' && r->freed != r->submitted)
 		run_fail(r, 0, "contact_free called %d times for %d accepted submits", r->freed,
-			 r->submitted);
+		         r->submitted);
 	return r;
 }
 
@@ -2056,16 +2079,16 @@ static void test_scenario(void **state)
 		snprintf(msg, sizeof msg, "second run: %s", b->err);
 	else if (a->n_events != b->n_events)
 		snprintf(msg, sizeof msg, "%s: not deterministic: %zu events, then %zu", path,
-			 a->n_events, b->n_events);
+		         a->n_events, b->n_events);
 	else
 		for (size_t i = 0; i < a->n_events; i++)
 			if (strcmp(a->events[i].text, b->events[i].text) != 0 ||
 			    a->events[i].at != b->events[i].at) {
 				snprintf(msg, sizeof msg,
-					 "%s: not deterministic: event %zu was '%s' @%lld, then "
-					 "'%s' @%lld",
-					 path, i + 1, a->events[i].text, (long long)a->events[i].at,
-					 b->events[i].text, (long long)b->events[i].at);
+				         "%s: not deterministic: event %zu was '%s' @%lld, then "
+				         "'%s' @%lld",
+				         path, i + 1, a->events[i].text, (long long)a->events[i].at,
+				         b->events[i].text, (long long)b->events[i].at);
 				break;
 			}
 	run_free(a);
@@ -2143,6 +2166,7 @@ static char *scenario_name(const char *path)
 	return name;
 }
 
+/* Runs the named scenario files, or every one in the scenario directory. */
 int main(int argc, char **argv)
 {
 	const char *dir = getenv("SCENARIO_DIR");
