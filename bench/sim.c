@@ -688,7 +688,7 @@ static void conf_defaults(struct sim_conf *cf)
 	cf->seed = 1;
 	cf->duration_ms = 8 * 3600000LL;
 	cf->answer_delay_ms = 2000;
-	cf->reject_delay_ms = 30000;
+	cf->reject_delay_ms = 5000;
 	cf->max_no_answer = 3;
 	cf->runs = 1;
 	cf->channels[SB_CH_VOICE] = (struct engine_channel_conf){30000, 15000, 10000, 1, true, false};
@@ -1183,7 +1183,7 @@ static void sim_build(struct sim *s, uint64_t seed, const uint32_t *counts)
 	memcpy(conf.channels, cf->channels, sizeof conf.channels);
 	conf.reject_delay_ms = cf->reject_delay_ms;
 	conf.max_no_answer = cf->max_no_answer;
-	conf.transfer_boost_ms = 30000;
+	conf.transfer_boost_ms = 15000;
 	conf.stats_window_ms = 15 * 60000;
 	conf.seed = seed;
 	conf.offer_prefix = "sim";

@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,6 +86,7 @@ struct demo_req {
 struct demo_offer {
 	char *offer_id;
 	char *contact_id;
+	uint64_t expires_ms; /* Unix ms, from the Offer */
 };
 
 /* One connection, a gateway's or an agent's. id points into the config. */
@@ -168,6 +170,8 @@ struct demo {
 	size_t next_holder;
 	unsigned long next_ext;
 	bool lost;
+	int64_t store_down_since; /* monotonic; 0 while requests are being recorded */
+	unsigned long outage_retries;
 	struct demo_counts n;
 };
 
@@ -193,35 +197,10 @@ static int64_t demo_between(struct demo *d, int64_t lo, int64_t hi)
 	return lo + (int64_t)(demo_uniform(d) * (double)(hi - lo));
 }
 
-/* Natural logarithm for x > 0. The tool links no libm and this is the only
- * transcendental function it needs: reduce to [1, 2), then the atanh series. */
-static double demo_ln(double x)
-{
-	double y, y2, term, sum = 0.0;
-	int k = 0;
-
-	while (x >= 2.0) {
-		x /= 2.0;
-		k++;
-	}
-	while (x < 1.0) {
-		x *= 2.0;
-		k--;
-	}
-	y = (x - 1.0) / (x + 1.0);
-	y2 = y * y;
-	term = y;
-	for (int i = 1; i < 40; i += 2) {
-		sum += term / i;
-		term *= y2;
-	}
-	return 2.0 * sum + k * 0.69314718055994530942;
-}
-
 /* Milliseconds to the next arrival of a Poisson process at d->rate per second. */
 static int64_t demo_interarrival(struct demo *d)
 {
-	return (int64_t)(-demo_ln(1.0 - demo_uniform(d)) / d->rate * 1000.0) + 1;
+	return (int64_t)(-log(1.0 - demo_uniform(d)) / d->rate * 1000.0) + 1;
 }
 
 /* Seconds from now to a Unix-ms time the daemon sent. */
@@ -286,7 +265,8 @@ static ssize_t demo_offer_find(const struct demo_conn *dc, const char *offer_id)
 }
 
 /* Records a live offer (once: the daemon re-sends offers after reconnects). */
-static void demo_offer_add(struct demo_conn *dc, const char *offer_id, const char *contact_id)
+static void demo_offer_add(struct demo_conn *dc, const char *offer_id, const char *contact_id,
+                           uint64_t expires_ms)
 {
 	if (demo_offer_find(dc, offer_id) >= 0)
 		return;
@@ -294,7 +274,8 @@ static void demo_offer_add(struct demo_conn *dc, const char *offer_id, const cha
 		dc->offers_cap = dc->offers_cap ? dc->offers_cap * 2 : 4;
 		dc->offers = xreallocarray(dc->offers, dc->offers_cap, sizeof(*dc->offers));
 	}
-	dc->offers[dc->noffers++] = (struct demo_offer){xstrdup(offer_id), xstrdup(contact_id)};
+	dc->offers[dc->noffers++] =
+	    (struct demo_offer){xstrdup(offer_id), xstrdup(contact_id), expires_ms};
 }
 
 /* Forgets an offer; false when it was not live any more. */
@@ -308,6 +289,15 @@ static bool demo_offer_remove(struct demo_conn *dc, const char *offer_id)
 	free(dc->offers[i].contact_id);
 	dc->offers[i] = dc->offers[--dc->noffers];
 	return true;
+}
+
+/* Whether an agent's offer has run out by the clock in the Offer itself: the
+ * daemon may have dropped it without a word (during a store outage). */
+static bool demo_offer_expired(const struct demo_conn *dc, const char *offer_id)
+{
+	ssize_t i = demo_offer_find(dc, offer_id);
+
+	return i < 0 || (int64_t)dc->offers[i].expires_ms <= sbctl_wall_ms();
 }
 
 /* A contact of this run by the daemon's id, or NULL (an earlier run's). */
@@ -543,6 +533,12 @@ static void demo_run_action(struct demo *d, struct demo_action *a)
 		/* A rescinded offer is gone: nothing to answer. */
 		if (demo_offer_find(dc, a->a) < 0)
 			break;
+		if (demo_offer_expired(dc, a->a)) {
+			sbctl_say("%-8s %-14s offer to %s ran out before it could be answered",
+			          "expired", a->b, dc->id);
+			demo_offer_remove(dc, a->a);
+			break;
+		}
 		if (a->kind == ACT_ACCEPT) {
 			seq = sbc_accept(dc->c, a->a);
 			if (demo_sent(d, dc, seq))
@@ -625,14 +621,21 @@ static void demo_on_error(struct demo *d, size_t conn, const Envelope *env, stru
 	const char *what = r ? demo_req_names[r->kind] : "?";
 	const char *about = r && r->contact ? r->contact : "-";
 	int64_t retry = sbctl_mono_ms() + DEMO_RETRY_MS;
-	bool gone = r && r->offer && demo_offer_find(dc, r->offer) < 0;
+	bool gone = r && r->offer && demo_offer_expired(dc, r->offer);
 
 	if (r != NULL && (code == SWITCHBOARD__V1__ERROR_CODE__STORE_UNAVAILABLE ||
 	                  code == SWITCHBOARD__V1__ERROR_CODE__OVERLOADED)) {
-		/* Nothing was recorded: the same request later is safe. */
+		/* Nothing was recorded: the same request later is safe. One
+		 * line when the outage starts and one when it ends, not one
+		 * per refused request. */
 		d->n.store_errors++;
-		sbctl_say("%-8s %-14s %s by %s refused: %s (%s); retrying in %ds", "retry", about,
-		          what, dc->id, name, msg, DEMO_RETRY_MS / 1000);
+		d->outage_retries++;
+		if (d->store_down_since == 0) {
+			d->store_down_since = sbctl_mono_ms();
+			sbctl_say("%-8s %s refused by the daemon: %s (%s); every request is "
+			          "retried each %ds until it recovers",
+			          "store", what, name, msg, DEMO_RETRY_MS / 1000);
+		}
 		switch (r->kind) {
 		case REQ_SUBMIT:
 			demo_act(d, retry, ACT_SUBMIT, conn, r->contact, NULL, r->channel);
@@ -670,8 +673,13 @@ static void demo_on_error(struct demo *d, size_t conn, const Envelope *env, stru
 	      (code == SWITCHBOARD__V1__ERROR_CODE__CONFLICT ||
 	       (code == SWITCHBOARD__V1__ERROR_CODE__NOT_FOUND && gone))) ||
 	     (r->kind == REQ_READY && code == SWITCHBOARD__V1__ERROR_CODE__CONFLICT))) {
+		struct demo_contact *ct = r->contact ? demo_contact_by_id(d, r->contact) : NULL;
+
 		if (r->offer != NULL)
 			demo_offer_remove(dc, r->offer);
+		/* A reject that did not happen requeues nothing. */
+		if (r->kind == REQ_REJECT && ct != NULL)
+			ct->rejected = false;
 		sbctl_say("%-8s %-14s %s by %s too late: %s (%s)", "late", about, what, dc->id,
 		          name, msg);
 		return;
@@ -728,7 +736,10 @@ static void demo_on_gateway_frame(struct demo *d, size_t conn, const Envelope *e
 	case SWITCHBOARD__V1__ENVELOPE__BODY_CONTACT_EVENT: {
 		const Switchboard__V1__ContactEvent *m = env->contact_event;
 		const char *detail = m->detail && m->detail[0] ? m->detail : "";
+		char why[160] = "";
 
+		if (detail[0] != '\0')
+			snprintf(why, sizeof(why), " (%s)", detail);
 		ct = demo_contact_by_id(d, m->contact_id);
 		switch (m->kind) {
 		case SWITCHBOARD__V1__CONTACT_EVENT__KIND__REQUEUED:
@@ -740,12 +751,12 @@ static void demo_on_gateway_frame(struct demo *d, size_t conn, const Envelope *e
 					break;
 				}
 			}
-			sbctl_say("%-8s %-14s waiting again, same place %s%s", "requeue",
-			          m->contact_id, detail, demo_earlier(ct));
+			sbctl_say("%-8s %-14s waiting again, same place%s%s", "requeue",
+			          m->contact_id, why, demo_earlier(ct));
 			break;
 		case SWITCHBOARD__V1__CONTACT_EVENT__KIND__SLA_BREACHED:
-			sbctl_say("%-8s %-14s still waiting past its SLA %s%s", "breach",
-			          m->contact_id, detail, demo_earlier(ct));
+			sbctl_say("%-8s %-14s still waiting past its SLA%s%s", "breach",
+			          m->contact_id, why, demo_earlier(ct));
 			break;
 		case SWITCHBOARD__V1__CONTACT_EVENT__KIND__OVERFLOWED:
 			sbctl_say("%-8s %-14s -> %s%s", "overflow", m->contact_id, detail,
@@ -758,16 +769,16 @@ static void demo_on_gateway_frame(struct demo *d, size_t conn, const Envelope *e
 			          detail, demo_earlier(ct));
 			break;
 		case SWITCHBOARD__V1__CONTACT_EVENT__KIND__EXPIRED:
-			sbctl_say("%-8s %-14s gave up waiting %s%s", "expire", m->contact_id,
-			          detail, demo_earlier(ct));
+			sbctl_say("%-8s %-14s gave up waiting%s%s", "expire", m->contact_id, why,
+			          demo_earlier(ct));
 			if (ct != NULL) {
 				d->n.expired++;
 				demo_contact_end(d, ct);
 			}
 			break;
 		default:
-			sbctl_say("%-8s %-14s kind %d %s", "event", m->contact_id, (int)m->kind,
-			          detail);
+			sbctl_say("%-8s %-14s kind %d%s", "event", m->contact_id, (int)m->kind,
+			          why);
 			break;
 		}
 		break;
@@ -818,7 +829,7 @@ static void demo_on_agent_frame(struct demo *d, size_t conn, const Envelope *env
 		const char *cid = m->contact ? m->contact->contact_id : "";
 		int channel = m->contact ? (int)m->contact->channel : 0;
 
-		demo_offer_add(dc, m->offer_id, cid);
+		demo_offer_add(dc, m->offer_id, cid, m->expires_ms);
 		if ((ct = demo_contact_by_id(d, cid)) != NULL) {
 			ct->state = CONTACT_OFFERED;
 			demo_contact_agent(ct, dc->id);
@@ -908,6 +919,13 @@ static void demo_on_frame(struct demo *d, size_t conn, const Envelope *env)
 		return;
 	if (env->ref != 0 && demo_untrack(dc, env->ref, &req))
 		r = &req;
+	if (r != NULL && d->store_down_since != 0 &&
+	    env->body_case != SWITCHBOARD__V1__ENVELOPE__BODY_ERROR) {
+		sbctl_say("%-8s back after %.1fs; %lu refused requests were retried", "store",
+		          demo_age(d->store_down_since), d->outage_retries);
+		d->store_down_since = 0;
+		d->outage_retries = 0;
+	}
 	if (env->body_case == SWITCHBOARD__V1__ENVELOPE__BODY_ERROR)
 		demo_on_error(d, conn, env, r);
 	else if (dc->agent)

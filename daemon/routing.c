@@ -38,7 +38,10 @@ static int routing_queue(struct engine *e, const struct sb_config *cfg,
 {
 	struct engine_skill_req *reqs = xcalloc(q->n_skills + 1, sizeof *reqs);
 	struct engine_step steps[ENGINE_MAX_STEPS];
-	size_t n_steps = q->n_steps < ENGINE_MAX_STEPS ? q->n_steps : ENGINE_MAX_STEPS;
+	/* config validation caps steps at ENGINE_MAX_STEPS; stay inside steps[] anyway */
+	size_t n_steps = q->n_steps;
+	if (n_steps > ENGINE_MAX_STEPS)
+		n_steps = ENGINE_MAX_STEPS;
 
 	for (size_t i = 0; i < q->n_skills; i++)
 		reqs[i] = (struct engine_skill_req){ q->skills[i].name, q->skills[i].level };

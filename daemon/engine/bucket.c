@@ -232,7 +232,7 @@ static void bucket_destroy(struct bucket *b)
 	free(b);
 }
 
-void bucket_drop_preferred(struct engine *e, struct eagent *a)
+void bucket_drop_preferred(struct engine *e, const struct eagent *a)
 {
 	const char *k;
 	void *v;

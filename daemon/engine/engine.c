@@ -663,8 +663,15 @@ static void engine_exclusion_end(struct engine *e, struct eexclusion *x)
 
 static void engine_exclusions_clear(struct engine *e, struct econtact *c)
 {
-	while (c->excluded != NULL)
-		engine_exclusion_end(e, c->excluded);
+	struct eexclusion *x = c->excluded;
+
+	c->excluded = NULL;
+	while (x != NULL) {
+		struct eexclusion *next = x->next;
+		engine_timer_cancel(e, &x->timer);
+		free(x);
+		x = next;
+	}
 }
 
 /* Keeps a from c for the reject delay (re-arming if it declined before). */

@@ -228,7 +228,7 @@ struct bucket *bucket_get(struct engine *e, struct equeue *q, struct equeue *ext
 			  struct eagent *preferred);
 void bucket_free_all(struct engine *e);
 /* Forgets the (empty) classes reserved for a's customers: a is leaving. */
-void bucket_drop_preferred(struct engine *e, struct eagent *a);
+void bucket_drop_preferred(struct engine *e, const struct eagent *a);
 /* Re-keys and re-files every link of a after its state, load or keys changed. */
 void bucket_agent_refresh(struct engine *e, struct eagent *a);
 /* Recomputes which buckets a is eligible for (roster change). */

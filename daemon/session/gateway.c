@@ -362,7 +362,12 @@ static void gateway_explain(struct session *s, Envelope *env)
 	const struct engine_contact_view *c = engine_contact(server_engine(srv), id);
 	struct engine_explain x;
 
-	if (c != NULL && strcmp(c->gateway_id, session_client_id(s)) != 0) {
+	if (c == NULL) {
+		session_send_error(s, env->seq, SB_ERR_NOT_FOUND,
+				   "no such contact (finished, or never submitted)");
+		return;
+	}
+	if (strcmp(c->gateway_id, session_client_id(s)) != 0) {
 		session_send_error(s, env->seq, SB_ERR_FORBIDDEN, "contact belongs to another gateway");
 		return;
 	}
