@@ -210,6 +210,15 @@ static void server_base36(uint64_t v, char *out, size_t len)
 	out[i] = '\0';
 }
 
+/* The engine routes only while Redis can record its decisions. */
+static void server_on_store_state(void *arg, enum store_state st)
+{
+	struct server *srv = arg;
+
+	engine_set_paused(srv->engine, st != STORE_READY, server_now_ms(srv));
+	server_engine_touched(srv);
+}
+
 static void server_stop_step(struct server *srv);
 
 static void server_on_drain_timer(evutil_socket_t fd, short what, void *arg)
@@ -294,7 +303,9 @@ struct server *server_new(struct sb_config *cfg)
 		.events_maxlen = cfg->events_maxlen,
 		.idempotency_ttl_s = cfg->idempotency_ttl_s,
 	};
-	srv->store = store_new(srv->base, &sc, NULL, NULL);
+	srv->store = store_new(srv->base, &sc, server_on_store_state, srv);
+	/* Paused until the store is first ready. */
+	engine_set_paused(srv->engine, true, server_now_ms(srv));
 	srv->gateway_listener =
 		listener_new(srv->base, cfg->gateway_listen, server_on_gateway, srv);
 	srv->agent_listener = listener_new(srv->base, cfg->agent_listen, server_on_agent, srv);

@@ -272,8 +272,20 @@ static void sink_on_written(void *arg, int err)
 		if (n->req != NULL)
 			session_send_error(n->req, n->req_seq, err,
 					   "the store did not acknowledge; retry");
-		sink_note_free(n);
-		return;
+		/* What the engine has already done (an offer ended, an agent put
+		 * on break, a contact expired) is still true and its write will
+		 * be replayed: say so now rather than leave clients guessing.
+		 * Offers and confirmations wait for Redis. */
+		bool tell = n->kind == NOTE_OFFER_ENDED || n->kind == NOTE_AGENT_STATE ||
+			    n->kind == NOTE_EXPIRED || n->kind == NOTE_EVENT;
+		if (!tell || err != SB_ERR_STORE_UNAVAILABLE) {
+			sink_note_free(n);
+			return;
+		}
+		if (n->req != NULL) {
+			session_unref(n->req);
+			n->req = NULL;
+		}
 	}
 	switch (n->kind) {
 	case NOTE_OFFER: sink_send_offer(sk, n); break;

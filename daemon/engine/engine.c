@@ -791,6 +791,13 @@ static void engine_dispatch(struct engine *e, int64_t now)
 {
 	size_t ic = 0, ia = 0;
 
+	if (e->paused) {
+		/* Keep nothing: unpausing looks at every agent again. */
+		for (size_t i = 0; i < e->n_work_a; i++)
+			e->work_a[i]->queued = false;
+		e->n_work_c = e->n_work_a = 0;
+		return;
+	}
 	while (ic < e->n_work_c || ia < e->n_work_a) {
 		if (ic < e->n_work_c) {
 			struct econtact *c = e->work_c[ic++];
@@ -1009,14 +1016,15 @@ static void engine_expire(struct engine *e, struct econtact *c, const char *reas
 /* ---- agents ------------------------------------------------------------------ */
 
 /* Ends every live offer a holds (it went away or stopped being available). */
-static void engine_rescind_offers(struct engine *e, struct eagent *a, int64_t now)
+static void engine_rescind_offers(struct engine *e, struct eagent *a, enum engine_offer_end why,
+				  int64_t now)
 {
 	struct econtact *c = a->held, *next;
 
 	for (; c != NULL; c = next) {
 		next = c->held_next;
 		if (c->v.state == CONTACT_OFFERED)
-			engine_offer_end(e, c, OFFER_END_AGENT_GONE, now);
+			engine_offer_end(e, c, why, now);
 	}
 }
 
@@ -1037,7 +1045,9 @@ static void engine_agent_set(struct engine *e, struct eagent *a, enum engine_age
 	a->v.reason = a->reason;
 	bucket_agent_refresh(e, a);
 	if (state != AGENT_AVAILABLE)
-		engine_rescind_offers(e, a, now);
+		engine_rescind_offers(e, a,
+				      a->v.logged_in ? OFFER_END_AGENT_AWAY : OFFER_END_AGENT_GONE,
+				      now);
 	if (changed)
 		e->sink.agent_state(e->ctx, &a->v, now);
 	engine_work_agent(e, a);
@@ -1301,7 +1311,8 @@ static void engine_on_offer_timeout(struct engine *e, struct econtact *c, int64_
 	struct eagent *a = c->agent;
 
 	engine_offer_end(e, c, OFFER_END_TIMEOUT, now);
-	if (e->conf.max_no_answer > 0 && ++a->no_answer >= e->conf.max_no_answer &&
+	/* While paused the agent's answer may have been refused, not missed. */
+	if (!e->paused && e->conf.max_no_answer > 0 && ++a->no_answer >= e->conf.max_no_answer &&
 	    a->v.state == AGENT_AVAILABLE)
 		engine_agent_set(e, a, AGENT_BREAK, "no-answer", now);
 }
@@ -1391,6 +1402,18 @@ void engine_tick(struct engine *e, int64_t now)
 		engine_on_timer(e, t, now);
 		engine_dispatch(e, now);
 	}
+}
+
+void engine_set_paused(struct engine *e, bool paused, int64_t now)
+{
+	if (e->paused == paused)
+		return;
+	e->paused = paused;
+	if (paused)
+		return;
+	for (size_t i = 0; i < e->n_agents; i++)
+		engine_work_agent(e, e->agents[i]);
+	engine_dispatch(e, now);
 }
 
 int64_t engine_next_wakeup(const struct engine *e)
@@ -1567,7 +1590,8 @@ const char *engine_agent_state_name(enum engine_agent_state s)
 
 const char *engine_offer_end_name(enum engine_offer_end why)
 {
-	static const char *const names[] = { "timeout", "rejected", "cancelled", "session-closed" };
+	static const char *const names[] = { "timeout", "rejected", "cancelled", "session-closed",
+					     "agent-unavailable" };
 	return (unsigned)why < sizeof names / sizeof *names ? names[why] : "?";
 }
 

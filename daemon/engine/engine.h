@@ -54,7 +54,8 @@ enum engine_offer_end {
 	OFFER_END_TIMEOUT,    /* not answered within the channel's offer timeout */
 	OFFER_END_REJECTED,   /* the agent declined */
 	OFFER_END_CANCELLED,  /* the gateway cancelled the contact (reported by `cancelled`) */
-	OFFER_END_AGENT_GONE, /* the agent's session closed or it left `available` */
+	OFFER_END_AGENT_GONE, /* the agent's session closed */
+	OFFER_END_AGENT_AWAY, /* the agent left `available` (break, offline) */
 };
 
 /* Things that happen to a contact that its gateway is told about. */
@@ -283,6 +284,11 @@ int engine_ready(struct engine *e, const char *agent_id, int64_t now);
  * transfer boost; the agent's slot is free at once (no wrap-up). */
 int engine_transfer(struct engine *e, const char *agent_id, const char *contact_id,
 		    const char *queue, int64_t now, const char **why);
+
+/* While paused (the daemon's store is unreachable) the engine makes no new
+ * offers — it could not record them — and an offer timing out does not count
+ * against its agent. Unpausing routes everything that waited. */
+void engine_set_paused(struct engine *e, bool paused, int64_t now);
 
 /* Fires every timer due at or before now. */
 void engine_tick(struct engine *e, int64_t now);

@@ -204,6 +204,7 @@ struct engine {
 	struct heap timers;
 	uint64_t next_order, next_offer, next_timer_seq, rng;
 	size_t waiting;
+	bool paused;
 	/* Dispatch work list: contacts that became routable, agents that may
 	 * take more; processed in order until empty. */
 	struct econtact **work_c;

@@ -180,7 +180,7 @@ static void session_fail(struct session *s, uint64_t ref, int err, const char *m
 	session_close(s, message, true);
 }
 
-static void session_welcome(struct session *s)
+static void session_welcome(struct session *s, uint64_t ref)
 {
 	const struct sb_config *cfg = server_config(s->srv);
 	Envelope env = SWITCHBOARD__V1__ENVELOPE__INIT;
@@ -189,6 +189,7 @@ static void session_welcome(struct session *s)
 	w.session_id = s->sid;
 	w.heartbeat_ms = (uint32_t)cfg->heartbeat_ms;
 	w.server_time_ms = (uint64_t)server_now_ms(s->srv);
+	env.ref = ref;
 	env.body_case = SWITCHBOARD__V1__ENVELOPE__BODY_WELCOME;
 	env.welcome = &w;
 	session_send(s, &env);
@@ -228,7 +229,7 @@ static void session_hello(struct session *s, Envelope *env)
 	session_set_state(s, SESSION_ACTIVE);
 	log_info("session %s: %s '%s' logged in from %s", s->sid,
 		 s->role == SESSION_GATEWAY ? "gateway" : "agent", s->client_id, s->peer);
-	session_welcome(s);
+	session_welcome(s, env->seq);
 	session_arm(s, server_config(s->srv)->heartbeat_ms);
 	if (s->role == SESSION_AGENT)
 		agent_welcomed(s);

@@ -219,9 +219,14 @@ static const struct engine_sink recording_sink = {
 };
 
 /* The configuration every test uses. */
+/* max_no_answer for engines made from now on (0: the fixture's default,
+ * never break an agent for it). */
+static int conf_max_no_answer;
+
 static void conf_fill(struct engine_conf *c)
 {
 	memset(c, 0, sizeof *c);
+	c->max_no_answer = conf_max_no_answer;
 	c->offer_prefix = "T";
 	c->reject_delay_ms = 5000;
 	c->stats_window_ms = STATS_WINDOW_MS;
@@ -1278,8 +1283,44 @@ static void test_set_state_refusals(void **state)
 	assert_string_equal(engine_agent(f->e, "alice")->reason, "training");
 }
 
-/* Going on break while holding an offer ends it (session-closed) and the
+/* Going on break while holding an offer ends it (agent-unavailable) and the
  * contact waits again; no reject delay applies. */
+/* While paused (the daemon's store is down) nothing is offered and an offer
+ * timing out does not count against its agent; unpausing routes what
+ * waited. */
+static void test_pause_stops_offers_and_spares_no_answer(void **state)
+{
+	(void)state;
+	conf_max_no_answer = 1;
+	struct fx *f = fx_new();
+	conf_max_no_answer = 0;
+
+	fx_available(f, "alice");
+	fx_submit(f, "c1", "voice-q", 0);
+	expect_events(&f->rec, "agent alice available", "offer c1 -> alice o-T-1 exp=15000",
+	              NULL);
+	engine_set_paused(f->e, true, f->now);
+	fx_tick(f, 15000);
+	/* Requeued, but alice stays available: her accept may have been
+	 * refused, not missed. */
+	expect_events(&f->rec, "offer_ended c1 alice o-T-1 timeout", NULL);
+	f->now = 16000;
+	fx_submit(f, "c2", "chat-q", 0);
+	fx_tick(f, 21000); /* reject delay over: still nothing while paused */
+	expect_events(&f->rec, NULL);
+	assert_int_equal(engine_waiting_count(f->e), 2);
+
+	f->now = 22000;
+	engine_set_paused(f->e, false, f->now);
+	check(f);
+	expect_events(&f->rec, "offer c1 -> alice o-T-2 exp=37000", NULL);
+	/* Unpaused, a timeout counts again: max_no_answer 1 means a break. */
+	fx_tick(f, 37000);
+	expect_events(&f->rec, "event c1 sla_breached", "offer_ended c1 alice o-T-2 timeout",
+	              "agent alice break no-answer", NULL);
+	assert_int_equal(fx_free(f), 0);
+}
+
 static void test_break_rescinds_offer(void **state)
 {
 	struct fx *f = *state;
@@ -1290,7 +1331,7 @@ static void test_break_rescinds_offer(void **state)
 	f->now = 2000;
 	assert_int_equal(fx_set_state(f, "alice", AGENT_BREAK, "lunch"), 0);
 	expect_events(&f->rec, "agent alice available", "offer c1 -> alice o-T-1 exp=16000",
-	              "offer_ended c1 alice o-T-1 session-closed", "agent alice break lunch", NULL);
+	              "offer_ended c1 alice o-T-1 agent-unavailable", "agent alice break lunch", NULL);
 	assert_int_equal(state_of(f, "c1"), CONTACT_WAITING);
 	assert_int_equal(engine_contact_position(f->e, "c1"), 1);
 	/* No offer timer and no reject delay is left: only c1's SLA threshold
@@ -1809,6 +1850,7 @@ int main(void)
 	    T(test_complete_errors),
 	    T(test_set_state_refusals),
 	    T(test_break_rescinds_offer),
+	    cmocka_unit_test(test_pause_stops_offers_and_spares_no_answer),
 	    T(test_logout_keeps_assignment),
 	    T(test_next_wakeup_earliest_timer),
 	    T(test_sla_breach_reported_while_in_queue),

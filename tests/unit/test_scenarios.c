@@ -295,6 +295,8 @@ static const char *offer_end_word(enum engine_offer_end why)
 		return "cancelled";
 	case OFFER_END_AGENT_GONE:
 		return "agent-gone";
+	case OFFER_END_AGENT_AWAY:
+		return "agent-away";
 	}
 	return "?";
 }
