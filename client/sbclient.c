@@ -675,6 +675,17 @@ uint64_t sbc_cancel(struct sbc *c, const char *contact_id, const char *reason)
 	return sbc_send(c, &env);
 }
 
+uint64_t sbc_explain(struct sbc *c, const char *contact_id)
+{
+	Envelope env = SWITCHBOARD__V1__ENVELOPE__INIT;
+	Switchboard__V1__ExplainContact m = SWITCHBOARD__V1__EXPLAIN_CONTACT__INIT;
+
+	m.contact_id = sbc_str(contact_id);
+	env.body_case = SWITCHBOARD__V1__ENVELOPE__BODY_EXPLAIN_CONTACT;
+	env.explain_contact = &m;
+	return sbc_send(c, &env);
+}
+
 uint64_t sbc_set_state(struct sbc *c, Switchboard__V1__AgentState state, const char *reason)
 {
 	Envelope env = SWITCHBOARD__V1__ENVELOPE__INIT;

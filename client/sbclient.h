@@ -73,6 +73,7 @@ struct sbc_submit {
 };
 uint64_t sbc_submit(struct sbc *c, const struct sbc_submit *s);
 uint64_t sbc_cancel(struct sbc *c, const char *contact_id, const char *reason);
+uint64_t sbc_explain(struct sbc *c, const char *contact_id);
 uint64_t sbc_set_state(struct sbc *c, Switchboard__V1__AgentState state, const char *reason);
 uint64_t sbc_accept(struct sbc *c, const char *offer_id);
 uint64_t sbc_reject(struct sbc *c, const char *offer_id, const char *reason);

@@ -84,6 +84,7 @@ static const char sbctl_usage_main[] =
     "\n"
     "  submit   submit a contact as a gateway, optionally follow it (--watch)\n"
     "  cancel   cancel a contact as the gateway that submitted it\n"
+    "  explain  why a contact is not assigned yet\n"
     "  watch    print every event a gateway receives\n"
     "  agent    log in as an agent; act by typed commands or automatically\n"
     "  demo     drive demo traffic through a daemon from its config file\n"
@@ -116,6 +117,15 @@ static const char sbctl_usage_cancel[] =
     "Cancels a contact this gateway submitted (the customer hung up).\n"
     "\n" SBCTL_GW_USAGE "  --contact ID          the daemon's contact id (required)\n"
     "  --reason R            e.g. abandoned (default)\n";
+
+static const char sbctl_usage_explain[] =
+    "usage: sbctl explain --gateway ADDR --id GW (--secret S | --secret-file F)\n"
+    "                     --contact ID\n"
+    "\n"
+    "Asks why a contact of this gateway is not assigned yet: its escalation step,\n"
+    "deadline and place, how many agents could take it now, and how many are kept\n"
+    "away by queue, skill, tier, preferred agent, state, capacity or reject penalty.\n"
+    "\n" SBCTL_GW_USAGE "  --contact ID          the daemon's contact id (required)\n";
 
 static const char sbctl_usage_watch[] =
     "usage: sbctl watch --gateway ADDR --id GW (--secret S | --secret-file F)\n"
@@ -582,8 +592,9 @@ static int sbctl_submit(int argc, char **argv)
 	return rc;
 }
 
-/* sbctl cancel */
-static int sbctl_cancel(int argc, char **argv)
+/* sbctl cancel and sbctl explain: one request about one contact. */
+static int sbctl_contact_request(int argc, char **argv, const char *cmd, const char *usage,
+				 bool cancel)
 {
 	static const struct option longopts[] = {
 	    SBCTL_GW_LONGOPTS,
@@ -600,7 +611,7 @@ static int sbctl_cancel(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		if ((rc = sbctl_gw_option(opt, optarg, &g)) != 0) {
 			if (rc < 0)
-				return sbctl_usage_error("cancel", "bad --timeout '%s'", optarg);
+				return sbctl_usage_error(cmd, "bad --timeout '%s'", optarg);
 			continue;
 		}
 		switch (opt) {
@@ -608,24 +619,37 @@ static int sbctl_cancel(int argc, char **argv)
 			contact = optarg;
 			break;
 		case OPT_REASON:
+			if (!cancel)
+				return sbctl_usage_error(cmd, "--reason is for cancel");
 			reason = optarg;
 			break;
 		case OPT_HELP:
-			fputs(sbctl_usage_cancel, stdout);
+			fputs(usage, stdout);
 			return SBCTL_EXIT_OK;
 		default:
-			return sbctl_usage_error("cancel", NULL);
+			return sbctl_usage_error(cmd, NULL);
 		}
 	}
 	if (optind < argc)
-		return sbctl_usage_error("cancel", "unexpected argument '%s'", argv[optind]);
+		return sbctl_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
 	if (contact == NULL)
-		return sbctl_usage_error("cancel", "--contact is required");
-	if ((rc = sbctl_gw_login("cancel", &g, &c, &heartbeat_ms)) != 0)
+		return sbctl_usage_error(cmd, "--contact is required");
+	if ((rc = sbctl_gw_login(cmd, &g, &c, &heartbeat_ms)) != 0)
 		return rc;
-	rc = sbctl_await(c, sbc_cancel(c, contact, reason), g.timeout_ms, NULL);
+	uint64_t seq = cancel ? sbc_cancel(c, contact, reason) : sbc_explain(c, contact);
+	rc = sbctl_await(c, seq, g.timeout_ms, NULL);
 	sbc_close(c);
 	return rc;
+}
+
+static int sbctl_cancel(int argc, char **argv)
+{
+	return sbctl_contact_request(argc, argv, "cancel", sbctl_usage_cancel, true);
+}
+
+static int sbctl_explain(int argc, char **argv)
+{
+	return sbctl_contact_request(argc, argv, "explain", sbctl_usage_explain, false);
 }
 
 /* sbctl watch */
@@ -665,7 +689,7 @@ struct sbctl_cmd {
 };
 
 static const struct sbctl_cmd sbctl_cmds[] = {
-    {"submit", sbctl_submit},    {"cancel", sbctl_cancel}, {"watch", sbctl_watch},
+    {"submit", sbctl_submit},    {"cancel", sbctl_cancel}, {"explain", sbctl_explain}, {"watch", sbctl_watch},
     {"agent", sbctl_agent_main}, {"demo", demo_main},
 };
 

@@ -219,6 +219,37 @@ HARNESS_TEST(test_sbctl_submit_and_agent_handle_a_contact)
 	assert_int_equal(status, 0);
 }
 
+/* sbctl explain reports why a contact waits: here no agent is logged in,
+ * so all three roster agents are blocked by state. */
+HARNESS_TEST(test_sbctl_explain_says_why_a_contact_waits)
+{
+	const char *secret = harness_write_file(h, "gw1.secret", harness_gateway_secret(h, "gw1"));
+	const char *out;
+	char id[128], want[256];
+	const char *const submit[] = {harness_sbctl_path(h), "submit", "--gateway",
+				      harness_gateway_addr(h), "--id", "gw1", "--secret-file",
+				      secret, "--channel", "voice", "--external-id", "cli-x", NULL};
+
+	assert_int_equal(run(h, submit, &out), 0);
+	if (accepted_id(out, id, sizeof id) == NULL)
+		fail_msg("no \"accepted contact ID\" in sbctl output:\n%s", out);
+
+	const char *const explain[] = {harness_sbctl_path(h), "explain", "--gateway",
+				       harness_gateway_addr(h), "--id", "gw1", "--secret-file",
+				       secret, "--contact", id, NULL};
+	assert_int_equal(run(h, explain, &out), 0);
+	snprintf(want, sizeof want, "explanation %s waiting queue voice-q step 0 position 1", id);
+	if (strstr(out, want) == NULL || strstr(out, "eligible 0,") == NULL ||
+	    strstr(out, "state 3 ") == NULL)
+		fail_msg("sbctl explain said:\n%s", out);
+
+	const char *const unknown[] = {harness_sbctl_path(h), "explain", "--gateway",
+				       harness_gateway_addr(h), "--id", "gw1", "--secret-file",
+				       secret, "--contact", "c-nope", NULL};
+	assert_int_equal(run(h, unknown, &out), 1);
+	assert_non_null(strstr(out, "NOT_FOUND"));
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, harness_setup, harness_teardown)
 
 int main(void)
@@ -230,6 +261,7 @@ int main(void)
 		T(test_minted_token_is_valid_and_logs_in),
 		T(test_command_line_overrides_config_addresses),
 		T(test_sbctl_submit_and_agent_handle_a_contact),
+		T(test_sbctl_explain_says_why_a_contact_waits),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
