@@ -1124,25 +1124,36 @@ int engine_agent_set_state(struct engine *e, const char *agent_id, enum engine_a
 	return 0;
 }
 
-/* Finds the offer an agent acts on; *why explains a refusal. */
-static int engine_agent_offer(const struct engine *e, const char *agent_id, const char *offer_id,
-			      struct eagent **ap, struct econtact **cp, const char **why)
+/* Checks that c, found by the caller (NULL: absent), belongs to agent_id;
+ * *why explains a refusal in the caller's words. */
+static int engine_owned(const struct engine *e, const char *agent_id, struct econtact *c,
+			const char *missing, const char *other, struct eagent **ap,
+			struct econtact **cp, const char **why)
 {
 	*ap = engine_find_agent(e, agent_id);
-	*cp = strmap_get(&e->offers, offer_id);
+	*cp = c;
 	if (*ap == NULL) {
 		*why = "agent not in the roster";
 		return SB_ERR_NOT_FOUND;
 	}
-	if (*cp == NULL) {
-		*why = "no such offer (expired, rescinded or never made)";
+	if (c == NULL) {
+		*why = missing;
 		return SB_ERR_NOT_FOUND;
 	}
-	if ((*cp)->agent != *ap) {
-		*why = "offer was made to another agent";
+	if (c->agent != *ap) {
+		*why = other;
 		return SB_ERR_FORBIDDEN;
 	}
 	return 0;
+}
+
+/* Finds the offer an agent acts on. */
+static int engine_agent_offer(const struct engine *e, const char *agent_id, const char *offer_id,
+			      struct eagent **ap, struct econtact **cp, const char **why)
+{
+	return engine_owned(e, agent_id, strmap_get(&e->offers, offer_id),
+			    "no such offer (expired, rescinded or never made)",
+			    "offer was made to another agent", ap, cp, why);
 }
 
 int engine_accept(struct engine *e, const char *agent_id, const char *offer_id, int64_t now,
@@ -1185,25 +1196,14 @@ int engine_reject(struct engine *e, const char *agent_id, const char *offer_id,
 static int engine_held(const struct engine *e, const char *agent_id, const char *contact_id,
 		       struct eagent **ap, struct econtact **cp, const char **why)
 {
-	*ap = engine_find_agent(e, agent_id);
-	*cp = strmap_get(&e->contacts, contact_id);
-	if (*ap == NULL) {
-		*why = "agent not in the roster";
-		return SB_ERR_NOT_FOUND;
-	}
-	if (*cp == NULL) {
-		*why = "no such contact (finished, or never submitted)";
-		return SB_ERR_NOT_FOUND;
-	}
-	if ((*cp)->agent != *ap) {
-		*why = "contact is not held by this agent";
-		return SB_ERR_FORBIDDEN;
-	}
-	if ((*cp)->v.state != CONTACT_ASSIGNED) {
+	int rc = engine_owned(e, agent_id, strmap_get(&e->contacts, contact_id),
+			      "no such contact (finished, or never submitted)",
+			      "contact is not held by this agent", ap, cp, why);
+	if (rc == 0 && (*cp)->v.state != CONTACT_ASSIGNED) {
 		*why = "contact is offered, not yet accepted";
 		return SB_ERR_CONFLICT;
 	}
-	return 0;
+	return rc;
 }
 
 int engine_complete(struct engine *e, const char *agent_id, const char *contact_id,
