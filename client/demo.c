@@ -287,7 +287,11 @@ static bool demo_offer_remove(struct demo_conn *dc, const char *offer_id)
 		return false;
 	free(dc->offers[i].offer_id);
 	free(dc->offers[i].contact_id);
-	dc->offers[i] = dc->offers[--dc->noffers];
+	/* The last offer fills the hole; the slot it leaves is cleared, so no
+	 * freed string is ever left in the array. */
+	dc->noffers--;
+	dc->offers[i] = dc->offers[dc->noffers];
+	dc->offers[dc->noffers] = (struct demo_offer){0};
 	return true;
 }
 
@@ -414,10 +418,12 @@ static void demo_send_submit(struct demo *d, struct demo_contact *ct)
 
 /* Picks a gateway for a channel: one whose id names the channel ("gw-voice"),
  * so a telephony gateway carries the calls; else any that names no other
- * channel; else any at all. */
+ * channel; else any at all. The config has at least one gateway (config_load
+ * requires it, and demo_main checks). */
 static size_t demo_pick_gateway(struct demo *d, int ch)
 {
 	size_t generic[64], ngeneric = 0;
+	uint64_t r;
 
 	for (size_t i = 0; i < d->ngateways; i++) {
 		bool other = false;
@@ -429,9 +435,10 @@ static size_t demo_pick_gateway(struct demo *d, int ch)
 		if (!other && ngeneric < 64)
 			generic[ngeneric++] = i;
 	}
+	r = demo_rand(d);
 	if (ngeneric > 0)
-		return generic[demo_rand(d) % ngeneric];
-	return (size_t)(demo_rand(d) % d->ngateways);
+		return generic[r % ngeneric];
+	return d->ngateways > 0 ? (size_t)(r % d->ngateways) : 0;
 }
 
 /* A customer tier for a uniform draw u: the configured tiers, each half as
@@ -581,8 +588,12 @@ static void demo_run_actions(struct demo *d, int64_t now)
 			i++;
 			continue;
 		}
-		/* Out of the list before running: running may grow (move) it. */
-		d->acts[i] = d->acts[--d->nacts];
+		/* Out of the list before running: running may grow (move) it.
+		 * The last step fills the hole and its old slot is cleared, so
+		 * the strings a now owns (and frees) stay nowhere in the list. */
+		d->nacts--;
+		d->acts[i] = d->acts[d->nacts];
+		d->acts[d->nacts] = (struct demo_action){0};
 		demo_run_action(d, &a);
 		free(a.a);
 		free(a.b);
@@ -1114,8 +1125,10 @@ static void demo_free(struct demo *d)
 		for (size_t k = 0; k < dc->nreqs; k++)
 			demo_req_free(&dc->reqs[k]);
 		free(dc->reqs);
-		while (dc->noffers > 0)
-			demo_offer_remove(dc, dc->offers[0].offer_id);
+		for (size_t k = 0; k < dc->noffers; k++) {
+			free(dc->offers[k].offer_id);
+			free(dc->offers[k].contact_id);
+		}
 		free(dc->offers);
 		sbc_close(dc->c);
 	}
@@ -1202,6 +1215,12 @@ int demo_main(int argc, char **argv)
 		return SBCTL_EXIT_FAIL;
 	}
 	config_errors_clear(&errs);
+	if (d.cfg->n_gateways == 0) {
+		/* config_load() refuses such a file; nothing could be submitted. */
+		sbctl_warn("%s names no gateways", path);
+		config_free(d.cfg);
+		return SBCTL_EXIT_FAIL;
+	}
 	if (!seeded)
 		d.rng = (uint64_t)sbctl_wall_ms() ^ ((uint64_t)getpid() << 32);
 	/* External ids carry the start time: a rerun against the same Redis

@@ -262,12 +262,13 @@ int sbctl_usage_error(const char *cmd, const char *fmt, ...)
 }
 
 /* Picks the credential from exactly one of an inline value and a file.
- * Returns 0 with *cred set (*owned to free), or an exit code. */
+ * Returns 0 with *cred set (*owned to free), or an exit code with both NULL. */
 int sbctl_credential(const char *cmd, const char *name, const char *inline_value, const char *file,
                      const char **cred, char **owned)
 {
 	char err[256];
 
+	*cred = NULL;
 	*owned = NULL;
 	if ((inline_value != NULL) == (file != NULL))
 		return sbctl_usage_error(cmd, "give exactly one of --%s and --%s-file", name, name);
@@ -320,7 +321,8 @@ void sbctl_print_frame(const Envelope *env)
 		sbctl_say("< %s", buf);
 }
 
-/* Connects and logs in. Returns 0 with *out and *heartbeat_ms set, or an exit code. */
+/* Connects and logs in. Returns 0 with *out and *heartbeat_ms set, or an exit
+ * code with *out NULL and *heartbeat_ms 0. */
 int sbctl_login(const char *address, Switchboard__V1__Role role, const char *id, const char *cred,
                 long timeout_ms, struct sbc **out, uint32_t *heartbeat_ms)
 {
@@ -330,6 +332,7 @@ int sbctl_login(const char *address, Switchboard__V1__Role role, const char *id,
 	int r;
 
 	*out = NULL;
+	*heartbeat_ms = 0;
 	c = sbc_connect(address, (int)timeout_ms, err, sizeof(err));
 	if (c == NULL) {
 		sbctl_warn("cannot connect: %s", err);
@@ -353,14 +356,17 @@ int sbctl_login(const char *address, Switchboard__V1__Role role, const char *id,
 	return 0;
 }
 
-/* Logs in as the gateway the options name. */
+/* Logs in as the gateway the options name. Returns 0 with *out and
+ * *heartbeat_ms set, or an exit code with *out NULL and *heartbeat_ms 0. */
 static int sbctl_gw_login(const char *cmd, const struct sbctl_gw_opts *o, struct sbc **out,
                           uint32_t *heartbeat_ms)
 {
-	const char *cred;
-	char *owned;
+	const char *cred = NULL;
+	char *owned = NULL;
 	int rc;
 
+	*out = NULL;
+	*heartbeat_ms = 0;
 	if (o->address == NULL || o->id == NULL)
 		return sbctl_usage_error(cmd, "--gateway and --id are required");
 	rc = sbctl_credential(cmd, "secret", o->secret, o->secret_file, &cred, &owned);
@@ -505,7 +511,7 @@ static int sbctl_submit(int argc, char **argv)
 	const char *channel = NULL;
 	Envelope *reply = NULL;
 	struct sbc *c = NULL;
-	uint32_t heartbeat_ms;
+	uint32_t heartbeat_ms = 0;
 	bool watch = false;
 	char *contact;
 	long priority;
@@ -605,7 +611,7 @@ static int sbctl_contact_request(int argc, char **argv, const char *cmd, const c
 	struct sbctl_gw_opts g = {.timeout_ms = SBCTL_DEFAULT_TIMEOUT_MS};
 	const char *contact = NULL, *reason = "abandoned";
 	struct sbc *c = NULL;
-	uint32_t heartbeat_ms;
+	uint32_t heartbeat_ms = 0;
 	int opt, rc;
 
 	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -658,7 +664,7 @@ static int sbctl_watch(int argc, char **argv)
 	static const struct option longopts[] = {SBCTL_GW_LONGOPTS, {NULL, 0, NULL, 0}};
 	struct sbctl_gw_opts g = {.timeout_ms = SBCTL_DEFAULT_TIMEOUT_MS};
 	struct sbc *c = NULL;
-	uint32_t heartbeat_ms;
+	uint32_t heartbeat_ms = 0;
 	int opt, rc;
 
 	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {

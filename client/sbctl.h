@@ -41,12 +41,14 @@ int sbctl_parse_long(const char *s, long min, long max, long *out);
 int sbctl_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Picks a credential from exactly one of --NAME and --NAME-file. Returns 0
- * with *cred set (free *owned afterwards), or an exit code. */
+ * with *cred set (free *owned afterwards), or an exit code with *cred and
+ * *owned NULL. */
 int sbctl_credential(const char *cmd, const char *name, const char *inline_value, const char *file,
                      const char **cred, char **owned);
 
 /* Connects and sends Hello; prints the Welcome. Returns 0 with *out and
- * *heartbeat_ms set, or an exit code (the failure already printed). */
+ * *heartbeat_ms set, or an exit code (the failure already printed) with *out
+ * NULL and *heartbeat_ms 0. */
 int sbctl_login(const char *address, Switchboard__V1__Role role, const char *id, const char *cred,
                 long timeout_ms, struct sbc **out, uint32_t *heartbeat_ms);
 

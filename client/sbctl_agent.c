@@ -108,11 +108,18 @@ static void sbctl_agent_schedule(struct sbctl_agent *a, int64_t due, enum sbctl_
 	a->timers[a->ntimers++] = (struct sbctl_timer){due, kind, xstrdup(id)};
 }
 
-/* Removes timer i (order does not matter: the loop scans them all). */
+/* Removes timer i and frees its id (order does not matter: the loop scans
+ * them all). */
 static void sbctl_agent_drop_timer(struct sbctl_agent *a, size_t i)
 {
+	size_t last = a->ntimers - 1;
+
 	free(a->timers[i].id);
-	a->timers[i] = a->timers[--a->ntimers];
+	/* The last timer fills the hole; the slot it leaves keeps no pointer,
+	 * so no freed id is ever left in the array. */
+	a->timers[i] = a->timers[last];
+	a->timers[last].id = NULL;
+	a->ntimers = last;
 }
 
 /* Forgets a scheduled request that no longer applies (a rescinded offer). */
@@ -369,11 +376,11 @@ int sbctl_agent_main(int argc, char **argv)
 	};
 	struct sbctl_agent a = {
 	    .accept_delay_ms = -1, .complete_ms = -1, .disposition = "resolved"};
-	const char *address = NULL, *id = NULL, *token = NULL, *token_file = NULL, *cred;
+	const char *address = NULL, *id = NULL, *token = NULL, *token_file = NULL, *cred = NULL;
 	long timeout_ms = 5000;
 	bool available = false;
-	uint32_t heartbeat_ms;
-	char *owned;
+	uint32_t heartbeat_ms = 0;
+	char *owned = NULL;
 	int opt, rc;
 
 	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -410,7 +417,9 @@ int sbctl_agent_main(int argc, char **argv)
 				                         optarg);
 			break;
 		case AOPT_DISPOSITION:
-			if (optarg[0] == '\0')
+			/* getopt always sets optarg for a required_argument; the
+			 * NULL test only spells that out for static analysis. */
+			if (optarg == NULL || optarg[0] == '\0')
 				return sbctl_usage_error("agent", "--disposition may not be empty");
 			a.disposition = optarg;
 			break;
