@@ -210,14 +210,30 @@ static void *grow(void *p, size_t n, size_t size)
 	return p;
 }
 
-/* strdup that exits on failure. */
+/* Every string the model owns, freed together at exit. */
+static char **owned;
+static size_t n_owned;
+
+/* strdup that exits on failure; the copy lives until owned_free. */
 static char *sdup(const char *s)
 {
 	char *d = strdup(s);
 
 	if (d == NULL)
 		die("out of memory");
+	owned = grow(owned, n_owned + 1, sizeof *owned);
+	owned[n_owned++] = d;
 	return d;
+}
+
+/* Frees every string sdup made. */
+static void owned_free(void)
+{
+	for (size_t i = 0; i < n_owned; i++)
+		free(owned[i]);
+	free(owned);
+	owned = NULL;
+	n_owned = 0;
 }
 
 /* Parses "500ms", "30s", "2m", "8h", "1d" or a bare number of seconds; -1 if bad. */
@@ -1523,17 +1539,24 @@ static void report(const struct sim_conf *cf, const uint32_t *counts, const stru
 		const struct engine_period_stats *e = &o->eng[i];
 		double sl = service_level(q);
 		uint64_t eden = e->answered + e->abandoned_after_sla;
-		char slbuf[32], thr[40];
+		char slbuf[32], engbuf[32], thr[40];
 		snprintf(thr, sizeof thr, "%d%%/%s", cf->queues[i].target_pct,
 			 fmt_dur(queue_sla(cf, i), b1, sizeof b1));
-		snprintf(slbuf, sizeof slbuf, sl < 0 ? "-" : "%.1f%%", 100 * sl);
+		if (sl < 0)
+			snprintf(slbuf, sizeof slbuf, "-");
+		else
+			snprintf(slbuf, sizeof slbuf, "%.1f%%", 100 * sl);
+		if (eden == 0)
+			snprintf(engbuf, sizeof engbuf, "-");
+		else
+			snprintf(engbuf, sizeof engbuf, "%.1f%%",
+				 100.0 * (double)e->answered_in_sla / (double)eden);
 		printf("%-16s %-6s %8" PRIu64 " %8" PRIu64 " %8" PRIu64 " %8" PRIu64 " %7s %7s %7.1f "
-		       "%6.1f%% %8.1f%%\n",
+		       "%6.1f%% %9s\n",
 		       cf->queues[i].name, channel_name(cf->queues[i].ch), q->offered, q->answered,
 		       q->abandoned, q->expired, slbuf, thr,
 		       q->answered ? q->wait_sum_ms / (double)q->answered / 1000.0 : 0,
-		       q->offered ? 100.0 * (double)q->abandoned / (double)q->offered : 0,
-		       eden ? 100.0 * (double)e->answered_in_sla / (double)eden : -1);
+		       q->offered ? 100.0 * (double)q->abandoned / (double)q->offered : 0, engbuf);
 		if (q->stuck || q->overflowed || q->breached)
 			printf("%-16s        never resolved %" PRIu64 ", overflowed %" PRIu64
 			       ", SLA-breach events %" PRIu64 "\n",
@@ -1830,5 +1853,9 @@ int main(int argc, char **argv)
 	fprintf(stderr, "sb-sim: %.2f s wall\n",
 		(double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 	free(counts);
+	free(cf.queues);
+	free(cf.groups);
+	free(cf.streams);
+	owned_free();
 	return 0;
 }

@@ -30,18 +30,32 @@ void strmap_free(struct strmap *m)
 	memset(m, 0, sizeof *m);
 }
 
-static struct strmap_slot *strmap_find(const struct strmap *m, const char *key)
+static struct strmap_slot *strmap_find(const struct strmap *m, const char *key, uint64_t h)
 {
 	if (m->cap == 0)
 		return NULL;
 	size_t mask = m->cap - 1;
-	for (size_t i = strmap_hash(key) & mask;; i = (i + 1) & mask) {
+	for (size_t i = h & mask;; i = (i + 1) & mask) {
 		struct strmap_slot *s = &m->slots[i];
 		if (s->key == NULL)
 			return NULL;
-		if (s->key != STRMAP_TOMB && strcmp(s->key, key) == 0)
+		if (s->hash == h && s->key != STRMAP_TOMB && strcmp(s->key, key) == 0)
 			return s;
 	}
+}
+
+/* Places a key known to be absent, into a table with room. */
+static void strmap_place(struct strmap *m, const char *key, void *value, uint64_t h)
+{
+	size_t mask = m->cap - 1;
+	size_t i = h & mask;
+
+	while (m->slots[i].key != NULL && m->slots[i].key != STRMAP_TOMB)
+		i = (i + 1) & mask;
+	if (m->slots[i].key == NULL)
+		m->used++;
+	m->slots[i] = (struct strmap_slot){ key, value, h };
+	m->live++;
 }
 
 static void strmap_grow(struct strmap *m)
@@ -57,19 +71,20 @@ static void strmap_grow(struct strmap *m)
 	m->used = m->live = 0;
 	for (size_t i = 0; i < old.cap; i++)
 		if (old.slots[i].key != NULL && old.slots[i].key != STRMAP_TOMB)
-			strmap_put(m, old.slots[i].key, old.slots[i].value);
+			strmap_place(m, old.slots[i].key, old.slots[i].value, old.slots[i].hash);
 	free(old.slots);
 }
 
 void *strmap_get(const struct strmap *m, const char *key)
 {
-	struct strmap_slot *s = strmap_find(m, key);
+	struct strmap_slot *s = strmap_find(m, key, strmap_hash(key));
 	return s ? s->value : NULL;
 }
 
 void *strmap_put(struct strmap *m, const char *key, void *value)
 {
-	struct strmap_slot *s = strmap_find(m, key);
+	uint64_t h = strmap_hash(key);
+	struct strmap_slot *s = strmap_find(m, key, h);
 	if (s != NULL) {
 		void *prev = s->value;
 		s->key = key;
@@ -78,21 +93,13 @@ void *strmap_put(struct strmap *m, const char *key, void *value)
 	}
 	if ((m->used + 1) * 4 > m->cap * 3)
 		strmap_grow(m);
-	size_t mask = m->cap - 1;
-	size_t i = strmap_hash(key) & mask;
-	while (m->slots[i].key != NULL && m->slots[i].key != STRMAP_TOMB)
-		i = (i + 1) & mask;
-	if (m->slots[i].key == NULL)
-		m->used++;
-	m->slots[i].key = key;
-	m->slots[i].value = value;
-	m->live++;
+	strmap_place(m, key, value, h);
 	return NULL;
 }
 
 void *strmap_del(struct strmap *m, const char *key)
 {
-	struct strmap_slot *s = strmap_find(m, key);
+	struct strmap_slot *s = strmap_find(m, key, strmap_hash(key));
 	if (s == NULL)
 		return NULL;
 	void *v = s->value;

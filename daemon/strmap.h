@@ -5,10 +5,12 @@
 #define SB_STRMAP_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct strmap_slot {
 	const char *key; /* NULL: empty; STRMAP_TOMB: deleted */
 	void *value;
+	uint64_t hash; /* probes compare it before the strings; growth reuses it */
 };
 
 /* Owner: whoever embeds it; the map owns only its slot array. */

@@ -65,16 +65,42 @@ static void bucket_link(struct engine *e, struct eagent *a, struct bucket *b)
 	bucket_link_refresh(e, l);
 }
 
+/* Appends v in decimal and a separator: the class key is built on every
+ * submit and reclass, so it avoids printf. */
+static size_t bucket_key_num(char *buf, size_t off, size_t len, uint64_t v, char sep)
+{
+	char tmp[24];
+	size_t n = 0;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	while (n > 0 && off + 2 < len)
+		buf[off++] = tmp[--n];
+	buf[off++] = sep;
+	buf[off] = '\0';
+	return off;
+}
+
 static void bucket_key(char *buf, size_t len, const struct equeue *q, const struct equeue *extra,
 		       enum sb_channel ch, const struct req *reqs, int n, uint32_t tiers,
 		       const struct eagent *preferred)
 {
-	int off = snprintf(buf, len, "%zu|%ld|%d|%u|%s|", q->index,
-			   extra ? (long)extra->index : -1L, (int)ch, tiers,
-			   preferred ? preferred->v.id : "");
-	for (int i = 0; i < n && off > 0 && (size_t)off < len; i++)
-		off += snprintf(buf + off, len - (size_t)off, "%d:%d,", reqs[i].skill,
-				reqs[i].level);
+	size_t off = 0;
+
+	off = bucket_key_num(buf, off, len, q->index, '|');
+	off = bucket_key_num(buf, off, len, extra ? extra->index + 1 : 0, '|');
+	off = bucket_key_num(buf, off, len, (uint64_t)ch, '|');
+	off = bucket_key_num(buf, off, len, tiers, '|');
+	for (int i = 0; i < n && off + 48 < len; i++) {
+		off = bucket_key_num(buf, off, len, (uint64_t)reqs[i].skill, ':');
+		off = bucket_key_num(buf, off, len, (uint64_t)reqs[i].level, ',');
+	}
+	/* Agent ids are [A-Za-z0-9_.-]: they cannot collide with the digits
+	 * and separators above. */
+	if (preferred != NULL && off + 2 < len)
+		snprintf(buf + off, len - off, "p%s", preferred->v.id);
 }
 
 struct bucket *bucket_get(struct engine *e, struct equeue *q, struct equeue *extra,
@@ -147,20 +173,25 @@ void bucket_agent_relink(struct engine *e, struct eagent *a)
 			bucket_link(e, a, v);
 }
 
+static bool bucket_link_may_take(const void *item, const void *arg)
+{
+	return !engine_excluded(arg, ((const struct link *)item)->agent);
+}
+
+static bool bucket_contact_may_go_to(const void *item, const void *arg)
+{
+	return !engine_excluded(item, arg);
+}
+
 struct eagent *bucket_best_agent(struct engine *e, struct bucket *b, const struct econtact *c)
 {
 	struct link *top = heap_top(&b->ready);
 
-	if (top == NULL || !engine_excluded(c, top->agent))
+	if (top == NULL || c->excluded == NULL || !engine_excluded(c, top->agent))
 		return top ? top->agent : NULL;
-	/* The best agent declined this contact lately: look further (rare). */
-	struct link *best = NULL;
-	for (size_t i = 0; i < b->ready.n; i++) {
-		struct link *l = b->ready.items[i];
-		if (!engine_excluded(c, l->agent) && (best == NULL || select_less(l, best)))
-			best = l;
-	}
-	return best ? best->agent : NULL;
+	/* The best agent declined this contact lately: the next best. */
+	struct link *l = heap_first(&b->ready, bucket_link_may_take, c);
+	return l ? l->agent : NULL;
 }
 
 struct econtact *bucket_best_contact(struct engine *e, struct eagent *a)
@@ -169,18 +200,11 @@ struct econtact *bucket_best_contact(struct engine *e, struct eagent *a)
 
 	for (struct link *l = a->links; l != NULL; l = l->next_in_agent) {
 		struct bucket *b = l->bucket;
-		if (b->contacts.n == 0 || !heap_contains(&b->ready, l))
+		if (b->contacts.n == 0 || l->ready_idx == HEAP_NONE)
 			continue;
 		struct econtact *pick = heap_top(&b->contacts);
-		if (engine_excluded(pick, a)) {
-			pick = NULL;
-			for (size_t i = 0; i < b->contacts.n; i++) {
-				struct econtact *c = b->contacts.items[i];
-				if (!engine_excluded(c, a) &&
-				    (pick == NULL || bucket_contact_less(c, pick)))
-					pick = c;
-			}
-		}
+		if (pick->excluded != NULL && engine_excluded(pick, a))
+			pick = heap_first(&b->contacts, bucket_contact_may_go_to, a);
 		if (pick != NULL && (best == NULL || bucket_contact_less(pick, best)))
 			best = pick;
 	}
@@ -198,10 +222,7 @@ static void bucket_noagent(struct engine *e, struct bucket *b, int64_t now)
 		return;
 	for (size_t i = 0; i < b->contacts.n; i++) {
 		struct econtact *c = b->contacts.items[i];
-		if (b->logged_in == 0)
-			engine_timer_arm(e, &c->noagent_timer, TIMER_NOAGENT, c, now + limit);
-		else
-			engine_timer_cancel(e, &c->noagent_timer);
+		engine_due(e, c, DUE_NOAGENT, b->logged_in == 0 ? now + limit : INT64_MAX);
 	}
 }
 

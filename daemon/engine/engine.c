@@ -61,6 +61,20 @@ void engine_timer_cancel(struct engine *e, struct etimer *t)
 	heap_remove(&e->timers, t);
 }
 
+void engine_due(struct engine *e, struct econtact *c, enum due what, int64_t when)
+{
+	int64_t next = INT64_MAX;
+
+	c->due[what] = when;
+	for (int i = 0; i < DUE_COUNT; i++)
+		if (c->due[i] < next)
+			next = c->due[i];
+	if (next == INT64_MAX)
+		engine_timer_cancel(e, &c->timer);
+	else if (!heap_contains(&e->timers, &c->timer) || c->timer.when != next)
+		engine_timer_arm(e, &c->timer, TIMER_CONTACT, c, next);
+}
+
 uint64_t engine_rand(struct engine *e)
 {
 	/* splitmix64: the random strategy needs only a reproducible spread */
@@ -103,10 +117,7 @@ static int engine_ctier_find(const struct engine *e, const char *name)
 
 static struct equeue *engine_find_queue(const struct engine *e, const char *name)
 {
-	for (size_t i = 0; i < e->n_queues; i++)
-		if (strcmp(e->queues[i]->name, name) == 0)
-			return e->queues[i];
-	return NULL;
+	return name ? strmap_get(&e->queue_ids, name) : NULL;
 }
 
 static struct eagent *engine_find_agent(const struct engine *e, const char *id)
@@ -146,6 +157,7 @@ struct engine *engine_new(const struct engine_conf *conf, const struct engine_si
 	e->sink = *sink;
 	e->ctx = sink_ctx;
 	strmap_init(&e->skill_ids);
+	strmap_init(&e->queue_ids);
 	strmap_init(&e->agent_ids);
 	strmap_init(&e->contacts);
 	strmap_init(&e->offers);
@@ -222,6 +234,7 @@ void engine_free(struct engine *e)
 	free(e->work_c);
 	free(e->work_a);
 	strmap_free(&e->skill_ids);
+	strmap_free(&e->queue_ids);
 	strmap_free(&e->agent_ids);
 	strmap_free(&e->contacts);
 	strmap_free(&e->offers);
@@ -335,6 +348,7 @@ int engine_queue_add(struct engine *e, const struct engine_queue_def *d, const c
 	heap_init(&q->by_arrival, engine_arrival_less, offsetof(struct econtact, arrival_idx));
 	e->queues = xreallocarray(e->queues, e->n_queues + 1, sizeof *e->queues);
 	e->queues[e->n_queues++] = q;
+	strmap_put(&e->queue_ids, q->name, q);
 	return 0;
 }
 
@@ -616,8 +630,7 @@ static void engine_wait(struct engine *e, struct econtact *c, int64_t now)
 	heap_push(&c->bucket->contacts, c);
 	e->waiting++;
 	if (c->bucket->logged_in == 0 && c->queue->max_wait_no_agent_ms > 0)
-		engine_timer_arm(e, &c->noagent_timer, TIMER_NOAGENT, c,
-				 now + c->queue->max_wait_no_agent_ms);
+		engine_due(e, c, DUE_NOAGENT, now + c->queue->max_wait_no_agent_ms);
 	engine_work_contact(e, c);
 }
 
@@ -626,7 +639,7 @@ static void engine_unwait(struct engine *e, struct econtact *c)
 	if (!heap_contains(&c->bucket->contacts, c))
 		return;
 	heap_remove(&c->bucket->contacts, c);
-	engine_timer_cancel(e, &c->noagent_timer);
+	engine_due(e, c, DUE_NOAGENT, INT64_MAX);
 	e->waiting--;
 }
 
@@ -700,9 +713,9 @@ static void engine_assign(struct engine *e, struct econtact *c, int64_t now)
 	int64_t waited = now - c->v.arrived_ms;
 
 	engine_timer_cancel(e, &c->offer_timer);
-	engine_timer_cancel(e, &c->breach_timer);
-	engine_timer_cancel(e, &c->reclass_timer);
-	engine_timer_cancel(e, &c->maxwait_timer);
+	for (int i = 0; i < DUE_COUNT; i++)
+		c->due[i] = INT64_MAX;
+	engine_timer_cancel(e, &c->timer);
 	engine_exclusions_clear(e, c);
 	engine_queue_leave(e, c);
 	c->v.state = CONTACT_ASSIGNED;
@@ -770,10 +783,7 @@ static void engine_retire(struct engine *e, struct econtact *c)
 	engine_unwait(e, c);
 	engine_queue_leave(e, c);
 	engine_timer_cancel(e, &c->offer_timer);
-	engine_timer_cancel(e, &c->reclass_timer);
-	engine_timer_cancel(e, &c->breach_timer);
-	engine_timer_cancel(e, &c->maxwait_timer);
-	engine_timer_cancel(e, &c->noagent_timer);
+	engine_timer_cancel(e, &c->timer);
 	engine_exclusions_clear(e, c);
 	if (c->offer_id[0] != '\0' && strmap_get(&e->offers, c->offer_id) == c)
 		strmap_del(&e->offers, c->offer_id);
@@ -880,11 +890,8 @@ int engine_check_submit(const struct engine *e, const struct engine_submit *in,
 /* Sets the timers that belong to a contact's stay in its queue. */
 static void engine_arm_queue_timers(struct engine *e, struct econtact *c)
 {
-	if (c->queue->max_wait_ms > 0)
-		engine_timer_arm(e, &c->maxwait_timer, TIMER_MAXWAIT, c,
-				 c->entered_ms + c->queue->max_wait_ms);
-	else
-		engine_timer_cancel(e, &c->maxwait_timer);
+	engine_due(e, c, DUE_MAXWAIT,
+		   c->queue->max_wait_ms > 0 ? c->entered_ms + c->queue->max_wait_ms : INT64_MAX);
 }
 
 int engine_submit(struct engine *e, const struct engine_submit *in, int64_t now,
@@ -919,15 +926,16 @@ int engine_submit(struct engine *e, const struct engine_submit *in, int64_t now,
 	c->entered_ms = in->arrived_ms;
 	c->order = ++e->next_order;
 	c->heap_idx = c->arrival_idx = HEAP_NONE;
-	c->offer_timer.idx = c->reclass_timer.idx = c->breach_timer.idx = HEAP_NONE;
-	c->maxwait_timer.idx = c->noagent_timer.idx = HEAP_NONE;
+	c->offer_timer.idx = c->timer.idx = HEAP_NONE;
+	for (int i = 0; i < DUE_COUNT; i++)
+		c->due[i] = INT64_MAX;
 	strmap_put(&e->contacts, c->v.id, c);
 
 	engine_queue_enter(e, c);
 	uint32_t place = ostree_rank(&c->queue->order, &c->onode) + 1;
 	if (position != NULL)
 		*position = place;
-	engine_timer_arm(e, &c->breach_timer, TIMER_BREACH, c, c->v.arrived_ms + c->v.sla_ms);
+	engine_due(e, c, DUE_BREACH, c->v.arrived_ms + c->v.sla_ms);
 	engine_arm_queue_timers(e, c);
 	engine_wait(e, c, now);
 	engine_dispatch(e, now);
@@ -1295,7 +1303,7 @@ int engine_transfer(struct engine *e, const char *agent_id, const char *contact_
 	c->v.assigned_ms = 0;
 	/* Its SLA in the new queue counts from the transfer. */
 	c->v.sla_breached = false;
-	engine_timer_arm(e, &c->breach_timer, TIMER_BREACH, c, now + c->v.sla_ms);
+	engine_due(e, c, DUE_BREACH, now + c->v.sla_ms);
 	engine_queue_enter(e, c);
 	engine_arm_queue_timers(e, c);
 	engine_wait(e, c, now);
@@ -1338,19 +1346,45 @@ static void engine_on_reclass(struct engine *e, struct econtact *c, int64_t now)
 	engine_wait(e, c, now);
 }
 
-static void engine_on_maxwait(struct engine *e, struct econtact *c, const char *reason,
-			      int64_t now)
+/* Max wait or no agent came due. Returns true when the contact has
+ * expired (and is freed). */
+static bool engine_on_maxwait(struct engine *e, struct econtact *c, enum due what, int64_t now)
 {
 	if (c->v.state == CONTACT_OFFERED) {
 		/* Let the offer run its course (it is bounded by its timeout);
 		 * decide when it ends. */
-		engine_timer_arm(e, &c->maxwait_timer, TIMER_MAXWAIT, c, c->v.offer_expires_ms);
-		return;
+		engine_due(e, c, what, c->v.offer_expires_ms);
+		return false;
 	}
-	if (c->queue->overflow != NULL)
+	if (c->queue->overflow != NULL) {
 		engine_overflow(e, c, c->queue->overflow, now);
-	else
-		engine_expire(e, c, reason, now);
+		return false;
+	}
+	engine_expire(e, c, what == DUE_MAXWAIT ? "max-wait" : "no-agent", now);
+	return true;
+}
+
+/* A contact's timer: runs each moment that has come, in a fixed order
+ * (the breach is reported before an expiry it leads to), then re-arms for
+ * the next. Expiry ends the contact: nothing after it runs. */
+static void engine_on_contact_timer(struct engine *e, struct econtact *c, int64_t now)
+{
+	if (c->due[DUE_BREACH] <= now) {
+		c->due[DUE_BREACH] = INT64_MAX;
+		c->v.sla_breached = true;
+		e->sink.event(e->ctx, &c->v, EVENT_SLA_BREACHED, "", now);
+	}
+	if (c->due[DUE_RECLASS] <= now) {
+		c->due[DUE_RECLASS] = INT64_MAX;
+		engine_on_reclass(e, c, now);
+	}
+	for (int what = DUE_MAXWAIT; what <= DUE_NOAGENT; what++)
+		if (c->due[what] <= now) {
+			c->due[what] = INT64_MAX;
+			if (engine_on_maxwait(e, c, (enum due)what, now))
+				return;
+		}
+	engine_due(e, c, DUE_BREACH, c->due[DUE_BREACH]);
 }
 
 static void engine_on_timer(struct engine *e, struct etimer *t, int64_t now)
@@ -1373,20 +1407,8 @@ static void engine_on_timer(struct engine *e, struct etimer *t, int64_t now)
 	case TIMER_WRAPUP:
 		engine_wrapup_end(e, t->obj);
 		break;
-	case TIMER_RECLASS:
-		engine_on_reclass(e, t->obj, now);
-		break;
-	case TIMER_BREACH: {
-		struct econtact *c = t->obj;
-		c->v.sla_breached = true;
-		e->sink.event(e->ctx, &c->v, EVENT_SLA_BREACHED, "", now);
-		break;
-	}
-	case TIMER_MAXWAIT:
-		engine_on_maxwait(e, t->obj, "max-wait", now);
-		break;
-	case TIMER_NOAGENT:
-		engine_on_maxwait(e, t->obj, "no-agent", now);
+	case TIMER_CONTACT:
+		engine_on_contact_timer(e, t->obj, now);
 		break;
 	}
 }

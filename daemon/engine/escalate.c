@@ -41,10 +41,7 @@ static int escalate_req_cmp(const void *a, const void *b)
 
 static void escalate_arm(struct engine *e, struct econtact *c, int64_t when)
 {
-	if (when == INT64_MAX)
-		engine_timer_cancel(e, &c->reclass_timer);
-	else
-		engine_timer_arm(e, &c->reclass_timer, TIMER_RECLASS, c, when);
+	engine_due(e, c, DUE_RECLASS, when);
 }
 
 struct bucket *escalate_class(struct engine *e, struct econtact *c, int64_t now)
@@ -79,7 +76,10 @@ struct bucket *escalate_class(struct engine *e, struct econtact *c, int64_t now)
 	}
 	tiers &= escalate_all_tiers(e);
 
-	struct req *reqs = xcalloc((size_t)(q->n_reqs + c->n_reqs) + 1, sizeof *reqs);
+	/* The usual handful of requirements fit on the stack. */
+	struct req local[32];
+	size_t need = (size_t)(q->n_reqs + c->n_reqs);
+	struct req *reqs = need <= 32 ? local : xcalloc(need, sizeof *reqs);
 	int n = 0;
 	for (int i = 0; i < q->n_reqs; i++) {
 		/* Relaxing lowers the level but still asks for the skill. */
@@ -95,6 +95,7 @@ struct bucket *escalate_class(struct engine *e, struct econtact *c, int64_t now)
 	c->v.step = k;
 	escalate_arm(e, c, next);
 	struct bucket *b = bucket_get(e, c->queue, extra, c->v.channel, reqs, n, tiers, NULL);
-	free(reqs);
+	if (reqs != local)
+		free(reqs);
 	return b;
 }

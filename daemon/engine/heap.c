@@ -120,3 +120,78 @@ void heap_update(struct heap *h, void *item)
 	else
 		heap_sift_down(h, i);
 }
+
+/* A frontier of heap positions, itself a small heap ordered by the items. */
+struct heap_frontier {
+	size_t *v;
+	size_t n, cap;
+	size_t local[32];
+};
+
+static bool heap_frontier_less(const struct heap *h, size_t a, size_t b)
+{
+	return h->less(h->items[a], h->items[b]);
+}
+
+static void heap_frontier_push(const struct heap *h, struct heap_frontier *f, size_t pos)
+{
+	if (pos >= h->n)
+		return;
+	if (f->n == f->cap) {
+		size_t cap = f->cap * 2;
+		size_t *v = xreallocarray(f->v == f->local ? NULL : f->v, cap, sizeof *v);
+		if (f->v == f->local)
+			memcpy(v, f->local, f->n * sizeof *v);
+		f->v = v;
+		f->cap = cap;
+	}
+	size_t i = f->n++;
+	while (i > 0 && heap_frontier_less(h, pos, f->v[(i - 1) / 2])) {
+		f->v[i] = f->v[(i - 1) / 2];
+		i = (i - 1) / 2;
+	}
+	f->v[i] = pos;
+}
+
+static size_t heap_frontier_pop(const struct heap *h, struct heap_frontier *f)
+{
+	size_t top = f->v[0], last = f->v[--f->n], i = 0;
+
+	for (;;) {
+		size_t l = 2 * i + 1, best = l;
+		if (l >= f->n)
+			break;
+		if (l + 1 < f->n && heap_frontier_less(h, f->v[l + 1], f->v[l]))
+			best = l + 1;
+		if (!heap_frontier_less(h, f->v[best], last))
+			break;
+		f->v[i] = f->v[best];
+		i = best;
+	}
+	if (f->n > 0)
+		f->v[i] = last;
+	return top;
+}
+
+void *heap_first(const struct heap *h, bool (*ok)(const void *item, const void *arg),
+		 const void *arg)
+{
+	struct heap_frontier f = { .v = NULL, .cap = 32 };
+	void *found = NULL;
+
+	f.v = f.local;
+	heap_frontier_push(h, &f, 0);
+	while (f.n > 0) {
+		size_t pos = heap_frontier_pop(h, &f);
+		if (ok(h->items[pos], arg)) {
+			found = h->items[pos];
+			break;
+		}
+		/* Children of a skipped item are the next candidates. */
+		heap_frontier_push(h, &f, 2 * pos + 1);
+		heap_frontier_push(h, &f, 2 * pos + 2);
+	}
+	if (f.v != f.local)
+		free(f.v);
+	return found;
+}

@@ -30,5 +30,10 @@ void heap_remove(struct heap *h, void *item);
 /* Restores order after item's key changed. */
 void heap_update(struct heap *h, void *item);
 bool heap_contains(const struct heap *h, const void *item);
+/* The best item for which ok(item, arg) holds, or NULL. Walks the heap
+ * best-first from the root, so skipping k items costs O(k log k), not a
+ * scan of the heap. */
+void *heap_first(const struct heap *h, bool (*ok)(const void *item, const void *arg),
+		 const void *arg);
 
 #endif

@@ -22,10 +22,17 @@ enum etimer_kind {
 	TIMER_OFFER,   /* offer timeout */
 	TIMER_EXCLUDE, /* reject delay over */
 	TIMER_WRAPUP,  /* wrap-up over */
-	TIMER_RECLASS, /* escalation step, tier widening or preferred wait lapses */
-	TIMER_BREACH,  /* SLA threshold passes */
-	TIMER_MAXWAIT, /* queue's max_wait */
-	TIMER_NOAGENT, /* max_wait_no_agent */
+	TIMER_CONTACT, /* the earliest of a contact's scheduled moments (enum due) */
+};
+
+/* What a contact's one timer may be waiting for. One heap entry per contact
+ * instead of four keeps submits and assignments to one heap operation. */
+enum due {
+	DUE_BREACH,  /* SLA threshold passes */
+	DUE_RECLASS, /* escalation step, tier widening or preferred wait lapses */
+	DUE_MAXWAIT, /* the queue's max_wait */
+	DUE_NOAGENT, /* max_wait_no_agent */
+	DUE_COUNT
 };
 
 /* A timer embedded in what it belongs to: cancelling is a heap removal. */
@@ -142,7 +149,9 @@ struct econtact {
 	bool in_queue;
 	struct eagent *agent;
 	char offer_id[64];
-	struct etimer offer_timer, reclass_timer, breach_timer, maxwait_timer, noagent_timer;
+	struct etimer offer_timer;
+	struct etimer timer;   /* at the earliest of due[] */
+	int64_t due[DUE_COUNT]; /* INT64_MAX: not scheduled */
 	struct eexclusion *excluded;
 	struct econtact *held_prev, *held_next;
 };
@@ -194,6 +203,7 @@ struct engine {
 	struct strmap skill_ids;
 	struct equeue **queues;
 	size_t n_queues;
+	struct strmap queue_ids; /* name -> queue */
 	bool queues_done;
 	struct eagent **agents;
 	size_t n_agents;
@@ -217,6 +227,8 @@ struct engine {
 void engine_timer_arm(struct engine *e, struct etimer *t, enum etimer_kind kind, void *obj,
 		      int64_t when);
 void engine_timer_cancel(struct engine *e, struct etimer *t);
+/* Schedules (when < INT64_MAX) or cancels one of c's moments. */
+void engine_due(struct engine *e, struct econtact *c, enum due what, int64_t when);
 bool engine_slot_free(const struct engine *e, const struct eagent *a, enum sb_channel ch);
 bool engine_routable(const struct eagent *a);
 bool engine_excluded(const struct econtact *c, const struct eagent *a);
