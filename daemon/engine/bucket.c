@@ -83,54 +83,68 @@ static size_t bucket_key_num(char *buf, size_t off, size_t len, uint64_t v, char
 	return off;
 }
 
-static void bucket_key(char *buf, size_t len, const struct equeue *q, const struct equeue *extra,
-		       enum sb_channel ch, const struct req *reqs, int n, uint32_t tiers,
-		       const struct eagent *preferred)
+static size_t bucket_key_reqs(char *buf, size_t off, size_t len, const struct req *reqs, int n)
 {
-	size_t off = 0;
-
-	off = bucket_key_num(buf, off, len, q->index, '|');
-	off = bucket_key_num(buf, off, len, extra ? extra->index + 1 : 0, '|');
-	off = bucket_key_num(buf, off, len, (uint64_t)ch, '|');
-	off = bucket_key_num(buf, off, len, tiers, '|');
 	for (int i = 0; i < n && off + 48 < len; i++) {
 		off = bucket_key_num(buf, off, len, (uint64_t)reqs[i].skill, ':');
 		off = bucket_key_num(buf, off, len, (uint64_t)reqs[i].level, ',');
 	}
-	/* Agent ids are [A-Za-z0-9_.-]: they cannot collide with the digits
-	 * and separators above. */
-	if (preferred != NULL && off + 2 < len)
-		snprintf(buf + off, len - off, "p%s", preferred->v.id);
+	return off;
 }
 
-struct bucket *bucket_get(struct engine *e, struct equeue *q, struct equeue *extra,
-			  enum sb_channel ch, const struct req *reqs, int n_reqs, uint32_t tiers,
-			  struct eagent *preferred)
+static void bucket_key(char *buf, size_t len, const struct class_spec *k)
+{
+	size_t off = 0;
+
+	off = bucket_key_num(buf, off, len, k->queue->index, '|');
+	off = bucket_key_num(buf, off, len, k->extra ? k->extra->index + 1 : 0, '|');
+	off = bucket_key_num(buf, off, len, (uint64_t)k->channel, '|');
+	off = bucket_key_num(buf, off, len, k->tiers, '|');
+	off = bucket_key_reqs(buf, off, len, k->reqs, k->n_reqs);
+	if (k->extra != NULL && off + 2 < len) {
+		buf[off++] = '+';
+		off = bucket_key_reqs(buf, off, len, k->extra_reqs, k->n_extra_reqs);
+	}
+	/* Agent ids are [A-Za-z0-9_.-]: they cannot collide with the digits
+	 * and separators above. */
+	if (k->preferred != NULL && off + 2 < len)
+		snprintf(buf + off, len - off, "p%s", k->preferred->v.id);
+}
+
+static struct req *bucket_copy_reqs(const struct req *reqs, int n)
+{
+	struct req *out = xcalloc((size_t)n + 1, sizeof *out);
+	if (n > 0)
+		memcpy(out, reqs, (size_t)n * sizeof *reqs);
+	return out;
+}
+
+struct bucket *bucket_get(struct engine *e, const struct class_spec *k)
 {
 	char key[1024];
 
-	bucket_key(key, sizeof key, q, extra, ch, reqs, n_reqs, tiers, preferred);
+	bucket_key(key, sizeof key, k);
 	struct bucket *b = strmap_get(&e->buckets, key);
 	if (b != NULL)
 		return b;
 	b = xcalloc(1, sizeof *b);
 	b->key = xstrdup(key);
-	b->queue = q;
-	b->extra = extra;
-	b->channel = ch;
-	b->tiers = tiers;
-	b->preferred = preferred;
-	b->n_reqs = n_reqs;
-	b->reqs = xcalloc((size_t)n_reqs + 1, sizeof *b->reqs);
-	if (n_reqs > 0)
-		memcpy(b->reqs, reqs, (size_t)n_reqs * sizeof *reqs);
+	b->queue = k->queue;
+	b->extra = k->extra;
+	b->channel = k->channel;
+	b->tiers = k->tiers;
+	b->preferred = k->preferred;
+	b->n_reqs = k->n_reqs;
+	b->reqs = bucket_copy_reqs(k->reqs, k->n_reqs);
+	b->n_extra_reqs = k->n_extra_reqs;
+	b->extra_reqs = bucket_copy_reqs(k->extra_reqs, k->n_extra_reqs);
 	heap_init(&b->contacts, bucket_contact_less, offsetof(struct econtact, heap_idx));
 	heap_init(&b->ready, select_less, offsetof(struct link, ready_idx));
 	strmap_put(&e->buckets, b->key, b);
 	/* A new class is rare (its first contact); finding its agents is the
 	 * one scan of the roster, paid once. */
-	if (preferred != NULL) {
-		bucket_link(e, preferred, b);
+	if (k->preferred != NULL) {
+		bucket_link(e, k->preferred, b);
 	} else {
 		for (size_t i = 0; i < e->n_agents; i++)
 			if (eligibility_check(e, e->agents[i], b) == ELIGIBLE)
@@ -249,6 +263,7 @@ static void bucket_destroy(struct bucket *b)
 	heap_free(&b->contacts);
 	heap_free(&b->ready);
 	free(b->reqs);
+	free(b->extra_reqs);
 	free(b->key);
 	free(b);
 }

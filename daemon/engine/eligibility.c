@@ -23,6 +23,14 @@ int eligibility_level(const struct eagent *a, int skill)
 	return 0;
 }
 
+static bool eligibility_meets(const struct eagent *a, const struct req *reqs, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (eligibility_level(a, reqs[i].skill) < reqs[i].level)
+			return false;
+	return true;
+}
+
 static bool eligibility_serves(const struct eagent *a, const struct equeue *q)
 {
 	return q != NULL &&
@@ -36,11 +44,14 @@ enum eligibility eligibility_check(const struct engine *e, const struct eagent *
 {
 	if (b->preferred != NULL)
 		return b->preferred == a ? ELIGIBLE : BLOCKED_PREFERRED;
-	if (!eligibility_serves(a, b->queue) && !eligibility_serves(a, b->extra))
+	/* An agent qualifies through the contact's queue, or through the queue
+	 * an escalation step added, each with that queue's own skills. */
+	bool own = eligibility_serves(a, b->queue), added = eligibility_serves(a, b->extra);
+	if (!own && !added)
 		return BLOCKED_QUEUE;
-	for (int i = 0; i < b->n_reqs; i++)
-		if (eligibility_level(a, b->reqs[i].skill) < b->reqs[i].level)
-			return BLOCKED_SKILL;
+	if (!(own && eligibility_meets(a, b->reqs, b->n_reqs)) &&
+	    !(added && eligibility_meets(a, b->extra_reqs, b->n_extra_reqs)))
+		return BLOCKED_SKILL;
 	if (!((b->tiers >> a->tier) & 1))
 		return BLOCKED_TIER;
 	return ELIGIBLE;

@@ -52,7 +52,9 @@ struct bucket *escalate_class(struct engine *e, struct econtact *c, int64_t now)
 	if (c->preferred != NULL && now < c->preferred_until && c->preferred->v.logged_in) {
 		escalate_arm(e, c, c->preferred_until);
 		c->v.step = 0;
-		return bucket_get(e, c->queue, NULL, c->v.channel, NULL, 0, 0, c->preferred);
+		struct class_spec pk = { .queue = c->queue, .channel = c->v.channel,
+					 .preferred = c->preferred };
+		return bucket_get(e, &pk);
 	}
 	int k = escalate_step_at(q, now - c->entered_ms);
 	if (k < q->n_steps)
@@ -77,10 +79,12 @@ struct bucket *escalate_class(struct engine *e, struct econtact *c, int64_t now)
 	tiers &= escalate_all_tiers(e);
 
 	/* The usual handful of requirements fit on the stack. */
-	struct req local[32];
+	struct req local[32], xlocal[32];
 	size_t need = (size_t)(q->n_reqs + c->n_reqs);
+	size_t xneed = (size_t)((extra ? extra->n_reqs : 0) + c->n_reqs);
 	struct req *reqs = need <= 32 ? local : xcalloc(need, sizeof *reqs);
-	int n = 0;
+	struct req *xreqs = xneed <= 32 ? xlocal : xcalloc(xneed, sizeof *xreqs);
+	int n = 0, xn = 0;
 	for (int i = 0; i < q->n_reqs; i++) {
 		/* Relaxing lowers the level but still asks for the skill. */
 		struct req r = { q->reqs[i].skill, q->reqs[i].level - relax };
@@ -88,14 +92,32 @@ struct bucket *escalate_class(struct engine *e, struct econtact *c, int64_t now)
 			r.level = 1;
 		escalate_req_add(reqs, &n, r);
 	}
-	for (int i = 0; i < c->n_reqs; i++)
+	/* An added queue's agents bring their own queue's skills. */
+	for (int i = 0; extra != NULL && i < extra->n_reqs; i++)
+		escalate_req_add(xreqs, &xn, extra->reqs[i]);
+	for (int i = 0; i < c->n_reqs; i++) {
 		escalate_req_add(reqs, &n, c->reqs[i]);
+		escalate_req_add(xreqs, &xn, c->reqs[i]);
+	}
 	qsort(reqs, (size_t)n, sizeof *reqs, escalate_req_cmp);
+	qsort(xreqs, (size_t)xn, sizeof *xreqs, escalate_req_cmp);
 
 	c->v.step = k;
 	escalate_arm(e, c, next);
-	struct bucket *b = bucket_get(e, c->queue, extra, c->v.channel, reqs, n, tiers, NULL);
+	struct class_spec spec = {
+		.queue = c->queue,
+		.extra = extra,
+		.channel = c->v.channel,
+		.reqs = reqs,
+		.n_reqs = n,
+		.extra_reqs = xreqs,
+		.n_extra_reqs = extra ? xn : 0,
+		.tiers = tiers,
+	};
+	struct bucket *b = bucket_get(e, &spec);
 	if (reqs != local)
 		free(reqs);
+	if (xreqs != xlocal)
+		free(xreqs);
 	return b;
 }

@@ -115,6 +115,8 @@ struct bucket {
 	enum sb_channel channel;
 	struct req *reqs;
 	int n_reqs;
+	struct req *extra_reqs; /* what extra's agents need: its skills and the contact's */
+	int n_extra_reqs;
 	uint32_t tiers;
 	struct eagent *preferred; /* only this agent, when set */
 	struct heap contacts;  /* waiting, by (deadline, order) */
@@ -236,9 +238,20 @@ int engine_skill_id(struct engine *e, const char *name, bool create);
 uint64_t engine_rand(struct engine *e);
 
 /* bucket.c */
-struct bucket *bucket_get(struct engine *e, struct equeue *q, struct equeue *extra,
-			  enum sb_channel ch, const struct req *reqs, int n_reqs, uint32_t tiers,
-			  struct eagent *preferred);
+/* A class's eligibility inputs. */
+struct class_spec {
+	struct equeue *queue;
+	struct equeue *extra;
+	enum sb_channel channel;
+	const struct req *reqs;
+	int n_reqs;
+	const struct req *extra_reqs;
+	int n_extra_reqs;
+	uint32_t tiers;
+	struct eagent *preferred;
+};
+
+struct bucket *bucket_get(struct engine *e, const struct class_spec *spec);
 void bucket_free_all(struct engine *e);
 /* Forgets the (empty) classes reserved for a's customers: a is leaving. */
 void bucket_drop_preferred(struct engine *e, const struct eagent *a);
