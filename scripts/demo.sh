@@ -18,6 +18,15 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
+# The demo's ports are fixed (config/demo.yaml): refuse rather than talk to
+# somebody else's Redis or fail to bind.
+for port in 6390 7400 7401; do
+	if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+		echo "demo: 127.0.0.1:$port is already in use; stop what listens there first" >&2
+		exit 1
+	fi
+done
+
 echo "==> starting a private redis-server on 127.0.0.1:6390 (data in $run)"
 redis-server --port 6390 --bind 127.0.0.1 --dir "$run" --save '' --appendonly yes \
 	--appendfsync everysec --daemonize no >"$run/redis.log" 2>&1 &
