@@ -89,6 +89,14 @@ struct sb_agent_conf {
 	size_t n_queues;
 };
 
+/* TLS on one client port; plain TCP when cert_file is NULL. */
+struct sb_tls_conf {
+	char *cert_file;      /* PEM certificate chain */
+	char *key_file;       /* PEM private key */
+	char *client_ca_file; /* verify client certificates against this CA (mutual TLS) */
+	bool require_client_cert; /* refuse clients without a certificate */
+};
+
 struct sb_config {
 	char *path; /* file it was loaded from */
 
@@ -108,6 +116,17 @@ struct sb_config {
 	int64_t max_frame_bytes;
 	int64_t handshake_timeout_ms;
 	int64_t output_buffer_max_bytes; /* a client whose unsent output exceeds this is cut off */
+	int64_t max_gateway_connections; /* open gateway sessions, all addresses */
+	int64_t max_agent_connections;
+	int64_t max_connections_per_address; /* either role, from one peer address */
+	int64_t frames_per_second;  /* per connection, with a burst of as many */
+	int64_t max_waiting;        /* waiting contacts in all queues: beyond, OVERLOADED */
+	int64_t max_waiting_per_queue;
+	int64_t max_attributes;     /* per contact */
+	int64_t max_attribute_bytes; /* key + value of one attribute */
+
+	struct sb_tls_conf gateway_tls, agent_tls;
+	char *tls_ciphers; /* TLS 1.2 cipher list (TLS 1.3 suites are OpenSSL's defaults) */
 	int64_t heartbeat_ms;
 	int64_t missed_heartbeats;
 
