@@ -534,6 +534,13 @@ static char *config_read_secret(struct config_ctx *ctx, const char *name, const 
 		config_error(ctx, line, "%s: '%s' is not a regular file", name, show);
 		goto out;
 	}
+	/* A secret anyone on the machine can read is not a secret. Group
+	 * access is allowed: the daemon's group may be how it reads it. */
+	if (st.st_mode & (S_IROTH | S_IWOTH)) {
+		config_error(ctx, line, "%s: '%s' is accessible to other users (chmod o-rw)", name,
+		             show);
+		goto out;
+	}
 	buf = xmalloc(CONFIG_SECRET_FILE_MAX + 1);
 	for (;;) {
 		ssize_t r = read(fd, buf + len, CONFIG_SECRET_FILE_MAX + 1 - len);

@@ -98,6 +98,8 @@ static void put_file(const struct fx *f, const char *name, const char *content)
 	assert_non_null(fp);
 	assert_int_equal(fputs(content, fp) >= 0, 1);
 	assert_int_equal(fclose(fp), 0);
+	/* as an admin would keep a secret: the loader refuses others' access */
+	assert_int_equal(chmod(p, 0600), 0);
 }
 
 /* Reads a whole file into a new string. */
@@ -1523,6 +1525,30 @@ static void test_secret_file_problems(void **state)
 	}
 }
 
+/* A secret file other users can read is refused; group access is not. */
+static void test_secret_file_permissions(void **state)
+{
+	struct fx *f = *state;
+	char p[PATH_MAX * 2], want[PATH_MAX * 2];
+
+	put_file(f, "open.key", "0123456789abcdef0123\n");
+	put_file(f, "group.key", "0123456789abcdef0123\n");
+	snprintf(p, sizeof p, "%s/open.key", f->dir);
+	assert_int_equal(chmod(p, 0644), 0);
+	snprintf(p, sizeof p, "%s/group.key", f->dir);
+	assert_int_equal(chmod(p, 0640), 0);
+	load_fails(f, "auth:\n"                          /* 1 */
+	              "  agent_secret_file: open.key\n"  /* 2 */
+	              "gateways:\n"                      /* 3 */
+	              "  - id: a\n"                      /* 4 */
+	              "    secret_file: group.key\n");   /* 5 */
+	snprintf(want, sizeof want,
+	         "auth.agent_secret_file: '%s/open.key' is accessible to other users (chmod o-rw)",
+	         f->dir);
+	expect_exact(f, 2, want);
+	expect_count(f, 1);
+}
+
 /* One load reports every problem, sorted by line, not only the first. */
 static void test_all_errors_collected(void **state)
 {
@@ -1874,6 +1900,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_default_queue_name_taken, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_secret_both_or_neither, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_secret_file_problems, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_secret_file_permissions, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_all_errors_collected, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_document_shape, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_repo_demo_loads, fx_setup, fx_teardown),
