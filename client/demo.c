@@ -42,7 +42,7 @@
 
 static const char demo_usage[] =
     "usage: sbctl demo --config FILE [--rate CONTACTS_PER_SECOND] [--duration SECONDS]\n"
-    "                  [--seed N]\n"
+    "                  [--seed N] [--tls | --tls-ca F] [--tls-name N]\n"
     "\n"
     "Reads the daemon's config for its listen addresses, gateways, agent roster and\n"
     "agent secret, then connects every gateway and every agent and plays both sides:\n"
@@ -55,8 +55,8 @@ static const char demo_usage[] =
     "  --config FILE         the daemon's configuration file (required)\n"
     "  --rate R              contacts per second, on average (default 1.0)\n"
     "  --duration S          stop after S seconds (default 0: until Ctrl-C)\n"
-    "  --seed N              random seed, to replay a run (default: from the clock)\n"
-    "\n"
+    "  --seed N              random seed, to replay a run (default: from the "
+    "clock)\n" SBCTL_TLS_USAGE "\n"
     "Exit status: 0, or 1 when a request got an unexpected Error or a connection\n"
     "was lost (store outages are reported and retried, not fatal).\n";
 
@@ -148,7 +148,8 @@ struct demo_counts {
 
 struct demo {
 	struct sb_config *cfg;
-	struct demo_conn *conns; /* gateways first, then agents */
+	struct sbctl_tls_opts tls; /* --tls* options, for both ports */
+	struct demo_conn *conns;   /* gateways first, then agents */
 	size_t nconns, ngateways;
 	struct demo_contact **contacts;
 	size_t ncontacts, contacts_cap;
@@ -971,7 +972,8 @@ static void demo_weights(struct demo *d)
 }
 
 /* Connects and logs in one gateway or agent. Returns 0 or -1 (printed). */
-static int demo_connect(struct demo_conn *dc, const char *address, const char *cred)
+static int demo_connect(struct demo_conn *dc, const char *address, const struct sbc_tls *tls,
+                        const char *cred)
 {
 	Switchboard__V1__Role role =
 	    dc->agent ? SWITCHBOARD__V1__ROLE__ROLE_AGENT : SWITCHBOARD__V1__ROLE__ROLE_GATEWAY;
@@ -980,7 +982,7 @@ static int demo_connect(struct demo_conn *dc, const char *address, const char *c
 	uint32_t hb;
 	int r;
 
-	dc->c = sbc_connect(address, DEMO_CONNECT_TIMEOUT_MS, err, sizeof(err));
+	dc->c = sbc_connect_tls(address, DEMO_CONNECT_TIMEOUT_MS, tls, err, sizeof(err));
 	if (dc->c == NULL) {
 		sbctl_warn("cannot connect %s %s: %s", dc->agent ? "agent" : "gateway", dc->id,
 		           err);
@@ -1013,7 +1015,8 @@ static int demo_connect_all(struct demo *d)
 	d->conns = xcalloc(d->nconns, sizeof(*d->conns));
 	for (size_t i = 0; i < cfg->n_gateways; i++) {
 		d->conns[i].id = cfg->gateways[i].id;
-		if (demo_connect(&d->conns[i], cfg->gateway_listen, cfg->gateways[i].secret) < 0)
+		if (demo_connect(&d->conns[i], cfg->gateway_listen, sbctl_tls(&d->tls),
+		                 cfg->gateways[i].secret) < 0)
 			return -1;
 	}
 	for (size_t i = 0; i < cfg->n_agents; i++) {
@@ -1023,7 +1026,7 @@ static int demo_connect_all(struct demo *d)
 
 		dc->id = cfg->agents[i].id;
 		dc->agent = true;
-		r = demo_connect(dc, cfg->agent_listen, token);
+		r = demo_connect(dc, cfg->agent_listen, sbctl_tls(&d->tls), token);
 		free(token);
 		if (r < 0)
 			return -1;
@@ -1163,9 +1166,13 @@ static int demo_parse_double(const char *s, double max, double *out)
 int demo_main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    {"config", required_argument, NULL, 'c'},   {"rate", required_argument, NULL, 'r'},
-	    {"duration", required_argument, NULL, 'd'}, {"seed", required_argument, NULL, 's'},
-	    {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
+	    {"config", required_argument, NULL, 'c'},
+	    {"rate", required_argument, NULL, 'r'},
+	    {"duration", required_argument, NULL, 'd'},
+	    {"seed", required_argument, NULL, 's'},
+	    {"help", no_argument, NULL, 'h'},
+	    SBCTL_TLS_LONGOPTS,
+	    {NULL, 0, NULL, 0},
 	};
 	struct demo d = {.rate = 1.0};
 	struct config_errors errs = {0};
@@ -1176,6 +1183,8 @@ int demo_main(int argc, char **argv)
 	int opt, rc;
 
 	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		if (sbctl_tls_option(&d.tls, opt, optarg))
+			continue;
 		switch (opt) {
 		case 'c':
 			path = optarg;

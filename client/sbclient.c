@@ -14,7 +14,13 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -37,7 +43,9 @@
 
 struct sbc {
 	int fd;
-	uint64_t seq; /* last seq sent */
+	SSL *ssl;      /* NULL: plain TCP */
+	short io_want; /* what a TLS call that would block waits for */
+	uint64_t seq;  /* last seq sent */
 
 	uint8_t *buf; /* received bytes not yet parsed: buf[start..end) */
 	size_t start, end, cap;
@@ -246,24 +254,314 @@ out:
 	return fd;
 }
 
-struct sbc *sbc_connect(const char *address, int timeout_ms, char *err, size_t errlen)
-{
-	int64_t deadline = sbc_deadline(timeout_ms);
-	struct sbc *c;
-	int fd;
+/* ---- TLS: the only part of the client that speaks OpenSSL -------------- */
 
-	if (address == NULL || address[0] == '\0') {
-		sbc_errf(err, errlen, "no address given");
+/* OpenSSL's reason for the last failure ("" when none); drains the queue. */
+static void sbc_tls_reason(char *out, size_t len)
+{
+	unsigned long e = ERR_get_error();
+
+	out[0] = '\0';
+	if (e != 0)
+		ERR_error_string_n(e, out, len);
+	ERR_clear_error();
+}
+
+/* OpenSSL writes with write(), which raises SIGPIPE on a closed peer; the
+ * signal is held back around its calls and swallowed if it came, so that
+ * a daemon closing the connection is an error to report, not a crash. */
+static bool sbc_tls_nopipe_begin(sigset_t *old)
+{
+	sigset_t pipe;
+
+	sigemptyset(&pipe);
+	sigaddset(&pipe, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe, old);
+	/* Blocked already by the caller: a pending one may be theirs to see. */
+	return !sigismember(old, SIGPIPE);
+}
+
+/* Ends sbc_tls_nopipe_begin: discards a SIGPIPE raised meanwhile. */
+static void sbc_tls_nopipe_end(const sigset_t *old, bool blocked)
+{
+	sigset_t pipe, pending;
+	struct timespec zero = {0, 0};
+
+	if (!blocked)
+		return;
+	sigemptyset(&pipe);
+	sigaddset(&pipe, SIGPIPE);
+	if (sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE))
+		sigtimedwait(&pipe, NULL, &zero);
+	pthread_sigmask(SIG_SETMASK, old, NULL);
+}
+
+/* A client context: TLS 1.2 or later, the server verified against
+ * tls->ca_file (or the system's CAs), our certificate when given. */
+static SSL_CTX *sbc_tls_ctx(const struct sbc_tls *tls, char *err, size_t errlen)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	char why[256];
+
+	if (ctx == NULL) {
+		sbc_tls_reason(why, sizeof(why));
+		sbc_errf(err, errlen, "cannot create a TLS context: %s", why);
 		return NULL;
 	}
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	/* The protocol's frames carry their own lengths: a close without
+	 * close_notify is an ordinary end of stream. */
+	SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_NO_RENEGOTIATION);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	if (tls->ca_file != NULL ? SSL_CTX_load_verify_locations(ctx, tls->ca_file, NULL) != 1
+	                         : SSL_CTX_set_default_verify_paths(ctx) != 1) {
+		sbc_tls_reason(why, sizeof(why));
+		sbc_errf(err, errlen, "cannot load CA %s: %s",
+		         tls->ca_file ? tls->ca_file : "(system default)", why);
+		goto fail;
+	}
+	if (tls->cert_file != NULL &&
+	    SSL_CTX_use_certificate_chain_file(ctx, tls->cert_file) != 1) {
+		sbc_tls_reason(why, sizeof(why));
+		sbc_errf(err, errlen, "cannot load certificate %s: %s", tls->cert_file, why);
+		goto fail;
+	}
+	if (tls->cert_file != NULL &&
+	    (SSL_CTX_use_PrivateKey_file(ctx, tls->key_file ? tls->key_file : tls->cert_file,
+	                                 SSL_FILETYPE_PEM) != 1 ||
+	     SSL_CTX_check_private_key(ctx) != 1)) {
+		sbc_tls_reason(why, sizeof(why));
+		sbc_errf(err, errlen, "cannot load private key %s: %s",
+		         tls->key_file ? tls->key_file : tls->cert_file, why);
+		goto fail;
+	}
+	return ctx;
+fail:
+	SSL_CTX_free(ctx);
+	return NULL;
+}
+
+/* Which name the server's certificate must carry: server_name, else the
+ * host part of address (none for unix sockets: the chain is still checked).
+ * Returns 0, or -1 with err. */
+static int sbc_tls_set_name(SSL *ssl, const char *address, const struct sbc_tls *tls, char *err,
+                            size_t errlen)
+{
+	char *host = NULL, *port = NULL;
+	const char *name = tls->server_name;
+	unsigned char ip[16];
+	int rc = 0;
+
+	if (name == NULL && strncmp(address, "unix:", 5) != 0 &&
+	    sbc_split_hostport(address, &host, &port) == 0)
+		name = host;
+	if (name != NULL) {
+		bool is_ip =
+		    inet_pton(AF_INET, name, ip) == 1 || inet_pton(AF_INET6, name, ip) == 1;
+		X509_VERIFY_PARAM *vp = SSL_get0_param(ssl);
+
+		/* An address is matched against IP subjectAltNames, a name
+		 * against DNS ones and sent as SNI. */
+		if (is_ip ? X509_VERIFY_PARAM_set1_ip_asc(vp, name) != 1
+		          : SSL_set1_host(ssl, name) != 1 ||
+		                SSL_set_tlsext_host_name(ssl, name) != 1) {
+			sbc_errf(err, errlen, "bad TLS server name '%s'", name);
+			rc = -1;
+		}
+	}
+	free(host);
+	free(port);
+	return rc;
+}
+
+/* Runs the client handshake on fd until deadline. Returns the session, or
+ * NULL with err (the certificate check's verdict when that was the cause). */
+static SSL *sbc_tls_start(int fd, const char *address, const struct sbc_tls *tls, int64_t deadline,
+                          char *err, size_t errlen)
+{
+	SSL_CTX *ctx = sbc_tls_ctx(tls, err, errlen);
+	SSL *ssl = ctx != NULL ? SSL_new(ctx) : NULL;
+	char why[256];
+
+	SSL_CTX_free(ctx); /* the session holds its own reference */
+	if (ssl == NULL) {
+		if (ctx != NULL)
+			sbc_errf(err, errlen, "cannot create a TLS session");
+		return NULL;
+	}
+	if (SSL_set_fd(ssl, fd) != 1 || sbc_tls_set_name(ssl, address, tls, err, errlen) != 0)
+		goto fail;
+	for (;;) {
+		sigset_t old;
+		bool blocked = sbc_tls_nopipe_begin(&old);
+		ERR_clear_error();
+		int r = SSL_connect(ssl);
+		int e = SSL_get_error(ssl, r);
+		sbc_tls_nopipe_end(&old, blocked);
+		if (r == 1)
+			return ssl;
+		if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+			int p =
+			    sbc_poll_fd(fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline);
+			if (p > 0)
+				continue;
+			sbc_errf(err, errlen, "TLS handshake with %s: %s", address,
+			         p == 0 ? "timed out" : strerror(errno));
+			goto fail;
+		}
+		long v = SSL_get_verify_result(ssl);
+		sbc_tls_reason(why, sizeof(why));
+		if (v != X509_V_OK)
+			sbc_errf(err, errlen,
+			         "TLS handshake with %s: certificate verify failed: %s", address,
+			         X509_verify_cert_error_string(v));
+		else if (why[0] != '\0')
+			sbc_errf(err, errlen, "TLS handshake with %s: %s", address, why);
+		else
+			sbc_errf(err, errlen, "TLS handshake with %s: %s", address,
+			         e == SSL_ERROR_SYSCALL && errno != 0 ? strerror(errno)
+			                                              : "connection closed");
+		goto fail;
+	}
+fail:
+	SSL_free(ssl);
+	return NULL;
+}
+
+/* Maps a failed SSL_read/SSL_write to the socket calls' convention:
+ * 0 at end of stream, else -1 with errno EAGAIN (c->io_want says for what)
+ * or EPROTO (c->err says why). */
+static ssize_t sbc_tls_result(struct sbc *c, int r, const char *op)
+{
+	int e = SSL_get_error(c->ssl, r);
+	int saved = errno;
+	char why[256];
+
+	switch (e) {
+	case SSL_ERROR_ZERO_RETURN:
+		return 0;
+	case SSL_ERROR_WANT_READ:
+		c->io_want = POLLIN;
+		errno = EAGAIN;
+		return -1;
+	case SSL_ERROR_WANT_WRITE:
+		c->io_want = POLLOUT;
+		errno = EAGAIN;
+		return -1;
+	default:
+		sbc_tls_reason(why, sizeof(why));
+		snprintf(c->err, sizeof(c->err), "TLS %s: %s", op,
+		         why[0] != '\0' ? why
+		         : saved != 0   ? strerror(saved)
+		                        : "connection lost");
+		errno = EPROTO;
+		return -1;
+	}
+}
+
+/* send() over TLS. */
+static ssize_t sbc_tls_send(struct sbc *c, const void *data, size_t len)
+{
+	sigset_t old;
+	bool blocked;
+	ssize_t n;
+	int r;
+
+	blocked = sbc_tls_nopipe_begin(&old);
+	ERR_clear_error();
+	errno = 0;
+	r = SSL_write(c->ssl, data, len > INT32_MAX ? INT32_MAX : (int)len);
+	n = r > 0 ? r : sbc_tls_result(c, r, "write");
+	sbc_tls_nopipe_end(&old, blocked);
+	if (r <= 0 && n == 0) {
+		/* The daemon said goodbye while we were writing. */
+		snprintf(c->err, sizeof(c->err), "TLS write: connection closed by daemon");
+		errno = EPROTO;
+		n = -1;
+	}
+	return n;
+}
+
+/* recv() over TLS. */
+static ssize_t sbc_tls_recv(struct sbc *c, void *buf, size_t len)
+{
+	int r;
+
+	ERR_clear_error();
+	errno = 0;
+	r = SSL_read(c->ssl, buf, len > INT32_MAX ? INT32_MAX : (int)len);
+	return r > 0 ? r : sbc_tls_result(c, r, "read");
+}
+
+/* Whether OpenSSL holds received bytes that poll() cannot see. */
+static bool sbc_tls_has_pending(const struct sbc *c)
+{
+	return c->ssl != NULL && SSL_has_pending(c->ssl) == 1;
+}
+
+/* Says goodbye (best effort, never waits) and frees the TLS session. */
+static void sbc_tls_close(struct sbc *c)
+{
+	sigset_t old;
+	bool blocked;
+
+	if (c->ssl == NULL)
+		return;
+	blocked = sbc_tls_nopipe_begin(&old);
+	if (!c->broken)
+		SSL_shutdown(c->ssl);
+	sbc_tls_nopipe_end(&old, blocked);
+	SSL_free(c->ssl);
+	c->ssl = NULL;
+}
+
+/* ---- connecting ----------------------------------------------------------- */
+
+/* A connected socket to address, or -1 with err. */
+static int sbc_open(const char *address, int64_t deadline, char *err, size_t errlen)
+{
+	if (address == NULL || address[0] == '\0') {
+		sbc_errf(err, errlen, "no address given");
+		return -1;
+	}
 	if (strncmp(address, "unix:", 5) == 0)
-		fd = sbc_connect_unix(address + 5, deadline, err, errlen);
-	else
-		fd = sbc_connect_tcp(address, deadline, err, errlen);
+		return sbc_connect_unix(address + 5, deadline, err, errlen);
+	return sbc_connect_tcp(address, deadline, err, errlen);
+}
+
+struct sbc *sbc_connect(const char *address, int timeout_ms, char *err, size_t errlen)
+{
+	int fd = sbc_open(address, sbc_deadline(timeout_ms), err, errlen);
+	struct sbc *c;
+
 	if (fd < 0)
 		return NULL;
 	c = xcalloc(1, sizeof(*c));
 	c->fd = fd;
+	return c;
+}
+
+struct sbc *sbc_connect_tls(const char *address, int timeout_ms, const struct sbc_tls *tls,
+                            char *err, size_t errlen)
+{
+	int64_t deadline = sbc_deadline(timeout_ms);
+	struct sbc *c;
+	SSL *ssl;
+	int fd;
+
+	if (tls == NULL)
+		return sbc_connect(address, timeout_ms, err, errlen);
+	fd = sbc_open(address, deadline, err, errlen);
+	if (fd < 0)
+		return NULL;
+	ssl = sbc_tls_start(fd, address, tls, deadline, err, errlen);
+	if (ssl == NULL) {
+		close(fd);
+		return NULL;
+	}
+	c = xcalloc(1, sizeof(*c));
+	c->fd = fd;
+	c->ssl = ssl;
 	return c;
 }
 
@@ -275,6 +573,7 @@ void sbc_close(struct sbc *c)
 		envelope_free(c->queue[i]);
 	free(c->queue);
 	free(c->buf);
+	sbc_tls_close(c);
 	if (c->fd >= 0)
 		close(c->fd);
 	free(c);
@@ -295,7 +594,7 @@ bool sbc_pending(const struct sbc *c)
 	size_t avail = c->end - c->start;
 	const uint8_t *p = c->buf + c->start;
 
-	if (c->qlen > 0 || c->eof || c->broken)
+	if (c->qlen > 0 || c->eof || c->broken || sbc_tls_has_pending(c))
 		return true;
 	if (avail < FRAME_HEADER_BYTES)
 		return false;
@@ -315,7 +614,9 @@ static int sbc_write_all(struct sbc *c, const uint8_t *data, size_t len)
 	}
 	while (len > 0) {
 		/* MSG_NOSIGNAL: a closed peer is an error to report, not SIGPIPE. */
-		n = send(c->fd, data, len, MSG_NOSIGNAL);
+		c->io_want = POLLOUT;
+		n = c->ssl != NULL ? sbc_tls_send(c, data, len)
+		                   : send(c->fd, data, len, MSG_NOSIGNAL);
 		if (n > 0) {
 			data += n;
 			len -= (size_t)n;
@@ -324,13 +625,13 @@ static int sbc_write_all(struct sbc *c, const uint8_t *data, size_t len)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			int r = sbc_poll_fd(c->fd, POLLOUT, deadline);
+			int r = sbc_poll_fd(c->fd, c->io_want, deadline);
 
 			if (r > 0)
 				continue;
 			snprintf(c->err, sizeof(c->err), "write: %s",
 			         r == 0 ? "daemon stopped reading" : strerror(errno));
-		} else {
+		} else if (c->ssl == NULL || errno != EPROTO) {
 			snprintf(c->err, sizeof(c->err), "write: %s", strerror(errno));
 		}
 		c->broken = true;
@@ -428,7 +729,9 @@ static int sbc_fill(struct sbc *c, int64_t deadline)
 
 	for (;;) {
 		sbc_reserve(c);
-		n = recv(c->fd, c->buf + c->end, c->cap - c->end, 0);
+		c->io_want = POLLIN;
+		n = c->ssl != NULL ? sbc_tls_recv(c, c->buf + c->end, c->cap - c->end)
+		                   : recv(c->fd, c->buf + c->end, c->cap - c->end, 0);
 		if (n > 0) {
 			c->end += (size_t)n;
 			return 1;
@@ -443,11 +746,13 @@ static int sbc_fill(struct sbc *c, int64_t deadline)
 		if (errno == EINTR)
 			continue;
 		if (errno != EAGAIN && errno != EWOULDBLOCK) {
-			snprintf(c->err, sizeof(c->err), "read: %s", strerror(errno));
+			/* A TLS failure has already said what went wrong. */
+			if (c->ssl == NULL || errno != EPROTO)
+				snprintf(c->err, sizeof(c->err), "read: %s", strerror(errno));
 			c->broken = true;
 			return -1;
 		}
-		r = sbc_poll_fd(c->fd, POLLIN, deadline);
+		r = sbc_poll_fd(c->fd, c->io_want, deadline);
 		if (r == 0)
 			return 0;
 		if (r < 0) {

@@ -21,6 +21,20 @@ struct sbc;
 /* address: "host:port", "[v6]:port" or "unix:/path". Returns NULL with a
  * message in err on failure. */
 struct sbc *sbc_connect(const char *address, int timeout_ms, char *err, size_t errlen);
+/* TLS settings of a connection; NULL fields take the defaults. */
+struct sbc_tls {
+	const char *ca_file;     /* PEM CA(s) the daemon's certificate must chain to;
+	                            NULL: the system's trust store */
+	const char *cert_file;   /* our certificate chain, for mutual TLS; NULL: none */
+	const char *key_file;    /* its private key; NULL: read from cert_file */
+	const char *server_name; /* name (or IP) the daemon's certificate must carry;
+	                            NULL: the host part of the address */
+};
+/* sbc_connect over TLS 1.2+: the daemon's certificate is always verified.
+ * tls NULL means plain TCP. Returns NULL with the reason (a failed
+ * verification says so) in err. */
+struct sbc *sbc_connect_tls(const char *address, int timeout_ms, const struct sbc_tls *tls,
+                            char *err, size_t errlen);
 void sbc_close(struct sbc *c);
 int sbc_fd(const struct sbc *c);
 /* Why the last call failed ("connection closed by daemon", ...), for messages. */

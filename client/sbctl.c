@@ -39,6 +39,7 @@ struct sbctl_gw_opts {
 	const char *secret;
 	const char *secret_file;
 	long timeout_ms;
+	struct sbctl_tls_opts tls;
 };
 
 enum sbctl_optid {
@@ -69,14 +70,16 @@ enum sbctl_optid {
 	{ "secret", required_argument, NULL, OPT_SECRET },                                       \
 	{ "secret-file", required_argument, NULL, OPT_SECRET_FILE },                             \
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },                                     \
-	{ "help", no_argument, NULL, OPT_HELP }
+	{ "help", no_argument, NULL, OPT_HELP },                                                 \
+	SBCTL_TLS_LONGOPTS
 
 #define SBCTL_GW_USAGE                                                                           \
 	"  --gateway ADDR        the daemon's gateway port: host:port, [v6]:port or unix:/path\n" \
 	"  --id GW               this gateway's id (from the daemon's config)\n"                  \
 	"  --secret S            the gateway's secret (visible in ps; prefer --secret-file)\n"    \
 	"  --secret-file F       read the secret from the first line of F\n"                      \
-	"  --timeout MS          connect and reply timeout (default 5000)\n"
+	"  --timeout MS          connect and reply timeout (default 5000)\n"                     \
+	SBCTL_TLS_USAGE
 // clang-format on
 
 static const char sbctl_usage_main[] =
@@ -305,7 +308,7 @@ static int sbctl_gw_option(int opt, const char *arg, struct sbctl_gw_opts *o)
 	case OPT_TIMEOUT:
 		return sbctl_parse_long(arg, 1, 3600000, &o->timeout_ms) == 0 ? 1 : -1;
 	default:
-		return 0;
+		return sbctl_tls_option(&o->tls, opt, arg) ? 1 : 0;
 	}
 }
 
@@ -321,10 +324,40 @@ void sbctl_print_frame(const Envelope *env)
 		sbctl_say("< %s", buf);
 }
 
+bool sbctl_tls_option(struct sbctl_tls_opts *t, int opt, const char *arg)
+{
+	switch (opt) {
+	case SBCTL_OPT_TLS:
+		break;
+	case SBCTL_OPT_TLS_CA:
+		t->tls.ca_file = arg;
+		break;
+	case SBCTL_OPT_TLS_CERT:
+		t->tls.cert_file = arg;
+		break;
+	case SBCTL_OPT_TLS_KEY:
+		t->tls.key_file = arg;
+		break;
+	case SBCTL_OPT_TLS_NAME:
+		t->tls.server_name = arg;
+		break;
+	default:
+		return false;
+	}
+	t->on = true;
+	return true;
+}
+
+const struct sbc_tls *sbctl_tls(const struct sbctl_tls_opts *t)
+{
+	return t->on ? &t->tls : NULL;
+}
+
 /* Connects and logs in. Returns 0 with *out and *heartbeat_ms set, or an exit
  * code with *out NULL and *heartbeat_ms 0. */
-int sbctl_login(const char *address, Switchboard__V1__Role role, const char *id, const char *cred,
-                long timeout_ms, struct sbc **out, uint32_t *heartbeat_ms)
+int sbctl_login(const char *address, const struct sbc_tls *tls, Switchboard__V1__Role role,
+                const char *id, const char *cred, long timeout_ms, struct sbc **out,
+                uint32_t *heartbeat_ms)
 {
 	char err[256];
 	Envelope *welcome = NULL;
@@ -333,7 +366,7 @@ int sbctl_login(const char *address, Switchboard__V1__Role role, const char *id,
 
 	*out = NULL;
 	*heartbeat_ms = 0;
-	c = sbc_connect(address, (int)timeout_ms, err, sizeof(err));
+	c = sbc_connect_tls(address, (int)timeout_ms, tls, err, sizeof(err));
 	if (c == NULL) {
 		sbctl_warn("cannot connect: %s", err);
 		return SBCTL_EXIT_FAIL;
@@ -372,8 +405,8 @@ static int sbctl_gw_login(const char *cmd, const struct sbctl_gw_opts *o, struct
 	rc = sbctl_credential(cmd, "secret", o->secret, o->secret_file, &cred, &owned);
 	if (rc != 0)
 		return rc;
-	rc = sbctl_login(o->address, SWITCHBOARD__V1__ROLE__ROLE_GATEWAY, o->id, cred,
-	                 o->timeout_ms, out, heartbeat_ms);
+	rc = sbctl_login(o->address, sbctl_tls(&o->tls), SWITCHBOARD__V1__ROLE__ROLE_GATEWAY, o->id,
+	                 cred, o->timeout_ms, out, heartbeat_ms);
 	free(owned);
 	return rc;
 }

@@ -1,5 +1,5 @@
 /* What the sbctl subcommands and the demo share: clocks, timestamped output,
- * signal handling, secret files and exit codes. Private to the tool. */
+ * signal handling, secret files, TLS options and exit codes. Private to the tool. */
 #ifndef SB_SBCTL_H
 #define SB_SBCTL_H
 
@@ -46,11 +46,50 @@ int sbctl_usage_error(const char *cmd, const char *fmt, ...) __attribute__((form
 int sbctl_credential(const char *cmd, const char *name, const char *inline_value, const char *file,
                      const char **cred, char **owned);
 
+/* The --tls* options every connecting subcommand takes. Any of them turns
+ * TLS on; the daemon's certificate is then always verified. */
+struct sbctl_tls_opts {
+	bool on;
+	struct sbc_tls tls;
+};
+
+/* getopt codes of the --tls* options, above every subcommand's own. */
+enum {
+	SBCTL_OPT_TLS = 0x1000,
+	SBCTL_OPT_TLS_CA,
+	SBCTL_OPT_TLS_CERT,
+	SBCTL_OPT_TLS_KEY,
+	SBCTL_OPT_TLS_NAME,
+};
+
+// clang-format off
+#define SBCTL_TLS_LONGOPTS                                                                       \
+	{ "tls", no_argument, NULL, SBCTL_OPT_TLS },                                             \
+	{ "tls-ca", required_argument, NULL, SBCTL_OPT_TLS_CA },                                 \
+	{ "tls-cert", required_argument, NULL, SBCTL_OPT_TLS_CERT },                             \
+	{ "tls-key", required_argument, NULL, SBCTL_OPT_TLS_KEY },                               \
+	{ "tls-name", required_argument, NULL, SBCTL_OPT_TLS_NAME }
+
+#define SBCTL_TLS_USAGE                                                                          \
+	"  --tls                 connect with TLS, trusting the system's CAs\n"                   \
+	"  --tls-ca F            connect with TLS, trusting the CA certificate(s) in F (PEM)\n"   \
+	"  --tls-cert F          client certificate (PEM) for mutual TLS; implies --tls\n"        \
+	"  --tls-key F           its private key (default: read from --tls-cert)\n"              \
+	"  --tls-name NAME       name the daemon's certificate must carry (default: the\n"       \
+	"                        address's host)\n"
+// clang-format on
+
+/* Takes opt if it is a --tls* option: returns true (recorded in t), else false. */
+bool sbctl_tls_option(struct sbctl_tls_opts *t, int opt, const char *arg);
+/* The TLS settings to connect with, NULL for plain TCP. */
+const struct sbc_tls *sbctl_tls(const struct sbctl_tls_opts *t);
+
 /* Connects and sends Hello; prints the Welcome. Returns 0 with *out and
  * *heartbeat_ms set, or an exit code (the failure already printed) with *out
  * NULL and *heartbeat_ms 0. */
-int sbctl_login(const char *address, Switchboard__V1__Role role, const char *id, const char *cred,
-                long timeout_ms, struct sbc **out, uint32_t *heartbeat_ms);
+int sbctl_login(const char *address, const struct sbc_tls *tls, Switchboard__V1__Role role,
+                const char *id, const char *cred, long timeout_ms, struct sbc **out,
+                uint32_t *heartbeat_ms);
 
 /* Prints a received frame as "< description [ref N]". */
 void sbctl_print_frame(const Envelope *env);

@@ -22,6 +22,7 @@
 
 static const char sbctl_agent_usage[] =
     "usage: sbctl agent --agent ADDR --id AGENT (--token T | --token-file F)\n"
+    "                   [--tls | --tls-ca F] [--tls-cert F --tls-key F] [--tls-name N]\n"
     "                   [--available] [--auto-accept[=DELAY_MS]]\n"
     "                   [--auto-complete=HANDLE_MS] [--disposition D]\n"
     "\n"
@@ -41,7 +42,7 @@ static const char sbctl_agent_usage[] =
     "  --id AGENT            agent id from the roster\n"
     "  --token T             token from `switchboard --mint-token AGENT` (visible in ps)\n"
     "  --token-file F        read the token from the first line of F\n"
-    "  --timeout MS          connect and login timeout (default 5000)\n"
+    "  --timeout MS          connect and login timeout (default 5000)\n" SBCTL_TLS_USAGE
     "  --available           go available right after login\n"
     "  --auto-accept[=MS]    accept every offer after MS milliseconds (default 0)\n"
     "  --auto-complete=MS    complete each assigned contact after MS milliseconds\n"
@@ -372,18 +373,22 @@ int sbctl_agent_main(int argc, char **argv)
 	    {"auto-complete", required_argument, NULL, AOPT_AUTO_COMPLETE},
 	    {"disposition", required_argument, NULL, AOPT_DISPOSITION},
 	    {"help", no_argument, NULL, AOPT_HELP},
+	    SBCTL_TLS_LONGOPTS,
 	    {NULL, 0, NULL, 0},
 	};
 	struct sbctl_agent a = {
 	    .accept_delay_ms = -1, .complete_ms = -1, .disposition = "resolved"};
 	const char *address = NULL, *id = NULL, *token = NULL, *token_file = NULL, *cred = NULL;
 	long timeout_ms = 5000;
+	struct sbctl_tls_opts tls = {0};
 	bool available = false;
 	uint32_t heartbeat_ms = 0;
 	char *owned = NULL;
 	int opt, rc;
 
 	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		if (sbctl_tls_option(&tls, opt, optarg))
+			continue;
 		switch (opt) {
 		case AOPT_AGENT:
 			address = optarg;
@@ -437,8 +442,8 @@ int sbctl_agent_main(int argc, char **argv)
 	rc = sbctl_credential("agent", "token", token, token_file, &cred, &owned);
 	if (rc != 0)
 		return rc;
-	rc = sbctl_login(address, SWITCHBOARD__V1__ROLE__ROLE_AGENT, id, cred, timeout_ms, &a.c,
-	                 &heartbeat_ms);
+	rc = sbctl_login(address, sbctl_tls(&tls), SWITCHBOARD__V1__ROLE__ROLE_AGENT, id, cred,
+	                 timeout_ms, &a.c, &heartbeat_ms);
 	free(owned);
 	if (rc != 0)
 		return rc;

@@ -14,6 +14,7 @@
 #include "engine/engine.h"
 #include "log.h"
 #include "routing.h"
+#include "security/tls.h"
 #include "session/listener.h"
 #include "session/session.h"
 #include "sink.h"
@@ -31,6 +32,13 @@ struct gateway_sessions {
 	size_t n;
 };
 
+/* Open connections from one peer address. Owner: the addresses map; freed
+ * when its count drops to zero. */
+struct server_address {
+	char *addr; /* the key */
+	size_t n;
+};
+
 struct server {
 	struct sb_config *cfg;
 	struct event_base *base;
@@ -39,6 +47,7 @@ struct server {
 	struct sink *sink;
 	struct listener *gateway_listener;
 	struct listener *agent_listener;
+	struct tls_server *gateway_tls, *agent_tls; /* NULL: that port is plain TCP */
 	struct event *engine_timer;
 	struct event *sigterm_ev, *sigint_ev, *sighup_ev;
 	struct event *drain_timer;
@@ -46,6 +55,10 @@ struct server {
 	struct strmap sessions; /* sid -> session */
 	struct strmap agents;   /* agent id -> session */
 	struct strmap gateways; /* gateway id -> gateway_sessions */
+	/* Open connections, counted for limits.*: every registered session,
+	 * from server_session_add to server_session_remove. */
+	struct strmap addresses; /* peer address without port -> server_address */
+	size_t n_conns[2];       /* by enum session_role */
 	uint64_t session_counter;
 	uint64_t contact_counter;
 	char boot[16]; /* base-36 start time: makes ids unique across restarts */
@@ -79,6 +92,63 @@ struct store *server_store(struct server *srv)
 	return srv->store;
 }
 
+struct tls_server *server_tls(struct server *srv, bool gateway_port)
+{
+	return gateway_port ? srv->gateway_tls : srv->agent_tls;
+}
+
+/* Loads the TLS context of each port that has a certificate configured.
+ * Returns 0, or -1 after logging which file failed and why. */
+static int server_tls_start(struct server *srv)
+{
+	const struct sb_config *cfg = srv->cfg;
+	char err[512];
+
+	if (cfg->gateway_tls.cert_file != NULL) {
+		srv->gateway_tls = tls_server_new(&cfg->gateway_tls, cfg->tls_ciphers, cfg->path,
+						  err, sizeof err);
+		if (srv->gateway_tls == NULL) {
+			log_error("tls.gateway: %s", err);
+			return -1;
+		}
+	}
+	if (cfg->agent_tls.cert_file != NULL) {
+		srv->agent_tls = tls_server_new(&cfg->agent_tls, cfg->tls_ciphers, cfg->path, err,
+						sizeof err);
+		if (srv->agent_tls == NULL) {
+			log_error("tls.agent: %s", err);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* SIGHUP: re-reads certificates and keys from disk (renewals). A port whose
+ * files fail to load keeps its old context; live connections keep theirs. */
+static void server_tls_reload(struct server *srv)
+{
+	const struct sb_config *cfg = srv->cfg;
+	char err[512];
+	bool ok = true;
+
+	if (srv->gateway_tls == NULL && srv->agent_tls == NULL)
+		return;
+	if (srv->gateway_tls != NULL &&
+	    tls_server_reload(srv->gateway_tls, &cfg->gateway_tls, cfg->tls_ciphers, cfg->path,
+			      err, sizeof err) != 0) {
+		log_error("tls.gateway: reload failed, keeping the old certificate: %s", err);
+		ok = false;
+	}
+	if (srv->agent_tls != NULL &&
+	    tls_server_reload(srv->agent_tls, &cfg->agent_tls, cfg->tls_ciphers, cfg->path, err,
+			      sizeof err) != 0) {
+		log_error("tls.agent: reload failed, keeping the old certificate: %s", err);
+		ok = false;
+	}
+	if (ok)
+		log_info("tls: certificates reloaded");
+}
+
 struct sink *server_sink(struct server *srv)
 {
 	return srv->sink;
@@ -94,15 +164,88 @@ char *server_new_contact_id(struct server *srv)
 	return xasprintf("c-%s-%" PRIu64, srv->boot, ++srv->contact_counter);
 }
 
+/* The address part of a peer as the listener renders it: "1.2.3.4:5678"
+ * -> "1.2.3.4", "[::1]:5678" -> "[::1]", "unix" stays: all unix-socket
+ * peers are one address. */
+static void server_peer_address(const char *peer, char *out, size_t len)
+{
+	const char *end = peer[0] == '[' ? strchr(peer, ']') : strrchr(peer, ':');
+	size_t n = strlen(peer);
+
+	if (end != NULL)
+		n = (size_t)(end - peer) + (peer[0] == '[');
+	snprintf(out, len, "%.*s", (int)n, peer);
+}
+
+/* Counts a session in or out of its role's and its address's totals. */
+static void server_count(struct server *srv, struct session *s, bool in)
+{
+	char key[64];
+	struct server_address *a;
+
+	server_peer_address(session_peer(s), key, sizeof key);
+	a = strmap_get(&srv->addresses, key);
+	if (in) {
+		srv->n_conns[session_role(s)]++;
+		if (a == NULL) {
+			a = xcalloc(1, sizeof *a);
+			a->addr = xstrdup(key);
+			strmap_put(&srv->addresses, a->addr, a);
+		}
+		a->n++;
+		return;
+	}
+	srv->n_conns[session_role(s)]--;
+	if (a != NULL && --a->n == 0) {
+		strmap_del(&srv->addresses, a->addr);
+		free(a->addr);
+		free(a);
+	}
+}
+
 void server_session_add(struct server *srv, struct session *s)
 {
 	strmap_put(&srv->sessions, session_id(s), s);
+	server_count(srv, s, true);
 }
 
 void server_session_remove(struct server *srv, struct session *s)
 {
-	if (strmap_get(&srv->sessions, session_id(s)) == s)
+	if (strmap_get(&srv->sessions, session_id(s)) == s) {
 		strmap_del(&srv->sessions, session_id(s));
+		server_count(srv, s, false);
+	}
+}
+
+/* Turns a new session away when it takes its role or its address past a
+ * limit. It is already counted, and stays counted until it is freed, just
+ * after its Error is flushed (at most a second later). */
+static void server_check_limits(struct server *srv, struct session *s)
+{
+	const struct sb_config *cfg = srv->cfg;
+	enum session_role role = session_role(s);
+	int64_t max = role == SESSION_GATEWAY ? cfg->max_gateway_connections
+					      : cfg->max_agent_connections;
+	char key[64], why[160];
+	const struct server_address *a;
+
+	server_peer_address(session_peer(s), key, sizeof key);
+	a = strmap_get(&srv->addresses, key);
+	if ((int64_t)srv->n_conns[role] > max)
+		snprintf(why, sizeof why,
+			 "too many %s connections (limits.%s: %" PRId64 ")",
+			 role == SESSION_GATEWAY ? "gateway" : "agent",
+			 role == SESSION_GATEWAY ? "max_gateway_connections"
+						 : "max_agent_connections",
+			 max);
+	else if (a != NULL && (int64_t)a->n > cfg->max_connections_per_address)
+		snprintf(why, sizeof why,
+			 "too many connections from %s (limits.max_connections_per_address: %" PRId64
+			 ")",
+			 key, cfg->max_connections_per_address);
+	else
+		return;
+	session_refuse(s, why);
 }
 
 struct session *server_session(struct server *srv, const char *sid)
@@ -186,12 +329,16 @@ void server_engine_touched(struct server *srv)
 
 static void server_on_gateway(void *arg, int fd, const char *peer)
 {
-	session_new(arg, fd, SESSION_GATEWAY, peer);
+	struct session *s = session_new(arg, fd, SESSION_GATEWAY, peer);
+	if (s != NULL)
+		server_check_limits(arg, s);
 }
 
 static void server_on_agent(void *arg, int fd, const char *peer)
 {
-	session_new(arg, fd, SESSION_AGENT, peer);
+	struct session *s = session_new(arg, fd, SESSION_AGENT, peer);
+	if (s != NULL)
+		server_check_limits(arg, s);
 }
 
 /* Writes v in base 36: short, sortable-enough ids. */
@@ -263,7 +410,9 @@ static void server_on_stop_signal(evutil_socket_t sig, short what, void *arg)
 
 static void server_on_hup(evutil_socket_t sig, short what, void *arg)
 {
-	log_warnx("SIGHUP: configuration reload is not supported by this version; ignored");
+	server_tls_reload(arg);
+	log_warnx("SIGHUP: configuration reload is not supported by this version; "
+		  "only TLS certificates are re-read");
 }
 
 struct server *server_new(struct sb_config *cfg)
@@ -275,6 +424,7 @@ struct server *server_new(struct sb_config *cfg)
 	strmap_init(&srv->sessions);
 	strmap_init(&srv->agents);
 	strmap_init(&srv->gateways);
+	strmap_init(&srv->addresses);
 	srv->base = event_base_new();
 	if (srv->base == NULL)
 		fatal("cannot create the event loop");
@@ -306,6 +456,10 @@ struct server *server_new(struct sb_config *cfg)
 	srv->store = store_new(srv->base, &sc, server_on_store_state, srv);
 	/* Paused until the store is first ready. */
 	engine_set_paused(srv->engine, true, server_now_ms(srv));
+	if (server_tls_start(srv) != 0) {
+		server_free(srv);
+		return NULL;
+	}
 	srv->gateway_listener =
 		listener_new(srv->base, cfg->gateway_listen, server_on_gateway, srv);
 	srv->agent_listener = listener_new(srv->base, cfg->agent_listen, server_on_agent, srv);
@@ -355,6 +509,8 @@ void server_free(struct server *srv)
 	sink_free(srv->sink);
 	listener_free(srv->gateway_listener);
 	listener_free(srv->agent_listener);
+	tls_server_free(srv->gateway_tls);
+	tls_server_free(srv->agent_tls);
 	for (size_t it = 0; strmap_next(&srv->gateways, &it, &k, &v);) {
 		struct gateway_sessions *g = v;
 		free(g->v);
@@ -364,6 +520,14 @@ void server_free(struct server *srv)
 	strmap_free(&srv->sessions);
 	strmap_free(&srv->agents);
 	strmap_free(&srv->gateways);
+	/* Empty by now: every session was removed above. Freed whatever the
+	 * count, should a path ever skip the removal. */
+	for (size_t it = 0; strmap_next(&srv->addresses, &it, &k, &v);) {
+		struct server_address *a = v;
+		free(a->addr);
+		free(a);
+	}
+	strmap_free(&srv->addresses);
 	if (srv->engine_timer)
 		event_free(srv->engine_timer);
 	if (srv->drain_timer)

@@ -16,6 +16,7 @@ struct engine;
 struct store;
 struct session;
 struct sink;
+struct tls_server;
 
 struct server;
 
@@ -30,6 +31,8 @@ const struct sb_config *server_config(const struct server *srv);
 struct engine *server_engine(struct server *srv);
 struct store *server_store(struct server *srv);
 struct sink *server_sink(struct server *srv);
+/* The TLS context of the gateway (true) or agent port; NULL when plain TCP. */
+struct tls_server *server_tls(struct server *srv, bool gateway_port);
 /* Wall clock, Unix ms: the engine's `now`. */
 int64_t server_now_ms(const struct server *srv);
 uint64_t server_next_session_number(struct server *srv);

@@ -1,9 +1,11 @@
 # Shared set-up for demo.sh and test.sh: installs what is missing (Debian 12,
-# as root) and builds. Sourced, not run.
+# as root) and builds. Sourced, not run. clang and libclang-rt-14-dev (a
+# recommendation of clang's, which --no-install-recommends skips; it holds
+# libFuzzer and clang's sanitizer runtimes) are for the fuzzers.
 
 SB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SB_PACKAGES="build-essential cmake pkg-config libevent-dev libhiredis-dev libprotobuf-c-dev
- protobuf-c-compiler libssl-dev libyaml-dev libcmocka-dev redis-server"
+ protobuf-c-compiler libssl-dev libyaml-dev libcmocka-dev redis-server clang libclang-rt-14-dev"
 
 # Installs the Debian packages that are not installed yet.
 sb_install() {

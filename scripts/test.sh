@@ -1,12 +1,35 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds twice (plain, and with AddressSanitizer +
-# UndefinedBehaviorSanitizer) and runs the whole test suite in both builds.
+# Installs what is missing, builds three times (plain; AddressSanitizer +
+# UndefinedBehaviorSanitizer; clang with libFuzzer), runs each fuzzer briefly,
+# then the whole test suite in the first two builds (CTest's summary last).
 # Integration tests start their own redis-server and daemon on free ports.
 set -euo pipefail
 . "$(dirname "$0")/setup.sh"
 sb_install
 sb_build build
 sb_build build-asan -DSB_SANITIZE=ON
+sb_build build-fuzz -DSB_FUZZ=ON -DSB_TESTS=OFF -DCMAKE_C_COMPILER=clang
+
+# sb_fuzz TARGET SECONDS: runs a libFuzzer target on a scratch copy of its
+# corpus (new inputs and any crash land there, never in the committed seeds);
+# fails with the fuzzer's report if it finds a crash, a leak or a timeout.
+sb_fuzz() {
+	local t=$1 secs=$2 work
+	work=$(mktemp -d)
+	echo "==> fuzz_$t for ${secs}s"
+	if ! "$SB_ROOT/build-fuzz/tests/fuzz/fuzz_$t" -max_total_time="$secs" \
+		-artifact_prefix="$work/" "$work" "$SB_ROOT/tests/fuzz/corpus/$t" \
+		>"$work/log" 2>&1; then
+		tail -n 80 "$work/log"
+		echo "fuzz_$t failed; reproducer(s) kept in $work:" $(ls "$work" | grep -E '^(crash|leak|timeout|oom)-')
+		return 1
+	fi
+	grep -E '^#[0-9]+[[:space:]]+DONE' "$work/log" || tail -n 1 "$work/log"
+	rm -rf "$work"
+}
+for t in frame config session; do
+	sb_fuzz "$t" 20
+done
 
 echo "==> test suite (plain build)"
 ctest --test-dir "$SB_ROOT/build" --output-on-failure -j2

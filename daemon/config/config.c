@@ -524,6 +524,13 @@ static char *config_read_secret(struct config_ctx *ctx, const char *name, const 
 	int fd;
 
 	config_show(full, show, sizeof show);
+	/* Look before opening: opening a device node can have effects of its
+	 * own (a watchdog starts ticking), and the config fuzzer names any path. */
+	if (stat(full, &st) == 0 && !S_ISREG(st.st_mode)) {
+		fd = -1;
+		config_error(ctx, line, "%s: '%s' is not a regular file", name, show);
+		goto out;
+	}
 	/* O_NONBLOCK: a FIFO put there by mistake must not hang the load */
 	fd = open(full, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
@@ -1623,21 +1630,19 @@ static void config_walk_document(struct config_ctx *ctx, struct sb_config *cfg)
 	free(w.seen_file);
 }
 
-/* Line of a byte offset in f, for errors libyaml reports as offsets. */
-static size_t config_offset_line(FILE *f, size_t offset)
+/* Line of a byte offset in the text, for errors libyaml reports as offsets. */
+static size_t config_offset_line(const char *data, size_t len, size_t offset)
 {
 	size_t line = 1;
-	int c;
 
-	if (f == NULL || fseek(f, 0, SEEK_SET) != 0)
-		return 0;
-	for (size_t i = 0; i < offset && (c = getc(f)) != EOF; i++)
-		line += c == '\n';
+	for (size_t i = 0; i < offset && i < len; i++)
+		line += data[i] == '\n';
 	return line;
 }
 
 /* Reports libyaml's parse error with its line. */
-static void config_syntax_error(struct config_ctx *ctx, const yaml_parser_t *parser, FILE *f)
+static void config_syntax_error(struct config_ctx *ctx, const yaml_parser_t *parser,
+                                const char *data, size_t len)
 {
 	const char *problem = parser->problem != NULL ? parser->problem : "cannot parse";
 	size_t line;
@@ -1648,7 +1653,7 @@ static void config_syntax_error(struct config_ctx *ctx, const yaml_parser_t *par
 		break;
 	case YAML_READER_ERROR:
 		/* the reader works on bytes: it has an offset, not a line */
-		line = config_offset_line(f, parser->problem_offset);
+		line = config_offset_line(data, len, parser->problem_offset);
 		if (parser->problem_value != -1)
 			config_error(ctx, line, "cannot read: %s (byte #%02x at offset %zu)",
 			             problem, (unsigned)parser->problem_value,
@@ -1671,13 +1676,14 @@ static void config_syntax_error(struct config_ctx *ctx, const yaml_parser_t *par
 
 /* A second document after "---" would be silently ignored by a loader that
  * stops at the first, so it is an error. */
-static void config_check_single_document(struct config_ctx *ctx, yaml_parser_t *parser, FILE *f)
+static void config_check_single_document(struct config_ctx *ctx, yaml_parser_t *parser,
+                                         const char *data, size_t len)
 {
 	yaml_document_t next;
 	yaml_node_t *root;
 
 	if (!yaml_parser_load(parser, &next)) {
-		config_syntax_error(ctx, parser, f);
+		config_syntax_error(ctx, parser, data, len);
 		return;
 	}
 	root = yaml_document_get_root_node(&next);
@@ -1686,54 +1692,115 @@ static void config_check_single_document(struct config_ctx *ctx, yaml_parser_t *
 	yaml_document_delete(&next);
 }
 
-int config_load(const char *path, struct sb_config **out, struct config_errors *errs)
+/* Hands over the result of one load: cfg when nothing was reported, else
+ * frees it; the messages go to errs either way. Releases ctx. */
+static int config_finish(struct config_ctx *ctx, struct sb_config *cfg, struct sb_config **out,
+                         struct config_errors *errs)
 {
-	struct config_ctx ctx = {.file = path};
-	struct sb_config *cfg = xcalloc(1, sizeof *cfg);
-	yaml_parser_t parser;
-	yaml_document_t doc;
-	struct stat st;
-	FILE *f;
 	int rc;
 
-	*out = NULL;
-	cfg->path = xstrdup(path);
-	ctx.dir = config_dirname(path);
-	config_apply_defaults(config_table, config_table_len, cfg);
-
-	f = fopen(path, "rbe");
-	if (f == NULL) {
-		config_error(&ctx, 0, "cannot open: %s", strerror(errno));
-	} else if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
-		config_error(&ctx, 0, "cannot open: %s", strerror(EISDIR));
-	} else if (!yaml_parser_initialize(&parser)) {
-		config_error(&ctx, 0, "out of memory while parsing");
-	} else {
-		yaml_parser_set_input_file(&parser, f);
-		if (!yaml_parser_load(&parser, &doc)) {
-			config_syntax_error(&ctx, &parser, f);
-		} else {
-			ctx.doc = &doc;
-			config_walk_document(&ctx, cfg);
-			ctx.doc = NULL;
-			yaml_document_delete(&doc);
-			config_check_single_document(&ctx, &parser, f);
-		}
-		yaml_parser_delete(&parser);
-	}
-	if (f != NULL)
-		fclose(f);
-
-	if (ctx.n_msgs == 0 && ctx.n_dropped == 0) {
+	if (ctx->n_msgs == 0 && ctx->n_dropped == 0) {
 		*out = cfg;
 		rc = 0;
 	} else {
 		config_free(cfg);
 		rc = SB_ERR_CONFIG;
 	}
-	config_flush_errors(&ctx, errs);
-	free(ctx.refs);
-	free(ctx.dir);
+	config_flush_errors(ctx, errs);
+	free(ctx->refs);
+	free(ctx->dir);
+	return rc;
+}
+
+/* A new config with every default applied, named after name. */
+static struct sb_config *config_begin(struct config_ctx *ctx, const char *name)
+{
+	struct sb_config *cfg = xcalloc(1, sizeof *cfg);
+
+	*ctx = (struct config_ctx){.file = name};
+	cfg->path = xstrdup(name);
+	ctx->dir = config_dirname(name);
+	config_apply_defaults(config_table, config_table_len, cfg);
+	return cfg;
+}
+
+int config_load_buffer(const char *name, const char *data, size_t len, struct sb_config **out,
+                       struct config_errors *errs)
+{
+	struct config_ctx ctx;
+	struct sb_config *cfg = config_begin(&ctx, name);
+	yaml_parser_t parser;
+	yaml_document_t doc;
+
+	*out = NULL;
+	if (!yaml_parser_initialize(&parser)) {
+		config_error(&ctx, 0, "out of memory while parsing");
+		return config_finish(&ctx, cfg, out, errs);
+	}
+	yaml_parser_set_input_string(&parser, (const unsigned char *)data, len);
+	if (!yaml_parser_load(&parser, &doc)) {
+		config_syntax_error(&ctx, &parser, data, len);
+	} else {
+		ctx.doc = &doc;
+		config_walk_document(&ctx, cfg);
+		ctx.doc = NULL;
+		yaml_document_delete(&doc);
+		config_check_single_document(&ctx, &parser, data, len);
+	}
+	yaml_parser_delete(&parser);
+	return config_finish(&ctx, cfg, out, errs);
+}
+
+/* Reads all of f into a NUL-terminated buffer; NULL (errno set) on error. */
+static char *config_slurp(FILE *f, size_t *len)
+{
+	size_t cap = 4096, n = 0, r;
+	char *buf = xmalloc(cap + 1);
+
+	while ((r = fread(buf + n, 1, cap - n, f)) > 0) {
+		n += r;
+		if (n == cap)
+			buf = xrealloc(buf, (cap *= 2) + 1);
+	}
+	if (ferror(f)) {
+		int e = errno;
+		free(buf);
+		errno = e != 0 ? e : EIO;
+		return NULL;
+	}
+	buf[n] = '\0';
+	*len = n;
+	return buf;
+}
+
+int config_load(const char *path, struct sb_config **out, struct config_errors *errs)
+{
+	struct config_ctx ctx;
+	struct stat st;
+	char *data = NULL;
+	size_t len = 0;
+	FILE *f;
+	int rc;
+
+	*out = NULL;
+	f = fopen(path, "rbe");
+	if (f != NULL && fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode))
+		errno = EISDIR;
+	else if (f != NULL)
+		data = config_slurp(f, &len);
+	if (data == NULL) {
+		/* the same message whatever failed: open, a directory, read */
+		int e = errno;
+
+		ctx = (struct config_ctx){.file = path};
+		config_error(&ctx, 0, "cannot open: %s", strerror(e));
+		rc = config_finish(&ctx, NULL, out, errs);
+	} else {
+		rc = config_load_buffer(path, data, len, out, errs);
+	}
+	if (f != NULL)
+		fclose(f);
+	free(data);
 	return rc;
 }
 

@@ -163,6 +163,11 @@ struct config_errors {
  * returns SB_ERR_CONFIG and fills errs with every problem found (not only
  * the first); *out is left NULL. */
 int config_load(const char *path, struct sb_config **out, struct config_errors *errs);
+/* The same from len bytes of YAML in memory (no NUL needed); name stands
+ * for the file in messages and is the base of relative secret_file paths.
+ * config_load reads the file and calls this: there is one parser. */
+int config_load_buffer(const char *name, const char *data, size_t len, struct sb_config **out,
+                       struct config_errors *errs);
 void config_free(struct sb_config *cfg);
 void config_errors_clear(struct config_errors *errs);
 

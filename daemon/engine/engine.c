@@ -1479,6 +1479,12 @@ size_t engine_waiting_count(const struct engine *e)
 	return e->waiting;
 }
 
+uint32_t engine_queue_waiting(const struct engine *e, const char *queue)
+{
+	const struct equeue *q = engine_find_queue(e, queue);
+	return q ? (uint32_t)ostree_count(&q->order) : 0;
+}
+
 uint32_t engine_contact_position(const struct engine *e, const char *id)
 {
 	const struct econtact *c = strmap_get(&e->contacts, id);

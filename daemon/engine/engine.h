@@ -304,6 +304,9 @@ void engine_agent_each_contact(const struct engine *e, const char *agent_id,
 void engine_each_agent(const struct engine *e,
 		       void (*fn)(void *arg, const struct engine_agent_view *a), void *arg);
 size_t engine_waiting_count(const struct engine *e);
+/* Waiting and offered contacts of one queue (0 for an unknown queue), in
+ * O(1): the gateway checks it on every submit. */
+uint32_t engine_queue_waiting(const struct engine *e, const char *queue);
 /* 1-based place of a waiting or offered contact in its queue's deadline
  * order; 0 once assigned or finished. */
 uint32_t engine_contact_position(const struct engine *e, const char *id);

@@ -20,11 +20,9 @@
 #include "xalloc.h"
 
 /* Bounds on what a gateway may put in one contact, checked before anything
- * is stored: a contact's size must not be the client's choice. */
+ * is stored: a contact's size must not be the client's choice. Attribute
+ * bounds are configured (limits.max_attributes, limits.max_attribute_bytes). */
 #define GATEWAY_MAX_ID 128
-#define GATEWAY_MAX_ATTRS 64
-#define GATEWAY_MAX_ATTR_KEY 64
-#define GATEWAY_MAX_ATTR_VALUE 1024
 #define GATEWAY_MAX_SKILLS 32
 #define GATEWAY_MAX_PRIORITY 3600
 
@@ -49,6 +47,13 @@ int gateway_hello(struct session *s, const Switchboard__V1__Hello *hello, const 
 	if (gw == NULL || !secret_equal(gw->secret, hello->token ? hello->token : "")) {
 		*why = "unknown gateway or wrong secret";
 		return SB_ERR_UNAUTHENTICATED;
+	}
+	/* Mutual TLS: a certificate binds the connection to one gateway, so
+	 * a leaked secret alone cannot be used with another gateway's cert. */
+	if (server_config(srv)->gateway_tls.client_ca_file != NULL &&
+	    session_peer_cert_names(s, hello->client_id) == 0) {
+		*why = "certificate identity does not match gateway id";
+		return SB_ERR_FORBIDDEN;
 	}
 	server_gateway_bind(srv, hello->client_id, s);
 	return 0;
@@ -199,9 +204,11 @@ static void gateway_on_stored(void *arg, int err, const struct store_submit_resu
 	gateway_submit_free(g);
 }
 
-/* Checks a SubmitContact; returns 0 or INVALID_ARGUMENT with *why. */
-static int gateway_validate(const struct engine *e, const Switchboard__V1__SubmitContact *m,
-			    const char **queue, int *ch, const char **why)
+/* Checks a SubmitContact; returns 0 or INVALID_ARGUMENT with *why, which
+ * may point into buf. */
+static int gateway_validate(const struct sb_config *cfg, const struct engine *e,
+			    const Switchboard__V1__SubmitContact *m, const char **queue, int *ch,
+			    char *buf, size_t len, const char **why)
 {
 	size_t n = strlen(m->external_id);
 
@@ -232,16 +239,24 @@ static int gateway_validate(const struct engine *e, const Switchboard__V1__Submi
 			*why = "required_skills min_level must be 1..5";
 			return SB_ERR_INVALID_ARGUMENT;
 		}
-	if (m->n_attributes > GATEWAY_MAX_ATTRS) {
-		*why = "too many attributes (max 64)";
+	if ((int64_t)m->n_attributes > cfg->max_attributes) {
+		snprintf(buf, len, "too many attributes: %zu (max %" PRId64 ")", m->n_attributes,
+			 cfg->max_attributes);
+		*why = buf;
 		return SB_ERR_INVALID_ARGUMENT;
 	}
-	for (size_t i = 0; i < m->n_attributes; i++)
-		if (strlen(m->attributes[i]->key) > GATEWAY_MAX_ATTR_KEY ||
-		    strlen(m->attributes[i]->value) > GATEWAY_MAX_ATTR_VALUE) {
-			*why = "attribute key (max 64 bytes) or value (max 1024 bytes) too long";
+	for (size_t i = 0; i < m->n_attributes; i++) {
+		size_t bytes = strlen(m->attributes[i]->key) + strlen(m->attributes[i]->value);
+		if ((int64_t)bytes > cfg->max_attribute_bytes) {
+			/* The index, not the key: the key may be the oversized part. */
+			snprintf(buf, len,
+				 "attribute %zu is too long: %zu bytes of key and value (max %" PRId64
+				 ")",
+				 i, bytes, cfg->max_attribute_bytes);
+			*why = buf;
 			return SB_ERR_INVALID_ARGUMENT;
 		}
+	}
 	struct engine_skill_req skills[GATEWAY_MAX_SKILLS];
 	struct engine_submit in;
 	gateway_engine_in(m, *queue, (enum sb_channel)*ch, skills, &in);
@@ -256,14 +271,45 @@ static int gateway_validate(const struct engine *e, const Switchboard__V1__Submi
 	return 0;
 }
 
+/* Refuses a new contact while the backlog is at its cap: a submit beyond it
+ * would grow memory and Redis without bound. Checked before anything is
+ * stored, so a retried submit of a contact already stored is refused too
+ * while the backlog is full; the gateway retries later and is answered
+ * then. Contacts whose store write is in flight are not counted yet. */
+static int gateway_backlog_check(struct server *srv, const char *queue, char *buf, size_t len,
+				 const char **why)
+{
+	const struct sb_config *cfg = server_config(srv);
+	const struct engine *e = server_engine(srv);
+	size_t all = engine_waiting_count(e);
+	uint32_t inq = engine_queue_waiting(e, queue);
+
+	if ((int64_t)all >= cfg->max_waiting) {
+		snprintf(buf, len, "too many contacts waiting (%zu, limit %" PRId64 ")", all,
+			 cfg->max_waiting);
+		*why = buf;
+		return SB_ERR_OVERLOADED;
+	}
+	if ((int64_t)inq >= cfg->max_waiting_per_queue) {
+		snprintf(buf, len, "queue %s is full (%" PRIu32 " waiting)", queue, inq);
+		*why = buf;
+		return SB_ERR_OVERLOADED;
+	}
+	return 0;
+}
+
 static void gateway_submit(struct session *s, Envelope *env)
 {
 	struct server *srv = session_server(s);
 	Switchboard__V1__SubmitContact *m = env->submit_contact;
 	const char *queue = NULL, *why = NULL;
+	char reason[256];
 	int ch = -1;
-	int rc = gateway_validate(server_engine(srv), m, &queue, &ch, &why);
+	int rc = gateway_validate(server_config(srv), server_engine(srv), m, &queue, &ch, reason,
+				  sizeof reason, &why);
 
+	if (rc == 0)
+		rc = gateway_backlog_check(srv, queue, reason, sizeof reason, &why);
 	if (rc != 0) {
 		session_send_error(s, env->seq, rc, why);
 		envelope_free(env);

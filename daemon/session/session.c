@@ -13,12 +13,21 @@
 #include "err.h"
 #include "log.h"
 #include "server.h"
+#include "security/tls.h"
 #include "session/roles.h"
 #include "wire/frame.h"
 #include "xalloc.h"
 
 /* How long a closing session may take to flush its last Error. */
 #define SESSION_DRAIN_MS 1000
+/* The frame budget's unit: a thousandth of a frame, so that refills by the
+ * millisecond stay exact in integers. */
+#define SESSION_MILLIFRAME 1000
+/* Seconds' worth of refused frames after which a flooding client is cut off. */
+#define SESSION_FLOOD_S 2
+/* Longer gaps between reads refill as if the client had been quiet long
+ * enough to clear any debt; keeps the multiplication far from overflow. */
+#define SESSION_BUDGET_REFILL_MAX_MS 60000
 
 struct session {
 	struct server *srv;
@@ -33,7 +42,14 @@ struct session {
 	int refs;
 	uint64_t next_seq;
 	int64_t last_rx_ms;
+	/* Frame budget, a token bucket in thousandths of a frame: refills by
+	 * limits.frames_per_second a second up to as many; below zero is debt
+	 * run up by refused frames, and too much debt ends the session. */
+	int64_t budget_mf;
+	int64_t budget_ms; /* when it was last refilled; 0: not yet */
 	bool registered;
+	bool tls;           /* the port speaks TLS */
+	bool tls_connected; /* its handshake completed */
 };
 
 static const char *session_state_name(enum session_state st)
@@ -180,6 +196,11 @@ static void session_fail(struct session *s, uint64_t ref, int err, const char *m
 	session_close(s, message, true);
 }
 
+void session_refuse(struct session *s, const char *reason)
+{
+	session_fail(s, 0, SB_ERR_OVERLOADED, reason);
+}
+
 static void session_welcome(struct session *s, uint64_t ref)
 {
 	const struct sb_config *cfg = server_config(s->srv);
@@ -283,12 +304,43 @@ static void session_dispatch(struct session *s, Envelope *env)
 	envelope_free(env);
 }
 
+/* Refills the frame budget for the time since the last read. */
+static void session_budget_refill(struct session *s, int64_t fps, int64_t now)
+{
+	int64_t full = fps * SESSION_MILLIFRAME;
+
+	if (s->budget_ms == 0 || now - s->budget_ms > SESSION_BUDGET_REFILL_MAX_MS)
+		s->budget_mf = full;
+	else if (now > s->budget_ms)
+		s->budget_mf += (now - s->budget_ms) * fps; /* fps thousandths per ms */
+	if (s->budget_mf > full)
+		s->budget_mf = full;
+	s->budget_ms = now;
+}
+
+/* Spends one frame of the budget. Returns 0 when the frame may be handled,
+ * 1 when it must be refused, -1 when the client has been over budget for
+ * about SESSION_FLOOD_S seconds' worth of frames and must go. */
+static int session_budget_take(struct session *s, int64_t fps)
+{
+	bool had = s->budget_mf >= SESSION_MILLIFRAME;
+
+	s->budget_mf -= SESSION_MILLIFRAME;
+	if (had)
+		return 0;
+	return s->budget_mf < -SESSION_FLOOD_S * fps * SESSION_MILLIFRAME ? -1 : 1;
+}
+
 static void session_on_read(struct bufferevent *bev, void *arg)
 {
 	struct session *s = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
-	size_t max = (size_t)server_config(s->srv)->max_frame_bytes;
+	const struct sb_config *cfg = server_config(s->srv);
+	size_t max = (size_t)cfg->max_frame_bytes;
+	/* Frames read in one pass arrived together: one clock read for all. */
+	int64_t now = server_now_ms(s->srv);
 
+	session_budget_refill(s, cfg->frames_per_second, now);
 	session_ref(s);
 	while (s->state == SESSION_HELLO_WAIT || s->state == SESSION_ACTIVE) {
 		Envelope *env = NULL;
@@ -307,7 +359,26 @@ static void session_on_read(struct bufferevent *bev, void *arg)
 			session_fail(s, 0, SB_ERR_BAD_FRAME, why);
 			break;
 		}
-		s->last_rx_ms = server_now_ms(s->srv);
+		s->last_rx_ms = now;
+		int over = session_budget_take(s, cfg->frames_per_second);
+		if (over != 0) {
+			char msg[128];
+			uint64_t ref = env->seq;
+			envelope_free(env);
+			if (over < 0) {
+				snprintf(msg, sizeof msg,
+					 "frame flood: over %" PRId64
+					 " frames per second for too long",
+					 cfg->frames_per_second);
+				session_fail(s, 0, SB_ERR_OVERLOADED, msg);
+				break;
+			}
+			snprintf(msg, sizeof msg,
+				 "over %" PRId64 " frames per second: frame dropped, slow down",
+				 cfg->frames_per_second);
+			session_send_error(s, ref, SB_ERR_OVERLOADED, msg);
+			continue;
+		}
 		session_dispatch(s, env);
 	}
 	session_unref(s);
@@ -326,6 +397,22 @@ static void session_on_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct session *s = arg;
 
+	if (what & BEV_EVENT_CONNECTED) {
+		s->tls_connected = true;
+		return;
+	}
+	if (s->tls && !s->tls_connected && s->state != SESSION_CLOSED) {
+		/* A plain client, an unknown CA or an old protocol: the one
+		 * line an operator gets about it says what OpenSSL said. */
+		char why[256], reason[300];
+		if (what & BEV_EVENT_EOF)
+			snprintf(why, sizeof why, "connection closed during the handshake");
+		else
+			tls_error(bev, why, sizeof why);
+		snprintf(reason, sizeof reason, "TLS handshake failed: %s", why);
+		session_close(s, reason, false);
+		return;
+	}
 	if (s->state == SESSION_DRAINING) {
 		session_finish(s);
 		return;
@@ -376,7 +463,12 @@ struct session *session_new(struct server *srv, int fd, enum session_role role, 
 	snprintf(s->sid, sizeof s->sid, "%c-%" PRIu64, role == SESSION_GATEWAY ? 'g' : 'a',
 		 server_next_session_number(srv));
 	snprintf(s->peer, sizeof s->peer, "%s", peer);
-	s->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
+	struct tls_server *tls = server_tls(srv, role == SESSION_GATEWAY);
+	s->tls = tls != NULL;
+	if (tls != NULL)
+		s->bev = tls_bufferevent(tls, base, fd);
+	else
+		s->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
 	s->timer = evtimer_new(base, session_on_timer, s);
 	s->free_ev = event_new(base, -1, 0, session_on_free, s);
 	s->last_rx_ms = server_now_ms(srv);
@@ -392,6 +484,22 @@ struct session *session_new(struct server *srv, int fd, enum session_role role, 
 bool session_is_active(const struct session *s)
 {
 	return s->state == SESSION_ACTIVE;
+}
+
+int session_peer_cert_names(const struct session *s, const char *name)
+{
+	if (!s->tls || s->bev == NULL)
+		return -1;
+	return tls_peer_has_name(s->bev, name);
+}
+
+const char *session_peer_cert_identity(const struct session *s, char *out, size_t len)
+{
+	if (!s->tls || s->bev == NULL) {
+		snprintf(out, len, "-");
+		return out;
+	}
+	return tls_peer_identity(s->bev, out, len);
 }
 
 enum session_role session_role(const struct session *s)
@@ -412,4 +520,9 @@ const char *session_client_id(const struct session *s)
 struct server *session_server(const struct session *s)
 {
 	return s->srv;
+}
+
+const char *session_peer(const struct session *s)
+{
+	return s->peer;
 }

@@ -47,6 +47,18 @@ enum session_role session_role(const struct session *s);
 const char *session_id(const struct session *s);        /* "g-12", "a-7" */
 const char *session_client_id(const struct session *s); /* gateway / agent id, once authenticated */
 struct server *session_server(const struct session *s);
+/* The peer address as the listener rendered it: "1.2.3.4:5678",
+ * "[::1]:5678" or "unix". */
+const char *session_peer(const struct session *s);
+
+/* Turns a just-accepted connection away: Error OVERLOADED with reason (which
+ * names the limit), closed once that is flushed. The close logs the line. */
+void session_refuse(struct session *s, const char *reason);
+/* Whether the client's verified TLS certificate names `name` (its CN or a
+ * DNS subjectAltName): 1 yes, 0 no, -1 no verified certificate (or no TLS). */
+int session_peer_cert_names(const struct session *s, const char *name);
+/* The verified client certificate's names for logs, "-" without one. */
+const char *session_peer_cert_identity(const struct session *s, char *out, size_t len);
 
 /* Frees a closed session now, whatever refers to it: only for server_free,
  * once nothing can call back into it. */

@@ -9,19 +9,13 @@
 #include <event2/buffer.h>
 
 #include "err.h"
+#include "fuzz.h"
 #include "wire/envelope.h"
 #include "wire/frame.h"
 
 #define FUZZ_MAX_FRAME 65536
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* Aborts the run: libFuzzer records the input as a crash. */
-#define FUZZ_CHECK(cond)                                                                           \
-	do {                                                                                       \
-		if (!(cond))                                                                       \
-			__builtin_trap();                                                          \
-	} while (0)
 
 /* A decoded envelope must name a known body and re-encode; what its
  * re-encoding decodes to must be the same body. */

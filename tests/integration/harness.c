@@ -506,6 +506,7 @@ static char *harness_config_text(const struct harness *h, const char *gw, const 
 		     "  reconnect_max_ms: 200\n"
 		     "limits:\n"
 		     "  handshake_timeout_ms: 1000\n"
+		     "%s"
 		     "sessions:\n"
 		     "  heartbeat_ms: %lld\n"
 		     "  missed_heartbeats: 3\n"
@@ -545,6 +546,7 @@ static char *harness_config_text(const struct harness *h, const char *gw, const 
 		     "    name: Carol Example\n"
 		     "%s",
 		     HARNESS_SITE, level != NULL ? level : "info", gw, agent, redis,
+		     o->limits_yaml != NULL ? o->limits_yaml : "",
 		     (long long)(o->heartbeat_ms ? o->heartbeat_ms : 1000), HARNESS_AGENT_SECRET,
 		     (long long)(o->offer_timeout_ms ? o->offer_timeout_ms : 1000),
 		     (long long)o->voice_wrapup_ms,
@@ -776,6 +778,12 @@ bool harness_daemon_alive(struct harness *h)
 		return false;
 	}
 	return true;
+}
+
+/* For tests that look at the process itself (/proc/<pid>/status). */
+pid_t harness_daemon_pid(const struct harness *h)
+{
+	return h->daemon_pid;
 }
 
 /* Offset of text in the log at or after from. */
@@ -1010,6 +1018,12 @@ void harness_keepalive(struct harness *h, struct sbc *c, bool on)
 
 	if (hc != NULL)
 		hc->keepalive = on;
+}
+
+/* Registers a client connected outside the harness. */
+struct sbc *harness_adopt(struct harness *h, struct sbc *c, bool keepalive)
+{
+	return harness_track(h, c, keepalive);
 }
 
 /* Closes one client. */

@@ -31,6 +31,7 @@ struct harness_opts {
 	int64_t voice_wrapup_ms;   /* voice wrap-up (default 0: no wrap-up) */
 	int64_t heartbeat_ms;      /* sessions.heartbeat_ms (default 1000) */
 	const char *extra_yaml;    /* top-level YAML appended verbatim, or NULL */
+	const char *limits_yaml;   /* lines appended under limits: ("  key: v\n"), or NULL */
 };
 
 /* Which listener a raw connection goes to. */
@@ -86,6 +87,8 @@ const char *harness_gateway_secret(const struct harness *h, const char *id);
 
 /* true while the daemon process has not exited. */
 bool harness_daemon_alive(struct harness *h);
+/* The daemon's process id (0 once it has exited and been reaped). */
+pid_t harness_daemon_pid(const struct harness *h);
 /* true when switchboard.log contains text. */
 bool harness_log_contains(struct harness *h, const char *text);
 /* Byte offset of the first occurrence of text in switchboard.log at or after
@@ -127,6 +130,9 @@ struct sbc *harness_agent_welcome(struct harness *h, const char *id, Envelope **
 /* A token for agent_id signed with the daemon's agent secret, expiring
  * ttl_s seconds from now (negative: already expired). Owned by h. */
 const char *harness_token(struct harness *h, const char *agent_id, int64_t ttl_s);
+/* Hands the harness a client the test connected itself (over TLS, say):
+ * h then owns it, closes it at stop and, with keepalive, pings it. */
+struct sbc *harness_adopt(struct harness *h, struct sbc *c, bool keepalive);
 /* Closes one client now. */
 void harness_close(struct harness *h, struct sbc *c);
 /* Includes / excludes c from the pings sent while the harness waits. */

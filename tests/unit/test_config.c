@@ -1197,6 +1197,43 @@ static void test_missing_file(void **state)
 	assert_non_null(strstr(f->errs.msgs[0], strerror(EISDIR)));
 }
 
+/* From memory, the same parser: name stands for the file in messages, the
+ * bytes need no NUL, and a reader error (found at a byte offset) still gets
+ * its line. */
+static void test_load_buffer(void **state)
+{
+	struct fx *f = *state;
+	static const char valid[] = "site: mem\n"
+	                            "auth: {agent_secret: mem-agent-secret-0123456789}\n"
+	                            "gateways: [{id: g, secret: mem-gateway-secret-0123}]\n";
+	static const char text[] = "site: mem\n"
+	                           "auth: {agent_secret: mem-agent-secret-0123456789}\n"
+	                           "gateways: [{id: g, secret: mem-gateway-secret-0123}]\n"
+	                           "log_level: loud\n"
+	                           "site2: x";
+	static const char bad[] = "site: a\n\xff\n";
+
+	/* the length stops before "site2": no unknown-key error */
+	assert_int_equal(
+	    config_load_buffer("mem.yaml", text, sizeof text - 1 - 9, &f->cfg, &f->errs),
+	    SB_ERR_CONFIG);
+	assert_null(f->cfg);
+	assert_int_equal(f->errs.n, 1);
+	assert_non_null(strstr(f->errs.msgs[0], "mem.yaml:4: log_level"));
+	config_errors_clear(&f->errs);
+
+	assert_int_equal(config_load_buffer("mem.yaml", bad, sizeof bad - 1, &f->cfg, &f->errs),
+	                 SB_ERR_CONFIG);
+	assert_int_equal(f->errs.n, 1);
+	assert_non_null(strstr(f->errs.msgs[0], "mem.yaml:2: cannot read"));
+	config_errors_clear(&f->errs);
+
+	assert_int_equal(config_load_buffer("mem.yaml", valid, sizeof valid - 1, &f->cfg, &f->errs),
+	                 0);
+	assert_string_equal(f->cfg->site, "mem");
+	assert_string_equal(f->cfg->path, "mem.yaml");
+}
+
 /* A YAML syntax error is reported at its line, and alone. */
 static void test_syntax_error(void **state)
 {
@@ -1903,6 +1940,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_secret_file_permissions, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_all_errors_collected, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_document_shape, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_load_buffer, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_repo_demo_loads, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_repo_production_loads, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_reference_dump, fx_setup, fx_teardown),

@@ -620,6 +620,10 @@ static void test_submit_waits_without_agents(void **state)
 	assert_int_equal(engine_contact_position(f->e, "m1"), 1);
 	assert_int_equal(engine_contact_position(f->e, "nope"), 0);
 	assert_int_equal(engine_waiting_count(f->e), 5);
+	/* Per queue, for limits.max_waiting_per_queue. */
+	assert_int_equal(engine_queue_waiting(f->e, "voice-q"), 4);
+	assert_int_equal(engine_queue_waiting(f->e, "email-q"), 1);
+	assert_int_equal(engine_queue_waiting(f->e, "nope"), 0);
 	expect_events(&f->rec, NULL);
 }
 
@@ -1157,6 +1161,9 @@ static void test_cancel_offered_rescinds(void **state)
 	f->now = 1000;
 	fx_submit(f, "c1", "voice-q", 0);
 	fx_submit(f, "c2", "voice-q", 0);
+	/* An offered contact still counts against its queue's limit. */
+	assert_int_equal(engine_waiting_count(f->e), 1);
+	assert_int_equal(engine_queue_waiting(f->e, "voice-q"), 2);
 	f->now = 2000;
 	assert_int_equal(fx_cancel(f, "c1", "gw1"), 0);
 	expect_events(&f->rec, "agent alice available", "offer c1 -> alice o-T-1 exp=16000",
