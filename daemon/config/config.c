@@ -1165,6 +1165,29 @@ static void config_parse_strlist(struct config_ctx *ctx, struct config_walk *w, 
 		config_note(ctx, config_field(w->base, k), 0, config_line(v));
 }
 
+/* Reads an integer value of a mapping entry (a skill's level, a channel's
+ * capacity) and checks it against k's range; reports at the value's line. */
+static bool config_map_int(struct config_ctx *ctx, const yaml_node_t *vn, const char *label,
+			   const char *what, const struct config_key *k, int64_t *out)
+{
+	char show[CONFIG_SHOW_MAX];
+	const char *v, *why;
+
+	if ((v = config_scalar(ctx, vn, label, what)) == NULL)
+		return false;
+	config_show(v, show, sizeof show);
+	if ((why = config_parse_int(v, 0, out)) != NULL) {
+		config_error(ctx, config_line(vn), "%s: '%s' %s", label, show, why);
+		return false;
+	}
+	if (*out < k->min || *out > k->max) {
+		config_error(ctx, config_line(vn), "%s: %s is out of range (%" PRId64 "..%" PRId64 ")",
+			     label, show, k->min, k->max);
+		return false;
+	}
+	return true;
+}
+
 /* Fills a SKILLS key from a mapping of skill name to level. */
 static void config_parse_skills(struct config_ctx *ctx, struct config_walk *w, size_t idx,
                                 const yaml_node_t *key, yaml_node_t *v)
@@ -1193,7 +1216,7 @@ static void config_parse_skills(struct config_ctx *ctx, struct config_walk *w, s
 		yaml_node_t *vn = yaml_document_get_node(ctx->doc, p->value);
 		const yaml_node_pair_t *dup;
 		char lname[CONFIG_NAME_MAX + CONFIG_SHOW_MAX];
-		const char *skill, *lv, *why;
+		const char *skill, *why;
 		int64_t level;
 
 		if ((skill = config_scalar(ctx, kn, name, "a skill name")) == NULL)
@@ -1210,19 +1233,8 @@ static void config_parse_skills(struct config_ctx *ctx, struct config_walk *w, s
 			continue;
 		}
 		snprintf(lname, sizeof lname, "%s.%s", name, show);
-		if ((lv = config_scalar(ctx, vn, lname, "a level")) == NULL)
+		if (!config_map_int(ctx, vn, lname, "a level", k, &level))
 			continue;
-		config_show(lv, show, sizeof show);
-		if ((why = config_parse_int(lv, 0, &level)) != NULL) {
-			config_error(ctx, config_line(vn), "%s: '%s' %s", lname, show, why);
-			continue;
-		}
-		if (level < k->min || level > k->max) {
-			config_error(ctx, config_line(vn),
-			             "%s: %s is out of range (%" PRId64 "..%" PRId64 ")", lname,
-			             show, k->min, k->max);
-			continue;
-		}
 		skills[m].name = xstrdup(skill);
 		skills[m].level = (int)level;
 		m++;
@@ -1254,7 +1266,7 @@ static void config_parse_capacity(struct config_ctx *ctx, struct config_walk *w,
 		yaml_node_t *vn = yaml_document_get_node(ctx->doc, p->value);
 		const yaml_node_pair_t *dup;
 		char cname[CONFIG_NAME_MAX + 16];
-		const char *chs, *cs, *why;
+		const char *chs;
 		int64_t n;
 		int ch;
 
@@ -1274,19 +1286,8 @@ static void config_parse_capacity(struct config_ctx *ctx, struct config_walk *w,
 			continue;
 		}
 		snprintf(cname, sizeof cname, "%s.%s", name, channel_name((enum sb_channel)ch));
-		if ((cs = config_scalar(ctx, vn, cname, "an integer")) == NULL)
+		if (!config_map_int(ctx, vn, cname, "an integer", k, &n))
 			continue;
-		config_show(cs, show, sizeof show);
-		if ((why = config_parse_int(cs, 0, &n)) != NULL) {
-			config_error(ctx, config_line(vn), "%s: '%s' %s", cname, show, why);
-			continue;
-		}
-		if (n < k->min || n > k->max) {
-			config_error(ctx, config_line(vn),
-			             "%s: %s is out of range (%" PRId64 "..%" PRId64 ")", cname,
-			             show, k->min, k->max);
-			continue;
-		}
 		cap[ch] = (int)n;
 	}
 }
