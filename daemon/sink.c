@@ -454,36 +454,44 @@ static void sink_on_completed(void *ctx, const struct engine_contact_view *c,
 	sink_write(sk, &w, n);
 }
 
-static void sink_on_cancelled(void *ctx, const struct engine_contact_view *c, const char *reason,
-			      const char *rescinded_agent, const char *rescinded_offer,
-			      int64_t now)
+/* The last write of a contact that ends unhandled (cancelled, expired): its
+ * state and why, out of its queue, its hash expiring with the idempotency
+ * window. */
+static void sink_write_end(struct sink *sk, const struct engine_contact_view *c,
+			   const char *state, const char *reason, int64_t now, struct note *n)
 {
-	struct sink *sk = ctx;
 	const struct sb_config *cfg = server_config(sk->srv);
 	char ts[24];
 
 	sink_fmt(ts, sizeof ts, now);
 	struct store_field f[] = {
-		{ "state", "cancelled", 0 },
-		{ "reason", reason, 0 },
-		{ "agent", "", 0 },
-		{ "offer_id", "", 0 },
-		{ "updated_ms", ts, 0 },
+		{ "state", state, 0 },	  { "reason", reason, 0 },    { "agent", "", 0 },
+		{ "offer_id", "", 0 }, { "updated_ms", ts, 0 },
 	};
 	struct store_field ev[] = {
-		{ "event", "cancelled", 0 },
+		{ "event", state, 0 },
 		{ "contact", c->id, 0 },
 		{ "reason", reason, 0 },
 	};
 	struct store_write w = {
 		.kind = STORE_CONTACT, .id = c->id, .queue = c->queue, .zop = STORE_ZREM,
-		.score = 0, .expire_s = cfg->idempotency_ttl_s, .fields = f, .n_fields = SINK_N(f), .event = ev, .n_event = SINK_N(ev),
+		.expire_s = cfg->idempotency_ttl_s, .fields = f, .n_fields = SINK_N(f),
+		.event = ev, .n_event = SINK_N(ev),
 	};
+	sink_write(sk, &w, n);
+}
+
+static void sink_on_cancelled(void *ctx, const struct engine_contact_view *c, const char *reason,
+			      const char *rescinded_agent, const char *rescinded_offer,
+			      int64_t now)
+{
+	struct sink *sk = ctx;
 	struct note *n = sink_note(sk, NOTE_CANCELLED, c, true);
+
 	n->agent_id = sink_dup(rescinded_agent);
 	n->offer_id = sink_dup(rescinded_offer);
 	log_info("contact %s cancelled by gateway %s: %s", c->id, c->gateway_id, reason);
-	sink_write(sk, &w, n);
+	sink_write_end(sk, c, "cancelled", reason, now, n);
 }
 
 static void sink_on_agent_state(void *ctx, const struct engine_agent_view *a, int64_t now)
@@ -525,29 +533,11 @@ static void sink_on_expired(void *ctx, const struct engine_contact_view *c, cons
 			    int64_t now)
 {
 	struct sink *sk = ctx;
-	const struct sb_config *cfg = server_config(sk->srv);
-	char ts[24];
-
-	sink_fmt(ts, sizeof ts, now);
-	struct store_field f[] = {
-		{ "state", "expired", 0 },
-		{ "reason", reason, 0 },
-		{ "updated_ms", ts, 0 },
-	};
-	struct store_field ev[] = {
-		{ "event", "expired", 0 },
-		{ "contact", c->id, 0 },
-		{ "reason", reason, 0 },
-	};
-	struct store_write w = {
-		.kind = STORE_CONTACT, .id = c->id, .queue = c->queue, .zop = STORE_ZREM,
-		.expire_s = cfg->idempotency_ttl_s, .fields = f, .n_fields = SINK_N(f),
-		.event = ev, .n_event = SINK_N(ev),
-	};
 	struct note *n = sink_note(sk, NOTE_EXPIRED, c, false);
+
 	n->text = xstrdup(reason);
 	log_info("contact %s expired in queue %s: %s", c->id, c->queue, reason);
-	sink_write(sk, &w, n);
+	sink_write_end(sk, c, "expired", reason, now, n);
 }
 
 /* SLA breach, overflow, transfer. Overflow and transfer move the contact

@@ -1165,6 +1165,26 @@ static void config_parse_strlist(struct config_ctx *ctx, struct config_walk *w, 
 		config_note(ctx, config_field(w->base, k), 0, config_line(v));
 }
 
+/* Reads the key of one entry of mapping v (skills, capacities): NULL, after
+ * reporting, when it is not a string or repeats an earlier key. */
+static const char *config_map_key(struct config_ctx *ctx, const yaml_node_t *v,
+				  const yaml_node_pair_t *p, const yaml_node_t *kn, const char *name,
+				  const char *what, const char *noun, char *show, size_t show_len)
+{
+	const yaml_node_pair_t *dup;
+	const char *key = config_scalar(ctx, kn, name, what);
+
+	if (key == NULL)
+		return NULL;
+	config_show(key, show, show_len);
+	if ((dup = config_find_dup(ctx->doc, v, p, kn)) != NULL) {
+		config_error(ctx, config_line(kn), "%s: duplicate %s '%s' (first at line %zu)", name,
+			     noun, show, config_line(yaml_document_get_node(ctx->doc, dup->key)));
+		return NULL;
+	}
+	return key;
+}
+
 /* Reads an integer value of a mapping entry (a skill's level, a channel's
  * capacity) and checks it against k's range; reports at the value's line. */
 static bool config_map_int(struct config_ctx *ctx, const yaml_node_t *vn, const char *label,
@@ -1214,20 +1234,13 @@ static void config_parse_skills(struct config_ctx *ctx, struct config_walk *w, s
 	     p++) {
 		yaml_node_t *kn = yaml_document_get_node(ctx->doc, p->key);
 		yaml_node_t *vn = yaml_document_get_node(ctx->doc, p->value);
-		const yaml_node_pair_t *dup;
 		char lname[CONFIG_NAME_MAX + CONFIG_SHOW_MAX];
 		const char *skill, *why;
 		int64_t level;
 
-		if ((skill = config_scalar(ctx, kn, name, "a skill name")) == NULL)
+		if ((skill = config_map_key(ctx, v, p, kn, name, "a skill name", "skill", show,
+					    sizeof show)) == NULL)
 			continue;
-		config_show(skill, show, sizeof show);
-		if ((dup = config_find_dup(ctx->doc, v, p, kn)) != NULL) {
-			config_error(ctx, config_line(kn),
-			             "%s: duplicate skill '%s' (first at line %zu)", name, show,
-			             config_line(yaml_document_get_node(ctx->doc, dup->key)));
-			continue;
-		}
 		if (k->check != NULL && (why = k->check(skill)) != NULL) {
 			config_error(ctx, config_line(kn), "%s: skill '%s' %s", name, show, why);
 			continue;
@@ -1264,21 +1277,14 @@ static void config_parse_capacity(struct config_ctx *ctx, struct config_walk *w,
 	     p++) {
 		yaml_node_t *kn = yaml_document_get_node(ctx->doc, p->key);
 		yaml_node_t *vn = yaml_document_get_node(ctx->doc, p->value);
-		const yaml_node_pair_t *dup;
 		char cname[CONFIG_NAME_MAX + 16];
 		const char *chs;
 		int64_t n;
 		int ch;
 
-		if ((chs = config_scalar(ctx, kn, name, "a channel name")) == NULL)
+		if ((chs = config_map_key(ctx, v, p, kn, name, "a channel name", "key", show,
+					  sizeof show)) == NULL)
 			continue;
-		config_show(chs, show, sizeof show);
-		if ((dup = config_find_dup(ctx->doc, v, p, kn)) != NULL) {
-			config_error(ctx, config_line(kn),
-			             "%s: duplicate key '%s' (first at line %zu)", name, show,
-			             config_line(yaml_document_get_node(ctx->doc, dup->key)));
-			continue;
-		}
 		if ((ch = channel_parse(chs)) < 0) {
 			config_error(ctx, config_line(kn),
 			             "%s: '%s' is not a channel (voice, chat, email or social)",
