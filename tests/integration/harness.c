@@ -825,6 +825,9 @@ static const char *harness_daemon_launch(struct harness *h)
 {
 	const char *const argv[] = {harness_daemon_path(), "--config", h->config_path, NULL};
 	int64_t end = harness_mono_ms() + HARNESS_START_MS;
+	struct stat st;
+	/* A restart appends to the same log: only lines after this count. */
+	long from = stat(h->log_path, &st) == 0 ? (long)st.st_size : 0;
 
 	h->daemon_status = -1;
 	h->daemon_pid = harness_fork_exec(argv, h->log_path);
@@ -839,7 +842,7 @@ static const char *harness_daemon_launch(struct harness *h)
 				 h->daemon_status);
 			return why;
 		}
-		bool ready = h->opts.redis_down || harness_log_contains(h, "store ready");
+		bool ready = h->opts.redis_down || harness_log_find(h, "store ready", from) >= 0;
 		if (ready && harness_port_open(h->gateway_port))
 			return NULL;
 		if (harness_mono_ms() >= end)
@@ -847,6 +850,32 @@ static const char *harness_daemon_launch(struct harness *h)
 				     : "no \"store ready\" in the log within 10 s";
 		harness_nap(20);
 	}
+}
+
+/* Signals the daemon (SIGKILL: a crash) and reaps it. */
+int harness_daemon_kill(struct harness *h, int sig)
+{
+	if (!harness_daemon_alive(h))
+		return h->daemon_status;
+	kill(h->daemon_pid, sig);
+	int st = harness_wait_pid(h->daemon_pid, HARNESS_STOP_MS);
+	if (st < 0) {
+		kill(h->daemon_pid, SIGKILL);
+		st = harness_wait_pid(h->daemon_pid, HARNESS_STOP_MS);
+	}
+	h->daemon_status = st;
+	h->daemon_pid = 0;
+	return st;
+}
+
+/* Starts the daemon again on the same config, ports and Redis. */
+void harness_daemon_restart(struct harness *h)
+{
+	if (harness_daemon_alive(h))
+		harness_daemon_kill(h, SIGKILL);
+	const char *why = harness_daemon_launch(h);
+	if (why != NULL)
+		harness_fail(h, "daemon restart: %s", why);
 }
 
 /* Makes the temporary directory and its file names. */

@@ -89,6 +89,14 @@ const char *harness_gateway_secret(const struct harness *h, const char *id);
 bool harness_daemon_alive(struct harness *h);
 /* The daemon's process id (0 once it has exited and been reaped). */
 pid_t harness_daemon_pid(const struct harness *h);
+/* Sends sig to the daemon (SIGKILL for a crash) and reaps it; returns its
+ * exit status (128 + signal). A no-op returning the last status when it is
+ * not running. */
+int harness_daemon_kill(struct harness *h, int sig);
+/* Starts the daemon again on the same config, ports, log and Redis (after a
+ * kill), and waits until it is ready again; fails the test otherwise.
+ * harness_stop() then stops the new process as it would the first. */
+void harness_daemon_restart(struct harness *h);
 /* true when switchboard.log contains text. */
 bool harness_log_contains(struct harness *h, const char *text);
 /* Byte offset of the first occurrence of text in switchboard.log at or after
