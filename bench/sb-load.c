@@ -98,6 +98,7 @@ struct load_opts {
 	const char *check_redis, *site;
 	bool check_open_set;
 	const char *journal_path;
+	const char *check_journal; /* no load: check this journal file */
 	bool json, quiet;
 	uint64_t seed;
 	const char *prefix;
@@ -145,6 +146,8 @@ static const char load_usage[] =
     "  --site S               the daemon's site (default: from --config, else main)\n"
     "  --no-open-set          do not require waiting contacts in sb:{site}:open\n"
     "  --journal FILE         also write the journal to FILE\n"
+    "  --check-journal FILE   no load: check a journal written by --journal\n"
+    "                         against Redis (needs --check-redis)\n"
     "  --json                 the final report as JSON on stdout\n"
     "  --quiet                no per-second lines (they go to stderr)\n"
     "\n"
@@ -1382,7 +1385,7 @@ static int load_parse_args(struct load *l, int argc, char **argv, bool *done)
 		O_CONFIG = 0x100, O_GATEWAY, O_AGENT, O_GATEWAYS, O_AGENTS, O_GW_CREDS, O_AGENT_IDS,
 		O_AGENT_SECRET, O_RATE, O_INFLIGHT, O_CONTACTS, O_DURATION, O_MIX, O_TIERS,
 		O_SKILLS, O_ACCEPT, O_HANDLE, O_NO_READY, O_SEED, O_PREFIX, O_SETTLE, O_CHECK,
-		O_SITE, O_NO_OPEN, O_JOURNAL, O_JSON, O_QUIET, O_HELP
+		O_SITE, O_NO_OPEN, O_JOURNAL, O_CHECK_JOURNAL, O_JSON, O_QUIET, O_HELP
 	};
 	static const struct option longopts[] = {
 	    {"config", required_argument, NULL, O_CONFIG},
@@ -1410,6 +1413,7 @@ static int load_parse_args(struct load *l, int argc, char **argv, bool *done)
 	    {"site", required_argument, NULL, O_SITE},
 	    {"no-open-set", no_argument, NULL, O_NO_OPEN},
 	    {"journal", required_argument, NULL, O_JOURNAL},
+	    {"check-journal", required_argument, NULL, O_CHECK_JOURNAL},
 	    {"json", no_argument, NULL, O_JSON},
 	    {"quiet", no_argument, NULL, O_QUIET},
 	    {"help", no_argument, NULL, O_HELP},
@@ -1504,6 +1508,7 @@ static int load_parse_args(struct load *l, int argc, char **argv, bool *done)
 		case O_SITE: o->site = optarg; break;
 		case O_NO_OPEN: o->check_open_set = false; break;
 		case O_JOURNAL: o->journal_path = optarg; break;
+		case O_CHECK_JOURNAL: o->check_journal = optarg; break;
 		case O_JSON: o->json = true; break;
 		case O_QUIET: o->quiet = true; break;
 		case O_HELP:
@@ -1516,6 +1521,8 @@ static int load_parse_args(struct load *l, int argc, char **argv, bool *done)
 	}
 	if (optind < argc)
 		return load_usage_error("unexpected argument '%s'", argv[optind]);
+	if (o->check_journal != NULL && o->check_redis == NULL)
+		return load_usage_error("%s", "--check-journal needs --check-redis");
 	return 0;
 }
 
@@ -1543,6 +1550,40 @@ static void load_free(struct load *l)
 	if (l->journal_file != NULL)
 		fclose(l->journal_file);
 	config_free(l->cfg);
+}
+
+/* Reads a journal written by --journal into l->journal. Returns 0 or -1
+ * (printed). */
+static int load_read_journal(struct load *l, const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char line[512], kind[16], a[200], b[200];
+	unsigned long lineno = 0;
+
+	if (f == NULL) {
+		fprintf(stderr, "sb-load: cannot read %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		lineno++;
+		if (sscanf(line, "%15s %199s %199s", kind, a, b) != 3) {
+			fprintf(stderr, "%s:%lu: want \"ack CONTACT EXTERNAL\" or "
+			        "\"assign CONTACT AGENT\"\n", path, lineno);
+			fclose(f);
+			return -1;
+		}
+		if (strcmp(kind, "ack") == 0) {
+			load_journal_ack(l->journal, a, b);
+		} else if (strcmp(kind, "assign") == 0) {
+			load_journal_assign(l->journal, a, b);
+		} else {
+			fprintf(stderr, "%s:%lu: unknown record '%s'\n", path, lineno, kind);
+			fclose(f);
+			return -1;
+		}
+	}
+	fclose(f);
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -1606,7 +1647,13 @@ int main(int argc, char **argv)
 	load_hist_init(&l.h_assign);
 	load_hist_init(&l.h_accept);
 	load_setup_queues(&l);
-	if (load_setup_conns(&l) != 0) {
+	if (l.o.check_journal != NULL) {
+		/* Checking only: nothing connects, nothing is submitted. */
+		if (load_read_journal(&l, l.o.check_journal) != 0) {
+			load_free(&l);
+			return 1;
+		}
+	} else if (load_setup_conns(&l) != 0) {
 		load_free(&l);
 		return 1;
 	}
@@ -1615,7 +1662,7 @@ int main(int argc, char **argv)
 	signal(SIGTERM, load_on_signal);
 
 	l.start = load_now_us();
-	rc = load_loop(&l) == 0 ? 0 : 1;
+	rc = l.o.check_journal != NULL ? 0 : load_loop(&l) == 0 ? 0 : 1;
 	secs = (double)(load_now_us() - l.start) / 1e6;
 	for (size_t i = 0; i < l.ncontacts; i++)
 		unacked += !l.contacts[i].acked && !l.contacts[i].failed;

@@ -1,0 +1,230 @@
+/* sb-load against a harness daemon: a few seconds of mixed traffic from two
+ * gateways and three agents must end with everything acknowledged and
+ * completed and the Redis check clean; a journal checked after Redis was
+ * broken behind its back (a contact hash deleted, a contact made invisible,
+ * a second agent recorded for a contact) must be reported as lost, stuck and
+ * double-assigned, with a non-zero exit. */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "harness.h"
+
+#define LOAD_RUN_MS 120000
+
+/* Path of sb-load ($SB_LOAD, set by CTest). */
+static const char *load_path(void)
+{
+	const char *p = getenv("SB_LOAD");
+
+	if (p == NULL || *p == '\0')
+		fail_msg("SB_LOAD is not set (run through ctest)");
+	return p;
+}
+
+/* The number after "\"key\":" in a JSON report; fails when absent. */
+static long json_num(const char *json, const char *key)
+{
+	char pat[64];
+	const char *p;
+
+	snprintf(pat, sizeof(pat), "\"%s\":", key);
+	p = strstr(json, pat);
+	if (p == NULL)
+		fail_msg("no %s in the report: %s", key, json);
+	return strtol(p + strlen(pat), NULL, 10);
+}
+
+/* The report line of the output (the one starting with '{'). */
+static const char *json_line(const char *output)
+{
+	const char *p = output;
+
+	while (p != NULL && *p != '\0') {
+		if (*p == '{')
+			return p;
+		p = strchr(p, '\n');
+		if (p != NULL)
+			p++;
+	}
+	fail_msg("no JSON report in: %s", output);
+	return NULL;
+}
+
+/* Runs sb-load with the harness's config, Redis and site plus extra args.
+ * Returns its exit status; *report gets its JSON line. */
+static int run_load(struct harness *h, const char *const extra[], const char **report,
+                    const char **output)
+{
+	const char *argv[64] = {load_path(),     "--config", harness_config_path(h),
+	                        "--check-redis", harness_redis_addr(h), "--site",
+	                        "test",          "--json",   "--quiet"};
+	size_t n = 9;
+	int st;
+
+	for (size_t i = 0; extra[i] != NULL && n < 62; i++)
+		argv[n++] = extra[i];
+	argv[n] = NULL;
+	st = harness_run(h, argv, LOAD_RUN_MS, output);
+	*report = json_line(*output);
+	return st;
+}
+
+/* The contact ids of the first k "ack" lines of a journal. */
+static void journal_contacts(struct harness *h, const char *path, char ids[][128], int k)
+{
+	const char *text = harness_read_file(h, path);
+	int found = 0;
+
+	assert_non_null(text);
+	for (const char *p = text; p != NULL && *p != '\0' && found < k;) {
+		if (strncmp(p, "ack ", 4) == 0 && sscanf(p + 4, "%127s", ids[found]) == 1)
+			found++;
+		p = strchr(p, '\n');
+		if (p != NULL)
+			p++;
+	}
+	assert_int_equal(found, k);
+}
+
+/* Mixed channels and tiers, agents that think and handle: everything
+ * submitted is acknowledged, offered, assigned and completed, and Redis
+ * agrees (0 lost, 0 double-assigned, 0 stuck). */
+HARNESS_TEST(test_load_all_completed)
+{
+	const char *journal = harness_write_file(h, "journal.txt", "");
+	const char *const extra[] = {"--rate",      "120",
+	                             "--duration",  "3",
+	                             "--accept-ms", "0-20",
+	                             "--handle-ms", "5-30",
+	                             "--mix",       "voice=30,chat=50,email=10,social=10",
+	                             "--tiers",     "gold=30,standard=70",
+	                             "--settle-ms", "20000",
+	                             "--journal",   journal,
+	                             NULL};
+	const char *report, *output;
+	int st = run_load(h, extra, &report, &output);
+	long submitted;
+
+	print_message("%s", output);
+	assert_int_equal(st, 0);
+	submitted = json_num(report, "submitted");
+	assert_true(submitted > 100);
+	assert_int_equal(json_num(report, "acknowledged"), submitted);
+	assert_int_equal(json_num(report, "offered"), submitted);
+	assert_int_equal(json_num(report, "assigned"), submitted);
+	assert_int_equal(json_num(report, "completed"), submitted);
+	assert_int_equal(json_num(report, "unacknowledged"), 0);
+	assert_int_equal(json_num(report, "refused"), 0);
+	assert_non_null(strstr(report, "\"errors\":{}"));
+	assert_int_equal(json_num(report, "contacts"), submitted);
+	assert_int_equal(json_num(report, "lost"), 0);
+	assert_int_equal(json_num(report, "double_assigned"), 0);
+	assert_int_equal(json_num(report, "stuck"), 0);
+	assert_int_equal(json_num(report, "finished"), submitted);
+	/* Every contact has one latency sample of each kind. */
+	assert_non_null(strstr(report, "\"submit_to_ack\":{\"n\":"));
+	assert_int_equal(json_num(strstr(report, "\"submit_to_ack\""), "n"), submitted);
+	assert_int_equal(json_num(strstr(report, "\"offer_to_assigned\""), "n"), submitted);
+}
+
+/* As fast as the window allows, for a fixed number of contacts. */
+HARNESS_TEST(test_load_fixed_count)
+{
+	const char *const extra[] = {"--contacts", "300", "--inflight", "8", "--duration", "60",
+	                             "--mix", "chat=1", "--handle-ms", "0", "--settle-ms",
+	                             "20000", NULL};
+	const char *report, *output;
+	int st = run_load(h, extra, &report, &output);
+
+	print_message("%s", output);
+	assert_int_equal(st, 0);
+	assert_int_equal(json_num(report, "submitted"), 300);
+	assert_int_equal(json_num(report, "acknowledged"), 300);
+	assert_int_equal(json_num(report, "completed"), 300);
+	assert_int_equal(json_num(report, "lost"), 0);
+	assert_int_equal(json_num(report, "double_assigned"), 0);
+	assert_int_equal(json_num(report, "stuck"), 0);
+}
+
+/* The check catches what it is for. A short clean run leaves a journal;
+ * then one contact's hash is deleted (lost), one is made waiting but absent
+ * from its queue (stuck), and a second agent is recorded for a third
+ * (double-assigned): checking the journal again reports each, exit 1. */
+HARNESS_TEST(test_check_reports_broken_state)
+{
+	const char *journal = harness_write_file(h, "journal.txt", "");
+	const char *const load[] = {"--contacts", "20", "--rate", "50", "--duration", "30",
+	                            "--mix", "chat=1", "--handle-ms", "0", "--settle-ms",
+	                            "20000", "--journal", journal, NULL};
+	const char *const check[] = {"--check-journal", journal, NULL};
+	const char *report, *output;
+	char ids[3][128];
+	char line[300];
+	FILE *f;
+
+	assert_int_equal(run_load(h, load, &report, &output), 0);
+	assert_int_equal(json_num(report, "completed"), 20);
+	journal_contacts(h, journal, ids, 3);
+
+	/* Unchanged, the journal checks clean on its own too. */
+	assert_int_equal(run_load(h, check, &report, &output), 0);
+	assert_int_equal(json_num(report, "contacts"), 20);
+	assert_int_equal(json_num(report, "lost"), 0);
+
+	assert_int_equal(harness_redis_int(h, "DEL %s", harness_key(h, "contact:%s", ids[0])), 1);
+	assert_true(harness_redis_int(h, "HSET %s state waiting",
+	                              harness_key(h, "contact:%s", ids[1])) >= 0);
+	f = fopen(journal, "a");
+	assert_non_null(f);
+	snprintf(line, sizeof(line), "assign %s mallory\n", ids[2]);
+	fputs(line, f);
+	fclose(f);
+
+	assert_int_equal(run_load(h, check, &report, &output), 1);
+	print_message("%s", output);
+	assert_int_equal(json_num(report, "lost"), 1);
+	assert_int_equal(json_num(report, "stuck"), 1);
+	assert_int_equal(json_num(report, "double_assigned"), 1);
+	assert_non_null(strstr(output, ids[0]));
+}
+
+/* Options that make no sense are refused with status 2. */
+HARNESS_TEST(test_load_usage_errors)
+{
+	static const char *const bad[][4] = {
+	    {"--rate", "fast", NULL, NULL},
+	    {"--mix", "fax=3", NULL, NULL},
+	    {"--skills", "billing=10", NULL, NULL},
+	    {"--accept-ms", "30-10", NULL, NULL},
+	    {"--check-journal", "/nonexistent", NULL, NULL}, /* without --check-redis */
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char *argv[] = {load_path(), bad[i][0], bad[i][1], NULL};
+		const char *output;
+
+		assert_int_equal(harness_run(h, argv, 10000, &output), 2);
+		assert_non_null(strstr(output, "sb-load: "));
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_load_all_completed, harness_setup,
+	                                    harness_teardown),
+	    cmocka_unit_test_setup_teardown(test_load_fixed_count, harness_setup, harness_teardown),
+	    cmocka_unit_test_setup_teardown(test_check_reports_broken_state, harness_setup,
+	                                    harness_teardown),
+	    cmocka_unit_test_setup_teardown(test_load_usage_errors, harness_setup, harness_teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
