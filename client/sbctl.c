@@ -7,6 +7,7 @@
  * 1 refused or failed, 2 usage. No credential is ever printed. */
 #define _GNU_SOURCE
 #include "sbctl.h"
+#include "sbsession.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -74,7 +75,8 @@ enum sbctl_optid {
 	SBCTL_TLS_LONGOPTS
 
 #define SBCTL_GW_USAGE                                                                           \
-	"  --gateway ADDR        the daemon's gateway port: host:port, [v6]:port or unix:/path\n" \
+	"  --gateway ADDR        the daemon's gateway port: host:port, [v6]:port or unix:/path;\n" \
+	"                        a comma-separated list tries each (active/standby)\n"          \
 	"  --id GW               this gateway's id (from the daemon's config)\n"                  \
 	"  --secret S            the gateway's secret (visible in ps; prefer --secret-file)\n"    \
 	"  --secret-file F       read the secret from the first line of F\n"                      \
@@ -353,8 +355,59 @@ const struct sbc_tls *sbctl_tls(const struct sbctl_tls_opts *t)
 	return t->on ? &t->tls : NULL;
 }
 
+/* Prints the Welcome of a list login and keeps its heartbeat. */
+static void sbctl_login_welcome(struct sbs *s, const Envelope *welcome, void *arg)
+{
+	uint32_t *heartbeat_ms = arg;
+
+	(void)s;
+	sbctl_print_frame(welcome);
+	*heartbeat_ms = welcome->welcome->heartbeat_ms ? welcome->welcome->heartbeat_ms : 5000;
+}
+
+/* sbctl_login for "addr,addr,...": each address once in turn (and the
+ * leader a standby names), through sbsession, until one welcomes us. */
+static int sbctl_login_list(const char *addresses, const struct sbc_tls *tls,
+                            Switchboard__V1__Role role, const char *id, const char *cred,
+                            long timeout_ms, struct sbc **out, uint32_t *heartbeat_ms)
+{
+	struct sbs_config cfg = {
+	    .addresses = addresses,
+	    .role = role,
+	    .client_id = id,
+	    .credential = cred,
+	    .tls = tls,
+	    .connect_timeout_ms = (int)timeout_ms,
+	    .on_connect = sbctl_login_welcome,
+	    .arg = heartbeat_ms,
+	};
+	char err[256];
+	struct sbs *s;
+	unsigned n = 1;
+
+	for (const char *p = addresses; *p != '\0'; p++)
+		n += *p == ',';
+	/* Each address once, plus room to follow NOT_LEADER twice. */
+	cfg.max_failures = n + 2;
+	s = sbs_new(&cfg, err, sizeof(err));
+	if (s == NULL) {
+		sbctl_warn("cannot connect: %s", err);
+		return SBCTL_EXIT_FAIL;
+	}
+	if (sbs_connect(s, (int)(timeout_ms * (long)cfg.max_failures)) != SBS_UP) {
+		sbctl_warn("login as %s failed: %s", id, sbs_last_error(s));
+		sbs_free(s);
+		*heartbeat_ms = 0;
+		return SBCTL_EXIT_FAIL;
+	}
+	*out = sbs_detach(s);
+	sbs_free(s);
+	return 0;
+}
+
 /* Connects and logs in. Returns 0 with *out and *heartbeat_ms set, or an exit
- * code with *out NULL and *heartbeat_ms 0. */
+ * code with *out NULL and *heartbeat_ms 0. ADDRESS may be a comma-separated
+ * list (an active/standby pair): the first that welcomes us is used. */
 int sbctl_login(const char *address, const struct sbc_tls *tls, Switchboard__V1__Role role,
                 const char *id, const char *cred, long timeout_ms, struct sbc **out,
                 uint32_t *heartbeat_ms)
@@ -366,6 +419,8 @@ int sbctl_login(const char *address, const struct sbc_tls *tls, Switchboard__V1_
 
 	*out = NULL;
 	*heartbeat_ms = 0;
+	if (strchr(address, ',') != NULL)
+		return sbctl_login_list(address, tls, role, id, cred, timeout_ms, out, heartbeat_ms);
 	c = sbc_connect_tls(address, (int)timeout_ms, tls, err, sizeof(err));
 	if (c == NULL) {
 		sbctl_warn("cannot connect: %s", err);

@@ -41,6 +41,7 @@ struct sbs {
 	struct sbc_tls tls; /* strings owned */
 
 	int connect_timeout_ms, backoff_min_ms, backoff_max_ms;
+	unsigned max_failures;
 	uint64_t rng;
 	sbs_connect_fn on_connect;
 	void *arg;
@@ -155,6 +156,7 @@ struct sbs *sbs_new(const struct sbs_config *cfg, char *err, size_t errlen)
 	s->rng = cfg->seed != 0 ? cfg->seed
 	                        : (uint64_t)sbs_mono_ms() ^ ((uint64_t)getpid() << 32) ^
 	                              (uint64_t)(uintptr_t)s;
+	s->max_failures = cfg->max_failures;
 	s->on_connect = cfg->on_connect;
 	s->arg = cfg->arg;
 	snprintf(s->addr, sizeof(s->addr), "%s", s->addrs[0]);
@@ -196,6 +198,8 @@ int sbs_backoff_ms(struct sbs *s, unsigned failures)
 static void sbs_schedule(struct sbs *s, int64_t now, bool at_once)
 {
 	s->failures++;
+	if (s->max_failures > 0 && s->failures >= s->max_failures)
+		s->fatal = true;
 	s->next_attempt = at_once ? now : now + sbs_backoff_ms(s, s->failures);
 }
 
@@ -211,8 +215,9 @@ void sbs_lost(struct sbs *s, const char *why)
 	free(s->leader_hint);
 	s->leader_hint = xstrdup(s->addr);
 	s->quick_follows = 0;
+	/* A loss is not a failed attempt: the first retry comes soon. */
 	s->failures = 0;
-	sbs_schedule(s, sbs_mono_ms(), false);
+	s->next_attempt = sbs_mono_ms() + sbs_backoff_ms(s, 1);
 }
 
 /* Sends Hello on c and returns the daemon's answer (Welcome or Error), or
@@ -401,6 +406,15 @@ enum sbs_status sbs_connect(struct sbs *s, int timeout_ms)
 struct sbc *sbs_client(const struct sbs *s)
 {
 	return s->c;
+}
+
+struct sbc *sbs_detach(struct sbs *s)
+{
+	struct sbc *c = s->c;
+
+	s->c = NULL;
+	s->next_attempt = INT64_MAX;
+	return c;
 }
 
 bool sbs_up(const struct sbs *s)

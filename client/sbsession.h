@@ -42,6 +42,9 @@ struct sbs_config {
 	int backoff_min_ms;          /* first retry delay; 0: 50 */
 	int backoff_max_ms;          /* cap of the doubling delay; 0: 2000 */
 	uint64_t seed;               /* jitter; 0: from the clock and pid */
+	unsigned max_failures;       /* give up (SBS_FATAL) after this many failed
+	                                attempts in a row; 0: never (a daemon
+	                                client); a one-shot tool sets a few */
 	sbs_connect_fn on_connect;   /* may be NULL */
 	void *arg;                   /* passed to on_connect */
 };
@@ -50,7 +53,8 @@ struct sbs_config {
 enum sbs_status {
 	SBS_UP,      /* connected and welcomed */
 	SBS_WAITING, /* disconnected; the next attempt is at sbs_next_wake() */
-	SBS_FATAL,   /* the daemon refused our credentials: retrying cannot help */
+	SBS_FATAL,   /* the daemon refused our credentials (retrying cannot help),
+	                or max_failures attempts failed in a row */
 };
 
 /* Copies cfg and parses its address list. No connection is made yet: the
@@ -77,6 +81,12 @@ bool sbs_up(const struct sbs *s);
 /* The caller saw the connection fail (sbc_recv() < 0, sbc_send() == 0, or a
  * NOT_LEADER answer): closes it and schedules the reconnection. */
 void sbs_lost(struct sbs *s, const char *why);
+
+/* Hands the current connection to the caller, who then owns it (sbc_close)
+ * and keeps it alive; the session is left disconnected with nothing
+ * scheduled. For one-shot tools that only want the address-list login.
+ * NULL while disconnected. */
+struct sbc *sbs_detach(struct sbs *s);
 
 /* Number of successful logins so far (1 after the first). */
 unsigned long sbs_connections(const struct sbs *s);

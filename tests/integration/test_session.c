@@ -301,6 +301,52 @@ HARNESS_TEST(test_refused_credentials_fatal)
 	sbs_free(s);
 }
 
+/* A one-shot client gives up after max_failures attempts in a row. */
+HARNESS_TEST(test_gives_up_after_max_failures)
+{
+	char list[256];
+	struct sbs_config cfg = {
+	    .role = SWITCHBOARD__V1__ROLE__ROLE_GATEWAY,
+	    .client_id = "gw1",
+	    .credential = harness_gateway_secret(h, "gw1"),
+	    .max_failures = 3,
+	};
+	char err[256];
+	struct sbs *s;
+
+	snprintf(list, sizeof(list), "%s,%s", harness_free_addr(h), harness_free_addr(h));
+	cfg.addresses = list;
+	s = sbs_new(&cfg, err, sizeof(err));
+	assert_non_null(s);
+	assert_int_equal(sbs_connect(s, SESSION_WAIT_MS), SBS_FATAL);
+	assert_int_equal(sbs_failures(s), 3);
+	assert_non_null(strstr(sbs_last_error(s), "connect"));
+	sbs_free(s);
+}
+
+/* sbctl takes a comma-separated list where it takes one address. */
+HARNESS_TEST(test_sbctl_address_list)
+{
+	char list[256];
+	const char *out;
+
+	snprintf(list, sizeof(list), "%s,%s", harness_free_addr(h), harness_gateway_addr(h));
+	const char *const argv[] = {harness_sbctl_path(h), "submit", "--gateway", list, "--id",
+	                            "gw1", "--secret", harness_gateway_secret(h, "gw1"),
+	                            "--channel", "chat", "--external-id", "sbctl-list", NULL};
+	int st = harness_run(h, argv, 20000, &out);
+
+	if (st != 0 || strstr(out, "accepted contact ") == NULL)
+		fail_msg("sbctl with an address list: status %d: %s", st, out);
+	snprintf(list, sizeof(list), "%s,%s", harness_free_addr(h), harness_free_addr(h));
+	const char *const dead[] = {harness_sbctl_path(h), "submit", "--gateway", list, "--id",
+	                            "gw1", "--secret", harness_gateway_secret(h, "gw1"),
+	                            "--channel", "chat", "--external-id", "sbctl-dead", NULL};
+	st = harness_run(h, dead, 20000, &out);
+	if (st != 1 || strstr(out, "login as gw1 failed") == NULL)
+		fail_msg("sbctl with dead addresses: status %d: %s", st, out);
+}
+
 /* Bad address lists are refused up front. */
 static void test_bad_address_lists(void **state)
 {
@@ -388,6 +434,10 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_not_leader_unknown_tries_next, harness_setup,
 	                                    harness_teardown),
 	    cmocka_unit_test_setup_teardown(test_refused_credentials_fatal, harness_setup,
+	                                    harness_teardown),
+	    cmocka_unit_test_setup_teardown(test_gives_up_after_max_failures, harness_setup,
+	                                    harness_teardown),
+	    cmocka_unit_test_setup_teardown(test_sbctl_address_list, harness_setup,
 	                                    harness_teardown),
 	    cmocka_unit_test(test_bad_address_lists),
 	    cmocka_unit_test(test_backoff_bounded),
