@@ -9,9 +9,14 @@
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "config/config.h"
 #include "engine/engine.h"
+#include "err.h"
+#include "ha/leader.h"
+#include "ha/presence.h"
+#include "ha/recovery.h"
 #include "log.h"
 #include "routing.h"
 #include "security/tls.h"
@@ -45,6 +50,12 @@ struct server {
 	struct engine *engine;
 	struct store *store;
 	struct sink *sink;
+	struct leader *leader;
+	struct presence *presence;
+	struct recovery *recovery; /* the current term's, until the next */
+	bool recovery_running;
+	bool check_invariants;
+	char *node_id;
 	struct listener *gateway_listener;
 	struct listener *agent_listener;
 	struct tls_server *gateway_tls, *agent_tls; /* NULL: that port is plain TCP */
@@ -90,6 +101,32 @@ struct engine *server_engine(struct server *srv)
 struct store *server_store(struct server *srv)
 {
 	return srv->store;
+}
+
+struct presence *server_presence(struct server *srv)
+{
+	return srv->presence;
+}
+
+bool server_serving(const struct server *srv)
+{
+	return srv->leader != NULL && leader_role(srv->leader) == LEADER_LEADER && !srv->stopping;
+}
+
+const char *server_leader_address(const struct server *srv, bool gateway_port)
+{
+	return srv->leader ? leader_holder_address(srv->leader, gateway_port) : "";
+}
+
+const char *server_role_name(const struct server *srv)
+{
+	if (srv->stopping)
+		return "stopping";
+	if (srv->leader == NULL)
+		return "starting";
+	if (leader_role(srv->leader) == LEADER_STANDBY && store_state(srv->store) != STORE_READY)
+		return "waiting for redis";
+	return leader_role_name(leader_role(srv->leader));
 }
 
 struct tls_server *server_tls(struct server *srv, bool gateway_port)
@@ -357,13 +394,117 @@ static void server_base36(uint64_t v, char *out, size_t len)
 	out[i] = '\0';
 }
 
-/* The engine routes only while Redis can record its decisions. */
+/* The engine routes only while this daemon leads and Redis can record its
+ * decisions. */
+static void server_update_pause(struct server *srv)
+{
+	bool run = store_state(srv->store) == STORE_READY && server_serving(srv);
+
+	engine_set_paused(srv->engine, !run, server_now_ms(srv));
+	server_engine_touched(srv);
+}
+
+/* A fresh, paused engine from the config: the start of a term, or standing
+ * down, leaves nothing of the old routing state behind. */
+static int server_engine_reset(struct server *srv, const char **why)
+{
+	struct engine *e = routing_engine_new(srv->cfg, sink_ops(), srv->sink, srv->boot,
+					      srv->check_invariants, why);
+	if (e == NULL)
+		return SB_ERR_CONFIG;
+	engine_set_paused(e, true, server_now_ms(srv));
+	if (srv->engine != NULL) {
+		evtimer_del(srv->engine_timer);
+		engine_free(srv->engine);
+	}
+	srv->engine = e;
+	return 0;
+}
+
+static void server_recover(struct server *srv);
+
+static void server_on_recovered(void *ctx, int err, const struct recovery_stats *st)
+{
+	struct server *srv = ctx;
+	const char *why = NULL;
+
+	srv->recovery_running = false;
+	if (err != 0) {
+		/* Started again on a clean engine once the store is back. */
+		presence_clear(srv->presence);
+		server_engine_reset(srv, &why);
+		if (store_state(srv->store) == STORE_READY)
+			server_recover(srv);
+		return;
+	}
+	log_info("recovery: %zu waiting (%zu offers requeued), %zu assigned, %zu agents awaiting "
+		 "their clients, %zu unroutable, %zu missing, in %lld ms",
+		 st->waiting, st->requeued, st->assigned, st->agents, st->unroutable, st->missing,
+		 st->elapsed_ms);
+	leader_recovered(srv->leader);
+	server_update_pause(srv);
+}
+
+/* Loads the term's state from Redis (again, after a failed attempt). */
+static void server_recover(struct server *srv)
+{
+	if (srv->recovery_running || leader_role(srv->leader) != LEADER_RECOVERING)
+		return;
+	recovery_free(srv->recovery);
+	srv->recovery_running = true;
+	srv->recovery = recovery_start(srv, server_on_recovered, srv);
+}
+
+static void server_on_term(void *ctx, const char *epoch)
+{
+	struct server *srv = ctx;
+	const char *why = NULL;
+
+	presence_clear(srv->presence);
+	recovery_free(srv->recovery);
+	srv->recovery = NULL;
+	srv->recovery_running = false;
+	if (server_engine_reset(srv, &why) != 0) {
+		log_error("routing configuration refused: %s", why);
+		return;
+	}
+	server_recover(srv);
+}
+
+/* No longer the leader: every client is sent to the new one, and the
+ * routing state goes (the next term reloads it from Redis). */
+static void server_on_deposed(void *ctx)
+{
+	struct server *srv = ctx;
+	const char *k;
+	void *v;
+	const char *why = NULL;
+
+	for (size_t it = 0; strmap_next(&srv->sessions, &it, &k, &v);)
+		session_redirect(v, 0);
+	presence_clear(srv->presence);
+	recovery_free(srv->recovery);
+	srv->recovery = NULL;
+	srv->recovery_running = false;
+	server_engine_reset(srv, &why);
+	server_update_pause(srv);
+}
+
+static void server_on_fenced(void *ctx)
+{
+	struct server *srv = ctx;
+	leader_fenced(srv->leader);
+}
+
 static void server_on_store_state(void *arg, enum store_state st)
 {
 	struct server *srv = arg;
 
-	engine_set_paused(srv->engine, st != STORE_READY, server_now_ms(srv));
-	server_engine_touched(srv);
+	server_update_pause(srv);
+	if (st == STORE_READY && srv->leader != NULL && !srv->stopping) {
+		leader_poke(srv->leader);
+		server_recover(srv);
+	}
 }
 
 static void server_stop_step(struct server *srv);
@@ -399,11 +540,15 @@ static void server_on_stop_signal(evutil_socket_t sig, short what, void *arg)
 		return;
 	srv->stopping = true;
 	log_info("shutting down (signal %d)", (int)sig);
+	server_update_pause(srv);
 	listener_free(srv->gateway_listener);
 	listener_free(srv->agent_listener);
 	srv->gateway_listener = srv->agent_listener = NULL;
 	for (size_t it = 0; strmap_next(&srv->sessions, &it, &k, &v);)
 		session_shutdown(v, "daemon shutting down");
+	/* After the writes already sent, in Redis's order: a standby takes
+	 * over as soon as they have landed, not a lease later. */
+	leader_release(srv->leader);
 	srv->drain_deadline = server_now_ms(srv) + SERVER_DRAIN_MS;
 	server_stop_step(srv);
 }
@@ -413,6 +558,41 @@ static void server_on_hup(evutil_socket_t sig, short what, void *arg)
 	server_tls_reload(arg);
 	log_warnx("SIGHUP: configuration reload is not supported by this version; "
 		  "only TLS certificates are re-read");
+}
+
+/* Names this daemon in the lease (ha.node_id, else <hostname>-<gateway
+ * port>: two daemons on one host differ by port) and says where clients
+ * should find it when it leads. */
+static void server_leader_start(struct server *srv)
+{
+	const struct sb_config *cfg = srv->cfg;
+	const char *gw = listener_address(srv->gateway_listener);
+	const char *ag = listener_address(srv->agent_listener);
+
+	if (cfg->ha_node_id[0] != '\0') {
+		srv->node_id = xstrdup(cfg->ha_node_id);
+	} else {
+		char host[64] = "localhost";
+		const char *port = strrchr(gw, ':');
+		gethostname(host, sizeof host - 1);
+		host[sizeof host - 1] = '\0';
+		srv->node_id = xasprintf("%s-%s", host, port ? port + 1 : "0");
+		for (char *c = srv->node_id; *c; c++)
+			if (*c == ' ' || *c == '/')
+				*c = '_';
+	}
+	struct leader_conf lc = {
+		.node_id = srv->node_id,
+		.lease_ms = cfg->ha_lease_ms,
+		.gateway_address = cfg->ha_advertise_gateway[0] ? cfg->ha_advertise_gateway : gw,
+		.agent_address = cfg->ha_advertise_agent[0] ? cfg->ha_advertise_agent : ag,
+	};
+	struct leader_hooks hooks = {
+		.term_started = server_on_term,
+		.deposed = server_on_deposed,
+		.ctx = srv,
+	};
+	srv->leader = leader_new(srv->base, srv->store, &lc, &hooks);
 }
 
 struct server *server_new(struct sb_config *cfg)
@@ -431,18 +611,18 @@ struct server *server_new(struct sb_config *cfg)
 	srv->sink = sink_new(srv);
 	/* Invariant checks after every routing decision: on in debug builds and
 	 * in the test suite (SB_CHECK_INVARIANTS=1), off in production. */
-	bool check = getenv("SB_CHECK_INVARIANTS") != NULL;
+	srv->check_invariants = getenv("SB_CHECK_INVARIANTS") != NULL;
 #ifdef SB_DEBUG
-	check = true;
+	srv->check_invariants = true;
 #endif
 	const char *why = NULL;
-	srv->engine = routing_engine_new(cfg, sink_ops(), srv->sink, srv->boot, check, &why);
-	if (srv->engine == NULL) {
+	srv->engine_timer = evtimer_new(srv->base, server_on_engine_timer, srv);
+	if (server_engine_reset(srv, &why) != 0) {
 		log_error("routing configuration refused: %s", why);
 		server_free(srv);
 		return NULL;
 	}
-	srv->engine_timer = evtimer_new(srv->base, server_on_engine_timer, srv);
+	srv->presence = presence_new(srv, cfg->agent_grace_ms);
 	srv->drain_timer = evtimer_new(srv->base, server_on_drain_timer, srv);
 	struct store_conf sc = {
 		.address = cfg->redis_address,
@@ -454,8 +634,8 @@ struct server *server_new(struct sb_config *cfg)
 		.idempotency_ttl_s = cfg->idempotency_ttl_s,
 	};
 	srv->store = store_new(srv->base, &sc, server_on_store_state, srv);
-	/* Paused until the store is first ready. */
-	engine_set_paused(srv->engine, true, server_now_ms(srv));
+	if (srv->store != NULL)
+		store_on_fenced(srv->store, server_on_fenced);
 	if (server_tls_start(srv) != 0) {
 		server_free(srv);
 		return NULL;
@@ -467,6 +647,7 @@ struct server *server_new(struct sb_config *cfg)
 		server_free(srv);
 		return NULL;
 	}
+	server_leader_start(srv);
 	signal(SIGPIPE, SIG_IGN);
 	srv->sigterm_ev = evsignal_new(srv->base, SIGTERM, server_on_stop_signal, srv);
 	srv->sigint_ev = evsignal_new(srv->base, SIGINT, server_on_stop_signal, srv);
@@ -474,8 +655,8 @@ struct server *server_new(struct sb_config *cfg)
 	evsignal_add(srv->sigterm_ev, NULL);
 	evsignal_add(srv->sigint_ev, NULL);
 	evsignal_add(srv->sighup_ev, NULL);
-	log_info("switchboard %s: site '%s', gateways on %s, agents on %s, redis %s", SB_VERSION,
-		 cfg->site, listener_address(srv->gateway_listener),
+	log_info("switchboard %s: site '%s', node %s, gateways on %s, agents on %s, redis %s",
+		 SB_VERSION, cfg->site, srv->node_id, listener_address(srv->gateway_listener),
 		 listener_address(srv->agent_listener), cfg->redis_address);
 	return srv;
 }
@@ -497,6 +678,8 @@ void server_free(struct server *srv)
 		return;
 	for (size_t it = 0; strmap_next(&srv->sessions, &it, &k, &v);)
 		session_close(v, "daemon stopped", false);
+	/* Its reads are answered below; it lets go of itself then. */
+	recovery_free(srv->recovery);
 	/* Answers pending writes (releasing their session references)... */
 	store_free(srv->store);
 	/* ...so every session can now be released. */
@@ -505,6 +688,9 @@ void server_free(struct server *srv)
 		strmap_next(&srv->sessions, &it, &k, &v);
 		session_destroy(v);
 	}
+	presence_free(srv->presence);
+	leader_free(srv->leader);
+	free(srv->node_id);
 	engine_free(srv->engine);
 	sink_free(srv->sink);
 	listener_free(srv->gateway_listener);

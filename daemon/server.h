@@ -31,6 +31,15 @@ const struct sb_config *server_config(const struct server *srv);
 struct engine *server_engine(struct server *srv);
 struct store *server_store(struct server *srv);
 struct sink *server_sink(struct server *srv);
+struct presence *server_presence(struct server *srv);
+/* True while this daemon leads and has loaded its state: only then are
+ * clients served (others are answered NOT_LEADER). */
+bool server_serving(const struct server *srv);
+/* The leader's address for the gateway (true) or agent port, when another
+ * daemon holds the lease; "" otherwise. */
+const char *server_leader_address(const struct server *srv, bool gateway_port);
+/* "leader", "standby", "recovering", "waiting for redis", "stopping". */
+const char *server_role_name(const struct server *srv);
 /* The TLS context of the gateway (true) or agent port; NULL when plain TCP. */
 struct tls_server *server_tls(struct server *srv, bool gateway_port);
 /* Wall clock, Unix ms: the engine's `now`. */

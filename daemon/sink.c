@@ -49,6 +49,7 @@ struct note {
 	char *gateway_sid;
 	char *agent_id;
 	char *offer_id;
+	char *event_id; /* "<contact>/<n>": the transition this note reports */
 	char *text; /* reason or disposition */
 	int code;   /* offer end reason or agent state */
 	int64_t n1, n2;
@@ -122,6 +123,7 @@ static void sink_note_free(struct note *n)
 	free(n->gateway_sid);
 	free(n->agent_id);
 	free(n->offer_id);
+	free(n->event_id);
 	free(n->text);
 	free(n);
 }
@@ -144,11 +146,12 @@ static struct session *sink_agent(struct sink *sk, const char *agent_id)
 	return s != NULL && session_is_active(s) ? s : NULL;
 }
 
-static void sink_send(struct session *s, uint64_t ref, Envelope *env)
+static void sink_send(struct session *s, uint64_t ref, const struct note *n, Envelope *env)
 {
 	if (s == NULL)
 		return;
 	env->ref = ref;
+	env->event_id = n->event_id ? n->event_id : "";
 	session_send(s, env);
 }
 
@@ -159,7 +162,7 @@ static void sink_send_offer(struct sink *sk, const struct note *n)
 	/* Rescinded or cancelled before Redis answered: nothing to offer. */
 	if (c == NULL || c->offer_id == NULL || strcmp(c->offer_id, n->offer_id) != 0)
 		return;
-	outbound_offer(sink_agent(sk, n->agent_id), c);
+	outbound_offer(sink_agent(sk, n->agent_id), c, n->event_id, false);
 }
 
 static void sink_deliver_offer_ended(struct sink *sk, const struct note *n)
@@ -176,7 +179,7 @@ static void sink_deliver_offer_ended(struct sink *sk, const struct note *n)
 	ev.detail = n->text;
 	env.body_case = SWITCHBOARD__V1__ENVELOPE__BODY_CONTACT_EVENT;
 	env.contact_event = &ev;
-	sink_send(sink_gateway(sk, n), 0, &env);
+	sink_send(sink_gateway(sk, n), 0, n, &env);
 }
 
 static void sink_deliver_assigned(struct sink *sk, const struct note *n)
@@ -185,9 +188,10 @@ static void sink_deliver_assigned(struct sink *sk, const struct note *n)
 	const struct engine_contact_view *c = engine_contact(server_engine(sk->srv), n->contact_id);
 
 	if (n->req != NULL)
-		outbound_assignment(n->req, n->req_seq, n->contact_id, c);
+		outbound_assignment(n->req, n->req_seq, n->contact_id, c, n->event_id, false);
 	else
-		outbound_assignment(sink_agent(sk, n->agent_id), 0, n->contact_id, c);
+		outbound_assignment(sink_agent(sk, n->agent_id), 0, n->contact_id, c, n->event_id,
+				    false);
 
 	Envelope genv = SWITCHBOARD__V1__ENVELOPE__INIT;
 	ca.contact_id = n->contact_id;
@@ -196,7 +200,7 @@ static void sink_deliver_assigned(struct sink *sk, const struct note *n)
 	ca.sla_met = n->flag;
 	genv.body_case = SWITCHBOARD__V1__ENVELOPE__BODY_CONTACT_ASSIGNED;
 	genv.contact_assigned = &ca;
-	sink_send(sink_gateway(sk, n), 0, &genv);
+	sink_send(sink_gateway(sk, n), 0, n, &genv);
 }
 
 static void sink_deliver_completed(struct sink *sk, const struct note *n)
@@ -210,7 +214,7 @@ static void sink_deliver_completed(struct sink *sk, const struct note *n)
 	cc.handle_ms = (uint64_t)n->n1;
 	env.body_case = SWITCHBOARD__V1__ENVELOPE__BODY_CONTACT_COMPLETED;
 	env.contact_completed = &cc;
-	sink_send(sink_gateway(sk, n), 0, &env);
+	sink_send(sink_gateway(sk, n), 0, n, &env);
 }
 
 static void sink_deliver_cancelled(struct sink *sk, const struct note *n)
@@ -223,7 +227,7 @@ static void sink_deliver_cancelled(struct sink *sk, const struct note *n)
 	cc.contact_id = n->contact_id;
 	env.body_case = SWITCHBOARD__V1__ENVELOPE__BODY_CONTACT_CANCELLED;
 	env.contact_cancelled = &cc;
-	sink_send(n->req, n->req_seq, &env);
+	sink_send(n->req, n->req_seq, n, &env);
 }
 
 static void sink_deliver_agent_state(struct sink *sk, const struct note *n)
@@ -245,7 +249,7 @@ static void sink_send_contact_event(struct sink *sk, const struct note *n,
 	ev.detail = n->text ? n->text : "";
 	env.body_case = SWITCHBOARD__V1__ENVELOPE__BODY_CONTACT_EVENT;
 	env.contact_event = &ev;
-	sink_send(sink_gateway(sk, n), 0, &env);
+	sink_send(sink_gateway(sk, n), 0, n, &env);
 }
 
 static void sink_deliver_event(struct sink *sk, const struct note *n)
@@ -302,10 +306,33 @@ static void sink_on_written(void *arg, int err)
 	sink_note_free(n);
 }
 
-/* Persists one transition, then delivers n. Field values are copied by the
- * store before this returns. */
-static void sink_write(struct sink *sk, struct store_write *w, struct note *n)
+#define SINK_MAX_FIELDS 16
+
+/* Persists one transition, then delivers n. A contact's transition is
+ * numbered: the hash keeps the count (event_seq) and the event and every
+ * frame about it carry "<contact>/<n>", so a client told twice (a reconnect,
+ * a restart) can tell. Field values are copied by the store before this
+ * returns. */
+static void sink_write(struct sink *sk, struct store_write *w, struct note *n,
+		       const struct engine_contact_view *c)
 {
+	struct store_field f[SINK_MAX_FIELDS], ev[SINK_MAX_FIELDS];
+	char seq[16], id[160];
+	struct contact_payload *p = c != NULL ? c->user : NULL;
+
+	if (p != NULL && w->n_fields < SINK_MAX_FIELDS && w->n_event < SINK_MAX_FIELDS) {
+		snprintf(seq, sizeof seq, "%u", ++p->event_seq);
+		snprintf(id, sizeof id, "%s/%u", c->id, p->event_seq);
+		memcpy(f, w->fields, w->n_fields * sizeof *f);
+		f[w->n_fields] = (struct store_field){ "event_seq", seq, 0 };
+		memcpy(ev, w->event, w->n_event * sizeof *ev);
+		ev[w->n_event] = (struct store_field){ "event_id", id, 0 };
+		w->fields = f;
+		w->n_fields++;
+		w->event = ev;
+		w->n_event++;
+		n->event_id = xstrdup(id);
+	}
 	int rc = store_write(server_store(sk->srv), w, sink_on_written, n);
 	if (rc != 0) {
 		/* Not READY: handlers refuse new work in that state, so this is
@@ -347,7 +374,7 @@ static void sink_on_offer(void *ctx, const struct engine_contact_view *c, int64_
 	};
 	log_info("offer %s: contact %s (%s, queue %s) -> agent %s", c->offer_id, c->id,
 		 channel_name(c->channel), c->queue, c->agent_id);
-	sink_write(sk, &w, sink_note(sk, NOTE_OFFER, c, false));
+	sink_write(sk, &w, sink_note(sk, NOTE_OFFER, c, false), c);
 }
 
 static void sink_on_offer_ended(void *ctx, const struct engine_contact_view *c,
@@ -384,7 +411,7 @@ static void sink_on_offer_ended(void *ctx, const struct engine_contact_view *c,
 	n->code = (int)why;
 	log_info("offer %s: contact %s back to waiting (%s by %s)", offer_id, c->id, reason,
 		 agent_id);
-	sink_write(sk, &w, n);
+	sink_write(sk, &w, n, c);
 }
 
 static void sink_on_assigned(void *ctx, const struct engine_contact_view *c, int64_t now)
@@ -419,7 +446,7 @@ static void sink_on_assigned(void *ctx, const struct engine_contact_view *c, int
 	n->flag = met;
 	log_info("contact %s assigned to %s after %" PRId64 " ms (SLA %s)", c->id, c->agent_id,
 		 waited, met ? "met" : "missed");
-	sink_write(sk, &w, n);
+	sink_write(sk, &w, n, c);
 }
 
 static void sink_on_completed(void *ctx, const struct engine_contact_view *c,
@@ -446,12 +473,13 @@ static void sink_on_completed(void *ctx, const struct engine_contact_view *c,
 	struct store_write w = {
 		.kind = STORE_CONTACT, .id = c->id, .queue = c->queue, .zop = STORE_ZREM,
 		.score = 0, .expire_s = cfg->idempotency_ttl_s, .fields = f, .n_fields = SINK_N(f), .event = ev, .n_event = SINK_N(ev),
+		.closes = true,
 	};
 	struct note *n = sink_note(sk, NOTE_COMPLETED, c, true);
 	n->text = xstrdup(disposition);
 	n->n1 = handled;
 	log_info("contact %s completed by %s: %s", c->id, c->agent_id, disposition);
-	sink_write(sk, &w, n);
+	sink_write(sk, &w, n, c);
 }
 
 /* The last write of a contact that ends unhandled (cancelled, expired): its
@@ -476,9 +504,9 @@ static void sink_write_end(struct sink *sk, const struct engine_contact_view *c,
 	struct store_write w = {
 		.kind = STORE_CONTACT, .id = c->id, .queue = c->queue, .zop = STORE_ZREM,
 		.expire_s = cfg->idempotency_ttl_s, .fields = f, .n_fields = SINK_N(f),
-		.event = ev, .n_event = SINK_N(ev),
+		.event = ev, .n_event = SINK_N(ev), .closes = true,
 	};
-	sink_write(sk, &w, n);
+	sink_write(sk, &w, n, c);
 }
 
 static void sink_on_cancelled(void *ctx, const struct engine_contact_view *c, const char *reason,
@@ -526,7 +554,7 @@ static void sink_on_agent_state(void *ctx, const struct engine_agent_view *a, in
 	n->text = xstrdup(a->reason);
 	n->code = (int)a->state;
 	log_info("agent %s: %s%s%s", a->id, state, a->reason[0] ? " " : "", a->reason);
-	sink_write(sk, &w, n);
+	sink_write(sk, &w, n, NULL);
 }
 
 static void sink_on_expired(void *ctx, const struct engine_contact_view *c, const char *reason,
@@ -551,10 +579,11 @@ static void sink_on_event(void *ctx, const struct engine_contact_view *c, enum e
 
 	sink_fmt(ts, sizeof ts, now);
 	sink_fmt(deadline, sizeof deadline, c->deadline_ms);
+	/* entered_ms: steps count from entering the new queue (recovery). */
 	struct store_field f[] = {
 		{ "queue", c->queue, 0 },      { "deadline_ms", deadline, 0 },
-		{ "state", "waiting", 0 },     { "agent", "", 0 },
-		{ "updated_ms", ts, 0 },
+		{ "entered_ms", ts, 0 },       { "state", "waiting", 0 },
+		{ "agent", "", 0 },            { "updated_ms", ts, 0 },
 	};
 	struct store_field ev[] = {
 		{ "event", name, 0 },
@@ -574,7 +603,7 @@ static void sink_on_event(void *ctx, const struct engine_contact_view *c, enum e
 		 * one left its old set when it was assigned. */
 		struct contact_payload *p = c->user;
 		w.fields = f;
-		w.n_fields = kind == EVENT_OVERFLOWED ? 2 : SINK_N(f);
+		w.n_fields = kind == EVENT_OVERFLOWED ? 3 : SINK_N(f);
 		w.zop = kind == EVENT_OVERFLOWED && p && p->queue[0] ? STORE_ZMOVE : STORE_ZADD;
 		w.from_queue = p ? p->queue : NULL;
 		w.score = c->deadline_ms;
@@ -583,11 +612,17 @@ static void sink_on_event(void *ctx, const struct engine_contact_view *c, enum e
 	n->text = xstrdup(detail);
 	n->code = (int)kind;
 	log_info("contact %s: %s%s%s", c->id, name, detail[0] ? " " : "", detail);
-	sink_write(sk, &w, n);
+	sink_write(sk, &w, n, c);
 	if (kind != EVENT_SLA_BREACHED && c->user != NULL) {
 		struct contact_payload *p = c->user;
 		snprintf(p->queue, sizeof p->queue, "%s", c->queue);
 	}
+}
+
+void sink_recovered_requeue(struct sink *sk, const struct engine_contact_view *c,
+			    const char *agent_id, const char *offer_id, int64_t now)
+{
+	sink_on_offer_ended(sk, c, agent_id, offer_id, OFFER_END_AGENT_GONE, now);
 }
 
 static const struct engine_sink sink_engine_ops = {

@@ -29,6 +29,11 @@ const struct engine_sink *sink_ops(void);
 /* Brackets an engine call made on behalf of (s, seq). sink_request_end
  * returns true if an engine output took over the reply; otherwise the
  * handler replies itself. */
+/* Recovery: c was offered (or held by an agent gone from the roster) when
+ * the previous leader stopped; it is waiting again. Records the requeue. */
+void sink_recovered_requeue(struct sink *sk, const struct engine_contact_view *c,
+			    const char *agent_id, const char *offer_id, int64_t now);
+
 void sink_request_begin(struct sink *sk, struct session *s, uint64_t seq);
 bool sink_request_end(struct sink *sk);
 

@@ -36,8 +36,8 @@ for _ in $(seq 50); do redis-cli -p 6390 ping >/dev/null 2>&1 && break; sleep 0.
 echo "==> starting switchboard with config/demo.yaml (log: $run/switchboard.log)"
 "$SB_ROOT/build/switchboard" -c "$SB_ROOT/config/demo.yaml" >"$run/switchboard.log" 2>&1 &
 pids+=($!)
-for _ in $(seq 50); do grep -q "store ready" "$run/switchboard.log" && break; sleep 0.1; done
-grep -q "store ready" "$run/switchboard.log" || { cat "$run/switchboard.log"; exit 1; }
+for _ in $(seq 50); do grep -q "leader: serving" "$run/switchboard.log" && break; sleep 0.1; done
+grep -q "leader: serving" "$run/switchboard.log" || { cat "$run/switchboard.log"; exit 1; }
 cat <<EOT
 ==> switchboard is routing: gateways on 127.0.0.1:7400, agents on 127.0.0.1:7401
     Redis state:  redis-cli -p 6390 --scan --pattern 'sb:{demo}:*'

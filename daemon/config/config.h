@@ -113,6 +113,11 @@ struct sb_config {
 	int64_t events_maxlen;          /* approximate cap of the events stream */
 	int64_t idempotency_ttl_s;      /* how long (gateway, external_id) is remembered */
 
+	char *ha_node_id;           /* "" until the daemon names itself */
+	int64_t ha_lease_ms;
+	char *ha_advertise_gateway; /* "": listen.gateway */
+	char *ha_advertise_agent;   /* "": listen.agent */
+
 	int64_t max_frame_bytes;
 	int64_t handshake_timeout_ms;
 	int64_t output_buffer_max_bytes; /* a client whose unsent output exceeds this is cut off */
@@ -129,6 +134,7 @@ struct sb_config {
 	char *tls_ciphers; /* TLS 1.2 cipher list (TLS 1.3 suites are OpenSSL's defaults) */
 	int64_t heartbeat_ms;
 	int64_t missed_heartbeats;
+	int64_t agent_grace_ms; /* a dropped agent keeps its state this long */
 
 	char *agent_secret;            /* HMAC key for agent tokens */
 	int64_t agent_token_max_ttl_s; /* --mint-token refuses longer lifetimes */

@@ -54,6 +54,12 @@ static const char *config_table_check_id(const char *v)
 	return config_table_is_name(v, 64, 1) ? NULL : "must be 1 to 64 of [A-Za-z0-9_.-]";
 }
 
+/* Node ids go into the leader lease value, which is space-separated. */
+static const char *config_table_check_optional_id(const char *v)
+{
+	return v[0] == '\0' ? NULL : config_table_check_id(v);
+}
+
 /* Tier names appear in SubmitContact.customer.tier, the wallboard and
  * explanations; short and plain keeps them readable there. */
 static const char *config_table_check_tier(const char *v)
@@ -150,6 +156,11 @@ static const char *config_table_check_address(const char *v)
 				return bad;
 	}
 	return config_table_is_port(colon + 1) ? NULL : "has a port outside 1..65535";
+}
+
+static const char *config_table_check_optional_address(const char *v)
+{
+	return v[0] == '\0' ? NULL : config_table_check_address(v);
 }
 
 /* The tables stay one entry per few lines, as a reader scans them. */
@@ -378,6 +389,23 @@ const struct config_key config_table[] = {
 	  .unit_ms = SECOND_MS, .min = 60, .max = 30 * DAY_S, .def = DAY_S,
 	  .doc = "how long a (gateway, external_id) pair is remembered for safe resubmits" },
 
+	{ .path = "ha", .type = CONFIG_SECTION,
+	  .doc = "active/standby: daemons sharing one Redis elect a leader with a lease; the others "
+		 "answer clients NOT_LEADER and take over when it lapses" },
+	{ .path = "ha.node_id", .type = CONFIG_STRING, CFG(ha_node_id), .def_str = "",
+	  .check = config_table_check_optional_id,
+	  .doc = "this daemon's name in the lease, unique per site; empty: <hostname>-<gateway port>" },
+	{ .path = "ha.lease_ms", .type = CONFIG_DURATION, CFG(ha_lease_ms), .unit_ms = 1,
+	  .min = 300, .max = 60 * SECOND_MS, .def = 3000,
+	  .doc = "leader lease, renewed every third of it; a standby takes over at most this long "
+		 "after the leader stops renewing" },
+	{ .path = "ha.advertise_gateway", .type = CONFIG_STRING, CFG(ha_advertise_gateway),
+	  .def_str = "", .check = config_table_check_optional_address,
+	  .doc = "the gateway address a standby names in NOT_LEADER; empty: listen.gateway" },
+	{ .path = "ha.advertise_agent", .type = CONFIG_STRING, CFG(ha_advertise_agent),
+	  .def_str = "", .check = config_table_check_optional_address,
+	  .doc = "the agent address a standby names in NOT_LEADER; empty: listen.agent" },
+
 	{ .path = "tls", .type = CONFIG_SECTION,
 	  .doc = "TLS 1.2+ on the client ports; a port without cert_file speaks plain TCP" },
 	{ .path = "tls.ciphers", .type = CONFIG_STRING, CFG(tls_ciphers),
@@ -446,6 +474,11 @@ const struct config_key config_table[] = {
 	{ .path = "sessions.missed_heartbeats", .type = CONFIG_INT, CFG(missed_heartbeats),
 	  .min = 1, .max = 100, .def = 3,
 	  .doc = "a session silent this many intervals is closed; its agent stops being routable" },
+	{ .path = "sessions.agent_grace_ms", .type = CONFIG_DURATION, CFG(agent_grace_ms),
+	  .unit_ms = 1, .min = 0, .max = HOUR_MS, .def = 30 * SECOND_MS,
+	  .doc = "an agent whose session drops (or who was logged in when the daemon restarted) keeps "
+		 "its state and contacts this long for its client to come back; then it is logged out "
+		 "and its offer requeued (0: at once)" },
 
 	{ .path = "auth", .type = CONFIG_SECTION, .doc = "credentials" },
 	{ .path = "auth.agent_secret", .type = CONFIG_SECRET, .flags = CONFIG_REQUIRED,

@@ -564,7 +564,7 @@ bool engine_slot_free(const struct engine *e, const struct eagent *a, enum sb_ch
 
 bool engine_routable(const struct eagent *a)
 {
-	return a->v.logged_in && a->v.state == AGENT_AVAILABLE;
+	return a->v.logged_in && !a->v.detached && a->v.state == AGENT_AVAILABLE;
 }
 
 bool engine_excluded(const struct econtact *c, const struct eagent *a)
@@ -894,19 +894,22 @@ static void engine_arm_queue_timers(struct engine *e, struct econtact *c)
 		   c->queue->max_wait_ms > 0 ? c->entered_ms + c->queue->max_wait_ms : INT64_MAX);
 }
 
-int engine_submit(struct engine *e, const struct engine_submit *in, int64_t now,
-		  uint32_t *position, int64_t *estimated_wait_ms)
+/* A contact in no index yet; NULL with *rc when in is refused. */
+static struct econtact *engine_contact_new(struct engine *e, const struct engine_submit *in,
+					   int *rc, const char **why)
 {
-	const char *why;
-
-	if (engine_check_submit(e, in, &why) != 0)
-		return SB_ERR_INVALID_ARGUMENT;
-	if (strmap_get(&e->contacts, in->id) != NULL)
-		return SB_ERR_CONFLICT;
+	*rc = SB_ERR_INVALID_ARGUMENT;
+	if (engine_check_submit(e, in, why) != 0)
+		return NULL;
+	if (strmap_get(&e->contacts, in->id) != NULL) {
+		*rc = SB_ERR_CONFLICT;
+		*why = "a contact with this id exists";
+		return NULL;
+	}
 	struct econtact *c = xcalloc(1, sizeof *c);
-	if (engine_reqs(e, in->skills, in->n_skills, &c->reqs, &c->n_reqs, &why) != 0) {
+	if (engine_reqs(e, in->skills, in->n_skills, &c->reqs, &c->n_reqs, why) != 0) {
 		free(c);
-		return SB_ERR_INVALID_ARGUMENT;
+		return NULL;
 	}
 	c->queue = engine_find_queue(e, in->queue);
 	c->tier = engine_ctier_find(e, in->customer_tier);
@@ -930,7 +933,19 @@ int engine_submit(struct engine *e, const struct engine_submit *in, int64_t now,
 	for (int i = 0; i < DUE_COUNT; i++)
 		c->due[i] = INT64_MAX;
 	strmap_put(&e->contacts, c->v.id, c);
+	*rc = 0;
+	return c;
+}
 
+int engine_submit(struct engine *e, const struct engine_submit *in, int64_t now,
+		  uint32_t *position, int64_t *estimated_wait_ms)
+{
+	const char *why;
+	int rc;
+	struct econtact *c = engine_contact_new(e, in, &rc, &why);
+
+	if (c == NULL)
+		return rc;
 	engine_queue_enter(e, c);
 	uint32_t place = ostree_rank(&c->queue->order, &c->onode) + 1;
 	if (position != NULL)
@@ -946,6 +961,65 @@ int engine_submit(struct engine *e, const struct engine_submit *in, int64_t now,
 		if (c->v.state == CONTACT_WAITING && rate > 0)
 			*estimated_wait_ms = (int64_t)((double)place / rate);
 	}
+	return 0;
+}
+
+int engine_restore_contact(struct engine *e, const struct engine_restore *r, int64_t now,
+			   const char **why)
+{
+	struct eagent *a = NULL;
+	int rc;
+
+	if (r->agent_id != NULL && (a = engine_find_agent(e, r->agent_id)) == NULL) {
+		*why = "its agent is no longer in the roster";
+		return SB_ERR_NOT_FOUND;
+	}
+	struct econtact *c = engine_contact_new(e, r->submit, &rc, why);
+	if (c == NULL)
+		return rc;
+	c->v.sla_breached = r->sla_breached;
+	if (a != NULL) {
+		/* Held, as before the restart: out of the queue, no timers. */
+		c->agent = a;
+		c->v.agent_id = a->v.id;
+		c->v.state = CONTACT_ASSIGNED;
+		c->v.assigned_ms = r->assigned_ms;
+		engine_held_link(a, c);
+		engine_load(e, a, c->v.channel, +1);
+		return 0;
+	}
+	/* Steps count from when it entered this queue, so an escalation that
+	 * was due during the outage applies at once. */
+	if (r->entered_ms > 0)
+		c->entered_ms = r->entered_ms;
+	engine_queue_enter(e, c);
+	if (!c->v.sla_breached)
+		engine_due(e, c, DUE_BREACH, c->v.arrived_ms + c->v.sla_ms);
+	engine_arm_queue_timers(e, c);
+	engine_wait(e, c, now);
+	engine_dispatch(e, now);
+	return 0;
+}
+
+int engine_restore_agent(struct engine *e, const char *agent_id, enum engine_agent_state state,
+			 const char *reason, int64_t since_ms, int64_t now)
+{
+	struct eagent *a = engine_find_agent(e, agent_id);
+
+	if (a == NULL)
+		return SB_ERR_NOT_FOUND;
+	if (state == AGENT_OFFLINE)
+		return 0;
+	/* Present in its last state, but away until its client is back. */
+	a->v.detached = true;
+	engine_agent_login(e, agent_id, now);
+	a->v.state = state;
+	a->v.state_since_ms = since_ms;
+	free(a->reason);
+	a->reason = xstrdup(reason ? reason : "");
+	a->v.reason = a->reason;
+	a->idle_since = now;
+	bucket_agent_refresh(e, a);
 	return 0;
 }
 
@@ -1094,12 +1168,43 @@ int engine_agent_login(struct engine *e, const char *agent_id, int64_t now)
 	return 0;
 }
 
+int engine_agent_detach(struct engine *e, const char *agent_id, int64_t now)
+{
+	struct eagent *a = engine_find_agent(e, agent_id);
+
+	if (a == NULL)
+		return SB_ERR_NOT_FOUND;
+	if (!a->v.logged_in || a->v.detached)
+		return 0;
+	a->v.detached = true;
+	bucket_agent_refresh(e, a);
+	return 0;
+}
+
+int engine_agent_attach(struct engine *e, const char *agent_id, int64_t now)
+{
+	struct eagent *a = engine_find_agent(e, agent_id);
+
+	if (a == NULL)
+		return SB_ERR_NOT_FOUND;
+	if (!a->v.logged_in)
+		return engine_agent_login(e, agent_id, now);
+	if (a->v.detached) {
+		a->v.detached = false;
+		bucket_agent_refresh(e, a);
+		engine_work_agent(e, a);
+		engine_dispatch(e, now);
+	}
+	return 0;
+}
+
 int engine_agent_logout(struct engine *e, const char *agent_id, int64_t now)
 {
 	struct eagent *a = engine_find_agent(e, agent_id);
 
 	if (a == NULL)
 		return SB_ERR_NOT_FOUND;
+	a->v.detached = false;
 	if (a->v.logged_in) {
 		a->v.logged_in = false;
 		bucket_agent_presence(e, a, false, now);
@@ -1465,6 +1570,16 @@ void engine_agent_each_contact(const struct engine *e, const char *agent_id,
 
 	for (struct econtact *c = a ? a->held : NULL; c != NULL; c = c->held_next)
 		fn(arg, &c->v);
+}
+
+void engine_each_contact(const struct engine *e,
+			 void (*fn)(void *arg, const struct engine_contact_view *c), void *arg)
+{
+	const char *k;
+	void *v;
+
+	for (size_t it = 0; strmap_next(&e->contacts, &it, &k, &v);)
+		fn(arg, &((const struct econtact *)v)->v);
 }
 
 void engine_each_agent(const struct engine *e,

@@ -92,6 +92,10 @@ struct engine_agent_view {
 	enum engine_agent_state state;
 	const char *reason;
 	bool logged_in;
+	/* Logged in, but its client is gone (a dropped connection or a daemon
+	 * restart): keeps its state and contacts, gets no new offers, until it
+	 * is attached again or logged out. */
+	bool detached;
 	int load[SB_CH_COUNT];     /* slots in use (offered, assigned, wrap-up) */
 	int capacity[SB_CH_COUNT];
 	int64_t state_since_ms;
@@ -263,6 +267,26 @@ int64_t engine_deadline(const struct engine *e, const char *queue, enum sb_chann
  * queue's recent answer rate (0 when offered at once or nothing is known). */
 int engine_submit(struct engine *e, const struct engine_submit *in, int64_t now,
 		  uint32_t *position, int64_t *estimated_wait_ms);
+/* Recovery: a contact as Redis holds it after a restart. submit carries its
+ * current queue and its persisted arrival and deadline. With agent_id it is
+ * held (assigned) by that agent; otherwise it waits, keeping its deadline and
+ * so its place, with its steps counted from entered_ms. Nothing goes to the
+ * sink for the contact itself (Redis already says so). NOT_FOUND when the
+ * agent left the roster: the caller restores it as waiting instead. */
+struct engine_restore {
+	const struct engine_submit *submit;
+	int64_t entered_ms; /* 0: arrived_ms */
+	bool sla_breached;
+	const char *agent_id;
+	int64_t assigned_ms;
+};
+int engine_restore_contact(struct engine *e, const struct engine_restore *r, int64_t now,
+			   const char **why);
+/* Recovery: an agent that was logged in before the restart, back in its
+ * state (no sink output) and detached until its client returns. OFFLINE
+ * leaves it logged out. */
+int engine_restore_agent(struct engine *e, const char *agent_id, enum engine_agent_state state,
+			 const char *reason, int64_t since_ms, int64_t now);
 int engine_cancel(struct engine *e, const char *contact_id, const char *gateway_id,
 		  const char *reason, int64_t now, const char **why);
 
@@ -271,6 +295,11 @@ int engine_cancel(struct engine *e, const char *contact_id, const char *gateway_
  * contacts it holds. */
 int engine_agent_login(struct engine *e, const char *agent_id, int64_t now);
 int engine_agent_logout(struct engine *e, const char *agent_id, int64_t now);
+/* A dropped session: the agent stops getting offers but keeps its state, its
+ * live offer (until that times out) and its contacts. Attach resumes it (or
+ * logs it in when it was not). */
+int engine_agent_detach(struct engine *e, const char *agent_id, int64_t now);
+int engine_agent_attach(struct engine *e, const char *agent_id, int64_t now);
 int engine_agent_set_state(struct engine *e, const char *agent_id, enum engine_agent_state state,
 			   const char *reason, int64_t now, const char **why);
 int engine_accept(struct engine *e, const char *agent_id, const char *offer_id, int64_t now,
@@ -301,6 +330,9 @@ const struct engine_agent_view *engine_agent(const struct engine *e, const char 
 /* Calls fn for each contact the agent holds (offered or assigned). */
 void engine_agent_each_contact(const struct engine *e, const char *agent_id,
 			       void (*fn)(void *arg, const struct engine_contact_view *c), void *arg);
+/* Every open contact, in no particular order. */
+void engine_each_contact(const struct engine *e,
+			 void (*fn)(void *arg, const struct engine_contact_view *c), void *arg);
 void engine_each_agent(const struct engine *e,
 		       void (*fn)(void *arg, const struct engine_agent_view *a), void *arg);
 size_t engine_waiting_count(const struct engine *e);

@@ -8,8 +8,10 @@
 #include "engine/engine.h"
 #include "err.h"
 #include "log.h"
+#include "ha/presence.h"
 #include "security/token.h"
 #include "server.h"
+#include "session/contactinfo.h"
 #include "session/outbound.h"
 #include "session/roles.h"
 #include "session/session.h"
@@ -38,14 +40,22 @@ int agent_hello(struct session *s, const Switchboard__V1__Hello *hello, const ch
 		session_close(old, "replaced by a new login", true);
 	}
 	server_agent_bind(srv, hello->client_id, s);
-	engine_agent_login(server_engine(srv), hello->client_id, server_now_ms(srv));
+	/* Back within its grace period, it resumes where it was. */
+	presence_back(server_presence(srv), hello->client_id);
+	engine_agent_attach(server_engine(srv), hello->client_id, server_now_ms(srv));
+	server_engine_touched(srv);
 	return 0;
 }
 
 static void agent_resend(void *arg, const struct engine_contact_view *c)
 {
+	char event_id[160];
+
+	contactinfo_event_id(c, event_id, sizeof event_id);
 	if (c->state == CONTACT_ASSIGNED)
-		outbound_assignment(arg, 0, c->id, c);
+		outbound_assignment(arg, 0, c->id, c, event_id, true);
+	else if (c->state == CONTACT_OFFERED)
+		outbound_offer(arg, c, event_id, true);
 }
 
 void agent_welcomed(struct session *s)
@@ -68,8 +78,9 @@ void agent_closed(struct session *s)
 	if (id == NULL || server_agent_session(srv, id) != s)
 		return;
 	server_agent_unbind(srv, id, s);
-	engine_agent_logout(server_engine(srv), id, server_now_ms(srv));
-	server_engine_touched(srv);
+	/* Not logged out yet: a client that reconnects within the grace period
+	 * keeps its state, its offer and its contacts. */
+	presence_lost(server_presence(srv), id);
 }
 
 /* What an engine call says back beyond its return code. */
@@ -166,7 +177,12 @@ void agent_request(struct session *s, Envelope *env)
 			break;
 		case SWITCHBOARD__V1__ENVELOPE__BODY_ACCEPT_OFFER:
 			/* A retried accept of an offer already assigned to it. */
-			outbound_assignment(s, env->seq, call.contact->id, call.contact);
+		{
+			char event_id[160];
+			contactinfo_event_id(call.contact, event_id, sizeof event_id);
+			outbound_assignment(s, env->seq, call.contact->id, call.contact, event_id,
+					    false);
+		}
 			break;
 		default:
 			outbound_ack(s, env->seq);

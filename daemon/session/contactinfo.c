@@ -54,3 +54,31 @@ void contactinfo_fill(Switchboard__V1__ContactInfo *ci, Switchboard__V1__Custome
 	ci->n_attributes = m->n_attributes;
 	ci->attributes = (Switchboard__V1__ContactInfo__AttributesEntry **)m->attributes;
 }
+
+void contactinfo_event_id(const struct engine_contact_view *c, char *out, size_t len)
+{
+	const struct contact_payload *p = c->user;
+	snprintf(out, len, "%s/%u", c->id, p ? p->event_seq : 0);
+}
+
+void contactinfo_engine_in(const Switchboard__V1__SubmitContact *m, const char *queue,
+			   enum sb_channel ch, struct engine_skill_req *buf,
+			   struct engine_submit *in)
+{
+	size_t n = m->n_required_skills < CONTACTINFO_MAX_SKILLS ? m->n_required_skills
+								 : CONTACTINFO_MAX_SKILLS;
+	for (size_t i = 0; i < n; i++)
+		buf[i] = (struct engine_skill_req){ m->required_skills[i]->name,
+						    (int)m->required_skills[i]->min_level };
+	*in = (struct engine_submit){
+		.external_id = m->external_id,
+		.queue = queue,
+		.channel = ch,
+		.customer_tier = m->customer ? m->customer->tier : NULL,
+		.skills = buf,
+		.n_skills = n,
+		.priority_s = m->priority,
+		.preferred_agent = m->preferred_agent_id[0] ? m->preferred_agent_id : NULL,
+		.preferred_wait_ms = m->preferred_wait_ms,
+	};
+}

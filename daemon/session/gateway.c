@@ -23,7 +23,7 @@
  * is stored: a contact's size must not be the client's choice. Attribute
  * bounds are configured (limits.max_attributes, limits.max_attribute_bytes). */
 #define GATEWAY_MAX_ID 128
-#define GATEWAY_MAX_SKILLS 32
+#define GATEWAY_MAX_SKILLS CONTACTINFO_MAX_SKILLS
 #define GATEWAY_MAX_PRIORITY 3600
 
 /* A submit waiting for Redis. Owner: the store callback. */
@@ -59,6 +59,21 @@ int gateway_hello(struct session *s, const Switchboard__V1__Hello *hello, const 
 	return 0;
 }
 
+static void gateway_redeliver(void *arg, const struct engine_contact_view *c)
+{
+	struct session *s = arg;
+
+	if (strcmp(c->gateway_id, session_client_id(s)) == 0)
+		outbound_contact_state(s, c);
+}
+
+void gateway_welcomed(struct session *s)
+{
+	/* At least once: whatever it missed while away (or across a restart or
+	 * a fail-over), it hears where each of its open contacts stands now. */
+	engine_each_contact(server_engine(session_server(s)), gateway_redeliver, s);
+}
+
 void gateway_closed(struct session *s)
 {
 	server_gateway_unbind(session_server(s), session_client_id(s), s);
@@ -82,45 +97,24 @@ static const char *gateway_field(const struct store_submit_result *r, const char
 	return NULL;
 }
 
-/* The engine's view of a submitted message; skills go into buf, which must
- * hold GATEWAY_MAX_SKILLS entries. */
-static void gateway_engine_in(const Switchboard__V1__SubmitContact *m, const char *queue,
-			      enum sb_channel ch, struct engine_skill_req *buf,
-			      struct engine_submit *in)
-{
-	size_t n = m->n_required_skills < GATEWAY_MAX_SKILLS ? m->n_required_skills
-							      : GATEWAY_MAX_SKILLS;
-	for (size_t i = 0; i < n; i++)
-		buf[i] = (struct engine_skill_req){ m->required_skills[i]->name,
-						    (int)m->required_skills[i]->min_level };
-	*in = (struct engine_submit){
-		.external_id = m->external_id,
-		.queue = queue,
-		.channel = ch,
-		.customer_tier = m->customer ? m->customer->tier : NULL,
-		.skills = buf,
-		.n_skills = n,
-		.priority_s = m->priority,
-		.preferred_agent = m->preferred_agent_id[0] ? m->preferred_agent_id : NULL,
-		.preferred_wait_ms = m->preferred_wait_ms,
-	};
-}
-
 /* Hands a durable contact to the engine; takes msg. */
 static int gateway_route(struct server *srv, const char *sid, const char *contact_id,
 			 const char *gateway_id, Switchboard__V1__SubmitContact *msg,
 			 const char *queue, enum sb_channel ch, int64_t arrived_ms,
-			 int64_t deadline_ms, uint32_t *position, int64_t *estimate)
+			 int64_t deadline_ms, uint32_t event_seq, uint32_t *position,
+			 int64_t *estimate)
 {
 	struct engine_skill_req skills[GATEWAY_MAX_SKILLS];
 	struct engine_submit in;
 
-	gateway_engine_in(msg, queue, ch, skills, &in);
+	contactinfo_engine_in(msg, queue, ch, skills, &in);
 	in.id = contact_id;
 	in.gateway_id = gateway_id;
 	in.arrived_ms = arrived_ms;
 	in.deadline_ms = deadline_ms;
-	in.user = contactinfo_payload_new(msg, sid, queue);
+	struct contact_payload *p = contactinfo_payload_new(msg, sid, queue);
+	p->event_seq = event_seq;
+	in.user = p;
 	int rc = engine_submit(server_engine(srv), &in, server_now_ms(srv), position, estimate);
 	if (rc != 0)
 		contactinfo_free(NULL, in.user);
@@ -137,15 +131,19 @@ static void gateway_on_duplicate(struct gateway_submit *g, const struct store_su
 	struct engine *e = server_engine(srv);
 	const struct engine_contact_view *c = engine_contact(e, r->contact_id);
 
+	char event_id[160];
 	if (c != NULL) {
-		outbound_accepted(g->s, g->seq, c->id, c->queue,
-				      engine_contact_position(e, c->id), c->deadline_ms, 0, true);
+		contactinfo_event_id(c, event_id, sizeof event_id);
+		outbound_accepted(g->s, g->seq, c->id, c->queue, engine_contact_position(e, c->id),
+				  c->deadline_ms, 0, true, event_id, false);
 		return;
 	}
 	const char *state = gateway_field(r, "state");
 	const char *queue = gateway_field(r, "queue");
 	const char *deadline = gateway_field(r, "deadline_ms");
 	const char *arrived = gateway_field(r, "arrived_ms");
+	const char *seq = gateway_field(r, "event_seq");
+	uint32_t event_seq = seq ? (uint32_t)strtoul(seq, NULL, 10) : 1;
 	int64_t deadline_ms = deadline ? strtoll(deadline, NULL, 10) : 0;
 	uint32_t position = 0;
 	int64_t estimate = 0;
@@ -154,7 +152,7 @@ static void gateway_on_duplicate(struct gateway_submit *g, const struct store_su
 	struct engine_skill_req skills[GATEWAY_MAX_SKILLS];
 	struct engine_submit in;
 	if (queue != NULL)
-		gateway_engine_in(g->msg, queue, g->channel, skills, &in);
+		contactinfo_engine_in(g->msg, queue, g->channel, skills, &in);
 	if (state != NULL && queue != NULL && arrived != NULL &&
 	    (strcmp(state, "waiting") == 0 || strcmp(state, "offered") == 0) &&
 	    engine_check_submit(e, &in, &why) == 0) {
@@ -162,11 +160,13 @@ static void gateway_on_duplicate(struct gateway_submit *g, const struct store_su
 		Switchboard__V1__SubmitContact *msg = g->msg;
 		g->msg = NULL;
 		if (gateway_route(srv, session_id(g->s), r->contact_id, gw, msg, queue, g->channel,
-				  strtoll(arrived, NULL, 10), deadline_ms, &position, &estimate) == 0)
+				  strtoll(arrived, NULL, 10), deadline_ms, event_seq, &position,
+				  &estimate) == 0)
 			log_info("contact %s: resubmitted and routed again", r->contact_id);
 	}
-	outbound_accepted(g->s, g->seq, r->contact_id, queue ? queue : "", position,
-			      deadline_ms, estimate, true);
+	snprintf(event_id, sizeof event_id, "%s/%u", r->contact_id, event_seq);
+	outbound_accepted(g->s, g->seq, r->contact_id, queue ? queue : "", position, deadline_ms,
+			  estimate, true, event_id, false);
 }
 
 static void gateway_on_stored(void *arg, int err, const struct store_submit_result *r)
@@ -178,7 +178,15 @@ static void gateway_on_stored(void *arg, int err, const struct store_submit_resu
 		session_send_error(g->s, g->seq, err,
 				   err == SB_ERR_STORE_UNAVAILABLE
 					   ? "the store did not acknowledge; retry (submits are idempotent)"
+				   : err == SB_ERR_NOT_LEADER
+					   ? "this daemon is no longer the leader; retry with the leader"
 					   : "the store refused the contact");
+	} else if (!server_serving(srv)) {
+		/* Stored, but this daemon stood down meanwhile: the new leader
+		 * routes it, and answers the retry as a duplicate. */
+		session_send_error(g->s, g->seq, SB_ERR_NOT_LEADER,
+				   "this daemon is no longer the leader; retry with the leader "
+				   "(submits are idempotent)");
 	} else if (!r->created) {
 		gateway_on_duplicate(g, r);
 	} else {
@@ -190,15 +198,17 @@ static void gateway_on_stored(void *arg, int err, const struct store_submit_resu
 			 session_client_id(g->s), msg->external_id, channel_name(g->channel),
 			 g->queue);
 		int rc = gateway_route(srv, session_id(g->s), g->contact_id, session_client_id(g->s),
-				       msg, g->queue, g->channel, g->arrived_ms, g->deadline_ms,
+				       msg, g->queue, g->channel, g->arrived_ms, g->deadline_ms, 1,
 				       &position, &estimate);
 		if (rc != 0) {
 			log_error("contact %s: stored but the engine refused it: %s", g->contact_id,
 				  sb_err_name(rc));
 			session_send_error(g->s, g->seq, SB_ERR_INTERNAL, "internal error");
 		} else {
+			char event_id[160];
+			snprintf(event_id, sizeof event_id, "%s/1", g->contact_id);
 			outbound_accepted(g->s, g->seq, g->contact_id, g->queue, position,
-					      g->deadline_ms, estimate, false);
+					  g->deadline_ms, estimate, false, event_id, false);
 		}
 	}
 	gateway_submit_free(g);
@@ -259,7 +269,7 @@ static int gateway_validate(const struct sb_config *cfg, const struct engine *e,
 	}
 	struct engine_skill_req skills[GATEWAY_MAX_SKILLS];
 	struct engine_submit in;
-	gateway_engine_in(m, *queue, (enum sb_channel)*ch, skills, &in);
+	contactinfo_engine_in(m, *queue, (enum sb_channel)*ch, skills, &in);
 	if (engine_check_submit(e, &in, why) != 0)
 		return SB_ERR_INVALID_ARGUMENT;
 	if (strlen(m->preferred_agent_id) > GATEWAY_MAX_ID ||
@@ -352,6 +362,8 @@ static void gateway_submit(struct session *s, Envelope *env)
 		{ "deadline_ms", deadline, 0 },
 		{ "state", "waiting", 0 },
 		{ "agent", "", 0 },
+		{ "entered_ms", arrived, 0 },
+		{ "event_seq", "1", 0 },
 		{ "payload", (const char *)payload, plen },
 	};
 	struct store_submit sub = {
@@ -366,7 +378,7 @@ static void gateway_submit(struct session *s, Envelope *env)
 	/* An empty payload still needs a field: protobuf packs all-default
 	 * messages to zero bytes, which the store would read as strlen. */
 	if (plen == 0)
-		f[11].value = "";
+		f[sizeof f / sizeof *f - 1].value = "";
 	rc = store_submit(server_store(srv), &sub, gateway_on_stored, g);
 	free(payload);
 	if (rc != 0) {

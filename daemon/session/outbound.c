@@ -13,6 +13,12 @@ static void outbound_send(struct session *s, uint64_t ref, Envelope *env)
 	session_send(s, env);
 }
 
+static void outbound_tag(Envelope *env, const char *event_id, bool redelivered)
+{
+	env->event_id = (char *)(uintptr_t)(event_id ? event_id : "");
+	env->redelivered = redelivered;
+}
+
 void outbound_ack(struct session *s, uint64_t ref)
 {
 	Envelope env = SWITCHBOARD__V1__ENVELOPE__INIT;
@@ -38,7 +44,8 @@ void outbound_state(struct session *s, uint64_t ref, enum engine_agent_state sta
 }
 
 void outbound_assignment(struct session *s, uint64_t ref, const char *contact_id,
-			 const struct engine_contact_view *c)
+			 const struct engine_contact_view *c, const char *event_id,
+			 bool redelivered)
 {
 	Envelope env = SWITCHBOARD__V1__ENVELOPE__INIT;
 	Switchboard__V1__AssignmentConfirmed ac = SWITCHBOARD__V1__ASSIGNMENT_CONFIRMED__INIT;
@@ -52,10 +59,12 @@ void outbound_assignment(struct session *s, uint64_t ref, const char *contact_id
 	}
 	env.body_case = SWITCHBOARD__V1__ENVELOPE__BODY_ASSIGNMENT_CONFIRMED;
 	env.assignment_confirmed = &ac;
+	outbound_tag(&env, event_id, redelivered);
 	outbound_send(s, ref, &env);
 }
 
-void outbound_offer(struct session *s, const struct engine_contact_view *c)
+void outbound_offer(struct session *s, const struct engine_contact_view *c, const char *event_id,
+		    bool redelivered)
 {
 	Envelope env = SWITCHBOARD__V1__ENVELOPE__INIT;
 	Switchboard__V1__Offer o = SWITCHBOARD__V1__OFFER__INIT;
@@ -68,6 +77,7 @@ void outbound_offer(struct session *s, const struct engine_contact_view *c)
 	o.expires_ms = (uint64_t)c->offer_expires_ms;
 	env.body_case = SWITCHBOARD__V1__ENVELOPE__BODY_OFFER;
 	env.offer = &o;
+	outbound_tag(&env, event_id, redelivered);
 	outbound_send(s, 0, &env);
 }
 
@@ -85,7 +95,7 @@ void outbound_rescind(struct session *s, const char *offer_id, const char *reaso
 
 void outbound_accepted(struct session *s, uint64_t ref, const char *contact_id, const char *queue,
 		       uint32_t position, int64_t deadline_ms, int64_t estimated_wait_ms,
-		       bool duplicate)
+		       bool duplicate, const char *event_id, bool redelivered)
 {
 	Envelope env = SWITCHBOARD__V1__ENVELOPE__INIT;
 	Switchboard__V1__ContactAccepted a = SWITCHBOARD__V1__CONTACT_ACCEPTED__INIT;
@@ -98,5 +108,30 @@ void outbound_accepted(struct session *s, uint64_t ref, const char *contact_id, 
 	a.duplicate = duplicate;
 	env.body_case = SWITCHBOARD__V1__ENVELOPE__BODY_CONTACT_ACCEPTED;
 	env.contact_accepted = &a;
+	outbound_tag(&env, event_id, redelivered);
 	outbound_send(s, ref, &env);
+}
+
+void outbound_contact_state(struct session *s, const struct engine_contact_view *c)
+{
+	char id[160];
+
+	contactinfo_event_id(c, id, sizeof id);
+	if (c->state != CONTACT_ASSIGNED) {
+		/* Position is its place now; 0 estimate: unknown after a gap. */
+		outbound_accepted(s, 0, c->id, c->queue, 0, c->deadline_ms, 0, false, id, true);
+		return;
+	}
+	Envelope env = SWITCHBOARD__V1__ENVELOPE__INIT;
+	Switchboard__V1__ContactAssigned ca = SWITCHBOARD__V1__CONTACT_ASSIGNED__INIT;
+	int64_t waited = c->assigned_ms - c->arrived_ms;
+
+	ca.contact_id = (char *)(uintptr_t)c->id;
+	ca.agent_id = (char *)(uintptr_t)c->agent_id;
+	ca.waited_ms = (uint64_t)(waited > 0 ? waited : 0);
+	ca.sla_met = waited <= c->sla_ms;
+	env.body_case = SWITCHBOARD__V1__ENVELOPE__BODY_CONTACT_ASSIGNED;
+	env.contact_assigned = &ca;
+	outbound_tag(&env, id, true);
+	outbound_send(s, 0, &env);
 }

@@ -14,13 +14,20 @@ struct session;
 void outbound_ack(struct session *s, uint64_t ref);
 void outbound_state(struct session *s, uint64_t ref, enum engine_agent_state state,
 		    const char *reason);
+/* Frames about a contact carry its transition's event_id ("<contact>/<n>",
+ * NULL: none) and, when repeated on a new connection, redelivered. */
 /* c may be NULL when the contact is already gone: only the id is sent. */
 void outbound_assignment(struct session *s, uint64_t ref, const char *contact_id,
-			 const struct engine_contact_view *c);
-void outbound_offer(struct session *s, const struct engine_contact_view *c);
+			 const struct engine_contact_view *c, const char *event_id,
+			 bool redelivered);
+void outbound_offer(struct session *s, const struct engine_contact_view *c, const char *event_id,
+		    bool redelivered);
 void outbound_rescind(struct session *s, const char *offer_id, const char *reason);
 void outbound_accepted(struct session *s, uint64_t ref, const char *contact_id, const char *queue,
 		       uint32_t position, int64_t deadline_ms, int64_t estimated_wait_ms,
-		       bool duplicate);
+		       bool duplicate, const char *event_id, bool redelivered);
+/* The gateway's view of an open contact now, redelivered: ContactAccepted
+ * while it waits (or is offered), ContactAssigned once an agent has it. */
+void outbound_contact_state(struct session *s, const struct engine_contact_view *c);
 
 #endif

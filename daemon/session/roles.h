@@ -14,8 +14,10 @@ struct session;
 int gateway_hello(struct session *s, const Switchboard__V1__Hello *hello, const char **why);
 int agent_hello(struct session *s, const Switchboard__V1__Hello *hello, const char **why);
 
-/* After Welcome was sent: an agent gets its live offer and assignments. */
+/* After Welcome was sent: an agent gets its state, live offer and
+ * assignments; a gateway the state of each of its open contacts. */
 void agent_welcomed(struct session *s);
+void gateway_welcomed(struct session *s);
 
 /* Handles one request of the role. env is the session's to keep or free:
  * handlers may steal parts of it. */

@@ -201,6 +201,29 @@ void session_refuse(struct session *s, const char *reason)
 	session_fail(s, 0, SB_ERR_OVERLOADED, reason);
 }
 
+void session_redirect(struct session *s, uint64_t ref)
+{
+	Envelope env = SWITCHBOARD__V1__ENVELOPE__INIT;
+	Switchboard__V1__Error e = SWITCHBOARD__V1__ERROR__INIT;
+	const char *leader = server_leader_address(s->srv, s->role == SESSION_GATEWAY);
+	char msg[200];
+
+	if (leader[0] != '\0')
+		snprintf(msg, sizeof msg, "this daemon is a standby; the leader is at %s", leader);
+	else
+		snprintf(msg, sizeof msg, "this daemon is not serving yet (%s); retry",
+			 server_role_name(s->srv));
+	e.code = SWITCHBOARD__V1__ERROR_CODE__NOT_LEADER;
+	e.message = msg;
+	e.ref = ref;
+	e.leader = (char *)(uintptr_t)leader;
+	env.ref = ref;
+	env.body_case = SWITCHBOARD__V1__ENVELOPE__BODY_ERROR;
+	env.error = &e;
+	session_send(s, &env);
+	session_close(s, "not the leader", true);
+}
+
 static void session_welcome(struct session *s, uint64_t ref)
 {
 	const struct sb_config *cfg = server_config(s->srv);
@@ -239,6 +262,10 @@ static void session_hello(struct session *s, Envelope *env)
 		session_fail(s, env->seq, SB_ERR_INVALID_ARGUMENT, "client_id is required");
 		return;
 	}
+	if (!server_serving(s->srv)) {
+		session_redirect(s, env->seq);
+		return;
+	}
 	rc = s->role == SESSION_GATEWAY ? gateway_hello(s, h, &why) : agent_hello(s, h, &why);
 	if (rc != 0) {
 		log_warnx("session %s (%s): hello as '%s' refused: %s", s->sid, s->peer,
@@ -254,6 +281,8 @@ static void session_hello(struct session *s, Envelope *env)
 	session_arm(s, server_config(s->srv)->heartbeat_ms);
 	if (s->role == SESSION_AGENT)
 		agent_welcomed(s);
+	else
+		gateway_welcomed(s);
 }
 
 static void session_pong(struct session *s, const Envelope *env)

@@ -54,6 +54,9 @@ const char *session_peer(const struct session *s);
 /* Turns a just-accepted connection away: Error OVERLOADED with reason (which
  * names the limit), closed once that is flushed. The close logs the line. */
 void session_refuse(struct session *s, const char *reason);
+/* Error NOT_LEADER naming the leader's address for this port (when known),
+ * then close: a standby's (or a still-loading daemon's) answer. */
+void session_redirect(struct session *s, uint64_t ref);
 /* Whether the client's verified TLS certificate names `name` (its CN or a
  * DNS subjectAltName): 1 yes, 0 no, -1 no verified certificate (or no TLS). */
 int session_peer_cert_names(const struct session *s, const char *name);

@@ -33,3 +33,18 @@ char *keys_events(const char *site)
 {
 	return xasprintf("sb:{%s}:events", site);
 }
+
+char *keys_open(const char *site)
+{
+	return xasprintf("sb:{%s}:open", site);
+}
+
+char *keys_leader(const char *site)
+{
+	return xasprintf("sb:{%s}:leader", site);
+}
+
+char *keys_epoch(const char *site)
+{
+	return xasprintf("sb:{%s}:epoch", site);
+}

@@ -11,5 +11,8 @@ char *keys_queue(const char *site, const char *queue);        /* zset by deadlin
 char *keys_agent(const char *site, const char *agent_id);     /* hash */
 char *keys_external(const char *site, const char *gateway_id, const char *external_id);
 char *keys_events(const char *site);                          /* stream */
+char *keys_open(const char *site);   /* set: ids of contacts not finished */
+char *keys_leader(const char *site); /* string with a TTL: the leader lease */
+char *keys_epoch(const char *site);  /* integer: the fencing epoch */
 
 #endif

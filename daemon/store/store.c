@@ -17,6 +17,9 @@
 #include "store/scripts.h"
 #include "xalloc.h"
 
+struct store_req;
+typedef void (*store_answer_fn)(struct store_req *r, redisReply *reply);
+
 /* One command in flight (or waiting for replay). Owner: the store, from
  * creation until its reply has been handled (or it has been replayed). */
 struct store_req {
@@ -25,12 +28,20 @@ struct store_req {
 	int64_t sent_ms; /* monotonic */
 	enum script_id script;
 	bool is_script_load;
+	bool is_raw;  /* a plain command: argv[0] is its (static) name */
 	bool replay;
 	int argc;
-	char **argv; /* argv[0..1] are "EVALSHA" and the sha, filled at send time */
+	char **argv; /* scripts: argv[0..1] are "EVALSHA" and the sha, filled at send time */
 	size_t *argvlen;
+	/* Turns a reply (never an error reply) into the caller's callback. */
+	store_answer_fn answer;
+	/* Tells the caller it failed; err is an SB_ERR_*. */
+	void (*fail)(struct store_req *r, int err);
 	store_submit_cb submit_cb;
 	store_done_cb done_cb;
+	store_lease_cb lease_cb;
+	store_scan_cb scan_cb;
+	store_read_cb read_cb;
 	void *arg;
 };
 
@@ -43,7 +54,10 @@ struct store {
 	char *unix_path;
 	char *events_key;
 	char *contact_prefix;
+	char *open_key, *leader_key, *epoch_key;
 	char maxlen[24], ttl[24];
+	char epoch[24]; /* the epoch this daemon writes under; "0" while it leads none */
+	store_fenced_fn on_fenced;
 
 	enum store_state state;
 	redisAsyncContext *ac;
@@ -110,7 +124,7 @@ static void store_set_state(struct store *st, enum store_state s, const char *wh
 
 static void store_req_free(struct store_req *r)
 {
-	for (int i = 2; i < r->argc; i++)
+	for (int i = r->is_raw ? 1 : 2; i < r->argc; i++)
 		free(r->argv[i]);
 	free(r->argv);
 	free(r->argvlen);
@@ -128,10 +142,24 @@ static struct store_req *store_req_new(struct store *st, enum script_id script, 
 	return r;
 }
 
+/* A plain command of nargs arguments after its name. */
+static struct store_req *store_raw_new(struct store *st, const char *cmd, int nargs)
+{
+	struct store_req *r = xcalloc(1, sizeof *r);
+	r->st = st;
+	r->is_raw = true;
+	r->argc = nargs + 1;
+	r->argv = xcalloc((size_t)r->argc, sizeof *r->argv);
+	r->argvlen = xcalloc((size_t)r->argc, sizeof *r->argvlen);
+	r->argv[0] = (char *)(uintptr_t)cmd;
+	r->argvlen[0] = strlen(cmd);
+	return r;
+}
+
 /* Copies one argument; binary-safe, so len is exact (0 is an empty value). */
 static void store_req_arg(struct store_req *r, int *i, const char *v, size_t len)
 {
-	int at = 2 + (*i)++;
+	int at = (r->is_raw ? 1 : 2) + (*i)++;
 	r->argv[at] = xmalloc(len + 1);
 	memcpy(r->argv[at], v, len);
 	r->argv[at][len] = '\0';
@@ -222,7 +250,7 @@ static void store_unlink(struct store *st, struct store_req *r);
  * hiredis would not take it. */
 static int store_send(struct store *st, struct store_req *r)
 {
-	if (!r->is_script_load) {
+	if (!r->is_script_load && !r->is_raw) {
 		r->argv[0] = "EVALSHA";
 		r->argvlen[0] = 7;
 		r->argv[1] = st->sha[r->script];
@@ -357,6 +385,113 @@ static void store_answer_submit(struct store_req *r, redisReply *reply)
 	free(fields);
 }
 
+static void store_fail_submit(struct store_req *r, int err)
+{
+	r->submit_cb(r->arg, err, NULL);
+}
+
+static void store_answer_done(struct store_req *r, redisReply *reply)
+{
+	if (r->done_cb != NULL)
+		r->done_cb(r->arg, 0);
+}
+
+static void store_fail_done(struct store_req *r, int err)
+{
+	if (r->done_cb != NULL)
+		r->done_cb(r->arg, err);
+}
+
+static void store_answer_lease(struct store_req *r, redisReply *reply)
+{
+	if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
+	    reply->element[0]->type != REDIS_REPLY_INTEGER ||
+	    reply->element[1]->type != REDIS_REPLY_STRING) {
+		log_error("store: unexpected reply to lease");
+		r->lease_cb(r->arg, SB_ERR_INTERNAL, STORE_LEASE_HELD_BY_OTHER, "");
+		return;
+	}
+	enum store_lease_status status = (enum store_lease_status)reply->element[0]->integer;
+	if (status != STORE_LEASE_HELD_BY_OTHER)
+		snprintf(r->st->epoch, sizeof r->st->epoch, "%s", reply->element[1]->str);
+	r->lease_cb(r->arg, 0, status, reply->element[1]->str);
+}
+
+static void store_fail_lease(struct store_req *r, int err)
+{
+	r->lease_cb(r->arg, err, STORE_LEASE_HELD_BY_OTHER, "");
+}
+
+static void store_answer_scan(struct store_req *r, redisReply *reply)
+{
+	if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
+	    reply->element[0]->type != REDIS_REPLY_STRING ||
+	    reply->element[1]->type != REDIS_REPLY_ARRAY) {
+		r->scan_cb(r->arg, SB_ERR_INTERNAL, "0", NULL, 0);
+		return;
+	}
+	redisReply *m = reply->element[1];
+	const char **ids = xcalloc(m->elements ? m->elements : 1, sizeof *ids);
+	size_t n = 0;
+	for (size_t i = 0; i < m->elements; i++)
+		if (m->element[i]->type == REDIS_REPLY_STRING)
+			ids[n++] = m->element[i]->str;
+	r->scan_cb(r->arg, 0, reply->element[0]->str, ids, n);
+	free(ids);
+}
+
+static void store_fail_scan(struct store_req *r, int err)
+{
+	r->scan_cb(r->arg, err, "0", NULL, 0);
+}
+
+static void store_answer_read(struct store_req *r, redisReply *reply)
+{
+	if (reply->type != REDIS_REPLY_ARRAY) {
+		r->read_cb(r->arg, SB_ERR_INTERNAL, NULL, 0);
+		return;
+	}
+	size_t n = reply->elements / 2;
+	struct store_field *f = xcalloc(n ? n : 1, sizeof *f);
+	for (size_t i = 0; i < n; i++) {
+		redisReply *k = reply->element[2 * i], *v = reply->element[2 * i + 1];
+		f[i].name = k->type == REDIS_REPLY_STRING ? k->str : "";
+		f[i].value = v->type == REDIS_REPLY_STRING ? v->str : "";
+		f[i].len = v->type == REDIS_REPLY_STRING ? v->len : 0;
+	}
+	r->read_cb(r->arg, 0, f, n);
+	free(f);
+}
+
+static void store_fail_read(struct store_req *r, int err)
+{
+	r->read_cb(r->arg, err, NULL, 0);
+}
+
+static void store_drop_replay(struct store *st)
+{
+	while (st->replay_head != NULL) {
+		struct store_req *r = st->replay_head;
+		st->replay_head = r->next;
+		store_req_free(r);
+	}
+	st->replay_tail = NULL;
+	st->n_replay = 0;
+}
+
+/* Another daemon holds the lease now: nothing this one kept for Redis may
+ * land any more, and the server must stand down. */
+static void store_fenced(struct store *st, const char *why)
+{
+	if (strcmp(st->epoch, "0") == 0)
+		return;
+	log_warnx("store: redis refused a write: %s; this daemon is no longer the leader", why);
+	snprintf(st->epoch, sizeof st->epoch, "0");
+	store_drop_replay(st);
+	if (st->on_fenced != NULL && !st->freeing)
+		st->on_fenced(st->ctx);
+}
+
 static void store_on_reply(redisAsyncContext *ac, void *reply_, void *privdata)
 {
 	struct store_req *r = privdata;
@@ -378,22 +513,26 @@ static void store_on_reply(redisAsyncContext *ac, void *reply_, void *privdata)
 		return;
 	}
 	int err = 0;
+	bool fenced = false;
 	if (reply == NULL) {
 		err = SB_ERR_STORE_UNAVAILABLE;
 	} else if (reply->type == REDIS_REPLY_ERROR) {
-		log_error("store: redis refused %s script: %s", scripts_name(r->script), reply->str);
-		err = strncmp(reply->str, "NOSCRIPT", 8) == 0 || strncmp(reply->str, "LOADING", 7) == 0
+		fenced = strstr(reply->str, "FENCED") != NULL;
+		if (!fenced)
+			log_error("store: redis refused %s: %s",
+				  r->is_raw ? r->argv[0] : scripts_name(r->script), reply->str);
+		err = fenced ? SB_ERR_NOT_LEADER
+		      : strncmp(reply->str, "NOSCRIPT", 8) == 0 ||
+				      strncmp(reply->str, "LOADING", 7) == 0
 			      ? SB_ERR_STORE_UNAVAILABLE
 			      : SB_ERR_INTERNAL;
 	}
-	if (r->submit_cb != NULL) {
-		if (err != 0)
-			r->submit_cb(r->arg, err, NULL);
-		else
-			store_answer_submit(r, reply);
-	} else if (r->done_cb != NULL) {
-		r->done_cb(r->arg, err);
-	}
+	if (err != 0)
+		r->fail(r, err);
+	else
+		r->answer(r, reply);
+	if (fenced)
+		store_fenced(st, reply->str);
 	if (err == SB_ERR_STORE_UNAVAILABLE && r->replay)
 		store_replay_push(st, r);
 	else
@@ -510,6 +649,10 @@ struct store *store_new(struct event_base *base, const struct store_conf *conf,
 	st->conf.site = st->site;
 	st->events_key = keys_events(st->site);
 	st->contact_prefix = keys_contact_prefix(st->site);
+	st->open_key = keys_open(st->site);
+	st->leader_key = keys_leader(st->site);
+	st->epoch_key = keys_epoch(st->site);
+	snprintf(st->epoch, sizeof st->epoch, "0");
 	snprintf(st->maxlen, sizeof st->maxlen, "%" PRId64, conf->events_maxlen);
 	snprintf(st->ttl, sizeof st->ttl, "%" PRId64, conf->idempotency_ttl_s);
 	st->on_state = on_state;
@@ -543,11 +686,7 @@ void store_free(struct store *st)
 		st->ac = NULL;
 		redisAsyncFree(ac);
 	}
-	while (st->replay_head != NULL) {
-		struct store_req *r = st->replay_head;
-		st->replay_head = r->next;
-		store_req_free(r);
-	}
+	store_drop_replay(st);
 	event_free(st->connect_timer);
 	event_free(st->command_timer);
 	event_free(st->reconnect_timer);
@@ -557,6 +696,9 @@ void store_free(struct store *st)
 	free(st->unix_path);
 	free(st->events_key);
 	free(st->contact_prefix);
+	free(st->open_key);
+	free(st->leader_key);
+	free(st->epoch_key);
 	free(st);
 }
 
@@ -574,17 +716,20 @@ int store_submit(struct store *st, const struct store_submit *s, store_submit_cb
 {
 	if (st->state != STORE_READY)
 		return SB_ERR_STORE_UNAVAILABLE;
-	struct store_req *r = store_req_new(st, SCRIPT_SUBMIT, 10 + (int)s->n_fields * 2);
+	struct store_req *r = store_req_new(st, SCRIPT_SUBMIT, 13 + (int)s->n_fields * 2);
 	char *ext = keys_external(st->site, s->gateway_id, s->external_id);
 	char *ck = keys_contact(st->site, s->contact_id);
 	char *qk = keys_queue(st->site, s->queue);
 	int i = 0;
 
-	store_req_str(r, &i, "4");
+	store_req_str(r, &i, "6");
 	store_req_str(r, &i, ext);
 	store_req_str(r, &i, ck);
 	store_req_str(r, &i, qk);
 	store_req_str(r, &i, st->events_key);
+	store_req_str(r, &i, st->open_key);
+	store_req_str(r, &i, st->epoch_key);
+	store_req_str(r, &i, st->epoch);
 	store_req_str(r, &i, s->contact_id);
 	store_req_str(r, &i, st->ttl);
 	store_req_str(r, &i, st->maxlen);
@@ -595,6 +740,8 @@ int store_submit(struct store *st, const struct store_submit *s, store_submit_cb
 	free(ck);
 	free(qk);
 	r->submit_cb = cb;
+	r->answer = store_answer_submit;
+	r->fail = store_fail_submit;
 	r->arg = arg;
 	int rc = store_send(st, r);
 	if (rc != 0)
@@ -609,23 +756,27 @@ int store_write(struct store *st, const struct store_write *w, store_done_cb cb,
 	if (st->state != STORE_READY)
 		return SB_ERR_STORE_UNAVAILABLE;
 	struct store_req *r =
-		store_req_new(st, SCRIPT_WRITE, 11 + (int)(w->n_fields + w->n_event) * 2);
+		store_req_new(st, SCRIPT_WRITE, 15 + (int)(w->n_fields + w->n_event) * 2);
 	char *hk = w->kind == STORE_CONTACT ? keys_contact(st->site, w->id)
 					    : keys_agent(st->site, w->id);
 	char *qk = w->queue ? keys_queue(st->site, w->queue) : xstrdup(hk);
 	char *fk = w->from_queue ? keys_queue(st->site, w->from_queue) : xstrdup(qk);
 	int i = 0;
 
-	store_req_str(r, &i, "4");
+	store_req_str(r, &i, "6");
 	store_req_str(r, &i, hk);
 	store_req_str(r, &i, qk);
 	store_req_str(r, &i, st->events_key);
 	store_req_str(r, &i, fk);
+	store_req_str(r, &i, st->open_key);
+	store_req_str(r, &i, st->epoch_key);
+	store_req_str(r, &i, st->epoch);
 	store_req_str(r, &i, zops[w->zop]);
 	store_req_str(r, &i, w->id);
 	store_req_num(r, &i, w->score);
 	store_req_str(r, &i, st->maxlen);
 	store_req_num(r, &i, w->expire_s);
+	store_req_str(r, &i, w->closes ? "1" : "0");
 	store_req_num(r, &i, (int64_t)w->n_fields);
 	store_req_fields(r, &i, w->fields, w->n_fields);
 	store_req_fields(r, &i, w->event, w->n_event);
@@ -634,9 +785,112 @@ int store_write(struct store *st, const struct store_write *w, store_done_cb cb,
 	free(fk);
 	r->replay = true;
 	r->done_cb = cb;
+	r->answer = store_answer_done;
+	r->fail = store_fail_done;
 	r->arg = arg;
 	int rc = store_send(st, r);
 	if (rc != 0)
 		store_req_free(r);
 	return rc;
+}
+
+/* Sends a request built by the functions below; frees it if it cannot go. */
+static int store_go(struct store *st, struct store_req *r)
+{
+	int rc = store_send(st, r);
+	if (rc != 0)
+		store_req_free(r);
+	return rc;
+}
+
+int store_lease(struct store *st, const char *node_id, int64_t lease_ms, const char *value,
+		store_lease_cb cb, void *arg)
+{
+	if (st->state != STORE_READY)
+		return SB_ERR_STORE_UNAVAILABLE;
+	struct store_req *r = store_req_new(st, SCRIPT_LEASE, 7);
+	int i = 0;
+
+	store_req_str(r, &i, "2");
+	store_req_str(r, &i, st->leader_key);
+	store_req_str(r, &i, st->epoch_key);
+	store_req_str(r, &i, node_id);
+	store_req_str(r, &i, st->epoch);
+	store_req_num(r, &i, lease_ms);
+	store_req_str(r, &i, value);
+	r->lease_cb = cb;
+	r->answer = store_answer_lease;
+	r->fail = store_fail_lease;
+	r->arg = arg;
+	return store_go(st, r);
+}
+
+int store_release(struct store *st, const char *node_id, store_done_cb cb, void *arg)
+{
+	if (st->state != STORE_READY || strcmp(st->epoch, "0") == 0)
+		return SB_ERR_STORE_UNAVAILABLE;
+	struct store_req *r = store_req_new(st, SCRIPT_RELEASE, 5);
+	int i = 0;
+
+	store_req_str(r, &i, "2");
+	store_req_str(r, &i, st->leader_key);
+	store_req_str(r, &i, st->epoch_key);
+	store_req_str(r, &i, node_id);
+	store_req_str(r, &i, st->epoch);
+	r->done_cb = cb;
+	r->answer = store_answer_done;
+	r->fail = store_fail_done;
+	r->arg = arg;
+	return store_go(st, r);
+}
+
+void store_step_down(struct store *st)
+{
+	snprintf(st->epoch, sizeof st->epoch, "0");
+	store_drop_replay(st);
+}
+
+const char *store_epoch(const struct store *st)
+{
+	return st->epoch;
+}
+
+void store_on_fenced(struct store *st, store_fenced_fn fn)
+{
+	st->on_fenced = fn;
+}
+
+int store_scan_open(struct store *st, const char *cursor, int count, store_scan_cb cb, void *arg)
+{
+	if (st->state != STORE_READY)
+		return SB_ERR_STORE_UNAVAILABLE;
+	struct store_req *r = store_raw_new(st, "SSCAN", 4);
+	int i = 0;
+
+	store_req_str(r, &i, st->open_key);
+	store_req_str(r, &i, cursor);
+	store_req_str(r, &i, "COUNT");
+	store_req_num(r, &i, count);
+	r->scan_cb = cb;
+	r->answer = store_answer_scan;
+	r->fail = store_fail_scan;
+	r->arg = arg;
+	return store_go(st, r);
+}
+
+int store_read(struct store *st, enum store_kind kind, const char *id, store_read_cb cb, void *arg)
+{
+	if (st->state != STORE_READY)
+		return SB_ERR_STORE_UNAVAILABLE;
+	struct store_req *r = store_raw_new(st, "HGETALL", 1);
+	char *key = kind == STORE_CONTACT ? keys_contact(st->site, id) : keys_agent(st->site, id);
+	int i = 0;
+
+	store_req_str(r, &i, key);
+	free(key);
+	r->read_cb = cb;
+	r->answer = store_answer_read;
+	r->fail = store_fail_read;
+	r->arg = arg;
+	return store_go(st, r);
 }

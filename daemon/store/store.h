@@ -98,6 +98,7 @@ struct store_write {
 	const char *from_queue; /* for STORE_ZMOVE */
 	int64_t score;
 	int64_t expire_s; /* > 0: the hash expires (finished contacts) */
+	bool closes;      /* the contact is finished: it leaves the open set */
 	const struct store_field *fields;
 	size_t n_fields;
 	const struct store_field *event;
@@ -106,5 +107,43 @@ struct store_write {
 
 /* cb may be NULL. */
 int store_write(struct store *st, const struct store_write *w, store_done_cb cb, void *arg);
+
+/* ---- leadership -------------------------------------------------------
+ * Every submit and write carries the epoch this daemon leads under, and
+ * Redis refuses it (FENCED) once another daemon has raised the epoch. Such a
+ * refusal answers the request with SB_ERR_NOT_LEADER, drops everything kept
+ * for replay and calls the fenced callback: the server stands down. */
+enum store_lease_status {
+	STORE_LEASE_HELD_BY_OTHER = 0, /* info: the holder's leader value */
+	STORE_LEASE_KEPT = 1,          /* info: our epoch, unchanged */
+	STORE_LEASE_NEW_TERM = 2,      /* info: our new epoch; reload before serving */
+};
+typedef void (*store_lease_cb)(void *arg, int err, enum store_lease_status status,
+			       const char *info);
+typedef void (*store_fenced_fn)(void *ctx);
+
+/* Takes or renews the lease for lease_ms; value is what standbys read
+ * ("<node> <gateway addr> <agent addr>"). On KEPT or NEW_TERM the store
+ * writes under the epoch returned. */
+int store_lease(struct store *st, const char *node_id, int64_t lease_ms, const char *value,
+		store_lease_cb cb, void *arg);
+/* Gives the lease up (clean stop), if this node holds it under its epoch. */
+int store_release(struct store *st, const char *node_id, store_done_cb cb, void *arg);
+/* Forgets the epoch and the replay queue: this daemon no longer leads. */
+void store_step_down(struct store *st);
+const char *store_epoch(const struct store *st); /* "0" when leading none */
+void store_on_fenced(struct store *st, store_fenced_fn fn);
+
+/* ---- recovery reads ----------------------------------------------------- */
+
+/* One SSCAN step over the open set: ids (valid during the callback) and
+ * the cursor to pass next ("0" when done). */
+typedef void (*store_scan_cb)(void *arg, int err, const char *next_cursor, const char **ids,
+			      size_t n);
+int store_scan_open(struct store *st, const char *cursor, int count, store_scan_cb cb, void *arg);
+/* A contact's or agent's whole hash (n = 0 when it does not exist); the
+ * fields are valid during the callback. */
+typedef void (*store_read_cb)(void *arg, int err, const struct store_field *fields, size_t n);
+int store_read(struct store *st, enum store_kind kind, const char *id, store_read_cb cb, void *arg);
 
 #endif

@@ -842,12 +842,14 @@ static const char *harness_daemon_launch(struct harness *h)
 				 h->daemon_status);
 			return why;
 		}
-		bool ready = h->opts.redis_down || harness_log_find(h, "store ready", from) >= 0;
+		/* Serving: it holds the lease and has loaded its state (a restart
+		 * appends to the same log: only lines after `from` count). */
+		bool ready = h->opts.redis_down || harness_log_find(h, "leader: serving", from) >= 0;
 		if (ready && harness_port_open(h->gateway_port))
 			return NULL;
 		if (harness_mono_ms() >= end)
 			return ready ? "the gateway port did not open within 10 s"
-				     : "no \"store ready\" in the log within 10 s";
+				     : "no \"leader: serving\" in the log within 10 s";
 		harness_nap(20);
 	}
 }
@@ -1155,17 +1157,27 @@ struct sbc *harness_gateway(struct harness *h, const char *id)
 
 /* An agent session starts OFFLINE: the daemon says so right after Welcome
  * (before re-sending any assignment the agent still holds). */
-struct sbc *harness_agent_welcome(struct harness *h, const char *id, Envelope **welcome)
+static struct sbc *harness_agent_login(struct harness *h, const char *id, Envelope **welcome,
+				       Switchboard__V1__AgentState want)
 {
 	struct sbc *c = harness_login(h, HARNESS_AGENT_PORT, SWITCHBOARD__V1__ROLE__ROLE_AGENT, id,
 				      harness_token(h, id, 3600), welcome);
 	Envelope *st = harness_expect(h, c, SB_BODY(STATE_CHANGED), HARNESS_REPLY_MS);
 
-	if (st->ref != 0 ||
-	    st->state_changed->state != SWITCHBOARD__V1__AGENT_STATE__AGENT_STATE_OFFLINE)
-		harness_fail(h, "%s: expected StateChanged OFFLINE (ref 0) after Welcome, got %s",
-			     id, harness_describe(h, st));
+	if (st->ref != 0 || st->state_changed->state != want)
+		harness_fail(h, "%s: expected StateChanged %s (ref 0) after Welcome, got %s", id,
+			     sbc_state_name((int)want), harness_describe(h, st));
 	return c;
+}
+
+struct sbc *harness_agent_welcome(struct harness *h, const char *id, Envelope **welcome)
+{
+	return harness_agent_login(h, id, welcome, SWITCHBOARD__V1__AGENT_STATE__AGENT_STATE_OFFLINE);
+}
+
+struct sbc *harness_agent_back(struct harness *h, const char *id, Switchboard__V1__AgentState want)
+{
+	return harness_agent_login(h, id, NULL, want);
 }
 
 /* Logs in as agent id with a fresh token. */

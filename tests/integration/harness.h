@@ -135,6 +135,9 @@ struct sbc *harness_connect_addr(struct harness *h, const char *addr);
 struct sbc *harness_gateway(struct harness *h, const char *id);
 struct sbc *harness_agent(struct harness *h, const char *id);
 struct sbc *harness_agent_welcome(struct harness *h, const char *id, Envelope **welcome);
+/* An agent logging in again within its grace period: the StateChanged
+ * after Welcome must carry want (the state it left in). */
+struct sbc *harness_agent_back(struct harness *h, const char *id, Switchboard__V1__AgentState want);
 /* A token for agent_id signed with the daemon's agent secret, expiring
  * ttl_s seconds from now (negative: already expired). Owned by h. */
 const char *harness_token(struct harness *h, const char *agent_id, int64_t ttl_s);

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -397,10 +398,16 @@ HARNESS_TEST(test_reconnected_agent_gets_its_assignment_again)
 	harness_close(h, alice);
 	harness_sleep(h, 200);
 
-	alice = harness_agent(h, "alice");
+	/* Back within the grace period: still available, still holding it,
+	 * told again under the same event id. */
+	alice = harness_agent_back(h, "alice", SWITCHBOARD__V1__AGENT_STATE__AGENT_STATE_AVAILABLE);
 	Envelope *env = harness_expect(h, alice, SB_BODY(ASSIGNMENT_CONFIRMED), HARNESS_REPLY_MS);
 	assert_int_equal(env->ref, 0);
 	assert_string_equal(env->assignment_confirmed->contact_id, id);
+	assert_true(env->redelivered);
+	char event_id[128];
+	snprintf(event_id, sizeof event_id, "%s/3", id); /* submitted, offered, assigned */
+	assert_string_equal(env->event_id, event_id);
 
 	harness_reply(h, alice, sbc_complete(alice, id, "resolved"), SB_BODY(ACK),
 		      HARNESS_REPLY_MS);

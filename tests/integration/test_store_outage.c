@@ -107,13 +107,27 @@ static int setup_redis_down(void **state)
 
 HARNESS_TEST(test_daemon_started_without_redis_becomes_ready)
 {
-	struct sbc *gw = harness_gateway(h, "gw1");
-
-	submit_is_store_unavailable(h, gw, "early");
-	harness_sleep(h, 500);
+	/* Without Redis it cannot know whether it leads: clients are told so
+	 * (NOT_LEADER, no leader named) and may retry elsewhere or later. */
+	struct sbc *early = harness_connect(h, HARNESS_GATEWAY_PORT);
+	uint64_t seq = 0;
+	Envelope hello = SWITCHBOARD__V1__ENVELOPE__INIT;
+	Switchboard__V1__Hello hm = SWITCHBOARD__V1__HELLO__INIT;
+	hm.role = SWITCHBOARD__V1__ROLE__ROLE_GATEWAY;
+	hm.client_id = "gw1";
+	hm.token = (char *)harness_gateway_secret(h, "gw1");
+	hello.body_case = SB_BODY(HELLO);
+	hello.hello = &hm;
+	seq = sbc_send(early, &hello);
+	Envelope *err = harness_expect_error(h, early, seq, SB_ERR_CODE(NOT_LEADER), 2000);
+	assert_string_equal(err->error->leader, "");
+	assert_non_null(strstr(err->error->message, "waiting for redis"));
+	harness_assert_closed(h, early, 2000);
 	assert_true(harness_daemon_alive(h));
 
 	harness_redis_start(h);
+	assert_true(harness_log_wait(h, "leader: serving", 5000));
+	struct sbc *gw = harness_gateway(h, "gw1");
 	Envelope *env = submit_until_accepted(h, gw, "early");
 	assert_true(harness_log_contains(h, "store ready"));
 	agent_gets_offer(h, env->contact_accepted->contact_id);
