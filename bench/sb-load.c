@@ -50,12 +50,14 @@
 #define LOAD_MAX_TIERS 16
 #define LOAD_MAX_ERR 16            /* wire error codes counted */
 
-static volatile sig_atomic_t load_stop;
+/* SIGINT/SIGTERM: the first ends the load (the drain and the check still
+ * run), so a script can stop a long run cleanly; the second quits at once. */
+static volatile sig_atomic_t load_signals;
 
 static void load_on_signal(int sig)
 {
 	(void)sig;
-	load_stop = 1;
+	load_signals++;
 }
 
 /* Monotonic microseconds: every time in this file. */
@@ -150,6 +152,9 @@ static const char load_usage[] =
     "                         against Redis (needs --check-redis)\n"
     "  --json                 the final report as JSON on stdout\n"
     "  --quiet                no per-second lines (they go to stderr)\n"
+    "\n"
+    "SIGINT or SIGTERM ends the load early (the settle time and the check still\n"
+    "run); a second one quits at once.\n"
     "\n"
     "Exit status: 0; 1 when a contact was lost, double-assigned or stuck, a\n"
     "submit was never acknowledged, or a client could not log in; 2 for bad usage.\n";
@@ -1190,11 +1195,11 @@ static int load_loop(struct load *l)
 
 	l->next_arrival = l->start;
 	l->next_report = l->start + 1000000;
-	while (!load_stop && !l->fatal) {
+	while (load_signals < 2 && !l->fatal) {
 		int64_t now = load_now_us(), wake;
 		size_t nfds = 0;
 
-		if (submitting && (now >= end || (l->o.contacts > 0 &&
+		if (submitting && (now >= end || load_signals > 0 || (l->o.contacts > 0 &&
 		                                  l->ncontacts >= (size_t)l->o.contacts))) {
 			submitting = false;
 			drain_end = now + (int64_t)l->o.settle_ms * 1000;

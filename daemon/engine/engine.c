@@ -636,7 +636,9 @@ static void engine_wait(struct engine *e, struct econtact *c, int64_t now)
 
 static void engine_unwait(struct engine *e, struct econtact *c)
 {
-	if (!heap_contains(&c->bucket->contacts, c))
+	/* A contact restored as assigned (engine_restore_contact) never
+	 * waited in this process: it has no class to leave. */
+	if (c->bucket == NULL || !heap_contains(&c->bucket->contacts, c))
 		return;
 	heap_remove(&c->bucket->contacts, c);
 	engine_due(e, c, DUE_NOAGENT, INT64_MAX);
