@@ -438,6 +438,27 @@ static int check_stream(struct check *c, char *err, size_t errlen)
 	return rc;
 }
 
+int load_check_open_count(const struct load_check_opts *o, long long *n, char *err,
+                          size_t errlen)
+{
+	redisContext *rc = check_connect(o->redis_addr, err, errlen);
+	redisReply *r;
+	int ret = -1;
+
+	if (rc == NULL)
+		return -1;
+	r = redisCommand(rc, "SCARD sb:{%s}:open", o->site);
+	if (r != NULL && r->type == REDIS_REPLY_INTEGER) {
+		*n = r->integer;
+		ret = 0;
+	} else {
+		snprintf(err, errlen, "SCARD: %s", r == NULL ? rc->errstr : "unexpected reply");
+	}
+	freeReplyObject(r);
+	redisFree(rc);
+	return ret;
+}
+
 int load_check(const struct load_journal *j, const struct load_check_opts *o,
                struct load_check_result *res, char *err, size_t errlen)
 {

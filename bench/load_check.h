@@ -55,6 +55,12 @@ struct load_check_result {
 	size_t events_scanned;     /* entries of the events stream read */
 };
 
+/* How many contacts of the site are still open (SCARD sb:{site}:open), so
+ * a run can stop waiting once the daemon has finished everything even when
+ * a client missed the news. Returns 0 with *n, or -1 with err. */
+int load_check_open_count(const struct load_check_opts *o, long long *n, char *err,
+                          size_t errlen);
+
 /* Compares the journal with Redis. Returns 0 with *res filled, or -1 with a
  * message in err when Redis could not be read. */
 int load_check(const struct load_journal *j, const struct load_check_opts *o,

@@ -49,6 +49,7 @@
 #define LOAD_MAX_SKILLS 8
 #define LOAD_MAX_TIERS 16
 #define LOAD_MAX_ERR 16            /* wire error codes counted */
+#define LOAD_OPEN_POLL_US 500000   /* drain: how often Redis's open set is asked */
 
 /* SIGINT/SIGTERM: the first ends the load (the drain and the check still
  * run), so a script can stop a long run cleanly; the second quits at once. */
@@ -752,6 +753,14 @@ static void agent_on_frame(struct load *l, struct conn *c, const Envelope *env)
 		break;
 	case SWITCHBOARD__V1__ENVELOPE__BODY_ACK:
 		if (answered && r.kind == REQ_COMPLETE) {
+			long i = load_index_of_id(l, r.contact_id);
+
+			/* Counted here too: the gateway's ContactCompleted is not
+			 * redelivered if its connection was down at that moment. */
+			if (i >= 0 && !l->contacts[i].completed) {
+				l->contacts[i].completed = 1;
+				l->n.completed++;
+			}
 			set_del(&c->held, r.contact_id);
 			if (l->o.ready && sbs_up(c->s))
 				conn_sent(c, sbc_ready(sbs_client(c->s)), (struct req){.kind = REQ_READY});
@@ -865,9 +874,13 @@ static bool conn_drain(struct load *l, struct conn *c)
 		r = sbc_recv(sbs_client(c->s), 0, &env);
 		if (r <= 0)
 			break;
-		/* A redelivered event already handled: only replies matter. */
-		if (env->ref == 0 && env->event_id != NULL && env->event_id[0] != '\0' &&
-		    sbs_dedup_seen(c->dedup, env->event_id)) {
+		/* A gateway drops events it has seen (redelivered after a
+		 * reconnect). An agent does not: a redelivered Offer or
+		 * AssignmentConfirmed says "still yours" after a reconnect,
+		 * and the agent forgot its offers and contacts when the
+		 * connection dropped, to rebuild them from exactly these. */
+		if (!c->agent && env->ref == 0 && env->event_id != NULL &&
+		    env->event_id[0] != '\0' && sbs_dedup_seen(c->dedup, env->event_id)) {
 			l->n.duplicates++;
 		} else if (c->agent) {
 			agent_on_frame(l, c, env);
@@ -1155,6 +1168,22 @@ static bool load_all_done(const struct load *l)
 	return l->n.acked + l->n.failed >= l->ncontacts && l->n.completed + l->n.ended >= l->n.acked;
 }
 
+/* In the drain: every submit acknowledged and Redis's open set empty, so
+ * no news a client missed (its connection was down when a contact was
+ * completed) keeps the run waiting for the settle time. Only with
+ * --check-redis and the open set checked. */
+static bool load_nothing_open(const struct load *l)
+{
+	struct load_check_opts co = {.redis_addr = l->o.check_redis, .site = l->o.site};
+	long long n = -1;
+	char err[256];
+
+	if (l->o.check_redis == NULL || !l->o.check_open_set ||
+	    l->n.acked + l->n.failed < l->ncontacts)
+		return false;
+	return load_check_open_count(&co, &n, err, sizeof(err)) == 0 && n == 0;
+}
+
 /* New contacts due now. */
 static void load_arrivals(struct load *l, int64_t now)
 {
@@ -1190,7 +1219,7 @@ static int load_loop(struct load *l)
 	struct pollfd *fds = xcalloc(l->nconns, sizeof(*fds));
 	size_t *idx = xcalloc(l->nconns, sizeof(*idx));
 	int64_t end = l->start + (int64_t)(l->o.duration_s * 1e6);
-	int64_t drain_end = 0;
+	int64_t drain_end = 0, next_open_poll = 0;
 	bool submitting = true, more = false;
 
 	l->next_arrival = l->start;
@@ -1206,6 +1235,13 @@ static int load_loop(struct load *l)
 		}
 		if (!submitting && (load_all_done(l) || now >= drain_end))
 			break;
+		if (!submitting && now >= next_open_poll && load_nothing_open(l)) {
+			if (!l->o.quiet)
+				fprintf(stderr, "sb-load: the daemon has finished every contact\n");
+			break;
+		}
+		if (!submitting && now >= next_open_poll)
+			next_open_poll = now + LOAD_OPEN_POLL_US;
 		for (size_t i = 0; i < l->nconns; i++) {
 			if (sbs_service(l->conns[i].s, now / 1000) == SBS_FATAL) {
 				fprintf(stderr, "sb-load: %s %s: %s\n",
