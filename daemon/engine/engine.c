@@ -1648,7 +1648,8 @@ static const char *engine_check_contact(const struct engine *e, const struct eco
 	bool waiting = c->v.state == CONTACT_WAITING;
 	bool offered = c->v.state == CONTACT_OFFERED;
 
-	if (waiting != heap_contains(&c->bucket->contacts, c))
+	/* A contact restored as assigned has no class (bucket NULL). */
+	if (waiting != (c->bucket != NULL && heap_contains(&c->bucket->contacts, c)))
 		snprintf(why, len, "contact %s: %s but %s its class", c->v.id,
 			 engine_contact_state_name(c->v.state), waiting ? "not in" : "in");
 	else if ((waiting || offered) != c->in_queue)
