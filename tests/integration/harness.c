@@ -173,6 +173,16 @@ static char *harness_fmt(struct harness *h, const char *fmt, ...)
 	return s;
 }
 
+const char *harness_printf(struct harness *h, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	char *s = harness_vfmt(h, fmt, ap);
+	va_end(ap);
+	return s;
+}
+
 /* Reads a whole file into a new NUL-terminated buffer (free()); NULL if it
  * cannot be read. */
 static char *harness_slurp(const char *path)
@@ -510,6 +520,7 @@ static char *harness_config_text(const struct harness *h, const char *gw, const 
 		     "sessions:\n"
 		     "  heartbeat_ms: %lld\n"
 		     "  missed_heartbeats: 3\n"
+		     "  agent_grace_ms: %lld\n"
 		     "auth:\n"
 		     "  agent_secret: \"%s\"\n"
 		     "channels:\n"
@@ -547,7 +558,10 @@ static char *harness_config_text(const struct harness *h, const char *gw, const 
 		     "%s",
 		     HARNESS_SITE, level != NULL ? level : "info", gw, agent, redis,
 		     o->limits_yaml != NULL ? o->limits_yaml : "",
-		     (long long)(o->heartbeat_ms ? o->heartbeat_ms : 1000), HARNESS_AGENT_SECRET,
+		     (long long)(o->heartbeat_ms ? o->heartbeat_ms : 1000),
+		     (long long)(o->agent_grace_ms ? (o->agent_grace_ms < 0 ? 0 : o->agent_grace_ms)
+						   : 30000),
+		     HARNESS_AGENT_SECRET,
 		     (long long)(o->offer_timeout_ms ? o->offer_timeout_ms : 1000),
 		     (long long)o->voice_wrapup_ms,
 		     (long long)(o->offer_timeout_ms ? o->offer_timeout_ms : 1000),
@@ -820,12 +834,16 @@ bool harness_log_wait(struct harness *h, const char *text, int timeout_ms)
 	return true;
 }
 
-/* Starts the daemon and waits until it is ready; NULL or why it is not. */
+/* Starts the daemon and waits until it is ready; NULL or why it is not.
+ * Only log lines written after the start count (a restart appends). */
 static const char *harness_daemon_launch(struct harness *h)
 {
 	const char *const argv[] = {harness_daemon_path(), "--config", h->config_path, NULL};
 	int64_t end = harness_mono_ms() + HARNESS_START_MS;
+	char *before = harness_slurp(h->log_path);
+	long from = before != NULL ? (long)strlen(before) : 0;
 
+	free(before);
 	h->daemon_status = -1;
 	h->daemon_pid = harness_fork_exec(argv, h->log_path);
 	if (h->daemon_pid < 0) {
@@ -840,7 +858,7 @@ static const char *harness_daemon_launch(struct harness *h)
 			return why;
 		}
 		/* Serving: it holds the lease and has loaded its state. */
-		bool ready = h->opts.redis_down || harness_log_contains(h, "leader: serving");
+		bool ready = h->opts.redis_down || harness_log_find(h, "leader: serving", from) >= 0;
 		if (ready && harness_port_open(h->gateway_port))
 			return NULL;
 		if (harness_mono_ms() >= end)
@@ -848,6 +866,29 @@ static const char *harness_daemon_launch(struct harness *h)
 				     : "no \"leader: serving\" in the log within 10 s";
 		harness_nap(20);
 	}
+}
+
+void harness_daemon_signal(struct harness *h, int sig)
+{
+	int wstatus;
+
+	if (h->daemon_pid == 0)
+		harness_fail(h, "harness_daemon_signal: the daemon is not running");
+	kill(h->daemon_pid, sig);
+	if (sig != SIGKILL)
+		return;
+	if (waitpid(h->daemon_pid, &wstatus, 0) == h->daemon_pid)
+		h->daemon_status = harness_exit_status(wstatus);
+	h->daemon_pid = 0;
+}
+
+void harness_daemon_restart(struct harness *h)
+{
+	if (harness_daemon_alive(h))
+		harness_fail(h, "harness_daemon_restart: the daemon is still running");
+	const char *why = harness_daemon_launch(h);
+	if (why != NULL)
+		harness_fail(h, "daemon restart: %s", why);
 }
 
 /* Makes the temporary directory and its file names. */
