@@ -877,8 +877,9 @@ void harness_daemon_signal(struct harness *h, int sig)
 	kill(h->daemon_pid, sig);
 	if (sig != SIGKILL)
 		return;
-	if (waitpid(h->daemon_pid, &wstatus, 0) == h->daemon_pid)
-		h->daemon_status = harness_exit_status(wstatus);
+	waitpid(h->daemon_pid, &wstatus, 0);
+	/* Killed on purpose: not a failed exit. */
+	h->daemon_status = -1;
 	h->daemon_pid = 0;
 }
 
@@ -1015,13 +1016,14 @@ int harness_setup(void **state)
 	return 0;
 }
 
-/* Default fixture's teardown: fails unless the daemon exited 0. */
+/* Default fixture's teardown: fails unless the daemon exited 0 (or the
+ * test killed it on purpose: -1). */
 int harness_teardown(void **state)
 {
 	int status = harness_stop(*state);
 
 	*state = NULL;
-	if (status != 0) {
+	if (status != 0 && status != -1) {
 		print_error("daemon exit status %d (expected 0 after SIGTERM)\n", status);
 		return -1;
 	}
