@@ -1029,7 +1029,8 @@ static int engine_restore_cmp(const void *a, const void *b)
 void engine_restore_finish(struct engine *e, int64_t now)
 {
 	/* Ties of deadline keep their submission order: same places as before. */
-	qsort(e->restoring, e->n_restoring, sizeof *e->restoring, engine_restore_cmp);
+	if (e->n_restoring > 1)
+		qsort(e->restoring, e->n_restoring, sizeof *e->restoring, engine_restore_cmp);
 	for (size_t i = 0; i < e->n_restoring; i++) {
 		struct econtact *c = e->restoring[i];
 		c->restoring = false;
