@@ -72,9 +72,6 @@ int engine_explain(const struct engine *e, const char *contact_id, int64_t now,
 	out->waited_ms = now - c->v.arrived_ms;
 	out->queue = c->queue->name;
 	out->position = engine_contact_position(e, contact_id);
-	/* Restored as assigned after a restart: no class, nothing to weigh. */
-	if (c->bucket == NULL)
-		return 0;
 	/* Each agent is counted under the first thing that keeps it away. */
 	for (size_t i = 0; i < e->n_agents; i++) {
 		const struct eagent *a = e->agents[i];

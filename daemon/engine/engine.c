@@ -206,6 +206,7 @@ void engine_free(struct engine *e)
 		return;
 	for (size_t it = 0; strmap_next(&e->contacts, &it, &k, &v);)
 		engine_contact_destroy(e, v);
+	free(e->restoring);
 	bucket_free_all(e);
 	for (size_t i = 0; i < e->n_agents; i++)
 		engine_agent_destroy(e->agents[i]);
@@ -636,9 +637,7 @@ static void engine_wait(struct engine *e, struct econtact *c, int64_t now)
 
 static void engine_unwait(struct engine *e, struct econtact *c)
 {
-	/* A contact restored as assigned (engine_restore_contact) never
-	 * waited in this process: it has no class to leave. */
-	if (c->bucket == NULL || !heap_contains(&c->bucket->contacts, c))
+	if (!heap_contains(&c->bucket->contacts, c))
 		return;
 	heap_remove(&c->bucket->contacts, c);
 	engine_due(e, c, DUE_NOAGENT, INT64_MAX);
@@ -986,21 +985,68 @@ int engine_restore_contact(struct engine *e, const struct engine_restore *r, int
 		c->v.agent_id = a->v.id;
 		c->v.state = CONTACT_ASSIGNED;
 		c->v.assigned_ms = r->assigned_ms;
+		/* Its class, as if it had waited: a transfer starts from it. */
+		c->bucket = escalate_class(e, c, now);
 		engine_held_link(a, c);
 		engine_load(e, a, c->v.channel, +1);
 		return 0;
 	}
-	/* Steps count from when it entered this queue, so an escalation that
-	 * was due during the outage applies at once. */
+	/* Placed by engine_restore_finish, in the order it had. */
 	if (r->entered_ms > 0)
 		c->entered_ms = r->entered_ms;
-	engine_queue_enter(e, c);
-	if (!c->v.sla_breached)
-		engine_due(e, c, DUE_BREACH, c->v.arrived_ms + c->v.sla_ms);
-	engine_arm_queue_timers(e, c);
-	engine_wait(e, c, now);
-	engine_dispatch(e, now);
+	c->restoring = true;
+	if (e->n_restoring == e->cap_restoring) {
+		e->cap_restoring = e->cap_restoring ? e->cap_restoring * 2 : 64;
+		e->restoring = xreallocarray(e->restoring, e->cap_restoring, sizeof *e->restoring);
+	}
+	e->restoring[e->n_restoring++] = c;
 	return 0;
+}
+
+/* Contact ids are "c-<daemon start, base 36>-<n>": by start, then by n,
+ * is the order they were submitted in. Other shapes compare as strings. */
+static int engine_id_order(const char *x, const char *y)
+{
+	const char *dx = strrchr(x, '-'), *dy = strrchr(y, '-');
+
+	if (dx == NULL || dy == NULL || dx - x != dy - y || strncmp(x, y, (size_t)(dx - x)) != 0)
+		return strcmp(x, y);
+	size_t lx = strlen(dx), ly = strlen(dy);
+	return lx != ly ? (lx < ly ? -1 : 1) : strcmp(dx, dy);
+}
+
+static int engine_restore_cmp(const void *a, const void *b)
+{
+	const struct econtact *x = *(struct econtact *const *)a, *y = *(struct econtact *const *)b;
+
+	if (x->v.deadline_ms != y->v.deadline_ms)
+		return x->v.deadline_ms < y->v.deadline_ms ? -1 : 1;
+	if (x->v.arrived_ms != y->v.arrived_ms)
+		return x->v.arrived_ms < y->v.arrived_ms ? -1 : 1;
+	return engine_id_order(x->v.id, y->v.id);
+}
+
+void engine_restore_finish(struct engine *e, int64_t now)
+{
+	/* Ties of deadline keep their submission order: same places as before. */
+	if (e->n_restoring > 1)
+		qsort(e->restoring, e->n_restoring, sizeof *e->restoring, engine_restore_cmp);
+	for (size_t i = 0; i < e->n_restoring; i++) {
+		struct econtact *c = e->restoring[i];
+		c->restoring = false;
+		c->order = ++e->next_order;
+		engine_queue_enter(e, c);
+		/* Steps count from when it entered this queue, so an escalation
+		 * due during the outage applies at once. */
+		if (!c->v.sla_breached)
+			engine_due(e, c, DUE_BREACH, c->v.arrived_ms + c->v.sla_ms);
+		engine_arm_queue_timers(e, c);
+		engine_wait(e, c, now);
+	}
+	free(e->restoring);
+	e->restoring = NULL;
+	e->n_restoring = e->cap_restoring = 0;
+	engine_dispatch(e, now);
 }
 
 int engine_restore_agent(struct engine *e, const char *agent_id, enum engine_agent_state state,
@@ -1648,8 +1694,7 @@ static const char *engine_check_contact(const struct engine *e, const struct eco
 	bool waiting = c->v.state == CONTACT_WAITING;
 	bool offered = c->v.state == CONTACT_OFFERED;
 
-	/* A contact restored as assigned has no class (bucket NULL). */
-	if (waiting != (c->bucket != NULL && heap_contains(&c->bucket->contacts, c)))
+	if (waiting != heap_contains(&c->bucket->contacts, c))
 		snprintf(why, len, "contact %s: %s but %s its class", c->v.id,
 			 engine_contact_state_name(c->v.state), waiting ? "not in" : "in");
 	else if ((waiting || offered) != c->in_queue)
@@ -1688,7 +1733,8 @@ const char *engine_check_invariants(const struct engine *e)
 	if (in_buckets != e->waiting)
 		return "waiting count differs from the classes' contents";
 	for (size_t it = 0; strmap_next(&e->contacts, &it, &k, &v);)
-		if (engine_check_contact(e, v, why, sizeof why) != NULL)
+		if (!((const struct econtact *)v)->restoring &&
+		    engine_check_contact(e, v, why, sizeof why) != NULL)
 			return why;
 	for (size_t i = 0; i < e->n_agents; i++) {
 		const struct eagent *a = e->agents[i];

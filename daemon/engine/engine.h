@@ -269,8 +269,9 @@ int engine_submit(struct engine *e, const struct engine_submit *in, int64_t now,
 		  uint32_t *position, int64_t *estimated_wait_ms);
 /* Recovery: a contact as Redis holds it after a restart. submit carries its
  * current queue and its persisted arrival and deadline. With agent_id it is
- * held (assigned) by that agent; otherwise it waits, keeping its deadline and
- * so its place, with its steps counted from entered_ms. Nothing goes to the
+ * held (assigned) by that agent; otherwise it will wait (placed by
+ * engine_restore_finish), keeping its deadline and so its place, with its
+ * steps counted from entered_ms. Nothing goes to the
  * sink for the contact itself (Redis already says so). NOT_FOUND when the
  * agent left the roster: the caller restores it as waiting instead. */
 struct engine_restore {
@@ -282,6 +283,10 @@ struct engine_restore {
 };
 int engine_restore_contact(struct engine *e, const struct engine_restore *r, int64_t now,
 			   const char **why);
+/* Places the restored waiting contacts — by deadline, ties in submission
+ * order, so each gets the place it had — and routes (unless paused). Call
+ * once after the last engine_restore_contact. */
+void engine_restore_finish(struct engine *e, int64_t now);
 /* Recovery: an agent that was logged in before the restart, back in its
  * state (no sink output) and detached until its client returns. OFFLINE
  * leaves it logged out. */

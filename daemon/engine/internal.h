@@ -149,6 +149,7 @@ struct econtact {
 	size_t arrival_idx;    /* in queue->by_arrival */
 	struct ostnode onode;  /* in queue->order */
 	bool in_queue;
+	bool restoring; /* restored, not placed yet (engine_restore_finish) */
 	struct eagent *agent;
 	char offer_id[64];
 	struct etimer offer_timer;
@@ -217,6 +218,9 @@ struct engine {
 	uint64_t next_order, next_offer, next_timer_seq, rng;
 	size_t waiting;
 	bool paused;
+	/* Waiting contacts restored and not placed yet. */
+	struct econtact **restoring;
+	size_t n_restoring, cap_restoring;
 	/* Dispatch work list: contacts that became routable, agents that may
 	 * take more; processed in order until empty. */
 	struct econtact **work_c;

@@ -101,6 +101,7 @@ static void recovery_settle(struct recovery *r)
 		snprintf(r->cursor, sizeof r->cursor, "0");
 		recovery_next_scan(r);
 	} else if (strcmp(r->cursor, "0") == 0) {
+		engine_restore_finish(server_engine(r->srv), server_now_ms(r->srv));
 		recovery_finish(r, 0);
 	} else {
 		recovery_next_scan(r);

@@ -173,6 +173,16 @@ static char *harness_fmt(struct harness *h, const char *fmt, ...)
 	return s;
 }
 
+const char *harness_printf(struct harness *h, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	char *s = harness_vfmt(h, fmt, ap);
+	va_end(ap);
+	return s;
+}
+
 /* Reads a whole file into a new NUL-terminated buffer (free()); NULL if it
  * cannot be read. */
 static char *harness_slurp(const char *path)
@@ -510,6 +520,7 @@ static char *harness_config_text(const struct harness *h, const char *gw, const 
 		     "sessions:\n"
 		     "  heartbeat_ms: %lld\n"
 		     "  missed_heartbeats: 3\n"
+		     "  agent_grace_ms: %lld\n"
 		     "auth:\n"
 		     "  agent_secret: \"%s\"\n"
 		     "channels:\n"
@@ -547,7 +558,10 @@ static char *harness_config_text(const struct harness *h, const char *gw, const 
 		     "%s",
 		     HARNESS_SITE, level != NULL ? level : "info", gw, agent, redis,
 		     o->limits_yaml != NULL ? o->limits_yaml : "",
-		     (long long)(o->heartbeat_ms ? o->heartbeat_ms : 1000), HARNESS_AGENT_SECRET,
+		     (long long)(o->heartbeat_ms ? o->heartbeat_ms : 1000),
+		     (long long)(o->agent_grace_ms ? (o->agent_grace_ms < 0 ? 0 : o->agent_grace_ms)
+						   : 30000),
+		     HARNESS_AGENT_SECRET,
 		     (long long)(o->offer_timeout_ms ? o->offer_timeout_ms : 1000),
 		     (long long)o->voice_wrapup_ms,
 		     (long long)(o->offer_timeout_ms ? o->offer_timeout_ms : 1000),
@@ -820,15 +834,16 @@ bool harness_log_wait(struct harness *h, const char *text, int timeout_ms)
 	return true;
 }
 
-/* Starts the daemon and waits until it is ready; NULL or why it is not. */
+/* Starts the daemon and waits until it is ready; NULL or why it is not.
+ * Only log lines written after the start count (a restart appends). */
 static const char *harness_daemon_launch(struct harness *h)
 {
 	const char *const argv[] = {harness_daemon_path(), "--config", h->config_path, NULL};
 	int64_t end = harness_mono_ms() + HARNESS_START_MS;
-	struct stat st;
-	/* A restart appends to the same log: only lines after this count. */
-	long from = stat(h->log_path, &st) == 0 ? (long)st.st_size : 0;
+	char *before = harness_slurp(h->log_path);
+	long from = before != NULL ? (long)strlen(before) : 0;
 
+	free(before);
 	h->daemon_status = -1;
 	h->daemon_pid = harness_fork_exec(argv, h->log_path);
 	if (h->daemon_pid < 0) {
@@ -842,8 +857,7 @@ static const char *harness_daemon_launch(struct harness *h)
 				 h->daemon_status);
 			return why;
 		}
-		/* Serving: it holds the lease and has loaded its state (a restart
-		 * appends to the same log: only lines after `from` count). */
+		/* Serving: it holds the lease and has loaded its state. */
 		bool ready = h->opts.redis_down || harness_log_find(h, "leader: serving", from) >= 0;
 		if (ready && harness_port_open(h->gateway_port))
 			return NULL;
@@ -854,27 +868,25 @@ static const char *harness_daemon_launch(struct harness *h)
 	}
 }
 
-/* Signals the daemon (SIGKILL: a crash) and reaps it. */
-int harness_daemon_kill(struct harness *h, int sig)
+void harness_daemon_signal(struct harness *h, int sig)
 {
-	if (!harness_daemon_alive(h))
-		return h->daemon_status;
+	int wstatus;
+
+	if (h->daemon_pid == 0)
+		harness_fail(h, "harness_daemon_signal: the daemon is not running");
 	kill(h->daemon_pid, sig);
-	int st = harness_wait_pid(h->daemon_pid, HARNESS_STOP_MS);
-	if (st < 0) {
-		kill(h->daemon_pid, SIGKILL);
-		st = harness_wait_pid(h->daemon_pid, HARNESS_STOP_MS);
-	}
-	h->daemon_status = st;
+	if (sig != SIGKILL)
+		return;
+	waitpid(h->daemon_pid, &wstatus, 0);
+	/* Killed on purpose: not a failed exit. */
+	h->daemon_status = -1;
 	h->daemon_pid = 0;
-	return st;
 }
 
-/* Starts the daemon again on the same config, ports and Redis. */
 void harness_daemon_restart(struct harness *h)
 {
 	if (harness_daemon_alive(h))
-		harness_daemon_kill(h, SIGKILL);
+		harness_fail(h, "harness_daemon_restart: the daemon is still running");
 	const char *why = harness_daemon_launch(h);
 	if (why != NULL)
 		harness_fail(h, "daemon restart: %s", why);
@@ -1004,13 +1016,14 @@ int harness_setup(void **state)
 	return 0;
 }
 
-/* Default fixture's teardown: fails unless the daemon exited 0. */
+/* Default fixture's teardown: fails unless the daemon exited 0 (or the
+ * test killed it on purpose: -1). */
 int harness_teardown(void **state)
 {
 	int status = harness_stop(*state);
 
 	*state = NULL;
-	if (status != 0) {
+	if (status != 0 && status != -1) {
 		print_error("daemon exit status %d (expected 0 after SIGTERM)\n", status);
 		return -1;
 	}

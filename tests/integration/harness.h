@@ -32,6 +32,7 @@ struct harness_opts {
 	int64_t heartbeat_ms;      /* sessions.heartbeat_ms (default 1000) */
 	const char *extra_yaml;    /* top-level YAML appended verbatim, or NULL */
 	const char *limits_yaml;   /* lines appended under limits: ("  key: v\n"), or NULL */
+	int64_t agent_grace_ms;    /* sessions.agent_grace_ms (default 30000; < 0: 0) */
 };
 
 /* Which listener a raw connection goes to. */
@@ -85,18 +86,16 @@ const char *harness_agent_secret(const struct harness *h);
 /* The configured secret of gateway id ("gw1", "gw2"). */
 const char *harness_gateway_secret(const struct harness *h, const char *id);
 
+/* Sends sig to the daemon; SIGKILL also reaps it (the test then restarts
+ * it). SIGSTOP/SIGCONT pause and resume it. */
+void harness_daemon_signal(struct harness *h, int sig);
+/* Starts the daemon again on the same config, Redis and log (appended),
+ * and waits until it serves. */
+void harness_daemon_restart(struct harness *h);
 /* true while the daemon process has not exited. */
 bool harness_daemon_alive(struct harness *h);
 /* The daemon's process id (0 once it has exited and been reaped). */
 pid_t harness_daemon_pid(const struct harness *h);
-/* Sends sig to the daemon (SIGKILL for a crash) and reaps it; returns its
- * exit status (128 + signal). A no-op returning the last status when it is
- * not running. */
-int harness_daemon_kill(struct harness *h, int sig);
-/* Starts the daemon again on the same config, ports, log and Redis (after a
- * kill), and waits until it is ready again; fails the test otherwise.
- * harness_stop() then stops the new process as it would the first. */
-void harness_daemon_restart(struct harness *h);
 /* true when switchboard.log contains text. */
 bool harness_log_contains(struct harness *h, const char *text);
 /* Byte offset of the first occurrence of text in switchboard.log at or after
@@ -113,6 +112,9 @@ void harness_redis_start(struct harness *h);
 struct redisContext *harness_redis(struct harness *h);
 /* "sb:{test}:" + the formatted rest; owned by h. */
 const char *harness_key(struct harness *h, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* printf into a string owned by h. */
+const char *harness_printf(struct harness *h, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* HGET key field; NULL when the key or field is missing. Owned by h. */
 const char *harness_hget(struct harness *h, const char *key, const char *field);

@@ -209,7 +209,7 @@ HARNESS_TEST(test_reconnect_after_kill)
 	assert_int_equal(cnt.connects, 1);
 	snprintf(first, sizeof(first), "%s", session_submit(s, "sess-1"));
 
-	harness_daemon_kill(h, SIGKILL);
+	harness_daemon_signal(h, SIGKILL);
 	/* The client learns of it the way an application would: a read fails. */
 	r = sbc_recv(sbs_client(s), 2000, &env);
 	if (r > 0)

@@ -1395,6 +1395,118 @@ static void test_logout_keeps_assignment(void **state)
 	assert_int_equal(held.n, 0);
 }
 
+/* A detached agent (dropped session) gets no new offers but keeps its
+ * state, its live offer and its contacts; attaching resumes routing. */
+static void test_detach_keeps_state_and_offer(void **state)
+{
+	struct fx *f = *state;
+
+	fx_available(f, "alice");
+	f->now = 1000;
+	fx_submit(f, "ch1", "chat-q", 0);
+	expect_events(&f->rec, "agent alice available", "offer ch1 -> alice o-T-1 exp=21000", NULL);
+	assert_int_equal(engine_agent_detach(f->e, "alice", f->now), 0);
+	check(f);
+	const struct engine_agent_view *a = engine_agent(f->e, "alice");
+	assert_true(a->detached);
+	assert_true(a->logged_in);
+	assert_int_equal(a->state, AGENT_AVAILABLE);
+	assert_int_equal(state_of(f, "ch1"), CONTACT_OFFERED);
+
+	/* A second chat would fit her capacity, but she is away. */
+	fx_submit(f, "ch2", "chat-q", 0);
+	expect_events(&f->rec, NULL);
+	assert_int_equal(state_of(f, "ch2"), CONTACT_WAITING);
+
+	/* Back: she gets the waiting one; the first offer is still hers. */
+	f->now = 2000;
+	assert_int_equal(engine_agent_attach(f->e, "alice", f->now), 0);
+	check(f);
+	assert_false(engine_agent(f->e, "alice")->detached);
+	expect_events(&f->rec, "offer ch2 -> alice o-T-2 exp=22000", NULL);
+	assert_int_equal(fx_accept(f, "alice", "o-T-1"), 0);
+	expect_events(&f->rec, "assigned ch1 alice", NULL);
+
+	/* Attaching an agent that is not logged in logs it in (offline). */
+	assert_int_equal(engine_agent_attach(f->e, "bob", f->now), 0);
+	check(f);
+	assert_true(engine_agent(f->e, "bob")->logged_in);
+	assert_int_equal(engine_agent(f->e, "bob")->state, AGENT_OFFLINE);
+	assert_int_equal(engine_agent_detach(f->e, "nobody", f->now), SB_ERR_NOT_FOUND);
+}
+
+/* Restores a contact as recovery does; user is a fresh marker. */
+static int fx_restore(struct fx *f, const char *id, const char *queue, int64_t arrived,
+		      const char *agent)
+{
+	struct marker *m = malloc(sizeof *m);
+	enum sb_channel ch = queue_channel(queue);
+	const char *why = NULL;
+
+	assert_non_null(m);
+	m->magic = MARKER_MAGIC;
+	snprintf(m->id, sizeof m->id, "%s", id);
+	struct engine_submit in = {
+	    .id = id,
+	    .gateway_id = "gw1",
+	    .external_id = "ext",
+	    .queue = queue,
+	    .channel = ch,
+	    .arrived_ms = arrived,
+	    .deadline_ms = engine_deadline(f->e, queue, ch, NULL, arrived, 0),
+	    .user = m,
+	};
+	struct engine_restore r = {.submit = &in, .agent_id = agent, .assigned_ms = arrived + 10};
+	int rc = engine_restore_contact(f->e, &r, f->now, &why);
+	if (rc == 0)
+		f->submitted++;
+	else
+		free(m);
+	return rc;
+}
+
+/* Recovery: waiting contacts come back in deadline order — ties in
+ * submission order, whatever order they are read in — held ones stay with
+ * their agents, agents come back detached in their state, and nothing is
+ * routed before engine_restore_finish. */
+static void test_restore_keeps_places_and_holders(void **state)
+{
+	struct fx *f = *state;
+
+	f->now = 50000;
+	engine_set_paused(f->e, true, f->now);
+	assert_int_equal(engine_restore_agent(f->e, "alice", AGENT_AVAILABLE, "", 1000, f->now), 0);
+	assert_int_equal(engine_restore_agent(f->e, "bob", AGENT_OFFLINE, "", 1000, f->now), 0);
+	assert_true(engine_agent(f->e, "alice")->detached);
+	assert_false(engine_agent(f->e, "bob")->logged_in);
+	/* Same deadline for the -2 and -10: id order decides, numerically. */
+	assert_int_equal(fx_restore(f, "c-x-10", "chat-q", 40000, NULL), 0);
+	assert_int_equal(fx_restore(f, "c-x-2", "chat-q", 40000, NULL), 0);
+	assert_int_equal(fx_restore(f, "c-x-1", "chat-q", 30000, NULL), 0);
+	assert_int_equal(fx_restore(f, "c-x-3", "chat-q", 20000, "alice"), 0);
+	assert_int_equal(fx_restore(f, "c-x-4", "chat-q", 20000, "nobody"), SB_ERR_NOT_FOUND);
+	assert_int_equal(fx_restore(f, "c-x-1", "chat-q", 30000, NULL), SB_ERR_CONFLICT);
+	engine_restore_finish(f->e, f->now);
+	check(f);
+	expect_events(&f->rec, NULL);
+
+	assert_int_equal(engine_contact_position(f->e, "c-x-1"), 1);
+	assert_int_equal(engine_contact_position(f->e, "c-x-2"), 2);
+	assert_int_equal(engine_contact_position(f->e, "c-x-10"), 3);
+	assert_int_equal(state_of(f, "c-x-3"), CONTACT_ASSIGNED);
+	assert_int_equal(engine_agent(f->e, "alice")->load[SB_CH_CHAT], 1);
+
+	/* Unpaused and attached: alice fills her chat slots, earliest first. */
+	engine_set_paused(f->e, false, f->now);
+	check(f);
+	expect_events(&f->rec, NULL);
+	assert_int_equal(engine_agent_attach(f->e, "alice", f->now), 0);
+	check(f);
+	expect_events(&f->rec, "offer c-x-1 -> alice o-T-1 exp=70000",
+		      "offer c-x-2 -> alice o-T-2 exp=70000", NULL);
+	assert_int_equal(fx_complete(f, "alice", "c-x-3"), 0);
+}
+
 /* engine_next_wakeup is INT64_MAX when nothing is pending, else the
  * earliest of offer, reject-delay and wrap-up timers. */
 static void test_next_wakeup_earliest_timer(void **state)
@@ -1859,6 +1971,8 @@ int main(void)
 	    T(test_break_rescinds_offer),
 	    cmocka_unit_test(test_pause_stops_offers_and_spares_no_answer),
 	    T(test_logout_keeps_assignment),
+	    T(test_detach_keeps_state_and_offer),
+	    T(test_restore_keeps_places_and_holders),
 	    T(test_next_wakeup_earliest_timer),
 	    T(test_sla_breach_reported_while_in_queue),
 	    cmocka_unit_test(test_max_wait_overflows_then_expires),
