@@ -105,6 +105,8 @@ struct load_opts {
 	bool json, quiet;
 	uint64_t seed;
 	const char *prefix;
+	bool tls;            /* any --tls* option */
+	struct sbc_tls tls_conf;
 };
 
 static const char load_usage[] =
@@ -124,6 +126,10 @@ static const char load_usage[] =
     "  --gateway-creds L      without --config: \"id:secret,id:secret\"\n"
     "  --agent-ids L          without --config: \"alice,bob\"\n"
     "  --agent-secret S       without --config: the daemon's auth.agent_secret\n"
+    "  --tls                  TLS on both ports, trusting the system's CAs\n"
+    "  --tls-ca F             TLS, trusting the CA certificate(s) in F\n"
+    "  --tls-cert F, --tls-key F   a client certificate (mutual TLS for gateways)\n"
+    "  --tls-name NAME        name the daemon's certificate must carry\n"
     "Load:\n"
     "  --rate R               contacts per second in total (default 0: as fast as\n"
     "                         --inflight allows)\n"
@@ -904,6 +910,7 @@ static int conn_init(struct load *l, size_t i, const char *id, const char *addrs
 	    .role = agent ? SWITCHBOARD__V1__ROLE__ROLE_AGENT : SWITCHBOARD__V1__ROLE__ROLE_GATEWAY,
 	    .client_id = id,
 	    .credential = cred,
+	    .tls = l->o.tls ? &l->o.tls_conf : NULL,
 	    .connect_timeout_ms = 1000,
 	    .seed = rng_next(&l->rng) | 1,
 	    .on_connect = conn_on_connect,
@@ -1426,7 +1433,8 @@ static int load_parse_args(struct load *l, int argc, char **argv, bool *done)
 		O_CONFIG = 0x100, O_GATEWAY, O_AGENT, O_GATEWAYS, O_AGENTS, O_GW_CREDS, O_AGENT_IDS,
 		O_AGENT_SECRET, O_RATE, O_INFLIGHT, O_CONTACTS, O_DURATION, O_MIX, O_TIERS,
 		O_SKILLS, O_ACCEPT, O_HANDLE, O_NO_READY, O_SEED, O_PREFIX, O_SETTLE, O_CHECK,
-		O_SITE, O_NO_OPEN, O_JOURNAL, O_CHECK_JOURNAL, O_JSON, O_QUIET, O_HELP
+		O_SITE, O_NO_OPEN, O_JOURNAL, O_CHECK_JOURNAL, O_JSON, O_QUIET, O_HELP, O_TLS,
+		O_TLS_CA, O_TLS_CERT, O_TLS_KEY, O_TLS_NAME
 	};
 	static const struct option longopts[] = {
 	    {"config", required_argument, NULL, O_CONFIG},
@@ -1458,6 +1466,11 @@ static int load_parse_args(struct load *l, int argc, char **argv, bool *done)
 	    {"json", no_argument, NULL, O_JSON},
 	    {"quiet", no_argument, NULL, O_QUIET},
 	    {"help", no_argument, NULL, O_HELP},
+	    {"tls", no_argument, NULL, O_TLS},
+	    {"tls-ca", required_argument, NULL, O_TLS_CA},
+	    {"tls-cert", required_argument, NULL, O_TLS_CERT},
+	    {"tls-key", required_argument, NULL, O_TLS_KEY},
+	    {"tls-name", required_argument, NULL, O_TLS_NAME},
 	    {NULL, 0, NULL, 0},
 	};
 	struct load_opts *o = &l->o;
@@ -1552,6 +1565,11 @@ static int load_parse_args(struct load *l, int argc, char **argv, bool *done)
 		case O_CHECK_JOURNAL: o->check_journal = optarg; break;
 		case O_JSON: o->json = true; break;
 		case O_QUIET: o->quiet = true; break;
+		case O_TLS: o->tls = true; break;
+		case O_TLS_CA: o->tls = true; o->tls_conf.ca_file = optarg; break;
+		case O_TLS_CERT: o->tls = true; o->tls_conf.cert_file = optarg; break;
+		case O_TLS_KEY: o->tls = true; o->tls_conf.key_file = optarg; break;
+		case O_TLS_NAME: o->tls = true; o->tls_conf.server_name = optarg; break;
 		case O_HELP:
 			fputs(load_usage, stdout);
 			*done = true;

@@ -195,6 +195,40 @@ HARNESS_TEST(test_check_reports_broken_state)
 	assert_non_null(strstr(output, ids[0]));
 }
 
+/* Without the daemon's config: addresses (a list with a dead entry first),
+ * gateway credentials, agent ids and the agent secret given as options. */
+HARNESS_TEST(test_load_explicit_options)
+{
+	char gw[256], ag[256], creds[256];
+	const char *out, *report;
+	int st;
+
+	snprintf(gw, sizeof(gw), "%s,%s", harness_free_addr(h), harness_gateway_addr(h));
+	snprintf(ag, sizeof(ag), "%s", harness_agent_addr(h));
+	snprintf(creds, sizeof(creds), "gw2:%s", harness_gateway_secret(h, "gw2"));
+	const char *const argv[] = {load_path(),     "--gateway",      gw,
+	                            "--agent",       ag,               "--gateway-creds",
+	                            creds,           "--agent-ids",    "alice,bob",
+	                            "--agent-secret", harness_agent_secret(h),
+	                            "--contacts",    "40",             "--rate",
+	                            "100",           "--duration",     "30",
+	                            "--mix",         "chat=1",         "--settle-ms",
+	                            "20000",         "--check-redis",  harness_redis_addr(h),
+	                            "--site",        "test",           "--json",
+	                            "--quiet",       NULL};
+
+	st = harness_run(h, argv, 60000, &out);
+	fputs(out, stdout);
+	assert_int_equal(st, 0);
+	report = json_line(out);
+	assert_int_equal(json_num(report, "gateways"), 1);
+	assert_int_equal(json_num(report, "agents"), 2);
+	assert_int_equal(json_num(report, "acknowledged"), 40);
+	assert_int_equal(json_num(report, "completed"), 40);
+	assert_int_equal(json_num(report, "lost"), 0);
+	assert_int_equal(json_num(report, "stuck"), 0);
+}
+
 /* Options that make no sense are refused with status 2. */
 HARNESS_TEST(test_load_usage_errors)
 {
@@ -222,6 +256,8 @@ int main(void)
 	                                    harness_teardown),
 	    cmocka_unit_test_setup_teardown(test_load_fixed_count, harness_setup, harness_teardown),
 	    cmocka_unit_test_setup_teardown(test_check_reports_broken_state, harness_setup,
+	                                    harness_teardown),
+	    cmocka_unit_test_setup_teardown(test_load_explicit_options, harness_setup,
 	                                    harness_teardown),
 	    cmocka_unit_test_setup_teardown(test_load_usage_errors, harness_setup, harness_teardown),
 	};
