@@ -6,7 +6,8 @@
  * two agents, 0 stuck, and every one of them completed in the end.
  *
  * bench/chaos-kill.sh runs the same for longer, with parameters. The kill
- * times come from a seed printed at the start (SB_KILL_SEED replays it). */
+ * times come from a seed printed at the start (SB_KILL_SEED replays it).
+ * A second test kills the leader of an active/standby pair under load. */
 #define _GNU_SOURCE
 #include <signal.h>
 #include <stdio.h>
@@ -126,10 +127,89 @@ HARNESS_TEST(test_kill9_under_load)
 	assert_int_equal(json_num(report, "finished"), acked);
 }
 
+/* Active/standby under load: the leader is killed and the standby (same
+ * Redis, lease 600 ms) takes over; sb-load's clients list both daemons and
+ * follow. The same three zeros after, and the take-over time printed. */
+static int setup_pair(void **state)
+{
+	struct harness_opts opts = {.extra_yaml = "ha:\n  lease_ms: 600\n"};
+
+	*state = harness_start(&opts);
+	return 0;
+}
+
+HARNESS_TEST(test_leader_killed_under_load)
+{
+	const char *sb_gw = harness_free_addr(h), *sb_ag = harness_free_addr(h);
+	const char *cfg = harness_write_config_variant(h, "standby.yaml", sb_gw, sb_ag,
+	                                               harness_redis_addr(h));
+	const char *const standby_argv[] = {harness_daemon_path(), "--config", cfg, NULL};
+	const char *gws = harness_printf(h, "%s,%s", harness_gateway_addr(h), sb_gw);
+	const char *ags = harness_printf(h, "%s,%s", harness_agent_addr(h), sb_ag);
+	const char *const argv[] = {load_path(),
+	                            "--config", harness_config_path(h),
+	                            "--gateway", gws,
+	                            "--agent", ags,
+	                            "--check-redis", harness_redis_addr(h),
+	                            "--site", "test",
+	                            "--rate", "50",
+	                            "--duration", "600",
+	                            "--accept-ms", "0-20",
+	                            "--handle-ms", "10-60",
+	                            "--settle-ms", "60000",
+	                            "--json",
+	                            NULL};
+	pid_t standby = harness_spawn(h, standby_argv, "standby.log");
+	const char *log = NULL, *output, *report;
+	int64_t t0, took = -1;
+	pid_t load;
+	long acked;
+
+	for (int i = 0; i < 250 && (log == NULL || strstr(log, "standby:") == NULL); i++) {
+		harness_sleep(h, 20);
+		log = harness_read_file(h, "standby.log");
+	}
+	assert_non_null(log);
+	assert_non_null(strstr(log, "standby:"));
+
+	load = harness_spawn(h, argv, "load.log");
+	harness_sleep(h, 2000);
+	t0 = harness_now_ms();
+	harness_daemon_signal(h, SIGKILL);
+	for (int i = 0; i < 500; i++) {
+		log = harness_read_file(h, "standby.log");
+		if (log != NULL && strstr(log, "leader: serving") != NULL) {
+			took = harness_now_ms() - t0;
+			break;
+		}
+		harness_sleep(h, 10);
+	}
+	assert_true(took >= 0);
+	printf("take-over after the leader was killed under load: %lld ms (lease 600 ms)\n",
+	       (long long)took);
+	harness_sleep(h, 2000);
+	kill(load, SIGINT);
+	assert_int_equal(harness_reap(h, load, DRAIN_MS), 0);
+	output = harness_read_file(h, "load.log");
+	fputs(output ? output : "(no output)\n", stdout);
+	report = report_of(output);
+	acked = json_num(report, "acknowledged");
+	assert_true(acked > 100);
+	assert_int_equal(json_num(report, "submitted"), acked);
+	assert_int_equal(json_num(report, "unacknowledged"), 0);
+	assert_int_equal(json_num(report, "lost"), 0);
+	assert_int_equal(json_num(report, "double_assigned"), 0);
+	assert_int_equal(json_num(report, "stuck"), 0);
+	assert_int_equal(json_num(report, "finished"), acked);
+	assert_int_equal(harness_kill(h, standby), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_kill9_under_load, harness_setup, harness_teardown),
+	    cmocka_unit_test_setup_teardown(test_leader_killed_under_load, setup_pair,
+	                                    harness_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -301,6 +301,60 @@ HARNESS_TEST(test_refused_credentials_fatal)
 	sbs_free(s);
 }
 
+/* Active/standby with a real standby (a second daemon on the same Redis,
+ * lease 600 ms): listed first, it answers NOT_LEADER naming the leader and
+ * the session goes there; when the leader is killed, the session comes back
+ * through the standby once it has taken over, and a resubmission is the
+ * same contact. */
+static int setup_pair(void **state)
+{
+	struct harness_opts opts = {.extra_yaml = "ha:\n  lease_ms: 600\n"};
+
+	*state = harness_start(&opts);
+	return 0;
+}
+
+HARNESS_TEST(test_real_standby_and_failover)
+{
+	const char *sb_gw = harness_free_addr(h), *sb_ag = harness_free_addr(h);
+	const char *cfg = harness_write_config_variant(h, "standby.yaml", sb_gw, sb_ag,
+	                                               harness_redis_addr(h));
+	const char *const argv[] = {harness_daemon_path(), "--config", cfg, NULL};
+	pid_t standby = harness_spawn(h, argv, "standby.log");
+	struct counter cnt = {0};
+	char list[256], first[128];
+	const char *log = NULL;
+	Envelope *env = NULL;
+	struct sbs *s;
+	int r;
+
+	for (int i = 0; i < 250 && (log == NULL || strstr(log, "standby:") == NULL); i++) {
+		harness_sleep(h, 20);
+		log = harness_read_file(h, "standby.log");
+	}
+	assert_non_null(log);
+	assert_non_null(strstr(log, "standby:"));
+
+	snprintf(list, sizeof(list), "%s,%s", sb_gw, harness_gateway_addr(h));
+	s = gw_session(h, list, &cnt);
+	assert_int_equal(sbs_connect(s, SESSION_WAIT_MS), SBS_UP);
+	assert_string_equal(sbs_address(s), harness_gateway_addr(h));
+	snprintf(first, sizeof(first), "%s", session_submit(s, "sess-failover"));
+
+	harness_daemon_signal(h, SIGKILL);
+	r = sbc_recv(sbs_client(s), 2000, &env);
+	if (r > 0)
+		envelope_free(env);
+	assert_int_equal(r, -1);
+	sbs_lost(s, "killed");
+	assert_int_equal(session_until_up(s), SBS_UP);
+	assert_string_equal(sbs_address(s), sb_gw);
+	assert_int_equal(cnt.connects, 2);
+	assert_string_equal(session_submit(s, "sess-failover"), first);
+	sbs_free(s);
+	assert_int_equal(harness_kill(h, standby), 0);
+}
+
 /* A one-shot client gives up after max_failures attempts in a row. */
 HARNESS_TEST(test_gives_up_after_max_failures)
 {
@@ -434,6 +488,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_not_leader_unknown_tries_next, harness_setup,
 	                                    harness_teardown),
 	    cmocka_unit_test_setup_teardown(test_refused_credentials_fatal, harness_setup,
+	                                    harness_teardown),
+	    cmocka_unit_test_setup_teardown(test_real_standby_and_failover, setup_pair,
 	                                    harness_teardown),
 	    cmocka_unit_test_setup_teardown(test_gives_up_after_max_failures, harness_setup,
 	                                    harness_teardown),
