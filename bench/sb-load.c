@@ -42,7 +42,9 @@
 #include "xalloc.h"
 
 #define LOAD_TOKEN_TTL_S (24 * 3600)
-#define LOAD_RETRY_US 100000       /* resubmit after STORE_UNAVAILABLE / OVERLOADED */
+#define LOAD_RETRY_US 100000       /* retry after STORE_UNAVAILABLE / OVERLOADED ... */
+#define LOAD_RETRY_MAX_US 2000000  /* ... a submit doubling up to this, so an outage
+                                      is not met with a storm of retries */
 #define LOAD_AVAILABLE_AGAIN_US 200000
 #define LOAD_DRAIN_BATCH 256       /* frames per connection per pass */
 #define LOAD_DEDUP_WINDOW 65536    /* event ids remembered per connection */
@@ -208,6 +210,7 @@ struct contact {
 	int16_t queue;   /* index into load.queues[channel], -1: channel default */
 	int8_t tier;     /* index into opts.tiers, -1: none */
 	uint8_t skills;  /* bit i: requires opts.skills[i] */
+	uint8_t retries; /* submits refused for a store outage or overload so far */
 	unsigned acked : 1, offered : 1, assigned : 1, completed : 1, ended : 1, failed : 1;
 };
 
@@ -582,6 +585,22 @@ static void gw_acked(struct load *l, uint32_t i, const char *contact_id)
 	load_journal_ack(l->journal, contact_id, ext);
 }
 
+/* The delay before contact i's next retry: doubling from LOAD_RETRY_US to
+ * LOAD_RETRY_MAX_US, with up to half of it random. */
+static int64_t load_submit_backoff(struct load *l, uint32_t i)
+{
+	struct contact *ct = &l->contacts[i];
+	int64_t d = LOAD_RETRY_US;
+
+	for (unsigned k = 0; k < ct->retries && d < LOAD_RETRY_MAX_US; k++)
+		d *= 2;
+	if (d > LOAD_RETRY_MAX_US)
+		d = LOAD_RETRY_MAX_US;
+	if (ct->retries < UINT8_MAX)
+		ct->retries++;
+	return d / 2 + (int64_t)(load_uniform(l) * (double)(d / 2));
+}
+
 /* Whether an error is worth retrying the same request for. */
 static bool load_retryable(int code)
 {
@@ -612,7 +631,8 @@ static void gw_on_frame(struct load *l, struct conn *c, const Envelope *env)
 			if (code == SWITCHBOARD__V1__ERROR_CODE__NOT_LEADER)
 				sbs_lost(c->s, "NOT_LEADER"); /* resubmitted on reconnect */
 			else if (load_retryable(code))
-				load_act(l, (struct action){.due = load_now_us() + LOAD_RETRY_US,
+				load_act(l, (struct action){.due = load_now_us() +
+				                                   load_submit_backoff(l, r.contact),
 				                            .kind = ACT_RESUBMIT,
 				                            .conn = (uint32_t)(c - l->conns),
 				                            .contact = r.contact});
@@ -800,7 +820,16 @@ static void agent_on_frame(struct load *l, struct conn *c, const Envelope *env)
 				                            .conn = (uint32_t)(c - l->conns),
 				                            .gen = c->gen});
 		} else if (answered && r.kind == REQ_COMPLETE) {
-			set_del(&c->held, r.contact_id); /* finished already, or not ours */
+			long i = load_index_of_id(l, r.contact_id);
+
+			/* NOT_FOUND: an earlier attempt, answered STORE_UNAVAILABLE
+			 * while Redis had in fact taken the write, finished it. */
+			if (code == SWITCHBOARD__V1__ERROR_CODE__NOT_FOUND && i >= 0 &&
+			    !l->contacts[i].completed) {
+				l->contacts[i].completed = 1;
+				l->n.completed++;
+			}
+			set_del(&c->held, r.contact_id);
 		}
 		break;
 	}
