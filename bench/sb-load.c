@@ -104,7 +104,7 @@ struct load_opts {
 	bool check_open_set;
 	const char *journal_path;
 	const char *check_journal; /* no load: check this journal file */
-	bool json, quiet;
+	bool json, quiet, verbose;
 	uint64_t seed;
 	const char *prefix;
 	bool tls;            /* any --tls* option */
@@ -161,6 +161,7 @@ static const char load_usage[] =
     "                         against Redis (needs --check-redis)\n"
     "  --json                 the final report as JSON on stdout\n"
     "  --quiet                no per-second lines (they go to stderr)\n"
+    "  --verbose              one line on stderr per Error received\n"
     "\n"
     "SIGINT or SIGTERM ends the load early (the settle time and the check still\n"
     "run); a second one quits at once.\n"
@@ -274,6 +275,20 @@ static int64_t load_between_us(struct load *l, long lo, long hi)
 static void load_count_error(struct load *l, int code)
 {
 	l->n.errors[code >= 0 && code < LOAD_MAX_ERR ? code : 0]++;
+}
+
+static const char *const req_names[] = {"submit", "set_state", "accept", "complete", "ready"};
+
+/* With --verbose: one line per Error, naming the request it answers. */
+static void load_say_error(const struct load *l, const struct conn *c, const Envelope *env,
+                           const struct req *r)
+{
+	if (!l->o.verbose)
+		return;
+	fprintf(stderr, "sb-load: %s %s: %s %s%s%s: %s\n", c->agent ? "agent" : "gateway", c->id,
+	        sbc_error_code_name((int)env->error->code), r ? req_names[r->kind] : "notice",
+	        r && r->contact_id ? " " : "", r && r->contact_id ? r->contact_id : "",
+	        env->error->message ? env->error->message : "");
 }
 
 /* Contact index of an external id of this run, or -1. */
@@ -627,6 +642,7 @@ static void gw_on_frame(struct load *l, struct conn *c, const Envelope *env)
 		int code = (int)env->error->code;
 
 		load_count_error(l, code);
+		load_say_error(l, c, env, answered ? &r : NULL);
 		if (answered && r.kind == REQ_SUBMIT) {
 			if (code == SWITCHBOARD__V1__ERROR_CODE__NOT_LEADER)
 				sbs_lost(c->s, "NOT_LEADER"); /* resubmitted on reconnect */
@@ -796,6 +812,7 @@ static void agent_on_frame(struct load *l, struct conn *c, const Envelope *env)
 		int code = (int)env->error->code;
 
 		load_count_error(l, code);
+		load_say_error(l, c, env, answered ? &r : NULL);
 		if (code == SWITCHBOARD__V1__ERROR_CODE__NOT_LEADER) {
 			sbs_lost(c->s, "NOT_LEADER");
 		} else if (answered && load_retryable(code)) {
@@ -822,8 +839,10 @@ static void agent_on_frame(struct load *l, struct conn *c, const Envelope *env)
 		} else if (answered && r.kind == REQ_COMPLETE) {
 			long i = load_index_of_id(l, r.contact_id);
 
-			/* NOT_FOUND: an earlier attempt, answered STORE_UNAVAILABLE
-			 * while Redis had in fact taken the write, finished it. */
+			/* NOT_FOUND: an earlier attempt finished it after all. The
+			 * daemon answers STORE_UNAVAILABLE ("did not acknowledge")
+			 * to a completion whose write was in flight when Redis went
+			 * away, yet keeps it in memory and replays the write. */
 			if (code == SWITCHBOARD__V1__ERROR_CODE__NOT_FOUND && i >= 0 &&
 			    !l->contacts[i].completed) {
 				l->contacts[i].completed = 1;
@@ -1463,7 +1482,7 @@ static int load_parse_args(struct load *l, int argc, char **argv, bool *done)
 		O_AGENT_SECRET, O_RATE, O_INFLIGHT, O_CONTACTS, O_DURATION, O_MIX, O_TIERS,
 		O_SKILLS, O_ACCEPT, O_HANDLE, O_NO_READY, O_SEED, O_PREFIX, O_SETTLE, O_CHECK,
 		O_SITE, O_NO_OPEN, O_JOURNAL, O_CHECK_JOURNAL, O_JSON, O_QUIET, O_HELP, O_TLS,
-		O_TLS_CA, O_TLS_CERT, O_TLS_KEY, O_TLS_NAME
+		O_TLS_CA, O_TLS_CERT, O_TLS_KEY, O_TLS_NAME, O_VERBOSE
 	};
 	static const struct option longopts[] = {
 	    {"config", required_argument, NULL, O_CONFIG},
@@ -1496,6 +1515,7 @@ static int load_parse_args(struct load *l, int argc, char **argv, bool *done)
 	    {"quiet", no_argument, NULL, O_QUIET},
 	    {"help", no_argument, NULL, O_HELP},
 	    {"tls", no_argument, NULL, O_TLS},
+	    {"verbose", no_argument, NULL, O_VERBOSE},
 	    {"tls-ca", required_argument, NULL, O_TLS_CA},
 	    {"tls-cert", required_argument, NULL, O_TLS_CERT},
 	    {"tls-key", required_argument, NULL, O_TLS_KEY},
@@ -1595,6 +1615,7 @@ static int load_parse_args(struct load *l, int argc, char **argv, bool *done)
 		case O_JSON: o->json = true; break;
 		case O_QUIET: o->quiet = true; break;
 		case O_TLS: o->tls = true; break;
+		case O_VERBOSE: o->verbose = true; break;
 		case O_TLS_CA: o->tls = true; o->tls_conf.ca_file = optarg; break;
 		case O_TLS_CERT: o->tls = true; o->tls_conf.cert_file = optarg; break;
 		case O_TLS_KEY: o->tls = true; o->tls_conf.key_file = optarg; break;
