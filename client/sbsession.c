@@ -50,6 +50,8 @@ struct sbs {
 	int64_t next_attempt;
 	int64_t ping_period, next_ping;
 	unsigned failures, quick_follows;
+	unsigned rounds;      /* failed passes over the whole address list */
+	unsigned round_tries; /* failed attempts in the current pass */
 	unsigned long connections;
 	bool fatal;
 	char addr[200]; /* current or last tried address */
@@ -182,11 +184,11 @@ void sbs_free(struct sbs *s)
 	free(s);
 }
 
-int sbs_backoff_ms(struct sbs *s, unsigned failures)
+int sbs_backoff_ms(struct sbs *s, unsigned step)
 {
 	int64_t d = s->backoff_min_ms;
 
-	for (unsigned i = 1; i < failures && d < s->backoff_max_ms; i++)
+	for (unsigned i = 1; i < step && d < s->backoff_max_ms; i++)
 		d *= 2;
 	if (d > s->backoff_max_ms)
 		d = s->backoff_max_ms;
@@ -194,13 +196,36 @@ int sbs_backoff_ms(struct sbs *s, unsigned failures)
 	return (int)(d / 2 + (int64_t)(sbs_rand(s) % (uint64_t)(d - d / 2 + 1)));
 }
 
-/* Records a failed attempt (or a lost connection) and when to try again. */
+/* Records a failed attempt and when to try again. The delay doubles per
+ * pass over the address list, not per attempt: within a pass the next
+ * address is tried after the shortest delay, so a standby that took over is
+ * reached about as soon as it serves, while a list of dead daemons is not
+ * hammered. */
 static void sbs_schedule(struct sbs *s, int64_t now, bool at_once)
 {
+	unsigned step = 1;
+
 	s->failures++;
 	if (s->max_failures > 0 && s->failures >= s->max_failures)
 		s->fatal = true;
-	s->next_attempt = at_once ? now : now + sbs_backoff_ms(s, s->failures);
+	if (at_once) {
+		s->next_attempt = now;
+		return;
+	}
+	if (++s->round_tries >= s->naddrs) {
+		s->round_tries = 0;
+		step = ++s->rounds;
+	}
+	s->next_attempt = now + sbs_backoff_ms(s, step);
+}
+
+/* A fresh streak of attempts (after a success or a loss). */
+static void sbs_reset_backoff(struct sbs *s)
+{
+	s->failures = 0;
+	s->quick_follows = 0;
+	s->rounds = 0;
+	s->round_tries = 0;
 }
 
 void sbs_lost(struct sbs *s, const char *why)
@@ -214,9 +239,8 @@ void sbs_lost(struct sbs *s, const char *why)
 	/* The daemon that just went away is the likeliest to come back. */
 	free(s->leader_hint);
 	s->leader_hint = xstrdup(s->addr);
-	s->quick_follows = 0;
 	/* A loss is not a failed attempt: the first retry comes soon. */
-	s->failures = 0;
+	sbs_reset_backoff(s);
 	s->next_attempt = sbs_mono_ms() + sbs_backoff_ms(s, 1);
 }
 
@@ -280,8 +304,7 @@ static void sbs_welcomed(struct sbs *s, struct sbc *c, const Envelope *welcome, 
 	uint32_t hb = welcome->welcome->heartbeat_ms ? welcome->welcome->heartbeat_ms : 5000;
 
 	s->c = c;
-	s->failures = 0;
-	s->quick_follows = 0;
+	sbs_reset_backoff(s);
 	s->connections++;
 	s->ping_period = hb / 2 > 50 ? hb / 2 : 50;
 	s->next_ping = now + s->ping_period;

@@ -3,7 +3,8 @@
  *
  * A session knows a list of daemon addresses (an active/standby pair, say),
  * its role and credentials. It connects and says Hello; when the connection
- * is lost it reconnects with capped exponential backoff and jitter, trying
+ * is lost it reconnects with capped exponential backoff (per pass over the
+ * list) and jitter, trying
  * the leader a NOT_LEADER answer names first and otherwise the next address
  * in the list. Each successful (re)connection is reported to the caller's
  * on_connect callback, so an application can resubmit work that was not
@@ -96,10 +97,11 @@ unsigned sbs_failures(const struct sbs *s);
 const char *sbs_address(const struct sbs *s);
 const char *sbs_last_error(const struct sbs *s);
 const char *sbs_client_id(const struct sbs *s);
-/* The delay before the attempt after `failures` consecutive failures:
- * min * 2^(failures-1), capped at max, with jitter taking it down to half at
- * most. Exposed so tests can check the bound. */
-int sbs_backoff_ms(struct sbs *s, unsigned failures);
+/* The delay at backoff step n (n >= 1): min * 2^(n-1), capped at max, with
+ * jitter taking it down to half at most. The step is the number of failed
+ * passes over the whole address list; within a pass the next address comes
+ * after step 1. Exposed so tests can check the bound. */
+int sbs_backoff_ms(struct sbs *s, unsigned step);
 
 /* Monotonic milliseconds, the clock of sbs_service(). */
 int64_t sbs_mono_ms(void);

@@ -7,7 +7,8 @@
  *
  * bench/chaos-kill.sh runs the same for longer, with parameters. The kill
  * times come from a seed printed at the start (SB_KILL_SEED replays it).
- * A second test kills the leader of an active/standby pair under load. */
+ * Two more: Redis stopped for 10 s under load, and the leader of an
+ * active/standby pair killed under load. */
 #define _GNU_SOURCE
 #include <signal.h>
 #include <stdio.h>
@@ -127,6 +128,48 @@ HARNESS_TEST(test_kill9_under_load)
 	assert_int_equal(json_num(report, "finished"), acked);
 }
 
+/* Redis stopped for 10 s under load, then started again (AOF on): the
+ * daemon answers STORE_UNAVAILABLE meanwhile, the clients retry, and the
+ * same three zeros hold after. */
+HARNESS_TEST(test_redis_outage_under_load)
+{
+	const char *const argv[] = {load_path(),
+	                            "--config", harness_config_path(h),
+	                            "--check-redis", harness_redis_addr(h),
+	                            "--site", "test",
+	                            "--rate", "50",
+	                            "--duration", "600",
+	                            "--accept-ms", "0-20",
+	                            "--handle-ms", "10-60",
+	                            "--settle-ms", "60000",
+	                            "--json",
+	                            NULL};
+	const char *output, *report;
+	pid_t load;
+	long acked;
+
+	load = harness_spawn(h, argv, "load.log");
+	harness_sleep(h, 1500);
+	harness_redis_stop(h);
+	harness_sleep(h, 10000);
+	harness_redis_start(h);
+	harness_sleep(h, 2000);
+	kill(load, SIGINT);
+	assert_int_equal(harness_reap(h, load, DRAIN_MS), 0);
+	output = harness_read_file(h, "load.log");
+	fputs(output ? output : "(no output)\n", stdout);
+	report = report_of(output);
+	acked = json_num(report, "acknowledged");
+	assert_true(acked > 100);
+	assert_int_equal(json_num(report, "submitted"), acked);
+	assert_int_equal(json_num(report, "unacknowledged"), 0);
+	assert_int_equal(json_num(report, "lost"), 0);
+	assert_int_equal(json_num(report, "double_assigned"), 0);
+	assert_int_equal(json_num(report, "stuck"), 0);
+	assert_int_equal(json_num(report, "finished"), acked);
+	assert_non_null(strstr(report, "STORE_UNAVAILABLE"));
+}
+
 /* Active/standby under load: the leader is killed and the standby (same
  * Redis, lease 600 ms) takes over; sb-load's clients list both daemons and
  * follow. The same three zeros after, and the take-over time printed. */
@@ -208,6 +251,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_kill9_under_load, harness_setup, harness_teardown),
+	    cmocka_unit_test_setup_teardown(test_redis_outage_under_load, harness_setup,
+	                                    harness_teardown),
 	    cmocka_unit_test_setup_teardown(test_leader_killed_under_load, setup_pair,
 	                                    harness_teardown),
 	};
