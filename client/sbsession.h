@@ -3,10 +3,9 @@
  *
  * A session knows a list of daemon addresses (an active/standby pair, say),
  * its role and credentials. It connects and says Hello; when the connection
- * is lost it reconnects with capped exponential backoff (per pass over the
- * list) and jitter, trying
- * the leader a NOT_LEADER answer names first and otherwise the next address
- * in the list. Each successful (re)connection is reported to the caller's
+ * is lost it reconnects with capped exponential backoff (doubling per pass
+ * over the list) and jitter, trying the leader a NOT_LEADER answer names
+ * first and otherwise the next address in the list. Each successful (re)connection is reported to the caller's
  * on_connect callback, so an application can resubmit work that was not
  * acknowledged (submits are idempotent) and rebuild what it tracks from the
  * events the daemon redelivers. It also sends the Pings the heartbeat needs.
