@@ -18,6 +18,7 @@
 #include "ha/presence.h"
 #include "ha/recovery.h"
 #include "log.h"
+#include "reload.h"
 #include "routing.h"
 #include "security/tls.h"
 #include "session/listener.h"
@@ -56,6 +57,7 @@ struct server {
 	bool recovery_running;
 	bool check_invariants;
 	char *node_id;
+	unsigned engine_generation;
 	struct listener *gateway_listener;
 	struct listener *agent_listener;
 	struct tls_server *gateway_tls, *agent_tls; /* NULL: that port is plain TCP */
@@ -404,15 +406,29 @@ static void server_update_pause(struct server *srv)
 	server_engine_touched(srv);
 }
 
+struct engine *server_engine_build(struct server *srv, const struct sb_config *cfg,
+				   const struct sb_queue_conf *const *draining, size_t n_draining,
+				   const char **why)
+{
+	/* Offer ids carry the engine's generation: a reload's new engine must
+	 * not hand out an id the old one used. */
+	char prefix[32];
+	snprintf(prefix, sizeof prefix, "%s.%u", srv->boot, ++srv->engine_generation);
+	struct engine *e = routing_engine_new_draining(cfg, draining, n_draining, sink_ops(),
+						       srv->sink, prefix, srv->check_invariants,
+						       why);
+	if (e != NULL)
+		engine_set_paused(e, true, server_now_ms(srv));
+	return e;
+}
+
 /* A fresh, paused engine from the config: the start of a term, or standing
  * down, leaves nothing of the old routing state behind. */
 static int server_engine_reset(struct server *srv, const char **why)
 {
-	struct engine *e = routing_engine_new(srv->cfg, sink_ops(), srv->sink, srv->boot,
-					      srv->check_invariants, why);
+	struct engine *e = server_engine_build(srv, srv->cfg, NULL, 0, why);
 	if (e == NULL)
 		return SB_ERR_CONFIG;
-	engine_set_paused(e, true, server_now_ms(srv));
 	if (srv->engine != NULL) {
 		evtimer_del(srv->engine_timer);
 		engine_free(srv->engine);
@@ -553,11 +569,69 @@ static void server_on_stop_signal(evutil_socket_t sig, short what, void *arg)
 	server_stop_step(srv);
 }
 
+/* SIGHUP: the configuration file, then the certificates it names. */
 static void server_on_hup(evutil_socket_t sig, short what, void *arg)
 {
-	server_tls_reload(arg);
-	log_warnx("SIGHUP: configuration reload is not supported by this version; "
-		  "only TLS certificates are re-read");
+	struct server *srv = arg;
+
+	if (srv->stopping)
+		return;
+	reload_config(srv);
+	server_tls_reload(srv);
+}
+
+struct sb_config *server_config_mutable(struct server *srv)
+{
+	return srv->cfg;
+}
+
+/* Re-keys the agent registry on the new engine's id strings (the map keeps
+ * pointers), and turns away sessions of agents and gateways the new
+ * configuration no longer has. */
+static void server_rebind(struct server *srv)
+{
+	struct strmap old = srv->agents;
+	const char *k;
+	void *v;
+
+	strmap_init(&srv->agents);
+	for (size_t it = 0; strmap_next(&old, &it, &k, &v);) {
+		const struct engine_agent_view *a = engine_agent(srv->engine, k);
+		if (a != NULL) {
+			strmap_put(&srv->agents, a->id, v);
+			continue;
+		}
+		session_send_error(v, 0, SB_ERR_FORBIDDEN,
+				   "removed from the roster by a configuration reload");
+		session_close(v, "agent removed from the roster", true);
+	}
+	strmap_free(&old);
+	for (size_t it = 0; strmap_next(&srv->sessions, &it, &k, &v);) {
+		struct session *s = v;
+		const char *id = session_client_id(s);
+		if (session_role(s) == SESSION_GATEWAY && id != NULL &&
+		    config_gateway(srv->cfg, id) == NULL) {
+			session_send_error(s, 0, SB_ERR_UNAUTHENTICATED,
+					   "gateway removed by a configuration reload");
+			session_close(s, "gateway removed from the configuration", true);
+		}
+	}
+}
+
+void server_install(struct server *srv, struct sb_config *cfg, struct engine *e)
+{
+	struct sb_config *old_cfg = srv->cfg;
+	struct engine *old = srv->engine;
+
+	evtimer_del(srv->engine_timer);
+	srv->cfg = cfg;
+	srv->engine = e;
+	server_rebind(srv);
+	engine_free(old);
+	config_free(old_cfg);
+	presence_set_grace(srv->presence, cfg->agent_grace_ms);
+	log_set_level((enum log_level)log_level_parse(cfg->log_level));
+	server_update_pause(srv);
 }
 
 /* Names this daemon in the lease (ha.node_id, else <hostname>-<gateway
