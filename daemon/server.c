@@ -28,8 +28,6 @@
 #include "strmap.h"
 #include "xalloc.h"
 
-/* How long SIGTERM waits for in-flight store writes before exiting. */
-#define SERVER_DRAIN_MS 3000
 
 /* A gateway's live sessions, newest first. Owner: the gateways map. */
 struct gateway_sessions {
@@ -561,11 +559,11 @@ static void server_on_stop_signal(evutil_socket_t sig, short what, void *arg)
 	listener_free(srv->agent_listener);
 	srv->gateway_listener = srv->agent_listener = NULL;
 	for (size_t it = 0; strmap_next(&srv->sessions, &it, &k, &v);)
-		session_shutdown(v, "daemon shutting down");
+		session_shutdown(v, "daemon shutting down; reconnect (to the standby, if any)");
 	/* After the writes already sent, in Redis's order: a standby takes
 	 * over as soon as they have landed, not a lease later. */
 	leader_release(srv->leader);
-	srv->drain_deadline = server_now_ms(srv) + SERVER_DRAIN_MS;
+	srv->drain_deadline = server_now_ms(srv) + srv->cfg->drain_ms;
 	server_stop_step(srv);
 }
 

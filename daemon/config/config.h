@@ -135,6 +135,7 @@ struct sb_config {
 	int64_t heartbeat_ms;
 	int64_t missed_heartbeats;
 	int64_t agent_grace_ms; /* a dropped agent keeps its state this long */
+	int64_t drain_ms;       /* SIGTERM waits this long for in-flight store writes */
 
 	char *agent_secret;            /* HMAC key for agent tokens */
 	int64_t agent_token_max_ttl_s; /* --mint-token refuses longer lifetimes */

@@ -474,6 +474,10 @@ const struct config_key config_table[] = {
 	{ .path = "sessions.missed_heartbeats", .type = CONFIG_INT, CFG(missed_heartbeats),
 	  .min = 1, .max = 100, .def = 3,
 	  .doc = "a session silent this many intervals is closed; its agent stops being routable" },
+	{ .path = "sessions.drain_ms", .type = CONFIG_DURATION, CFG(drain_ms), .unit_ms = 1,
+	  .min = 0, .max = 5 * 60 * SECOND_MS, .def = 5 * SECOND_MS,
+	  .doc = "on SIGTERM the daemon stops accepting, tells every client, and exits once the "
+		 "store has acknowledged every write in flight, or after this long" },
 	{ .path = "sessions.agent_grace_ms", .type = CONFIG_DURATION, CFG(agent_grace_ms),
 	  .unit_ms = 1, .min = 0, .max = HOUR_MS, .def = 30 * SECOND_MS,
 	  .doc = "an agent whose session drops (or who was logged in when the daemon restarted) keeps "

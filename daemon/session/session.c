@@ -151,8 +151,10 @@ void session_close(struct session *s, const char *reason, bool flush)
 
 void session_shutdown(struct session *s, const char *reason)
 {
+	/* NOT_LEADER with no leader named: clients go to the next address
+	 * (the standby, which takes the lease this daemon releases). */
 	if (s->state == SESSION_ACTIVE || s->state == SESSION_HELLO_WAIT)
-		session_send_error(s, 0, SB_ERR_OVERLOADED, reason);
+		session_send_error(s, 0, SB_ERR_NOT_LEADER, reason);
 	session_close(s, reason, true);
 }
 
