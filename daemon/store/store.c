@@ -13,6 +13,7 @@
 #include "address.h"
 #include "err.h"
 #include "log.h"
+#include "metrics.h"
 #include "store/keys.h"
 #include "store/scripts.h"
 #include "xalloc.h"
@@ -386,6 +387,7 @@ static void store_on_reply(redisAsyncContext *ac, void *reply_, void *privdata)
 			      ? SB_ERR_STORE_UNAVAILABLE
 			      : SB_ERR_INTERNAL;
 	}
+	metrics_store_reply(store_now_ms() - r->sent_ms, err);
 	if (r->submit_cb != NULL) {
 		if (err != 0)
 			r->submit_cb(r->arg, err, NULL);
