@@ -61,7 +61,7 @@ static int admin_connect(const struct admin_opts *o)
 		return -1;
 	}
 	if (a.is_unix) {
-		struct sockaddr_un sun = { .sun_family = AF_UNIX };
+		struct sockaddr_un sun = {.sun_family = AF_UNIX};
 		snprintf(sun.sun_path, sizeof sun.sun_path, "%s", a.path);
 		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		if (fd >= 0 && connect(fd, (struct sockaddr *)&sun, sizeof sun) != 0) {
@@ -69,7 +69,7 @@ static int admin_connect(const struct admin_opts *o)
 			fd = -1;
 		}
 	} else {
-		struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res = NULL, *ai;
+		struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL, *ai;
 		char port[16];
 		snprintf(port, sizeof port, "%d", a.port);
 		if (getaddrinfo(a.host, port, &hints, &res) == 0) {
@@ -85,14 +85,14 @@ static int admin_connect(const struct admin_opts *o)
 	}
 	if (fd < 0)
 		fprintf(stderr, "sbctl %s: cannot connect to the admin API at %s: %s\n", o->cmd,
-			o->address, strerror(errno));
+		        o->address, strerror(errno));
 	return fd;
 }
 
 /* Waits until fd is ready for events or the deadline; false on timeout. */
 static bool admin_ready(int fd, short events, int64_t deadline)
 {
-	struct pollfd p = { .fd = fd, .events = events };
+	struct pollfd p = {.fd = fd, .events = events};
 	int64_t left = deadline - sbctl_mono_ms();
 
 	if (left <= 0)
@@ -103,7 +103,7 @@ static bool admin_ready(int fd, short events, int64_t deadline)
 /* One request, one response ("Connection: close": the body ends at EOF or
  * at Content-Length). Returns 0, or an exit code after printing. */
 static int admin_request(const struct admin_opts *o, const char *method, const char *path,
-			 const char *body, bool auth, struct admin_response *out)
+                         const char *body, bool auth, struct admin_response *out)
 {
 	int64_t deadline = sbctl_mono_ms() + o->timeout_ms;
 	char *token = NULL, err[256], *req = NULL, *buf = NULL;
@@ -112,7 +112,8 @@ static int admin_request(const struct admin_opts *o, const char *method, const c
 
 	memset(out, 0, sizeof *out);
 	if (auth && (o->token != NULL || o->token_file != NULL)) {
-		if (o->token_file != NULL && (token = sbctl_read_secret(o->token_file, err, sizeof err)) == NULL) {
+		if (o->token_file != NULL &&
+		    (token = sbctl_read_secret(o->token_file, err, sizeof err)) == NULL) {
 			fprintf(stderr, "sbctl %s: cannot read --token-file: %s\n", o->cmd, err);
 			return SBCTL_EXIT_FAIL;
 		}
@@ -127,11 +128,10 @@ static int admin_request(const struct admin_opts *o, const char *method, const c
 	if (body != NULL)
 		snprintf(length, sizeof length, "Content-Length: %zu\r\n", strlen(body));
 	req = xasprintf("%s %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n"
-			"Accept: application/json\r\n%s%s%s%s%s\r\n%s",
-			method, path, o->address, token ? "Authorization: Bearer " : "",
-			token ? token : "", token ? "\r\n" : "",
-			body ? "Content-Type: application/json\r\n" : "", length,
-			body ? body : "");
+	                "Accept: application/json\r\n%s%s%s%s%s\r\n%s",
+	                method, path, o->address, token ? "Authorization: Bearer " : "",
+	                token ? token : "", token ? "\r\n" : "",
+	                body ? "Content-Type: application/json\r\n" : "", length, body ? body : "");
 	if (token != NULL) {
 		explicit_bzero(token, strlen(token));
 		free(token);
@@ -163,7 +163,7 @@ static int admin_request(const struct admin_opts *o, const char *method, const c
 		len += (size_t)n;
 		if (len > ADMIN_MAX_RESPONSE) {
 			fprintf(stderr, "sbctl %s: response larger than %d bytes\n", o->cmd,
-				ADMIN_MAX_RESPONSE);
+			        ADMIN_MAX_RESPONSE);
 			goto out;
 		}
 	}
@@ -184,7 +184,7 @@ static int admin_request(const struct admin_opts *o, const char *method, const c
 	goto out;
 timeout:
 	fprintf(stderr, "sbctl %s: no answer from %s within %ld ms\n", o->cmd, o->address,
-		o->timeout_ms);
+	        o->timeout_ms);
 	goto out;
 ioerr:
 	fprintf(stderr, "sbctl %s: %s: %s\n", o->cmd, o->address, strerror(errno));
@@ -205,7 +205,7 @@ static int admin_fail(const struct admin_opts *o, const struct admin_response *r
 
 	if (code != NULL && code->type == JV_STRING && msg != NULL && msg->type == JV_STRING)
 		fprintf(stderr, "sbctl %s: %s (HTTP %d): %s\n", o->cmd, code->str, r->status,
-			msg->str);
+		        msg->str);
 	else
 		fprintf(stderr, "sbctl %s: HTTP %d\n", o->cmd, r->status);
 	jv_free(v);
@@ -215,7 +215,7 @@ static int admin_fail(const struct admin_opts *o, const struct admin_response *r
 /* GET/POST/... and parse: 0 with *out (jv_free), or an exit code printed.
  * With --json the body is printed as it came and *out is NULL. */
 static int admin_call(const struct admin_opts *o, const char *method, const char *path,
-		      const char *body, bool auth, struct jv **out)
+                      const char *body, bool auth, struct jv **out)
 {
 	struct admin_response r;
 	char err[160];
@@ -314,27 +314,37 @@ static void table_print(struct table *t)
 
 /* ---- options -------------------------------------------------------------- */
 
-enum { OPT_ADMIN = 0x2000, OPT_TOKEN, OPT_TOKEN_FILE, OPT_JSON, OPT_TIMEOUT, OPT_NAME, OPT_TIER,
-       OPT_SKILL, OPT_CAPACITY, OPT_QUEUE };
+enum {
+	OPT_ADMIN = 0x2000,
+	OPT_TOKEN,
+	OPT_TOKEN_FILE,
+	OPT_JSON,
+	OPT_TIMEOUT,
+	OPT_NAME,
+	OPT_TIER,
+	OPT_SKILL,
+	OPT_CAPACITY,
+	OPT_QUEUE
+};
 
-#define ADMIN_COMMON_USAGE                                                                       \
-	"  --admin ADDR          the admin API (default " ADMIN_DEFAULT_ADDR ", or $SB_ADMIN)\n" \
-	"  --token-file F        the bearer token, for changes (or --token T, or $SB_ADMIN_TOKEN)\n" \
-	"  --json                print the API's JSON instead of a table\n"                    \
+#define ADMIN_COMMON_USAGE                                                                         \
+	"  --admin ADDR          the admin API (default " ADMIN_DEFAULT_ADDR ", or $SB_ADMIN)\n"   \
+	"  --token-file F        the bearer token, for changes (or --token T, or "                 \
+	"$SB_ADMIN_TOKEN)\n"                                                                       \
+	"  --json                print the API's JSON instead of a table\n"                        \
 	"  --timeout MS          connect and reply timeout (default 5000)\n"
 
 static const char admin_usage[] =
-	"usage: sbctl status|queues [QUEUE]|agents [AGENT]|contact ID [options]\n"
-	"       sbctl roster list\n"
-	"       sbctl roster add ID [--name N] [--tier T] [--skill NAME=LEVEL]...\n"
-	"                           [--capacity CHANNEL=N]... [--queue Q]...\n"
-	"       sbctl roster set ID [the same: what is given replaces what was]\n"
-	"       sbctl roster rm ID\n"
-	"       sbctl force-state AGENT available|break|offline [REASON]\n"
-	"\n" ADMIN_COMMON_USAGE
-	"\n"
-	"Talks to the daemon's admin HTTP API (docs/admin-api.md). Changes (roster add/set/rm,\n"
-	"force-state) need the bearer token of admin.token_file.\n";
+    "usage: sbctl status|queues [QUEUE]|agents [AGENT]|contact ID [options]\n"
+    "       sbctl roster list\n"
+    "       sbctl roster add ID [--name N] [--tier T] [--skill NAME=LEVEL]...\n"
+    "                           [--capacity CHANNEL=N]... [--queue Q]...\n"
+    "       sbctl roster set ID [the same: what is given replaces what was]\n"
+    "       sbctl roster rm ID\n"
+    "       sbctl force-state AGENT available|break|offline [REASON]\n"
+    "\n" ADMIN_COMMON_USAGE "\n"
+    "Talks to the daemon's admin HTTP API (docs/admin-api.md). Changes (roster add/set/rm,\n"
+    "force-state) need the bearer token of admin.token_file.\n";
 
 /* A roster change being built from options: JSON members. */
 struct admin_roster_args {
@@ -345,7 +355,7 @@ struct admin_roster_args {
 
 /* Appends ",\"k\":v" style text to a fixed buffer; false if it is full. */
 static bool admin_append(char *buf, size_t size, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static bool admin_append(char *buf, size_t size, const char *fmt, ...)
 {
 	size_t used = strlen(buf);
@@ -372,18 +382,18 @@ static bool admin_plain(const char *s)
 static int admin_options(int argc, char **argv, struct admin_opts *o, struct admin_roster_args *ra)
 {
 	static const struct option longopts[] = {
-		{ "admin", required_argument, NULL, OPT_ADMIN },
-		{ "token", required_argument, NULL, OPT_TOKEN },
-		{ "token-file", required_argument, NULL, OPT_TOKEN_FILE },
-		{ "json", no_argument, NULL, OPT_JSON },
-		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
-		{ "name", required_argument, NULL, OPT_NAME },
-		{ "tier", required_argument, NULL, OPT_TIER },
-		{ "skill", required_argument, NULL, OPT_SKILL },
-		{ "capacity", required_argument, NULL, OPT_CAPACITY },
-		{ "queue", required_argument, NULL, OPT_QUEUE },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"admin", required_argument, NULL, OPT_ADMIN},
+	    {"token", required_argument, NULL, OPT_TOKEN},
+	    {"token-file", required_argument, NULL, OPT_TOKEN_FILE},
+	    {"json", no_argument, NULL, OPT_JSON},
+	    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+	    {"name", required_argument, NULL, OPT_NAME},
+	    {"tier", required_argument, NULL, OPT_TIER},
+	    {"skill", required_argument, NULL, OPT_SKILL},
+	    {"capacity", required_argument, NULL, OPT_CAPACITY},
+	    {"queue", required_argument, NULL, OPT_QUEUE},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	int opt;
 
@@ -394,10 +404,20 @@ static int admin_options(int argc, char **argv, struct admin_opts *o, struct adm
 		char *eq = optarg != NULL ? strchr(optarg, '=') : NULL;
 		long n;
 		switch (opt) {
-		case OPT_ADMIN: o->address = optarg; break;
-		case OPT_TOKEN: o->token = optarg; o->token_file = NULL; break;
-		case OPT_TOKEN_FILE: o->token_file = optarg; o->token = NULL; break;
-		case OPT_JSON: o->json = true; break;
+		case OPT_ADMIN:
+			o->address = optarg;
+			break;
+		case OPT_TOKEN:
+			o->token = optarg;
+			o->token_file = NULL;
+			break;
+		case OPT_TOKEN_FILE:
+			o->token_file = optarg;
+			o->token = NULL;
+			break;
+		case OPT_JSON:
+			o->json = true;
+			break;
 		case OPT_TIMEOUT:
 			if (sbctl_parse_long(optarg, 1, 600000, &o->timeout_ms) != 0)
 				return sbctl_usage_error(o->cmd, "bad --timeout '%s'", optarg);
@@ -416,14 +436,15 @@ static int admin_options(int argc, char **argv, struct admin_opts *o, struct adm
 			if (eq == NULL || eq == optarg || !admin_plain(optarg) ||
 			    sbctl_parse_long(eq + 1, 1, 50, &n) != 0)
 				return sbctl_usage_error(o->cmd, "--%s wants NAME=NUMBER",
-							 opt == OPT_SKILL ? "skill" : "capacity");
-			if (!admin_append(opt == OPT_SKILL ? ra->skills : ra->capacity,
-					  opt == OPT_SKILL ? sizeof ra->skills : sizeof ra->capacity,
-					  "%s\"%.*s\":%ld",
-					  (opt == OPT_SKILL ? ra->any_skill : ra->any_capacity) ? "," : "",
-					  (int)(eq - optarg), optarg, n))
+				                         opt == OPT_SKILL ? "skill" : "capacity");
+			if (!admin_append(
+			        opt == OPT_SKILL ? ra->skills : ra->capacity,
+			        opt == OPT_SKILL ? sizeof ra->skills : sizeof ra->capacity,
+			        "%s\"%.*s\":%ld",
+			        (opt == OPT_SKILL ? ra->any_skill : ra->any_capacity) ? "," : "",
+			        (int)(eq - optarg), optarg, n))
 				return sbctl_usage_error(o->cmd, "too many --%s",
-							 opt == OPT_SKILL ? "skill" : "capacity");
+				                         opt == OPT_SKILL ? "skill" : "capacity");
 			if (opt == OPT_SKILL)
 				ra->any_skill = true;
 			else
@@ -432,7 +453,7 @@ static int admin_options(int argc, char **argv, struct admin_opts *o, struct adm
 		case OPT_QUEUE:
 			if (!admin_plain(optarg) ||
 			    !admin_append(ra->queues, sizeof ra->queues, "%s\"%s\"",
-					  ra->any_queue ? "," : "", optarg))
+			                  ra->any_queue ? "," : "", optarg))
 				return sbctl_usage_error(o->cmd, "bad or too many --queue");
 			ra->any_queue = true;
 			break;
@@ -478,7 +499,8 @@ static int admin_status(const struct admin_opts *o)
 	printf("version      %s\n", admin_s(v, "version"));
 	printf("site         %s\n", admin_s(v, "site"));
 	printf("uptime       %s\n", up);
-	printf("store        %s (%.0f pending)\n", admin_s(v, "store"), admin_n(v, "store_pending"));
+	printf("store        %s (%.0f pending)\n", admin_s(v, "store"),
+	       admin_n(v, "store_pending"));
 	printf("waiting      %.0f in %.0f queues\n", admin_n(v, "waiting"), admin_n(v, "queues"));
 	printf("agents       %.0f in the roster, %.0f logged in: %.0f available, %.0f on break, "
 	       "%.0f offline\n",
@@ -493,8 +515,8 @@ static int admin_status(const struct admin_opts *o)
 static void admin_queue_row(struct table *t, const struct jv *q)
 {
 	const struct jv *w = jv_get(q, "window"), *tot = jv_get(q, "total");
-	char waiting[16], longest[16], sl[16], target[16], ans[16], ab[16], ex[16], ov[16],
-		asa[16], aht[16];
+	char waiting[16], longest[16], sl[16], target[16], ans[16], ab[16], ex[16], ov[16], asa[16],
+	    aht[16];
 	double slv = admin_n(w, "service_level");
 
 	admin_num(waiting, sizeof waiting, admin_n(q, "waiting"));
@@ -503,7 +525,7 @@ static void admin_queue_row(struct table *t, const struct jv *q)
 		snprintf(sl, sizeof sl, "-");
 	else
 		snprintf(sl, sizeof sl, "%.1f%%%s", slv * 100,
-			 slv * 100 < admin_n(q, "target_pct") ? " !" : "");
+		         slv * 100 < admin_n(q, "target_pct") ? " !" : "");
 	snprintf(target, sizeof target, "%.0f%%", admin_n(q, "target_pct"));
 	admin_num(ans, sizeof ans, admin_n(tot, "answered"));
 	admin_num(ab, sizeof ab, admin_n(tot, "abandoned"));
@@ -511,17 +533,27 @@ static void admin_queue_row(struct table *t, const struct jv *q)
 	admin_num(ov, sizeof ov, admin_n(tot, "overflowed"));
 	admin_dur(asa, sizeof asa, admin_n(w, "asa_ms"));
 	admin_dur(aht, sizeof aht, admin_n(w, "aht_ms"));
-	const char *row[] = { admin_s(q, "name"), admin_s(q, "channel"), waiting, longest, sl,
-			      target, ans, ab, ex, ov, asa, aht };
+	const char *row[] = {admin_s(q, "name"),
+	                     admin_s(q, "channel"),
+	                     waiting,
+	                     longest,
+	                     sl,
+	                     target,
+	                     ans,
+	                     ab,
+	                     ex,
+	                     ov,
+	                     asa,
+	                     aht};
 	table_row(t, row);
 }
 
 static int admin_queues(const struct admin_opts *o, const char *one)
 {
-	static const char *const head[] = { "QUEUE",    "CHANNEL",   "WAITING", "LONGEST",
-					    "SL",       "TARGET",    "ANSWERED", "ABANDONED",
-					    "EXPIRED",  "OVERFLOWED", "ASA",     "AHT" };
-	struct table t = { .ncols = 12 };
+	static const char *const head[] = {"QUEUE",   "CHANNEL",    "WAITING",  "LONGEST",
+	                                   "SL",      "TARGET",     "ANSWERED", "ABANDONED",
+	                                   "EXPIRED", "OVERFLOWED", "ASA",      "AHT"};
+	struct table t = {.ncols = 12};
 	char *path = NULL;
 	struct jv *v;
 	int rc;
@@ -552,33 +584,38 @@ static int admin_queues(const struct admin_opts *o, const char *one)
 
 static void admin_agent_row(struct table *t, const struct jv *a)
 {
-	static const char *const chans[] = { "voice", "chat", "email", "social" };
+	static const char *const chans[] = {"voice", "chat", "email", "social"};
 	const struct jv *chs = jv_get(a, "channels");
 	char cell[4][24], in_state[16], handled[16];
 
 	for (int c = 0; c < 4; c++) {
 		const struct jv *ch = jv_get(chs, chans[c]);
 		snprintf(cell[c], sizeof cell[c], "%.0f/%.0f", admin_n(ch, "load"),
-			 admin_n(ch, "capacity"));
+		         admin_n(ch, "capacity"));
 	}
 	admin_dur(in_state, sizeof in_state, admin_n(a, "time_in_state_ms"));
 	admin_num(handled, sizeof handled, admin_n(a, "handled"));
 	const struct jv *li = jv_get(a, "logged_in");
-	const char *row[] = { admin_s(a, "id"),	      admin_s(a, "tier"),
-			      admin_s(a, "state"),    admin_s(a, "reason")[0] ? admin_s(a, "reason") : "-",
-			      in_state,		      li != NULL && li->b ? "yes" : "no",
-			      cell[0],		      cell[1],
-			      cell[2],		      cell[3],
-			      handled };
+	const char *row[] = {admin_s(a, "id"),
+	                     admin_s(a, "tier"),
+	                     admin_s(a, "state"),
+	                     admin_s(a, "reason")[0] ? admin_s(a, "reason") : "-",
+	                     in_state,
+	                     li != NULL && li->b ? "yes" : "no",
+	                     cell[0],
+	                     cell[1],
+	                     cell[2],
+	                     cell[3],
+	                     handled};
 	table_row(t, row);
 }
 
 static int admin_agents(const struct admin_opts *o, const char *one)
 {
-	static const char *const head[] = { "AGENT", "TIER",  "STATE", "REASON",
-					    "IN STATE", "LOGGED IN", "VOICE", "CHAT",
-					    "EMAIL", "SOCIAL", "HANDLED" };
-	struct table t = { .ncols = 11 };
+	static const char *const head[] = {"AGENT",    "TIER",      "STATE",  "REASON",
+	                                   "IN STATE", "LOGGED IN", "VOICE",  "CHAT",
+	                                   "EMAIL",    "SOCIAL",    "HANDLED"};
+	struct table t = {.ncols = 11};
 	char *path = NULL;
 	struct jv *v;
 	int rc;
@@ -621,7 +658,8 @@ static int admin_contact(const struct admin_opts *o, const char *id)
 	printf("contact      %s\n", admin_s(v, "id"));
 	printf("from         %s / %s\n", admin_s(v, "gateway"), admin_s(v, "external_id"));
 	printf("queue        %s (%s), customer tier %s\n", admin_s(v, "queue"),
-	       admin_s(v, "channel"), admin_s(v, "customer_tier")[0] ? admin_s(v, "customer_tier") : "-");
+	       admin_s(v, "channel"),
+	       admin_s(v, "customer_tier")[0] ? admin_s(v, "customer_tier") : "-");
 	printf("state        %s%s%s\n", admin_s(v, "state"),
 	       admin_s(v, "agent")[0] ? ", agent " : "", admin_s(v, "agent"));
 	printf("waited       %s (SLA %s%s)\n", waited, sla,
@@ -629,9 +667,11 @@ static int admin_contact(const struct admin_opts *o, const char *id)
 	const struct jv *x = jv_get(v, "explain");
 	if (x != NULL && x->type == JV_OBJECT) {
 		const struct jv *b = jv_get(x, "blocked");
-		admin_dur(dl, sizeof dl, admin_n(x, "deadline_ms") - admin_n(v, "arrived_ms") - admin_n(v, "waited_ms"));
-		printf("explain      step %.0f, position %.0f, deadline in %s\n", admin_n(x, "step"),
-		       admin_n(x, "position"), dl);
+		admin_dur(dl, sizeof dl,
+		          admin_n(x, "deadline_ms") - admin_n(v, "arrived_ms") -
+		              admin_n(v, "waited_ms"));
+		printf("explain      step %.0f, position %.0f, deadline in %s\n",
+		       admin_n(x, "step"), admin_n(x, "position"), dl);
 		printf("agents       eligible %.0f; blocked by queue %.0f, skill %.0f, tier %.0f, "
 		       "preferred %.0f, state %.0f, capacity %.0f, penalty %.0f\n",
 		       admin_n(x, "eligible"), admin_n(b, "queue"), admin_n(b, "skill"),
@@ -645,20 +685,23 @@ static int admin_contact(const struct admin_opts *o, const char *id)
 static void admin_roster_row(struct table *t, const struct jv *a)
 {
 	char skills[512] = "", caps[128] = "", queues[512] = "";
-	const struct jv *s = jv_get(a, "skills"), *c = jv_get(a, "capacity"), *q = jv_get(a, "queues");
+	const struct jv *s = jv_get(a, "skills"), *c = jv_get(a, "capacity"),
+	                *q = jv_get(a, "queues");
 
 	for (size_t i = 0; s != NULL && s->type == JV_OBJECT && i < s->n; i++)
 		admin_append(skills, sizeof skills, "%s%s:%.0f", i ? "," : "", s->keys[i],
-			     s->items[i].num);
+		             s->items[i].num);
 	for (size_t i = 0; c != NULL && c->type == JV_OBJECT && i < c->n; i++)
 		admin_append(caps, sizeof caps, "%s%s:%.0f", i ? "," : "", c->keys[i],
-			     c->items[i].num);
+		             c->items[i].num);
 	for (size_t i = 0; q != NULL && q->type == JV_ARRAY && i < q->n; i++)
 		admin_append(queues, sizeof queues, "%s%s", i ? "," : "", q->items[i].str);
-	const char *row[] = { admin_s(a, "id"), admin_s(a, "name"),
-			      admin_s(a, "tier")[0] ? admin_s(a, "tier") : "(lowest)",
-			      skills[0] ? skills : "-", caps[0] ? caps : "(defaults)",
-			      queues[0] ? queues : "(all)" };
+	const char *row[] = {admin_s(a, "id"),
+	                     admin_s(a, "name"),
+	                     admin_s(a, "tier")[0] ? admin_s(a, "tier") : "(lowest)",
+	                     skills[0] ? skills : "-",
+	                     caps[0] ? caps : "(defaults)",
+	                     queues[0] ? queues : "(all)"};
 	table_row(t, row);
 }
 
@@ -695,16 +738,16 @@ static char *admin_roster_body(const struct admin_roster_args *ra, const char *i
 }
 
 static int admin_roster(const struct admin_opts *o, const struct admin_roster_args *ra,
-			const char *verb, const char *id)
+                        const char *verb, const char *id)
 {
 	char *path, *e, *body;
 	struct jv *v;
 	int rc;
 
 	if (strcmp(verb, "list") == 0) {
-		static const char *const head[] = { "AGENT", "NAME", "TIER", "SKILLS", "CAPACITY",
-						    "QUEUES" };
-		struct table t = { .ncols = 6 };
+		static const char *const head[] = {"AGENT",  "NAME",     "TIER",
+		                                   "SKILLS", "CAPACITY", "QUEUES"};
+		struct table t = {.ncols = 6};
 		if ((rc = admin_call(o, "GET", "/v1/roster", NULL, false, &v)) != 0 || v == NULL)
 			return rc;
 		table_row(&t, head);
@@ -732,9 +775,9 @@ static int admin_roster(const struct admin_opts *o, const struct admin_roster_ar
 		rc = admin_call(o, add ? "POST" : "PATCH", path, body, true, &v);
 		free(body);
 		if (rc == 0 && v != NULL) {
-			static const char *const head[] = { "AGENT", "NAME", "TIER", "SKILLS",
-							    "CAPACITY", "QUEUES" };
-			struct table t = { .ncols = 6 };
+			static const char *const head[] = {"AGENT",  "NAME",     "TIER",
+			                                   "SKILLS", "CAPACITY", "QUEUES"};
+			struct table t = {.ncols = 6};
 			table_row(&t, head);
 			admin_roster_row(&t, v);
 			table_print(&t);
@@ -750,7 +793,7 @@ static int admin_roster(const struct admin_opts *o, const struct admin_roster_ar
 }
 
 static int admin_force_state(const struct admin_opts *o, const char *agent, const char *state,
-			     const char *reason)
+                             const char *reason)
 {
 	char *e, *path, *body;
 	struct jv *v;
@@ -763,7 +806,7 @@ static int admin_force_state(const struct admin_opts *o, const char *agent, cons
 	e = admin_escape(agent);
 	path = xasprintf("/v1/agents/%s/state", e);
 	body = reason ? xasprintf("{\"state\":\"%s\",\"reason\":\"%s\"}", state, reason)
-		      : xasprintf("{\"state\":\"%s\"}", state);
+	              : xasprintf("{\"state\":\"%s\"}", state);
 	rc = admin_call(o, "POST", path, body, true, &v);
 	if (rc == 0 && v != NULL)
 		printf("%s is now %s%s%s\n", admin_s(v, "id"), admin_s(v, "state"),

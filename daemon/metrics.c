@@ -9,23 +9,20 @@
 
 /* Waits: the SLA thresholds (voice 30 s, chat 60 s, social 1 h, email 4 h)
  * fall on bucket bounds, so "answered within the SLA" reads off a bucket. */
-static const double metrics_wait_le[] = { 1,   5,   10,  15,   20,   30,   45,   60,
-					  90,  120, 300, 600, 1800, 3600, 7200, 14400 };
-static const double metrics_handle_le[] = { 10,  30,  60,   120,  180,  300,
-					    600, 900, 1800, 3600, 7200, 14400 };
+static const double metrics_wait_le[] = {1,  5,   10,  15,  20,   30,   45,   60,
+                                         90, 120, 300, 600, 1800, 3600, 7200, 14400};
+static const double metrics_handle_le[] = {10,  30,  60,   120,  180,  300,
+                                           600, 900, 1800, 3600, 7200, 14400};
 /* Store round trips; the store measures whole milliseconds. */
-static const double metrics_store_le[] = { 0.001, 0.002, 0.005, 0.01, 0.025, 0.05,
-					   0.1,   0.25,  0.5,   1,    2.5 };
+static const double metrics_store_le[] = {0.001, 0.002, 0.005, 0.01, 0.025, 0.05,
+                                          0.1,   0.25,  0.5,   1,    2.5};
 
-const struct metrics_bounds metrics_wait_bounds = {
-	metrics_wait_le, sizeof metrics_wait_le / sizeof metrics_wait_le[0]
-};
+const struct metrics_bounds metrics_wait_bounds = {metrics_wait_le, sizeof metrics_wait_le /
+                                                                        sizeof metrics_wait_le[0]};
 const struct metrics_bounds metrics_handle_bounds = {
-	metrics_handle_le, sizeof metrics_handle_le / sizeof metrics_handle_le[0]
-};
+    metrics_handle_le, sizeof metrics_handle_le / sizeof metrics_handle_le[0]};
 const struct metrics_bounds metrics_store_bounds = {
-	metrics_store_le, sizeof metrics_store_le / sizeof metrics_store_le[0]
-};
+    metrics_store_le, sizeof metrics_store_le / sizeof metrics_store_le[0]};
 
 /* The target of the counting calls; the daemon is single-threaded. */
 static struct metrics *metrics_target;
@@ -126,7 +123,7 @@ void metrics_store_reply(int64_t ms, int err)
 	if (metrics_target == NULL)
 		return;
 	metrics_observe(&metrics_target->store_latency, &metrics_store_bounds,
-			(double)(ms < 0 ? 0 : ms) / 1000.0);
+	                (double)(ms < 0 ? 0 : ms) / 1000.0);
 	if (err == SB_ERR_STORE_UNAVAILABLE)
 		metrics_target->store_errors_unavailable++;
 	else if (err != 0)
@@ -142,11 +139,11 @@ void metrics_offer_made(void)
 void metrics_offer_ended(int why)
 {
 	static const enum metrics_offer_outcome map[] = {
-		[OFFER_END_TIMEOUT] = METRICS_OFFER_TIMEOUT,
-		[OFFER_END_REJECTED] = METRICS_OFFER_REJECTED,
-		[OFFER_END_CANCELLED] = METRICS_OFFER_CANCELLED,
-		[OFFER_END_AGENT_GONE] = METRICS_OFFER_AGENT_GONE,
-		[OFFER_END_AGENT_AWAY] = METRICS_OFFER_AGENT_AWAY,
+	    [OFFER_END_TIMEOUT] = METRICS_OFFER_TIMEOUT,
+	    [OFFER_END_REJECTED] = METRICS_OFFER_REJECTED,
+	    [OFFER_END_CANCELLED] = METRICS_OFFER_CANCELLED,
+	    [OFFER_END_AGENT_GONE] = METRICS_OFFER_AGENT_GONE,
+	    [OFFER_END_AGENT_AWAY] = METRICS_OFFER_AGENT_AWAY,
 	};
 
 	if (metrics_target == NULL || why < 0 || (size_t)why >= sizeof map / sizeof map[0])
@@ -161,7 +158,8 @@ void metrics_assigned(const char *queue, int64_t waited_ms)
 	if (q == NULL)
 		return;
 	metrics_target->offer_outcomes[METRICS_OFFER_ACCEPTED]++;
-	metrics_observe(&q->wait, &metrics_wait_bounds, (double)(waited_ms < 0 ? 0 : waited_ms) / 1000.0);
+	metrics_observe(&q->wait, &metrics_wait_bounds,
+	                (double)(waited_ms < 0 ? 0 : waited_ms) / 1000.0);
 }
 
 void metrics_completed(const char *queue, int64_t handle_ms)
@@ -170,5 +168,5 @@ void metrics_completed(const char *queue, int64_t handle_ms)
 
 	if (q != NULL)
 		metrics_observe(&q->handle, &metrics_handle_bounds,
-				(double)(handle_ms < 0 ? 0 : handle_ms) / 1000.0);
+		                (double)(handle_ms < 0 ? 0 : handle_ms) / 1000.0);
 }

@@ -35,7 +35,7 @@ struct metrics_hist {
 
 /* Per-queue histograms. Owner: metrics.queues. */
 struct metrics_queue {
-	char *name; /* the key */
+	char *name;                 /* the key */
 	struct metrics_hist wait;   /* arrival -> assignment */
 	struct metrics_hist handle; /* assignment -> completion */
 };
@@ -52,8 +52,8 @@ enum metrics_offer_outcome {
 
 struct metrics {
 	uint64_t frames_received, frames_sent, frame_errors;
-	uint64_t connections[2];        /* open now, by enum session_role */
-	uint64_t connections_total[2];  /* accepted since start */
+	uint64_t connections[2];       /* open now, by enum session_role */
+	uint64_t connections_total[2]; /* accepted since start */
 	uint64_t offers_made;
 	uint64_t offer_outcomes[METRICS_OFFER_OUTCOMES];
 	struct metrics_hist store_latency;
@@ -62,8 +62,7 @@ struct metrics {
 	struct strmap queues; /* name -> struct metrics_queue */
 };
 
-extern const struct metrics_bounds metrics_wait_bounds, metrics_handle_bounds,
-	metrics_store_bounds;
+extern const struct metrics_bounds metrics_wait_bounds, metrics_handle_bounds, metrics_store_bounds;
 
 struct metrics *metrics_new(void);
 void metrics_free(struct metrics *m);

@@ -46,18 +46,42 @@ void admin_reply(struct evhttp_request *req, int status, struct evbuffer *body)
 	const char *reason = NULL;
 
 	switch (status) {
-	case 200: reason = "OK"; break;
-	case 201: reason = "Created"; break;
-	case 400: reason = "Bad Request"; break;
-	case 401: reason = "Unauthorized"; break;
-	case 403: reason = "Forbidden"; break;
-	case 404: reason = "Not Found"; break;
-	case 405: reason = "Method Not Allowed"; break;
-	case 409: reason = "Conflict"; break;
-	case 413: reason = "Payload Too Large"; break;
-	case 415: reason = "Unsupported Media Type"; break;
-	case 503: reason = "Service Unavailable"; break;
-	default: reason = "Internal Server Error"; break;
+	case 200:
+		reason = "OK";
+		break;
+	case 201:
+		reason = "Created";
+		break;
+	case 400:
+		reason = "Bad Request";
+		break;
+	case 401:
+		reason = "Unauthorized";
+		break;
+	case 403:
+		reason = "Forbidden";
+		break;
+	case 404:
+		reason = "Not Found";
+		break;
+	case 405:
+		reason = "Method Not Allowed";
+		break;
+	case 409:
+		reason = "Conflict";
+		break;
+	case 413:
+		reason = "Payload Too Large";
+		break;
+	case 415:
+		reason = "Unsupported Media Type";
+		break;
+	case 503:
+		reason = "Service Unavailable";
+		break;
+	default:
+		reason = "Internal Server Error";
+		break;
 	}
 	if (evhttp_find_header(h, "Content-Type") == NULL)
 		evhttp_add_header(h, "Content-Type", "application/json");
@@ -93,14 +117,30 @@ void admin_error_err(struct evhttp_request *req, int err, const char *message)
 	int status;
 
 	switch (err) {
-	case SB_ERR_NOT_FOUND: status = 404; break;
-	case SB_ERR_INVALID_ARGUMENT: status = 400; break;
-	case SB_ERR_CONFLICT: status = 409; break;
-	case SB_ERR_STORE_UNAVAILABLE: status = 503; break;
-	case SB_ERR_NOT_LEADER: status = 503; break;
-	case SB_ERR_UNAUTHENTICATED: status = 401; break;
-	case SB_ERR_FORBIDDEN: status = 403; break;
-	default: status = 500; break;
+	case SB_ERR_NOT_FOUND:
+		status = 404;
+		break;
+	case SB_ERR_INVALID_ARGUMENT:
+		status = 400;
+		break;
+	case SB_ERR_CONFLICT:
+		status = 409;
+		break;
+	case SB_ERR_STORE_UNAVAILABLE:
+		status = 503;
+		break;
+	case SB_ERR_NOT_LEADER:
+		status = 503;
+		break;
+	case SB_ERR_UNAUTHENTICATED:
+		status = 401;
+		break;
+	case SB_ERR_FORBIDDEN:
+		status = 403;
+		break;
+	default:
+		status = 500;
+		break;
 	}
 	admin_error(req, status, sb_err_name(err), "%s", message);
 }
@@ -187,13 +227,20 @@ static bool admin_match(const char *pattern, char *const seg[], int n, const cha
 static const char *admin_method_name(enum evhttp_cmd_type m)
 {
 	switch (m) {
-	case EVHTTP_REQ_GET: return "GET";
-	case EVHTTP_REQ_POST: return "POST";
-	case EVHTTP_REQ_PATCH: return "PATCH";
-	case EVHTTP_REQ_DELETE: return "DELETE";
-	case EVHTTP_REQ_PUT: return "PUT";
-	case EVHTTP_REQ_HEAD: return "HEAD";
-	default: return "OTHER";
+	case EVHTTP_REQ_GET:
+		return "GET";
+	case EVHTTP_REQ_POST:
+		return "POST";
+	case EVHTTP_REQ_PATCH:
+		return "PATCH";
+	case EVHTTP_REQ_DELETE:
+		return "DELETE";
+	case EVHTTP_REQ_PUT:
+		return "PUT";
+	case EVHTTP_REQ_HEAD:
+		return "HEAD";
+	default:
+		return "OTHER";
 	}
 }
 
@@ -226,20 +273,22 @@ static void admin_on_request(struct evhttp_request *req, void *arg)
 		const char *p;
 		if (!admin_match(rt->pattern, seg, n, &p))
 			continue;
-		if (rt->method == method || (method == EVHTTP_REQ_HEAD && rt->method == EVHTTP_REQ_GET)) {
+		if (rt->method == method ||
+		    (method == EVHTTP_REQ_HEAD && rt->method == EVHTTP_REQ_GET)) {
 			hit = rt;
 			param = p;
 			break;
 		}
 		if (strstr(allow, admin_method_name(rt->method)) == NULL)
 			snprintf(allow + strlen(allow), sizeof allow - strlen(allow), "%s%s",
-				 allow[0] ? ", " : "", admin_method_name(rt->method));
+			         allow[0] ? ", " : "", admin_method_name(rt->method));
 	}
 	if (hit == NULL) {
 		if (allow[0] != '\0') {
 			evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", allow);
-			admin_error(req, 405, "METHOD_NOT_ALLOWED", "%s is not allowed here (allowed: %s)",
-				    admin_method_name(method), allow);
+			admin_error(req, 405, "METHOD_NOT_ALLOWED",
+			            "%s is not allowed here (allowed: %s)",
+			            admin_method_name(method), allow);
 		} else {
 			admin_error(req, 404, "NOT_FOUND", "no such route");
 		}
@@ -249,17 +298,17 @@ static void admin_on_request(struct evhttp_request *req, void *arg)
 	if (hit->changes_state && !admin_authorized(adm, req)) {
 		if (server_config(adm->srv)->admin_token == NULL) {
 			admin_error(req, 403, "FORBIDDEN",
-				    "changes are disabled: admin.token_file is not configured");
+			            "changes are disabled: admin.token_file is not configured");
 		} else {
-			evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
-					  "Bearer realm=\"switchboard\"");
+			evhttp_add_header(evhttp_request_get_output_headers(req),
+			                  "WWW-Authenticate", "Bearer realm=\"switchboard\"");
 			admin_error(req, 401, "UNAUTHENTICATED",
-				    "this route needs Authorization: Bearer <admin token>");
+			            "this route needs Authorization: Bearer <admin token>");
 		}
 		free(path);
 		return;
 	}
-	struct admin_req r = { adm, req, param };
+	struct admin_req r = {adm, req, param};
 	hit->handler(&r);
 	free(path);
 }
@@ -329,7 +378,7 @@ static struct bufferevent *admin_on_new_conn(struct event_base *base, void *arg)
 	struct admin *adm = arg;
 	struct bufferevent *bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
 	struct admin_conn *c;
-	struct timeval now = { 0, 0 };
+	struct timeval now = {0, 0};
 
 	if (bev == NULL)
 		return NULL;
@@ -404,15 +453,15 @@ static struct evconnlistener *admin_listen(struct admin *adm, const char *addres
 		snprintf(adm->address, sizeof adm->address, "unix:%s", a.path);
 	} else {
 		snprintf(spec, sizeof spec, strchr(a.host, ':') ? "[%s]:%d" : "%s:%d", a.host,
-			 a.port);
+		         a.port);
 		memset(&ss, 0, sizeof ss);
 		if (evutil_parse_sockaddr_port(spec, (struct sockaddr *)&ss, &sslen) != 0) {
 			log_error("admin.listen %s: not a numeric address", address);
 			return NULL;
 		}
 		lev = evconnlistener_new_bind(base, NULL, NULL,
-					      LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, 128,
-					      (struct sockaddr *)&ss, sslen);
+		                              LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, 128,
+		                              (struct sockaddr *)&ss, sslen);
 		snprintf(adm->address, sizeof adm->address, "%s", spec);
 	}
 	if (lev == NULL)
@@ -457,13 +506,13 @@ struct admin *admin_new(struct server *srv)
 	tv.tv_usec = (cfg->admin_timeout_ms % 1000) * 1000;
 	evhttp_set_timeout_tv(adm->http, &tv);
 	evhttp_set_allowed_methods(adm->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST |
-						      EVHTTP_REQ_PATCH | EVHTTP_REQ_DELETE |
-						      EVHTTP_REQ_PUT);
+	                                          EVHTTP_REQ_PATCH | EVHTTP_REQ_DELETE |
+	                                          EVHTTP_REQ_PUT);
 	evhttp_set_default_content_type(adm->http, "application/json");
 	evhttp_set_bevcb(adm->http, admin_on_new_conn, adm);
 	evhttp_set_gencb(adm->http, admin_on_request, adm);
 	log_info("admin: listening on %s (changes %s)", adm->address,
-		 cfg->admin_token != NULL ? "need the bearer token" : "disabled: no admin.token");
+	         cfg->admin_token != NULL ? "need the bearer token" : "disabled: no admin.token");
 	return adm;
 }
 

@@ -22,6 +22,6 @@ void admin_free(struct admin *adm);
  * `roster` / `roster_removed` fields, docs/redis.md) to the engine and to
  * what GET /v1/roster shows. Returns 0 or an sb_err with *why. */
 int admin_roster_restore(struct admin *adm, const char *agent_id, const char *roster_json,
-			 bool removed, const char **why);
+                         bool removed, const char **why);
 
 #endif

@@ -21,15 +21,15 @@ struct admin_conn;
 
 struct admin {
 	struct server *srv;
-	struct evhttp *http;          /* NULL when admin.listen is "" */
-	struct evconnlistener *lev;   /* owned by http once bound */
+	struct evhttp *http;        /* NULL when admin.listen is "" */
+	struct evconnlistener *lev; /* owned by http once bound */
 	struct metrics *metrics;
-	struct strmap roster;         /* agent id -> struct roster_agent (owned) */
-	size_t n_conns, max_conns;    /* open connections and the cap */
-	bool accept_paused;           /* the listener is off: at the cap */
-	struct admin_conn *setups;    /* connections accepted this loop pass */
+	struct strmap roster;      /* agent id -> struct roster_agent (owned) */
+	size_t n_conns, max_conns; /* open connections and the cap */
+	bool accept_paused;        /* the listener is off: at the cap */
+	struct admin_conn *setups; /* connections accepted this loop pass */
 	int64_t started_ms;
-	char address[320];            /* where it listens, for logs and status */
+	char address[320]; /* where it listens, for logs and status */
 };
 
 /* One request being handled. Owner: the handler; a handler that answers
@@ -59,7 +59,7 @@ extern const size_t admin_routes_len;
 void admin_reply(struct evhttp_request *req, int status, struct evbuffer *body);
 /* {"error":{"code":code,"message":...}} with status. */
 void admin_error(struct evhttp_request *req, int status, const char *code, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 /* The status and code an sb_err maps to. */
 void admin_error_err(struct evhttp_request *req, int err, const char *message);
 /* The request body parsed as JSON; NULL after replying 400 when it is not. */

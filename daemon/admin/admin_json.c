@@ -119,15 +119,23 @@ void json_escape(struct evbuffer *buf, const char *s, size_t len)
 		if (p == end)
 			break;
 		if (*p == '"' || *p == '\\') {
-			char esc[2] = { '\\', (char)*p };
+			char esc[2] = {'\\', (char)*p};
 			evbuffer_add(buf, esc, 2);
 			p++;
 		} else if (*p < 0x20) {
 			switch (*p) {
-			case '\n': evbuffer_add(buf, "\\n", 2); break;
-			case '\r': evbuffer_add(buf, "\\r", 2); break;
-			case '\t': evbuffer_add(buf, "\\t", 2); break;
-			default: evbuffer_add_printf(buf, "\\u%04x", *p); break;
+			case '\n':
+				evbuffer_add(buf, "\\n", 2);
+				break;
+			case '\r':
+				evbuffer_add(buf, "\\r", 2);
+				break;
+			case '\t':
+				evbuffer_add(buf, "\\t", 2);
+				break;
+			default:
+				evbuffer_add_printf(buf, "\\u%04x", *p);
+				break;
 			}
 			p++;
 		} else {

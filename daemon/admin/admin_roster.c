@@ -65,7 +65,7 @@ static void admin_roster_set(struct admin *adm, const char *id, struct roster_ag
 
 /* Applies a to the engine: add when new, else update. */
 static int admin_roster_apply(struct admin *adm, const struct roster_agent *a, bool add,
-			      const char **why)
+                              const char **why)
 {
 	struct engine *e = server_engine(adm->srv);
 	struct engine_skill_level *skills = xcalloc(a->n_skills + 1, sizeof *skills);
@@ -74,14 +74,14 @@ static int admin_roster_apply(struct admin *adm, const struct roster_agent *a, b
 
 	roster_agent_def(a, &d, skills);
 	rc = add ? engine_agent_add(e, &d, NULL, why)
-		 : engine_agent_update(e, &d, server_now_ms(adm->srv), why);
+	         : engine_agent_update(e, &d, server_now_ms(adm->srv), why);
 	free(skills);
 	server_engine_touched(adm->srv);
 	return rc;
 }
 
 int admin_roster_restore(struct admin *adm, const char *agent_id, const char *roster_json,
-			 bool removed, const char **why)
+                         bool removed, const char **why)
 {
 	struct engine *e = server_engine(adm->srv);
 	static char err[200];
@@ -120,8 +120,8 @@ int admin_roster_restore(struct admin *adm, const char *agent_id, const char *ro
 struct admin_pending {
 	struct admin *adm;
 	struct evhttp_request *req;
-	int status;           /* on success */
-	struct evbuffer *ok;  /* the body on success */
+	int status;          /* on success */
+	struct evbuffer *ok; /* the body on success */
 };
 
 static void admin_on_written(void *arg, int err)
@@ -133,8 +133,8 @@ static void admin_on_written(void *arg, int err)
 	} else {
 		evbuffer_free(p->ok);
 		admin_error(p->req, 503, "STORE_UNAVAILABLE",
-			    "Redis did not acknowledge; the change is in force and is written "
-			    "when Redis is back");
+		            "Redis did not acknowledge; the change is in force and is written "
+		            "when Redis is back");
 	}
 	free(p);
 }
@@ -142,9 +142,8 @@ static void admin_on_written(void *arg, int err)
 /* Writes the agent's roster fields and event; answers status + ok once
  * Redis acknowledges. Returns 0, or SB_ERR_STORE_UNAVAILABLE (nothing sent,
  * ok still the caller's). */
-static int admin_roster_persist(struct admin_req *r, const char *id,
-				const struct roster_agent *a, const char *change, int status,
-				struct evbuffer *ok)
+static int admin_roster_persist(struct admin_req *r, const char *id, const struct roster_agent *a,
+                                const char *change, int status, struct evbuffer *ok)
 {
 	struct server *srv = r->adm->srv;
 	struct evbuffer *json = evbuffer_new();
@@ -160,19 +159,23 @@ static int admin_roster_persist(struct admin_req *r, const char *id,
 	evbuffer_add(json, "", 1); /* NUL-terminate */
 	snprintf(ts, sizeof ts, "%" PRId64, server_now_ms(srv));
 	struct store_field f[] = {
-		{ "roster_removed", a == NULL ? "1" : "0", 0 },
-		{ "updated_ms", ts, 0 },
-		{ "roster", (const char *)evbuffer_pullup(json, -1), 0 },
+	    {"roster_removed", a == NULL ? "1" : "0", 0},
+	    {"updated_ms", ts, 0},
+	    {"roster", (const char *)evbuffer_pullup(json, -1), 0},
 	};
 	struct store_field ev[] = {
-		{ "event", "roster", 0 },
-		{ "agent", id, 0 },
-		{ "change", change, 0 },
+	    {"event", "roster", 0},
+	    {"agent", id, 0},
+	    {"change", change, 0},
 	};
 	struct store_write w = {
-		.kind = STORE_AGENT, .id = id, .zop = STORE_ZNONE,
-		.fields = f, .n_fields = a != NULL ? 3 : 2,
-		.event = ev, .n_event = 3,
+	    .kind = STORE_AGENT,
+	    .id = id,
+	    .zop = STORE_ZNONE,
+	    .fields = f,
+	    .n_fields = a != NULL ? 3 : 2,
+	    .event = ev,
+	    .n_event = 3,
 	};
 	p->adm = r->adm;
 	p->req = r->req;
@@ -192,7 +195,7 @@ static bool admin_store_ready(struct admin_req *r)
 	if (st == STORE_READY)
 		return true;
 	admin_error(r->req, 503, "STORE_UNAVAILABLE", "Redis is %s: nothing was changed",
-		    store_state_name(st));
+	            store_state_name(st));
 	return false;
 }
 
@@ -237,7 +240,7 @@ void admin_route_roster_list(struct admin_req *r)
 {
 	struct evbuffer *b = evbuffer_new();
 	struct json_out j;
-	struct admin_list_ctx c = { r->adm, &j };
+	struct admin_list_ctx c = {r->adm, &j};
 
 	json_init(&j, b);
 	json_obj_open(&j);
@@ -266,9 +269,10 @@ void admin_route_roster_create(struct admin_req *r)
 		return;
 	}
 	if (engine_agent(e, a->id) != NULL) {
-		admin_error(r->req, 409, "CONFLICT",
-			    "agent \"%s\" is already in the roster (PATCH /v1/roster/%s changes it)",
-			    a->id, a->id);
+		admin_error(
+		    r->req, 409, "CONFLICT",
+		    "agent \"%s\" is already in the roster (PATCH /v1/roster/%s changes it)", a->id,
+		    a->id);
 		roster_agent_free(a);
 		return;
 	}
@@ -287,7 +291,8 @@ void admin_route_roster_create(struct admin_req *r)
 		server_engine_touched(r->adm->srv);
 		evbuffer_free(ok);
 		roster_agent_free(a);
-		admin_error(r->req, 503, "STORE_UNAVAILABLE", "Redis is unavailable: nothing was changed");
+		admin_error(r->req, 503, "STORE_UNAVAILABLE",
+		            "Redis is unavailable: nothing was changed");
 		return;
 	}
 	log_info("admin: agent %s added to the roster", a->id);
@@ -331,7 +336,8 @@ void admin_route_roster_patch(struct admin_req *r)
 		roster_agent_free(old);
 		evbuffer_free(ok);
 		roster_agent_free(a);
-		admin_error(r->req, 503, "STORE_UNAVAILABLE", "Redis is unavailable: nothing was changed");
+		admin_error(r->req, 503, "STORE_UNAVAILABLE",
+		            "Redis is unavailable: nothing was changed");
 		return;
 	}
 	log_info("admin: agent %s changed in the roster", a->id);
@@ -373,11 +379,22 @@ void admin_route_roster_delete(struct admin_req *r)
 		if (def != NULL)
 			admin_roster_apply(adm, def, true, &why);
 		evbuffer_free(ok);
-		admin_error(r->req, 503, "STORE_UNAVAILABLE", "Redis is unavailable: nothing was changed");
+		admin_error(r->req, 503, "STORE_UNAVAILABLE",
+		            "Redis is unavailable: nothing was changed");
 		return;
 	}
 	log_info("admin: agent %s removed from the roster", id);
 	admin_roster_set(adm, id, NULL);
+}
+
+/* Whether s has no control characters: a reason reaches log lines, the
+ * agent's client and Redis. */
+static bool admin_printable(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return false;
+	return true;
 }
 
 /* POST /v1/agents/{id}/state {"state": "available"|"break"|"offline",
@@ -405,8 +422,8 @@ void admin_route_agent_force_state(struct admin_req *r)
 	rs = jv_get(body, "reason");
 	if (body->type != JV_OBJECT || st == NULL || st->type != JV_STRING) {
 		admin_error(r->req, 400, "INVALID_ARGUMENT",
-			    "the body must be {\"state\": \"available\"|\"break\"|\"offline\", "
-			    "\"reason\": \"...\"}");
+		            "the body must be {\"state\": \"available\"|\"break\"|\"offline\", "
+		            "\"reason\": \"...\"}");
 		goto out;
 	}
 	if (strcmp(st->str, "available") == 0)
@@ -417,13 +434,13 @@ void admin_route_agent_force_state(struct admin_req *r)
 		state = AGENT_OFFLINE;
 	else {
 		admin_error(r->req, 400, "INVALID_ARGUMENT",
-			    "state must be available, break or offline");
+		            "state must be available, break or offline");
 		goto out;
 	}
 	if (rs != NULL && rs->type != JV_NULL) {
-		if (rs->type != JV_STRING || strlen(rs->str) > 64) {
+		if (rs->type != JV_STRING || strlen(rs->str) > 64 || !admin_printable(rs->str)) {
 			admin_error(r->req, 400, "INVALID_ARGUMENT",
-				    "reason must be a string of at most 64 bytes");
+			            "reason must be at most 64 printable bytes");
 			goto out;
 		}
 		reason = rs->str;
@@ -448,13 +465,14 @@ void admin_route_agent_force_state(struct admin_req *r)
 	json_kstr(&j, "reason", v->reason);
 	json_obj_close(&j);
 	struct admin_pending *p = xcalloc(1, sizeof *p);
-	*p = (struct admin_pending){ adm, r->req, 200, ok };
-	struct store_write w = { .kind = STORE_AGENT, .id = v->id, .zop = STORE_ZNONE };
+	*p = (struct admin_pending){adm, r->req, 200, ok};
+	struct store_write w = {.kind = STORE_AGENT, .id = v->id, .zop = STORE_ZNONE};
 	if (store_write(server_store(adm->srv), &w, admin_on_written, p) != 0) {
 		free(p);
 		evbuffer_free(ok);
-		admin_error(r->req, 503, "STORE_UNAVAILABLE",
-			    "Redis went away: the state is in force and is written when it is back");
+		admin_error(
+		    r->req, 503, "STORE_UNAVAILABLE",
+		    "Redis went away: the state is in force and is written when it is back");
 	}
 out:
 	jv_free(body);

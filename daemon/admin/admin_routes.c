@@ -30,21 +30,21 @@ static void admin_route_config(struct admin_req *r);
 /* Method, path ("{}" = one segment), whether it changes state (bearer
  * token), handler. The first route whose path and method match serves. */
 const struct admin_route admin_routes[] = {
-	{ EVHTTP_REQ_GET, "/healthz", false, admin_route_healthz },
-	{ EVHTTP_REQ_GET, "/readyz", false, admin_route_readyz },
-	{ EVHTTP_REQ_GET, "/metrics", false, admin_metrics_handler },
-	{ EVHTTP_REQ_GET, "/v1/status", false, admin_route_status },
-	{ EVHTTP_REQ_GET, "/v1/queues", false, admin_route_queues },
-	{ EVHTTP_REQ_GET, "/v1/queues/{}", false, admin_route_queue },
-	{ EVHTTP_REQ_GET, "/v1/agents", false, admin_route_agents },
-	{ EVHTTP_REQ_GET, "/v1/agents/{}", false, admin_route_agent },
-	{ EVHTTP_REQ_POST, "/v1/agents/{}/state", true, admin_route_agent_force_state },
-	{ EVHTTP_REQ_GET, "/v1/contacts/{}", false, admin_route_contact },
-	{ EVHTTP_REQ_GET, "/v1/roster", false, admin_route_roster_list },
-	{ EVHTTP_REQ_POST, "/v1/roster", true, admin_route_roster_create },
-	{ EVHTTP_REQ_PATCH, "/v1/roster/{}", true, admin_route_roster_patch },
-	{ EVHTTP_REQ_DELETE, "/v1/roster/{}", true, admin_route_roster_delete },
-	{ EVHTTP_REQ_GET, "/v1/config", false, admin_route_config },
+    {EVHTTP_REQ_GET, "/healthz", false, admin_route_healthz},
+    {EVHTTP_REQ_GET, "/readyz", false, admin_route_readyz},
+    {EVHTTP_REQ_GET, "/metrics", false, admin_metrics_handler},
+    {EVHTTP_REQ_GET, "/v1/status", false, admin_route_status},
+    {EVHTTP_REQ_GET, "/v1/queues", false, admin_route_queues},
+    {EVHTTP_REQ_GET, "/v1/queues/{}", false, admin_route_queue},
+    {EVHTTP_REQ_GET, "/v1/agents", false, admin_route_agents},
+    {EVHTTP_REQ_GET, "/v1/agents/{}", false, admin_route_agent},
+    {EVHTTP_REQ_POST, "/v1/agents/{}/state", true, admin_route_agent_force_state},
+    {EVHTTP_REQ_GET, "/v1/contacts/{}", false, admin_route_contact},
+    {EVHTTP_REQ_GET, "/v1/roster", false, admin_route_roster_list},
+    {EVHTTP_REQ_POST, "/v1/roster", true, admin_route_roster_create},
+    {EVHTTP_REQ_PATCH, "/v1/roster/{}", true, admin_route_roster_patch},
+    {EVHTTP_REQ_DELETE, "/v1/roster/{}", true, admin_route_roster_delete},
+    {EVHTTP_REQ_GET, "/v1/config", false, admin_route_config},
 };
 const size_t admin_routes_len = sizeof admin_routes / sizeof admin_routes[0];
 
@@ -110,7 +110,7 @@ static void admin_route_status(struct admin_req *r)
 	struct engine *e = server_engine(srv);
 	const struct metrics *m = r->adm->metrics;
 	int64_t now = server_now_ms(srv);
-	struct admin_agent_count c = { 0 };
+	struct admin_agent_count c = {0};
 	struct json_out j;
 	struct evbuffer *b = admin_body(&j);
 
@@ -153,7 +153,7 @@ static void admin_kmaybe(struct json_out *j, const char *key, double v)
 }
 
 static void admin_write_period(struct json_out *j, const struct engine_period_stats *p,
-			       int target_pct)
+                               int target_pct)
 {
 	json_obj_open(j);
 	json_kuint(j, "offered", p->offered);
@@ -176,7 +176,7 @@ static void admin_write_period(struct json_out *j, const struct engine_period_st
 }
 
 static void admin_write_queue(struct json_out *j, const struct engine_queue_stats *q,
-			      int64_t window_ms)
+                              int64_t window_ms)
 {
 	json_obj_open(j);
 	json_kstr(j, "name", q->queue);
@@ -236,7 +236,7 @@ struct admin_agents_ctx {
 };
 
 static void admin_write_agent(struct admin *adm, struct json_out *j,
-			      const struct engine_agent_view *a, int64_t now)
+                              const struct engine_agent_view *a, int64_t now)
 {
 	const struct roster_agent *def = admin_roster_get(adm, a->id);
 
@@ -275,7 +275,7 @@ static void admin_route_agents(struct admin_req *r)
 	struct server *srv = r->adm->srv;
 	struct json_out j;
 	struct evbuffer *b = admin_body(&j);
-	struct admin_agents_ctx c = { r->adm, &j, server_now_ms(srv) };
+	struct admin_agents_ctx c = {r->adm, &j, server_now_ms(srv)};
 
 	json_obj_open(&j);
 	json_key(&j, "agents");
@@ -335,7 +335,7 @@ static void admin_route_contact(struct admin_req *r)
 
 	if (c == NULL) {
 		admin_error(r->req, 404, "NOT_FOUND",
-			    "no live contact \"%.64s\" (finished contacts are in Redis)", r->param);
+		            "no live contact \"%.64s\" (finished contacts are in Redis)", r->param);
 		return;
 	}
 	struct evbuffer *b = admin_body(&j);

@@ -134,14 +134,30 @@ static bool jv_string(struct jv_reader *r, char **out)
 		char e = *r->p++;
 		uint32_t cp;
 		switch (e) {
-		case '"': *w++ = '"'; break;
-		case '\\': *w++ = '\\'; break;
-		case '/': *w++ = '/'; break;
-		case 'b': *w++ = '\b'; break;
-		case 'f': *w++ = '\f'; break;
-		case 'n': *w++ = '\n'; break;
-		case 'r': *w++ = '\r'; break;
-		case 't': *w++ = '\t'; break;
+		case '"':
+			*w++ = '"';
+			break;
+		case '\\':
+			*w++ = '\\';
+			break;
+		case '/':
+			*w++ = '/';
+			break;
+		case 'b':
+			*w++ = '\b';
+			break;
+		case 'f':
+			*w++ = '\f';
+			break;
+		case 'n':
+			*w++ = '\n';
+			break;
+		case 'r':
+			*w++ = '\r';
+			break;
+		case 't':
+			*w++ = '\t';
+			break;
 		case 'u':
 			if (!jv_u16(r, &cp))
 				break;
@@ -327,7 +343,7 @@ static bool jv_value(struct jv_reader *r, struct jv *v, int depth)
 
 struct jv *jv_parse(const char *text, size_t len, char *err, size_t errlen)
 {
-	struct jv_reader r = { text, text + len, text, err, errlen, false };
+	struct jv_reader r = {text, text + len, text, err, errlen, false};
 	struct jv *v = xcalloc(1, sizeof *v);
 
 	if (jv_value(&r, v, 0)) {
@@ -352,7 +368,7 @@ const struct jv *jv_get(const struct jv *v, const char *key)
 
 const char *jv_type_name(enum jv_type t)
 {
-	static const char *const names[] = { "null", "boolean", "number", "string", "array",
-					     "object" };
+	static const char *const names[] = {"null",   "boolean", "number",
+	                                    "string", "array",   "object"};
 	return (unsigned)t < sizeof names / sizeof names[0] ? names[t] : "?";
 }

@@ -38,7 +38,7 @@ static void roster_set_skills(struct roster_agent *a, const struct roster_skill 
 {
 	a->skills = xcalloc(n + 1, sizeof *a->skills);
 	for (size_t i = 0; i < n; i++)
-		a->skills[i] = (struct roster_skill){ xstrdup(s[i].name), s[i].level };
+		a->skills[i] = (struct roster_skill){xstrdup(s[i].name), s[i].level};
 	a->n_skills = n;
 }
 
@@ -72,7 +72,8 @@ struct roster_agent *roster_agent_from_conf(const struct sb_agent_conf *c)
 	a->tier = roster_dup(c->tier);
 	a->skills = xcalloc(c->n_skills + 1, sizeof *a->skills);
 	for (size_t i = 0; i < c->n_skills; i++)
-		a->skills[i] = (struct roster_skill){ xstrdup(c->skills[i].name), c->skills[i].level };
+		a->skills[i] =
+		    (struct roster_skill){xstrdup(c->skills[i].name), c->skills[i].level};
 	a->n_skills = c->n_skills;
 	memcpy(a->capacity, c->capacity, sizeof a->capacity);
 	roster_set_queues(a, c->queues, c->n_queues);
@@ -90,7 +91,7 @@ static int roster_name_ok(const char *s, size_t max, int skill)
 	for (size_t i = 0; i < n; i++) {
 		char c = s[i];
 		int ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
-			 (!skill && ((c >= 'A' && c <= 'Z') || c == '-' || c == '.'));
+		         (!skill && ((c >= 'A' && c <= 'Z') || c == '-' || c == '.'));
 		if (!ok)
 			return 0;
 	}
@@ -98,10 +99,11 @@ static int roster_name_ok(const char *s, size_t max, int skill)
 }
 
 static struct roster_agent *roster_refuse(struct roster_agent *a, char *err, size_t errlen,
-					  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+                                          const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 static struct roster_agent *roster_refuse(struct roster_agent *a, char *err, size_t errlen,
-					  const char *fmt, ...)
+                                          const char *fmt, ...)
 {
 	va_list ap;
 
@@ -122,9 +124,9 @@ static int roster_int(const struct jv *v, int lo, int hi, int *out)
 }
 
 struct roster_agent *roster_agent_from_json(const struct jv *obj, const struct roster_agent *base,
-					    char *err, size_t errlen)
+                                            char *err, size_t errlen)
 {
-	static const char *const known[] = { "id", "name", "tier", "skills", "capacity", "queues" };
+	static const char *const known[] = {"id", "name", "tier", "skills", "capacity", "queues"};
 	struct roster_agent *a;
 	const struct jv *v;
 
@@ -136,14 +138,15 @@ struct roster_agent *roster_agent_from_json(const struct jv *obj, const struct r
 			k++;
 		if (k == sizeof known / sizeof known[0])
 			return roster_refuse(NULL, err, errlen,
-					     "unknown member \"%.64s\" (known: id, name, tier, "
-					     "skills, capacity, queues)",
-					     obj->keys[i]);
+			                     "unknown member \"%.64s\" (known: id, name, tier, "
+			                     "skills, capacity, queues)",
+			                     obj->keys[i]);
 	}
 	a = base != NULL ? roster_agent_copy(base) : xcalloc(1, sizeof *a);
 	if ((v = jv_get(obj, "id")) != NULL) {
 		if (v->type != JV_STRING || !roster_name_ok(v->str, 64, 0))
-			return roster_refuse(a, err, errlen, "id must be 1 to 64 of [A-Za-z0-9_.-]");
+			return roster_refuse(a, err, errlen,
+			                     "id must be 1 to 64 of [A-Za-z0-9_.-]");
 		if (base != NULL && strcmp(v->str, base->id) != 0)
 			return roster_refuse(a, err, errlen, "id cannot be changed");
 		free(a->id);
@@ -153,7 +156,8 @@ struct roster_agent *roster_agent_from_json(const struct jv *obj, const struct r
 	}
 	if ((v = jv_get(obj, "name")) != NULL) {
 		if (v->type != JV_STRING || strlen(v->str) == 0 || strlen(v->str) > 128)
-			return roster_refuse(a, err, errlen, "name must be a string of 1 to 128 bytes");
+			return roster_refuse(a, err, errlen,
+			                     "name must be a string of 1 to 128 bytes");
 		free(a->name);
 		a->name = xstrdup(v->str);
 	}
@@ -161,16 +165,17 @@ struct roster_agent *roster_agent_from_json(const struct jv *obj, const struct r
 		a->name = xstrdup(a->id);
 	if ((v = jv_get(obj, "tier")) != NULL && v->type != JV_NULL) {
 		if (v->type != JV_STRING || !roster_name_ok(v->str, 32, 0))
-			return roster_refuse(a, err, errlen, "tier must be 1 to 32 of [A-Za-z0-9_.-]");
+			return roster_refuse(a, err, errlen,
+			                     "tier must be 1 to 32 of [A-Za-z0-9_.-]");
 		free(a->tier);
 		a->tier = xstrdup(v->str);
 	}
 	if ((v = jv_get(obj, "skills")) != NULL) {
 		if (v->type != JV_OBJECT || v->n > ROSTER_MAX_SKILLS)
 			return roster_refuse(a, err, errlen,
-					     "skills must be an object {name: level 1..5} of at "
-					     "most %d skills",
-					     ROSTER_MAX_SKILLS);
+			                     "skills must be an object {name: level 1..5} of at "
+			                     "most %d skills",
+			                     ROSTER_MAX_SKILLS);
 		for (size_t i = 0; i < a->n_skills; i++)
 			free(a->skills[i].name);
 		free(a->skills);
@@ -180,47 +185,48 @@ struct roster_agent *roster_agent_from_json(const struct jv *obj, const struct r
 			int level;
 			if (!roster_name_ok(v->keys[i], 32, 1))
 				return roster_refuse(a, err, errlen,
-						     "skill names must be 1 to 32 of [a-z0-9_]");
+				                     "skill names must be 1 to 32 of [a-z0-9_]");
 			if (roster_int(&v->items[i], 1, 5, &level) != 0)
 				return roster_refuse(a, err, errlen,
-						     "skill %s: the level must be an integer 1..5",
-						     v->keys[i]);
+				                     "skill %s: the level must be an integer 1..5",
+				                     v->keys[i]);
 			a->skills[a->n_skills++] =
-				(struct roster_skill){ xstrdup(v->keys[i]), level };
+			    (struct roster_skill){xstrdup(v->keys[i]), level};
 		}
 	}
 	if ((v = jv_get(obj, "capacity")) != NULL) {
 		if (v->type != JV_OBJECT)
 			return roster_refuse(a, err, errlen,
-					     "capacity must be an object {channel: 1..50}");
+			                     "capacity must be an object {channel: 1..50}");
 		memset(a->capacity, 0, sizeof a->capacity);
 		for (size_t i = 0; i < v->n; i++) {
 			int ch = channel_parse(v->keys[i]), cap;
 			if (ch < 0)
 				return roster_refuse(a, err, errlen,
-						     "capacity: unknown channel \"%.32s\" (voice, "
-						     "chat, email or social)",
-						     v->keys[i]);
+				                     "capacity: unknown channel \"%.32s\" (voice, "
+				                     "chat, email or social)",
+				                     v->keys[i]);
 			if (roster_int(&v->items[i], 1, 50, &cap) != 0)
 				return roster_refuse(a, err, errlen,
-						     "capacity %s must be an integer 1..50",
-						     v->keys[i]);
+				                     "capacity %s must be an integer 1..50",
+				                     v->keys[i]);
 			a->capacity[ch] = cap;
 		}
 	}
 	if ((v = jv_get(obj, "queues")) != NULL) {
 		if (v->type != JV_ARRAY || v->n > ROSTER_MAX_QUEUES)
 			return roster_refuse(a, err, errlen,
-					     "queues must be an array of queue names");
+			                     "queues must be an array of queue names");
 		for (size_t i = 0; i < a->n_queues; i++)
 			free(a->queues[i]);
 		free(a->queues);
 		a->queues = xcalloc(v->n + 1, sizeof *a->queues);
 		a->n_queues = 0;
 		for (size_t i = 0; i < v->n; i++) {
-			if (v->items[i].type != JV_STRING || !roster_name_ok(v->items[i].str, 64, 0))
+			if (v->items[i].type != JV_STRING ||
+			    !roster_name_ok(v->items[i].str, 64, 0))
 				return roster_refuse(a, err, errlen,
-						     "queues must be an array of queue names");
+				                     "queues must be an array of queue names");
 			a->queues[a->n_queues++] = xstrdup(v->items[i].str);
 		}
 	}
@@ -265,17 +271,17 @@ void roster_agent_write(struct json_out *j, const struct roster_agent *a)
 }
 
 void roster_agent_def(const struct roster_agent *a, struct engine_agent_def *d,
-		      struct engine_skill_level *skills)
+                      struct engine_skill_level *skills)
 {
 	for (size_t i = 0; i < a->n_skills; i++)
-		skills[i] = (struct engine_skill_level){ a->skills[i].name, a->skills[i].level };
+		skills[i] = (struct engine_skill_level){a->skills[i].name, a->skills[i].level};
 	*d = (struct engine_agent_def){
-		.id = a->id,
-		.tier = a->tier,
-		.skills = skills,
-		.n_skills = a->n_skills,
-		.queues = (const char *const *)a->queues,
-		.n_queues = a->n_queues,
+	    .id = a->id,
+	    .tier = a->tier,
+	    .skills = skills,
+	    .n_skills = a->n_skills,
+	    .queues = (const char *const *)a->queues,
+	    .n_queues = a->n_queues,
 	};
 	for (int ch = 0; ch < SB_CH_COUNT; ch++)
 		d->capacity[ch] = a->capacity[ch];

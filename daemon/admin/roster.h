@@ -49,7 +49,7 @@ struct roster_agent *roster_agent_copy(const struct roster_agent *a);
  * base's, `id` must be absent or equal. Checks shapes and ranges; whether the
  * tier and queues exist is the engine's to say. NULL with err on refusal. */
 struct roster_agent *roster_agent_from_json(const struct jv *obj, const struct roster_agent *base,
-					    char *err, size_t errlen);
+                                            char *err, size_t errlen);
 /* The same from JSON text (the stored `roster` field). */
 struct roster_agent *roster_agent_parse(const char *json, size_t len, char *err, size_t errlen);
 /* Writes the stored form as one JSON object. */
@@ -57,7 +57,7 @@ void roster_agent_write(struct json_out *j, const struct roster_agent *a);
 /* Fills d from a; skills must have room for a->n_skills entries. d points
  * into a and skills. */
 void roster_agent_def(const struct roster_agent *a, struct engine_agent_def *d,
-		      struct engine_skill_level *skills);
+                      struct engine_skill_level *skills);
 void roster_agent_free(struct roster_agent *a);
 
 #endif

@@ -42,7 +42,7 @@ static int64_t config_json_int(const void *field, size_t size)
 }
 
 static void config_json_keys(struct json_out *j, const struct config_key *keys, size_t n,
-			     const void *base);
+                             const void *base);
 
 /* One key's value. */
 static void config_json_value(struct json_out *j, const struct config_key *k, const void *base)
@@ -135,7 +135,7 @@ static size_t config_json_depth(const char *path)
 /* Writes keys (dotted paths, each section before its keys) as nested
  * objects. */
 static void config_json_keys(struct json_out *j, const struct config_key *keys, size_t n,
-			     const void *base)
+                             const void *base)
 {
 	size_t open = 0; /* sections open below the caller's object */
 

@@ -52,7 +52,7 @@ static void resp_free(struct resp *r)
 static int http_connect(const char *addr)
 {
 	const char *colon = strrchr(addr, ':');
-	struct sockaddr_in sin = { .sin_family = AF_INET };
+	struct sockaddr_in sin = {.sin_family = AF_INET};
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 
 	assert_true(fd >= 0);
@@ -86,7 +86,7 @@ static char *http_read(int fd, int ms, bool *closed)
 	assert_non_null(buf);
 	*closed = false;
 	for (;;) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
+		struct pollfd p = {.fd = fd, .events = POLLIN};
 		int64_t left = end - harness_now_ms();
 		if (left <= 0 || poll(&p, 1, (int)left) <= 0)
 			break;
@@ -127,8 +127,8 @@ static bool http_parse(char *raw, struct resp *r)
 }
 
 /* method path [token] [body]: the whole response (Connection: close). */
-static struct resp http(struct harness *h, const char *method, const char *path,
-			const char *token, const char *body)
+static struct resp http(struct harness *h, const char *method, const char *path, const char *token,
+                        const char *body)
 {
 	char *req = NULL;
 	struct resp r;
@@ -136,10 +136,11 @@ static struct resp http(struct harness *h, const char *method, const char *path,
 	int fd = http_connect(harness_admin_addr(h));
 
 	assert_true(asprintf(&req,
-			     "%s %s HTTP/1.1\r\nHost: test\r\nConnection: close\r\n%s%s%s"
-			     "Content-Length: %zu\r\n\r\n%s",
-			     method, path, token ? "Authorization: Bearer " : "", token ? token : "",
-			     token ? "\r\n" : "", body ? strlen(body) : 0, body ? body : "") > 0);
+	                     "%s %s HTTP/1.1\r\nHost: test\r\nConnection: close\r\n%s%s%s"
+	                     "Content-Length: %zu\r\n\r\n%s",
+	                     method, path, token ? "Authorization: Bearer " : "",
+	                     token ? token : "", token ? "\r\n" : "", body ? strlen(body) : 0,
+	                     body ? body : "") > 0);
 	http_send_all(fd, req, strlen(req));
 	free(req);
 	char *raw = http_read(fd, HTTP_MS, &closed);
@@ -221,9 +222,9 @@ static void expect_status(struct resp *r, int status)
 static int admin_setup(void **state)
 {
 	struct harness_opts o = {
-		.admin = true,
-		.admin_yaml = "  max_body_bytes: 1024\n  max_header_bytes: 2048\n"
-			      "  max_connections: 4\n  timeout_ms: 2000\n",
+	    .admin = true,
+	    .admin_yaml = "  max_body_bytes: 1024\n  max_header_bytes: 2048\n"
+	                  "  max_connections: 4\n  timeout_ms: 2000\n",
 	};
 	*state = harness_start(&o);
 	return 0;
@@ -316,9 +317,9 @@ HARNESS_TEST(test_roster_create_change_remove_is_durable)
 	const char *tok = harness_admin_token(h);
 	const char *key = harness_key(h, "agent:dave");
 	struct resp r = http(h, "POST", "/v1/roster", tok,
-			     "{\"id\":\"dave\",\"name\":\"Dave \\u00c9x\",\"tier\":\"senior\","
-			     "\"skills\":{\"billing\":4},\"capacity\":{\"chat\":2},"
-			     "\"queues\":[\"chat-q\",\"voice-q\"]}");
+	                     "{\"id\":\"dave\",\"name\":\"Dave \\u00c9x\",\"tier\":\"senior\","
+	                     "\"skills\":{\"billing\":4},\"capacity\":{\"chat\":2},"
+	                     "\"queues\":[\"chat-q\",\"voice-q\"]}");
 
 	expect_status(&r, 201);
 	assert_string_equal(jstr(&r, "id"), "dave");
@@ -388,31 +389,31 @@ HARNESS_TEST(test_roster_refuses_bad_input)
 {
 	const char *tok = harness_admin_token(h);
 	static const char *const bad[] = {
-		"{\"id\":\"x\"",                      /* truncated */
-		"{\"id\":\"x\",}",                    /* trailing comma */
-		"{\"id\":\"x\"} junk",                /* trailing characters */
-		"{\"id\":\"x\",\"id\":\"y\"}",        /* duplicate member */
-		"[\"id\"]",                           /* not an object: 400, not BAD_JSON */
-		"{\"id\":\"a b\"}",                   /* id alphabet */
-		"{}",                                 /* id required */
-		"{\"id\":\"x\",\"colour\":\"red\"}",  /* unknown member */
-		"{\"id\":\"x\",\"skills\":{\"billing\":6}}",
-		"{\"id\":\"x\",\"skills\":{\"Billing\":3}}",
-		"{\"id\":\"x\",\"skills\":{\"billing\":2.5}}",
-		"{\"id\":\"x\",\"capacity\":{\"fax\":1}}",
-		"{\"id\":\"x\",\"capacity\":{\"chat\":0}}",
-		"{\"id\":\"x\",\"tier\":\"no-such-tier\"}",
-		"{\"id\":\"x\",\"queues\":[\"no-such-queue\"]}",
-		"{\"id\":\"x\",\"queues\":\"voice-q\"}",
-		"\"\\ud800\"",                        /* unpaired surrogate */
+	    "{\"id\":\"x\"",                     /* truncated */
+	    "{\"id\":\"x\",}",                   /* trailing comma */
+	    "{\"id\":\"x\"} junk",               /* trailing characters */
+	    "{\"id\":\"x\",\"id\":\"y\"}",       /* duplicate member */
+	    "[\"id\"]",                          /* not an object: 400, not BAD_JSON */
+	    "{\"id\":\"a b\"}",                  /* id alphabet */
+	    "{}",                                /* id required */
+	    "{\"id\":\"x\",\"colour\":\"red\"}", /* unknown member */
+	    "{\"id\":\"x\",\"skills\":{\"billing\":6}}",
+	    "{\"id\":\"x\",\"skills\":{\"Billing\":3}}",
+	    "{\"id\":\"x\",\"skills\":{\"billing\":2.5}}",
+	    "{\"id\":\"x\",\"capacity\":{\"fax\":1}}",
+	    "{\"id\":\"x\",\"capacity\":{\"chat\":0}}",
+	    "{\"id\":\"x\",\"tier\":\"no-such-tier\"}",
+	    "{\"id\":\"x\",\"queues\":[\"no-such-queue\"]}",
+	    "{\"id\":\"x\",\"queues\":\"voice-q\"}",
+	    "\"\\ud800\"", /* unpaired surrogate */
 	};
 
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		struct resp r = http(h, "POST", "/v1/roster", tok, bad[i]);
 		if (r.status != 400)
 			fail_msg("body %s: HTTP %d %s", bad[i], r.status, r.body);
-		assert_string_equal(jstr(&r, "error.code"), i < 4 || i == 16 ? "BAD_JSON"
-									    : "INVALID_ARGUMENT");
+		assert_string_equal(jstr(&r, "error.code"),
+		                    i < 4 || i == 16 ? "BAD_JSON" : "INVALID_ARGUMENT");
 		resp_free(&r);
 	}
 	struct resp r = http(h, "POST", "/v1/roster", tok, NULL);
@@ -435,7 +436,7 @@ HARNESS_TEST(test_supervisor_forces_an_agent_state)
 
 	harness_available(h, alice);
 	r = http(h, "POST", "/v1/agents/alice/state", tok,
-		 "{\"state\":\"break\",\"reason\":\"coaching\"}");
+	         "{\"state\":\"break\",\"reason\":\"coaching\"}");
 	expect_status(&r, 200);
 	assert_string_equal(jstr(&r, "state"), "break");
 	assert_string_equal(jstr(&r, "reason"), "coaching");
@@ -458,9 +459,12 @@ HARNESS_TEST(test_supervisor_forces_an_agent_state)
 	resp_free(&r);
 	st = harness_await(h, alice, SB_BODY(STATE_CHANGED), HARNESS_REPLY_MS);
 	assert_int_equal(st->state_changed->state,
-			 SWITCHBOARD__V1__AGENT_STATE__AGENT_STATE_AVAILABLE);
+	                 SWITCHBOARD__V1__AGENT_STATE__AGENT_STATE_AVAILABLE);
 
 	r = http(h, "POST", "/v1/agents/alice/state", tok, "{\"state\":\"asleep\"}");
+	expect_error(&r, 400, "INVALID_ARGUMENT");
+	r = http(h, "POST", "/v1/agents/alice/state", tok,
+	         "{\"state\":\"break\",\"reason\":\"a\\nb\"}");
 	expect_error(&r, 400, "INVALID_ARGUMENT");
 	r = http(h, "POST", "/v1/agents/alice/state", tok, "{\"reason\":\"x\"}");
 	expect_error(&r, 400, "INVALID_ARGUMENT");
@@ -592,9 +596,9 @@ HARNESS_TEST(test_limits_body_headers_connections)
 	big[MAX_BODY * 4] = '\0';
 	fd = http_connect(harness_admin_addr(h));
 	assert_true(asprintf(&req,
-			     "POST /v1/roster HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer %s\r\n"
-			     "Content-Length: %d\r\n\r\n%s",
-			     harness_admin_token(h), MAX_BODY * 4, big) > 0);
+	                     "POST /v1/roster HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer %s\r\n"
+	                     "Content-Length: %d\r\n\r\n%s",
+	                     harness_admin_token(h), MAX_BODY * 4, big) > 0);
 	http_send_all(fd, req, strlen(req));
 	free(req);
 	char *raw = http_read(fd, HTTP_MS, &closed);
@@ -604,7 +608,8 @@ HARNESS_TEST(test_limits_body_headers_connections)
 
 	/* headers past admin.max_header_bytes: refused, or the connection closed */
 	fd = http_connect(harness_admin_addr(h));
-	assert_true(asprintf(&req, "GET /healthz HTTP/1.1\r\nHost: t\r\nX-Pad: %s\r\n\r\n", big) > 0);
+	assert_true(asprintf(&req, "GET /healthz HTTP/1.1\r\nHost: t\r\nX-Pad: %s\r\n\r\n", big) >
+	            0);
 	http_send_all(fd, req, strlen(req));
 	free(req);
 	raw = http_read(fd, HTTP_MS, &closed);
@@ -737,7 +742,7 @@ static struct prom_family *prom_family(struct prom *p, const char *name)
 /* The family a sample name belongs to (histogram suffixes stripped). */
 static struct prom_family *prom_owner(struct prom *p, const char *name, const char **suffix)
 {
-	static const char *const sfx[] = { "_bucket", "_sum", "_count" };
+	static const char *const sfx[] = {"_bucket", "_sum", "_count"};
 
 	*suffix = "";
 	for (size_t i = 0; i < p->n; i++)
@@ -761,7 +766,7 @@ static struct prom_family *prom_owner(struct prom *p, const char *name, const ch
 /* Parses {a="x",b="y"} at *s into canonical "a=x,b=y" (le removed into
  * *le); fails the test on bad syntax. */
 static void prom_labels(const char **s, char *canon, size_t size, char *le, size_t le_size,
-			int line)
+                        int line)
 {
 	const char *p = *s;
 	canon[0] = le[0] = '\0';
@@ -801,7 +806,7 @@ static void prom_labels(const char **s, char *canon, size_t size, char *le, size
 			snprintf(le, le_size, "%s", value);
 		else
 			snprintf(canon + strlen(canon), size - strlen(canon), "%s%s=%s",
-				 canon[0] ? "," : "", lname, value);
+			         canon[0] ? "," : "", lname, value);
 		if (*p == ',')
 			p++;
 		else if (*p != '}')
@@ -921,7 +926,8 @@ static void prom_scan(struct prom *p, char *copy)
 				prom_fail("line %d: bad family name", ln);
 			struct prom_family *f = prom_family(p, name);
 			if (f->has_samples)
-				prom_fail("line %d: %s after the family's samples", ln, help ? "HELP" : "TYPE");
+				prom_fail("line %d: %s after the family's samples", ln,
+				          help ? "HELP" : "TYPE");
 			if (p->current != NULL && p->current != f)
 				p->current->closed = true;
 			if (help) {
@@ -934,8 +940,9 @@ static void prom_scan(struct prom *p, char *copy)
 				const char *t = line + 7 + n + 1;
 				if (f->typed)
 					prom_fail("line %d: second TYPE for %s", ln, name);
-				if (strcmp(t, "counter") && strcmp(t, "gauge") && strcmp(t, "histogram") &&
-				    strcmp(t, "summary") && strcmp(t, "untyped"))
+				if (strcmp(t, "counter") && strcmp(t, "gauge") &&
+				    strcmp(t, "histogram") && strcmp(t, "summary") &&
+				    strcmp(t, "untyped"))
 					prom_fail("line %d: bad type '%s'", ln, t);
 				f->typed = true;
 				snprintf(f->type, sizeof f->type, "%s", t);
@@ -954,7 +961,7 @@ static void prom_scan(struct prom *p, char *copy)
 		if (!p->fam[i].help || !p->fam[i].typed ||
 		    strncmp(p->fam[i].name, "switchboard_", 12) != 0)
 			prom_fail("family %s lacks HELP or TYPE or the switchboard_ prefix",
-				  p->fam[i].name);
+			          p->fam[i].name);
 }
 
 /* Parses a whole exposition: NULL, or the first fault. p is filled either
@@ -1030,7 +1037,8 @@ HARNESS_TEST(test_metrics_are_valid_prometheus_exposition)
 	harness_available(h, alice);
 	const char *id = harness_submit_id(h, gw, "call-m1", VOICE, "voice-q");
 	harness_accept(h, alice, harness_offer_for(h, alice, id, OFFER_MS), id);
-	harness_reply(h, alice, sbc_complete(alice, id, "resolved"), SB_BODY(ACK), HARNESS_REPLY_MS);
+	harness_reply(h, alice, sbc_complete(alice, id, "resolved"), SB_BODY(ACK),
+	              HARNESS_REPLY_MS);
 	harness_await(h, gw, SB_BODY(CONTACT_COMPLETED), HARNESS_REPLY_MS);
 	const char *id2 = harness_submit_id(h, gw, "call-m2", VOICE, "voice-q");
 	const char *offer = harness_offer_for(h, alice, id2, OFFER_MS);
@@ -1047,25 +1055,43 @@ HARNESS_TEST(test_metrics_are_valid_prometheus_exposition)
 
 	assert_int_equal(prom_get(r.body, "switchboard_build_info{version=\"" SB_VERSION "\"}"), 1);
 	assert_true(prom_has(&p, "switchboard_contacts_waiting{queue=voice-q,channel=voice}"));
-	assert_int_equal(prom_get(r.body, "switchboard_contacts_waiting{queue=\"voice-q\",channel=\"voice\"}"), 1);
-	assert_int_equal(prom_get(r.body, "switchboard_contacts_answered_total{queue=\"voice-q\",channel=\"voice\"}"), 1);
-	assert_true(prom_has(&p, "switchboard_contact_longest_wait_seconds{queue=chat-q,channel=chat}"));
-	assert_true(prom_has(&p, "switchboard_queue_service_level_ratio{queue=voice-q,period=window}"));
-	assert_int_equal(prom_get(r.body, "switchboard_queue_service_level_ratio{queue=\"voice-q\",period=\"total\"}"), 1);
-	assert_true(prom_has(&p, "switchboard_contacts_abandoned_total{queue=voice-q,channel=voice}"));
-	assert_true(prom_has(&p, "switchboard_contacts_expired_total{queue=voice-q,channel=voice}"));
-	assert_true(prom_has(&p, "switchboard_contacts_overflowed_total{queue=voice-q,channel=voice}"));
-	assert_int_equal(prom_get(r.body, "switchboard_contact_wait_seconds_count{queue=\"voice-q\"}"), 1);
-	assert_int_equal(prom_get(r.body, "switchboard_contact_handle_seconds_count{queue=\"voice-q\"}"), 1);
+	assert_int_equal(
+	    prom_get(r.body, "switchboard_contacts_waiting{queue=\"voice-q\",channel=\"voice\"}"),
+	    1);
+	assert_int_equal(
+	    prom_get(r.body,
+	             "switchboard_contacts_answered_total{queue=\"voice-q\",channel=\"voice\"}"),
+	    1);
+	assert_true(
+	    prom_has(&p, "switchboard_contact_longest_wait_seconds{queue=chat-q,channel=chat}"));
+	assert_true(
+	    prom_has(&p, "switchboard_queue_service_level_ratio{queue=voice-q,period=window}"));
+	assert_int_equal(
+	    prom_get(r.body,
+	             "switchboard_queue_service_level_ratio{queue=\"voice-q\",period=\"total\"}"),
+	    1);
+	assert_true(
+	    prom_has(&p, "switchboard_contacts_abandoned_total{queue=voice-q,channel=voice}"));
+	assert_true(
+	    prom_has(&p, "switchboard_contacts_expired_total{queue=voice-q,channel=voice}"));
+	assert_true(
+	    prom_has(&p, "switchboard_contacts_overflowed_total{queue=voice-q,channel=voice}"));
+	assert_int_equal(
+	    prom_get(r.body, "switchboard_contact_wait_seconds_count{queue=\"voice-q\"}"), 1);
+	assert_int_equal(
+	    prom_get(r.body, "switchboard_contact_handle_seconds_count{queue=\"voice-q\"}"), 1);
 	assert_true(prom_has(&p, "switchboard_contact_wait_seconds_bucket{queue=chat-q,le=+Inf}"));
 	assert_int_equal(prom_get(r.body, "switchboard_agents{state=\"available\"}"), 1);
 	assert_int_equal(prom_get(r.body, "switchboard_agents{state=\"logged_out\"}"), 2);
 	assert_true(prom_get(r.body, "switchboard_offers_total") >= 2);
-	assert_int_equal(prom_get(r.body, "switchboard_offer_outcomes_total{outcome=\"accepted\"}"), 1);
-	assert_int_equal(prom_get(r.body, "switchboard_offer_outcomes_total{outcome=\"rejected\"}"), 1);
+	assert_int_equal(prom_get(r.body, "switchboard_offer_outcomes_total{outcome=\"accepted\"}"),
+	                 1);
+	assert_int_equal(prom_get(r.body, "switchboard_offer_outcomes_total{outcome=\"rejected\"}"),
+	                 1);
 	assert_int_equal(prom_get(r.body, "switchboard_connections{role=\"gateway\"}"), 1);
 	assert_int_equal(prom_get(r.body, "switchboard_connections{role=\"agent\"}"), 1);
-	assert_true(prom_get(r.body, "switchboard_connections_accepted_total{role=\"gateway\"}") >= 2);
+	assert_true(prom_get(r.body, "switchboard_connections_accepted_total{role=\"gateway\"}") >=
+	            2);
 	assert_true(prom_get(r.body, "switchboard_frames_received_total") >= 6);
 	assert_true(prom_get(r.body, "switchboard_frames_sent_total") >= 6);
 	assert_int_equal(prom_get(r.body, "switchboard_frame_decode_errors_total"), 1);
@@ -1079,45 +1105,70 @@ HARNESS_TEST(test_metrics_are_valid_prometheus_exposition)
 /* The parser itself refuses what it should: it is the test's judge. */
 static void test_prometheus_parser_refuses_bad_expositions(void **state)
 {
-	static const char head[] = "# HELP switchboard_x_total X.\n# TYPE switchboard_x_total counter\n";
-	static const char hist[] = "# HELP switchboard_h_seconds H.\n# TYPE switchboard_h_seconds histogram\n";
+	static const char head[] =
+	    "# HELP switchboard_x_total X.\n# TYPE switchboard_x_total counter\n";
+	static const char hist[] =
+	    "# HELP switchboard_h_seconds H.\n# TYPE switchboard_h_seconds histogram\n";
 	static const struct {
 		const char *text;
 		const char *why; /* NULL: valid */
 	} cases[] = {
-		{ "# HELP switchboard_x_total X.\n# TYPE switchboard_x_total counter\n"
-		  "switchboard_x_total{a=\"q\\\"\\\\\\n\"} 3\n"
-		  "# HELP switchboard_h_seconds H.\n# TYPE switchboard_h_seconds histogram\n"
-		  "switchboard_h_seconds_bucket{le=\"1\"} 1\nswitchboard_h_seconds_bucket{le=\"+Inf\"} 2\n"
-		  "switchboard_h_seconds_sum 2.5\nswitchboard_h_seconds_count 2\n"
-		  "# HELP switchboard_g G.\n# TYPE switchboard_g gauge\nswitchboard_g NaN\n", NULL },
-		{ "switchboard_x_total 1\n", "before its TYPE" },
-		{ "# HELP switchboard_x_total X.\n# TYPE switchboard_x_total counter\n1x 1\n", "bad metric name" },
-		{ "# HELP switchboard_x_total X.\n# TYPE switchboard_x_total counter\nswitchboard_x_total{a=\"\\x\"} 1\n", "bad escape" },
-		{ "# HELP switchboard_x_total X.\n# TYPE switchboard_x_total counter\nswitchboard_x_total{a=b} 1\n", "not quoted" },
-		{ "# HELP switchboard_x_total X.\n# TYPE switchboard_x_total counter\nswitchboard_x_total{__a=\"b\"} 1\n", "bad label name" },
-		{ "# HELP switchboard_x_total X.\n# TYPE switchboard_x_total counter\nswitchboard_x_total one\n", "bad value" },
-		{ "# HELP switchboard_x_total X.\n# TYPE switchboard_x_total counter\nswitchboard_x_total 1\nswitchboard_x_total 2\n", "duplicate series" },
-		{ "# HELP switchboard_x X.\n# TYPE switchboard_x counter\nswitchboard_x 1\n", "_total" },
-		{ "# HELP switchboard_x_total X.\n# TYPE switchboard_x_total counter\n# TYPE switchboard_x_total gauge\n", "second TYPE" },
-		{ "# HELP switchboard_x_total X.\n# TYPE switchboard_x_total gauges\n", "bad type" },
-		{ "# HELP switchboard_x_total X.\n# TYPE switchboard_x_total counter\nswitchboard_x_total 1", "newline" },
-		{ "# HELP switchboard_h_seconds H.\n# TYPE switchboard_h_seconds histogram\n"
-		  "switchboard_h_seconds_bucket{le=\"1\"} 3\nswitchboard_h_seconds_bucket{le=\"+Inf\"} 2\n"
-		  "switchboard_h_seconds_sum 1\nswitchboard_h_seconds_count 2\n", "not cumulative" },
-		{ "# HELP switchboard_h_seconds H.\n# TYPE switchboard_h_seconds histogram\n"
-		  "switchboard_h_seconds_bucket{le=\"1\"} 1\n"
-		  "switchboard_h_seconds_sum 1\nswitchboard_h_seconds_count 1\n", "+Inf" },
-		{ "# HELP switchboard_h_seconds H.\n# TYPE switchboard_h_seconds histogram\n"
-		  "switchboard_h_seconds_bucket{le=\"+Inf\"} 2\n"
-		  "switchboard_h_seconds_sum 1\nswitchboard_h_seconds_count 3\n", "_count" },
-		{ "# HELP switchboard_h_seconds H.\n# TYPE switchboard_h_seconds histogram\n"
-		  "switchboard_h_seconds_bucket{le=\"2\"} 1\nswitchboard_h_seconds_bucket{le=\"1\"} 1\n"
-		  "switchboard_h_seconds_bucket{le=\"+Inf\"} 1\n", "le not increasing" },
-		{ "# HELP switchboard_a A.\n# TYPE switchboard_a gauge\nswitchboard_a{x=\"1\"} 1\n"
-		  "# HELP switchboard_b B.\n# TYPE switchboard_b gauge\nswitchboard_b 1\n"
-		  "switchboard_a{x=\"2\"} 1\n", "not together" },
-		{ "# TYPE other_total counter\n# HELP other_total O.\nother_total 1\n", "prefix" },
+	    {"# HELP switchboard_x_total X.\n# TYPE switchboard_x_total counter\n"
+	     "switchboard_x_total{a=\"q\\\"\\\\\\n\"} 3\n"
+	     "# HELP switchboard_h_seconds H.\n# TYPE switchboard_h_seconds histogram\n"
+	     "switchboard_h_seconds_bucket{le=\"1\"} 1\nswitchboard_h_seconds_bucket{le=\"+Inf\"} "
+	     "2\n"
+	     "switchboard_h_seconds_sum 2.5\nswitchboard_h_seconds_count 2\n"
+	     "# HELP switchboard_g G.\n# TYPE switchboard_g gauge\nswitchboard_g NaN\n",
+	     NULL},
+	    {"switchboard_x_total 1\n", "before its TYPE"},
+	    {"# HELP switchboard_x_total X.\n# TYPE switchboard_x_total counter\n1x 1\n",
+	     "bad metric name"},
+	    {"# HELP switchboard_x_total X.\n# TYPE switchboard_x_total "
+	     "counter\nswitchboard_x_total{a=\"\\x\"} 1\n",
+	     "bad escape"},
+	    {"# HELP switchboard_x_total X.\n# TYPE switchboard_x_total "
+	     "counter\nswitchboard_x_total{a=b} 1\n",
+	     "not quoted"},
+	    {"# HELP switchboard_x_total X.\n# TYPE switchboard_x_total "
+	     "counter\nswitchboard_x_total{__a=\"b\"} 1\n",
+	     "bad label name"},
+	    {"# HELP switchboard_x_total X.\n# TYPE switchboard_x_total "
+	     "counter\nswitchboard_x_total one\n",
+	     "bad value"},
+	    {"# HELP switchboard_x_total X.\n# TYPE switchboard_x_total "
+	     "counter\nswitchboard_x_total 1\nswitchboard_x_total 2\n",
+	     "duplicate series"},
+	    {"# HELP switchboard_x X.\n# TYPE switchboard_x counter\nswitchboard_x 1\n", "_total"},
+	    {"# HELP switchboard_x_total X.\n# TYPE switchboard_x_total counter\n# TYPE "
+	     "switchboard_x_total gauge\n",
+	     "second TYPE"},
+	    {"# HELP switchboard_x_total X.\n# TYPE switchboard_x_total gauges\n", "bad type"},
+	    {"# HELP switchboard_x_total X.\n# TYPE switchboard_x_total "
+	     "counter\nswitchboard_x_total 1",
+	     "newline"},
+	    {"# HELP switchboard_h_seconds H.\n# TYPE switchboard_h_seconds histogram\n"
+	     "switchboard_h_seconds_bucket{le=\"1\"} 3\nswitchboard_h_seconds_bucket{le=\"+Inf\"} "
+	     "2\n"
+	     "switchboard_h_seconds_sum 1\nswitchboard_h_seconds_count 2\n",
+	     "not cumulative"},
+	    {"# HELP switchboard_h_seconds H.\n# TYPE switchboard_h_seconds histogram\n"
+	     "switchboard_h_seconds_bucket{le=\"1\"} 1\n"
+	     "switchboard_h_seconds_sum 1\nswitchboard_h_seconds_count 1\n",
+	     "+Inf"},
+	    {"# HELP switchboard_h_seconds H.\n# TYPE switchboard_h_seconds histogram\n"
+	     "switchboard_h_seconds_bucket{le=\"+Inf\"} 2\n"
+	     "switchboard_h_seconds_sum 1\nswitchboard_h_seconds_count 3\n",
+	     "_count"},
+	    {"# HELP switchboard_h_seconds H.\n# TYPE switchboard_h_seconds histogram\n"
+	     "switchboard_h_seconds_bucket{le=\"2\"} 1\nswitchboard_h_seconds_bucket{le=\"1\"} 1\n"
+	     "switchboard_h_seconds_bucket{le=\"+Inf\"} 1\n",
+	     "le not increasing"},
+	    {"# HELP switchboard_a A.\n# TYPE switchboard_a gauge\nswitchboard_a{x=\"1\"} 1\n"
+	     "# HELP switchboard_b B.\n# TYPE switchboard_b gauge\nswitchboard_b 1\n"
+	     "switchboard_a{x=\"2\"} 1\n",
+	     "not together"},
+	    {"# TYPE other_total counter\n# HELP other_total O.\nother_total 1\n", "prefix"},
 	};
 	struct prom p;
 
@@ -1130,7 +1181,8 @@ static void test_prometheus_parser_refuses_bad_expositions(void **state)
 		if (cases[i].why == NULL && err != NULL)
 			fail_msg("case %zu: refused: %s", i, err);
 		if (cases[i].why != NULL && (err == NULL || strstr(err, cases[i].why) == NULL))
-			fail_msg("case %zu: want \"%s\", got %s", i, cases[i].why, err ? err : "accepted");
+			fail_msg("case %zu: want \"%s\", got %s", i, cases[i].why,
+			         err ? err : "accepted");
 	}
 }
 
@@ -1149,109 +1201,114 @@ HARNESS_TEST(test_sbctl_ops_commands)
 	struct sbc *gw = harness_gateway(h, "gw1");
 	char cmd_contact[64];
 
-	const char *status[] = { sbctl, "status", "--admin", addr, NULL };
+	const char *status[] = {sbctl, "status", "--admin", addr, NULL};
 	assert_int_equal(run(h, status, &out), 0);
 	assert_non_null(strstr(out, "store        ready"));
 	assert_non_null(strstr(out, "3 in the roster, 1 logged in"));
 
-	const char *queues[] = { sbctl, "queues", "--admin", addr, NULL };
+	const char *queues[] = {sbctl, "queues", "--admin", addr, NULL};
 	assert_int_equal(run(h, queues, &out), 0);
 	assert_non_null(strstr(out, "QUEUE"));
 	assert_non_null(strstr(out, "voice-q "));
 	assert_non_null(strstr(out, "SL"));
 
-	const char *json[] = { sbctl, "queues", "voice-q", "--json", "--admin", addr, NULL };
+	const char *json[] = {sbctl, "queues", "voice-q", "--json", "--admin", addr, NULL};
 	assert_int_equal(run(h, json, &out), 0);
 	assert_non_null(strstr(out, "\"name\":\"voice-q\""));
 
-	const char *add[] = { sbctl, "roster", "add", "dave", "--tier", "senior", "--skill",
-			      "billing=4", "--capacity", "chat=2", "--queue", "chat-q",
-			      "--admin", addr, "--token-file", tf, NULL };
+	const char *add[] = {sbctl,     "roster",    "add",          "dave",   "--tier",  "senior",
+	                     "--skill", "billing=4", "--capacity",   "chat=2", "--queue", "chat-q",
+	                     "--admin", addr,        "--token-file", tf,       NULL};
 	assert_int_equal(run(h, add, &out), 0);
 	assert_non_null(strstr(out, "billing:4"));
-	assert_non_null(strstr(harness_hget(h, harness_key(h, "agent:dave"), "roster"), "\"billing\":4"));
+	assert_non_null(
+	    strstr(harness_hget(h, harness_key(h, "agent:dave"), "roster"), "\"billing\":4"));
 
-	const char *set[] = { sbctl, "roster", "set", "dave", "--skill", "billing=2", "--admin", addr,
-			      "--token-file", tf, NULL };
+	const char *set[] = {sbctl,     "roster", "set",          "dave", "--skill", "billing=2",
+	                     "--admin", addr,     "--token-file", tf,     NULL};
 	assert_int_equal(run(h, set, &out), 0);
 	assert_non_null(strstr(out, "billing:2"));
 
-	const char *list[] = { sbctl, "roster", "list", "--admin", addr, NULL };
+	const char *list[] = {sbctl, "roster", "list", "--admin", addr, NULL};
 	assert_int_equal(run(h, list, &out), 0);
 	assert_non_null(strstr(out, "dave"));
 	assert_non_null(strstr(out, "chat:2"));
 
-	const char *rm[] = { sbctl, "roster", "rm", "dave", "--admin", addr, "--token-file", tf, NULL };
+	const char *rm[] = {sbctl, "roster",       "rm", "dave", "--admin",
+	                    addr,  "--token-file", tf,   NULL};
 	assert_int_equal(run(h, rm, &out), 0);
 	assert_int_equal(run(h, rm, &out), 1);
 	assert_non_null(strstr(out, "NOT_FOUND"));
 
-	const char *noauth[] = { sbctl, "roster", "add", "erin", "--admin", addr, NULL };
+	const char *noauth[] = {sbctl, "roster", "add", "erin", "--admin", addr, NULL};
 	assert_int_equal(run(h, noauth, &out), 1);
 	assert_non_null(strstr(out, "UNAUTHENTICATED"));
 
 	harness_available(h, alice);
-	const char *force[] = { sbctl, "force-state", "alice", "break", "coaching", "--admin", addr,
-				"--token-file", tf, NULL };
+	const char *force[] = {sbctl,     "force-state", "alice",        "break", "coaching",
+	                       "--admin", addr,          "--token-file", tf,      NULL};
 	assert_int_equal(run(h, force, &out), 0);
 	assert_non_null(strstr(out, "alice is now break coaching"));
 	harness_await(h, alice, SB_BODY(STATE_CHANGED), HARNESS_REPLY_MS);
 
-	const char *agents[] = { sbctl, "agents", "--admin", addr, NULL };
+	const char *agents[] = {sbctl, "agents", "--admin", addr, NULL};
 	assert_int_equal(run(h, agents, &out), 0);
 	assert_non_null(strstr(out, "AGENT"));
 	assert_non_null(strstr(out, "coaching"));
 
 	const char *id = harness_submit_id(h, gw, "call-s1", VOICE, "voice-q");
 	snprintf(cmd_contact, sizeof cmd_contact, "%s", id);
-	const char *contact[] = { sbctl, "contact", cmd_contact, "--admin", addr, NULL };
+	const char *contact[] = {sbctl, "contact", cmd_contact, "--admin", addr, NULL};
 	assert_int_equal(run(h, contact, &out), 0);
 	assert_non_null(strstr(out, "call-s1"));
 	assert_non_null(strstr(out, "eligible 0"));
 
-	const char *usage[] = { sbctl, "force-state", "alice", "--admin", addr, NULL };
+	const char *usage[] = {sbctl, "force-state", "alice", "--admin", addr, NULL};
 	assert_int_equal(run(h, usage, &out), 2);
-	const char *nowhere[] = { sbctl, "status", "--admin", harness_free_addr(h), NULL };
+	const char *nowhere[] = {sbctl, "status", "--admin", harness_free_addr(h), NULL};
 	assert_int_equal(run(h, nowhere, &out), 1);
 }
 
 /* A token file others can read is refused at load, like every secret file. */
 HARNESS_TEST(test_token_file_readable_by_others_is_refused)
 {
-	const char *open_path = harness_write_file(h, "open.token", "itest-admin-token-0123456789abcdef\n");
+	const char *open_path =
+	    harness_write_file(h, "open.token", "itest-admin-token-0123456789abcdef\n");
 	const char *cfg = harness_read_file(h, harness_config_path(h));
 	const char *tf = harness_admin_token_file(h), *at = strstr(cfg, tf), *out;
 	char *text = NULL;
 
 	assert_int_equal(chmod(open_path, 0644), 0);
 	assert_non_null(at);
-	assert_true(asprintf(&text, "%.*s%s%s", (int)(at - cfg), cfg, open_path, at + strlen(tf)) > 0);
+	assert_true(asprintf(&text, "%.*s%s%s", (int)(at - cfg), cfg, open_path, at + strlen(tf)) >
+	            0);
 	const char *cpath = harness_write_file(h, "open.yaml", text);
 	free(text);
-	const char *check[] = { harness_daemon_path(), "--check-config", cpath, NULL };
+	const char *check[] = {harness_daemon_path(), "--check-config", cpath, NULL};
 	assert_int_equal(run(h, check, &out), 1);
 	assert_non_null(strstr(out, "accessible to other users"));
-	const char *good[] = { harness_daemon_path(), "--check-config", harness_config_path(h), NULL };
+	const char *good[] = {harness_daemon_path(), "--check-config", harness_config_path(h),
+	                      NULL};
 	assert_int_equal(run(h, good, &out), 0);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_health_ready_and_status),
-		T(test_unknown_route_404_and_wrong_method_405),
-		T(test_changes_need_the_bearer_token),
-		T(test_roster_create_change_remove_is_durable),
-		T(test_roster_refuses_bad_input),
-		T(test_supervisor_forces_an_agent_state),
-		T(test_queues_agents_and_contact_explain),
-		T(test_config_in_force_is_redacted),
-		T(test_store_down_not_ready_and_changes_refused),
-		T(test_limits_body_headers_connections),
-		T(test_metrics_are_valid_prometheus_exposition),
-		cmocka_unit_test(test_prometheus_parser_refuses_bad_expositions),
-		T(test_sbctl_ops_commands),
-		T(test_token_file_readable_by_others_is_refused),
+	    T(test_health_ready_and_status),
+	    T(test_unknown_route_404_and_wrong_method_405),
+	    T(test_changes_need_the_bearer_token),
+	    T(test_roster_create_change_remove_is_durable),
+	    T(test_roster_refuses_bad_input),
+	    T(test_supervisor_forces_an_agent_state),
+	    T(test_queues_agents_and_contact_explain),
+	    T(test_config_in_force_is_redacted),
+	    T(test_store_down_not_ready_and_changes_refused),
+	    T(test_limits_body_headers_connections),
+	    T(test_metrics_are_valid_prometheus_exposition),
+	    cmocka_unit_test(test_prometheus_parser_refuses_bad_expositions),
+	    T(test_sbctl_ops_commands),
+	    T(test_token_file_readable_by_others_is_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
