@@ -74,8 +74,8 @@ void json_key(struct json_out *j, const char *key)
 	j->after_key = true;
 }
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0. */
-static size_t json_utf8_len(const unsigned char *s, size_t n)
+/* See admin_json.h. */
+size_t json_utf8_len(const unsigned char *s, size_t n)
 {
 	size_t len;
 	uint32_t cp;

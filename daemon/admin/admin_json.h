@@ -45,6 +45,10 @@ void json_kuint(struct json_out *j, const char *key, uint64_t v);
 void json_knum(struct json_out *j, const char *key, double v);
 void json_kbool(struct json_out *j, const char *key, bool v);
 
+/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0 when the
+ * bytes there are not UTF-8 (overlong, surrogate, beyond U+10FFFF). */
+size_t json_utf8_len(const unsigned char *s, size_t n);
+
 /* Appends s to buf as a JSON string literal (quotes included). */
 void json_escape(struct evbuffer *buf, const char *s, size_t len);
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admin/admin_json.h"
 #include "xalloc.h"
 
 struct jv_reader {
@@ -124,6 +125,19 @@ static bool jv_string(struct jv_reader *r, char **out)
 		if (c < 0x20) {
 			free(o);
 			return jv_fail(r, "control character in string");
+		}
+		if (c >= 0x80) {
+			/* JSON text is UTF-8 (RFC 8259 8.1): refuse anything else
+			 * rather than store bytes no reader can show */
+			size_t n = json_utf8_len((const unsigned char *)r->p, (size_t)(q - r->p));
+			if (n == 0) {
+				free(o);
+				return jv_fail(r, "invalid UTF-8 in string");
+			}
+			memcpy(w, r->p, n);
+			w += n;
+			r->p += n;
+			continue;
 		}
 		if (c != '\\') {
 			*w++ = (char)c;
