@@ -33,7 +33,8 @@ struct harness_opts {
 	const char *extra_yaml;    /* top-level YAML appended verbatim, or NULL */
 	const char *limits_yaml;   /* lines appended under limits: ("  key: v\n"), or NULL */
 	/* Start the admin API on a free port, with a bearer token in TMP/admin.token
-	 * (mode 0600); off by default (admin.listen ""). */
+	 * (mode 0600); off by default (admin.listen ""). Config variants carry
+	 * the same admin.listen: start a second daemon with --admin-listen. */
 	bool admin;
 	const char *admin_yaml;    /* lines appended under admin: ("  key: v\n"), or NULL */
 };

@@ -126,14 +126,15 @@ static bool http_parse(char *raw, struct resp *r)
 	return true;
 }
 
-/* method path [token] [body]: the whole response (Connection: close). */
-static struct resp http(struct harness *h, const char *method, const char *path, const char *token,
-                        const char *body)
+/* method path [token] [body] to the admin API at addr: the whole response
+ * (Connection: close). */
+static struct resp http_at(const char *addr, const char *method, const char *path,
+                           const char *token, const char *body)
 {
 	char *req = NULL;
 	struct resp r;
 	bool closed;
-	int fd = http_connect(harness_admin_addr(h));
+	int fd = http_connect(addr);
 
 	assert_true(asprintf(&req,
 	                     "%s %s HTTP/1.1\r\nHost: test\r\nConnection: close\r\n%s%s%s"
@@ -148,6 +149,13 @@ static struct resp http(struct harness *h, const char *method, const char *path,
 	if (!http_parse(raw, &r))
 		fail_msg("%s %s: no HTTP response", method, path);
 	return r;
+}
+
+/* The same to the harness's daemon. */
+static struct resp http(struct harness *h, const char *method, const char *path, const char *token,
+                        const char *body)
+{
+	return http_at(harness_admin_addr(h), method, path, token, body);
 }
 
 /* The value of header name in r (case-insensitive), or NULL; static buffer. */
@@ -1292,6 +1300,36 @@ HARNESS_TEST(test_token_file_readable_by_others_is_refused)
 	assert_int_equal(run(h, good, &out), 0);
 }
 
+/* --admin-listen overrides the file's admin.listen, like the other addresses. */
+HARNESS_TEST(test_command_line_overrides_admin_listen)
+{
+	const char *cfg = harness_write_config_variant(h, "second.yaml", harness_free_addr(h),
+	                                               harness_free_addr(h), harness_redis_addr(h));
+	const char *addr = harness_free_addr(h);
+	const char *argv[] = {harness_daemon_path(), "-c", cfg, "--admin-listen", addr, NULL};
+	pid_t pid = harness_spawn(h, argv, "second.log");
+	int status = 0;
+
+	/* a connection refused until it listens: poll /healthz, bounded */
+	for (int i = 0; status != 200; i++) {
+		struct sockaddr_in sin = {.sin_family = AF_INET};
+		int fd = socket(AF_INET, SOCK_STREAM, 0);
+		sin.sin_port = htons((uint16_t)atoi(strrchr(addr, ':') + 1));
+		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		bool up = connect(fd, (struct sockaddr *)&sin, sizeof sin) == 0;
+		close(fd);
+		if (up) {
+			struct resp r = http_at(addr, "GET", "/healthz", NULL, NULL);
+			status = r.status;
+			resp_free(&r);
+		}
+		assert_true(i < 200);
+		if (status != 200)
+			harness_sleep(h, 50);
+	}
+	assert_int_equal(harness_kill(h, pid), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1309,6 +1347,7 @@ int main(void)
 	    cmocka_unit_test(test_prometheus_parser_refuses_bad_expositions),
 	    T(test_sbctl_ops_commands),
 	    T(test_token_file_readable_by_others_is_refused),
+	    T(test_command_line_overrides_admin_listen),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
