@@ -87,6 +87,9 @@ void admin_reply(struct evhttp_request *req, int status, struct evbuffer *body)
 		evhttp_add_header(h, "Content-Type", "application/json");
 	evhttp_add_header(h, "Cache-Control", "no-store");
 	evbuffer_add(body, "\n", 1);
+	/* evhttp 2.1 would send a HEAD reply's body: drop it here */
+	if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD)
+		evbuffer_drain(body, evbuffer_get_length(body));
 	evhttp_send_reply(req, status, reason, body);
 	evbuffer_free(body);
 }
@@ -239,6 +242,10 @@ static const char *admin_method_name(enum evhttp_cmd_type m)
 		return "PUT";
 	case EVHTTP_REQ_HEAD:
 		return "HEAD";
+	case EVHTTP_REQ_OPTIONS:
+		return "OPTIONS";
+	case EVHTTP_REQ_TRACE:
+		return "TRACE";
 	default:
 		return "OTHER";
 	}
@@ -505,9 +512,11 @@ struct admin *admin_new(struct server *srv)
 	tv.tv_sec = cfg->admin_timeout_ms / 1000;
 	tv.tv_usec = (cfg->admin_timeout_ms % 1000) * 1000;
 	evhttp_set_timeout_tv(adm->http, &tv);
+	/* every method reaches the router, which answers 405 in JSON with Allow */
 	evhttp_set_allowed_methods(adm->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST |
 	                                          EVHTTP_REQ_PATCH | EVHTTP_REQ_DELETE |
-	                                          EVHTTP_REQ_PUT);
+	                                          EVHTTP_REQ_PUT | EVHTTP_REQ_OPTIONS |
+	                                          EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT);
 	evhttp_set_default_content_type(adm->http, "application/json");
 	evhttp_set_bevcb(adm->http, admin_on_new_conn, adm);
 	evhttp_set_gencb(adm->http, admin_on_request, adm);

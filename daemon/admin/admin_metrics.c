@@ -312,6 +312,8 @@ void admin_metrics_handler(struct admin_req *r)
 	evhttp_add_header(evhttp_request_get_output_headers(r->req), "Content-Type",
 	                  "text/plain; version=0.0.4; charset=utf-8");
 	evhttp_add_header(evhttp_request_get_output_headers(r->req), "Cache-Control", "no-store");
+	if (evhttp_request_get_command(r->req) == EVHTTP_REQ_HEAD)
+		evbuffer_drain(o, evbuffer_get_length(o));
 	evhttp_send_reply(r->req, 200, "OK", o);
 	evbuffer_free(o);
 }

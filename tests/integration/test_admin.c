@@ -289,6 +289,15 @@ HARNESS_TEST(test_unknown_route_404_and_wrong_method_405)
 	expect_error(&r, 405, "METHOD_NOT_ALLOWED");
 	r = http(h, "POST", "/metrics", NULL, NULL);
 	expect_error(&r, 405, "METHOD_NOT_ALLOWED");
+	r = http(h, "OPTIONS", "/v1/roster", NULL, NULL);
+	expect_error(&r, 405, "METHOD_NOT_ALLOWED");
+	r = http(h, "TRACE", "/healthz", NULL, NULL);
+	expect_error(&r, 405, "METHOD_NOT_ALLOWED");
+	/* HEAD is GET without the body */
+	r = http(h, "HEAD", "/healthz", NULL, NULL);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.body, "");
+	resp_free(&r);
 }
 
 HARNESS_TEST(test_changes_need_the_bearer_token)
