@@ -398,6 +398,23 @@ HARNESS_TEST(test_roster_create_change_remove_is_durable)
 	expect_error(&r, 404, "NOT_FOUND");
 	r = http(h, "PATCH", "/v1/roster/dave", tok, "{\"tier\":\"senior\"}");
 	expect_error(&r, 404, "NOT_FOUND");
+	/* a client that leaves before Redis answers: the change is still made,
+	 * and the late reply goes nowhere (evhttp frees the orphaned request) */
+	int fd = http_connect(harness_admin_addr(h));
+	char *req = NULL;
+	const char *erin = "{\"id\":\"erin\"}";
+	assert_true(asprintf(&req,
+	                     "POST /v1/roster HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer %s\r\n"
+	                     "Content-Length: %zu\r\n\r\n%s",
+	                     tok, strlen(erin), erin) > 0);
+	http_send_all(fd, req, strlen(req));
+	free(req);
+	close(fd);
+	assert_non_null(harness_hget_wait(h, harness_key(h, "agent:erin"), "roster_removed", "0",
+	                                  HTTP_MS));
+	r = http(h, "GET", "/v1/agents/erin", NULL, NULL);
+	expect_status(&r, 200);
+	resp_free(&r);
 	/* the events stream tells reporting tools */
 	assert_true(harness_redis_int(h, "XLEN %s", harness_key(h, "events")) >= 3);
 }
