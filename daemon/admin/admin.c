@@ -251,6 +251,8 @@ static const char *admin_method_name(enum evhttp_cmd_type m)
 	}
 }
 
+static void admin_conn_setup_now(struct admin *adm, struct evhttp_connection *evcon);
+
 /* Every request: route by path, then method; check the token where the
  * route changes state. */
 static void admin_on_request(struct evhttp_request *req, void *arg)
@@ -268,6 +270,7 @@ static void admin_on_request(struct evhttp_request *req, void *arg)
 
 	if (adm->metrics != NULL)
 		adm->metrics->admin_requests++;
+	admin_conn_setup_now(adm, evhttp_request_get_connection(req));
 	path = raw != NULL ? evhttp_uridecode(raw, 0, &plen) : NULL;
 	/* a %00 would cut the path short: refuse it rather than route a prefix */
 	if (path == NULL || strlen(path) != plen || (n = admin_split(path, seg)) < 0) {
@@ -332,10 +335,51 @@ static void admin_conn_gone(struct admin *adm)
 	}
 }
 
+/* A route's wish to hear of a connection's end. Owner: adm->watches. */
+struct admin_watch {
+	struct evhttp_connection *evcon;
+	void (*fn)(void *arg);
+	void *arg;
+	struct admin_watch *next;
+};
+
+void admin_watch_close(struct admin *adm, struct evhttp_connection *evcon, void (*fn)(void *arg),
+                       void *arg)
+{
+	struct admin_watch *w = xcalloc(1, sizeof *w);
+
+	*w = (struct admin_watch){evcon, fn, arg, adm->watches};
+	adm->watches = w;
+}
+
+/* Takes evcon's watch out of the list; returns it (the caller frees) or NULL. */
+static struct admin_watch *admin_take_watch(struct admin *adm, struct evhttp_connection *evcon)
+{
+	for (struct admin_watch **pp = &adm->watches; *pp != NULL; pp = &(*pp)->next)
+		if ((*pp)->evcon == evcon) {
+			struct admin_watch *w = *pp;
+			*pp = w->next;
+			return w;
+		}
+	return NULL;
+}
+
+void admin_unwatch_close(struct admin *adm, struct evhttp_connection *evcon)
+{
+	free(admin_take_watch(adm, evcon));
+}
+
 /* evhttp calls this as it frees a connection. */
 static void admin_on_conn_closed(struct evhttp_connection *evcon, void *arg)
 {
-	admin_conn_gone(arg);
+	struct admin *adm = arg;
+	struct admin_watch *w;
+
+	while ((w = admin_take_watch(adm, evcon)) != NULL) {
+		w->fn(w->arg);
+		free(w);
+	}
+	admin_conn_gone(adm);
 }
 
 /* A connection whose evhttp_connection is not known yet: evhttp creates it
@@ -376,6 +420,21 @@ static void admin_on_conn_setup(evutil_socket_t fd, short what, void *arg)
 	else
 		evhttp_connection_set_closecb(evcon, admin_on_conn_closed, c->adm);
 	admin_conn_release(c);
+}
+
+/* A request can be read in the same loop pass as its connection was
+ * accepted, before the set-up timer: do the set-up now, so the close
+ * callback is in place before any handler runs. */
+static void admin_conn_setup_now(struct admin *adm, struct evhttp_connection *evcon)
+{
+	struct bufferevent *bev = evcon != NULL ? evhttp_connection_get_bufferevent(evcon) : NULL;
+
+	for (struct admin_conn *c = adm->setups; bev != NULL && c != NULL; c = c->next)
+		if (c->bev == bev) {
+			evhttp_connection_set_closecb(evcon, admin_on_conn_closed, adm);
+			admin_conn_release(c);
+			return;
+		}
 }
 
 /* evhttp asks for each new connection's bufferevent (the fd is set by
@@ -540,6 +599,12 @@ void admin_free(struct admin *adm)
 		evconnlistener_free(lev);
 	while (adm->setups != NULL)
 		admin_conn_release(adm->setups);
+	/* every connection's close callback has run; drop any watch left */
+	while (adm->watches != NULL) {
+		struct admin_watch *w = adm->watches;
+		adm->watches = w->next;
+		free(w);
+	}
 	admin_roster_clear(adm);
 	metrics_free(adm->metrics);
 	free(adm);

@@ -18,16 +18,18 @@ struct evbuffer;
 struct evconnlistener;
 struct roster_agent;
 struct admin_conn;
+struct admin_watch;
 
 struct admin {
 	struct server *srv;
 	struct evhttp *http;        /* NULL when admin.listen is "" */
 	struct evconnlistener *lev; /* owned by http once bound */
 	struct metrics *metrics;
-	struct strmap roster;      /* agent id -> struct roster_agent (owned) */
-	size_t n_conns, max_conns; /* open connections and the cap */
-	bool accept_paused;        /* the listener is off: at the cap */
-	struct admin_conn *setups; /* connections accepted this loop pass */
+	struct strmap roster;        /* agent id -> struct roster_agent (owned) */
+	size_t n_conns, max_conns;   /* open connections and the cap */
+	bool accept_paused;          /* the listener is off: at the cap */
+	struct admin_conn *setups;   /* connections accepted this loop pass */
+	struct admin_watch *watches; /* admin_watch_close registrations */
 	int64_t started_ms;
 	char address[320]; /* where it listens, for logs and status */
 };
@@ -64,6 +66,15 @@ void admin_error(struct evhttp_request *req, int status, const char *code, const
 void admin_error_err(struct evhttp_request *req, int err, const char *message);
 /* The request body parsed as JSON; NULL after replying 400 when it is not. */
 struct jv *admin_body_json(struct admin_req *r);
+
+/* Calls fn(arg) once when evcon is freed (its client left, timed out, or
+ * the admin server stops): how a long-lived route (a stream of server-sent
+ * events) learns its client is gone. evhttp has one close callback per
+ * connection and the admin code uses it to count connections, so routes
+ * register here instead. admin_unwatch_close cancels. */
+void admin_watch_close(struct admin *adm, struct evhttp_connection *evcon, void (*fn)(void *arg),
+                       void *arg);
+void admin_unwatch_close(struct admin *adm, struct evhttp_connection *evcon);
 
 /* Handlers. */
 void admin_metrics_handler(struct admin_req *r);
