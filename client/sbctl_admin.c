@@ -342,9 +342,10 @@ static const char admin_usage[] =
     "       sbctl roster set ID [the same: what is given replaces what was]\n"
     "       sbctl roster rm ID\n"
     "       sbctl force-state AGENT available|break|offline [REASON]\n"
+    "       sbctl reload                      (the same as SIGHUP)\n"
     "\n" ADMIN_COMMON_USAGE "\n"
     "Talks to the daemon's admin HTTP API (docs/admin-api.md). Changes (roster add/set/rm,\n"
-    "force-state) need the bearer token of admin.token_file.\n";
+    "force-state, reload) need the bearer token of admin.token_file.\n";
 
 /* A roster change being built from options: JSON members. */
 struct admin_roster_args {
@@ -844,6 +845,16 @@ int sbctl_admin_main(int argc, char **argv)
 		return admin_contact(&o, pos[0]);
 	if (strcmp(cmd, "roster") == 0 && npos >= 1 && npos <= 2)
 		return admin_roster(&o, &ra, pos[0], npos > 1 ? pos[1] : NULL);
+	if (strcmp(cmd, "reload") == 0 && npos == 0) {
+		struct jv *v;
+		rc = admin_call(&o, "POST", "/v1/reload", NULL, true, &v);
+		if (rc == 0 && v != NULL)
+			printf(
+			    "reload requested: the daemon logs whether the new configuration was "
+			    "applied\n");
+		jv_free(v);
+		return rc;
+	}
 	if (strcmp(cmd, "force-state") == 0 && npos >= 2 && npos <= 3)
 		return admin_force_state(&o, pos[0], pos[1], npos > 2 ? pos[2] : NULL);
 	return sbctl_usage_error(cmd, "wrong number of arguments");

@@ -52,6 +52,9 @@ void admin_reply(struct evhttp_request *req, int status, struct evbuffer *body)
 	case 201:
 		reason = "Created";
 		break;
+	case 202:
+		reason = "Accepted";
+		break;
 	case 400:
 		reason = "Bad Request";
 		break;

@@ -5,6 +5,7 @@
 
 #include <event2/buffer.h>
 #include <event2/http.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -13,6 +14,7 @@
 #include "config/config.h"
 #include "config/config_json.h"
 #include "engine/engine.h"
+#include "log.h"
 #include "metrics.h"
 #include "server.h"
 #include "store/store.h"
@@ -26,6 +28,7 @@ static void admin_route_agents(struct admin_req *r);
 static void admin_route_agent(struct admin_req *r);
 static void admin_route_contact(struct admin_req *r);
 static void admin_route_config(struct admin_req *r);
+static void admin_route_reload(struct admin_req *r);
 
 /* Method, path ("{}" = one segment), whether it changes state (bearer
  * token), handler. The first route whose path and method match serves. */
@@ -45,6 +48,7 @@ const struct admin_route admin_routes[] = {
     {EVHTTP_REQ_PATCH, "/v1/roster/{}", true, admin_route_roster_patch},
     {EVHTTP_REQ_DELETE, "/v1/roster/{}", true, admin_route_roster_delete},
     {EVHTTP_REQ_GET, "/v1/config", false, admin_route_config},
+    {EVHTTP_REQ_POST, "/v1/reload", true, admin_route_reload},
 };
 const size_t admin_routes_len = sizeof admin_routes / sizeof admin_routes[0];
 
@@ -376,4 +380,20 @@ static void admin_route_config(struct admin_req *r)
 
 	config_write_json(&j, server_config(r->adm->srv));
 	admin_reply(r->req, 200, b);
+}
+
+/* POST /v1/reload: the same as `systemctl reload` (SIGHUP), which the
+ * server's signal handler carries out on the loop; the outcome is logged.
+ * 202: requested, not yet done. */
+static void admin_route_reload(struct admin_req *r)
+{
+	struct json_out j;
+	struct evbuffer *b = admin_body(&j);
+
+	log_info("admin: reload requested");
+	raise(SIGHUP);
+	json_obj_open(&j);
+	json_kstr(&j, "reload", "requested");
+	json_obj_close(&j);
+	admin_reply(r->req, 202, b);
 }

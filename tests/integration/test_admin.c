@@ -410,8 +410,8 @@ HARNESS_TEST(test_roster_create_change_remove_is_durable)
 	http_send_all(fd, req, strlen(req));
 	free(req);
 	close(fd);
-	assert_non_null(harness_hget_wait(h, harness_key(h, "agent:erin"), "roster_removed", "0",
-	                                  HTTP_MS));
+	assert_non_null(
+	    harness_hget_wait(h, harness_key(h, "agent:erin"), "roster_removed", "0", HTTP_MS));
 	r = http(h, "GET", "/v1/agents/erin", NULL, NULL);
 	expect_status(&r, 200);
 	resp_free(&r);
@@ -1335,11 +1335,21 @@ HARNESS_TEST(test_token_file_readable_by_others_is_refused)
 	assert_int_equal(run(h, good, &out), 0);
 }
 
-/* --admin-listen overrides the file's admin.listen, like the other addresses. */
+/* --admin-listen overrides the file's admin.listen, like the other
+ * addresses; and without admin.token_file changes are refused (403), not
+ * open. */
 HARNESS_TEST(test_command_line_overrides_admin_listen)
 {
-	const char *cfg = harness_write_config_variant(h, "second.yaml", harness_free_addr(h),
-	                                               harness_free_addr(h), harness_redis_addr(h));
+	const char *variant = harness_write_config_variant(
+	    h, "second.yaml", harness_free_addr(h), harness_free_addr(h), harness_redis_addr(h));
+	const char *text = harness_read_file(h, variant);
+	const char *line = strstr(text, "  token_file:");
+	assert_non_null(line);
+	char *no_token = NULL;
+	assert_true(
+	    asprintf(&no_token, "%.*s%s", (int)(line - text), text, strchr(line, '\n') + 1) > 0);
+	const char *cfg = harness_write_file(h, "second-no-token.yaml", no_token);
+	free(no_token);
 	const char *addr = harness_free_addr(h);
 	const char *argv[] = {harness_daemon_path(), "-c", cfg, "--admin-listen", addr, NULL};
 	pid_t pid = harness_spawn(h, argv, "second.log");
@@ -1362,7 +1372,31 @@ HARNESS_TEST(test_command_line_overrides_admin_listen)
 		if (status != 200)
 			harness_sleep(h, 50);
 	}
+	struct resp r =
+	    http_at(addr, "POST", "/v1/roster", harness_admin_token(h), "{\"id\":\"x\"}");
+	expect_error(&r, 403, "FORBIDDEN");
+	r = http_at(addr, "POST", "/v1/reload", NULL, NULL);
+	expect_error(&r, 403, "FORBIDDEN");
 	assert_int_equal(harness_kill(h, pid), 0);
+}
+
+/* POST /v1/reload asks for the same reload as SIGHUP. */
+HARNESS_TEST(test_reload_is_requested)
+{
+	struct resp r = http(h, "POST", "/v1/reload", NULL, NULL);
+	expect_error(&r, 401, "UNAUTHENTICATED");
+	r = http(h, "POST", "/v1/reload", harness_admin_token(h), NULL);
+	expect_status(&r, 202);
+	assert_string_equal(jstr(&r, "reload"), "requested");
+	resp_free(&r);
+	assert_true(harness_log_wait(h, "SIGHUP", 2000));
+	const char *argv[] = {
+	    harness_sbctl_path(h),       "reload", "--admin", harness_admin_addr(h), "--token-file",
+	    harness_admin_token_file(h), NULL};
+	const char *out;
+	assert_int_equal(harness_run(h, argv, RUN_MS, &out), 0);
+	assert_non_null(strstr(out, "reload requested"));
+	assert_true(harness_daemon_alive(h));
 }
 
 int main(void)
@@ -1383,6 +1417,7 @@ int main(void)
 	    T(test_sbctl_ops_commands),
 	    T(test_token_file_readable_by_others_is_refused),
 	    T(test_command_line_overrides_admin_listen),
+	    T(test_reload_is_requested),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
