@@ -157,6 +157,11 @@ struct sink *server_sink(struct server *srv)
 	return srv->sink;
 }
 
+struct admin *server_admin(struct server *srv)
+{
+	return srv->admin;
+}
+
 uint64_t server_next_session_number(struct server *srv)
 {
 	return ++srv->session_counter;

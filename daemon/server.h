@@ -17,6 +17,7 @@ struct store;
 struct session;
 struct sink;
 struct tls_server;
+struct admin;
 
 struct server;
 
@@ -31,6 +32,8 @@ const struct sb_config *server_config(const struct server *srv);
 struct engine *server_engine(struct server *srv);
 struct store *server_store(struct server *srv);
 struct sink *server_sink(struct server *srv);
+/* The admin HTTP API (admin/admin.h): recovery hands it stored roster overrides. */
+struct admin *server_admin(struct server *srv);
 /* The TLS context of the gateway (true) or agent port; NULL when plain TCP. */
 struct tls_server *server_tls(struct server *srv, bool gateway_port);
 /* Wall clock, Unix ms: the engine's `now`. */
