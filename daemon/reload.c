@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admin/admin.h"
 #include "config/config.h"
 #include "engine/engine.h"
 #include "err.h"
@@ -76,14 +77,6 @@ static bool reload_has_queue(const struct sb_config *cfg, const char *name)
 	return false;
 }
 
-static bool reload_has_agent(const struct sb_config *cfg, const char *id)
-{
-	for (size_t i = 0; i < cfg->n_agents; i++)
-		if (strcmp(cfg->agents[i].id, id) == 0)
-			return true;
-	return false;
-}
-
 /* Queues the new file drops that still hold contacts (in any state: an
  * assigned contact can still be transferred from its queue): kept, draining. */
 struct reload_queue_use {
@@ -117,8 +110,7 @@ static size_t reload_draining(const struct sb_config *running, const struct sb_c
 
 /* Agents the new roster drops: refused while they hold contacts. */
 struct reload_roster_check {
-	const struct sb_config *fresh;
-	const struct engine *e;
+	const struct engine *to;
 	const char *refused;
 };
 
@@ -126,7 +118,7 @@ static void reload_check_holder(void *arg, const struct engine_contact_view *c)
 {
 	struct reload_roster_check *rc = arg;
 
-	if (rc->refused == NULL && c->agent_id != NULL && !reload_has_agent(rc->fresh, c->agent_id))
+	if (rc->refused == NULL && c->agent_id != NULL && engine_agent(rc->to, c->agent_id) == NULL)
 		rc->refused = c->agent_id;
 }
 
@@ -216,15 +208,6 @@ int reload_config(struct server *srv)
 		config_errors_clear(&errs);
 		return SB_ERR_CONFIG;
 	}
-	struct reload_roster_check rc = { .fresh = fresh, .e = from };
-	engine_each_contact(from, reload_check_holder, &rc);
-	if (rc.refused != NULL) {
-		log_error("reload refused: agent %s is removed from the roster but holds contacts; "
-			  "let it complete them first. The running configuration stays",
-			  rc.refused);
-		config_free(fresh);
-		return SB_ERR_CONFLICT;
-	}
 	reload_keep_fixed(fresh, server_config_mutable(srv));
 
 	const struct sb_queue_conf **draining =
@@ -237,6 +220,26 @@ int reload_config(struct server *srv)
 		free(draining);
 		config_free(fresh);
 		return SB_ERR_CONFIG;
+	}
+	/* Roster changes made over the admin API win over the file. */
+	int arc = admin_roster_reapply(server_admin(srv), to, &why);
+	struct reload_roster_check rc = { .to = to };
+	if (arc == 0)
+		engine_each_contact(from, reload_check_holder, &rc);
+	if (arc != 0 || rc.refused != NULL) {
+		if (arc != 0)
+			log_error("reload refused: the admin API's roster changes do not apply: %s; "
+				  "the running configuration stays",
+				  why);
+		else
+			log_error("reload refused: agent %s is removed from the roster but holds "
+				  "contacts; let it complete them first. The running configuration "
+				  "stays",
+				  rc.refused);
+		engine_free(to);
+		free(draining);
+		config_free(fresh);
+		return SB_ERR_CONFLICT;
 	}
 	struct reload_move m = { .srv = srv, .from = from, .to = to, .now = server_now_ms(srv) };
 	engine_each_agent(from, reload_move_agent, &m);
@@ -258,5 +261,6 @@ int reload_config(struct server *srv)
 	log_info("reload: applied %s: %zu queues, %zu agents, %zu contacts carried over",
 		 fresh->path, fresh->n_queues, fresh->n_agents, m.contacts);
 	server_install(srv, fresh, to);
+	admin_roster_reset(server_admin(srv), fresh);
 	return 0;
 }

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "admin/admin.h"
 #include "config/config.h"
 #include "engine/engine.h"
 #include "err.h"
@@ -19,6 +20,7 @@
 #include "ha/recovery.h"
 #include "log.h"
 #include "reload.h"
+#include "metrics.h"
 #include "routing.h"
 #include "security/tls.h"
 #include "session/listener.h"
@@ -59,6 +61,7 @@ struct server {
 	struct listener *gateway_listener;
 	struct listener *agent_listener;
 	struct tls_server *gateway_tls, *agent_tls; /* NULL: that port is plain TCP */
+	struct admin *admin; /* the admin HTTP API and the metrics */
 	struct event *engine_timer;
 	struct event *sigterm_ev, *sigint_ev, *sighup_ev;
 	struct event *drain_timer;
@@ -191,6 +194,11 @@ struct sink *server_sink(struct server *srv)
 	return srv->sink;
 }
 
+struct admin *server_admin(struct server *srv)
+{
+	return srv->admin;
+}
+
 uint64_t server_next_session_number(struct server *srv)
 {
 	return ++srv->session_counter;
@@ -224,6 +232,7 @@ static void server_count(struct server *srv, struct session *s, bool in)
 	a = strmap_get(&srv->addresses, key);
 	if (in) {
 		srv->n_conns[session_role(s)]++;
+		metrics_connection(session_role(s), +1);
 		if (a == NULL) {
 			a = xcalloc(1, sizeof *a);
 			a->addr = xstrdup(key);
@@ -233,6 +242,7 @@ static void server_count(struct server *srv, struct session *s, bool in)
 		return;
 	}
 	srv->n_conns[session_role(s)]--;
+	metrics_connection(session_role(s), -1);
 	if (a != NULL && --a->n == 0) {
 		strmap_del(&srv->addresses, a->addr);
 		free(a->addr);
@@ -715,7 +725,9 @@ struct server *server_new(struct sb_config *cfg)
 	srv->gateway_listener =
 		listener_new(srv->base, cfg->gateway_listen, server_on_gateway, srv);
 	srv->agent_listener = listener_new(srv->base, cfg->agent_listen, server_on_agent, srv);
-	if (srv->store == NULL || srv->gateway_listener == NULL || srv->agent_listener == NULL) {
+	srv->admin = admin_new(srv);
+	if (srv->store == NULL || srv->gateway_listener == NULL || srv->agent_listener == NULL ||
+	    srv->admin == NULL) {
 		server_free(srv);
 		return NULL;
 	}
@@ -754,6 +766,7 @@ void server_free(struct server *srv)
 	recovery_free(srv->recovery);
 	/* Answers pending writes (releasing their session references)... */
 	store_free(srv->store);
+	admin_free(srv->admin); /* after the store: its pending requests have been answered */
 	/* ...so every session can now be released. */
 	while (strmap_count(&srv->sessions) > 0) {
 		size_t it = 0;

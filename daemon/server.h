@@ -18,6 +18,7 @@ struct store;
 struct session;
 struct sink;
 struct tls_server;
+struct admin;
 
 struct server;
 
@@ -41,6 +42,8 @@ bool server_serving(const struct server *srv);
 const char *server_leader_address(const struct server *srv, bool gateway_port);
 /* "leader", "standby", "recovering", "waiting for redis", "stopping". */
 const char *server_role_name(const struct server *srv);
+/* The admin HTTP API (admin/admin.h): recovery hands it stored roster overrides. */
+struct admin *server_admin(struct server *srv);
 /* The TLS context of the gateway (true) or agent port; NULL when plain TCP. */
 struct tls_server *server_tls(struct server *srv, bool gateway_port);
 /* Wall clock, Unix ms: the engine's `now`. */

@@ -12,6 +12,7 @@
 #include "config/config.h"
 #include "err.h"
 #include "log.h"
+#include "metrics.h"
 #include "server.h"
 #include "security/tls.h"
 #include "session/roles.h"
@@ -377,6 +378,7 @@ static void session_on_read(struct bufferevent *bev, void *arg)
 		Envelope *env = NULL;
 		const char *why = NULL;
 		int rc = frame_read(in, max, &env, &why);
+		metrics_frame_read(rc);
 		if (rc == 0)
 			break;
 		if (rc < 0) {
