@@ -14,6 +14,7 @@
 #include "engine/engine.h"
 #include "log.h"
 #include "routing.h"
+#include "sdnotify.h"
 #include "security/tls.h"
 #include "session/listener.h"
 #include "session/session.h"
@@ -51,6 +52,7 @@ struct server {
 	struct event *engine_timer;
 	struct event *sigterm_ev, *sigint_ev, *sighup_ev;
 	struct event *drain_timer;
+	struct sdnotify_loop *notify; /* NULL when not run by systemd */
 	int64_t drain_deadline;
 	struct strmap sessions; /* sid -> session */
 	struct strmap agents;   /* agent id -> session */
@@ -357,6 +359,20 @@ static void server_base36(uint64_t v, char *out, size_t len)
 	out[i] = '\0';
 }
 
+/* The status line `systemctl status` shows; refreshed on each store change
+ * and each tick of the notification timer. */
+static void server_notify_status(void *arg)
+{
+	struct server *srv = arg;
+
+	if (srv->stopping)
+		sdnotify_status("draining, %zu store writes pending", store_pending(srv->store));
+	else if (store_state(srv->store) != STORE_READY)
+		sdnotify_status("store unavailable, %zu waiting", engine_waiting_count(srv->engine));
+	else
+		sdnotify_status("routing, %zu waiting", engine_waiting_count(srv->engine));
+}
+
 /* The engine routes only while Redis can record its decisions. */
 static void server_on_store_state(void *arg, enum store_state st)
 {
@@ -364,6 +380,11 @@ static void server_on_store_state(void *arg, enum store_state st)
 
 	engine_set_paused(srv->engine, st != STORE_READY, server_now_ms(srv));
 	server_engine_touched(srv);
+	server_notify_status(srv);
+	/* Listeners were bound in server_new: ready means both. Repeats after a
+	 * store outage are harmless to systemd. */
+	if (st == STORE_READY)
+		sdnotify_ready();
 }
 
 static void server_stop_step(struct server *srv);
@@ -398,6 +419,7 @@ static void server_on_stop_signal(evutil_socket_t sig, short what, void *arg)
 	if (srv->stopping)
 		return;
 	srv->stopping = true;
+	sdnotify_stopping();
 	log_info("shutting down (signal %d)", (int)sig);
 	listener_free(srv->gateway_listener);
 	listener_free(srv->agent_listener);
@@ -410,9 +432,11 @@ static void server_on_stop_signal(evutil_socket_t sig, short what, void *arg)
 
 static void server_on_hup(evutil_socket_t sig, short what, void *arg)
 {
+	sdnotify_reloading();
 	server_tls_reload(arg);
 	log_warnx("SIGHUP: configuration reload is not supported by this version; "
 		  "only TLS certificates are re-read");
+	sdnotify_ready(); /* the reload is over, whatever its outcome */
 }
 
 struct server *server_new(struct sb_config *cfg)
@@ -474,6 +498,7 @@ struct server *server_new(struct sb_config *cfg)
 	evsignal_add(srv->sigterm_ev, NULL);
 	evsignal_add(srv->sigint_ev, NULL);
 	evsignal_add(srv->sighup_ev, NULL);
+	srv->notify = sdnotify_loop_start(srv->base, server_notify_status, srv);
 	log_info("switchboard %s: site '%s', gateways on %s, agents on %s, redis %s", SB_VERSION,
 		 cfg->site, listener_address(srv->gateway_listener),
 		 listener_address(srv->agent_listener), cfg->redis_address);
@@ -532,6 +557,7 @@ void server_free(struct server *srv)
 		event_free(srv->engine_timer);
 	if (srv->drain_timer)
 		event_free(srv->drain_timer);
+	sdnotify_loop_free(srv->notify);
 	if (srv->sigterm_ev) {
 		event_free(srv->sigterm_ev);
 		event_free(srv->sigint_ev);
