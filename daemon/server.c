@@ -420,6 +420,7 @@ static void server_on_stop_signal(evutil_socket_t sig, short what, void *arg)
 		return;
 	srv->stopping = true;
 	sdnotify_stopping();
+	server_notify_status(srv);
 	log_info("shutting down (signal %d)", (int)sig);
 	listener_free(srv->gateway_listener);
 	listener_free(srv->agent_listener);
