@@ -136,6 +136,7 @@ static void test_notify_lifecycle(void **state)
 
 	assert_int_equal(kill(harness_daemon_pid(h), SIGTERM), 0);
 	notify_until(h, "STOPPING=1", buf, sizeof buf);
+	notify_until(h, "STATUS=draining", buf, sizeof buf);
 	harness_passed(h);
 }
 
