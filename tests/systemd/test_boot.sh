@@ -11,6 +11,8 @@
 #    secret is refused and journald files that line as a warning (<4>);
 #  - `systemctl reload` completes (RELOADING=1 ... READY=1);
 #  - Redis stopping shows in the status, and coming back restores it;
+#  - with WatchdogSec=1s (a drop-in) it keeps running, so the loop's pings
+#    arrive; a stopped (SIGSTOP) loop is killed and restarted;
 #  - `systemctl stop` drains and exits 0; an upgrade (dpkg -i again)
 #    restarts it; purge stops it and removes its files.
 # Needs root (namespaces, mounts), overlayfs and redis-server installed;
@@ -167,6 +169,30 @@ on systemctl stop switchboard
 journal | tail -5 | grep -q '^stopped$' || fail "no 'stopped' in the journal"
 on systemctl start switchboard
 wait_state switchboard.service active
+
+echo "== the watchdog: pings keep it alive, a stuck loop is restarted"
+# A short interval in a drop-in, as an operator would set one.
+on sh -c 'mkdir -p /etc/systemd/system/switchboard.service.d &&
+	printf "[Service]\nWatchdogSec=1s\n" >/etc/systemd/system/switchboard.service.d/watchdog.conf'
+on systemctl daemon-reload
+on systemctl restart switchboard
+wait_state switchboard.service active
+pid=$(on systemctl show -P MainPID switchboard)
+sleep 3 # three intervals: without pings systemd would have killed it by now
+[ "$(on systemctl show -P MainPID switchboard)" = "$pid" ] ||
+	fail "restarted although the loop was running (watchdog pings not received)"
+[ "$(on systemctl show -P NRestarts switchboard)" = 0 ] || fail "restarted by the watchdog"
+on kill -STOP "$pid" # the loop stops; so do its pings
+for _ in $(seq 1 $((BOOT_WAIT_S * 10))); do
+	[ "$(on systemctl show -P NRestarts switchboard)" != 0 ] && break
+	sleep 0.1
+done
+[ "$(on systemctl show -P NRestarts switchboard)" != 0 ] || fail "a stopped loop was not restarted"
+on journalctl -u switchboard --no-pager -o cat | grep -q 'Watchdog timeout' ||
+	fail "no 'Watchdog timeout' in the journal"
+wait_state switchboard.service active
+on rm -r /etc/systemd/system/switchboard.service.d
+on systemctl daemon-reload
 
 echo "== upgrade restarts it"
 before=$(on systemctl show -P MainPID switchboard)
