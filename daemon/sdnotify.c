@@ -183,12 +183,11 @@ struct sdnotify_loop *sdnotify_loop_start(struct event_base *base, sdnotify_tick
 	uint64_t every = wd ? wd / 2 : (uint64_t)SDNOTIFY_STATUS_MS * 1000u;
 	struct sdnotify_loop *l;
 
+	if (getenv("NOTIFY_SOCKET") == NULL)
+		return NULL;
 	/* A zero period would spin the loop; systemd's own minimum is far above. */
 	if (every < 1000)
 		every = 1000;
-
-	if (getenv("NOTIFY_SOCKET") == NULL)
-		return NULL;
 	l = xcalloc(1, sizeof *l);
 	l->tick = tick;
 	l->arg = arg;
