@@ -169,7 +169,7 @@ int main(int argc, char **argv)
 	main_override(&cfg->log_level, level);
 
 	/* journald reads "<N>" priority prefixes; a terminal does not want them. */
-	log_set_prefix(getenv("JOURNAL_STREAM") != NULL);
+	log_set_prefix(log_stderr_is_journal());
 	log_set_level((enum log_level)log_level_parse(cfg->log_level));
 
 	struct server *srv = server_new(cfg);

@@ -22,6 +22,7 @@
 #include "reload.h"
 #include "metrics.h"
 #include "routing.h"
+#include "sdnotify.h"
 #include "security/tls.h"
 #include "session/listener.h"
 #include "session/session.h"
@@ -65,6 +66,7 @@ struct server {
 	struct event *engine_timer;
 	struct event *sigterm_ev, *sigint_ev, *sighup_ev;
 	struct event *drain_timer;
+	struct sdnotify_loop *notify; /* NULL when not run by systemd */
 	int64_t drain_deadline;
 	struct strmap sessions; /* sid -> session */
 	struct strmap agents;   /* agent id -> session */
@@ -404,6 +406,20 @@ static void server_base36(uint64_t v, char *out, size_t len)
 	out[i] = '\0';
 }
 
+/* The status line `systemctl status` shows; refreshed on each store change
+ * and each tick of the notification timer. */
+static void server_notify_status(void *arg)
+{
+	struct server *srv = arg;
+
+	if (srv->stopping)
+		sdnotify_status("draining, %zu store writes pending", store_pending(srv->store));
+	else if (store_state(srv->store) != STORE_READY)
+		sdnotify_status("store unavailable, %zu waiting", engine_waiting_count(srv->engine));
+	else
+		sdnotify_status("routing, %zu waiting", engine_waiting_count(srv->engine));
+}
+
 /* The engine routes only while this daemon leads and Redis can record its
  * decisions. */
 static void server_update_pause(struct server *srv)
@@ -525,6 +541,11 @@ static void server_on_store_state(void *arg, enum store_state st)
 	struct server *srv = arg;
 
 	server_update_pause(srv);
+	server_notify_status(srv);
+	/* Listeners were bound in server_new: ready means both (a standby is
+	 * ready too). Repeats after a store outage are harmless to systemd. */
+	if (st == STORE_READY)
+		sdnotify_ready();
 	if (st == STORE_READY && srv->leader != NULL && !srv->stopping) {
 		leader_poke(srv->leader);
 		server_recover(srv);
@@ -563,6 +584,8 @@ static void server_on_stop_signal(evutil_socket_t sig, short what, void *arg)
 	if (srv->stopping)
 		return;
 	srv->stopping = true;
+	sdnotify_stopping();
+	server_notify_status(srv);
 	log_info("shutting down (signal %d)", (int)sig);
 	server_update_pause(srv);
 	listener_free(srv->gateway_listener);
@@ -584,8 +607,10 @@ static void server_on_hup(evutil_socket_t sig, short what, void *arg)
 
 	if (srv->stopping)
 		return;
+	sdnotify_reloading();
 	reload_config(srv);
 	server_tls_reload(srv);
+	sdnotify_ready(); /* the reload is over, whatever its outcome */
 }
 
 struct sb_config *server_config_mutable(struct server *srv)
@@ -739,6 +764,7 @@ struct server *server_new(struct sb_config *cfg)
 	evsignal_add(srv->sigterm_ev, NULL);
 	evsignal_add(srv->sigint_ev, NULL);
 	evsignal_add(srv->sighup_ev, NULL);
+	srv->notify = sdnotify_loop_start(srv->base, server_notify_status, srv);
 	log_info("switchboard %s: site '%s', node %s, gateways on %s, agents on %s, redis %s",
 		 SB_VERSION, cfg->site, srv->node_id, listener_address(srv->gateway_listener),
 		 listener_address(srv->agent_listener), cfg->redis_address);
@@ -803,6 +829,7 @@ void server_free(struct server *srv)
 		event_free(srv->engine_timer);
 	if (srv->drain_timer)
 		event_free(srv->drain_timer);
+	sdnotify_loop_free(srv->notify);
 	if (srv->sigterm_ev) {
 		event_free(srv->sigterm_ev);
 		event_free(srv->sigint_ev);
