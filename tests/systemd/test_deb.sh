@@ -99,8 +99,8 @@ grep -q 'deb-systemd-invoke stop' "$tmp/control/prerm" || fail "prerm stops noth
 echo "== the packaged config, with the secrets postinst makes"
 cfg="$tmp/etc/switchboard.yaml"
 mkdir -p "$tmp/etc/secrets"
-for k in agent gateway1; do
-	(umask 077 && head -c 32 /dev/urandom | base64 >"$tmp/etc/secrets/$k.key")
+for k in agent.key gateway1.key admin.token; do
+	(umask 077 && head -c 32 /dev/urandom | base64 >"$tmp/etc/secrets/$k")
 done
 sed "s|/etc/switchboard/secrets/|$tmp/etc/secrets/|" \
 	"$tmp/root/etc/switchboard/switchboard.yaml" >"$cfg"

@@ -47,8 +47,8 @@ in_root getent passwd switchboard | grep -q ':/var/lib/switchboard:/usr/sbin/nol
 	fail "no switchboard system user"
 [ "$(in_root stat -c '%a %U %G' /etc/switchboard/secrets)" = "750 root switchboard" ] ||
 	fail "secrets directory: $(in_root stat -c '%a %U %G' /etc/switchboard/secrets)"
-for k in agent gateway1; do
-	f=/etc/switchboard/secrets/$k.key
+for k in agent.key gateway1.key admin.token; do
+	f=/etc/switchboard/secrets/$k
 	[ "$(in_root stat -c '%a %U %G' "$f")" = "640 root switchboard" ] ||
 		fail "$f: $(in_root stat -c '%a %U %G' "$f" 2>&1)"
 	[ "$(in_root wc -c <"$r$f")" -ge 40 ] || fail "$f is too short"
