@@ -74,22 +74,33 @@ static void admin_route_healthz(struct admin_req *r)
 
 /* Ready = the store is READY: the daemon can acknowledge work. (Once HA
  * exists, also: this daemon holds the leader lease.) */
+/* Ready = this daemon serves clients: it leads, has loaded its state and
+ * Redis answers. A standby is healthy but not ready (load balancers and
+ * orchestrators send traffic to the leader only). */
 static void admin_route_readyz(struct admin_req *r)
 {
-	enum store_state st = store_state(server_store(r->adm->srv));
+	struct server *srv = r->adm->srv;
+	enum store_state st = store_state(server_store(srv));
+	bool ready = st == STORE_READY && server_serving(srv);
 	struct json_out j;
 	struct evbuffer *b = admin_body(&j);
-	char reason[64];
+	char reason[96];
 
 	json_obj_open(&j);
-	json_kbool(&j, "ready", st == STORE_READY);
+	json_kbool(&j, "ready", ready);
 	json_kstr(&j, "store", store_state_name(st));
-	if (st != STORE_READY) {
-		snprintf(reason, sizeof reason, "store is %s", store_state_name(st));
+	json_kstr(&j, "role", server_role_name(srv));
+	if (!ready) {
+		if (st != STORE_READY)
+			snprintf(reason, sizeof reason, "store is %s", store_state_name(st));
+		else
+			snprintf(reason, sizeof reason, "this daemon is %s", server_role_name(srv));
 		json_kstr(&j, "reason", reason);
+		if (server_leader_address(srv, true)[0] != '\0')
+			json_kstr(&j, "leader", server_leader_address(srv, true));
 	}
 	json_obj_close(&j);
-	admin_reply(r->req, st == STORE_READY ? 200 : 503, b);
+	admin_reply(r->req, ready ? 200 : 503, b);
 }
 
 struct admin_agent_count {
@@ -126,6 +137,8 @@ static void admin_route_status(struct admin_req *r)
 	json_kint(&j, "uptime_s", (now - r->adm->started_ms) / 1000);
 	json_kint(&j, "now_ms", now);
 	json_kstr(&j, "store", store_state_name(store_state(server_store(srv))));
+	json_kstr(&j, "role", server_role_name(srv));
+	json_kstr(&j, "epoch", store_epoch(server_store(srv)));
 	json_kuint(&j, "store_pending", store_pending(server_store(srv)));
 	json_kuint(&j, "queues", engine_queue_count(e));
 	json_kuint(&j, "waiting", engine_waiting_count(e));
