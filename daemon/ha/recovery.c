@@ -101,7 +101,9 @@ static void recovery_settle(struct recovery *r)
 		recovery_finish(r, r->err);
 		return;
 	}
-	if (r->phase == PHASE_ROSTER && strcmp(r->cursor, "0") != 0) {
+	bool scan_done = strcmp(r->cursor, "0") == 0;
+	if (!scan_done && r->phase != PHASE_AGENTS) {
+		/* more of the roster set or of the open set */
 		recovery_next_scan(r);
 	} else if (r->phase == PHASE_ROSTER) {
 		r->phase = PHASE_AGENTS;
@@ -110,11 +112,9 @@ static void recovery_settle(struct recovery *r)
 		r->phase = PHASE_CONTACTS;
 		snprintf(r->cursor, sizeof r->cursor, "0");
 		recovery_next_scan(r);
-	} else if (strcmp(r->cursor, "0") == 0) {
+	} else {
 		engine_restore_finish(server_engine(r->srv), server_now_ms(r->srv));
 		recovery_finish(r, 0);
-	} else {
-		recovery_next_scan(r);
 	}
 }
 
