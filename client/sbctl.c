@@ -94,6 +94,15 @@ static const char sbctl_usage_main[] =
     "  agent    log in as an agent; act by typed commands or automatically\n"
     "  demo     drive demo traffic through a daemon from its config file\n"
     "\n"
+    "  Over the admin HTTP API (sbctl_admin.c; --admin ADDR, --token-file F, --json):\n"
+    "  status       version, uptime, store, counts\n"
+    "  queues       live figures per queue (or one: queues NAME)\n"
+    "  agents       state and load per agent (or one: agents ID)\n"
+    "  contact      a live contact and why it is not assigned yet\n"
+    "  roster       list | add ID | set ID | rm ID (--skill, --capacity, --tier, --queue)\n"
+    "  force-state  AGENT available|break|offline [REASON]\n"
+    "  reload       re-read the configuration (as SIGHUP)\n"
+    "\n"
     "Exit status: 0 ok, 1 refused or failed, 2 usage error.\n";
 
 static const char sbctl_usage_submit[] =
@@ -785,6 +794,9 @@ struct sbctl_cmd {
 static const struct sbctl_cmd sbctl_cmds[] = {
     {"submit", sbctl_submit},    {"cancel", sbctl_cancel}, {"explain", sbctl_explain}, {"watch", sbctl_watch},
     {"agent", sbctl_agent_main}, {"demo", demo_main},
+    {"status", sbctl_admin_main}, {"queues", sbctl_admin_main}, {"agents", sbctl_admin_main},
+    {"contact", sbctl_admin_main}, {"roster", sbctl_admin_main}, {"force-state", sbctl_admin_main},
+    {"reload", sbctl_admin_main},
 };
 
 /* Dispatches to the subcommand; it sees its own name as argv[0]. */

@@ -100,6 +100,9 @@ void sbctl_wait(struct pollfd *fds, nfds_t n, int64_t timeout_ms);
 /* The agent subcommand (sbctl_agent.c) and the demo (demo.c). Each returns
  * an sbctl_exit code. */
 int sbctl_agent_main(int argc, char **argv);
+/* status, queues, agents, contact, roster, force-state (sbctl_admin.c):
+ * argv[0] is "sbctl COMMAND". */
+int sbctl_admin_main(int argc, char **argv);
 int demo_main(int argc, char **argv);
 
 #endif

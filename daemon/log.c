@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static enum log_level log_level = LOG_LEVEL_INFO;
 static int log_prefix = 1;
@@ -18,6 +20,22 @@ void log_set_level(enum log_level level)
 void log_set_prefix(int on)
 {
 	log_prefix = on;
+}
+
+int log_stderr_is_journal(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	int end = 0;
+
+	/* "<device>:<inode>" of the stream systemd connected; a child that
+	 * inherited the variable but writes elsewhere must not match. */
+	if (js == NULL || sscanf(js, "%llu:%llu%n", &dev, &ino, &end) != 2 || js[end] != '\0')
+		return 0;
+	if (fstat(STDERR_FILENO, &st) != 0)
+		return 0;
+	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
 }
 
 int log_level_parse(const char *name)

@@ -10,8 +10,13 @@ void log_set_level(enum log_level level);
 /* Parses "error", "warn", "info", "debug"; returns -1 if unknown. */
 int log_level_parse(const char *name);
 /* Prefix lines with "<N>" journald priorities (default on: stderr under
- * systemd is the journal); off gives plain lines for terminals. */
+ * systemd is the journal); off gives plain lines for terminals. Lines never
+ * carry a timestamp: journald adds its own, and so do the harnesses. */
 void log_set_prefix(int on);
+/* 1 when stderr is the journal: $JOURNAL_STREAM is set and names stderr's
+ * device and inode (systemd sets it for the service's own stdout/stderr;
+ * a redirected stderr no longer matches). */
+int log_stderr_is_journal(void);
 
 /* log_warn appends ": strerror(errno)"; log_warnx does not. */
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -21,7 +21,7 @@ static void main_usage(FILE *out)
 {
 	fprintf(out,
 		"usage: switchboard [-c FILE] [--gateway-listen ADDR] [--agent-listen ADDR]\n"
-		"                   [--redis ADDR] [--log-level LEVEL]\n"
+		"                   [--admin-listen ADDR] [--redis ADDR] [--log-level LEVEL]\n"
 		"       switchboard --check-config FILE\n"
 		"       switchboard --dump-config\n"
 		"       switchboard -c FILE --mint-token AGENT [--ttl SECONDS]\n"
@@ -35,6 +35,7 @@ static void main_usage(FILE *out)
 		"      --gateway-listen ADDR  override listen.gateway (host:port, [v6]:port,\n"
 		"                           unix:/path)\n"
 		"      --agent-listen ADDR  override listen.agent\n"
+		"      --admin-listen ADDR  override admin.listen (\"\" = no admin API)\n"
 		"      --redis ADDR         override redis.address (host:port or unix:/path)\n"
 		"      --log-level LEVEL    override log_level (error, warn, info, debug)\n"
 		"      --mint-token AGENT   print a login token for AGENT (signed with\n"
@@ -89,13 +90,14 @@ static int main_mint(const struct sb_config *cfg, const char *agent, long ttl)
 int main(int argc, char **argv)
 {
 	enum { OPT_CHECK = 256, OPT_DUMP, OPT_GW, OPT_AGENT, OPT_REDIS, OPT_LEVEL, OPT_MINT,
-	       OPT_TTL };
+	       OPT_TTL, OPT_ADMIN };
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "check-config", required_argument, NULL, OPT_CHECK },
 		{ "dump-config", no_argument, NULL, OPT_DUMP },
 		{ "gateway-listen", required_argument, NULL, OPT_GW },
 		{ "agent-listen", required_argument, NULL, OPT_AGENT },
+		{ "admin-listen", required_argument, NULL, OPT_ADMIN },
 		{ "redis", required_argument, NULL, OPT_REDIS },
 		{ "log-level", required_argument, NULL, OPT_LEVEL },
 		{ "mint-token", required_argument, NULL, OPT_MINT },
@@ -105,7 +107,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *config_path = DEFAULT_CONFIG, *check = NULL, *gw = NULL, *agent = NULL;
-	const char *redis = NULL, *level = NULL, *mint = NULL;
+	const char *redis = NULL, *level = NULL, *mint = NULL, *admin = NULL;
 	long ttl = DEFAULT_TOKEN_TTL_S;
 	int c;
 
@@ -116,6 +118,7 @@ int main(int argc, char **argv)
 		case OPT_DUMP: config_dump_reference(stdout); return 0;
 		case OPT_GW: gw = optarg; break;
 		case OPT_AGENT: agent = optarg; break;
+		case OPT_ADMIN: admin = optarg; break;
 		case OPT_REDIS: redis = optarg; break;
 		case OPT_LEVEL: level = optarg; break;
 		case OPT_MINT: mint = optarg; break;
@@ -161,11 +164,12 @@ int main(int argc, char **argv)
 	}
 	main_override(&cfg->gateway_listen, gw);
 	main_override(&cfg->agent_listen, agent);
+	main_override(&cfg->admin_listen, admin);
 	main_override(&cfg->redis_address, redis);
 	main_override(&cfg->log_level, level);
 
 	/* journald reads "<N>" priority prefixes; a terminal does not want them. */
-	log_set_prefix(getenv("JOURNAL_STREAM") != NULL);
+	log_set_prefix(log_stderr_is_journal());
 	log_set_level((enum log_level)log_level_parse(cfg->log_level));
 
 	struct server *srv = server_new(cfg);

@@ -101,6 +101,16 @@ struct engine *routing_engine_new(const struct sb_config *cfg, const struct engi
 				  void *sink_ctx, const char *offer_prefix, bool check_invariants,
 				  const char **why)
 {
+	return routing_engine_new_draining(cfg, NULL, 0, sink, sink_ctx, offer_prefix,
+					   check_invariants, why);
+}
+
+struct engine *routing_engine_new_draining(const struct sb_config *cfg,
+					   const struct sb_queue_conf *const *draining,
+					   size_t n_draining, const struct engine_sink *sink,
+					   void *sink_ctx, const char *offer_prefix,
+					   bool check_invariants, const char **why)
+{
 	struct engine_conf ec = { 0 };
 
 	routing_conf(cfg, &ec);
@@ -123,6 +133,18 @@ struct engine *routing_engine_new(const struct sb_config *cfg, const struct engi
 	}
 	for (size_t i = 0; rc == 0 && i < cfg->n_queues; i++)
 		rc = routing_queue(e, cfg, &cfg->queues[i], why);
+	for (size_t i = 0; rc == 0 && i < n_draining; i++) {
+		/* Only what it needs to serve what it holds: its skills and
+		 * strategy; no steps or overflow that could name queues or
+		 * tiers the new configuration no longer has. */
+		struct sb_queue_conf q = *draining[i];
+		q.agent_tiers = NULL;
+		q.n_agent_tiers = 0;
+		q.steps = NULL;
+		q.n_steps = 0;
+		q.overflow = NULL;
+		rc = routing_queue(e, cfg, &q, why);
+	}
 	if (rc == 0)
 		rc = engine_queues_done(e, why);
 	for (size_t i = 0; rc == 0 && i < cfg->n_agents; i++) {

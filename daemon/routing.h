@@ -6,6 +6,7 @@
 #define SB_ROUTING_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "engine/engine.h"
 
@@ -16,6 +17,16 @@ struct sb_config;
 struct engine *routing_engine_new(const struct sb_config *cfg, const struct engine_sink *sink,
 				  void *sink_ctx, const char *offer_prefix, bool check_invariants,
 				  const char **why);
+
+/* The same, plus queues a reloaded configuration removed but that still
+ * hold contacts: they keep serving those (with their skills and strategy,
+ * without steps or overflow) and take no new ones. */
+struct sb_queue_conf;
+struct engine *routing_engine_new_draining(const struct sb_config *cfg,
+					   const struct sb_queue_conf *const *draining,
+					   size_t n_draining, const struct engine_sink *sink,
+					   void *sink_ctx, const char *offer_prefix,
+					   bool check_invariants, const char **why);
 
 /* The engine definition of one roster entry; skills point into scratch,
  * which must hold cfg agent's n_skills entries. */

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "admin/admin.h"
 #include "config/config.h"
 #include "engine/engine.h"
 #include "err.h"
@@ -18,7 +19,10 @@
 #include "ha/presence.h"
 #include "ha/recovery.h"
 #include "log.h"
+#include "reload.h"
+#include "metrics.h"
 #include "routing.h"
+#include "sdnotify.h"
 #include "security/tls.h"
 #include "session/listener.h"
 #include "session/session.h"
@@ -27,8 +31,6 @@
 #include "strmap.h"
 #include "xalloc.h"
 
-/* How long SIGTERM waits for in-flight store writes before exiting. */
-#define SERVER_DRAIN_MS 3000
 
 /* A gateway's live sessions, newest first. Owner: the gateways map. */
 struct gateway_sessions {
@@ -56,12 +58,15 @@ struct server {
 	bool recovery_running;
 	bool check_invariants;
 	char *node_id;
+	unsigned engine_generation;
 	struct listener *gateway_listener;
 	struct listener *agent_listener;
 	struct tls_server *gateway_tls, *agent_tls; /* NULL: that port is plain TCP */
+	struct admin *admin; /* the admin HTTP API and the metrics */
 	struct event *engine_timer;
 	struct event *sigterm_ev, *sigint_ev, *sighup_ev;
 	struct event *drain_timer;
+	struct sdnotify_loop *notify; /* NULL when not run by systemd */
 	int64_t drain_deadline;
 	struct strmap sessions; /* sid -> session */
 	struct strmap agents;   /* agent id -> session */
@@ -191,6 +196,11 @@ struct sink *server_sink(struct server *srv)
 	return srv->sink;
 }
 
+struct admin *server_admin(struct server *srv)
+{
+	return srv->admin;
+}
+
 uint64_t server_next_session_number(struct server *srv)
 {
 	return ++srv->session_counter;
@@ -224,6 +234,7 @@ static void server_count(struct server *srv, struct session *s, bool in)
 	a = strmap_get(&srv->addresses, key);
 	if (in) {
 		srv->n_conns[session_role(s)]++;
+		metrics_connection(session_role(s), +1);
 		if (a == NULL) {
 			a = xcalloc(1, sizeof *a);
 			a->addr = xstrdup(key);
@@ -233,6 +244,7 @@ static void server_count(struct server *srv, struct session *s, bool in)
 		return;
 	}
 	srv->n_conns[session_role(s)]--;
+	metrics_connection(session_role(s), -1);
 	if (a != NULL && --a->n == 0) {
 		strmap_del(&srv->addresses, a->addr);
 		free(a->addr);
@@ -394,6 +406,20 @@ static void server_base36(uint64_t v, char *out, size_t len)
 	out[i] = '\0';
 }
 
+/* The status line `systemctl status` shows; refreshed on each store change
+ * and each tick of the notification timer. */
+static void server_notify_status(void *arg)
+{
+	struct server *srv = arg;
+
+	if (srv->stopping)
+		sdnotify_status("draining, %zu store writes pending", store_pending(srv->store));
+	else if (store_state(srv->store) != STORE_READY)
+		sdnotify_status("store unavailable, %zu waiting", engine_waiting_count(srv->engine));
+	else
+		sdnotify_status("routing, %zu waiting", engine_waiting_count(srv->engine));
+}
+
 /* The engine routes only while this daemon leads and Redis can record its
  * decisions. */
 static void server_update_pause(struct server *srv)
@@ -404,15 +430,29 @@ static void server_update_pause(struct server *srv)
 	server_engine_touched(srv);
 }
 
+struct engine *server_engine_build(struct server *srv, const struct sb_config *cfg,
+				   const struct sb_queue_conf *const *draining, size_t n_draining,
+				   const char **why)
+{
+	/* Offer ids carry the engine's generation: a reload's new engine must
+	 * not hand out an id the old one used. */
+	char prefix[32];
+	snprintf(prefix, sizeof prefix, "%s.%u", srv->boot, ++srv->engine_generation);
+	struct engine *e = routing_engine_new_draining(cfg, draining, n_draining, sink_ops(),
+						       srv->sink, prefix, srv->check_invariants,
+						       why);
+	if (e != NULL)
+		engine_set_paused(e, true, server_now_ms(srv));
+	return e;
+}
+
 /* A fresh, paused engine from the config: the start of a term, or standing
  * down, leaves nothing of the old routing state behind. */
 static int server_engine_reset(struct server *srv, const char **why)
 {
-	struct engine *e = routing_engine_new(srv->cfg, sink_ops(), srv->sink, srv->boot,
-					      srv->check_invariants, why);
+	struct engine *e = server_engine_build(srv, srv->cfg, NULL, 0, why);
 	if (e == NULL)
 		return SB_ERR_CONFIG;
-	engine_set_paused(e, true, server_now_ms(srv));
 	if (srv->engine != NULL) {
 		evtimer_del(srv->engine_timer);
 		engine_free(srv->engine);
@@ -501,6 +541,11 @@ static void server_on_store_state(void *arg, enum store_state st)
 	struct server *srv = arg;
 
 	server_update_pause(srv);
+	server_notify_status(srv);
+	/* Listeners were bound in server_new: ready means both (a standby is
+	 * ready too). Repeats after a store outage are harmless to systemd. */
+	if (st == STORE_READY)
+		sdnotify_ready();
 	if (st == STORE_READY && srv->leader != NULL && !srv->stopping) {
 		leader_poke(srv->leader);
 		server_recover(srv);
@@ -539,25 +584,87 @@ static void server_on_stop_signal(evutil_socket_t sig, short what, void *arg)
 	if (srv->stopping)
 		return;
 	srv->stopping = true;
+	sdnotify_stopping();
+	server_notify_status(srv);
 	log_info("shutting down (signal %d)", (int)sig);
 	server_update_pause(srv);
 	listener_free(srv->gateway_listener);
 	listener_free(srv->agent_listener);
 	srv->gateway_listener = srv->agent_listener = NULL;
 	for (size_t it = 0; strmap_next(&srv->sessions, &it, &k, &v);)
-		session_shutdown(v, "daemon shutting down");
+		session_shutdown(v, "daemon shutting down; reconnect (to the standby, if any)");
 	/* After the writes already sent, in Redis's order: a standby takes
 	 * over as soon as they have landed, not a lease later. */
 	leader_release(srv->leader);
-	srv->drain_deadline = server_now_ms(srv) + SERVER_DRAIN_MS;
+	srv->drain_deadline = server_now_ms(srv) + srv->cfg->drain_ms;
 	server_stop_step(srv);
 }
 
+/* SIGHUP: the configuration file, then the certificates it names. */
 static void server_on_hup(evutil_socket_t sig, short what, void *arg)
 {
-	server_tls_reload(arg);
-	log_warnx("SIGHUP: configuration reload is not supported by this version; "
-		  "only TLS certificates are re-read");
+	struct server *srv = arg;
+
+	if (srv->stopping)
+		return;
+	sdnotify_reloading();
+	reload_config(srv);
+	server_tls_reload(srv);
+	sdnotify_ready(); /* the reload is over, whatever its outcome */
+}
+
+struct sb_config *server_config_mutable(struct server *srv)
+{
+	return srv->cfg;
+}
+
+/* Re-keys the agent registry on the new engine's id strings (the map keeps
+ * pointers), and turns away sessions of agents and gateways the new
+ * configuration no longer has. */
+static void server_rebind(struct server *srv)
+{
+	struct strmap old = srv->agents;
+	const char *k;
+	void *v;
+
+	strmap_init(&srv->agents);
+	for (size_t it = 0; strmap_next(&old, &it, &k, &v);) {
+		const struct engine_agent_view *a = engine_agent(srv->engine, k);
+		if (a != NULL) {
+			strmap_put(&srv->agents, a->id, v);
+			continue;
+		}
+		session_send_error(v, 0, SB_ERR_FORBIDDEN,
+				   "removed from the roster by a configuration reload");
+		session_close(v, "agent removed from the roster", true);
+	}
+	strmap_free(&old);
+	for (size_t it = 0; strmap_next(&srv->sessions, &it, &k, &v);) {
+		struct session *s = v;
+		const char *id = session_client_id(s);
+		if (session_role(s) == SESSION_GATEWAY && id != NULL &&
+		    config_gateway(srv->cfg, id) == NULL) {
+			session_send_error(s, 0, SB_ERR_UNAUTHENTICATED,
+					   "gateway removed by a configuration reload");
+			session_close(s, "gateway removed from the configuration", true);
+		}
+	}
+}
+
+void server_install(struct server *srv, struct sb_config *cfg, struct engine *e)
+{
+	struct sb_config *old_cfg = srv->cfg;
+	struct engine *old = srv->engine;
+
+	evtimer_del(srv->engine_timer);
+	srv->cfg = cfg;
+	srv->engine = e;
+	server_rebind(srv);
+	engine_free(old);
+	config_free(old_cfg);
+	presence_set_grace(srv->presence, cfg->agent_grace_ms);
+	log_set_level((enum log_level)log_level_parse(cfg->log_level));
+	server_update_pause(srv);
 }
 
 /* Names this daemon in the lease (ha.node_id, else <hostname>-<gateway
@@ -643,7 +750,9 @@ struct server *server_new(struct sb_config *cfg)
 	srv->gateway_listener =
 		listener_new(srv->base, cfg->gateway_listen, server_on_gateway, srv);
 	srv->agent_listener = listener_new(srv->base, cfg->agent_listen, server_on_agent, srv);
-	if (srv->store == NULL || srv->gateway_listener == NULL || srv->agent_listener == NULL) {
+	srv->admin = admin_new(srv);
+	if (srv->store == NULL || srv->gateway_listener == NULL || srv->agent_listener == NULL ||
+	    srv->admin == NULL) {
 		server_free(srv);
 		return NULL;
 	}
@@ -655,6 +764,7 @@ struct server *server_new(struct sb_config *cfg)
 	evsignal_add(srv->sigterm_ev, NULL);
 	evsignal_add(srv->sigint_ev, NULL);
 	evsignal_add(srv->sighup_ev, NULL);
+	srv->notify = sdnotify_loop_start(srv->base, server_notify_status, srv);
 	log_info("switchboard %s: site '%s', node %s, gateways on %s, agents on %s, redis %s",
 		 SB_VERSION, cfg->site, srv->node_id, listener_address(srv->gateway_listener),
 		 listener_address(srv->agent_listener), cfg->redis_address);
@@ -682,6 +792,7 @@ void server_free(struct server *srv)
 	recovery_free(srv->recovery);
 	/* Answers pending writes (releasing their session references)... */
 	store_free(srv->store);
+	admin_free(srv->admin); /* after the store: its pending requests have been answered */
 	/* ...so every session can now be released. */
 	while (strmap_count(&srv->sessions) > 0) {
 		size_t it = 0;
@@ -718,6 +829,7 @@ void server_free(struct server *srv)
 		event_free(srv->engine_timer);
 	if (srv->drain_timer)
 		event_free(srv->drain_timer);
+	sdnotify_loop_free(srv->notify);
 	if (srv->sigterm_ev) {
 		event_free(srv->sigterm_ev);
 		event_free(srv->sigint_ev);

@@ -8,6 +8,7 @@
 #define SB_SERVER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct event_base;
@@ -17,6 +18,7 @@ struct store;
 struct session;
 struct sink;
 struct tls_server;
+struct admin;
 
 struct server;
 
@@ -40,6 +42,8 @@ bool server_serving(const struct server *srv);
 const char *server_leader_address(const struct server *srv, bool gateway_port);
 /* "leader", "standby", "recovering", "waiting for redis", "stopping". */
 const char *server_role_name(const struct server *srv);
+/* The admin HTTP API (admin/admin.h): recovery hands it stored roster overrides. */
+struct admin *server_admin(struct server *srv);
 /* The TLS context of the gateway (true) or agent port; NULL when plain TCP. */
 struct tls_server *server_tls(struct server *srv, bool gateway_port);
 /* Wall clock, Unix ms: the engine's `now`. */
@@ -61,6 +65,15 @@ void server_agent_unbind(struct server *srv, const char *agent_id, struct sessio
 struct session *server_gateway_session(struct server *srv, const char *gateway_id);
 void server_gateway_bind(struct server *srv, const char *gateway_id, struct session *s);
 void server_gateway_unbind(struct server *srv, const char *gateway_id, struct session *s);
+
+/* Reload (reload.c): a paused engine for cfg (plus draining queues), then
+ * swapping it and cfg in; the server frees the old ones. */
+struct sb_queue_conf;
+struct sb_config *server_config_mutable(struct server *srv);
+struct engine *server_engine_build(struct server *srv, const struct sb_config *cfg,
+				   const struct sb_queue_conf *const *draining, size_t n_draining,
+				   const char **why);
+void server_install(struct server *srv, struct sb_config *cfg, struct engine *e);
 
 /* Call after every engine entry point: re-arms the engine's wakeup timer. */
 void server_engine_touched(struct server *srv);

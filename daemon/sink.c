@@ -10,6 +10,7 @@
 #include "config/config.h"
 #include "err.h"
 #include "log.h"
+#include "metrics.h"
 #include "server.h"
 #include "session/contactinfo.h"
 #include "session/outbound.h"
@@ -372,6 +373,7 @@ static void sink_on_offer(void *ctx, const struct engine_contact_view *c, int64_
 		.kind = STORE_CONTACT, .id = c->id, .queue = c->queue, .zop = STORE_ZADD,
 		.score = c->deadline_ms, .expire_s = 0, .fields = f, .n_fields = SINK_N(f), .event = ev, .n_event = SINK_N(ev),
 	};
+	metrics_offer_made();
 	log_info("offer %s: contact %s (%s, queue %s) -> agent %s", c->offer_id, c->id,
 		 channel_name(c->channel), c->queue, c->agent_id);
 	sink_write(sk, &w, sink_note(sk, NOTE_OFFER, c, false), c);
@@ -409,6 +411,7 @@ static void sink_on_offer_ended(void *ctx, const struct engine_contact_view *c,
 	n->offer_id = xstrdup(offer_id);
 	n->text = xstrdup(reason);
 	n->code = (int)why;
+	metrics_offer_ended((int)why);
 	log_info("offer %s: contact %s back to waiting (%s by %s)", offer_id, c->id, reason,
 		 agent_id);
 	sink_write(sk, &w, n, c);
@@ -444,6 +447,7 @@ static void sink_on_assigned(void *ctx, const struct engine_contact_view *c, int
 	struct note *n = sink_note(sk, NOTE_ASSIGNED, c, true);
 	n->n1 = waited;
 	n->flag = met;
+	metrics_assigned(c->queue, waited);
 	log_info("contact %s assigned to %s after %" PRId64 " ms (SLA %s)", c->id, c->agent_id,
 		 waited, met ? "met" : "missed");
 	sink_write(sk, &w, n, c);
@@ -478,6 +482,7 @@ static void sink_on_completed(void *ctx, const struct engine_contact_view *c,
 	struct note *n = sink_note(sk, NOTE_COMPLETED, c, true);
 	n->text = xstrdup(disposition);
 	n->n1 = handled;
+	metrics_completed(c->queue, handled);
 	log_info("contact %s completed by %s: %s", c->id, c->agent_id, disposition);
 	sink_write(sk, &w, n, c);
 }
@@ -518,6 +523,7 @@ static void sink_on_cancelled(void *ctx, const struct engine_contact_view *c, co
 
 	n->agent_id = sink_dup(rescinded_agent);
 	n->offer_id = sink_dup(rescinded_offer);
+	if (rescinded_offer != NULL) metrics_offer_ended(OFFER_END_CANCELLED);
 	log_info("contact %s cancelled by gateway %s: %s", c->id, c->gateway_id, reason);
 	sink_write_end(sk, c, "cancelled", reason, now, n);
 }

@@ -20,7 +20,7 @@ trap cleanup EXIT INT TERM
 
 # The demo's ports are fixed (config/demo.yaml): refuse rather than talk to
 # somebody else's Redis or fail to bind.
-for port in 6390 7400 7401; do
+for port in 6390 7400 7401 7402; do
 	if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
 		echo "demo: 127.0.0.1:$port is already in use; stop what listens there first" >&2
 		exit 1
@@ -42,6 +42,7 @@ cat <<EOT
 ==> switchboard is routing: gateways on 127.0.0.1:7400, agents on 127.0.0.1:7401
     Redis state:  redis-cli -p 6390 --scan --pattern 'sb:{demo}:*'
     Events:       redis-cli -p 6390 XRANGE 'sb:{demo}:events' - + COUNT 10
+    Admin API:    curl -s 127.0.0.1:7402/v1/queues   (or: build/sbctl queues; docs/admin-api.md)
     Press Ctrl-C to stop.
 EOT
 "$SB_ROOT/build/sbctl" demo --config "$SB_ROOT/config/demo.yaml" --rate "${DEMO_RATE:-1.5}" &

@@ -1,11 +1,14 @@
 # Shared set-up for demo.sh and test.sh: installs what is missing (Debian 12,
 # as root) and builds. Sourced, not run. clang and libclang-rt-14-dev (a
 # recommendation of clang's, which --no-install-recommends skips; it holds
-# libFuzzer and clang's sanitizer runtimes) are for the fuzzers.
+# libFuzzer and clang's sanitizer runtimes) are for the fuzzers. systemd
+# (systemd-analyze, -sysusers, -tmpfiles), dpkg-dev (dpkg-shlibdeps) and file
+# (cpack's ELF detection) are for the unit and .deb tests.
 
 SB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SB_PACKAGES="build-essential cmake pkg-config libevent-dev libhiredis-dev libprotobuf-c-dev
- protobuf-c-compiler libssl-dev openssl libyaml-dev libcmocka-dev redis-server clang libclang-rt-14-dev"
+ protobuf-c-compiler libssl-dev openssl libyaml-dev libcmocka-dev redis-server clang libclang-rt-14-dev
+ systemd dpkg-dev file"
 
 # Installs the Debian packages that are not installed yet.
 sb_install() {

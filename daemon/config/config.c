@@ -1949,11 +1949,12 @@ static void config_dump_doc(FILE *out, int indent, const struct config_key *k, c
 	switch (k->type) {
 	case CONFIG_SECRET:
 		snprintf(text, sizeof text,
-		         "%s. Required: set exactly one of %s (inline; only for tests and demos) "
+		         "%s. %s: set exactly one of %s (inline; only for tests and demos) "
 		         "or %s_file (a file holding it; a trailing newline is stripped; a "
 		         "relative path is relative to this file's directory). At least %d bytes, "
 		         "e.g. from `head -c 32 /dev/urandom | base64`.",
-		         k->doc, leaf, leaf, CONFIG_SECRET_MIN);
+		         k->doc, (k->flags & CONFIG_REQUIRED) ? "Required" : "Optional", leaf, leaf,
+		         CONFIG_SECRET_MIN);
 		break;
 	case CONFIG_LIST:
 		snprintf(text, sizeof text, "%s. Each item:", k->doc);

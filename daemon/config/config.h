@@ -135,9 +135,17 @@ struct sb_config {
 	int64_t heartbeat_ms;
 	int64_t missed_heartbeats;
 	int64_t agent_grace_ms; /* a dropped agent keeps its state this long */
+	int64_t drain_ms;       /* SIGTERM waits this long for in-flight store writes */
 
 	char *agent_secret;            /* HMAC key for agent tokens */
 	int64_t agent_token_max_ttl_s; /* --mint-token refuses longer lifetimes */
+
+	char *admin_listen;            /* admin HTTP address; "" = no admin server */
+	char *admin_token;             /* bearer token for state-changing routes; NULL = none */
+	int64_t admin_max_body_bytes;  /* a request body longer than this is refused (413) */
+	int64_t admin_max_header_bytes; /* request line + headers */
+	int64_t admin_timeout_ms;      /* an admin connection idle this long is closed */
+	int64_t admin_max_connections; /* open admin connections; more wait to be accepted */
 
 	int64_t reject_delay_ms;   /* no re-offer to the agent who declined, for this long */
 	int64_t max_no_answer;     /* offers timed out in a row before break "no-answer" */

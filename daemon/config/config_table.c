@@ -158,6 +158,7 @@ static const char *config_table_check_address(const char *v)
 	return config_table_is_port(colon + 1) ? NULL : "has a port outside 1..65535";
 }
 
+/* An empty address switches a listener off, or takes a default. */
 static const char *config_table_check_optional_address(const char *v)
 {
 	return v[0] == '\0' ? NULL : config_table_check_address(v);
@@ -474,6 +475,10 @@ const struct config_key config_table[] = {
 	{ .path = "sessions.missed_heartbeats", .type = CONFIG_INT, CFG(missed_heartbeats),
 	  .min = 1, .max = 100, .def = 3,
 	  .doc = "a session silent this many intervals is closed; its agent stops being routable" },
+	{ .path = "sessions.drain_ms", .type = CONFIG_DURATION, CFG(drain_ms), .unit_ms = 1,
+	  .min = 0, .max = 5 * 60 * SECOND_MS, .def = 5 * SECOND_MS,
+	  .doc = "on SIGTERM the daemon stops accepting, tells every client, and exits once the "
+		 "store has acknowledged every write in flight, or after this long" },
 	{ .path = "sessions.agent_grace_ms", .type = CONFIG_DURATION, CFG(agent_grace_ms),
 	  .unit_ms = 1, .min = 0, .max = HOUR_MS, .def = 30 * SECOND_MS,
 	  .doc = "an agent whose session drops (or who was logged in when the daemon restarted) keeps "
@@ -487,6 +492,29 @@ const struct config_key config_table[] = {
 	{ .path = "auth.agent_token_max_ttl_s", .type = CONFIG_DURATION,
 	  CFG(agent_token_max_ttl_s), .unit_ms = SECOND_MS, .min = 60, .max = 365 * DAY_S,
 	  .def = DAY_S, .doc = "longest agent token lifetime that --mint-token will issue" },
+
+	{ .path = "admin", .type = CONFIG_SECTION,
+	  .doc = "the admin HTTP API (JSON, /metrics, /healthz, /readyz); docs/admin-api.md" },
+	{ .path = "admin.listen", .type = CONFIG_STRING, CFG(admin_listen),
+	  .def_str = "127.0.0.1:7402", .check = config_table_check_optional_address,
+	  .doc = "\"host:port\" or \"unix:/path\" of the admin API; \"\" = off. It speaks plain"
+		 " HTTP: keep it on loopback or behind a TLS proxy" },
+	{ .path = "admin.token", .type = CONFIG_SECRET, CFG(admin_token),
+	  .example = "/etc/switchboard/secrets/admin.token",
+	  .doc = "bearer token (Authorization: Bearer ...) required by every route that changes"
+		 " state; unset = those routes answer 403" },
+	{ .path = "admin.max_body_bytes", .type = CONFIG_INT, CFG(admin_max_body_bytes),
+	  .min = 256, .max = 16 * 1024 * 1024, .def = 65536,
+	  .doc = "a request body longer than this is refused (413)" },
+	{ .path = "admin.max_header_bytes", .type = CONFIG_INT, CFG(admin_max_header_bytes),
+	  .min = 1024, .max = 1024 * 1024, .def = 16384,
+	  .doc = "request line and headers longer than this are refused" },
+	{ .path = "admin.timeout_ms", .type = CONFIG_DURATION, CFG(admin_timeout_ms),
+	  .unit_ms = 1, .min = 100, .max = 300 * SECOND_MS, .def = 10 * SECOND_MS,
+	  .doc = "an admin connection that sends nothing for this long is closed" },
+	{ .path = "admin.max_connections", .type = CONFIG_INT, CFG(admin_max_connections),
+	  .min = 1, .max = 100000, .def = 64,
+	  .doc = "open admin connections; beyond it new ones wait in the listen backlog" },
 
 	{ .path = "routing", .type = CONFIG_SECTION,
 	  .doc = "how offers, unanswered offers, transfers and service levels behave" },

@@ -994,6 +994,27 @@ int engine_restore_contact(struct engine *e, const struct engine_restore *r, int
 	/* Placed by engine_restore_finish, in the order it had. */
 	if (r->entered_ms > 0)
 		c->entered_ms = r->entered_ms;
+	if (r->offer_agent_id != NULL) {
+		/* A live offer moving to this engine (a reload): held by its
+		 * agent from now, its timer armed at placing. */
+		struct eagent *oa = engine_find_agent(e, r->offer_agent_id);
+		if (oa == NULL || r->offer_id == NULL || strmap_get(&e->offers, r->offer_id) != NULL) {
+			strmap_del(&e->contacts, c->v.id);
+			c->v.user = NULL; /* still the caller's */
+			engine_contact_destroy(e, c);
+			*why = "its offer's agent is not in the roster";
+			return SB_ERR_NOT_FOUND;
+		}
+		c->agent = oa;
+		c->v.agent_id = oa->v.id;
+		c->v.state = CONTACT_OFFERED;
+		snprintf(c->offer_id, sizeof c->offer_id, "%s", r->offer_id);
+		c->v.offer_id = c->offer_id;
+		c->v.offer_expires_ms = r->offer_expires_ms;
+		strmap_put(&e->offers, c->offer_id, c);
+		engine_held_link(oa, c);
+		engine_load(e, oa, c->v.channel, +1);
+	}
 	c->restoring = true;
 	if (e->n_restoring == e->cap_restoring) {
 		e->cap_restoring = e->cap_restoring ? e->cap_restoring * 2 : 64;
@@ -1041,7 +1062,12 @@ void engine_restore_finish(struct engine *e, int64_t now)
 		if (!c->v.sla_breached)
 			engine_due(e, c, DUE_BREACH, c->v.arrived_ms + c->v.sla_ms);
 		engine_arm_queue_timers(e, c);
-		engine_wait(e, c, now);
+		if (c->v.state == CONTACT_OFFERED) {
+			c->bucket = escalate_class(e, c, now);
+			engine_timer_arm(e, &c->offer_timer, TIMER_OFFER, c, c->v.offer_expires_ms);
+		} else {
+			engine_wait(e, c, now);
+		}
 	}
 	free(e->restoring);
 	e->restoring = NULL;
@@ -1598,6 +1624,12 @@ int64_t engine_next_wakeup(const struct engine *e)
 }
 
 /* ---- lookups ------------------------------------------------------------------ */
+
+int64_t engine_contact_entered_ms(const struct engine *e, const char *id)
+{
+	const struct econtact *c = strmap_get(&e->contacts, id);
+	return c ? c->entered_ms : 0;
+}
 
 const struct engine_contact_view *engine_contact(const struct engine *e, const char *id)
 {

@@ -280,6 +280,11 @@ struct engine_restore {
 	bool sla_breached;
 	const char *agent_id;
 	int64_t assigned_ms;
+	/* A live offer to carry over (configuration reload): the contact stays
+	 * offered to offer_agent_id under offer_id until offer_expires_ms. */
+	const char *offer_agent_id;
+	const char *offer_id;
+	int64_t offer_expires_ms;
 };
 int engine_restore_contact(struct engine *e, const struct engine_restore *r, int64_t now,
 			   const char **why);
@@ -287,6 +292,10 @@ int engine_restore_contact(struct engine *e, const struct engine_restore *r, int
  * order, so each gets the place it had — and routes (unless paused). Call
  * once after the last engine_restore_contact. */
 void engine_restore_finish(struct engine *e, int64_t now);
+/* Reload: takes over the SLA figures of the queues `from` also has (same
+ * name), so a configuration reload does not reset service levels. */
+void engine_adopt_stats(struct engine *to, const struct engine *from);
+
 /* Recovery: an agent that was logged in before the restart, back in its
  * state (no sink output) and detached until its client returns. OFFLINE
  * leaves it logged out. */
@@ -344,6 +353,8 @@ size_t engine_waiting_count(const struct engine *e);
 /* Waiting and offered contacts of one queue (0 for an unknown queue), in
  * O(1): the gateway checks it on every submit. */
 uint32_t engine_queue_waiting(const struct engine *e, const char *queue);
+/* When the contact entered its current queue (steps count from then). */
+int64_t engine_contact_entered_ms(const struct engine *e, const char *id);
 /* 1-based place of a waiting or offered contact in its queue's deadline
  * order; 0 once assigned or finished. */
 uint32_t engine_contact_position(const struct engine *e, const char *id);

@@ -114,3 +114,16 @@ double stats_answer_rate(const struct equeue *q, int64_t now, int64_t window_ms)
 		span = 1000;
 	return (double)p.answered / (double)span;
 }
+
+void engine_adopt_stats(struct engine *to, const struct engine *from)
+{
+	for (size_t i = 0; i < to->n_queues; i++) {
+		struct equeue *q = to->queues[i];
+		const struct equeue *old = strmap_get(&from->queue_ids, q->name);
+		if (old == NULL)
+			continue;
+		q->total = old->total;
+		q->first_answer_ms = old->first_answer_ms;
+		memcpy(q->slots, old->slots, sizeof q->slots);
+	}
+}

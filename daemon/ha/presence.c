@@ -113,3 +113,8 @@ void presence_back(struct presence *p, const char *agent_id)
 	if (g != NULL)
 		presence_grace_free(p, g);
 }
+
+void presence_set_grace(struct presence *p, int64_t grace_ms)
+{
+	p->grace_ms = grace_ms;
+}

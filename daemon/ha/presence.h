@@ -20,6 +20,8 @@ void presence_clear(struct presence *p);
 void presence_free(struct presence *p);
 /* The agent's session is gone: detach it and start its grace period. */
 void presence_lost(struct presence *p, const char *agent_id);
+/* A reload changed sessions.agent_grace_ms: grace periods from now on. */
+void presence_set_grace(struct presence *p, int64_t grace_ms);
 /* The agent logged in again: its grace period ends. */
 void presence_back(struct presence *p, const char *agent_id);
 

@@ -9,6 +9,7 @@
 
 #include "channel.h"
 #include "engine/engine.h"
+#include "admin/admin.h"
 #include "err.h"
 #include "ha/presence.h"
 #include "log.h"
@@ -16,6 +17,7 @@
 #include "session/contactinfo.h"
 #include "sink.h"
 #include "store/store.h"
+#include "strmap.h"
 #include "xalloc.h"
 
 /* Contacts asked for per SSCAN step (a hint to Redis); each becomes one
@@ -28,7 +30,8 @@ struct recovery {
 	void *ctx;
 	size_t outstanding; /* reads sent, not answered */
 	char cursor[32];
-	bool scanning;      /* contacts phase */
+	enum { PHASE_ROSTER, PHASE_AGENTS, PHASE_CONTACTS } phase;
+	struct strmap agent_ids; /* roster agents and API-added ones: id -> (owned) id */
 	bool failed;
 	int err;        /* the first failure */
 	bool finished;
@@ -81,6 +84,8 @@ static void recovery_fail(struct recovery *r, int err, const char *what)
 }
 
 static void recovery_next_scan(struct recovery *r);
+static void recovery_read_agents(struct recovery *r);
+static void recovery_release(struct recovery *r);
 
 /* One read answered: when the batch is complete, go on. */
 static void recovery_settle(struct recovery *r)
@@ -89,22 +94,27 @@ static void recovery_settle(struct recovery *r)
 	if (r->outstanding > 0)
 		return;
 	if (r->abandoned) {
-		free(r);
+		recovery_release(r);
 		return;
 	}
 	if (r->failed) {
 		recovery_finish(r, r->err);
 		return;
 	}
-	if (!r->scanning) {
-		r->scanning = true;
+	bool scan_done = strcmp(r->cursor, "0") == 0;
+	if (!scan_done && r->phase != PHASE_AGENTS) {
+		/* more of the roster set or of the open set */
+		recovery_next_scan(r);
+	} else if (r->phase == PHASE_ROSTER) {
+		r->phase = PHASE_AGENTS;
+		recovery_read_agents(r);
+	} else if (r->phase == PHASE_AGENTS) {
+		r->phase = PHASE_CONTACTS;
 		snprintf(r->cursor, sizeof r->cursor, "0");
 		recovery_next_scan(r);
-	} else if (strcmp(r->cursor, "0") == 0) {
+	} else {
 		engine_restore_finish(server_engine(r->srv), server_now_ms(r->srv));
 		recovery_finish(r, 0);
-	} else {
-		recovery_next_scan(r);
 	}
 }
 
@@ -123,6 +133,16 @@ static void recovery_on_agent(void *arg, int err, const struct store_field *f, s
 	if (err != 0) {
 		recovery_fail(r, err, "reading agents");
 	} else if (n > 0 && !r->failed && !r->abandoned) {
+		/* A roster change made over the admin API wins over the file. */
+		const char *roster = recovery_field(f, n, "roster", NULL);
+		const char *removed = recovery_field(f, n, "roster_removed", NULL);
+		const char *why = NULL;
+		bool gone = removed != NULL && strcmp(removed, "1") == 0;
+		if ((gone || (roster != NULL && roster[0] != '\0')) &&
+		    admin_roster_restore(server_admin(r->srv), ra->id, roster ? roster : "", gone,
+					 &why) != 0)
+			log_error("recovery: agent %s: its roster change cannot be applied: %s",
+				  ra->id, why ? why : "?");
 		const char *state = recovery_field(f, n, "state", NULL);
 		const char *reason = recovery_field(f, n, "reason", NULL);
 		int st = state == NULL                     ? AGENT_OFFLINE
@@ -142,24 +162,47 @@ static void recovery_on_agent(void *arg, int err, const struct store_field *f, s
 	recovery_settle(r);
 }
 
-static void recovery_read_agent(void *arg, const struct engine_agent_view *a)
+static void recovery_read_agent(struct recovery *r, const char *id)
 {
-	struct recovery *r = arg;
 	struct recovery_agent *ra;
 
 	if (r->failed || r->abandoned)
 		return;
 	ra = xcalloc(1, sizeof *ra);
 	ra->r = r;
-	ra->id = xstrdup(a->id);
+	ra->id = xstrdup(id);
 	r->outstanding++;
-	int rc = store_read(server_store(r->srv), STORE_AGENT, a->id, recovery_on_agent, ra);
+	int rc = store_read(server_store(r->srv), STORE_AGENT, id, recovery_on_agent, ra);
 	if (rc != 0) {
 		free(ra->id);
 		free(ra);
 		recovery_fail(r, rc, "reading agents");
 		recovery_settle(r);
 	}
+}
+
+static void recovery_note_agent(void *arg, const struct engine_agent_view *a)
+{
+	struct recovery *r = arg;
+
+	if (strmap_get(&r->agent_ids, a->id) == NULL) {
+		char *id = xstrdup(a->id);
+		strmap_put(&r->agent_ids, id, id);
+	}
+}
+
+/* Every agent of the configured roster, and those the admin API added. */
+static void recovery_read_agents(struct recovery *r)
+{
+	const char *k;
+	void *v;
+
+	engine_each_agent(server_engine(r->srv), recovery_note_agent, r);
+	/* Held like a scan's slot while the reads go out. */
+	r->outstanding++;
+	for (size_t it = 0; strmap_next(&r->agent_ids, &it, &k, &v);)
+		recovery_read_agent(r, k);
+	recovery_settle(r);
 }
 
 /* ---- contacts -------------------------------------------------------------- */
@@ -279,6 +322,15 @@ static void recovery_on_scan(void *arg, int err, const char *next, const char **
 		return;
 	}
 	snprintf(r->cursor, sizeof r->cursor, "%s", next);
+	if (r->phase == PHASE_ROSTER) {
+		for (size_t i = 0; i < n; i++)
+			if (strmap_get(&r->agent_ids, ids[i]) == NULL) {
+				char *id = xstrdup(ids[i]);
+				strmap_put(&r->agent_ids, id, id);
+			}
+		recovery_settle(r);
+		return;
+	}
 	/* The scan's own slot is held until every read of its batch is out,
 	 * so the batch cannot look complete half-way. */
 	for (size_t i = 0; i < n && !r->failed; i++) {
@@ -300,7 +352,9 @@ static void recovery_on_scan(void *arg, int err, const char *next, const char **
 static void recovery_next_scan(struct recovery *r)
 {
 	r->outstanding++;
-	int rc = store_scan_open(server_store(r->srv), r->cursor, RECOVERY_BATCH, recovery_on_scan, r);
+	int rc = store_scan_set(server_store(r->srv),
+				r->phase == PHASE_ROSTER ? STORE_SET_ROSTER : STORE_SET_OPEN, r->cursor,
+				RECOVERY_BATCH, recovery_on_scan, r);
 	if (rc != 0) {
 		recovery_fail(r, rc, "scanning the open set");
 		recovery_settle(r);
@@ -315,11 +369,22 @@ struct recovery *recovery_start(struct server *srv, recovery_done_fn done, void 
 	r->done = done;
 	r->ctx = ctx;
 	clock_gettime(CLOCK_MONOTONIC, &r->start);
-	/* Held while agent reads are issued, like a scan's slot. */
-	r->outstanding = 1;
-	engine_each_agent(server_engine(srv), recovery_read_agent, r);
-	recovery_settle(r);
+	strmap_init(&r->agent_ids);
+	r->phase = PHASE_ROSTER;
+	snprintf(r->cursor, sizeof r->cursor, "0");
+	recovery_next_scan(r);
 	return r;
+}
+
+static void recovery_release(struct recovery *r)
+{
+	const char *k;
+	void *v;
+
+	for (size_t it = 0; strmap_next(&r->agent_ids, &it, &k, &v);)
+		free(v);
+	strmap_free(&r->agent_ids);
+	free(r);
 }
 
 void recovery_free(struct recovery *r)
@@ -327,7 +392,7 @@ void recovery_free(struct recovery *r)
 	if (r == NULL)
 		return;
 	if (r->outstanding == 0) {
-		free(r);
+		recovery_release(r);
 		return;
 	}
 	/* Reads are still out: their answers find it abandoned. */

@@ -236,6 +236,12 @@ static int gateway_validate(const struct sb_config *cfg, const struct engine *e,
 		*why = "no queue takes this channel";
 		return SB_ERR_INVALID_ARGUMENT;
 	}
+	/* A queue a reload removed still routes what it holds, and no more. */
+	struct engine_queue_stats qs;
+	if (config_queue(cfg, *queue) == NULL && engine_queue_stats(e, *queue, 0, &qs) == 0) {
+		*why = "that queue was removed from the configuration; it takes no new contacts";
+		return SB_ERR_INVALID_ARGUMENT;
+	}
 	if (m->priority < 0 || m->priority > GATEWAY_MAX_PRIORITY) {
 		*why = "priority must be 0..3600 (seconds of boost)";
 		return SB_ERR_INVALID_ARGUMENT;

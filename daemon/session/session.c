@@ -12,6 +12,7 @@
 #include "config/config.h"
 #include "err.h"
 #include "log.h"
+#include "metrics.h"
 #include "server.h"
 #include "security/tls.h"
 #include "session/roles.h"
@@ -151,8 +152,10 @@ void session_close(struct session *s, const char *reason, bool flush)
 
 void session_shutdown(struct session *s, const char *reason)
 {
+	/* NOT_LEADER with no leader named: clients go to the next address
+	 * (the standby, which takes the lease this daemon releases). */
 	if (s->state == SESSION_ACTIVE || s->state == SESSION_HELLO_WAIT)
-		session_send_error(s, 0, SB_ERR_OVERLOADED, reason);
+		session_send_error(s, 0, SB_ERR_NOT_LEADER, reason);
 	session_close(s, reason, true);
 }
 
@@ -375,6 +378,7 @@ static void session_on_read(struct bufferevent *bev, void *arg)
 		Envelope *env = NULL;
 		const char *why = NULL;
 		int rc = frame_read(in, max, &env, &why);
+		metrics_frame_read(rc);
 		if (rc == 0)
 			break;
 		if (rc < 0) {

@@ -48,3 +48,8 @@ char *keys_epoch(const char *site)
 {
 	return xasprintf("sb:{%s}:epoch", site);
 }
+
+char *keys_roster(const char *site)
+{
+	return xasprintf("sb:{%s}:roster", site);
+}

@@ -14,5 +14,6 @@ char *keys_events(const char *site);                          /* stream */
 char *keys_open(const char *site);   /* set: ids of contacts not finished */
 char *keys_leader(const char *site); /* string with a TTL: the leader lease */
 char *keys_epoch(const char *site);  /* integer: the fencing epoch */
+char *keys_roster(const char *site); /* set: agents changed over the admin API */
 
 #endif

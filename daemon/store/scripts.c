@@ -45,10 +45,12 @@ static const char script_submit[] =
 
 /* write: one state transition of a contact or an agent.
  * KEYS: 1 hash, 2 zset (or any key when ARGV[2] is 'none'), 3 events,
- *       4 the zset a 'move' takes the member out of, 5 open set, 6 epoch
+ *       4 the zset a 'move' takes the member out of, 5 the open set (contacts)
+ *       or the roster set (agents), 6 epoch
  * ARGV: 1 epoch, 2 zset op 'add'|'rem'|'move'|'none', 3 member, 4 score,
  *       5 events maxlen, 6 expire the hash after this many seconds (0: never),
- *       7 '1' when the contact is finished (leaves the open set), 8 N,
+ *       7 '1' when the contact is finished (leaves the open set), 'r' when an
+ *       agent's roster was changed (joins the roster set), else '0', 8 N,
  *       then N hash field/value pairs, then event field/value pairs.
  * Every write sets whole fields, never increments, so replaying a write
  * after a lost connection is harmless. */
@@ -64,7 +66,8 @@ static const char script_write[] =
 	"if ARGV[2] == 'add' or ARGV[2] == 'move' then\n"
 	"  redis.call('ZADD', KEYS[2], ARGV[4], ARGV[3])\n"
 	"elseif ARGV[2] == 'rem' then redis.call('ZREM', KEYS[2], ARGV[3]) end\n"
-	"if ARGV[7] == '1' then redis.call('SREM', KEYS[5], ARGV[3]) end\n"
+	"if ARGV[7] == '1' then redis.call('SREM', KEYS[5], ARGV[3])\n"
+	"elseif ARGV[7] == 'r' then redis.call('SADD', KEYS[5], ARGV[3]) end\n"
 	"if tonumber(ARGV[6]) > 0 then redis.call('EXPIRE', KEYS[1], ARGV[6]) end\n"
 	"local ev = {}\n"
 	"for i = 9 + 2 * n, #ARGV do ev[#ev + 1] = ARGV[i] end\n"

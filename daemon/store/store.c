@@ -13,6 +13,7 @@
 #include "address.h"
 #include "err.h"
 #include "log.h"
+#include "metrics.h"
 #include "store/keys.h"
 #include "store/scripts.h"
 #include "xalloc.h"
@@ -54,7 +55,7 @@ struct store {
 	char *unix_path;
 	char *events_key;
 	char *contact_prefix;
-	char *open_key, *leader_key, *epoch_key;
+	char *open_key, *leader_key, *epoch_key, *roster_key;
 	char maxlen[24], ttl[24];
 	char epoch[24]; /* the epoch this daemon writes under; "0" while it leads none */
 	store_fenced_fn on_fenced;
@@ -527,6 +528,7 @@ static void store_on_reply(redisAsyncContext *ac, void *reply_, void *privdata)
 			      ? SB_ERR_STORE_UNAVAILABLE
 			      : SB_ERR_INTERNAL;
 	}
+	metrics_store_reply(store_now_ms() - r->sent_ms, err);
 	if (err != 0)
 		r->fail(r, err);
 	else
@@ -650,6 +652,7 @@ struct store *store_new(struct event_base *base, const struct store_conf *conf,
 	st->events_key = keys_events(st->site);
 	st->contact_prefix = keys_contact_prefix(st->site);
 	st->open_key = keys_open(st->site);
+	st->roster_key = keys_roster(st->site);
 	st->leader_key = keys_leader(st->site);
 	st->epoch_key = keys_epoch(st->site);
 	snprintf(st->epoch, sizeof st->epoch, "0");
@@ -697,6 +700,7 @@ void store_free(struct store *st)
 	free(st->events_key);
 	free(st->contact_prefix);
 	free(st->open_key);
+	free(st->roster_key);
 	free(st->leader_key);
 	free(st->epoch_key);
 	free(st);
@@ -768,7 +772,7 @@ int store_write(struct store *st, const struct store_write *w, store_done_cb cb,
 	store_req_str(r, &i, qk);
 	store_req_str(r, &i, st->events_key);
 	store_req_str(r, &i, fk);
-	store_req_str(r, &i, st->open_key);
+	store_req_str(r, &i, w->kind == STORE_AGENT ? st->roster_key : st->open_key);
 	store_req_str(r, &i, st->epoch_key);
 	store_req_str(r, &i, st->epoch);
 	store_req_str(r, &i, zops[w->zop]);
@@ -776,7 +780,7 @@ int store_write(struct store *st, const struct store_write *w, store_done_cb cb,
 	store_req_num(r, &i, w->score);
 	store_req_str(r, &i, st->maxlen);
 	store_req_num(r, &i, w->expire_s);
-	store_req_str(r, &i, w->closes ? "1" : "0");
+	store_req_str(r, &i, w->closes ? "1" : w->roster ? "r" : "0");
 	store_req_num(r, &i, (int64_t)w->n_fields);
 	store_req_fields(r, &i, w->fields, w->n_fields);
 	store_req_fields(r, &i, w->event, w->n_event);
@@ -860,14 +864,15 @@ void store_on_fenced(struct store *st, store_fenced_fn fn)
 	st->on_fenced = fn;
 }
 
-int store_scan_open(struct store *st, const char *cursor, int count, store_scan_cb cb, void *arg)
+int store_scan_set(struct store *st, enum store_set set, const char *cursor, int count,
+		   store_scan_cb cb, void *arg)
 {
 	if (st->state != STORE_READY)
 		return SB_ERR_STORE_UNAVAILABLE;
 	struct store_req *r = store_raw_new(st, "SSCAN", 4);
 	int i = 0;
 
-	store_req_str(r, &i, st->open_key);
+	store_req_str(r, &i, set == STORE_SET_OPEN ? st->open_key : st->roster_key);
 	store_req_str(r, &i, cursor);
 	store_req_str(r, &i, "COUNT");
 	store_req_num(r, &i, count);

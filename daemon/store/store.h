@@ -99,6 +99,7 @@ struct store_write {
 	int64_t score;
 	int64_t expire_s; /* > 0: the hash expires (finished contacts) */
 	bool closes;      /* the contact is finished: it leaves the open set */
+	bool roster;      /* an agent write carrying an API roster change (joins the roster set) */
 	const struct store_field *fields;
 	size_t n_fields;
 	const struct store_field *event;
@@ -136,11 +137,16 @@ void store_on_fenced(struct store *st, store_fenced_fn fn);
 
 /* ---- recovery reads ----------------------------------------------------- */
 
-/* One SSCAN step over the open set: ids (valid during the callback) and
- * the cursor to pass next ("0" when done). */
+/* One SSCAN step over a set: ids (valid during the callback) and the
+ * cursor to pass next ("0" when done). */
+enum store_set {
+	STORE_SET_OPEN,   /* contacts not finished */
+	STORE_SET_ROSTER, /* agents with a roster change made over the admin API */
+};
 typedef void (*store_scan_cb)(void *arg, int err, const char *next_cursor, const char **ids,
 			      size_t n);
-int store_scan_open(struct store *st, const char *cursor, int count, store_scan_cb cb, void *arg);
+int store_scan_set(struct store *st, enum store_set set, const char *cursor, int count,
+		   store_scan_cb cb, void *arg);
 /* A contact's or agent's whole hash (n = 0 when it does not exist); the
  * fields are valid during the callback. */
 typedef void (*store_read_cb)(void *arg, int err, const struct store_field *fields, size_t n);

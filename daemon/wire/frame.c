@@ -8,6 +8,7 @@
 #include <event2/buffer.h>
 
 #include "err.h"
+#include "metrics.h"
 #include "wire/envelope.h"
 #include "xalloc.h"
 
@@ -150,6 +151,7 @@ int frame_write(struct evbuffer *buf, const Switchboard__V1__Envelope *env)
 	vec.iov_len = total;
 	if (evbuffer_commit_space(buf, &vec, 1) != 0)
 		return SB_ERR_INTERNAL;
+	metrics_frame_sent();
 	return 0;
 }
 

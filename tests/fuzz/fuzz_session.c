@@ -44,6 +44,8 @@ static const char fuzz_config_text[] =
     "listen:\n"
     "  gateway: unix:%s\n"
     "  agent: unix:%s\n"
+    "admin:\n"
+    "  listen: \"\"\n"
     "redis:\n"
     "  address: 127.0.0.1:1\n"
     "auth:\n"

@@ -30,6 +30,7 @@
 
 #define HARNESS_SITE "test"
 #define HARNESS_AGENT_SECRET "itest-agent-secret-0123456789abcdef"
+#define HARNESS_ADMIN_TOKEN "itest-admin-token-0123456789abcdef"
 #define HARNESS_GW1_SECRET "itest-gw1-secret-0123456789abcdef"
 #define HARNESS_GW2_SECRET "itest-gw2-secret-fedcba9876543210"
 #define HARNESS_START_MS 10000 /* daemon start-up bound */
@@ -59,6 +60,8 @@ struct harness {
 	char gateway_addr[64];
 	char agent_addr[64];
 	char redis_addr[64];
+	char admin_addr[64];       /* "" unless opts.admin */
+	char admin_token_path[300];
 	int gateway_port, agent_port, redis_port;
 
 	pid_t daemon_pid;  /* 0 once reaped */
@@ -517,6 +520,10 @@ static char *harness_config_text(const struct harness *h, const char *gw, const 
 		     "limits:\n"
 		     "  handshake_timeout_ms: 1000\n"
 		     "%s"
+		     "admin:\n"
+		     "  listen: \"%s\"\n"
+		     "%s%s%s"
+		     "%s"
 		     "sessions:\n"
 		     "  heartbeat_ms: %lld\n"
 		     "  missed_heartbeats: 3\n"
@@ -557,7 +564,9 @@ static char *harness_config_text(const struct harness *h, const char *gw, const 
 		     "    name: Carol Example\n"
 		     "%s",
 		     HARNESS_SITE, level != NULL ? level : "info", gw, agent, redis,
-		     o->limits_yaml != NULL ? o->limits_yaml : "",
+		     o->limits_yaml != NULL ? o->limits_yaml : "", h->admin_addr,
+		     o->admin ? "  token_file: \"" : "", o->admin ? h->admin_token_path : "",
+		     o->admin ? "\"\n" : "", o->admin_yaml != NULL ? o->admin_yaml : "",
 		     (long long)(o->heartbeat_ms ? o->heartbeat_ms : 1000),
 		     (long long)(o->agent_grace_ms ? (o->agent_grace_ms < 0 ? 0 : o->agent_grace_ms)
 						   : 30000),
@@ -605,6 +614,24 @@ const char *harness_gateway_addr(const struct harness *h)
 const char *harness_agent_addr(const struct harness *h)
 {
 	return h->agent_addr;
+}
+
+/* The admin API's address; "" when opts.admin is off. */
+const char *harness_admin_addr(const struct harness *h)
+{
+	return h->admin_addr;
+}
+
+/* The admin bearer token; NULL when opts.admin is off. */
+const char *harness_admin_token(const struct harness *h)
+{
+	return h->opts.admin ? HARNESS_ADMIN_TOKEN : NULL;
+}
+
+/* TMP/admin.token; NULL when opts.admin is off. */
+const char *harness_admin_token_file(const struct harness *h)
+{
+	return h->opts.admin ? h->admin_token_path : NULL;
 }
 
 /* "127.0.0.1:port" of the test Redis. */
@@ -911,11 +938,12 @@ static int harness_make_dir(struct harness *h)
 /* Everything up to a running daemon; NULL or the reason it failed. */
 static const char *harness_bring_up(struct harness *h)
 {
-	int ports[3];
+	int ports[4];
 
 	if (harness_make_dir(h) != 0)
 		return "mkdtemp failed";
-	if (harness_free_ports(ports, 3) != 0)
+	/* one call, so the ports differ from each other */
+	if (harness_free_ports(ports, h->opts.admin ? 4 : 3) != 0)
 		return "no free loopback ports";
 	h->redis_port = ports[0];
 	h->gateway_port = ports[1];
@@ -923,6 +951,15 @@ static const char *harness_bring_up(struct harness *h)
 	snprintf(h->redis_addr, sizeof h->redis_addr, "127.0.0.1:%d", h->redis_port);
 	snprintf(h->gateway_addr, sizeof h->gateway_addr, "127.0.0.1:%d", h->gateway_port);
 	snprintf(h->agent_addr, sizeof h->agent_addr, "127.0.0.1:%d", h->agent_port);
+	if (h->opts.admin) {
+		snprintf(h->admin_addr, sizeof h->admin_addr, "127.0.0.1:%d", ports[3]);
+		snprintf(h->admin_token_path, sizeof h->admin_token_path, "%s/admin.token",
+			 h->tmpdir);
+		/* the daemon refuses a token file others can read */
+		if (harness_spit(h->admin_token_path, HARNESS_ADMIN_TOKEN "\n") != 0 ||
+		    chmod(h->admin_token_path, 0600) != 0)
+			return "cannot write the admin token file";
+	}
 
 	char *text = harness_config_text(h, h->gateway_addr, h->agent_addr, h->redis_addr);
 	int rc = harness_spit(h->config_path, text);

@@ -33,6 +33,11 @@ struct harness_opts {
 	const char *extra_yaml;    /* top-level YAML appended verbatim, or NULL */
 	const char *limits_yaml;   /* lines appended under limits: ("  key: v\n"), or NULL */
 	int64_t agent_grace_ms;    /* sessions.agent_grace_ms (default 30000; < 0: 0) */
+	/* Start the admin API on a free port, with a bearer token in TMP/admin.token
+	 * (mode 0600); off by default (admin.listen ""). Config variants carry
+	 * the same admin.listen: start a second daemon with --admin-listen. */
+	bool admin;
+	const char *admin_yaml;    /* lines appended under admin: ("  key: v\n"), or NULL */
 };
 
 /* Which listener a raw connection goes to. */
@@ -82,6 +87,11 @@ const char *harness_config_path(const struct harness *h);
 const char *harness_gateway_addr(const struct harness *h);
 const char *harness_agent_addr(const struct harness *h);
 const char *harness_redis_addr(const struct harness *h);
+/* With opts.admin: "127.0.0.1:port" of the admin API, its bearer token and
+ * the token file's path; "" / NULL otherwise. */
+const char *harness_admin_addr(const struct harness *h);
+const char *harness_admin_token(const struct harness *h);
+const char *harness_admin_token_file(const struct harness *h);
 const char *harness_agent_secret(const struct harness *h);
 /* The configured secret of gateway id ("gw1", "gw2"). */
 const char *harness_gateway_secret(const struct harness *h, const char *id);

@@ -213,6 +213,27 @@ HARNESS_TEST(test_clean_stop_releases_the_lease)
 	assert_true(harness_log_contains(h, "epoch 2"));
 }
 
+HARNESS_TEST(test_sigterm_drains_and_tells_clients)
+{
+	struct sbc *gw = harness_gateway(h, "gw1");
+	struct sbc *alice = harness_agent(h, "alice");
+	const char *id = harness_submit_id(h, gw, "mail-1", EMAIL, "email-q");
+
+	harness_daemon_signal(h, SIGTERM);
+	/* Every client hears it should go elsewhere, then the connection ends. */
+	Envelope *e = harness_expect_error(h, gw, 0, SB_ERR_CODE(NOT_LEADER), 3000);
+	assert_string_equal(e->error->leader, "");
+	harness_assert_closed(h, gw, 3000);
+	harness_expect_error(h, alice, 0, SB_ERR_CODE(NOT_LEADER), 3000);
+	for (int i = 0; i < 100 && harness_daemon_alive(h); i++)
+		harness_sleep(h, 50);
+	assert_false(harness_daemon_alive(h));
+	assert_true(harness_log_contains(h, "stopped"));
+	/* What was acknowledged is in Redis, still open for the next leader. */
+	assert_string_equal(harness_hget(h, harness_key(h, "contact:%s", id), "state"), "waiting");
+	assert_int_equal(harness_redis_int(h, "SISMEMBER %s %s", harness_key(h, "open"), id), 1);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup_slow_offers, harness_teardown)
@@ -224,6 +245,7 @@ int main(void)
 		T(test_agent_back_within_grace_keeps_its_offer),
 		T(test_gateway_hears_its_open_contacts_again),
 		T(test_clean_stop_releases_the_lease),
+		T(test_sigterm_drains_and_tells_clients),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

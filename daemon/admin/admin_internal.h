@@ -1,0 +1,98 @@
+/* What the admin files share: the server struct, a request being handled,
+ * the route table, reply helpers. Private to daemon/admin/. */
+#ifndef SB_ADMIN_INTERNAL_H
+#define SB_ADMIN_INTERNAL_H
+
+#include <event2/http.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "strmap.h"
+
+struct server;
+struct metrics;
+struct jv;
+struct json_out;
+struct evbuffer;
+struct evconnlistener;
+struct roster_agent;
+struct admin_conn;
+struct admin_watch;
+
+struct admin {
+	struct server *srv;
+	struct evhttp *http;        /* NULL when admin.listen is "" */
+	struct evconnlistener *lev; /* owned by http once bound */
+	struct metrics *metrics;
+	struct strmap roster;        /* agent id -> struct roster_agent (owned) */
+	/* Changes made over the API (and found in Redis at start), which win
+	 * over the config file at every reload: id -> struct roster_agent
+	 * (owned), or the `admin_removed` marker. */
+	struct strmap overrides;
+	size_t n_conns, max_conns;   /* open connections and the cap */
+	bool accept_paused;          /* the listener is off: at the cap */
+	struct admin_conn *setups;   /* connections accepted this loop pass */
+	struct admin_watch *watches; /* admin_watch_close registrations */
+	int64_t started_ms;
+	char address[320]; /* where it listens, for logs and status */
+};
+
+/* One request being handled. Owner: the handler; a handler that answers
+ * later (after a store write) keeps what it needs itself. */
+struct admin_req {
+	struct admin *adm;
+	struct evhttp_request *req;
+	const char *param; /* the path segment a "{}" matched, decoded; NULL if none */
+};
+
+#define ADMIN_MAX_PATH_SEGMENTS 8
+
+/* A route: method + path pattern ("/v1/queues/{}": "{}" is one segment). */
+struct admin_route {
+	enum evhttp_cmd_type method;
+	const char *pattern;
+	bool changes_state; /* needs the bearer token */
+	void (*handler)(struct admin_req *r);
+};
+
+/* The route table (admin_routes.c). Add a route by adding a line. */
+extern const struct admin_route admin_routes[];
+extern const size_t admin_routes_len;
+
+/* Replies: status + a JSON body written by the caller into body (which the
+ * reply consumes). */
+void admin_reply(struct evhttp_request *req, int status, struct evbuffer *body);
+/* {"error":{"code":code,"message":...}} with status. */
+void admin_error(struct evhttp_request *req, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* The status and code an sb_err maps to. */
+void admin_error_err(struct evhttp_request *req, int err, const char *message);
+/* The request body parsed as JSON; NULL after replying 400 when it is not. */
+struct jv *admin_body_json(struct admin_req *r);
+
+/* Calls fn(arg) once when evcon is freed (its client left, timed out, or
+ * the admin server stops): how a long-lived route (a stream of server-sent
+ * events) learns its client is gone. evhttp has one close callback per
+ * connection and the admin code uses it to count connections, so routes
+ * register here instead. admin_unwatch_close cancels. */
+void admin_watch_close(struct admin *adm, struct evhttp_connection *evcon, void (*fn)(void *arg),
+                       void *arg);
+void admin_unwatch_close(struct admin *adm, struct evhttp_connection *evcon);
+
+/* Handlers. */
+void admin_metrics_handler(struct admin_req *r);
+void admin_metrics_write(struct admin *adm, struct evbuffer *out);
+
+/* Roster state shared by the routes (admin_roster.c). */
+void admin_roster_init(struct admin *adm);
+void admin_roster_clear(struct admin *adm);
+void admin_route_roster_list(struct admin_req *r);
+void admin_route_roster_create(struct admin_req *r);
+void admin_route_roster_patch(struct admin_req *r);
+void admin_route_roster_delete(struct admin_req *r);
+void admin_route_agent_force_state(struct admin_req *r);
+void admin_roster_write_agent(struct json_out *j, const struct roster_agent *a);
+const struct roster_agent *admin_roster_get(struct admin *adm, const char *id);
+
+#endif

@@ -1,0 +1,172 @@
+/* Raw counters: see metrics.h. */
+#include "metrics.h"
+
+#include <stdlib.h>
+
+#include "engine/engine.h"
+#include "err.h"
+#include "xalloc.h"
+
+/* Waits: the SLA thresholds (voice 30 s, chat 60 s, social 1 h, email 4 h)
+ * fall on bucket bounds, so "answered within the SLA" reads off a bucket. */
+static const double metrics_wait_le[] = {1,  5,   10,  15,  20,   30,   45,   60,
+                                         90, 120, 300, 600, 1800, 3600, 7200, 14400};
+static const double metrics_handle_le[] = {10,  30,  60,   120,  180,  300,
+                                           600, 900, 1800, 3600, 7200, 14400};
+/* Store round trips; the store measures whole milliseconds. */
+static const double metrics_store_le[] = {0.001, 0.002, 0.005, 0.01, 0.025, 0.05,
+                                          0.1,   0.25,  0.5,   1,    2.5};
+
+const struct metrics_bounds metrics_wait_bounds = {metrics_wait_le, sizeof metrics_wait_le /
+                                                                        sizeof metrics_wait_le[0]};
+const struct metrics_bounds metrics_handle_bounds = {
+    metrics_handle_le, sizeof metrics_handle_le / sizeof metrics_handle_le[0]};
+const struct metrics_bounds metrics_store_bounds = {
+    metrics_store_le, sizeof metrics_store_le / sizeof metrics_store_le[0]};
+
+/* The target of the counting calls; the daemon is single-threaded. */
+static struct metrics *metrics_target;
+
+struct metrics *metrics_new(void)
+{
+	struct metrics *m = xcalloc(1, sizeof *m);
+
+	strmap_init(&m->queues);
+	return m;
+}
+
+void metrics_free(struct metrics *m)
+{
+	const char *k;
+	void *v;
+
+	if (m == NULL)
+		return;
+	if (metrics_target == m)
+		metrics_target = NULL;
+	for (size_t it = 0; strmap_next(&m->queues, &it, &k, &v);) {
+		struct metrics_queue *q = v;
+		free(q->name);
+		free(q);
+	}
+	strmap_free(&m->queues);
+	free(m);
+}
+
+void metrics_install(struct metrics *m)
+{
+	metrics_target = m;
+}
+
+struct metrics *metrics_current(void)
+{
+	return metrics_target;
+}
+
+struct metrics_queue *metrics_queue(struct metrics *m, const char *queue)
+{
+	struct metrics_queue *q;
+
+	if (m == NULL || queue == NULL)
+		return NULL;
+	q = strmap_get(&m->queues, queue);
+	if (q == NULL) {
+		/* Bounded: queue names come from the configuration, never a client. */
+		q = xcalloc(1, sizeof *q);
+		q->name = xstrdup(queue);
+		strmap_put(&m->queues, q->name, q);
+	}
+	return q;
+}
+
+void metrics_observe(struct metrics_hist *h, const struct metrics_bounds *b, double seconds)
+{
+	size_t i = 0;
+
+	while (i < b->n && seconds > b->le[i])
+		i++;
+	h->buckets[i]++;
+	h->count++;
+	h->sum += seconds;
+}
+
+void metrics_frame_read(int rc)
+{
+	if (metrics_target == NULL || rc == 0)
+		return;
+	if (rc > 0)
+		metrics_target->frames_received++;
+	else
+		metrics_target->frame_errors++;
+}
+
+void metrics_frame_sent(void)
+{
+	if (metrics_target != NULL)
+		metrics_target->frames_sent++;
+}
+
+void metrics_connection(int role, int delta)
+{
+	if (metrics_target == NULL || role < 0 || role > 1)
+		return;
+	if (delta > 0) {
+		metrics_target->connections[role]++;
+		metrics_target->connections_total[role]++;
+	} else if (metrics_target->connections[role] > 0) {
+		metrics_target->connections[role]--;
+	}
+}
+
+void metrics_store_reply(int64_t ms, int err)
+{
+	if (metrics_target == NULL)
+		return;
+	metrics_observe(&metrics_target->store_latency, &metrics_store_bounds,
+	                (double)(ms < 0 ? 0 : ms) / 1000.0);
+	if (err == SB_ERR_STORE_UNAVAILABLE)
+		metrics_target->store_errors_unavailable++;
+	else if (err != 0)
+		metrics_target->store_errors_refused++;
+}
+
+void metrics_offer_made(void)
+{
+	if (metrics_target != NULL)
+		metrics_target->offers_made++;
+}
+
+void metrics_offer_ended(int why)
+{
+	static const enum metrics_offer_outcome map[] = {
+	    [OFFER_END_TIMEOUT] = METRICS_OFFER_TIMEOUT,
+	    [OFFER_END_REJECTED] = METRICS_OFFER_REJECTED,
+	    [OFFER_END_CANCELLED] = METRICS_OFFER_CANCELLED,
+	    [OFFER_END_AGENT_GONE] = METRICS_OFFER_AGENT_GONE,
+	    [OFFER_END_AGENT_AWAY] = METRICS_OFFER_AGENT_AWAY,
+	};
+
+	if (metrics_target == NULL || why < 0 || (size_t)why >= sizeof map / sizeof map[0])
+		return;
+	metrics_target->offer_outcomes[map[why]]++;
+}
+
+void metrics_assigned(const char *queue, int64_t waited_ms)
+{
+	struct metrics_queue *q = metrics_queue(metrics_target, queue);
+
+	if (q == NULL)
+		return;
+	metrics_target->offer_outcomes[METRICS_OFFER_ACCEPTED]++;
+	metrics_observe(&q->wait, &metrics_wait_bounds,
+	                (double)(waited_ms < 0 ? 0 : waited_ms) / 1000.0);
+}
+
+void metrics_completed(const char *queue, int64_t handle_ms)
+{
+	struct metrics_queue *q = metrics_queue(metrics_target, queue);
+
+	if (q != NULL)
+		metrics_observe(&q->handle, &metrics_handle_bounds,
+		                (double)(handle_ms < 0 ? 0 : handle_ms) / 1000.0);
+}
