@@ -643,10 +643,11 @@ static void gw_on_frame(struct load *l, struct conn *c, const Envelope *env)
 
 		load_count_error(l, code);
 		load_say_error(l, c, env, answered ? &r : NULL);
-		if (answered && r.kind == REQ_SUBMIT) {
-			if (code == SWITCHBOARD__V1__ERROR_CODE__NOT_LEADER)
-				sbs_lost(c->s, "NOT_LEADER"); /* resubmitted on reconnect */
-			else if (load_retryable(code))
+		if (code == SWITCHBOARD__V1__ERROR_CODE__NOT_LEADER) {
+			/* Answer or notice: to the leader (resubmitted on reconnect). */
+			sbs_not_leader(c->s, env->error->leader);
+		} else if (answered && r.kind == REQ_SUBMIT) {
+			if (load_retryable(code))
 				load_act(l, (struct action){.due = load_now_us() +
 				                                   load_submit_backoff(l, r.contact),
 				                            .kind = ACT_RESUBMIT,
@@ -814,7 +815,7 @@ static void agent_on_frame(struct load *l, struct conn *c, const Envelope *env)
 		load_count_error(l, code);
 		load_say_error(l, c, env, answered ? &r : NULL);
 		if (code == SWITCHBOARD__V1__ERROR_CODE__NOT_LEADER) {
-			sbs_lost(c->s, "NOT_LEADER");
+			sbs_not_leader(c->s, env->error->leader);
 		} else if (answered && load_retryable(code)) {
 			/* Ask again: an accept or completion the store could not record. */
 			if (r.kind == REQ_ACCEPT)

@@ -244,6 +244,20 @@ void sbs_lost(struct sbs *s, const char *why)
 	s->next_attempt = sbs_mono_ms() + sbs_backoff_ms(s, 1);
 }
 
+void sbs_not_leader(struct sbs *s, const char *leader)
+{
+	bool named = leader != NULL && leader[0] != '\0' && strcmp(leader, s->addr) != 0;
+
+	if (s->c == NULL)
+		return;
+	sbs_lost(s, "NOT_LEADER");
+	/* sbs_lost pointed the next attempt back here: this daemon said go. */
+	free(s->leader_hint);
+	s->leader_hint = named ? xstrdup(leader) : NULL;
+	if (named)
+		s->next_attempt = sbs_mono_ms();
+}
+
 /* Sends Hello on c and returns the daemon's answer (Welcome or Error), or
  * NULL with s->err on a timeout or a closed connection. */
 static Envelope *sbs_hello(struct sbs *s, struct sbc *c)

@@ -88,6 +88,12 @@ void sbs_lost(struct sbs *s, const char *why);
  * NULL while disconnected. */
 struct sbc *sbs_detach(struct sbs *s);
 
+/* The daemon answered or announced NOT_LEADER on an established session
+ * (it stood down, or is draining for a stop): closes the connection and
+ * reconnects to leader (Error.leader) when one is named, else to the next
+ * address in the list rather than back to this one. */
+void sbs_not_leader(struct sbs *s, const char *leader);
+
 /* Number of successful logins so far (1 after the first). */
 unsigned long sbs_connections(const struct sbs *s);
 /* Failed attempts since the last successful login. */

@@ -355,6 +355,52 @@ HARNESS_TEST(test_real_standby_and_failover)
 	assert_int_equal(harness_kill(h, standby), 0);
 }
 
+/* A leader stopped with SIGTERM drains: it tells its clients NOT_LEADER
+ * and hands the lease over. sbs_not_leader() sends the session on to the
+ * next address, the standby, which serves it. */
+HARNESS_TEST(test_drain_moves_to_standby)
+{
+	const char *sb_gw = harness_free_addr(h), *sb_ag = harness_free_addr(h);
+	const char *cfg = harness_write_config_variant(h, "standby.yaml", sb_gw, sb_ag,
+	                                               harness_redis_addr(h));
+	const char *const argv[] = {harness_daemon_path(), "--config", cfg, NULL};
+	pid_t standby = harness_spawn(h, argv, "standby.log");
+	struct counter cnt = {0};
+	char list[256], first[128];
+	const char *log = NULL;
+	Envelope *env = NULL;
+	bool told = false;
+	struct sbs *s;
+
+	for (int i = 0; i < 250 && (log == NULL || strstr(log, "standby:") == NULL); i++) {
+		harness_sleep(h, 20);
+		log = harness_read_file(h, "standby.log");
+	}
+	assert_non_null(strstr(log, "standby:"));
+	snprintf(list, sizeof(list), "%s,%s", harness_gateway_addr(h), sb_gw);
+	s = gw_session(h, list, &cnt);
+	assert_int_equal(sbs_connect(s, SESSION_WAIT_MS), SBS_UP);
+	assert_string_equal(sbs_address(s), harness_gateway_addr(h));
+	snprintf(first, sizeof(first), "%s", session_submit(s, "sess-drain"));
+
+	harness_daemon_signal(h, SIGTERM);
+	while (!told && sbc_recv(sbs_client(s), 5000, &env) == 1) {
+		if (env->body_case == SB_BODY(ERROR) &&
+		    env->error->code == SB_ERR_CODE(NOT_LEADER)) {
+			sbs_not_leader(s, env->error->leader);
+			told = true;
+		}
+		envelope_free(env);
+	}
+	assert_true(told);
+	assert_false(sbs_up(s));
+	assert_int_equal(session_until_up(s), SBS_UP);
+	assert_string_equal(sbs_address(s), sb_gw);
+	assert_string_equal(session_submit(s, "sess-drain"), first);
+	sbs_free(s);
+	assert_int_equal(harness_kill(h, standby), 0);
+}
+
 /* A one-shot client gives up after max_failures attempts in a row. */
 HARNESS_TEST(test_gives_up_after_max_failures)
 {
@@ -490,6 +536,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_refused_credentials_fatal, harness_setup,
 	                                    harness_teardown),
 	    cmocka_unit_test_setup_teardown(test_real_standby_and_failover, setup_pair,
+	                                    harness_teardown),
+	    cmocka_unit_test_setup_teardown(test_drain_moves_to_standby, setup_pair,
 	                                    harness_teardown),
 	    cmocka_unit_test_setup_teardown(test_gives_up_after_max_failures, harness_setup,
 	                                    harness_teardown),
