@@ -229,6 +229,39 @@ HARNESS_TEST(test_load_explicit_options)
 	assert_int_equal(json_num(report, "stuck"), 0);
 }
 
+/* Contacts that require a skill (half of them need billing >= 2, which
+ * only dave has): all are still routed and completed. The harness's roster
+ * gets dave appended through extra_yaml (agents: is the file's last key). */
+static int setup_skills(void **state)
+{
+	struct harness_opts opts = {.extra_yaml = "  - id: dave\n"
+	                                          "    name: Dave Example\n"
+	                                          "    skills:\n"
+	                                          "      billing: 3\n"};
+
+	*state = harness_start(&opts);
+	return 0;
+}
+
+HARNESS_TEST(test_load_required_skills)
+{
+	const char *const extra[] = {"--contacts", "60", "--rate", "60", "--duration", "30",
+	                             "--mix", "chat=1", "--skills", "billing:2=50",
+	                             "--handle-ms", "0-10", "--settle-ms", "20000", NULL};
+	const char *report, *output;
+	int st = run_load(h, extra, &report, &output);
+
+	fputs(output, stdout);
+	assert_int_equal(st, 0);
+	assert_int_equal(json_num(report, "agents"), 4);
+	assert_int_equal(json_num(report, "acknowledged"), 60);
+	assert_int_equal(json_num(report, "completed"), 60);
+	assert_int_equal(json_num(report, "lost"), 0);
+	assert_int_equal(json_num(report, "stuck"), 0);
+	/* Some went to dave for the skill (the journal names him). */
+	assert_non_null(strstr(harness_read_file(h, "switchboard.log"), "to dave"));
+}
+
 /* Options that make no sense are refused with status 2. */
 HARNESS_TEST(test_load_usage_errors)
 {
@@ -256,6 +289,8 @@ int main(void)
 	                                    harness_teardown),
 	    cmocka_unit_test_setup_teardown(test_load_fixed_count, harness_setup, harness_teardown),
 	    cmocka_unit_test_setup_teardown(test_check_reports_broken_state, harness_setup,
+	                                    harness_teardown),
+	    cmocka_unit_test_setup_teardown(test_load_required_skills, setup_skills,
 	                                    harness_teardown),
 	    cmocka_unit_test_setup_teardown(test_load_explicit_options, harness_setup,
 	                                    harness_teardown),
