@@ -13,11 +13,13 @@
 #
 #   bench/chaos-kill.sh [--build DIR] [--kills N] [--min-gap S] [--max-gap S]
 #                       [--rate R] [--gateways N] [--agents M] [--fsync always|everysec]
-#                       [--seed N] [--keep]
+#                       [--settle S] [--seed N] [--keep]
 #
 # Prints one line per kill (how long the restarted daemon took to serve
 # again) and at the end: kills, contacts, lost / double-assigned / stuck.
-# Exit status 0 when all three are 0 and every contact finished, 1 otherwise.
+# Exit status 0 when all three are 0 and every contact finished within the
+# settle time (default 120 s; keep --rate within what the agents can handle,
+# or the backlog outlasts it), 1 otherwise.
 set -euo pipefail
 
 BUILD=${BUILD:-build}
@@ -26,7 +28,8 @@ MIN_GAP=0.3
 MAX_GAP=1.5
 RATE=200
 GATEWAYS=2
-AGENTS=8
+AGENTS=16
+SETTLE=120
 FSYNC=everysec
 SEED=$(date +%s)
 KEEP=0
@@ -42,6 +45,7 @@ while [ $# -gt 0 ]; do
 	--gateways) GATEWAYS=$2; shift 2 ;;
 	--agents) AGENTS=$2; shift 2 ;;
 	--fsync) FSYNC=$2; shift 2 ;;
+	--settle) SETTLE=$2; shift 2 ;;
 	--seed) SEED=$2; shift 2 ;;
 	--keep) KEEP=1; shift ;;
 	-h|--help) usage 0 ;;
@@ -182,7 +186,7 @@ echo "chaos: seed $SEED, $KILLS kills every $MIN_GAP-$MAX_GAP s, $RATE contacts/
 
 "$LOAD" --config "$TMP/switchboard.yaml" --check-redis "127.0.0.1:$REDIS_PORT" --site chaos \
 	--rate "$RATE" --duration 86400 --mix voice=30,chat=50,email=10,social=10 \
-	--tiers gold=30,standard=70 --accept-ms 0-20 --handle-ms 10-100 --settle-ms 60000 \
+	--tiers gold=30,standard=70 --accept-ms 0-20 --handle-ms 10-100 --settle-ms "$((SETTLE * 1000))" \
 	--journal "$TMP/journal.txt" --json > "$TMP/load.json" 2> "$TMP/load.log" &
 LOAD_PID=$!
 sleep 1
@@ -215,9 +219,10 @@ lost=$(num lost)
 double=$(num double_assigned)
 stuck=$(num stuck)
 finished=$(num finished)
+open=$(( ${contacts:-0} - ${finished:-0} ))
 echo "$report"
 echo "chaos: kills $KILLS  contacts $contacts  lost ${lost:-?}  double-assigned ${double:-?}" \
-	"stuck ${stuck:-?}  finished ${finished:-?}  restart-to-serving mean $((total / KILLS)) ms," \
+	"stuck ${stuck:-?}  finished ${finished:-?} (still open: $open)  restart-to-serving mean $((total / KILLS)) ms," \
 	"max $worst ms  (sb-load exit $status)"
 if [ "$status" = 0 ] && [ "${lost:-1}" = 0 ] && [ "${double:-1}" = 0 ] && [ "${stuck:-1}" = 0 ] &&
 	[ "${finished:-x}" = "${contacts:-y}" ]; then
