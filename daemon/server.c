@@ -25,6 +25,7 @@
 #include "sdnotify.h"
 #include "security/tls.h"
 #include "session/listener.h"
+#include "session/recent.h"
 #include "session/session.h"
 #include "sink.h"
 #include "store/store.h"
@@ -54,6 +55,7 @@ struct server {
 	struct sink *sink;
 	struct leader *leader;
 	struct presence *presence;
+	struct recent *recent;
 	struct recovery *recovery; /* the current term's, until the next */
 	bool recovery_running;
 	bool check_invariants;
@@ -111,6 +113,11 @@ struct store *server_store(struct server *srv)
 struct presence *server_presence(struct server *srv)
 {
 	return srv->presence;
+}
+
+struct recent *server_recent(struct server *srv)
+{
+	return srv->recent;
 }
 
 bool server_serving(const struct server *srv)
@@ -730,6 +737,7 @@ struct server *server_new(struct sb_config *cfg)
 		return NULL;
 	}
 	srv->presence = presence_new(srv, cfg->agent_grace_ms);
+	srv->recent = recent_new();
 	srv->drain_timer = evtimer_new(srv->base, server_on_drain_timer, srv);
 	struct store_conf sc = {
 		.address = cfg->redis_address,
@@ -800,6 +808,7 @@ void server_free(struct server *srv)
 		session_destroy(v);
 	}
 	presence_free(srv->presence);
+	recent_free(srv->recent);
 	leader_free(srv->leader);
 	free(srv->node_id);
 	engine_free(srv->engine);

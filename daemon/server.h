@@ -34,6 +34,7 @@ struct engine *server_engine(struct server *srv);
 struct store *server_store(struct server *srv);
 struct sink *server_sink(struct server *srv);
 struct presence *server_presence(struct server *srv);
+struct recent *server_recent(struct server *srv);
 /* True while this daemon leads and has loaded its state: only then are
  * clients served (others are answered NOT_LEADER). */
 bool server_serving(const struct server *srv);

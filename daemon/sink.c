@@ -14,6 +14,7 @@
 #include "server.h"
 #include "session/contactinfo.h"
 #include "session/outbound.h"
+#include "session/recent.h"
 #include "session/session.h"
 #include "store/store.h"
 #include "xalloc.h"
@@ -479,6 +480,7 @@ static void sink_on_completed(void *ctx, const struct engine_contact_view *c,
 		.score = 0, .expire_s = cfg->idempotency_ttl_s, .fields = f, .n_fields = SINK_N(f), .event = ev, .n_event = SINK_N(ev),
 		.closes = true,
 	};
+	recent_add(server_recent(sk->srv), c->id, c->agent_id, RECENT_COMPLETED);
 	struct note *n = sink_note(sk, NOTE_COMPLETED, c, true);
 	n->text = xstrdup(disposition);
 	n->n1 = handled;
@@ -519,6 +521,7 @@ static void sink_on_cancelled(void *ctx, const struct engine_contact_view *c, co
 			      int64_t now)
 {
 	struct sink *sk = ctx;
+	recent_add(server_recent(sk->srv), c->id, c->gateway_id, RECENT_CANCELLED);
 	struct note *n = sink_note(sk, NOTE_CANCELLED, c, true);
 
 	n->agent_id = sink_dup(rescinded_agent);

@@ -13,6 +13,7 @@
 #include "server.h"
 #include "session/contactinfo.h"
 #include "session/outbound.h"
+#include "session/recent.h"
 #include "session/roles.h"
 #include "session/session.h"
 #include "sink.h"
@@ -166,6 +167,12 @@ void agent_request(struct session *s, Envelope *env)
 	bool claimed = sink_request_end(sk);
 	server_engine_touched(srv);
 
+	/* A retried Complete of a contact this agent already completed. */
+	if (rc == SB_ERR_NOT_FOUND &&
+	    env->body_case == SWITCHBOARD__V1__ENVELOPE__BODY_COMPLETE_CONTACT &&
+	    recent_done(server_recent(srv), env->complete_contact->contact_id, id,
+			RECENT_COMPLETED))
+		rc = 0;
 	if (rc != 0) {
 		session_send_error(s, env->seq, rc, call.why ? call.why : sb_err_name(rc));
 	} else if (!claimed) {

@@ -13,6 +13,7 @@
 #include "server.h"
 #include "session/contactinfo.h"
 #include "session/outbound.h"
+#include "session/recent.h"
 #include "session/roles.h"
 #include "session/session.h"
 #include "sink.h"
@@ -414,6 +415,18 @@ static void gateway_cancel(struct session *s, Envelope *env)
 			   m->reason[0] ? m->reason : "cancelled", server_now_ms(srv), &why);
 	sink_request_end(server_sink(srv));
 	server_engine_touched(srv);
+	if (rc == SB_ERR_NOT_FOUND &&
+	    recent_done(server_recent(srv), m->contact_id, session_client_id(s), RECENT_CANCELLED)) {
+		/* A retry of a cancel that was made: answer as the first time. */
+		Envelope out = SWITCHBOARD__V1__ENVELOPE__INIT;
+		Switchboard__V1__ContactCancelled cc = SWITCHBOARD__V1__CONTACT_CANCELLED__INIT;
+		cc.contact_id = m->contact_id;
+		out.body_case = SWITCHBOARD__V1__ENVELOPE__BODY_CONTACT_CANCELLED;
+		out.contact_cancelled = &cc;
+		out.ref = env->seq;
+		session_send(s, &out);
+		return;
+	}
 	if (rc != 0)
 		session_send_error(s, env->seq, rc, why);
 }

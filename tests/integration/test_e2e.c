@@ -192,6 +192,14 @@ HARNESS_TEST(test_offer_accept_complete_round_trip)
 	Envelope *done = harness_await(h, gw, SB_BODY(CONTACT_COMPLETED), HARNESS_REPLY_MS);
 	assert_string_equal(done->contact_completed->contact_id, id);
 	assert_string_equal(done->contact_completed->disposition, "resolved");
+
+	/* A retried Complete is answered as done, and changes nothing more. */
+	harness_reply(h, alice, sbc_complete(alice, id, "resolved"), SB_BODY(ACK),
+		      HARNESS_REPLY_MS);
+	harness_expect_silence(h, gw, 200);
+	struct sbc *bob = harness_agent(h, "bob");
+	harness_expect_error(h, bob, sbc_complete(bob, id, "resolved"), SB_ERR_CODE(NOT_FOUND),
+			     HARNESS_REPLY_MS);
 }
 
 HARNESS_TEST(test_gateway_hears_only_of_its_own_contacts)
@@ -309,6 +317,17 @@ HARNESS_TEST(test_cancel_waiting_contact)
 				      SB_BODY(CONTACT_CANCELLED), HARNESS_REPLY_MS);
 	assert_string_equal(env->contact_cancelled->contact_id, id);
 	assert_state(h, id, "cancelled");
+
+	/* A retry (its first answer lost) is answered as the first time; another
+	 * gateway, or an id never seen, is not. */
+	env = harness_reply(h, gw, sbc_cancel(gw, id, "abandoned"), SB_BODY(CONTACT_CANCELLED),
+			    HARNESS_REPLY_MS);
+	assert_string_equal(env->contact_cancelled->contact_id, id);
+	struct sbc *gw2 = harness_gateway(h, "gw2");
+	harness_expect_error(h, gw2, sbc_cancel(gw2, id, "x"), SB_ERR_CODE(NOT_FOUND),
+			     HARNESS_REPLY_MS);
+	harness_expect_error(h, gw, sbc_cancel(gw, "c-none-1", "x"), SB_ERR_CODE(NOT_FOUND),
+			     HARNESS_REPLY_MS);
 }
 
 HARNESS_TEST(test_cancel_offered_contact_rescinds_offer)
