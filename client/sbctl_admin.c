@@ -597,12 +597,13 @@ static void admin_agent_row(struct table *t, const struct jv *a)
 	admin_dur(in_state, sizeof in_state, admin_n(a, "time_in_state_ms"));
 	admin_num(handled, sizeof handled, admin_n(a, "handled"));
 	const struct jv *li = jv_get(a, "logged_in");
+	const struct jv *away = jv_get(a, "away");
 	const char *row[] = {admin_s(a, "id"),
 	                     admin_s(a, "tier"),
 	                     admin_s(a, "state"),
 	                     admin_s(a, "reason")[0] ? admin_s(a, "reason") : "-",
 	                     in_state,
-	                     li != NULL && li->b ? "yes" : "no",
+	                     li == NULL || !li->b ? "no" : away != NULL && away->b ? "away" : "yes",
 	                     cell[0],
 	                     cell[1],
 	                     cell[2],

@@ -264,6 +264,8 @@ static void admin_write_agent(struct admin *adm, struct json_out *j,
 	json_kstr(j, "state", engine_agent_state_name(a->state));
 	json_kstr(j, "reason", a->reason);
 	json_kbool(j, "logged_in", a->logged_in);
+	/* Logged in but its client is gone: inside its grace period, no offers. */
+	json_kbool(j, "away", a->logged_in && a->detached);
 	json_kint(j, "state_since_ms", a->state_since_ms);
 	json_kint(j, "time_in_state_ms", a->state_since_ms > 0 ? now - a->state_since_ms : 0);
 	json_kuint(j, "handled", a->handled);
