@@ -122,6 +122,17 @@ static void reload_check_holder(void *arg, const struct engine_contact_view *c)
 		rc->refused = c->agent_id;
 }
 
+struct reload_wrapup {
+	struct engine *to;
+	const char *agent_id;
+};
+
+static void reload_move_wrapup(void *arg, enum sb_channel ch, int64_t until)
+{
+	struct reload_wrapup *w = arg;
+	engine_restore_wrapup(w->to, w->agent_id, ch, until);
+}
+
 static void reload_move_agent(void *arg, const struct engine_agent_view *a)
 {
 	struct reload_move *m = arg;
@@ -129,6 +140,9 @@ static void reload_move_agent(void *arg, const struct engine_agent_view *a)
 	if (m->failed != NULL || !a->logged_in || engine_agent(m->to, a->id) == NULL)
 		return;
 	engine_restore_agent(m->to, a->id, a->state, a->reason, a->state_since_ms, m->now);
+	/* A slot in wrap-up stays taken until the same moment. */
+	struct reload_wrapup w = { m->to, a->id };
+	engine_agent_each_wrapup(m->from, a->id, reload_move_wrapup, &w);
 	/* Connected: routable again at once (restored agents start detached). */
 	if (!a->detached)
 		engine_agent_attach(m->to, a->id, m->now);

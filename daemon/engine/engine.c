@@ -1393,6 +1393,20 @@ static int engine_held(const struct engine *e, const char *agent_id, const char 
 	return rc;
 }
 
+/* The slot stays taken (the load is the caller's) until `until` or Ready. */
+static void engine_wrapup_begin(struct engine *e, struct eagent *a, enum sb_channel ch,
+				int64_t until)
+{
+	struct ewrapup *w = xcalloc(1, sizeof *w);
+
+	w->agent = a;
+	w->channel = ch;
+	w->timer.idx = HEAP_NONE;
+	w->next = a->wrapups;
+	a->wrapups = w;
+	engine_timer_arm(e, &w->timer, TIMER_WRAPUP, w, until);
+}
+
 int engine_complete(struct engine *e, const char *agent_id, const char *contact_id,
 		    const char *disposition, int64_t now, const char **why)
 {
@@ -1406,13 +1420,7 @@ int engine_complete(struct engine *e, const char *agent_id, const char *contact_
 	int64_t wrapup = e->conf.channels[c->v.channel].wrapup_ms;
 	a->v.handled++;
 	if (wrapup > 0) {
-		struct ewrapup *w = xcalloc(1, sizeof *w);
-		w->agent = a;
-		w->channel = c->v.channel;
-		w->timer.idx = HEAP_NONE;
-		w->next = a->wrapups;
-		a->wrapups = w;
-		engine_timer_arm(e, &w->timer, TIMER_WRAPUP, w, now + wrapup);
+		engine_wrapup_begin(e, a, c->v.channel, now + wrapup);
 		bucket_agent_refresh(e, a); /* handled count is a strategy key */
 	} else {
 		engine_load(e, a, c->v.channel, -1);
@@ -1424,6 +1432,27 @@ int engine_complete(struct engine *e, const char *agent_id, const char *contact_
 	e->sink.completed(e->ctx, &c->v, disposition, now);
 	engine_retire(e, c);
 	engine_dispatch(e, now);
+	return 0;
+}
+
+void engine_agent_each_wrapup(const struct engine *e, const char *agent_id,
+			      void (*fn)(void *arg, enum sb_channel ch, int64_t until), void *arg)
+{
+	const struct eagent *a = engine_find_agent(e, agent_id);
+
+	for (const struct ewrapup *w = a ? a->wrapups : NULL; w != NULL; w = w->next)
+		fn(arg, w->channel, w->timer.when);
+}
+
+int engine_restore_wrapup(struct engine *e, const char *agent_id, enum sb_channel ch,
+			  int64_t until)
+{
+	struct eagent *a = engine_find_agent(e, agent_id);
+
+	if (a == NULL)
+		return SB_ERR_NOT_FOUND;
+	engine_wrapup_begin(e, a, ch, until);
+	engine_load(e, a, ch, +1);
 	return 0;
 }
 

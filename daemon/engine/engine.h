@@ -292,6 +292,13 @@ int engine_restore_contact(struct engine *e, const struct engine_restore *r, int
  * order, so each gets the place it had — and routes (unless paused). Call
  * once after the last engine_restore_contact. */
 void engine_restore_finish(struct engine *e, int64_t now);
+/* Reload: an agent's wrap-ups in progress (channel, end), and setting one
+ * up in the new engine so the slot stays taken until the same moment. */
+void engine_agent_each_wrapup(const struct engine *e, const char *agent_id,
+			      void (*fn)(void *arg, enum sb_channel ch, int64_t until), void *arg);
+int engine_restore_wrapup(struct engine *e, const char *agent_id, enum sb_channel ch,
+			  int64_t until);
+
 /* Reload: takes over the SLA figures of the queues `from` also has (same
  * name), so a configuration reload does not reset service levels. */
 void engine_adopt_stats(struct engine *to, const struct engine *from);

@@ -130,6 +130,35 @@ HARNESS_TEST(test_removing_an_agent_with_contacts_is_refused)
 	harness_assert_closed_notice(h, bob, 2000);
 }
 
+static int setup_long_wrapup(void **state)
+{
+	struct harness_opts opts = {.offer_timeout_ms = 30000, .voice_wrapup_ms = 60000};
+
+	*state = harness_start(&opts);
+	return 0;
+}
+
+HARNESS_TEST(test_reload_keeps_wrapup)
+{
+	struct sbc *gw = harness_gateway(h, "gw1");
+	struct sbc *alice = harness_agent(h, "alice");
+
+	harness_available(h, alice);
+	const char *first = harness_submit_id(h, gw, "call-1", VOICE, "voice-q");
+	harness_accept(h, alice, harness_offer_for(h, alice, first, OFFER_MS), first);
+	harness_reply(h, alice, sbc_complete(alice, first, "resolved"), SB_BODY(ACK),
+		      HARNESS_REPLY_MS);
+
+	edit_config(h, "agents:\n", "  - name: chat-vip\n    channel: chat\nagents:\n");
+	assert_true(reload(h, "reload: applied"));
+
+	/* Still in wrap-up: the next call waits until she says Ready. */
+	const char *second = harness_submit_id(h, gw, "call-2", VOICE, "voice-q");
+	harness_expect_silence(h, alice, 300);
+	harness_reply(h, alice, sbc_ready(alice), SB_BODY(ACK), HARNESS_REPLY_MS);
+	harness_offer_for(h, alice, second, OFFER_MS);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup_slow_offers, harness_teardown)
@@ -138,6 +167,8 @@ int main(void)
 		T(test_reload_refuses_an_invalid_file),
 		T(test_removed_queue_drains_what_it_holds),
 		T(test_removing_an_agent_with_contacts_is_refused),
+		cmocka_unit_test_setup_teardown(test_reload_keeps_wrapup, setup_long_wrapup,
+						harness_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
