@@ -372,6 +372,8 @@ static bool admin_append(char *buf, size_t size, const char *fmt, ...)
 /* Whether s is safe inside a JSON string without escaping (names only). */
 static bool admin_plain(const char *s)
 {
+	if (s == NULL)
+		return false;
 	for (; *s; s++)
 		if (*s == '"' || *s == '\\' || (unsigned char)*s < 0x20)
 			return false;

@@ -133,8 +133,6 @@ void admin_error_err(struct evhttp_request *req, int err, const char *message)
 		status = 409;
 		break;
 	case SB_ERR_STORE_UNAVAILABLE:
-		status = 503;
-		break;
 	case SB_ERR_NOT_LEADER:
 		status = 503;
 		break;
@@ -600,8 +598,10 @@ void admin_free(struct admin *adm)
 		evhttp_free(adm->http);
 	else if (lev != NULL)
 		evconnlistener_free(lev);
+	/* Each release unlinks its connection from adm->setups (through
+	 * c->adm, which the analyzer cannot tell is adm). */
 	while (adm->setups != NULL)
-		admin_conn_release(adm->setups);
+		admin_conn_release(adm->setups); /* NOLINT(clang-analyzer-unix.Malloc) */
 	/* every connection's close callback has run; drop any watch left */
 	while (adm->watches != NULL) {
 		struct admin_watch *w = adm->watches;

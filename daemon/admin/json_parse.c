@@ -146,7 +146,7 @@ static bool jv_string(struct jv_reader *r, char **out)
 		}
 		r->p++;
 		char e = *r->p++;
-		uint32_t cp;
+		uint32_t cp = 0;
 		switch (e) {
 		case '"':
 			*w++ = '"';

@@ -80,8 +80,8 @@ struct bucket *escalate_class(struct engine *e, struct econtact *c, int64_t now)
 
 	/* The usual handful of requirements fit on the stack. */
 	struct req local[32], xlocal[32];
-	size_t need = (size_t)(q->n_reqs + c->n_reqs);
-	size_t xneed = (size_t)((extra ? extra->n_reqs : 0) + c->n_reqs);
+	size_t need = (size_t)q->n_reqs + (size_t)c->n_reqs;
+	size_t xneed = (size_t)(extra ? extra->n_reqs : 0) + (size_t)c->n_reqs;
 	struct req *reqs = need <= 32 ? local : xcalloc(need, sizeof *reqs);
 	struct req *xreqs = xneed <= 32 ? xlocal : xcalloc(xneed, sizeof *xreqs);
 	int n = 0, xn = 0;
