@@ -1,6 +1,7 @@
 /* switchboard: the contact-routing daemon's command line. Everything else is
  * in the library this links. */
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +25,7 @@ static void main_usage(FILE *out)
 		"                   [--admin-listen ADDR] [--redis ADDR] [--log-level LEVEL]\n"
 		"       switchboard --check-config FILE\n"
 		"       switchboard --dump-config\n"
-		"       switchboard -c FILE --mint-token AGENT [--ttl SECONDS]\n"
+		"       switchboard -c FILE --mint-token AGENT [--ttl SECONDS] [--api-agent]\n"
 		"\n"
 		"Routes contacts from gateways to agents; state is kept in Redis.\n"
 		"\n"
@@ -41,6 +42,8 @@ static void main_usage(FILE *out)
 		"      --mint-token AGENT   print a login token for AGENT (signed with\n"
 		"                           auth.agent_secret) and exit\n"
 		"      --ttl SECONDS        token lifetime for --mint-token (default %d)\n"
+		"      --api-agent          mint for an agent the file does not list (one added\n"
+		"                           over the admin API)\n"
 		"  -h, --help               this help\n"
 		"  -V, --version            print the version\n",
 		DEFAULT_TOKEN_TTL_S);
@@ -69,11 +72,19 @@ static void main_override(char **field, const char *value)
 	*field = xstrdup(value);
 }
 
-static int main_mint(const struct sb_config *cfg, const char *agent, long ttl)
+static int main_mint(const struct sb_config *cfg, const char *agent, long ttl, bool api_agent)
 {
-	if (config_agent(cfg, agent) == NULL) {
-		fprintf(stderr, "switchboard: agent '%s' is not in the roster of %s\n", agent,
-			cfg->path);
+	/* The file's roster catches a typo; an agent added over the admin API
+	 * is not in it, and the daemon checks the live roster at login. */
+	if (!api_agent && config_agent(cfg, agent) == NULL) {
+		fprintf(stderr,
+			"switchboard: agent '%s' is not in the roster of %s (add --api-agent for "
+			"an agent added over the admin API)\n",
+			agent, cfg->path);
+		return 1;
+	}
+	if (config_check_agent_id(agent) != NULL) {
+		fprintf(stderr, "switchboard: '%s' is not a valid agent id\n", agent);
 		return 1;
 	}
 	if (ttl <= 0 || ttl > cfg->agent_token_max_ttl_s) {
@@ -90,7 +101,7 @@ static int main_mint(const struct sb_config *cfg, const char *agent, long ttl)
 int main(int argc, char **argv)
 {
 	enum { OPT_CHECK = 256, OPT_DUMP, OPT_GW, OPT_AGENT, OPT_REDIS, OPT_LEVEL, OPT_MINT,
-	       OPT_TTL, OPT_ADMIN };
+	       OPT_TTL, OPT_ADMIN, OPT_API_AGENT };
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "check-config", required_argument, NULL, OPT_CHECK },
@@ -102,6 +113,7 @@ int main(int argc, char **argv)
 		{ "log-level", required_argument, NULL, OPT_LEVEL },
 		{ "mint-token", required_argument, NULL, OPT_MINT },
 		{ "ttl", required_argument, NULL, OPT_TTL },
+		{ "api-agent", no_argument, NULL, OPT_API_AGENT },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -109,6 +121,7 @@ int main(int argc, char **argv)
 	const char *config_path = DEFAULT_CONFIG, *check = NULL, *gw = NULL, *agent = NULL;
 	const char *redis = NULL, *level = NULL, *mint = NULL, *admin = NULL;
 	long ttl = DEFAULT_TOKEN_TTL_S;
+	bool api_agent = false;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "c:hV", opts, NULL)) != -1) {
@@ -122,6 +135,7 @@ int main(int argc, char **argv)
 		case OPT_REDIS: redis = optarg; break;
 		case OPT_LEVEL: level = optarg; break;
 		case OPT_MINT: mint = optarg; break;
+		case OPT_API_AGENT: api_agent = true; break;
 		case OPT_TTL: {
 			char *end;
 			ttl = strtol(optarg, &end, 10);
@@ -158,7 +172,7 @@ int main(int argc, char **argv)
 	if (cfg == NULL)
 		return 1;
 	if (mint != NULL) {
-		int rc = main_mint(cfg, mint, ttl);
+		int rc = main_mint(cfg, mint, ttl, api_agent);
 		config_free(cfg);
 		return rc;
 	}

@@ -185,6 +185,9 @@ int config_load_buffer(const char *name, const char *data, size_t len, struct sb
 void config_free(struct sb_config *cfg);
 void config_errors_clear(struct config_errors *errs);
 
+/* NULL when id is a valid agent (or gateway) id, else why not. */
+const char *config_check_agent_id(const char *id);
+
 /* Lookups used by the daemon; NULL when absent. */
 const struct sb_gateway_conf *config_gateway(const struct sb_config *cfg, const char *id);
 const struct sb_agent_conf *config_agent(const struct sb_config *cfg, const char *id);

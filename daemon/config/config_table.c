@@ -54,6 +54,11 @@ static const char *config_table_check_id(const char *v)
 	return config_table_is_name(v, 64, 1) ? NULL : "must be 1 to 64 of [A-Za-z0-9_.-]";
 }
 
+const char *config_check_agent_id(const char *id)
+{
+	return config_table_check_id(id);
+}
+
 /* Node ids go into the leader lease value, which is space-separated. */
 static const char *config_table_check_optional_id(const char *v)
 {

@@ -136,6 +136,21 @@ HARNESS_TEST(test_minted_token_is_valid_and_logs_in)
 	assert_int_equal(sbc_hello(c, SWITCHBOARD__V1__ROLE__ROLE_AGENT, "alice", token,
 				   HARNESS_REPLY_MS, NULL),
 			 0);
+
+	/* An id the file does not list: refused unless --api-agent (an agent
+	 * added over the admin API); a malformed id always. */
+	const char *const nobody[] = {harness_daemon_path(), "--config", harness_config_path(h),
+				      "--mint-token", "zoe", NULL};
+	assert_int_equal(run(h, nobody, &out), 1);
+	assert_non_null(strstr(out, "--api-agent"));
+	const char *const api[] = {harness_daemon_path(), "--config", harness_config_path(h),
+				   "--mint-token", "zoe", "--api-agent", NULL};
+	assert_int_equal(run(h, api, &out), 0);
+	line_starting(out, "v1.", token, sizeof token);
+	assert_int_equal(token_verify(harness_agent_secret(h), "zoe", token, now, &why), 0);
+	const char *const bad[] = {harness_daemon_path(), "--config", harness_config_path(h),
+				   "--mint-token", "zoe smith", "--api-agent", NULL};
+	assert_int_equal(run(h, bad, &out), 1);
 }
 
 HARNESS_TEST(test_command_line_overrides_config_addresses)
