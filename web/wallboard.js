@@ -112,28 +112,29 @@
     const st = STATUS[q.status] || STATUS.on_target;
     const card = el('article', 'queue st-' + q.status);
     card.dataset.queue = q.name;
-    const head = el('div', 'q-head');
-    const name = el('div');
-    name.append(el('div', 'q-name', q.name), el('div', 'q-channel', q.channel + ' \u00B7 SLA ' + dur(q.sla_ms) + ' \u00B7 target ' + q.target_pct + '%'));
-    head.append(name, el('span', 'badge', st.icon + ' ' + st.text));
+    const id = el('div', 'q-id');
+    id.append(el('div', 'q-name', q.name),
+      el('div', 'q-channel', q.channel + ' \u00B7 SLA ' + dur(q.sla_ms) + ' \u00B7 target ' + q.target_pct + '%'),
+      el('span', 'badge', st.icon + ' ' + st.text), el('div', 'q-reason', q.status_reason));
     const figs = el('div', 'q-figs');
     figs.append(
       fig('waiting', q.waiting, 'big', 'waiting'),
       fig('longest wait', dur(q.longest_wait_ms), 'big', 'longest'),
-      fig('service level (window)', pct(q.service_level.window), 'big', 'sl'),
+      fig('SL (' + dur(last ? last.window_ms : null) + ')', pct(q.service_level.window), 'big', 'sl'),
       fig('SL today', pct(q.service_level.today), null, 'sl_today'),
       fig('answered today', q.today.answered, null, 'answered'),
       fig('abandoned today', q.today.abandoned, null, 'abandoned'),
       fig('ASA today', dur(q.today.asa_ms), null, 'asa'),
-      fig('expired today', q.today.expired, null, 'expired'),
-      fig('answered (window)', q.window.answered, null, 'answered_window'));
+      fig('expired today', q.today.expired, null, 'expired'));
     const tiers = el('div', 'q-tiers');
-    tiers.append(el('span', 'chip', 'Waiting by tier:'), chips(q.waiting_by_tier));
+    tiers.append(el('span', 'chip', 'waiting by tier:'), chips(q.waiting_by_tier));
+    figs.append(tiers);
+    const ch = el('div', 'q-chart');
     const key = el('div', 'chart-label');
-    const k1 = el('span');
-    k1.append(el('span', 'key-sl', '\u2014 service level'), ' ', el('span', 'key-wait', '\u258D waiting'), ' \u00B7 - - target');
-    key.append(el('span', null, '\u2212 1 h'), k1, el('span', null, 'now'));
-    card.append(head, el('div', 'q-reason', q.status_reason), figs, tiers, chart(q), key);
+    key.append(el('span', null, '\u22121 h'), el('span', 'key-sl', '\u2014 SL'), el('span', 'key-wait', '\u258D waiting'),
+      el('span', null, '- - target'), el('span', null, 'now'));
+    ch.append(chart(q), key);
+    card.append(id, figs, ch);
     return card;
   }
 
