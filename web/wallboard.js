@@ -105,6 +105,10 @@
       pen = true;
     }
     if (d) s.append(svg('path', { class: 'c-sl', d: d }));
+    // the latest reading as a dot, so a young history still shows something
+    const lastSl = samples.length ? samples[samples.length - 1] : null;
+    if (lastSl && lastSl[1] !== null)
+      s.append(svg('circle', { class: 'c-dot', cx: x(lastSl[0]).toFixed(1), cy: (H - lastSl[1] * (H - 2) - 1).toFixed(1), r: 3.5 }));
     return s;
   }
 

@@ -68,14 +68,16 @@ pids+=($!)
 for _ in $(seq 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
 
 "$daemon" -c "$tmp/demo.yaml" >"$tmp/switchboard.log" 2>&1 &
-pids+=($!)
+daemon_pid=$!
+pids+=($daemon_pid)
 for _ in $(seq 100); do grep -q "leader: serving" "$tmp/switchboard.log" && break; sleep 0.1; done
 grep -q "leader: serving" "$tmp/switchboard.log" || {
 	echo "FAIL: the daemon did not start" >&2; cat "$tmp/switchboard.log" >&2; exit 1; }
 
 # Busy enough that figures move within seconds; bounded in any case.
 "$sbctl" demo --config "$tmp/demo.yaml" --rate 4 --duration 180 >"$tmp/demo.log" 2>&1 </dev/null &
-pids+=($!)
+demo_pid=$!
+pids+=($demo_pid)
 sleep 2
 
 status=0
@@ -83,6 +85,18 @@ status=0
 if [ "$status" != 0 ]; then
 	echo "--- switchboard.log (tail)" >&2; tail -n 30 "$tmp/switchboard.log" >&2
 	echo "--- demo.log (tail)" >&2; tail -n 10 "$tmp/demo.log" >&2
+	exit 1
+fi
+# The daemon served a browser without a fault: it stops cleanly (under
+# ASan, a leak or an error would make this fail).
+kill "$demo_pid" 2>/dev/null || true
+wait "$demo_pid" 2>/dev/null || true
+kill -TERM "$daemon_pid"
+daemon_status=0
+wait "$daemon_pid" || daemon_status=$?
+if [ "$daemon_status" != 0 ]; then
+	echo "FAIL: switchboard exited with status $daemon_status" >&2
+	tail -n 40 "$tmp/switchboard.log" >&2
 	exit 1
 fi
 echo "screenshots in $outdir"
