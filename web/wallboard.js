@@ -290,7 +290,16 @@
     $('clock').textContent = clock(Date.now());
   }
 
+  // Anything the Content-Security-Policy blocks is a bug in this page: say so.
+  let violations = 0;
+  document.addEventListener('securitypolicyviolation', (ev) => {
+    violations++;
+    document.documentElement.dataset.cspViolations = String(violations);
+    showError('The page broke its own security policy (' + ev.violatedDirective + '): please report it');
+  });
+
   document.addEventListener('DOMContentLoaded', () => {
+    document.documentElement.dataset.cspViolations = '0';
     tick();
     setInterval(tick, 1000);
     initAuth();

@@ -546,6 +546,18 @@ int main(int argc, char **argv)
 	printf("supervisor put %s on break from the page\n", s);
 	free(s);
 
+	/* the page ran under its Content-Security-Policy without breaking it;
+	 * and the policy is really enforced: an inline style is refused */
+	if (!wait_true("document.documentElement.dataset.cspViolations === '0'", 1000))
+		fail("the page broke its Content-Security-Policy");
+	free(eval_str("document.getElementById('foot-note').setAttribute('style', 'color: red'); 'ok'"));
+	if (!wait_true("document.documentElement.dataset.cspViolations === '1' &&"
+	               " getComputedStyle(document.getElementById('foot-note')).color !== 'rgb(255, 0, 0)'",
+	               3000))
+		fail("an inline style was not refused: is the Content-Security-Policy header sent?");
+	printf("Content-Security-Policy enforced: an inline style was refused\n");
+	problems = 0; /* that one was ours */
+
 	sleep_ms(300);
 	if (problems > 0)
 		fail("%d script error(s) or CSP violation(s) in the page (above)", problems);
