@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -531,6 +532,72 @@ HARNESS_TEST(test_too_many_streams_are_refused)
 	resp_free(&r);
 }
 
+/* "Today" restarts at local midnight: the daemon runs in a time zone whose
+ * midnight is a few seconds away; what was answered before it no longer
+ * counts today after it, while the rolling window still has it. */
+static int midnight_setup(void **state)
+{
+	struct timeval tv;
+	char tz[64];
+
+	gettimeofday(&tv, NULL);
+	/* POSIX TZ: local = UTC - offset; make local time 23:59:52 now */
+	long offset = ((long)(tv.tv_sec % 86400) + 8) % 86400;
+	snprintf(tz, sizeof tz, "SBT%ld:%02ld:%02ld", offset / 3600, offset / 60 % 60, offset % 60);
+	setenv("TZ", tz, 1); /* the daemon inherits it */
+	return wallboard_setup(state);
+}
+
+static bool answered_one(const struct jv *snap, void *arg)
+{
+	(void)arg;
+	return jnum(queue(snap, "voice-q"), "today.answered") == 1;
+}
+
+static bool new_day(const struct jv *snap, void *arg)
+{
+	return jnum(snap, "today_since_ms") != *(double *)arg;
+}
+
+HARNESS_TEST(test_today_starts_at_local_midnight)
+{
+	struct sbc *gw = harness_gateway(h, "gw1");
+	struct sbc *alice = harness_agent(h, "alice");
+	const char *id, *offer;
+	double midnight;
+	struct resp r;
+	const struct jv *q;
+
+	r = http(h, "GET", "/v1/wallboard");
+	midnight = jnum(r.json, "today_since_ms");
+	/* local midnight is in the past, within a day */
+	assert_true(midnight <= jnum(r.json, "now_ms"));
+	assert_true(jnum(r.json, "now_ms") - midnight < 86400.0 * 1000);
+	resp_free(&r);
+
+	harness_available(h, alice);
+	id = harness_submit_id(h, gw, "call-1", VOICE, "voice-q");
+	offer = harness_offer_for(h, alice, id, 3000);
+	harness_accept(h, alice, offer, id);
+	r = snapshot_until(h, answered_one, NULL, "one answered today");
+	if (jnum(r.json, "today_since_ms") != midnight)
+		fail_msg("midnight came before the answer (a very slow machine): run again");
+	resp_free(&r);
+
+	/* past midnight: a new day, nothing answered in it yet */
+	r = snapshot_until(h, new_day, &midnight, "a new day");
+	assert_true(jnum(r.json, "today_since_ms") > midnight);
+	assert_true(jnum(r.json, "today_since_ms") <= jnum(r.json, "now_ms"));
+	q = queue(r.json, "voice-q");
+	assert_int_equal((int)jnum(q, "today.answered"), 0);
+	assert_int_equal(jpath(q, "service_level.today")->type, JV_NULL);
+	assert_int_equal(jpath(q, "today.asa_ms")->type, JV_NULL);
+	/* the window is not a day: it still counts the answer */
+	assert_int_equal((int)jnum(q, "window.answered"), 1);
+	resp_free(&r);
+	unsetenv("TZ");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -538,6 +605,8 @@ int main(void)
 	    T(test_snapshot_has_the_figures),
 	    T(test_stream_sends_snapshots_and_updates),
 	    T(test_too_many_streams_are_refused),
+	    cmocka_unit_test_setup_teardown(test_today_starts_at_local_midnight, midnight_setup,
+	                                    harness_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
