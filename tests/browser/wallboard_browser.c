@@ -493,7 +493,11 @@ int main(int argc, char **argv)
 	if (!wait_true("window.innerWidth === 1366 &&"
 	               " document.documentElement.scrollWidth <= window.innerWidth",
 	               3000)) {
-		s = eval_str("document.documentElement.scrollWidth + ' > ' + window.innerWidth");
+		s = eval_str("document.documentElement.scrollWidth + ' > ' + window.innerWidth + ': ' +"
+		             " [...document.querySelectorAll('body *')].filter(e =>"
+		             "   e.getBoundingClientRect().right > window.innerWidth).slice(0, 6).map(e =>"
+		             "   e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))"
+		             " .join(', ')");
 		fail("the page scrolls sideways at 1366x768: %s", s);
 	}
 	snprintf(path, sizeof path, "%s/wallboard-1366x768.png", outdir);
