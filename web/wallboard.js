@@ -120,6 +120,7 @@
     id.append(el('div', 'q-name', q.name),
       el('div', 'q-channel', q.channel + ' \u00B7 SLA ' + dur(q.sla_ms) + ' \u00B7 target ' + q.target_pct + '%'),
       el('span', 'badge', st.icon + ' ' + st.text), el('div', 'q-reason', q.status_reason));
+    id.lastChild.title = q.status_reason; // in full, should it be cut short
     const figs = el('div', 'q-figs');
     figs.append(
       fig('waiting', q.waiting, 'big', 'waiting'),

@@ -305,21 +305,20 @@ static const char *wallboard_status(const struct engine_queue_stats *s, uint32_t
 	double sl = s->window.service_level;
 
 	if (sl >= 0 && sl * 100.0 < s->target_pct) {
-		snprintf(why, whylen, "service level %.0f%% is below the %d%% target", sl * 100.0,
-		         s->target_pct);
+		snprintf(why, whylen, "SL %.0f%% below the %d%% target", sl * 100.0, s->target_pct);
 		return "breached";
 	}
 	if (sl >= 0 && sl * 100.0 < s->target_pct + WALLBOARD_RISK_MARGIN_PCT) {
-		snprintf(why, whylen, "service level %.0f%% is within %d points of the %d%% target",
-		         sl * 100.0, WALLBOARD_RISK_MARGIN_PCT, s->target_pct);
+		snprintf(why, whylen, "SL %.0f%% within %d points of %d%%", sl * 100.0,
+		         WALLBOARD_RISK_MARGIN_PCT, s->target_pct);
 		return "at_risk";
 	}
 	if (near_breach > 0) {
-		snprintf(why, whylen, "%u waiting contact%s past %d%% of the SLA", near_breach,
+		snprintf(why, whylen, "%u contact%s past %d%% of SLA", near_breach,
 		         near_breach == 1 ? "" : "s", WALLBOARD_RISK_WAIT_PCT);
 		return "at_risk";
 	}
-	snprintf(why, whylen, sl >= 0 ? "service level meets the target" : "nothing measured yet");
+	snprintf(why, whylen, sl >= 0 ? "SL meets the target" : "nothing measured yet");
 	return "on_target";
 }
 
