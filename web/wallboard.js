@@ -83,8 +83,16 @@
   }
 
   // Service level (line, 0-100 %) over waiting contacts (bars), last hour.
-  function chart(q) {
-    const W = 300, H = 80, span = 3600;
+  // The time the chart spans: the history there is, in 5-minute steps, up
+  // to the hour the daemon keeps; a young daemon's chart is not a sliver.
+  function chartSpan(q) {
+    const samples = (q.history && q.history.samples) || [];
+    const oldest = samples.length ? -samples[0][0] : 0;
+    return Math.min(3600, Math.max(300, Math.ceil(oldest / 300) * 300));
+  }
+
+  function chart(q, span) {
+    const W = 300, H = 80;
     const s = svg('svg', { viewBox: '0 0 ' + W + ' ' + H, class: 'chart', role: 'img',
       'aria-label': 'service level and waiting contacts over the last hour' });
     const samples = (q.history && q.history.samples) || [];
@@ -136,9 +144,10 @@
     figs.append(tiers);
     const ch = el('div', 'q-chart');
     const key = el('div', 'chart-label');
-    key.append(el('span', null, '\u22121 h'), el('span', 'key-sl', '\u2014 SL'), el('span', 'key-wait', '\u258D waiting'),
-      el('span', null, '- - target'), el('span', null, 'now'));
-    ch.append(chart(q), key);
+    const span = chartSpan(q);
+    key.append(el('span', null, '\u2212' + (span >= 3600 ? '1 h' : span / 60 + ' min')), el('span', 'key-sl', '\u2014 SL'),
+      el('span', 'key-wait', '\u258D waiting'), el('span', null, '- - target'), el('span', null, 'now'));
+    ch.append(chart(q, span), key);
     card.append(id, figs, ch);
     return card;
   }
