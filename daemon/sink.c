@@ -17,6 +17,7 @@
 #include "session/recent.h"
 #include "session/session.h"
 #include "store/store.h"
+#include "admin/wallboard.h"
 #include "xalloc.h"
 
 #define SINK_N(a) (sizeof(a) / sizeof((a)[0]))
@@ -574,6 +575,7 @@ static void sink_on_expired(void *ctx, const struct engine_contact_view *c, cons
 
 	n->text = xstrdup(reason);
 	log_info("contact %s expired in queue %s: %s", c->id, c->queue, reason);
+	wallboard_note("expired", c, reason, now);
 	sink_write_end(sk, c, "expired", reason, now, n);
 }
 
@@ -605,6 +607,7 @@ static void sink_on_event(void *ctx, const struct engine_contact_view *c, enum e
 		.event = ev, .n_event = SINK_N(ev),
 	};
 	if (kind == EVENT_SLA_BREACHED) {
+		wallboard_note("sla_breached", c, detail, now);
 		w.fields = breached;
 		w.n_fields = SINK_N(breached);
 	} else {

@@ -3,6 +3,7 @@
 # config/demo.yaml, and drives demo traffic (simulated gateways and agents),
 # printing every routing decision until Ctrl-C, which cleans everything up.
 set -euo pipefail
+echo "==> Switchboard demo: the wallboard will be at http://127.0.0.1:7402/ (open it in a browser)"
 . "$(dirname "$0")/setup.sh"
 sb_install
 sb_build build
@@ -40,6 +41,7 @@ for _ in $(seq 50); do grep -q "leader: serving" "$run/switchboard.log" && break
 grep -q "leader: serving" "$run/switchboard.log" || { cat "$run/switchboard.log"; exit 1; }
 cat <<EOT
 ==> switchboard is routing: gateways on 127.0.0.1:7400, agents on 127.0.0.1:7401
+    Wallboard:    http://127.0.0.1:7402/   (live queues, SLAs and agents; docs/wallboard.md)
     Redis state:  redis-cli -p 6390 --scan --pattern 'sb:{demo}:*'
     Events:       redis-cli -p 6390 XRANGE 'sb:{demo}:events' - + COUNT 10
     Admin API:    curl -s 127.0.0.1:7402/v1/queues   (or: build/sbctl queues; docs/admin-api.md)

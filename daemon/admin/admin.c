@@ -580,6 +580,7 @@ struct admin *admin_new(struct server *srv)
 	evhttp_set_default_content_type(adm->http, "application/json");
 	evhttp_set_bevcb(adm->http, admin_on_new_conn, adm);
 	evhttp_set_gencb(adm->http, admin_on_request, adm);
+	admin_wallboard_init(adm);
 	log_info("admin: listening on %s (changes %s)", adm->address,
 	         cfg->admin_token != NULL ? "need the bearer token" : "disabled: no admin.token");
 	return adm;
@@ -602,6 +603,7 @@ void admin_free(struct admin *adm)
 	 * c->adm, which the analyzer cannot tell is adm). */
 	while (adm->setups != NULL)
 		admin_conn_release(adm->setups); /* NOLINT(clang-analyzer-unix.Malloc) */
+	admin_wallboard_clear(adm); /* after evhttp_free: its streams are gone */
 	/* every connection's close callback has run; drop any watch left */
 	while (adm->watches != NULL) {
 		struct admin_watch *w = adm->watches;

@@ -19,6 +19,7 @@ struct evconnlistener;
 struct roster_agent;
 struct admin_conn;
 struct admin_watch;
+struct wallboard_http;
 
 struct admin {
 	struct server *srv;
@@ -34,6 +35,7 @@ struct admin {
 	bool accept_paused;          /* the listener is off: at the cap */
 	struct admin_conn *setups;   /* connections accepted this loop pass */
 	struct admin_watch *watches; /* admin_watch_close registrations */
+	struct wallboard_http *wbh;  /* the wallboard (owned); NULL when the API is off */
 	int64_t started_ms;
 	char address[320]; /* where it listens, for logs and status */
 };
@@ -83,6 +85,15 @@ void admin_unwatch_close(struct admin *adm, struct evhttp_connection *evcon);
 /* Handlers. */
 void admin_metrics_handler(struct admin_req *r);
 void admin_metrics_write(struct admin *adm, struct evbuffer *out);
+
+/* The wallboard (wallboard_http.c): its figures, timer and event streams. */
+void admin_wallboard_init(struct admin *adm);
+void admin_wallboard_clear(struct admin *adm);
+void admin_route_wallboard_page(struct admin_req *r);
+void admin_route_wallboard_css(struct admin_req *r);
+void admin_route_wallboard_js(struct admin_req *r);
+void admin_route_wallboard_json(struct admin_req *r);
+void admin_route_wallboard_events(struct admin_req *r);
 
 /* Roster state shared by the routes (admin_roster.c). */
 void admin_roster_init(struct admin *adm);

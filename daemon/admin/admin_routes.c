@@ -49,6 +49,12 @@ const struct admin_route admin_routes[] = {
     {EVHTTP_REQ_DELETE, "/v1/roster/{}", true, admin_route_roster_delete},
     {EVHTTP_REQ_GET, "/v1/config", false, admin_route_config},
     {EVHTTP_REQ_POST, "/v1/reload", true, admin_route_reload},
+    {EVHTTP_REQ_GET, "/", false, admin_route_wallboard_page},
+    {EVHTTP_REQ_GET, "/wallboard", false, admin_route_wallboard_page},
+    {EVHTTP_REQ_GET, "/wallboard.css", false, admin_route_wallboard_css},
+    {EVHTTP_REQ_GET, "/wallboard.js", false, admin_route_wallboard_js},
+    {EVHTTP_REQ_GET, "/v1/wallboard", false, admin_route_wallboard_json},
+    {EVHTTP_REQ_GET, "/v1/wallboard/events", false, admin_route_wallboard_events},
 };
 const size_t admin_routes_len = sizeof admin_routes / sizeof admin_routes[0];
 

@@ -146,6 +146,7 @@ struct sb_config {
 	int64_t admin_max_header_bytes; /* request line + headers */
 	int64_t admin_timeout_ms;      /* an admin connection idle this long is closed */
 	int64_t admin_max_connections; /* open admin connections; more wait to be accepted */
+	int64_t admin_max_event_streams; /* open wallboard event streams; more are refused */
 
 	int64_t reject_delay_ms;   /* no re-offer to the agent who declined, for this long */
 	int64_t max_no_answer;     /* offers timed out in a row before break "no-answer" */

@@ -520,6 +520,10 @@ const struct config_key config_table[] = {
 	{ .path = "admin.max_connections", .type = CONFIG_INT, CFG(admin_max_connections),
 	  .min = 1, .max = 100000, .def = 64,
 	  .doc = "open admin connections; beyond it new ones wait in the listen backlog" },
+	{ .path = "admin.max_event_streams", .type = CONFIG_INT, CFG(admin_max_event_streams),
+	  .min = 1, .max = 10000, .def = 16,
+	  .doc = "open wallboard event streams (each also holds an admin connection); more are"
+		 " refused (503)" },
 
 	{ .path = "routing", .type = CONFIG_SECTION,
 	  .doc = "how offers, unanswered offers, transfers and service levels behave" },

@@ -1,0 +1,583 @@
+/* The wallboard's figures: "today" baselines, the hour of history, the ring
+ * of breaches and expiries, and the snapshot JSON. See wallboard.h; the HTTP
+ * side (page, snapshot route, server-sent events) is wallboard_http.c. */
+#include "admin/wallboard.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "admin/admin_json.h"
+#include "admin/roster.h"
+#include "admin/admin_internal.h"
+#include "config/config.h"
+#include "server.h"
+#include "strmap.h"
+#include "xalloc.h"
+
+/* One breach or expiry, copied: the contact may be freed right after. */
+struct wb_event {
+	int64_t t_ms;
+	int64_t waited_ms;
+	int64_t sla_ms;
+	char kind[16];
+	char contact[72];
+	char queue[72];
+	char tier[40];
+	char detail[72];
+	enum sb_channel channel;
+};
+
+/* One queue's wallboard state. Owner: wallboard.queues (keyed by name). */
+struct wb_queue {
+	char *name;
+	struct engine_period_stats base; /* engine totals at local midnight */
+	int64_t t_ms[WALLBOARD_HISTORY];
+	double sl[WALLBOARD_HISTORY]; /* window service level; -1: none */
+	uint32_t waiting[WALLBOARD_HISTORY];
+	size_t head, n; /* ring: the oldest sample is at (head + CAP - n) % CAP */
+	uint64_t seen;  /* the sampling pass that last saw it in the engine */
+};
+
+struct wallboard {
+	struct server *srv;
+	struct strmap queues; /* name -> struct wb_queue (owned) */
+	struct wb_event events[WALLBOARD_EVENTS];
+	size_t ev_head, ev_n;
+	uint64_t ev_total;
+	int64_t day_start_ms, next_day_ms; /* local midnights around now */
+	int64_t next_sample_ms;
+	uint64_t pass;
+};
+
+static struct wallboard *wallboard_target;
+
+/* Local midnight at or before now, and the next one (DST-safe: mktime). */
+static void wallboard_day_bounds(int64_t now, int64_t *start, int64_t *next)
+{
+	time_t t = (time_t)(now / 1000);
+	struct tm tm;
+
+	localtime_r(&t, &tm);
+	tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+	tm.tm_isdst = -1;
+	*start = (int64_t)mktime(&tm) * 1000;
+	tm.tm_mday++;
+	tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+	tm.tm_isdst = -1;
+	*next = (int64_t)mktime(&tm) * 1000;
+}
+
+static struct wb_queue *wallboard_queue(struct wallboard *wb, const char *name)
+{
+	struct wb_queue *q = strmap_get(&wb->queues, name);
+
+	if (q == NULL) {
+		/* first seen: everything it has counted is today's (the engine's
+		 * totals start with the daemon, or with the queue at a reload) */
+		q = xcalloc(1, sizeof *q);
+		q->name = xstrdup(name);
+		strmap_put(&wb->queues, q->name, q);
+	}
+	return q;
+}
+
+struct wallboard *wallboard_new(struct server *srv, int64_t now)
+{
+	struct wallboard *wb = xcalloc(1, sizeof *wb);
+
+	wb->srv = srv;
+	strmap_init(&wb->queues);
+	wallboard_day_bounds(now, &wb->day_start_ms, &wb->next_day_ms);
+	wb->next_sample_ms = now; /* a first sample at once */
+	return wb;
+}
+
+void wallboard_free(struct wallboard *wb)
+{
+	const char *k;
+	void *v;
+
+	if (wb == NULL)
+		return;
+	if (wallboard_target == wb)
+		wallboard_target = NULL;
+	for (size_t it = 0; strmap_next(&wb->queues, &it, &k, &v);) {
+		struct wb_queue *q = v;
+		free(q->name);
+		free(q);
+	}
+	strmap_free(&wb->queues);
+	free(wb);
+}
+
+void wallboard_install(struct wallboard *wb)
+{
+	wallboard_target = wb;
+}
+
+void wallboard_note(const char *kind, const struct engine_contact_view *c, const char *detail,
+                    int64_t now)
+{
+	struct wallboard *wb = wallboard_target;
+	struct wb_event *ev;
+
+	if (wb == NULL || c == NULL)
+		return;
+	ev = &wb->events[wb->ev_head];
+	wb->ev_head = (wb->ev_head + 1) % WALLBOARD_EVENTS;
+	if (wb->ev_n < WALLBOARD_EVENTS)
+		wb->ev_n++;
+	wb->ev_total++;
+	memset(ev, 0, sizeof *ev);
+	ev->t_ms = now;
+	ev->waited_ms = now - c->arrived_ms;
+	ev->sla_ms = c->sla_ms;
+	ev->channel = c->channel;
+	snprintf(ev->kind, sizeof ev->kind, "%s", kind);
+	snprintf(ev->contact, sizeof ev->contact, "%s", c->id);
+	snprintf(ev->queue, sizeof ev->queue, "%s", c->queue != NULL ? c->queue : "");
+	snprintf(ev->tier, sizeof ev->tier, "%s", c->customer_tier != NULL ? c->customer_tier : "");
+	snprintf(ev->detail, sizeof ev->detail, "%s", detail != NULL ? detail : "");
+}
+
+/* Takes a sample of every queue; forgets queues a reload removed. */
+static void wallboard_sample(struct wallboard *wb, int64_t now)
+{
+	struct engine *e = server_engine(wb->srv);
+	const char *k;
+	void *v;
+
+	wb->pass++;
+	for (size_t i = 0; i < engine_queue_count(e); i++) {
+		struct engine_queue_stats s;
+		if (engine_queue_stats(e, engine_queue_name(e, i), now, &s) != 0)
+			continue;
+		struct wb_queue *q = wallboard_queue(wb, s.queue);
+		q->seen = wb->pass;
+		q->t_ms[q->head] = now;
+		q->sl[q->head] = s.window.service_level;
+		q->waiting[q->head] = s.waiting;
+		q->head = (q->head + 1) % WALLBOARD_HISTORY;
+		if (q->n < WALLBOARD_HISTORY)
+			q->n++;
+	}
+	for (size_t it = 0; strmap_next(&wb->queues, &it, &k, &v);) {
+		struct wb_queue *q = v;
+		if (q->seen != wb->pass) {
+			strmap_del(&wb->queues, q->name);
+			free(q->name);
+			free(q);
+		}
+	}
+}
+
+/* Local midnight passed: today's figures count from the totals now. */
+static void wallboard_new_day(struct wallboard *wb, int64_t now)
+{
+	struct engine *e = server_engine(wb->srv);
+
+	wallboard_day_bounds(now, &wb->day_start_ms, &wb->next_day_ms);
+	for (size_t i = 0; i < engine_queue_count(e); i++) {
+		struct engine_queue_stats s;
+		if (engine_queue_stats(e, engine_queue_name(e, i), now, &s) == 0)
+			wallboard_queue(wb, s.queue)->base = s.total;
+	}
+}
+
+int64_t wallboard_tick(struct wallboard *wb, int64_t now)
+{
+	if (now >= wb->next_day_ms || now < wb->day_start_ms) /* midnight, or the clock stepped */
+		wallboard_new_day(wb, now);
+	if (now >= wb->next_sample_ms) {
+		wallboard_sample(wb, now);
+		wb->next_sample_ms = now + WALLBOARD_SAMPLE_MS;
+	}
+	return wb->next_sample_ms < wb->next_day_ms ? wb->next_sample_ms : wb->next_day_ms;
+}
+
+/* ---- the snapshot -------------------------------------------------------- */
+
+static uint64_t wallboard_sub(uint64_t a, uint64_t b)
+{
+	return a > b ? a - b : 0;
+}
+
+/* Today's figures: the engine's totals less those at midnight. */
+static struct engine_period_stats wallboard_today(const struct engine_period_stats *t,
+                                                  const struct engine_period_stats *b)
+{
+	struct engine_period_stats d = {0};
+	double asa_sum;
+
+	d.offered = wallboard_sub(t->offered, b->offered);
+	d.answered = wallboard_sub(t->answered, b->answered);
+	d.answered_in_sla = wallboard_sub(t->answered_in_sla, b->answered_in_sla);
+	d.abandoned_in_sla = wallboard_sub(t->abandoned_in_sla, b->abandoned_in_sla);
+	d.abandoned_after_sla = wallboard_sub(t->abandoned_after_sla, b->abandoned_after_sla);
+	d.expired = wallboard_sub(t->expired, b->expired);
+	d.overflowed = wallboard_sub(t->overflowed, b->overflowed);
+	d.service_level = d.answered + d.abandoned_after_sla > 0
+	                      ? (double)d.answered_in_sla / (double)(d.answered + d.abandoned_after_sla)
+	                      : -1;
+	/* the engine's averages are over its counts: back to sums, subtract */
+	asa_sum = (t->asa_ms > 0 ? t->asa_ms * (double)t->answered : 0) -
+	          (b->asa_ms > 0 ? b->asa_ms * (double)b->answered : 0);
+	d.asa_ms = d.answered > 0 ? (asa_sum > 0 ? asa_sum / (double)d.answered : 0) : -1;
+	d.aht_ms = -1;
+	return d;
+}
+
+/* Per queue, from the open contacts: waiting (or offered) by customer tier,
+ * and how many have used WALLBOARD_RISK_WAIT_PCT of their threshold. */
+#define WB_MAX_TIERS 32
+struct wb_tally {
+	const struct sb_config *cfg;
+	int64_t now;
+	struct wb_tally_queue {
+		const char *name;
+		uint32_t by_tier[WB_MAX_TIERS + 1]; /* + 1: a tier not configured */
+		uint32_t near_breach;
+	} *q;
+	size_t nq;
+	uint32_t by_channel[SB_CH_COUNT];
+	uint32_t by_tier[WB_MAX_TIERS + 1];
+	uint32_t total;
+};
+
+static size_t wallboard_tier_index(const struct sb_config *cfg, const char *tier)
+{
+	size_t n = cfg->n_customer_tiers < WB_MAX_TIERS ? cfg->n_customer_tiers : WB_MAX_TIERS;
+
+	for (size_t i = 0; tier != NULL && i < n; i++)
+		if (strcmp(cfg->customer_tiers[i].name, tier) == 0)
+			return i;
+	return WB_MAX_TIERS;
+}
+
+static void wallboard_tally_one(void *arg, const struct engine_contact_view *c)
+{
+	struct wb_tally *t = arg;
+	size_t tier;
+
+	if (c->state != CONTACT_WAITING && c->state != CONTACT_OFFERED)
+		return;
+	tier = wallboard_tier_index(t->cfg, c->customer_tier);
+	t->total++;
+	t->by_channel[c->channel]++;
+	t->by_tier[tier]++;
+	for (size_t i = 0; i < t->nq; i++)
+		if (strcmp(t->q[i].name, c->queue) == 0) {
+			t->q[i].by_tier[tier]++;
+			if (c->sla_ms > 0 &&
+			    (t->now - c->arrived_ms) * 100 >= c->sla_ms * WALLBOARD_RISK_WAIT_PCT)
+				t->q[i].near_breach++;
+			break;
+		}
+}
+
+static void wallboard_write_tiers(struct json_out *j, const struct sb_config *cfg,
+                                  const uint32_t *by_tier)
+{
+	json_obj_open(j);
+	for (size_t i = 0; i < cfg->n_customer_tiers && i < WB_MAX_TIERS; i++)
+		json_kuint(j, cfg->customer_tiers[i].name, by_tier[i]);
+	if (by_tier[WB_MAX_TIERS] > 0)
+		json_kuint(j, "other", by_tier[WB_MAX_TIERS]);
+	json_obj_close(j);
+}
+
+static void wallboard_kmaybe(struct json_out *j, const char *key, double v)
+{
+	json_key(j, key);
+	if (v < 0)
+		json_null(j);
+	else
+		json_num(j, v);
+}
+
+/* on_target / at_risk / breached, and why, in words for the page. */
+static const char *wallboard_status(const struct engine_queue_stats *s, uint32_t near_breach,
+                                    char *why, size_t whylen)
+{
+	double sl = s->window.service_level;
+
+	if (sl >= 0 && sl * 100.0 < s->target_pct) {
+		snprintf(why, whylen, "SL %.0f%% below the %d%% target", sl * 100.0, s->target_pct);
+		return "breached";
+	}
+	if (sl >= 0 && sl * 100.0 < s->target_pct + WALLBOARD_RISK_MARGIN_PCT) {
+		snprintf(why, whylen, "SL %.0f%% within %d points of %d%%", sl * 100.0,
+		         WALLBOARD_RISK_MARGIN_PCT, s->target_pct);
+		return "at_risk";
+	}
+	if (near_breach > 0) {
+		snprintf(why, whylen, "%u contact%s past %d%% of SLA", near_breach,
+		         near_breach == 1 ? "" : "s", WALLBOARD_RISK_WAIT_PCT);
+		return "at_risk";
+	}
+	snprintf(why, whylen, sl >= 0 ? "SL meets the target" : "nothing measured yet");
+	return "on_target";
+}
+
+static void wallboard_write_history(struct json_out *j, const struct wb_queue *q, int64_t now)
+{
+	json_obj_open(j);
+	json_kint(j, "interval_ms", WALLBOARD_SAMPLE_MS);
+	/* [seconds before now, service level or null, waiting], oldest first */
+	json_key(j, "samples");
+	json_arr_open(j);
+	for (size_t k = 0; q != NULL && k < q->n; k++) {
+		size_t i = (q->head + WALLBOARD_HISTORY - q->n + k) % WALLBOARD_HISTORY;
+		json_arr_open(j);
+		json_int(j, (q->t_ms[i] - now) / 1000);
+		if (q->sl[i] < 0)
+			json_null(j);
+		else
+			json_num(j, (double)(int)(q->sl[i] * 1000.0 + 0.5) / 1000.0);
+		json_uint(j, q->waiting[i]);
+		json_arr_close(j);
+	}
+	json_arr_close(j);
+	json_obj_close(j);
+}
+
+static void wallboard_write_queue(struct wallboard *wb, struct json_out *j,
+                                  const struct engine_queue_stats *s,
+                                  const struct wb_tally_queue *tq, int64_t now)
+{
+	const struct sb_config *cfg = server_config(wb->srv);
+	struct wb_queue *q = strmap_get(&wb->queues, s->queue);
+	struct engine_period_stats zero = {0}, today;
+	char why[128];
+	const char *status = wallboard_status(s, tq->near_breach, why, sizeof why);
+
+	zero.asa_ms = -1;
+	today = wallboard_today(&s->total, q != NULL ? &q->base : &zero);
+	json_obj_open(j);
+	json_kstr(j, "name", s->queue);
+	json_kstr(j, "channel", channel_name(s->channel));
+	json_kuint(j, "waiting", s->waiting);
+	json_key(j, "waiting_by_tier");
+	wallboard_write_tiers(j, cfg, tq->by_tier);
+	json_kint(j, "longest_wait_ms", s->longest_wait_ms);
+	json_kint(j, "sla_ms", s->sla_ms);
+	json_kint(j, "target_pct", s->target_pct);
+	json_key(j, "service_level");
+	json_obj_open(j);
+	wallboard_kmaybe(j, "window", s->window.service_level);
+	wallboard_kmaybe(j, "today", today.service_level);
+	json_obj_close(j);
+	json_kstr(j, "status", status);
+	json_kstr(j, "status_reason", why);
+	json_kuint(j, "near_breach", tq->near_breach);
+	json_key(j, "today");
+	json_obj_open(j);
+	json_kuint(j, "offered", today.offered);
+	json_kuint(j, "answered", today.answered);
+	json_kuint(j, "answered_in_sla", today.answered_in_sla);
+	json_kuint(j, "abandoned", today.abandoned_in_sla + today.abandoned_after_sla);
+	json_kuint(j, "expired", today.expired);
+	json_kuint(j, "overflowed", today.overflowed);
+	wallboard_kmaybe(j, "asa_ms", today.asa_ms);
+	json_obj_close(j);
+	json_key(j, "window");
+	json_obj_open(j);
+	json_kuint(j, "answered", s->window.answered);
+	json_kuint(j, "abandoned", s->window.abandoned_in_sla + s->window.abandoned_after_sla);
+	wallboard_kmaybe(j, "asa_ms", s->window.asa_ms);
+	json_obj_close(j);
+	json_key(j, "history");
+	wallboard_write_history(j, q, now);
+	json_obj_close(j);
+}
+
+/* Agents: counts by state, then the list. */
+struct wb_agents {
+	struct wallboard *wb;
+	struct json_out *j;
+	int64_t now;
+	size_t logged_out, by_state[3], on_contact, away;
+};
+
+static bool wallboard_agent_busy(const struct engine_agent_view *a)
+{
+	for (int ch = 0; ch < SB_CH_COUNT; ch++)
+		if (a->load[ch] > 0)
+			return true;
+	return false;
+}
+
+static void wallboard_count_agent(void *arg, const struct engine_agent_view *a)
+{
+	struct wb_agents *c = arg;
+
+	if (!a->logged_in) {
+		c->logged_out++;
+		return;
+	}
+	c->by_state[a->state]++;
+	if (wallboard_agent_busy(a))
+		c->on_contact++;
+	if (a->detached)
+		c->away++;
+}
+
+static void wallboard_write_agent(void *arg, const struct engine_agent_view *a)
+{
+	struct wb_agents *c = arg;
+	struct json_out *j = c->j;
+	const struct roster_agent *def = NULL;
+	struct admin *adm = server_admin(c->wb->srv);
+
+	if (adm != NULL)
+		def = admin_roster_get(adm, a->id);
+	json_obj_open(j);
+	json_kstr(j, "id", a->id);
+	json_kstr(j, "name", def != NULL ? def->name : a->id);
+	json_kstr(j, "tier", a->tier);
+	json_kstr(j, "state", a->logged_in ? engine_agent_state_name(a->state) : "logged_out");
+	json_kstr(j, "reason", a->reason);
+	json_kbool(j, "logged_in", a->logged_in);
+	json_kbool(j, "away", a->logged_in && a->detached);
+	json_kbool(j, "on_contact", wallboard_agent_busy(a));
+	json_kint(j, "time_in_state_ms", a->state_since_ms > 0 ? c->now - a->state_since_ms : 0);
+	json_kuint(j, "handled", a->handled);
+	json_key(j, "channels");
+	json_obj_open(j);
+	for (int ch = 0; ch < SB_CH_COUNT; ch++) {
+		json_key(j, channel_name((enum sb_channel)ch));
+		json_obj_open(j);
+		json_kint(j, "load", a->load[ch]);
+		json_kint(j, "capacity", a->capacity[ch]);
+		json_obj_close(j);
+	}
+	json_obj_close(j);
+	json_obj_close(j);
+}
+
+static void wallboard_write_events(struct wallboard *wb, struct json_out *j)
+{
+	json_arr_open(j);
+	for (size_t k = 0; k < wb->ev_n; k++) { /* newest first */
+		const struct wb_event *ev =
+		    &wb->events[(wb->ev_head + WALLBOARD_EVENTS - 1 - k) % WALLBOARD_EVENTS];
+		json_obj_open(j);
+		json_kint(j, "t_ms", ev->t_ms);
+		json_kstr(j, "kind", ev->kind);
+		json_kstr(j, "contact", ev->contact);
+		json_kstr(j, "queue", ev->queue);
+		json_kstr(j, "channel", channel_name(ev->channel));
+		json_kstr(j, "customer_tier", ev->tier);
+		json_kstr(j, "detail", ev->detail);
+		json_kint(j, "waited_ms", ev->waited_ms);
+		json_kint(j, "sla_ms", ev->sla_ms);
+		json_obj_close(j);
+	}
+	json_arr_close(j);
+}
+
+void wallboard_write(struct wallboard *wb, struct json_out *j, int64_t now, size_t streams)
+{
+	struct engine *e = server_engine(wb->srv);
+	const struct sb_config *cfg = server_config(wb->srv);
+	size_t nq = engine_queue_count(e);
+	struct wb_tally t = {cfg, now, NULL, nq, {0}, {0}, 0};
+	struct wb_agents ag = {wb, j, now, 0, {0}, 0, 0};
+
+	wallboard_tick(wb, now); /* a midnight passed since the last tick counts now */
+	t.q = xcalloc(nq > 0 ? nq : 1, sizeof *t.q);
+	for (size_t i = 0; i < nq; i++)
+		t.q[i].name = engine_queue_name(e, i);
+	engine_each_contact(e, wallboard_tally_one, &t);
+
+	json_obj_open(j);
+	json_kint(j, "now_ms", now);
+	json_kstr(j, "site", cfg->site);
+	json_kint(j, "today_since_ms", wb->day_start_ms);
+	json_kint(j, "window_ms", cfg->stats_window_ms);
+	json_key(j, "at_risk");
+	json_obj_open(j);
+	json_kint(j, "margin_pct", WALLBOARD_RISK_MARGIN_PCT);
+	json_kint(j, "wait_pct", WALLBOARD_RISK_WAIT_PCT);
+	json_obj_close(j);
+	json_kuint(j, "streams", streams);
+	json_key(j, "waiting");
+	json_obj_open(j);
+	json_kuint(j, "total", t.total);
+	json_key(j, "by_channel");
+	json_obj_open(j);
+	for (int ch = 0; ch < SB_CH_COUNT; ch++)
+		json_kuint(j, channel_name((enum sb_channel)ch), t.by_channel[ch]);
+	json_obj_close(j);
+	json_key(j, "by_tier");
+	wallboard_write_tiers(j, cfg, t.by_tier);
+	json_obj_close(j);
+
+	json_key(j, "queues");
+	json_arr_open(j);
+	for (size_t i = 0; i < nq; i++) {
+		struct engine_queue_stats s;
+		if (engine_queue_stats(e, t.q[i].name, now, &s) == 0)
+			wallboard_write_queue(wb, j, &s, &t.q[i], now);
+	}
+	json_arr_close(j);
+	free(t.q);
+
+	engine_each_agent(e, wallboard_count_agent, &ag);
+	json_key(j, "agents");
+	json_obj_open(j);
+	json_key(j, "counts");
+	json_obj_open(j);
+	json_kuint(j, "logged_out", ag.logged_out);
+	for (int s = 0; s < 3; s++)
+		json_kuint(j, engine_agent_state_name((enum engine_agent_state)s), ag.by_state[s]);
+	json_kuint(j, "on_contact", ag.on_contact);
+	json_kuint(j, "away", ag.away);
+	json_obj_close(j);
+	json_key(j, "list");
+	json_arr_open(j);
+	engine_each_agent(e, wallboard_write_agent, &ag);
+	json_arr_close(j);
+	json_obj_close(j);
+
+	json_kuint(j, "events_total", wb->ev_total);
+	json_key(j, "events");
+	wallboard_write_events(wb, j);
+	json_obj_close(j);
+}
+
+/* FNV-1a over what changes when something happens (not clocks). */
+static void wallboard_mix(uint64_t *h, uint64_t v)
+{
+	for (int i = 0; i < 8; i++) {
+		*h ^= (v >> (i * 8)) & 0xff;
+		*h *= 1099511628211ULL;
+	}
+}
+
+static void wallboard_key_agent(void *arg, const struct engine_agent_view *a)
+{
+	uint64_t *h = arg;
+
+	wallboard_mix(h, (uint64_t)a->state | (uint64_t)a->logged_in << 4 |
+	                     (uint64_t)a->detached << 5);
+	wallboard_mix(h, (uint64_t)a->state_since_ms);
+	for (int ch = 0; ch < SB_CH_COUNT; ch++)
+		wallboard_mix(h, (uint64_t)a->load[ch]);
+}
+
+uint64_t wallboard_change_key(struct wallboard *wb)
+{
+	struct engine *e = server_engine(wb->srv);
+	uint64_t h = 14695981039346656037ULL;
+
+	wallboard_mix(&h, wb->ev_total);
+	wallboard_mix(&h, engine_waiting_count(e));
+	for (size_t i = 0; i < engine_queue_count(e); i++)
+		wallboard_mix(&h, engine_queue_waiting(e, engine_queue_name(e, i)));
+	engine_each_agent(e, wallboard_key_agent, &h);
+	return h;
+}

@@ -1,0 +1,54 @@
+/* The supervisor's wallboard (docs/wallboard.md, docs/admin-api.md
+ * "Wallboard"): the figures a wall display shows, kept beside the engine's.
+ *
+ * The engine keeps live figures and totals since start; the wallboard adds
+ * what a wall needs and the engine has no reason to know: totals since local
+ * midnight ("today", from the engine totals at midnight), a sampled hour of
+ * service level and waiting contacts per queue, and the last SLA breaches
+ * and expiries. The sink reports those two with one call each, as it counts
+ * metrics: a process-wide target, no-op while no wallboard is installed.
+ *
+ * Owner: the admin module creates the one wallboard a server has
+ * (wallboard_new), installs it and releases it (wallboard_free). */
+#ifndef SB_WALLBOARD_H
+#define SB_WALLBOARD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine/engine.h"
+
+struct server;
+struct wallboard;
+struct json_out;
+
+/* Bounds: every ring has a fixed size. */
+#define WALLBOARD_EVENTS 50          /* last breaches and expiries kept */
+#define WALLBOARD_HISTORY 240        /* samples per queue: one hour ... */
+#define WALLBOARD_SAMPLE_MS 15000    /* ... at one sample every 15 s */
+/* "At risk": the window's service level meets the target by less than this
+ * many percentage points, or a waiting contact has used this share of its
+ * SLA threshold. */
+#define WALLBOARD_RISK_MARGIN_PCT 5
+#define WALLBOARD_RISK_WAIT_PCT 80
+
+struct wallboard *wallboard_new(struct server *srv, int64_t now);
+void wallboard_free(struct wallboard *wb);
+/* The target of wallboard_note (NULL: none). */
+void wallboard_install(struct wallboard *wb);
+
+/* The sink's hook: kind "sla_breached" or "expired", with the breach's
+ * detail or the expiry's reason. */
+void wallboard_note(const char *kind, const struct engine_contact_view *c, const char *detail,
+                    int64_t now);
+
+/* Rolls "today" over at local midnight and takes the history sample when
+ * due; returns when it must next run. */
+int64_t wallboard_tick(struct wallboard *wb, int64_t now);
+/* The whole snapshot as one JSON object (docs/admin-api.md). */
+void wallboard_write(struct wallboard *wb, struct json_out *j, int64_t now, size_t streams);
+/* A cheap digest of what a viewer would see change (counts and states, not
+ * clocks): a stream sends early when it moves. */
+uint64_t wallboard_change_key(struct wallboard *wb);
+
+#endif

@@ -1,0 +1,612 @@
+/* The wallboard (docs/wallboard.md, docs/admin-api.md "Wallboard") against a
+ * real daemon and Redis: the page and its headers, the JSON snapshot's
+ * figures after real traffic, the server-sent event stream (a snapshot at
+ * once, another after a change, outliving admin.timeout_ms, cleaned up when
+ * its client leaves) and the cap on streams. */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "admin/json_parse.h"
+#include "harness.h"
+
+#define VOICE SWITCHBOARD__V1__CHANNEL__CHANNEL_VOICE
+#define HTTP_MS 3000
+#define WAIT_MS 8000
+#define MAX_STREAMS 2
+
+/* ---- a small blocking HTTP client ------------------------------------------ */
+
+/* One response. Owner: the test (resp_free). */
+struct resp {
+	int status;
+	char *head; /* status line and headers */
+	char *body;
+	struct jv *json; /* the body parsed, or NULL */
+};
+
+static void resp_free(struct resp *r)
+{
+	free(r->head);
+	free(r->body);
+	jv_free(r->json);
+	memset(r, 0, sizeof *r);
+}
+
+static int http_connect(const char *addr)
+{
+	const char *colon = strrchr(addr, ':');
+	struct sockaddr_in sin = {.sin_family = AF_INET};
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	assert_true(fd >= 0);
+	sin.sin_port = htons((uint16_t)atoi(colon + 1));
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sin, sizeof sin), 0);
+	return fd;
+}
+
+static void http_send(int fd, const char *s)
+{
+	size_t len = strlen(s);
+
+	while (len > 0) {
+		ssize_t n = send(fd, s, len, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		assert_true(n > 0);
+		s += n;
+		len -= (size_t)n;
+	}
+}
+
+/* Reads until EOF or ms. malloc'd, NUL-terminated. */
+static char *http_read_all(int fd, int ms)
+{
+	size_t len = 0, cap = 65536;
+	char *buf = malloc(cap + 1);
+	int64_t end = harness_now_ms() + ms;
+
+	assert_non_null(buf);
+	for (;;) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		int64_t left = end - harness_now_ms();
+		if (left <= 0 || poll(&p, 1, (int)left) <= 0)
+			break;
+		if (len == cap) {
+			cap *= 2;
+			buf = realloc(buf, cap + 1);
+			assert_non_null(buf);
+		}
+		ssize_t n = recv(fd, buf + len, cap - len, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	return buf;
+}
+
+static struct resp http(struct harness *h, const char *method, const char *path)
+{
+	int fd = http_connect(harness_admin_addr(h));
+	char *req = NULL, *raw, *sep, err[160];
+	struct resp r;
+
+	memset(&r, 0, sizeof r);
+	assert_true(asprintf(&req, "%s %s HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n",
+	                     method, path) > 0);
+	http_send(fd, req);
+	free(req);
+	raw = http_read_all(fd, HTTP_MS);
+	close(fd);
+	sep = strstr(raw, "\r\n\r\n");
+	if (sep == NULL || strncmp(raw, "HTTP/1.1 ", 9) != 0)
+		fail_msg("%s %s: no HTTP response: %s", method, path, raw);
+	r.status = atoi(raw + 9);
+	r.body = strdup(sep + 4);
+	*sep = '\0';
+	r.head = raw;
+	r.json = jv_parse(r.body, strlen(r.body), err, sizeof err);
+	return r;
+}
+
+/* The value of header name (case-insensitive), or NULL; static buffer. */
+static const char *header(const char *head, const char *name)
+{
+	static char value[512];
+	const char *p = head;
+
+	while ((p = strstr(p, "\r\n")) != NULL) {
+		p += 2;
+		if (strncasecmp(p, name, strlen(name)) == 0 && p[strlen(name)] == ':') {
+			const char *v = p + strlen(name) + 1;
+			while (*v == ' ')
+				v++;
+			size_t n = strcspn(v, "\r\n");
+			snprintf(value, sizeof value, "%.*s", (int)n, v);
+			return value;
+		}
+	}
+	return NULL;
+}
+
+/* Member "a.b.c" (a number segment indexes an array); NULL when absent. */
+static const struct jv *jpath(const struct jv *v, const char *path)
+{
+	char buf[160], *save = NULL;
+
+	snprintf(buf, sizeof buf, "%s", path);
+	for (char *k = strtok_r(buf, ".", &save); k != NULL && v != NULL;
+	     k = strtok_r(NULL, ".", &save)) {
+		if (v->type == JV_ARRAY) {
+			size_t i = (size_t)atoi(k);
+			v = i < v->n ? &v->items[i] : NULL;
+		} else {
+			v = jv_get(v, k);
+		}
+	}
+	return v;
+}
+
+static double jnum(const struct jv *root, const char *path)
+{
+	const struct jv *v = jpath(root, path);
+
+	if (v == NULL || v->type != JV_NUMBER)
+		fail_msg("no number at %s", path);
+	return v->num;
+}
+
+static const char *jstr(const struct jv *root, const char *path)
+{
+	const struct jv *v = jpath(root, path);
+
+	if (v == NULL || v->type != JV_STRING)
+		fail_msg("no string at %s", path);
+	return v->str;
+}
+
+/* The queue named name in a snapshot. */
+static const struct jv *queue(const struct jv *snap, const char *name)
+{
+	const struct jv *qs = jpath(snap, "queues");
+
+	assert_non_null(qs);
+	for (size_t i = 0; i < qs->n; i++)
+		if (strcmp(jstr(&qs->items[i], "name"), name) == 0)
+			return &qs->items[i];
+	fail_msg("no queue %s in the snapshot", name);
+	return NULL;
+}
+
+/* GET /v1/wallboard until pred holds (bounded); returns that snapshot. */
+static struct resp snapshot_until(struct harness *h, bool (*pred)(const struct jv *, void *),
+                                  void *arg, const char *what)
+{
+	int64_t end = harness_now_ms() + WAIT_MS;
+
+	for (;;) {
+		struct resp r = http(h, "GET", "/v1/wallboard");
+		assert_int_equal(r.status, 200);
+		assert_non_null(r.json);
+		if (pred(r.json, arg))
+			return r;
+		if (harness_now_ms() > end)
+			fail_msg("the snapshot never showed %s: %s", what, r.body);
+		resp_free(&r);
+		harness_sleep(h, 100);
+	}
+}
+
+/* ---- event streams ------------------------------------------------------------ */
+
+/* An open stream: the socket and what came so far. Owner: the test. */
+struct stream {
+	int fd;
+	char *buf;
+	size_t len, cap, used; /* used: bytes already handed out as events */
+};
+
+static void stream_open(struct harness *h, struct stream *s)
+{
+	memset(s, 0, sizeof *s);
+	s->fd = http_connect(harness_admin_addr(h));
+	s->cap = 1 << 16;
+	s->buf = malloc(s->cap + 1);
+	assert_non_null(s->buf);
+	http_send(s->fd, "GET /v1/wallboard/events HTTP/1.1\r\nHost: test\r\n"
+	                 "Accept: text/event-stream\r\n\r\n");
+}
+
+static void stream_close(struct stream *s)
+{
+	if (s->fd >= 0)
+		close(s->fd);
+	free(s->buf);
+	memset(s, 0, sizeof *s);
+	s->fd = -1;
+}
+
+/* Reads what is there within ms; false once the peer closed. */
+static bool stream_fill(struct stream *s, int ms)
+{
+	struct pollfd p = {.fd = s->fd, .events = POLLIN};
+
+	if (poll(&p, 1, ms) <= 0)
+		return true;
+	if (s->len + 4096 > s->cap) {
+		s->cap *= 2;
+		s->buf = realloc(s->buf, s->cap + 1);
+		assert_non_null(s->buf);
+	}
+	ssize_t n = recv(s->fd, s->buf + s->len, s->cap - s->len, 0);
+	if (n <= 0)
+		return false;
+	s->len += (size_t)n;
+	s->buf[s->len] = '\0';
+	return true;
+}
+
+/* The next "snapshot" event's data, parsed (the caller frees), within
+ * WAIT_MS; fails otherwise. Chunked framing sits between events, so the
+ * data line is found by its prefix. */
+static struct jv *stream_next(struct harness *h, struct stream *s)
+{
+	int64_t end = harness_now_ms() + WAIT_MS;
+	char err[160];
+
+	for (;;) {
+		s->buf[s->len] = '\0';
+		char *ev = strstr(s->buf + s->used, "event: snapshot\ndata: ");
+		char *eol = ev != NULL ? strstr(ev, "\n\n") : NULL;
+		if (eol != NULL) {
+			char *data = ev + strlen("event: snapshot\ndata: ");
+			struct jv *v = jv_parse(data, (size_t)(eol - data), err, sizeof err);
+			if (v == NULL)
+				fail_msg("an event's data is not JSON: %s", err);
+			s->used = (size_t)(eol + 2 - s->buf);
+			return v;
+		}
+		if (harness_now_ms() > end)
+			fail_msg("no snapshot event within %d ms", WAIT_MS);
+		if (!stream_fill(s, 100))
+			fail_msg("the daemon closed the stream: %s", s->buf);
+		harness_sleep(h, 0);
+	}
+}
+
+/* ---- fixture ------------------------------------------------------------------ */
+
+static int wallboard_setup(void **state)
+{
+	struct harness_opts o = {
+	    .admin = true,
+	    /* streams must outlive the idle timeout */
+	    .admin_yaml = "  max_event_streams: 2\n  timeout_ms: 1000\n",
+	    /* the default (last) tier breaches after 1.5 s on voice (30 s x 0.05) */
+	    .extra_yaml = "customer_tiers:\n  - name: vip\n    sla_factor: 1\n"
+	                  "  - name: standard\n    sla_factor: 0.05\n",
+	    .agent_grace_ms = -1,
+	};
+	*state = harness_start(&o);
+	return 0;
+}
+
+#define T(name) cmocka_unit_test_setup_teardown(name, wallboard_setup, harness_teardown)
+
+/* ---- tests ---------------------------------------------------------------------- */
+
+HARNESS_TEST(test_page_is_served_with_its_headers)
+{
+	static const char *const pages[] = {"/", "/wallboard", "/wallboard/"};
+	struct resp r;
+
+	for (size_t i = 0; i < sizeof pages / sizeof pages[0]; i++) {
+		r = http(h, "GET", pages[i]);
+		assert_int_equal(r.status, 200);
+		assert_string_equal(header(r.head, "Content-Type"), "text/html; charset=utf-8");
+		const char *csp = header(r.head, "Content-Security-Policy");
+		assert_non_null(csp);
+		assert_non_null(strstr(csp, "default-src 'self'"));
+		assert_null(strstr(csp, "unsafe-inline"));
+		assert_string_equal(header(r.head, "X-Content-Type-Options"), "nosniff");
+		assert_string_equal(header(r.head, "Cache-Control"), "no-store");
+		assert_true(strncmp(r.body, "<!DOCTYPE html>", 15) == 0);
+		/* self-contained: the page loads only its own files */
+		assert_non_null(strstr(r.body, "src=\"/wallboard.js\""));
+		assert_null(strstr(r.body, "http://"));
+		assert_null(strstr(r.body, "https://"));
+		resp_free(&r);
+	}
+	r = http(h, "GET", "/wallboard.js");
+	assert_int_equal(r.status, 200);
+	assert_string_equal(header(r.head, "Content-Type"), "text/javascript; charset=utf-8");
+	assert_non_null(strstr(r.body, "EventSource('/v1/wallboard/events')"));
+	assert_null(strstr(r.body, "https://"));
+	resp_free(&r);
+	r = http(h, "GET", "/wallboard.css");
+	assert_int_equal(r.status, 200);
+	assert_string_equal(header(r.head, "Content-Type"), "text/css; charset=utf-8");
+	resp_free(&r);
+	r = http(h, "HEAD", "/");
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.body, "");
+	resp_free(&r);
+	r = http(h, "POST", "/wallboard");
+	assert_int_equal(r.status, 405);
+	resp_free(&r);
+}
+
+static bool breached_and_waiting(const struct jv *snap, void *arg)
+{
+	const struct jv *ev = jpath(snap, "events.0");
+
+	(void)arg;
+	return ev != NULL && strcmp(jstr(ev, "kind"), "sla_breached") == 0 &&
+	       jnum(snap, "waiting.total") == 2;
+}
+
+HARNESS_TEST(test_snapshot_has_the_figures)
+{
+	struct sbc *gw = harness_gateway(h, "gw1");
+	struct sbc *alice = harness_agent(h, "alice");
+	const char *first, *offer;
+	struct resp r;
+	const struct jv *q, *a;
+
+	/* nothing yet */
+	r = http(h, "GET", "/v1/wallboard");
+	assert_int_equal(r.status, 200);
+	assert_string_equal(header(r.head, "Content-Type"), "application/json");
+	assert_int_equal((int)jnum(r.json, "waiting.total"), 0);
+	assert_int_equal((int)jnum(r.json, "agents.counts.logged_out"), 2);
+	assert_int_equal((int)jnum(r.json, "agents.counts.offline"), 1);
+	assert_int_equal((int)jnum(r.json, "at_risk.margin_pct"), 5);
+	assert_int_equal((int)jnum(r.json, "at_risk.wait_pct"), 80);
+	assert_true(jnum(r.json, "today_since_ms") <= jnum(r.json, "now_ms"));
+	assert_true(jnum(r.json, "now_ms") - jnum(r.json, "today_since_ms") <= 25.0 * 3600 * 1000);
+	assert_int_equal(jpath(r.json, "queues")->n, 4);
+	assert_int_equal(jpath(r.json, "events")->n, 0);
+	q = queue(r.json, "voice-q");
+	assert_string_equal(jstr(q, "status"), "on_target");
+	assert_int_equal(jpath(q, "service_level.window")->type, JV_NULL);
+	/* the first history sample is taken at start */
+	assert_true(jpath(q, "history.samples")->n >= 1);
+	resp_free(&r);
+
+	/* three calls; alice takes the first, the other two wait */
+	first = harness_submit_id(h, gw, "call-1", VOICE, "voice-q");
+	harness_available(h, alice);
+	offer = harness_offer_for(h, alice, first, 3000);
+	harness_accept(h, alice, offer, first);
+	harness_submit_id(h, gw, "call-2", VOICE, "voice-q");
+	harness_submit_id(h, gw, "call-3", VOICE, "voice-q");
+
+	/* the waiting ones pass their 1.5 s threshold */
+	r = snapshot_until(h, breached_and_waiting, NULL, "an SLA breach and two waiting");
+	assert_int_equal((int)jnum(r.json, "waiting.by_channel.voice"), 2);
+	assert_int_equal((int)jnum(r.json, "waiting.by_tier.standard"), 2);
+	assert_int_equal((int)jnum(r.json, "waiting.by_tier.vip"), 0);
+	q = queue(r.json, "voice-q");
+	assert_int_equal((int)jnum(q, "waiting"), 2);
+	assert_int_equal((int)jnum(q, "waiting_by_tier.standard"), 2);
+	assert_true(jnum(q, "longest_wait_ms") >= 1500);
+	assert_int_equal((int)jnum(q, "today.answered"), 1);
+	assert_int_equal((int)jnum(q, "today.abandoned"), 0);
+	assert_true(jnum(q, "today.asa_ms") >= 0);
+	assert_true(jnum(q, "service_level.window") == 1.0);
+	assert_true(jnum(q, "service_level.today") == 1.0);
+	/* on target by its service level, but two contacts are past 80 % */
+	assert_string_equal(jstr(q, "status"), "at_risk");
+	assert_int_equal((int)jnum(q, "near_breach"), 2);
+	assert_non_null(strstr(jstr(q, "status_reason"), "80%"));
+	/* agents by state, and alice's load */
+	assert_int_equal((int)jnum(r.json, "agents.counts.available"), 1);
+	assert_int_equal((int)jnum(r.json, "agents.counts.on_contact"), 1);
+	assert_int_equal((int)jnum(r.json, "agents.counts.logged_out"), 2);
+	a = jpath(r.json, "agents.list.0");
+	assert_string_equal(jstr(a, "id"), "alice");
+	assert_string_equal(jstr(a, "name"), "Alice Example");
+	assert_string_equal(jstr(a, "state"), "available");
+	assert_int_equal(jpath(a, "logged_in")->b, true);
+	assert_int_equal(jpath(a, "away")->b, false);
+	assert_int_equal((int)jnum(a, "channels.voice.load"), 1);
+	assert_int_equal((int)jnum(a, "channels.voice.capacity"), 1);
+	assert_true(jnum(a, "time_in_state_ms") >= 0);
+	assert_string_equal(jstr(r.json, "agents.list.1.state"), "logged_out");
+	/* the breach, newest first */
+	assert_string_equal(jstr(r.json, "events.0.queue"), "voice-q");
+	assert_string_equal(jstr(r.json, "events.0.channel"), "voice");
+	assert_string_equal(jstr(r.json, "events.0.customer_tier"), "standard");
+	assert_int_equal((int)jnum(r.json, "events.0.sla_ms"), 1500);
+	assert_true(jnum(r.json, "events.0.waited_ms") >= 1500);
+	resp_free(&r);
+}
+
+static bool one_waiting(const struct jv *snap, void *arg)
+{
+	(void)arg;
+	return jnum(snap, "waiting.total") == 1;
+}
+
+static bool streams_are(const struct jv *snap, void *arg)
+{
+	return jnum(snap, "streams") == (double)(intptr_t)arg;
+}
+
+HARNESS_TEST(test_stream_sends_snapshots_and_updates)
+{
+	struct sbc *gw = harness_gateway(h, "gw1");
+	struct stream s;
+	struct jv *v;
+	struct resp r;
+	int64_t opened;
+
+	stream_open(h, &s);
+	opened = harness_now_ms();
+	v = stream_next(h, &s);
+	assert_non_null(strstr(s.buf, "HTTP/1.1 200"));
+	assert_non_null(strstr(s.buf, "Content-Type: text/event-stream"));
+	assert_non_null(strstr(s.buf, "retry: "));
+	assert_int_equal((int)jnum(v, "waiting.total"), 0);
+	assert_int_equal((int)jnum(v, "streams"), 1);
+	jv_free(v);
+
+	/* a change comes down the stream */
+	harness_submit_id(h, gw, "call-1", VOICE, "voice-q");
+	for (;;) {
+		v = stream_next(h, &s);
+		bool seen = jnum(v, "waiting.total") == 1;
+		if (seen)
+			assert_int_equal((int)jnum(v, "queues.0.waiting"), 1);
+		jv_free(v);
+		if (seen)
+			break;
+	}
+	/* with nothing happening, snapshots keep coming, past admin.timeout_ms
+	 * (1 s here), which does not apply to a stream */
+	while (harness_now_ms() - opened < 2500) {
+		v = stream_next(h, &s);
+		jv_free(v);
+	}
+	r = snapshot_until(h, one_waiting, NULL, "one waiting");
+	assert_int_equal((int)jnum(r.json, "streams"), 1);
+	resp_free(&r);
+
+	/* the client leaves: the stream is cleaned up */
+	stream_close(&s);
+	r = snapshot_until(h, streams_are, (void *)(intptr_t)0, "no stream left");
+	resp_free(&r);
+}
+
+HARNESS_TEST(test_too_many_streams_are_refused)
+{
+	struct stream s[MAX_STREAMS], extra;
+	struct jv *v;
+	struct resp r;
+
+	for (int i = 0; i < MAX_STREAMS; i++) {
+		stream_open(h, &s[i]);
+		v = stream_next(h, &s[i]);
+		jv_free(v);
+	}
+	r = http(h, "GET", "/v1/wallboard/events");
+	assert_int_equal(r.status, 503);
+	assert_non_null(r.json);
+	assert_string_equal(jstr(r.json, "error.code"), "TOO_MANY_STREAMS");
+	resp_free(&r);
+	/* the page itself and the snapshot still answer */
+	r = http(h, "GET", "/v1/wallboard");
+	assert_int_equal(r.status, 200);
+	assert_int_equal((int)jnum(r.json, "streams"), MAX_STREAMS);
+	resp_free(&r);
+
+	/* one leaves: a new one is let in */
+	stream_close(&s[0]);
+	r = snapshot_until(h, streams_are, (void *)(intptr_t)(MAX_STREAMS - 1), "a stream gone");
+	resp_free(&r);
+	stream_open(h, &extra);
+	v = stream_next(h, &extra);
+	assert_int_equal((int)jnum(v, "streams"), MAX_STREAMS);
+	jv_free(v);
+	stream_close(&extra);
+	for (int i = 1; i < MAX_STREAMS; i++)
+		stream_close(&s[i]);
+	r = snapshot_until(h, streams_are, (void *)(intptr_t)0, "no stream left");
+	resp_free(&r);
+}
+
+/* "Today" restarts at local midnight: the daemon runs in a time zone whose
+ * midnight is a few seconds away; what was answered before it no longer
+ * counts today after it, while the rolling window still has it. */
+static int midnight_setup(void **state)
+{
+	struct timeval tv;
+	char tz[64];
+
+	gettimeofday(&tv, NULL);
+	/* POSIX TZ: local = UTC - offset; make local time 23:59:52 now */
+	long offset = ((long)(tv.tv_sec % 86400) + 8) % 86400;
+	snprintf(tz, sizeof tz, "SBT%ld:%02ld:%02ld", offset / 3600, offset / 60 % 60, offset % 60);
+	setenv("TZ", tz, 1); /* the daemon inherits it */
+	return wallboard_setup(state);
+}
+
+static bool answered_one(const struct jv *snap, void *arg)
+{
+	(void)arg;
+	return jnum(queue(snap, "voice-q"), "today.answered") == 1;
+}
+
+static bool new_day(const struct jv *snap, void *arg)
+{
+	return jnum(snap, "today_since_ms") != *(double *)arg;
+}
+
+HARNESS_TEST(test_today_starts_at_local_midnight)
+{
+	struct sbc *gw = harness_gateway(h, "gw1");
+	struct sbc *alice = harness_agent(h, "alice");
+	const char *id, *offer;
+	double midnight;
+	struct resp r;
+	const struct jv *q;
+
+	r = http(h, "GET", "/v1/wallboard");
+	midnight = jnum(r.json, "today_since_ms");
+	/* local midnight is in the past, within a day */
+	assert_true(midnight <= jnum(r.json, "now_ms"));
+	assert_true(jnum(r.json, "now_ms") - midnight < 86400.0 * 1000);
+	resp_free(&r);
+
+	harness_available(h, alice);
+	id = harness_submit_id(h, gw, "call-1", VOICE, "voice-q");
+	offer = harness_offer_for(h, alice, id, 3000);
+	harness_accept(h, alice, offer, id);
+	r = snapshot_until(h, answered_one, NULL, "one answered today");
+	if (jnum(r.json, "today_since_ms") != midnight)
+		fail_msg("midnight came before the answer (a very slow machine): run again");
+	resp_free(&r);
+
+	/* past midnight: a new day, nothing answered in it yet */
+	r = snapshot_until(h, new_day, &midnight, "a new day");
+	assert_true(jnum(r.json, "today_since_ms") > midnight);
+	assert_true(jnum(r.json, "today_since_ms") <= jnum(r.json, "now_ms"));
+	q = queue(r.json, "voice-q");
+	assert_int_equal((int)jnum(q, "today.answered"), 0);
+	assert_int_equal(jpath(q, "service_level.today")->type, JV_NULL);
+	assert_int_equal(jpath(q, "today.asa_ms")->type, JV_NULL);
+	/* the window is not a day: it still counts the answer */
+	assert_int_equal((int)jnum(q, "window.answered"), 1);
+	resp_free(&r);
+	unsetenv("TZ");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    T(test_page_is_served_with_its_headers),
+	    T(test_snapshot_has_the_figures),
+	    T(test_stream_sends_snapshots_and_updates),
+	    T(test_too_many_streams_are_refused),
+	    cmocka_unit_test_setup_teardown(test_today_starts_at_local_midnight, midnight_setup,
+	                                    harness_teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
