@@ -38,12 +38,14 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-# A loopback port nothing listens on (and not one of the demo's).
+# A loopback port nothing listens on (and not one of the demo's), below the
+# kernel's ephemeral range (32768-60999), where outgoing connections of
+# tests running alongside would take ports this test has just probed.
 used_ports=" 6390 7400 7401 7402 "
 free_port() {
 	local p
 	for _ in $(seq 200); do
-		p=$((20000 + RANDOM % 40000))
+		p=$((20000 + RANDOM % 12000))
 		case "$used_ports" in *" $p "*) continue ;; esac
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
 			used_ports="$used_ports$p "
@@ -54,25 +56,40 @@ free_port() {
 	echo "FAIL: no free port" >&2
 	exit 1
 }
-redis_port=$(free_port) gw_port=$(free_port) agent_port=$(free_port) admin_port=$(free_port)
-
-sed -e "s/127\.0\.0\.1:6390/127.0.0.1:$redis_port/" -e "s/127\.0\.0\.1:7400/127.0.0.1:$gw_port/" \
-	-e "s/127\.0\.0\.1:7401/127.0.0.1:$agent_port/" -e "s/127\.0\.0\.1:7402/127.0.0.1:$admin_port/" \
-	"$src/config/demo.yaml" >"$tmp/demo.yaml"
+# Starts Redis and the daemon on fresh ports; 1 when a port was taken
+# between the probe and the bind (another test got there first).
+start_daemon() {
+	redis_port=$(free_port) gw_port=$(free_port) agent_port=$(free_port) admin_port=$(free_port)
+	sed -e "s/127\.0\.0\.1:6390/127.0.0.1:$redis_port/" -e "s/127\.0\.0\.1:7400/127.0.0.1:$gw_port/" \
+		-e "s/127\.0\.0\.1:7401/127.0.0.1:$agent_port/" -e "s/127\.0\.0\.1:7402/127.0.0.1:$admin_port/" \
+		"$src/config/demo.yaml" >"$tmp/demo.yaml"
+	redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$tmp" --save '' --appendonly no \
+		--daemonize no >"$tmp/redis.log" 2>&1 &
+	redis_pid=$!
+	pids+=($redis_pid)
+	for _ in $(seq 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+	"$daemon" -c "$tmp/demo.yaml" >"$tmp/switchboard.log" 2>&1 &
+	daemon_pid=$!
+	pids+=($daemon_pid)
+	for _ in $(seq 100); do
+		grep -q "leader: serving" "$tmp/switchboard.log" && return 0
+		kill -0 "$daemon_pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill "$daemon_pid" "$redis_pid" 2>/dev/null || true
+	wait "$daemon_pid" "$redis_pid" 2>/dev/null || true
+	return 1
+}
+started=0
+for attempt in 1 2 3; do
+	if start_daemon; then started=1; break; fi
+	grep -q "Address already in use" "$tmp/switchboard.log" "$tmp/redis.log" 2>/dev/null || break
+	echo "ports taken meanwhile (attempt $attempt); trying others"
+done
+[ "$started" = 1 ] || {
+	echo "FAIL: the daemon did not start" >&2; cat "$tmp/switchboard.log" >&2; exit 1; }
 token=$(sed -n 's/^  token: *//p' "$tmp/demo.yaml")
 [ -n "$token" ] || { echo "FAIL: no admin token in config/demo.yaml" >&2; exit 1; }
-
-redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$tmp" --save '' --appendonly no \
-	--daemonize no >"$tmp/redis.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
-
-"$daemon" -c "$tmp/demo.yaml" >"$tmp/switchboard.log" 2>&1 &
-daemon_pid=$!
-pids+=($daemon_pid)
-for _ in $(seq 100); do grep -q "leader: serving" "$tmp/switchboard.log" && break; sleep 0.1; done
-grep -q "leader: serving" "$tmp/switchboard.log" || {
-	echo "FAIL: the daemon did not start" >&2; cat "$tmp/switchboard.log" >&2; exit 1; }
 
 # Busy enough that figures move within seconds; bounded in any case.
 "$sbctl" demo --config "$tmp/demo.yaml" --rate 4 --duration 180 >"$tmp/demo.log" 2>&1 </dev/null &
