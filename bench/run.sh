@@ -248,7 +248,11 @@ sb_row() {
 	local before after
 	before=$(redis_calls)
 	local extra=(--rate "$rate")
-	[ "$rate" = 0 ] && extra+=(--inflight 256)
+	# Max rate = sb-load's closed loop: 32 unacknowledged submits per gateway.
+	# A wider window only queues submits ahead of the agents' writes on the
+	# daemon's one Redis connection (256 halved the sustained rate: the
+	# backlog grew, offers timed out and were requeued).
+	[ "$rate" = 0 ] && extra+=(--inflight 32)
 	"$LOAD" --config "$CONF" --gateways "$GATEWAYS" --agents "$agents" "${extra[@]}" \
 		--duration "$secs" --mix chat=1 --accept-ms 0 --handle-ms 0 --settle-ms 10000 \
 		"$@" --json --quiet > "$TMP/$name.json" 2> "$TMP/$name/load.log" ||
