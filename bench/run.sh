@@ -259,11 +259,11 @@ sb_row() {
 		{ cat "$TMP/$name/load.log" >&2; exit 1; }
 	after=$(redis_calls)
 	local done_n
-	done_n=$(jnum "$TMP/$name.json" completed)
+	done_n=$(jnum "$TMP/$name.json" acknowledged)
 	echo "$before $after $done_n" | awk '{ n = $5 > 0 ? $5 : 1
 		printf "%.2f %.2f\n", ($3 - $1) / n, ($4 - $2) / n }' > "$TMP/$name.cmds"
-	printf '    completed %s in %s s; submit->offer p99 %s ms; Redis per contact (EVALSHA, commands): %s\n' \
-		"$done_n" "$(jnum "$TMP/$name.json" seconds)" "$(jlat "$TMP/$name.json" submit_to_offer p99)" \
+	printf '    acknowledged %s, completed %s in %s s; submit->offer p99 %s ms; Redis per contact (EVALSHA, commands): %s\n' \
+		"$done_n" "$(jnum "$TMP/$name.json" completed)" "$(jnum "$TMP/$name.json" seconds)" "$(jlat "$TMP/$name.json" submit_to_offer p99)" \
 		"$(cat "$TMP/$name.cmds")"
 	# Daemon peak RSS (VmHWM), kB.
 	awk '/^VmHWM/ { print $2 }' "/proc/$DAEMON_PID/status" > "$TMP/$name.rss" 2>/dev/null || echo 0 > "$TMP/$name.rss"
