@@ -67,7 +67,7 @@ CEIL=$BUILD/bench/sb-redis-ceiling
 ENGINE=$BUILD/bench/sb-engine-bench
 if [ ! -x "$DAEMON" ] || [ ! -x "$LOAD" ] || [ ! -x "$CEIL" ] || [ ! -x "$ENGINE" ]; then
 	# A fresh machine: the project's own install and build.
-	# shellcheck source=../scripts/setup.sh
+	# shellcheck source=/dev/null
 	. "$ROOT/scripts/setup.sh"
 	sb_install
 	cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
@@ -76,8 +76,16 @@ fi
 command -v redis-server >/dev/null || { echo "run.sh: redis-server not installed" >&2; exit 2; }
 PEER_DIR=$ROOT/bench/peers/bullmq
 if [ "$PEER" = 1 ]; then
-	command -v node >/dev/null && command -v npm >/dev/null ||
-		{ echo "run.sh: node and npm are needed for the BullMQ peer (or --no-peer)" >&2; exit 2; }
+	if { ! command -v node || ! command -v npm; } >/dev/null && [ "$(id -u)" = 0 ] &&
+		command -v apt-get >/dev/null; then
+		echo "==> installing nodejs npm (Debian) for the BullMQ peer"
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			--no-install-recommends nodejs npm >/dev/null
+	fi
+	if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+		echo "run.sh: node and npm are needed for the BullMQ peer (or --no-peer)" >&2
+		exit 2
+	fi
 	if [ ! -d "$PEER_DIR/node_modules/bullmq" ]; then
 		echo "==> npm install (bullmq, pinned in $PEER_DIR/package-lock.json)"
 		(cd "$PEER_DIR" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)

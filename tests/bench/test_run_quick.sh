@@ -16,7 +16,9 @@ if ! command -v node >/dev/null || [ ! -d "$SRC/bench/peers/bullmq/node_modules/
 else
 	PEER=1
 fi
-out=$(bash "$SRC/bench/run.sh" "${ARGS[@]}" 2>&1) || { echo "$out"; echo "FAIL: run.sh exited $?"; exit 1; }
+rc=0
+out=$(bash "$SRC/bench/run.sh" "${ARGS[@]}" 2>&1) || rc=$?
+if [ "$rc" != 0 ]; then echo "$out"; echo "FAIL: run.sh exited $rc"; exit 1; fi
 echo "$out"
 table=$(printf '%s\n' "$out" | sed -n '/^=== Switchboard, measured side by side/,$p' | tail -n +3)
 [ -n "$table" ] || { echo "FAIL: no table"; exit 1; }
