@@ -121,6 +121,8 @@ sessions:
   heartbeat_ms: 1000
 limits:
   frames_per_second: 100000
+admin:
+  listen: ""
 auth:
   agent_secret: "chaos-agent-secret-$SEED-0123456789"
 customer_tiers:
