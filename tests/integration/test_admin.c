@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -1382,6 +1383,51 @@ HARNESS_TEST(test_command_line_overrides_admin_listen)
 	assert_int_equal(harness_kill(h, pid), 0);
 }
 
+/* A roster change made over the API survives a crash (recovered from Redis
+ * at start) and a reload (it wins over the file). */
+HARNESS_TEST(test_roster_change_survives_restart_and_reload)
+{
+	const char *tok = harness_admin_token(h);
+	struct resp r = http(h, "POST", "/v1/roster", tok,
+			     "{\"id\":\"zoe\",\"tier\":\"senior\",\"skills\":{\"billing\":4}}");
+	expect_status(&r, 201);
+	resp_free(&r);
+	r = http(h, "PATCH", "/v1/roster/bob", tok, "{\"tier\":\"senior\"}");
+	expect_status(&r, 200);
+	resp_free(&r);
+	r = http(h, "DELETE", "/v1/roster/carol", tok, NULL);
+	expect_status(&r, 200);
+	resp_free(&r);
+
+	harness_daemon_signal(h, SIGKILL);
+	harness_daemon_restart(h);
+	r = http(h, "GET", "/v1/agents/zoe", NULL, NULL);
+	expect_status(&r, 200);
+	resp_free(&r);
+	r = http(h, "GET", "/v1/agents/bob", NULL, NULL);
+	expect_status(&r, 200);
+	assert_string_equal(jstr(&r, "tier"), "senior");
+	resp_free(&r);
+	r = http(h, "GET", "/v1/agents/carol", NULL, NULL);
+	expect_status(&r, 404);
+	resp_free(&r);
+
+	/* The file still says bob is regular and carol exists: the API wins. */
+	harness_daemon_signal(h, SIGHUP);
+	assert_true(harness_log_wait(h, "reload: applied", 3000));
+	r = http(h, "GET", "/v1/agents/bob", NULL, NULL);
+	assert_string_equal(jstr(&r, "tier"), "senior");
+	resp_free(&r);
+	r = http(h, "GET", "/v1/agents/carol", NULL, NULL);
+	expect_status(&r, 404);
+	resp_free(&r);
+	r = http(h, "GET", "/v1/roster", NULL, NULL);
+	expect_status(&r, 200);
+	resp_free(&r);
+	/* zoe can log in with a token minted for an API agent. */
+	harness_agent(h, "zoe");
+}
+
 /* POST /v1/reload asks for the same reload as SIGHUP. */
 HARNESS_TEST(test_reload_is_requested)
 {
@@ -1408,6 +1454,7 @@ int main(void)
 	    T(test_unknown_route_404_and_wrong_method_405),
 	    T(test_changes_need_the_bearer_token),
 	    T(test_roster_create_change_remove_is_durable),
+	    T(test_roster_change_survives_restart_and_reload),
 	    T(test_roster_refuses_bad_input),
 	    T(test_supervisor_forces_an_agent_state),
 	    T(test_queues_agents_and_contact_explain),
