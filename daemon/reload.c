@@ -148,22 +148,6 @@ static void reload_move_agent(void *arg, const struct engine_agent_view *a)
 		engine_agent_attach(m->to, a->id, m->now);
 }
 
-/* A copy of the payload for the new engine (the old one frees its own). */
-static struct contact_payload *reload_payload_copy(const struct contact_payload *p)
-{
-	size_t len = switchboard__v1__submit_contact__get_packed_size(p->msg);
-	uint8_t *buf = xmalloc(len ? len : 1);
-
-	switchboard__v1__submit_contact__pack(p->msg, buf);
-	Switchboard__V1__SubmitContact *msg = switchboard__v1__submit_contact__unpack(NULL, len, buf);
-	free(buf);
-	if (msg == NULL)
-		return NULL;
-	struct contact_payload *q = contactinfo_payload_new(msg, p->sid, p->queue);
-	q->event_seq = p->event_seq;
-	return q;
-}
-
 static void reload_move_contact(void *arg, const struct engine_contact_view *c)
 {
 	struct reload_move *m = arg;
@@ -174,13 +158,15 @@ static void reload_move_contact(void *arg, const struct engine_contact_view *c)
 
 	if (m->failed != NULL)
 		return;
-	struct contact_payload *copy = p != NULL ? reload_payload_copy(p) : NULL;
-	if (copy == NULL) {
-		snprintf(m->why, sizeof m->why, "contact %s: its payload cannot be copied", c->id);
+	/* The new engine gets its own copy; the old one frees its own. */
+	Switchboard__V1__SubmitContact *msg = contactinfo_message(p);
+	if (msg == NULL) {
+		snprintf(m->why, sizeof m->why, "contact %s: its payload cannot be decoded", c->id);
 		m->failed = m->why;
 		return;
 	}
-	contactinfo_engine_in(copy->msg, c->queue, c->channel, skills, &in);
+	struct contact_payload *copy = contactinfo_payload_copy(p);
+	contactinfo_engine_in(msg, c->queue, c->channel, skills, &in);
 	in.id = c->id;
 	in.gateway_id = c->gateway_id;
 	in.arrived_ms = c->arrived_ms;
@@ -197,6 +183,7 @@ static void reload_move_contact(void *arg, const struct engine_contact_view *c)
 		.offer_expires_ms = c->offer_expires_ms,
 	};
 	int rc = engine_restore_contact(m->to, &r, m->now, &why);
+	switchboard__v1__submit_contact__free_unpacked(msg, NULL);
 	if (rc != 0) {
 		contactinfo_free(NULL, copy);
 		snprintf(m->why, sizeof m->why, "contact %s (queue %s) cannot move: %s", c->id,

@@ -266,6 +266,8 @@ static void recovery_restore(struct recovery *r, const char *id, const struct st
 		rc = engine_restore_contact(e, &rs, now, &why);
 		requeue = true;
 	}
+	/* The engine copied what it routes by; the payload keeps it packed. */
+	switchboard__v1__submit_contact__free_unpacked(msg, NULL);
 	if (rc == SB_ERR_CONFLICT) {
 		/* SSCAN may return a member twice. */
 		contactinfo_free(NULL, p);

@@ -6,14 +6,37 @@
 
 #include "xalloc.h"
 
-struct contact_payload *contactinfo_payload_new(Switchboard__V1__SubmitContact *msg,
+struct contact_payload *contactinfo_payload_new(const Switchboard__V1__SubmitContact *msg,
 						const char *sid, const char *queue)
 {
 	struct contact_payload *p = xcalloc(1, sizeof *p);
-	p->msg = msg;
+	if (msg != NULL) {
+		p->packed_len = switchboard__v1__submit_contact__get_packed_size(msg);
+		p->packed = xmalloc(p->packed_len ? p->packed_len : 1);
+		switchboard__v1__submit_contact__pack(msg, p->packed);
+	}
 	snprintf(p->sid, sizeof p->sid, "%s", sid ? sid : "");
 	snprintf(p->queue, sizeof p->queue, "%s", queue ? queue : "");
 	return p;
+}
+
+struct contact_payload *contactinfo_payload_copy(const struct contact_payload *p)
+{
+	struct contact_payload *q = xmalloc(sizeof *q);
+
+	*q = *p;
+	if (p->packed != NULL) {
+		q->packed = xmalloc(p->packed_len ? p->packed_len : 1);
+		memcpy(q->packed, p->packed, p->packed_len);
+	}
+	return q;
+}
+
+Switchboard__V1__SubmitContact *contactinfo_message(const struct contact_payload *p)
+{
+	if (p == NULL || p->packed == NULL)
+		return NULL;
+	return switchboard__v1__submit_contact__unpack(NULL, p->packed_len, p->packed);
 }
 
 void contactinfo_free(void *ctx, void *payload)
@@ -21,16 +44,15 @@ void contactinfo_free(void *ctx, void *payload)
 	struct contact_payload *p = payload;
 	if (p == NULL)
 		return;
-	if (p->msg != NULL)
-		switchboard__v1__submit_contact__free_unpacked(p->msg, NULL);
+	free(p->packed);
 	free(p);
 }
 
-void contactinfo_fill(Switchboard__V1__ContactInfo *ci, Switchboard__V1__Customer *cust,
-		      const struct engine_contact_view *c)
+Switchboard__V1__SubmitContact *contactinfo_fill(Switchboard__V1__ContactInfo *ci,
+						 Switchboard__V1__Customer *cust,
+						 const struct engine_contact_view *c)
 {
-	const struct contact_payload *p = c->user;
-	const Switchboard__V1__SubmitContact *m = p ? p->msg : NULL;
+	Switchboard__V1__SubmitContact *m = contactinfo_message(c->user);
 
 	switchboard__v1__contact_info__init(ci);
 	switchboard__v1__customer__init(cust);
@@ -42,7 +64,7 @@ void contactinfo_fill(Switchboard__V1__ContactInfo *ci, Switchboard__V1__Custome
 	ci->gateway_id = (char *)(uintptr_t)c->gateway_id;
 	ci->external_id = (char *)(uintptr_t)c->external_id;
 	if (m == NULL)
-		return;
+		return NULL;
 	if (m->customer != NULL) {
 		cust->id = m->customer->id;
 		cust->tier = m->customer->tier;
@@ -53,6 +75,7 @@ void contactinfo_fill(Switchboard__V1__ContactInfo *ci, Switchboard__V1__Custome
 	 * are generated map entries of string -> string. */
 	ci->n_attributes = m->n_attributes;
 	ci->attributes = (Switchboard__V1__ContactInfo__AttributesEntry **)m->attributes;
+	return m;
 }
 
 void contactinfo_event_id(const struct engine_contact_view *c, char *out, size_t len)

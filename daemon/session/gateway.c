@@ -119,6 +119,8 @@ static int gateway_route(struct server *srv, const char *sid, const char *contac
 	int rc = engine_submit(server_engine(srv), &in, server_now_ms(srv), position, estimate);
 	if (rc != 0)
 		contactinfo_free(NULL, in.user);
+	/* The engine copied what it routes by; the payload keeps it packed. */
+	switchboard__v1__submit_contact__free_unpacked(msg, NULL);
 	server_engine_touched(srv);
 	return rc;
 }

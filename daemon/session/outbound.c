@@ -52,15 +52,21 @@ void outbound_assignment(struct session *s, uint64_t ref, const char *contact_id
 	Switchboard__V1__ContactInfo ci;
 	Switchboard__V1__Customer cust;
 
+	Switchboard__V1__SubmitContact *m = NULL;
+
+	if (s == NULL)
+		return;
 	ac.contact_id = (char *)(uintptr_t)contact_id;
 	if (c != NULL) {
-		contactinfo_fill(&ci, &cust, c);
+		m = contactinfo_fill(&ci, &cust, c);
 		ac.contact = &ci;
 	}
 	env.body_case = SWITCHBOARD__V1__ENVELOPE__BODY_ASSIGNMENT_CONFIRMED;
 	env.assignment_confirmed = &ac;
 	outbound_tag(&env, event_id, redelivered);
 	outbound_send(s, ref, &env);
+	if (m != NULL)
+		switchboard__v1__submit_contact__free_unpacked(m, NULL);
 }
 
 void outbound_offer(struct session *s, const struct engine_contact_view *c, const char *event_id,
@@ -71,7 +77,9 @@ void outbound_offer(struct session *s, const struct engine_contact_view *c, cons
 	Switchboard__V1__ContactInfo ci;
 	Switchboard__V1__Customer cust;
 
-	contactinfo_fill(&ci, &cust, c);
+	if (s == NULL)
+		return; /* nobody to tell: no need to decode the payload */
+	Switchboard__V1__SubmitContact *m = contactinfo_fill(&ci, &cust, c);
 	o.offer_id = (char *)(uintptr_t)c->offer_id;
 	o.contact = &ci;
 	o.expires_ms = (uint64_t)c->offer_expires_ms;
@@ -79,6 +87,8 @@ void outbound_offer(struct session *s, const struct engine_contact_view *c, cons
 	env.offer = &o;
 	outbound_tag(&env, event_id, redelivered);
 	outbound_send(s, 0, &env);
+	if (m != NULL)
+		switchboard__v1__submit_contact__free_unpacked(m, NULL);
 }
 
 void outbound_rescind(struct session *s, const char *offer_id, const char *reason)
