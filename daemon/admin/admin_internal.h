@@ -106,4 +106,11 @@ void admin_route_agent_force_state(struct admin_req *r);
 void admin_roster_write_agent(struct json_out *j, const struct roster_agent *a);
 const struct roster_agent *admin_roster_get(struct admin *adm, const char *id);
 
+/* The fields of an agent that /v1/agents and the wallboard both show (id,
+ * name, tier, reason, presence, time in state, handled, load per channel),
+ * into an object the caller has opened; each adds its own "state". */
+struct engine_agent_view;
+void admin_json_agent_fields(struct admin *adm, struct json_out *j,
+			     const struct engine_agent_view *a, int64_t now);
+
 #endif

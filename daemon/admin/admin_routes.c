@@ -258,21 +258,18 @@ struct admin_agents_ctx {
 	int64_t now;
 };
 
-static void admin_write_agent(struct admin *adm, struct json_out *j,
-                              const struct engine_agent_view *a, int64_t now)
+void admin_json_agent_fields(struct admin *adm, struct json_out *j,
+			     const struct engine_agent_view *a, int64_t now)
 {
-	const struct roster_agent *def = admin_roster_get(adm, a->id);
+	const struct roster_agent *def = adm != NULL ? admin_roster_get(adm, a->id) : NULL;
 
-	json_obj_open(j);
 	json_kstr(j, "id", a->id);
 	json_kstr(j, "name", def != NULL ? def->name : a->id);
 	json_kstr(j, "tier", a->tier);
-	json_kstr(j, "state", engine_agent_state_name(a->state));
 	json_kstr(j, "reason", a->reason);
 	json_kbool(j, "logged_in", a->logged_in);
 	/* Logged in but its client is gone: inside its grace period, no offers. */
 	json_kbool(j, "away", a->logged_in && a->detached);
-	json_kint(j, "state_since_ms", a->state_since_ms);
 	json_kint(j, "time_in_state_ms", a->state_since_ms > 0 ? now - a->state_since_ms : 0);
 	json_kuint(j, "handled", a->handled);
 	json_key(j, "channels");
@@ -285,6 +282,15 @@ static void admin_write_agent(struct admin *adm, struct json_out *j,
 		json_obj_close(j);
 	}
 	json_obj_close(j);
+}
+
+static void admin_write_agent(struct admin *adm, struct json_out *j,
+                              const struct engine_agent_view *a, int64_t now)
+{
+	json_obj_open(j);
+	admin_json_agent_fields(adm, j, a, now);
+	json_kstr(j, "state", engine_agent_state_name(a->state));
+	json_kint(j, "state_since_ms", a->state_since_ms);
 	json_obj_close(j);
 }
 

@@ -10,7 +10,6 @@
 #include <time.h>
 
 #include "admin/admin_json.h"
-#include "admin/roster.h"
 #include "admin/admin_internal.h"
 #include "config/config.h"
 #include "server.h"
@@ -429,32 +428,11 @@ static void wallboard_write_agent(void *arg, const struct engine_agent_view *a)
 {
 	struct wb_agents *c = arg;
 	struct json_out *j = c->j;
-	const struct roster_agent *def = NULL;
-	struct admin *adm = server_admin(c->wb->srv);
 
-	if (adm != NULL)
-		def = admin_roster_get(adm, a->id);
 	json_obj_open(j);
-	json_kstr(j, "id", a->id);
-	json_kstr(j, "name", def != NULL ? def->name : a->id);
-	json_kstr(j, "tier", a->tier);
+	admin_json_agent_fields(server_admin(c->wb->srv), j, a, c->now);
 	json_kstr(j, "state", a->logged_in ? engine_agent_state_name(a->state) : "logged_out");
-	json_kstr(j, "reason", a->reason);
-	json_kbool(j, "logged_in", a->logged_in);
-	json_kbool(j, "away", a->logged_in && a->detached);
 	json_kbool(j, "on_contact", wallboard_agent_busy(a));
-	json_kint(j, "time_in_state_ms", a->state_since_ms > 0 ? c->now - a->state_since_ms : 0);
-	json_kuint(j, "handled", a->handled);
-	json_key(j, "channels");
-	json_obj_open(j);
-	for (int ch = 0; ch < SB_CH_COUNT; ch++) {
-		json_key(j, channel_name((enum sb_channel)ch));
-		json_obj_open(j);
-		json_kint(j, "load", a->load[ch]);
-		json_kint(j, "capacity", a->capacity[ch]);
-		json_obj_close(j);
-	}
-	json_obj_close(j);
 	json_obj_close(j);
 }
 

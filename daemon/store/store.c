@@ -716,6 +716,15 @@ size_t store_pending(const struct store *st)
 	return st->n_pending;
 }
 
+/* Sends a request built by the functions below; frees it if it cannot go. */
+static int store_go(struct store *st, struct store_req *r)
+{
+	int rc = store_send(st, r);
+	if (rc != 0)
+		store_req_free(r);
+	return rc;
+}
+
 int store_submit(struct store *st, const struct store_submit *s, store_submit_cb cb, void *arg)
 {
 	if (st->state != STORE_READY)
@@ -747,10 +756,7 @@ int store_submit(struct store *st, const struct store_submit *s, store_submit_cb
 	r->answer = store_answer_submit;
 	r->fail = store_fail_submit;
 	r->arg = arg;
-	int rc = store_send(st, r);
-	if (rc != 0)
-		store_req_free(r);
-	return rc;
+	return store_go(st, r);
 }
 
 int store_write(struct store *st, const struct store_write *w, store_done_cb cb, void *arg)
@@ -792,19 +798,23 @@ int store_write(struct store *st, const struct store_write *w, store_done_cb cb,
 	r->answer = store_answer_done;
 	r->fail = store_fail_done;
 	r->arg = arg;
-	int rc = store_send(st, r);
-	if (rc != 0)
-		store_req_free(r);
-	return rc;
+	return store_go(st, r);
 }
 
-/* Sends a request built by the functions below; frees it if it cannot go. */
-static int store_go(struct store *st, struct store_req *r)
+/* A lease script's request: KEYS leader and epoch, then node id and the
+ * epoch this daemon leads under; `more` arguments follow. */
+static struct store_req *store_lease_req(struct store *st, enum script_id script,
+					 const char *node_id, int more, int *i)
 {
-	int rc = store_send(st, r);
-	if (rc != 0)
-		store_req_free(r);
-	return rc;
+	struct store_req *r = store_req_new(st, script, 5 + more);
+
+	*i = 0;
+	store_req_str(r, i, "2");
+	store_req_str(r, i, st->leader_key);
+	store_req_str(r, i, st->epoch_key);
+	store_req_str(r, i, node_id);
+	store_req_str(r, i, st->epoch);
+	return r;
 }
 
 int store_lease(struct store *st, const char *node_id, int64_t lease_ms, const char *value,
@@ -812,14 +822,9 @@ int store_lease(struct store *st, const char *node_id, int64_t lease_ms, const c
 {
 	if (st->state != STORE_READY)
 		return SB_ERR_STORE_UNAVAILABLE;
-	struct store_req *r = store_req_new(st, SCRIPT_LEASE, 7);
-	int i = 0;
+	int i;
+	struct store_req *r = store_lease_req(st, SCRIPT_LEASE, node_id, 2, &i);
 
-	store_req_str(r, &i, "2");
-	store_req_str(r, &i, st->leader_key);
-	store_req_str(r, &i, st->epoch_key);
-	store_req_str(r, &i, node_id);
-	store_req_str(r, &i, st->epoch);
 	store_req_num(r, &i, lease_ms);
 	store_req_str(r, &i, value);
 	r->lease_cb = cb;
@@ -833,14 +838,9 @@ int store_release(struct store *st, const char *node_id, store_done_cb cb, void 
 {
 	if (st->state != STORE_READY || strcmp(st->epoch, "0") == 0)
 		return SB_ERR_STORE_UNAVAILABLE;
-	struct store_req *r = store_req_new(st, SCRIPT_RELEASE, 5);
-	int i = 0;
+	int i;
+	struct store_req *r = store_lease_req(st, SCRIPT_RELEASE, node_id, 0, &i);
 
-	store_req_str(r, &i, "2");
-	store_req_str(r, &i, st->leader_key);
-	store_req_str(r, &i, st->epoch_key);
-	store_req_str(r, &i, node_id);
-	store_req_str(r, &i, st->epoch);
 	r->done_cb = cb;
 	r->answer = store_answer_done;
 	r->fail = store_fail_done;

@@ -22,8 +22,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "admin/json_parse.h"
 #include "harness.h"
+#include "http_client.h"
 
 #define VOICE SWITCHBOARD__V1__CHANNEL__CHANNEL_VOICE
 #define OFFER_MS 2000
@@ -31,164 +31,17 @@
 #define RUN_MS 10000
 #define MAX_BODY 1024
 
-/* ---- a small blocking HTTP client --------------------------------------- */
-
-/* One response. Owner: the test (resp_free). */
-struct resp {
-	int status;
-	char *head; /* status line and headers */
-	char *body;
-	struct jv *json; /* the body parsed, or NULL */
-};
-
-static void resp_free(struct resp *r)
-{
-	free(r->head);
-	free(r->body);
-	jv_free(r->json);
-	memset(r, 0, sizeof *r);
-}
-
-/* A connected socket to "127.0.0.1:port". */
-static int http_connect(const char *addr)
-{
-	const char *colon = strrchr(addr, ':');
-	struct sockaddr_in sin = {.sin_family = AF_INET};
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	assert_true(fd >= 0);
-	sin.sin_port = htons((uint16_t)atoi(colon + 1));
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(connect(fd, (struct sockaddr *)&sin, sizeof sin), 0);
-	return fd;
-}
-
-static void http_send_all(int fd, const char *data, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = send(fd, data, len, MSG_NOSIGNAL);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return; /* the daemon may close early (413): read what it said */
-		data += n;
-		len -= (size_t)n;
-	}
-}
-
-/* Reads until EOF or ms; returns what came (malloc'd, NUL-terminated) and
- * sets *closed when the peer closed. */
-static char *http_read(int fd, int ms, bool *closed)
-{
-	size_t len = 0, cap = 65536;
-	char *buf = malloc(cap + 1);
-	int64_t end = harness_now_ms() + ms;
-
-	assert_non_null(buf);
-	*closed = false;
-	for (;;) {
-		struct pollfd p = {.fd = fd, .events = POLLIN};
-		int64_t left = end - harness_now_ms();
-		if (left <= 0 || poll(&p, 1, (int)left) <= 0)
-			break;
-		if (len == cap) {
-			cap *= 2;
-			buf = realloc(buf, cap + 1);
-			assert_non_null(buf);
-		}
-		ssize_t n = recv(fd, buf + len, cap - len, 0);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			*closed = true;
-			break;
-		}
-		len += (size_t)n;
-	}
-	buf[len] = '\0';
-	return buf;
-}
-
-/* Splits raw into r; false when it is not an HTTP response. */
-static bool http_parse(char *raw, struct resp *r)
-{
-	char *sep = strstr(raw, "\r\n\r\n"), err[160];
-
-	memset(r, 0, sizeof *r);
-	if (sep == NULL || strncmp(raw, "HTTP/1.1 ", 9) != 0) {
-		free(raw);
-		return false;
-	}
-	r->status = atoi(raw + 9);
-	r->body = strdup(sep + 4);
-	*sep = '\0';
-	r->head = raw;
-	r->json = jv_parse(r->body, strlen(r->body), err, sizeof err);
-	return true;
-}
-
-/* method path [token] [body] to the admin API at addr: the whole response
- * (Connection: close). */
-static struct resp http_at(const char *addr, const char *method, const char *path,
-                           const char *token, const char *body)
-{
-	char *req = NULL;
-	struct resp r;
-	bool closed;
-	int fd = http_connect(addr);
-
-	assert_true(asprintf(&req,
-	                     "%s %s HTTP/1.1\r\nHost: test\r\nConnection: close\r\n%s%s%s"
-	                     "Content-Length: %zu\r\n\r\n%s",
-	                     method, path, token ? "Authorization: Bearer " : "",
-	                     token ? token : "", token ? "\r\n" : "", body ? strlen(body) : 0,
-	                     body ? body : "") > 0);
-	http_send_all(fd, req, strlen(req));
-	free(req);
-	char *raw = http_read(fd, HTTP_MS, &closed);
-	close(fd);
-	if (!http_parse(raw, &r))
-		fail_msg("%s %s: no HTTP response", method, path);
-	return r;
-}
-
-/* The same to the harness's daemon. */
+/* A request to the harness's daemon. */
 static struct resp http(struct harness *h, const char *method, const char *path, const char *token,
                         const char *body)
 {
-	return http_at(harness_admin_addr(h), method, path, token, body);
+	return http_at(harness_admin_addr(h), method, path, token, body, HTTP_MS);
 }
 
-/* The value of header name in r (case-insensitive), or NULL; static buffer. */
+/* The value of header name in r (case-insensitive), or NULL. */
 static const char *header(const struct resp *r, const char *name)
 {
-	static char value[256];
-	const char *p = r->head;
-
-	while ((p = strstr(p, "\r\n")) != NULL) {
-		p += 2;
-		if (strncasecmp(p, name, strlen(name)) == 0 && p[strlen(name)] == ':') {
-			const char *v = p + strlen(name) + 1;
-			while (*v == ' ')
-				v++;
-			size_t n = strcspn(v, "\r\n");
-			snprintf(value, sizeof value, "%.*s", (int)n, v);
-			return value;
-		}
-	}
-	return NULL;
-}
-
-/* Member path "a.b.c" of the JSON body; NULL when absent. */
-static const struct jv *jpath(const struct jv *v, const char *path)
-{
-	char buf[128], *save = NULL;
-
-	snprintf(buf, sizeof buf, "%s", path);
-	for (char *k = strtok_r(buf, ".", &save); k != NULL && v != NULL;
-	     k = strtok_r(NULL, ".", &save))
-		v = jv_get(v, k);
-	return v;
+	return http_header(r->head, name);
 }
 
 static const char *jstr(const struct resp *r, const char *path)
@@ -1367,7 +1220,7 @@ HARNESS_TEST(test_command_line_overrides_admin_listen)
 		bool up = connect(fd, (struct sockaddr *)&sin, sizeof sin) == 0;
 		close(fd);
 		if (up) {
-			struct resp r = http_at(addr, "GET", "/healthz", NULL, NULL);
+			struct resp r = http_at(addr, "GET", "/healthz", NULL, NULL, HTTP_MS);
 			status = r.status;
 			resp_free(&r);
 		}
@@ -1376,9 +1229,9 @@ HARNESS_TEST(test_command_line_overrides_admin_listen)
 			harness_sleep(h, 50);
 	}
 	struct resp r =
-	    http_at(addr, "POST", "/v1/roster", harness_admin_token(h), "{\"id\":\"x\"}");
+	    http_at(addr, "POST", "/v1/roster", harness_admin_token(h), "{\"id\":\"x\"}", HTTP_MS);
 	expect_error(&r, 403, "FORBIDDEN");
-	r = http_at(addr, "POST", "/v1/reload", NULL, NULL);
+	r = http_at(addr, "POST", "/v1/reload", NULL, NULL, HTTP_MS);
 	expect_error(&r, 403, "FORBIDDEN");
 	assert_int_equal(harness_kill(h, pid), 0);
 }

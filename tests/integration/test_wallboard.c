@@ -20,148 +20,18 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "admin/json_parse.h"
 #include "harness.h"
+#include "http_client.h"
 
 #define VOICE SWITCHBOARD__V1__CHANNEL__CHANNEL_VOICE
 #define HTTP_MS 3000
 #define WAIT_MS 8000
 #define MAX_STREAMS 2
 
-/* ---- a small blocking HTTP client ------------------------------------------ */
-
-/* One response. Owner: the test (resp_free). */
-struct resp {
-	int status;
-	char *head; /* status line and headers */
-	char *body;
-	struct jv *json; /* the body parsed, or NULL */
-};
-
-static void resp_free(struct resp *r)
-{
-	free(r->head);
-	free(r->body);
-	jv_free(r->json);
-	memset(r, 0, sizeof *r);
-}
-
-static int http_connect(const char *addr)
-{
-	const char *colon = strrchr(addr, ':');
-	struct sockaddr_in sin = {.sin_family = AF_INET};
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	assert_true(fd >= 0);
-	sin.sin_port = htons((uint16_t)atoi(colon + 1));
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(connect(fd, (struct sockaddr *)&sin, sizeof sin), 0);
-	return fd;
-}
-
-static void http_send(int fd, const char *s)
-{
-	size_t len = strlen(s);
-
-	while (len > 0) {
-		ssize_t n = send(fd, s, len, MSG_NOSIGNAL);
-		if (n < 0 && errno == EINTR)
-			continue;
-		assert_true(n > 0);
-		s += n;
-		len -= (size_t)n;
-	}
-}
-
-/* Reads until EOF or ms. malloc'd, NUL-terminated. */
-static char *http_read_all(int fd, int ms)
-{
-	size_t len = 0, cap = 65536;
-	char *buf = malloc(cap + 1);
-	int64_t end = harness_now_ms() + ms;
-
-	assert_non_null(buf);
-	for (;;) {
-		struct pollfd p = {.fd = fd, .events = POLLIN};
-		int64_t left = end - harness_now_ms();
-		if (left <= 0 || poll(&p, 1, (int)left) <= 0)
-			break;
-		if (len == cap) {
-			cap *= 2;
-			buf = realloc(buf, cap + 1);
-			assert_non_null(buf);
-		}
-		ssize_t n = recv(fd, buf + len, cap - len, 0);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-	}
-	buf[len] = '\0';
-	return buf;
-}
-
+/* GET (or another method) to the harness's daemon's admin port. */
 static struct resp http(struct harness *h, const char *method, const char *path)
 {
-	int fd = http_connect(harness_admin_addr(h));
-	char *req = NULL, *raw, *sep, err[160];
-	struct resp r;
-
-	memset(&r, 0, sizeof r);
-	assert_true(asprintf(&req, "%s %s HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n",
-	                     method, path) > 0);
-	http_send(fd, req);
-	free(req);
-	raw = http_read_all(fd, HTTP_MS);
-	close(fd);
-	sep = strstr(raw, "\r\n\r\n");
-	if (sep == NULL || strncmp(raw, "HTTP/1.1 ", 9) != 0)
-		fail_msg("%s %s: no HTTP response: %s", method, path, raw);
-	r.status = atoi(raw + 9);
-	r.body = strdup(sep + 4);
-	*sep = '\0';
-	r.head = raw;
-	r.json = jv_parse(r.body, strlen(r.body), err, sizeof err);
-	return r;
-}
-
-/* The value of header name (case-insensitive), or NULL; static buffer. */
-static const char *header(const char *head, const char *name)
-{
-	static char value[512];
-	const char *p = head;
-
-	while ((p = strstr(p, "\r\n")) != NULL) {
-		p += 2;
-		if (strncasecmp(p, name, strlen(name)) == 0 && p[strlen(name)] == ':') {
-			const char *v = p + strlen(name) + 1;
-			while (*v == ' ')
-				v++;
-			size_t n = strcspn(v, "\r\n");
-			snprintf(value, sizeof value, "%.*s", (int)n, v);
-			return value;
-		}
-	}
-	return NULL;
-}
-
-/* Member "a.b.c" (a number segment indexes an array); NULL when absent. */
-static const struct jv *jpath(const struct jv *v, const char *path)
-{
-	char buf[160], *save = NULL;
-
-	snprintf(buf, sizeof buf, "%s", path);
-	for (char *k = strtok_r(buf, ".", &save); k != NULL && v != NULL;
-	     k = strtok_r(NULL, ".", &save)) {
-		if (v->type == JV_ARRAY) {
-			size_t i = (size_t)atoi(k);
-			v = i < v->n ? &v->items[i] : NULL;
-		} else {
-			v = jv_get(v, k);
-		}
-	}
-	return v;
+	return http_at(harness_admin_addr(h), method, path, NULL, NULL, HTTP_MS);
 }
 
 static double jnum(const struct jv *root, const char *path)
@@ -230,8 +100,9 @@ static void stream_open(struct harness *h, struct stream *s)
 	s->cap = 1 << 16;
 	s->buf = malloc(s->cap + 1);
 	assert_non_null(s->buf);
-	http_send(s->fd, "GET /v1/wallboard/events HTTP/1.1\r\nHost: test\r\n"
-	                 "Accept: text/event-stream\r\n\r\n");
+	const char *req = "GET /v1/wallboard/events HTTP/1.1\r\nHost: test\r\n"
+	                  "Accept: text/event-stream\r\n\r\n";
+	http_send_all(s->fd, req, strlen(req));
 }
 
 static void stream_close(struct stream *s)
@@ -320,13 +191,13 @@ HARNESS_TEST(test_page_is_served_with_its_headers)
 	for (size_t i = 0; i < sizeof pages / sizeof pages[0]; i++) {
 		r = http(h, "GET", pages[i]);
 		assert_int_equal(r.status, 200);
-		assert_string_equal(header(r.head, "Content-Type"), "text/html; charset=utf-8");
-		const char *csp = header(r.head, "Content-Security-Policy");
+		assert_string_equal(http_header(r.head, "Content-Type"), "text/html; charset=utf-8");
+		const char *csp = http_header(r.head, "Content-Security-Policy");
 		assert_non_null(csp);
 		assert_non_null(strstr(csp, "default-src 'self'"));
 		assert_null(strstr(csp, "unsafe-inline"));
-		assert_string_equal(header(r.head, "X-Content-Type-Options"), "nosniff");
-		assert_string_equal(header(r.head, "Cache-Control"), "no-store");
+		assert_string_equal(http_header(r.head, "X-Content-Type-Options"), "nosniff");
+		assert_string_equal(http_header(r.head, "Cache-Control"), "no-store");
 		assert_true(strncmp(r.body, "<!DOCTYPE html>", 15) == 0);
 		/* self-contained: the page loads only its own files */
 		assert_non_null(strstr(r.body, "src=\"/wallboard.js\""));
@@ -336,13 +207,13 @@ HARNESS_TEST(test_page_is_served_with_its_headers)
 	}
 	r = http(h, "GET", "/wallboard.js");
 	assert_int_equal(r.status, 200);
-	assert_string_equal(header(r.head, "Content-Type"), "text/javascript; charset=utf-8");
+	assert_string_equal(http_header(r.head, "Content-Type"), "text/javascript; charset=utf-8");
 	assert_non_null(strstr(r.body, "EventSource('/v1/wallboard/events')"));
 	assert_null(strstr(r.body, "https://"));
 	resp_free(&r);
 	r = http(h, "GET", "/wallboard.css");
 	assert_int_equal(r.status, 200);
-	assert_string_equal(header(r.head, "Content-Type"), "text/css; charset=utf-8");
+	assert_string_equal(http_header(r.head, "Content-Type"), "text/css; charset=utf-8");
 	resp_free(&r);
 	r = http(h, "HEAD", "/");
 	assert_int_equal(r.status, 200);
@@ -373,7 +244,7 @@ HARNESS_TEST(test_snapshot_has_the_figures)
 	/* nothing yet */
 	r = http(h, "GET", "/v1/wallboard");
 	assert_int_equal(r.status, 200);
-	assert_string_equal(header(r.head, "Content-Type"), "application/json");
+	assert_string_equal(http_header(r.head, "Content-Type"), "application/json");
 	assert_int_equal((int)jnum(r.json, "waiting.total"), 0);
 	assert_int_equal((int)jnum(r.json, "agents.counts.logged_out"), 2);
 	assert_int_equal((int)jnum(r.json, "agents.counts.offline"), 1);
