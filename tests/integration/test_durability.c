@@ -22,49 +22,13 @@
 #include <cmocka.h>
 
 #include "harness.h"
+#include "load_report.h"
 
 #define KILLS 20
 #define KILL_GAP_MIN_MS 300
 #define KILL_GAP_MAX_MS 1500
 #define DRAIN_MS 120000
 
-static const char *load_path(void)
-{
-	const char *p = getenv("SB_LOAD");
-
-	if (p == NULL || *p == '\0')
-		fail_msg("SB_LOAD is not set (run through ctest)");
-	return p;
-}
-
-/* The number after "\"key\":" in report; fails when absent. */
-static long json_num(const char *report, const char *key)
-{
-	char pat[64];
-	const char *p;
-
-	snprintf(pat, sizeof(pat), "\"%s\":", key);
-	p = strstr(report, pat);
-	if (p == NULL)
-		fail_msg("no %s in the report: %s", key, report);
-	return strtol(p + strlen(pat), NULL, 10);
-}
-
-/* The JSON line of sb-load's output. */
-static const char *report_of(const char *output)
-{
-	const char *p = output;
-
-	while (p != NULL && *p != '\0') {
-		if (*p == '{')
-			return p;
-		p = strchr(p, '\n');
-		if (p != NULL)
-			p++;
-	}
-	fail_msg("no report from sb-load: %s", output ? output : "(no output)");
-	return NULL;
-}
 
 HARNESS_TEST(test_kill9_under_load)
 {
@@ -110,22 +74,22 @@ HARNESS_TEST(test_kill9_under_load)
 	output = harness_read_file(h, "load.log");
 	fputs(output ? output : "(no output)\n", stdout); /* print_message cuts at 1 KiB */
 	assert_int_equal(status, 0);
-	report = report_of(output);
+	report = load_report(output);
 
-	acked = json_num(report, "acknowledged");
+	acked = load_num(report, "acknowledged");
 	print_message("kills %d, contacts %ld, lost %ld, double-assigned %ld, stuck %ld\n", KILLS,
-	              acked, json_num(report, "lost"), json_num(report, "double_assigned"),
-	              json_num(report, "stuck"));
+	              acked, load_num(report, "lost"), load_num(report, "double_assigned"),
+	              load_num(report, "stuck"));
 	assert_true(acked > 200);
-	assert_int_equal(json_num(report, "submitted"), acked);
-	assert_int_equal(json_num(report, "unacknowledged"), 0);
-	assert_true(json_num(report, "reconnects") >= KILLS);
-	assert_int_equal(json_num(report, "contacts"), acked);
-	assert_int_equal(json_num(report, "lost"), 0);
-	assert_int_equal(json_num(report, "double_assigned"), 0);
-	assert_int_equal(json_num(report, "stuck"), 0);
+	assert_int_equal(load_num(report, "submitted"), acked);
+	assert_int_equal(load_num(report, "unacknowledged"), 0);
+	assert_true(load_num(report, "reconnects") >= KILLS);
+	assert_int_equal(load_num(report, "contacts"), acked);
+	assert_int_equal(load_num(report, "lost"), 0);
+	assert_int_equal(load_num(report, "double_assigned"), 0);
+	assert_int_equal(load_num(report, "stuck"), 0);
 	/* Nothing left behind either: Redis has every one completed. */
-	assert_int_equal(json_num(report, "finished"), acked);
+	assert_int_equal(load_num(report, "finished"), acked);
 }
 
 /* Redis stopped for 10 s under load, then started again (AOF on): the
@@ -158,15 +122,15 @@ HARNESS_TEST(test_redis_outage_under_load)
 	assert_int_equal(harness_reap(h, load, DRAIN_MS), 0);
 	output = harness_read_file(h, "load.log");
 	fputs(output ? output : "(no output)\n", stdout);
-	report = report_of(output);
-	acked = json_num(report, "acknowledged");
+	report = load_report(output);
+	acked = load_num(report, "acknowledged");
 	assert_true(acked > 100);
-	assert_int_equal(json_num(report, "submitted"), acked);
-	assert_int_equal(json_num(report, "unacknowledged"), 0);
-	assert_int_equal(json_num(report, "lost"), 0);
-	assert_int_equal(json_num(report, "double_assigned"), 0);
-	assert_int_equal(json_num(report, "stuck"), 0);
-	assert_int_equal(json_num(report, "finished"), acked);
+	assert_int_equal(load_num(report, "submitted"), acked);
+	assert_int_equal(load_num(report, "unacknowledged"), 0);
+	assert_int_equal(load_num(report, "lost"), 0);
+	assert_int_equal(load_num(report, "double_assigned"), 0);
+	assert_int_equal(load_num(report, "stuck"), 0);
+	assert_int_equal(load_num(report, "finished"), acked);
 	assert_non_null(strstr(report, "STORE_UNAVAILABLE"));
 }
 
@@ -235,15 +199,15 @@ HARNESS_TEST(test_leader_killed_under_load)
 	assert_int_equal(harness_reap(h, load, DRAIN_MS), 0);
 	output = harness_read_file(h, "load.log");
 	fputs(output ? output : "(no output)\n", stdout);
-	report = report_of(output);
-	acked = json_num(report, "acknowledged");
+	report = load_report(output);
+	acked = load_num(report, "acknowledged");
 	assert_true(acked > 100);
-	assert_int_equal(json_num(report, "submitted"), acked);
-	assert_int_equal(json_num(report, "unacknowledged"), 0);
-	assert_int_equal(json_num(report, "lost"), 0);
-	assert_int_equal(json_num(report, "double_assigned"), 0);
-	assert_int_equal(json_num(report, "stuck"), 0);
-	assert_int_equal(json_num(report, "finished"), acked);
+	assert_int_equal(load_num(report, "submitted"), acked);
+	assert_int_equal(load_num(report, "unacknowledged"), 0);
+	assert_int_equal(load_num(report, "lost"), 0);
+	assert_int_equal(load_num(report, "double_assigned"), 0);
+	assert_int_equal(load_num(report, "stuck"), 0);
+	assert_int_equal(load_num(report, "finished"), acked);
 	assert_int_equal(harness_kill(h, standby), 0);
 }
 

@@ -15,47 +15,9 @@
 #include <cmocka.h>
 
 #include "harness.h"
+#include "load_report.h"
 
 #define LOAD_RUN_MS 120000
-
-/* Path of sb-load ($SB_LOAD, set by CTest). */
-static const char *load_path(void)
-{
-	const char *p = getenv("SB_LOAD");
-
-	if (p == NULL || *p == '\0')
-		fail_msg("SB_LOAD is not set (run through ctest)");
-	return p;
-}
-
-/* The number after "\"key\":" in a JSON report; fails when absent. */
-static long json_num(const char *json, const char *key)
-{
-	char pat[64];
-	const char *p;
-
-	snprintf(pat, sizeof(pat), "\"%s\":", key);
-	p = strstr(json, pat);
-	if (p == NULL)
-		fail_msg("no %s in the report: %s", key, json);
-	return strtol(p + strlen(pat), NULL, 10);
-}
-
-/* The report line of the output (the one starting with '{'). */
-static const char *json_line(const char *output)
-{
-	const char *p = output;
-
-	while (p != NULL && *p != '\0') {
-		if (*p == '{')
-			return p;
-		p = strchr(p, '\n');
-		if (p != NULL)
-			p++;
-	}
-	fail_msg("no JSON report in: %s", output);
-	return NULL;
-}
 
 /* Runs sb-load with the harness's config, Redis and site plus extra args.
  * Returns its exit status; *report gets its JSON line. */
@@ -72,7 +34,7 @@ static int run_load(struct harness *h, const char *const extra[], const char **r
 		argv[n++] = extra[i];
 	argv[n] = NULL;
 	st = harness_run(h, argv, LOAD_RUN_MS, output);
-	*report = json_line(*output);
+	*report = load_report(*output);
 	return st;
 }
 
@@ -114,24 +76,24 @@ HARNESS_TEST(test_load_all_completed)
 
 	fputs(output, stdout);
 	assert_int_equal(st, 0);
-	submitted = json_num(report, "submitted");
+	submitted = load_num(report, "submitted");
 	assert_true(submitted > 100);
-	assert_int_equal(json_num(report, "acknowledged"), submitted);
-	assert_int_equal(json_num(report, "offered"), submitted);
-	assert_int_equal(json_num(report, "assigned"), submitted);
-	assert_int_equal(json_num(report, "completed"), submitted);
-	assert_int_equal(json_num(report, "unacknowledged"), 0);
-	assert_int_equal(json_num(report, "refused"), 0);
+	assert_int_equal(load_num(report, "acknowledged"), submitted);
+	assert_int_equal(load_num(report, "offered"), submitted);
+	assert_int_equal(load_num(report, "assigned"), submitted);
+	assert_int_equal(load_num(report, "completed"), submitted);
+	assert_int_equal(load_num(report, "unacknowledged"), 0);
+	assert_int_equal(load_num(report, "refused"), 0);
 	assert_non_null(strstr(report, "\"errors\":{}"));
-	assert_int_equal(json_num(report, "contacts"), submitted);
-	assert_int_equal(json_num(report, "lost"), 0);
-	assert_int_equal(json_num(report, "double_assigned"), 0);
-	assert_int_equal(json_num(report, "stuck"), 0);
-	assert_int_equal(json_num(report, "finished"), submitted);
+	assert_int_equal(load_num(report, "contacts"), submitted);
+	assert_int_equal(load_num(report, "lost"), 0);
+	assert_int_equal(load_num(report, "double_assigned"), 0);
+	assert_int_equal(load_num(report, "stuck"), 0);
+	assert_int_equal(load_num(report, "finished"), submitted);
 	/* Every contact has one latency sample of each kind. */
 	assert_non_null(strstr(report, "\"submit_to_ack\":{\"n\":"));
-	assert_int_equal(json_num(strstr(report, "\"submit_to_ack\""), "n"), submitted);
-	assert_int_equal(json_num(strstr(report, "\"offer_to_assigned\""), "n"), submitted);
+	assert_int_equal(load_num(strstr(report, "\"submit_to_ack\""), "n"), submitted);
+	assert_int_equal(load_num(strstr(report, "\"offer_to_assigned\""), "n"), submitted);
 }
 
 /* As fast as the window allows, for a fixed number of contacts. */
@@ -145,12 +107,12 @@ HARNESS_TEST(test_load_fixed_count)
 
 	fputs(output, stdout);
 	assert_int_equal(st, 0);
-	assert_int_equal(json_num(report, "submitted"), 300);
-	assert_int_equal(json_num(report, "acknowledged"), 300);
-	assert_int_equal(json_num(report, "completed"), 300);
-	assert_int_equal(json_num(report, "lost"), 0);
-	assert_int_equal(json_num(report, "double_assigned"), 0);
-	assert_int_equal(json_num(report, "stuck"), 0);
+	assert_int_equal(load_num(report, "submitted"), 300);
+	assert_int_equal(load_num(report, "acknowledged"), 300);
+	assert_int_equal(load_num(report, "completed"), 300);
+	assert_int_equal(load_num(report, "lost"), 0);
+	assert_int_equal(load_num(report, "double_assigned"), 0);
+	assert_int_equal(load_num(report, "stuck"), 0);
 }
 
 /* The check catches what it is for. A short clean run leaves a journal;
@@ -170,13 +132,13 @@ HARNESS_TEST(test_check_reports_broken_state)
 	FILE *f;
 
 	assert_int_equal(run_load(h, load, &report, &output), 0);
-	assert_int_equal(json_num(report, "completed"), 20);
+	assert_int_equal(load_num(report, "completed"), 20);
 	journal_contacts(h, journal, ids, 3);
 
 	/* Unchanged, the journal checks clean on its own too. */
 	assert_int_equal(run_load(h, check, &report, &output), 0);
-	assert_int_equal(json_num(report, "contacts"), 20);
-	assert_int_equal(json_num(report, "lost"), 0);
+	assert_int_equal(load_num(report, "contacts"), 20);
+	assert_int_equal(load_num(report, "lost"), 0);
 
 	assert_int_equal(harness_redis_int(h, "DEL %s", harness_key(h, "contact:%s", ids[0])), 1);
 	assert_true(harness_redis_int(h, "HSET %s state waiting",
@@ -189,9 +151,9 @@ HARNESS_TEST(test_check_reports_broken_state)
 
 	assert_int_equal(run_load(h, check, &report, &output), 1);
 	fputs(output, stdout);
-	assert_int_equal(json_num(report, "lost"), 1);
-	assert_int_equal(json_num(report, "stuck"), 1);
-	assert_int_equal(json_num(report, "double_assigned"), 1);
+	assert_int_equal(load_num(report, "lost"), 1);
+	assert_int_equal(load_num(report, "stuck"), 1);
+	assert_int_equal(load_num(report, "double_assigned"), 1);
 	assert_non_null(strstr(output, ids[0]));
 }
 
@@ -220,13 +182,13 @@ HARNESS_TEST(test_load_explicit_options)
 	st = harness_run(h, argv, 60000, &out);
 	fputs(out, stdout);
 	assert_int_equal(st, 0);
-	report = json_line(out);
-	assert_int_equal(json_num(report, "gateways"), 1);
-	assert_int_equal(json_num(report, "agents"), 2);
-	assert_int_equal(json_num(report, "acknowledged"), 40);
-	assert_int_equal(json_num(report, "completed"), 40);
-	assert_int_equal(json_num(report, "lost"), 0);
-	assert_int_equal(json_num(report, "stuck"), 0);
+	report = load_report(out);
+	assert_int_equal(load_num(report, "gateways"), 1);
+	assert_int_equal(load_num(report, "agents"), 2);
+	assert_int_equal(load_num(report, "acknowledged"), 40);
+	assert_int_equal(load_num(report, "completed"), 40);
+	assert_int_equal(load_num(report, "lost"), 0);
+	assert_int_equal(load_num(report, "stuck"), 0);
 }
 
 /* Contacts that require a skill (half of them need billing >= 2, which
@@ -253,11 +215,11 @@ HARNESS_TEST(test_load_required_skills)
 
 	fputs(output, stdout);
 	assert_int_equal(st, 0);
-	assert_int_equal(json_num(report, "agents"), 4);
-	assert_int_equal(json_num(report, "acknowledged"), 60);
-	assert_int_equal(json_num(report, "completed"), 60);
-	assert_int_equal(json_num(report, "lost"), 0);
-	assert_int_equal(json_num(report, "stuck"), 0);
+	assert_int_equal(load_num(report, "agents"), 4);
+	assert_int_equal(load_num(report, "acknowledged"), 60);
+	assert_int_equal(load_num(report, "completed"), 60);
+	assert_int_equal(load_num(report, "lost"), 0);
+	assert_int_equal(load_num(report, "stuck"), 0);
 	/* Some went to dave for the skill (the journal names him). */
 	assert_non_null(strstr(harness_read_file(h, "switchboard.log"), "to dave"));
 }
