@@ -1558,3 +1558,16 @@ void harness_accept(struct harness *h, struct sbc *agent, const char *offer_id,
 		harness_fail(h, "AssignmentConfirmed names %s, expected %s",
 			     env->assignment_confirmed->contact_id, contact_id);
 }
+
+/* The offer's wait: generous, as every test's offer timeout is longer. */
+#define HARNESS_OFFER_WAIT_MS 3000
+
+const char *harness_assigned(struct harness *h, struct sbc *gw, struct sbc *agent,
+			     const char *external_id, Switchboard__V1__Channel channel,
+			     const char *queue)
+{
+	const char *id = harness_submit_id(h, gw, external_id, channel, queue);
+
+	harness_accept(h, agent, harness_offer_for(h, agent, id, HARNESS_OFFER_WAIT_MS), id);
+	return id;
+}

@@ -202,6 +202,11 @@ void harness_available(struct harness *h, struct sbc *agent);
 /* Waits for an Offer of contact_id on agent and returns its offer id. */
 const char *harness_offer_for(struct harness *h, struct sbc *agent, const char *contact_id,
 			      int timeout_ms);
+/* Submits a contact from gw, waits for its Offer on agent (which must be
+ * available) and accepts it: the contact id, now assigned to agent. */
+const char *harness_assigned(struct harness *h, struct sbc *gw, struct sbc *agent,
+			     const char *external_id, Switchboard__V1__Channel channel,
+			     const char *queue);
 /* Accepts offer_id and asserts AssignmentConfirmed (ref = seq). */
 void harness_accept(struct harness *h, struct sbc *agent, const char *offer_id,
 		    const char *contact_id);

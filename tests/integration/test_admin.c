@@ -934,8 +934,7 @@ HARNESS_TEST(test_metrics_are_valid_prometheus_exposition)
 
 	/* some traffic: one contact handled end to end, one rejected offer */
 	harness_available(h, alice);
-	const char *id = harness_submit_id(h, gw, "call-m1", VOICE, "voice-q");
-	harness_accept(h, alice, harness_offer_for(h, alice, id, OFFER_MS), id);
+	const char *id = harness_assigned(h, gw, alice, "call-m1", VOICE, "voice-q");
 	harness_reply(h, alice, sbc_complete(alice, id, "resolved"), SB_BODY(ACK),
 	              HARNESS_REPLY_MS);
 	harness_await(h, gw, SB_BODY(CONTACT_COMPLETED), HARNESS_REPLY_MS);

@@ -209,8 +209,7 @@ HARNESS_TEST(test_gateway_hears_only_of_its_own_contacts)
 	struct sbc *alice = harness_agent(h, "alice");
 
 	harness_available(h, alice);
-	const char *id = harness_submit_id(h, gw1, "call-1", VOICE, "voice-q");
-	harness_accept(h, alice, harness_offer_for(h, alice, id, OFFER_MS), id);
+	harness_assigned(h, gw1, alice, "call-1", VOICE, "voice-q");
 	harness_await(h, gw1, SB_BODY(CONTACT_ASSIGNED), HARNESS_REPLY_MS);
 	harness_expect_silence(h, gw2, 300);
 }
@@ -353,8 +352,7 @@ HARNESS_TEST(test_cancel_assigned_contact_is_conflict)
 	struct sbc *alice = harness_agent(h, "alice");
 
 	harness_available(h, alice);
-	const char *id = harness_submit_id(h, gw, "call-1", VOICE, "voice-q");
-	harness_accept(h, alice, harness_offer_for(h, alice, id, OFFER_MS), id);
+	const char *id = harness_assigned(h, gw, alice, "call-1", VOICE, "voice-q");
 
 	harness_expect_error(h, gw, sbc_cancel(gw, id, "abandoned"), SB_ERR_CODE(CONFLICT),
 			     HARNESS_REPLY_MS);
@@ -412,8 +410,7 @@ HARNESS_TEST(test_reconnected_agent_gets_its_assignment_again)
 	struct sbc *alice = harness_agent(h, "alice");
 
 	harness_available(h, alice);
-	const char *id = harness_submit_id(h, gw, "call-1", VOICE, "voice-q");
-	harness_accept(h, alice, harness_offer_for(h, alice, id, OFFER_MS), id);
+	const char *id = harness_assigned(h, gw, alice, "call-1", VOICE, "voice-q");
 	harness_close(h, alice);
 	harness_sleep(h, 200);
 
@@ -449,8 +446,7 @@ HARNESS_TEST(test_wrapup_holds_the_slot_until_ready)
 	struct sbc *alice = harness_agent(h, "alice");
 
 	harness_available(h, alice);
-	const char *first = harness_submit_id(h, gw, "call-1", VOICE, "voice-q");
-	harness_accept(h, alice, harness_offer_for(h, alice, first, OFFER_MS), first);
+	const char *first = harness_assigned(h, gw, alice, "call-1", VOICE, "voice-q");
 	harness_reply(h, alice, sbc_complete(alice, first, "resolved"), SB_BODY(ACK),
 		      HARNESS_REPLY_MS);
 

@@ -125,8 +125,7 @@ HARNESS_TEST(test_standby_takes_over_when_the_leader_dies)
 	struct sbc *alice = harness_agent(h, "alice");
 
 	harness_available(h, alice);
-	const char *held = harness_submit_id(h, gw, "call-1", VOICE, "voice-q");
-	harness_accept(h, alice, harness_offer_for(h, alice, held, 3000), held);
+	const char *held = harness_assigned(h, gw, alice, "call-1", VOICE, "voice-q");
 	const char *waiting = harness_submit_id(h, gw, "mail-1", EMAIL, "email-q");
 
 	int64_t t0 = harness_now_ms();

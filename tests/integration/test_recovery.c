@@ -97,8 +97,7 @@ HARNESS_TEST(test_assignment_stays_and_outstanding_offer_is_requeued)
 	struct sbc *alice = harness_agent(h, "alice");
 
 	harness_available(h, alice);
-	const char *held = harness_submit_id(h, gw, "call-1", VOICE, "voice-q");
-	harness_accept(h, alice, harness_offer_for(h, alice, held, OFFER_MS), held);
+	const char *held = harness_assigned(h, gw, alice, "call-1", VOICE, "voice-q");
 	struct sbc *bob = harness_agent(h, "bob");
 	harness_available(h, bob);
 	const char *offered = harness_submit_id(h, gw, "call-2", VOICE, "voice-q");
@@ -183,8 +182,7 @@ HARNESS_TEST(test_gateway_hears_its_open_contacts_again)
 	struct sbc *alice = harness_agent(h, "alice");
 
 	harness_available(h, alice);
-	const char *id = harness_submit_id(h, gw, "call-1", VOICE, "voice-q");
-	harness_accept(h, alice, harness_offer_for(h, alice, id, OFFER_MS), id);
+	const char *id = harness_assigned(h, gw, alice, "call-1", VOICE, "voice-q");
 	const char *other = harness_submit_id(h, harness_gateway(h, "gw2"), "x", EMAIL, "email-q");
 	harness_close(h, gw);
 

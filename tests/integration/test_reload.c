@@ -62,8 +62,7 @@ HARNESS_TEST(test_reload_keeps_contacts_offers_and_connections)
 	const char *offered = harness_submit_id(h, gw, "call-1", VOICE, "voice-q");
 	const char *offer = harness_offer_for(h, alice, offered, OFFER_MS);
 	harness_available(h, bob);
-	const char *held = harness_submit_id(h, gw, "chat-1", CHAT, "chat-q");
-	harness_accept(h, bob, harness_offer_for(h, bob, held, OFFER_MS), held);
+	const char *held = harness_assigned(h, gw, bob, "chat-1", CHAT, "chat-q");
 	const char *mail1 = harness_submit_id(h, gw, "mail-1", EMAIL, "email-q");
 	(void)mail1;
 
@@ -118,8 +117,7 @@ HARNESS_TEST(test_removing_an_agent_with_contacts_is_refused)
 	struct sbc *bob = harness_agent(h, "bob");
 
 	harness_available(h, bob);
-	const char *held = harness_submit_id(h, gw, "chat-1", CHAT, "chat-q");
-	harness_accept(h, bob, harness_offer_for(h, bob, held, OFFER_MS), held);
+	const char *held = harness_assigned(h, gw, bob, "chat-1", CHAT, "chat-q");
 
 	edit_config(h, "  - id: bob\n    name: Bob Example\n", "");
 	assert_true(reload(h, "reload refused: agent bob"));
@@ -144,8 +142,7 @@ HARNESS_TEST(test_reload_keeps_wrapup)
 	struct sbc *alice = harness_agent(h, "alice");
 
 	harness_available(h, alice);
-	const char *first = harness_submit_id(h, gw, "call-1", VOICE, "voice-q");
-	harness_accept(h, alice, harness_offer_for(h, alice, first, OFFER_MS), first);
+	const char *first = harness_assigned(h, gw, alice, "call-1", VOICE, "voice-q");
 	harness_reply(h, alice, sbc_complete(alice, first, "resolved"), SB_BODY(ACK),
 		      HARNESS_REPLY_MS);
 
