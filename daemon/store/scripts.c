@@ -10,71 +10,82 @@
 	"  return redis.error_reply('FENCED epoch ' .. " arg " .. ' is not the current epoch')\n"  \
 	"end\n"
 
-/* submit: idempotent creation of a contact.
- * KEYS: 1 external-id key (hash), 2 new contact's hash, 3 queue zset,
- *       4 events, 5 open set, 6 epoch
- * ARGV: 1 epoch, 2 contact id, 3 idempotency ttl (s), 4 events maxlen,
- *       5 deadline ms, 6 contact key prefix, 7.. contact hash field/value pairs
- * Returns {1, id} when created, or {0, id, field, value, ...} with the
- * existing contact's hash when (gateway, external_id) was seen before. The
- * existing contact's key is built from the prefix: it carries the same hash
- * tag, so it is on the same slot. */
-static const char script_submit[] =
-	FENCE("KEYS[6]", "ARGV[1]")
-	"local existing = redis.call('HGET', KEYS[1], 'contact')\n"
-	"if existing then\n"
-	"  local h = redis.call('HGETALL', ARGV[6] .. existing)\n"
-	"  local out = {0, existing}\n"
-	"  for i = 1, #h do out[#out + 1] = h[i] end\n"
-	"  return out\n"
+/* batch: every transition the daemon makes in one turn of its event loop,
+ * in one call (group commit). Redis runs a script as one step, so the batch
+ * is atomic as a whole, and it pays the call, the argument parsing and the
+ * fencing check once instead of once per transition.
+ * KEYS: 1 epoch, 2 events stream, 3 open set, 4 roster set
+ * ARGV: 1 epoch, 2 events maxlen, 3 idempotency ttl (s), 4 contact key
+ *       prefix, then the operations, each as: op ('s' | 'w'), n, then n
+ *       arguments:
+ *   's' submit, the idempotent creation of a contact: external-id key,
+ *       contact key, queue key, contact id, deadline ms, then the contact
+ *       hash's field/value pairs. Answers {1, id} when created, or
+ *       {0, id, field, value, ...} with the existing contact's hash when
+ *       (gateway, external_id) was seen within the ttl.
+ *   'w' write, one transition of a contact or an agent: hash key, zset op
+ *       'add'|'rem'|'move'|'none', zset key, the zset a 'move' takes the
+ *       member out of, member, score, expire the hash after this many
+ *       seconds (0: never), '1' when the contact is finished (leaves the
+ *       open set) or 'r' when an agent's roster was changed (joins the
+ *       roster set) or '0', N, then N hash field/value pairs, then the
+ *       event's field/value pairs. Answers 1.
+ * Answers one reply per operation, in order. Every write sets whole fields,
+ * never increments, so replaying one after a lost connection is harmless.
+ * Keys other than KEYS[] are built by the daemon with the site's hash tag,
+ * so they are on KEYS[1]'s slot. */
+static const char script_batch[] =
+	FENCE("KEYS[1]", "ARGV[1]")
+	"local function submit(a, z)\n"
+	"  local ext, id = ARGV[a], ARGV[a + 3]\n"
+	"  if not redis.call('SET', ext, id, 'NX', 'EX', ARGV[3]) then\n"
+	/* Before 0.2 the external-id key was a hash; honour one still alive. */
+	"    local existing = redis.pcall('GET', ext)\n"
+	"    if type(existing) == 'table' then existing = redis.call('HGET', ext, 'contact') end\n"
+	"    local h = redis.call('HGETALL', ARGV[4] .. existing)\n"
+	"    local out = {0, existing}\n"
+	"    for i = 1, #h do out[#out + 1] = h[i] end\n"
+	"    return out\n"
+	"  end\n"
+	"  local f, ev = {}, {'event', 'submitted', 'contact', id}\n"
+	"  for i = a + 5, z, 2 do\n"
+	"    f[#f + 1] = ARGV[i]; f[#f + 1] = ARGV[i + 1]\n"
+	"    if ARGV[i] ~= 'payload' then ev[#ev + 1] = ARGV[i]; ev[#ev + 1] = ARGV[i + 1] end\n"
+	"  end\n"
+	"  redis.call('HSET', ARGV[a + 1], unpack(f))\n"
+	"  redis.call('ZADD', ARGV[a + 2], ARGV[a + 4], id)\n"
+	"  redis.call('SADD', KEYS[3], id)\n"
+	"  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', unpack(ev))\n"
+	"  return {1, id}\n"
 	"end\n"
-	"local fields = {}\n"
-	"for i = 7, #ARGV do fields[#fields + 1] = ARGV[i] end\n"
-	"redis.call('HSET', KEYS[2], unpack(fields))\n"
-	"redis.call('ZADD', KEYS[3], ARGV[5], ARGV[2])\n"
-	"redis.call('SADD', KEYS[5], ARGV[2])\n"
-	"redis.call('HSET', KEYS[1], 'contact', ARGV[2])\n"
-	"redis.call('EXPIRE', KEYS[1], ARGV[3])\n"
-	"local h = {}\n"
-	"for i = 7, #ARGV, 2 do\n"
-	"  if ARGV[i] ~= 'payload' then h[#h + 1] = ARGV[i]; h[#h + 1] = ARGV[i + 1] end\n"
+	"local function write(a, z)\n"
+	"  local hk, zop, member, n = ARGV[a], ARGV[a + 1], ARGV[a + 4], tonumber(ARGV[a + 8])\n"
+	"  if n > 0 then\n"
+	"    local h = {}\n"
+	"    for i = a + 9, a + 8 + 2 * n do h[#h + 1] = ARGV[i] end\n"
+	"    redis.call('HSET', hk, unpack(h))\n"
+	"  end\n"
+	"  if zop == 'move' then redis.call('ZREM', ARGV[a + 3], member) end\n"
+	"  if zop == 'add' or zop == 'move' then\n"
+	"    redis.call('ZADD', ARGV[a + 2], ARGV[a + 5], member)\n"
+	"  elseif zop == 'rem' then redis.call('ZREM', ARGV[a + 2], member) end\n"
+	"  local flag = ARGV[a + 7]\n"
+	"  if flag == '1' then redis.call('SREM', KEYS[3], member)\n"
+	"  elseif flag == 'r' then redis.call('SADD', KEYS[4], member) end\n"
+	"  if tonumber(ARGV[a + 6]) > 0 then redis.call('EXPIRE', hk, ARGV[a + 6]) end\n"
+	"  local ev = {}\n"
+	"  for i = a + 9 + 2 * n, z do ev[#ev + 1] = ARGV[i] end\n"
+	"  if #ev > 0 then redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', unpack(ev)) end\n"
+	"  return 1\n"
 	"end\n"
-	"redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[4], '*', 'event', 'submitted',\n"
-	"           'contact', ARGV[2], unpack(h))\n"
-	"return {1, ARGV[2]}\n";
-
-/* write: one state transition of a contact or an agent.
- * KEYS: 1 hash, 2 zset (or any key when ARGV[2] is 'none'), 3 events,
- *       4 the zset a 'move' takes the member out of, 5 the open set (contacts)
- *       or the roster set (agents), 6 epoch
- * ARGV: 1 epoch, 2 zset op 'add'|'rem'|'move'|'none', 3 member, 4 score,
- *       5 events maxlen, 6 expire the hash after this many seconds (0: never),
- *       7 '1' when the contact is finished (leaves the open set), 'r' when an
- *       agent's roster was changed (joins the roster set), else '0', 8 N,
- *       then N hash field/value pairs, then event field/value pairs.
- * Every write sets whole fields, never increments, so replaying a write
- * after a lost connection is harmless. */
-static const char script_write[] =
-	FENCE("KEYS[6]", "ARGV[1]")
-	"local n = tonumber(ARGV[8])\n"
-	"if n > 0 then\n"
-	"  local h = {}\n"
-	"  for i = 9, 8 + 2 * n do h[#h + 1] = ARGV[i] end\n"
-	"  redis.call('HSET', KEYS[1], unpack(h))\n"
+	"local out, i = {}, 5\n"
+	"while i < #ARGV do\n"
+	"  local op, n = ARGV[i], tonumber(ARGV[i + 1])\n"
+	"  if op == 's' then out[#out + 1] = submit(i + 2, i + 1 + n)\n"
+	"  else out[#out + 1] = write(i + 2, i + 1 + n) end\n"
+	"  i = i + 2 + n\n"
 	"end\n"
-	"if ARGV[2] == 'move' then redis.call('ZREM', KEYS[4], ARGV[3]) end\n"
-	"if ARGV[2] == 'add' or ARGV[2] == 'move' then\n"
-	"  redis.call('ZADD', KEYS[2], ARGV[4], ARGV[3])\n"
-	"elseif ARGV[2] == 'rem' then redis.call('ZREM', KEYS[2], ARGV[3]) end\n"
-	"if ARGV[7] == '1' then redis.call('SREM', KEYS[5], ARGV[3])\n"
-	"elseif ARGV[7] == 'r' then redis.call('SADD', KEYS[5], ARGV[3]) end\n"
-	"if tonumber(ARGV[6]) > 0 then redis.call('EXPIRE', KEYS[1], ARGV[6]) end\n"
-	"local ev = {}\n"
-	"for i = 9 + 2 * n, #ARGV do ev[#ev + 1] = ARGV[i] end\n"
-	"if #ev > 0 then\n"
-	"  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[5], '*', unpack(ev))\n"
-	"end\n"
-	"return 1\n";
+	"return out\n";
 
 /* lease: take or renew the leader lease.
  * KEYS: 1 leader (string "<node> <gateway addr> <agent addr>"), 2 epoch
@@ -111,8 +122,7 @@ static const char script_release[] =
 const char *scripts_source(enum script_id id)
 {
 	switch (id) {
-	case SCRIPT_SUBMIT: return script_submit;
-	case SCRIPT_WRITE: return script_write;
+	case SCRIPT_BATCH: return script_batch;
 	case SCRIPT_LEASE: return script_lease;
 	case SCRIPT_RELEASE: return script_release;
 	case SCRIPT_COUNT: break;
@@ -122,6 +132,6 @@ const char *scripts_source(enum script_id id)
 
 const char *scripts_name(enum script_id id)
 {
-	static const char *const names[] = { "submit", "write", "lease", "release" };
+	static const char *const names[] = { "batch", "lease", "release" };
 	return id < SCRIPT_COUNT ? names[id] : "?";
 }

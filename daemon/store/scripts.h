@@ -3,7 +3,7 @@
 #ifndef SB_STORE_SCRIPTS_H
 #define SB_STORE_SCRIPTS_H
 
-enum script_id { SCRIPT_SUBMIT, SCRIPT_WRITE, SCRIPT_LEASE, SCRIPT_RELEASE, SCRIPT_COUNT };
+enum script_id { SCRIPT_BATCH, SCRIPT_LEASE, SCRIPT_RELEASE, SCRIPT_COUNT };
 
 const char *scripts_source(enum script_id id);
 const char *scripts_name(enum script_id id);

@@ -1,4 +1,6 @@
-/* The store: see store.h. hiredis lives here and nowhere else. */
+/* The store: see store.h. hiredis lives here and nowhere else. This file
+ * owns the connection, sends requests, matches replies and replays; what
+ * each request carries is built in requests.c. */
 #include "store/store.h"
 
 #include <event2/event.h>
@@ -14,76 +16,17 @@
 #include "err.h"
 #include "log.h"
 #include "metrics.h"
+#include "store/internal.h"
 #include "store/keys.h"
 #include "store/scripts.h"
 #include "xalloc.h"
 
-struct store_req;
-typedef void (*store_answer_fn)(struct store_req *r, redisReply *reply);
-
-/* One command in flight (or waiting for replay). Owner: the store, from
- * creation until its reply has been handled (or it has been replayed). */
-struct store_req {
-	struct store *st;
-	struct store_req *next;
-	int64_t sent_ms; /* monotonic */
-	enum script_id script;
-	bool is_script_load;
-	bool is_raw;  /* a plain command: argv[0] is its (static) name */
-	bool replay;
-	int argc;
-	char **argv; /* scripts: argv[0..1] are "EVALSHA" and the sha, filled at send time */
-	size_t *argvlen;
-	/* Turns a reply (never an error reply) into the caller's callback. */
-	store_answer_fn answer;
-	/* Tells the caller it failed; err is an SB_ERR_*. */
-	void (*fail)(struct store_req *r, int err);
-	store_submit_cb submit_cb;
-	store_done_cb done_cb;
-	store_lease_cb lease_cb;
-	store_scan_cb scan_cb;
-	store_read_cb read_cb;
-	void *arg;
-};
-
-struct store {
-	struct event_base *base;
-	struct store_conf conf; /* strings owned below */
-	char *address, *site;
-	char *host;
-	int port;
-	char *unix_path;
-	char *events_key;
-	char *contact_prefix;
-	char *open_key, *leader_key, *epoch_key, *roster_key;
-	char maxlen[24], ttl[24];
-	char epoch[24]; /* the epoch this daemon writes under; "0" while it leads none */
-	store_fenced_fn on_fenced;
-
-	enum store_state state;
-	redisAsyncContext *ac;
-	bool freeing;
-	bool warned; /* this outage has been logged */
-	char sha[SCRIPT_COUNT][41];
-	int scripts_loaded;
-
-	struct store_req *pending_head, *pending_tail; /* FIFO in send order */
-	size_t n_pending;
-	struct store_req *replay_head, *replay_tail;
-	size_t n_replay;
-
-	struct event *connect_timer;
-	struct event *command_timer;
-	struct event *reconnect_timer;
-	int64_t backoff_ms;
-
-	store_state_fn on_state;
-	void *ctx;
-};
-
 /* Replay is bounded so an outage under load cannot grow memory without
  * limit; past it, writes are only reported failed (and logged). */
 #define STORE_REPLAY_MAX 1000000
+
+/* See STORE_BATCH_MAX_OPS. */
+#define STORE_BATCH_MAX_BYTES (1u << 20)
 
 static int64_t store_now_ms(void)
 {
@@ -123,68 +66,36 @@ static void store_set_state(struct store *st, enum store_state s, const char *wh
 		st->on_state(st->ctx, s);
 }
 
-static void store_req_free(struct store_req *r)
+
+struct store_req *store_req_new(struct store *st, enum store_req_kind kind, const char *name)
 {
-	for (int i = r->is_raw ? 1 : 2; i < r->argc; i++)
-		free(r->argv[i]);
-	free(r->argv);
-	free(r->argvlen);
+	struct store_req *r = xcalloc(1, sizeof *r);
+
+	r->st = st;
+	r->kind = kind;
+	r->name = name;
+	r->queued_ms = store_now_ms();
+	memcpy(r->epoch, st->epoch, sizeof r->epoch);
+	return r;
+}
+
+void store_req_free(struct store_req *r)
+{
+	resp_free(&r->args);
 	free(r);
 }
 
-static struct store_req *store_req_new(struct store *st, enum script_id script, int nargs)
-{
-	struct store_req *r = xcalloc(1, sizeof *r);
-	r->st = st;
-	r->script = script;
-	r->argc = nargs + 2;
-	r->argv = xcalloc((size_t)r->argc, sizeof *r->argv);
-	r->argvlen = xcalloc((size_t)r->argc, sizeof *r->argvlen);
-	return r;
-}
-
-/* A plain command of nargs arguments after its name. */
-static struct store_req *store_raw_new(struct store *st, const char *cmd, int nargs)
-{
-	struct store_req *r = xcalloc(1, sizeof *r);
-	r->st = st;
-	r->is_raw = true;
-	r->argc = nargs + 1;
-	r->argv = xcalloc((size_t)r->argc, sizeof *r->argv);
-	r->argvlen = xcalloc((size_t)r->argc, sizeof *r->argvlen);
-	r->argv[0] = (char *)(uintptr_t)cmd;
-	r->argvlen[0] = strlen(cmd);
-	return r;
-}
-
-/* Copies one argument; binary-safe, so len is exact (0 is an empty value). */
-static void store_req_arg(struct store_req *r, int *i, const char *v, size_t len)
-{
-	int at = (r->is_raw ? 1 : 2) + (*i)++;
-	r->argv[at] = xmalloc(len + 1);
-	memcpy(r->argv[at], v, len);
-	r->argv[at][len] = '\0';
-	r->argvlen[at] = len;
-}
-
-static void store_req_str(struct store_req *r, int *i, const char *v)
-{
-	store_req_arg(r, i, v, strlen(v));
-}
-
-static void store_req_num(struct store_req *r, int *i, int64_t v)
-{
-	char buf[24];
-	snprintf(buf, sizeof buf, "%" PRId64, v);
-	store_req_str(r, i, buf);
-}
-
-static void store_req_fields(struct store_req *r, int *i, const struct store_field *f, size_t n)
+void store_req_fields(struct store_req *r, const struct store_field *f, size_t n)
 {
 	for (size_t k = 0; k < n; k++) {
-		store_req_str(r, i, f[k].name);
-		store_req_arg(r, i, f[k].value, f[k].len ? f[k].len : strlen(f[k].value));
+		resp_add_str(&r->args, f[k].name);
+		resp_add(&r->args, f[k].value, f[k].len ? f[k].len : strlen(f[k].value));
 	}
+}
+
+void store_set_epoch(struct store *st, const char *epoch)
+{
+	snprintf(st->epoch, sizeof st->epoch, "%s", epoch);
 }
 
 static void store_schedule_reconnect(struct store *st)
@@ -243,20 +154,33 @@ static void store_on_connect_timer(evutil_socket_t fd, short what, void *arg)
 	store_abort(arg, "connect timed out");
 }
 
+
 static void store_on_reply(redisAsyncContext *ac, void *reply, void *privdata);
 
-static void store_unlink(struct store *st, struct store_req *r);
-
-/* Sends r. Returns SB_ERR_STORE_UNAVAILABLE, with r still the caller's, if
- * hiredis would not take it. */
+/* Frames r as one RESP command behind its command name (or script sha) and
+ * hands it to hiredis. Returns SB_ERR_STORE_UNAVAILABLE, with r still the
+ * caller's, if there is no connection or hiredis would not take it. */
 static int store_send(struct store *st, struct store_req *r)
 {
-	if (!r->is_script_load && !r->is_raw) {
-		r->argv[0] = "EVALSHA";
-		r->argvlen[0] = 7;
-		r->argv[1] = st->sha[r->script];
-		r->argvlen[1] = 40;
+	struct resp cmd = { 0 };
+
+	if (st->ac == NULL)
+		return SB_ERR_STORE_UNAVAILABLE;
+	resp_add_header(&cmd, r->args.n + (r->kind == REQ_RAW ? 1 : 2));
+	if (r->kind == REQ_RAW) {
+		resp_add_str(&cmd, r->name);
+	} else if (r->kind == REQ_SCRIPT_LOAD) {
+		resp_add_str(&cmd, "SCRIPT");
+		resp_add_str(&cmd, "LOAD");
+	} else {
+		resp_add_str(&cmd, "EVALSHA");
+		resp_add(&cmd, st->sha[r->script], 40);
 	}
+	resp_add_all(&cmd, &r->args);
+	int rc = redisAsyncFormattedCommand(st->ac, store_on_reply, r, cmd.buf, cmd.len);
+	resp_free(&cmd);
+	if (rc != REDIS_OK)
+		return SB_ERR_STORE_UNAVAILABLE;
 	r->sent_ms = store_now_ms();
 	r->next = NULL;
 	if (st->pending_tail != NULL)
@@ -264,12 +188,7 @@ static int store_send(struct store *st, struct store_req *r)
 	else
 		st->pending_head = r;
 	st->pending_tail = r;
-	st->n_pending++;
-	if (redisAsyncCommandArgv(st->ac, store_on_reply, r, r->argc, (const char **)r->argv,
-				  r->argvlen) != REDIS_OK) {
-		store_unlink(st, r);
-		return SB_ERR_STORE_UNAVAILABLE;
-	}
+	st->n_pending += r->kind == REQ_BATCH ? r->n_members : 1;
 	if (!evtimer_pending(st->command_timer, NULL))
 		store_arm_command_timer(st);
 	return 0;
@@ -290,7 +209,7 @@ static void store_unlink(struct store *st, struct store_req *r)
 	*pp = r->next;
 	if (st->pending_tail == r)
 		st->pending_tail = prev;
-	st->n_pending--;
+	st->n_pending -= r->kind == REQ_BATCH ? r->n_members : 1;
 }
 
 static void store_replay_push(struct store *st, struct store_req *r)
@@ -311,6 +230,118 @@ static void store_replay_push(struct store *st, struct store_req *r)
 	st->n_replay++;
 }
 
+/* Tells r's caller how it went (reply is r's own, NULL on failure), then
+ * frees r, or keeps it for replay if Redis may not have it. */
+static void store_finish(struct store *st, struct store_req *r, int err, redisReply *reply)
+{
+	metrics_store_reply(store_now_ms() - r->queued_ms, err);
+	if (err != 0)
+		r->fail(r, err);
+	else
+		r->answer(r, reply);
+	if (err == SB_ERR_STORE_UNAVAILABLE && r->replay && !st->freeing)
+		store_replay_push(st, r);
+	else
+		store_req_free(r);
+}
+
+/* Answers a batch's operations in order, from the batch's reply (NULL when
+ * the whole batch failed with err), and frees the batch. */
+static void store_finish_batch(struct store *st, struct store_req *b, int err, redisReply *reply)
+{
+	struct store_req *m = b->members;
+	size_t i = 0;
+
+	b->members = NULL;
+	while (m != NULL) {
+		struct store_req *next = m->next;
+		redisReply *own = err == 0 ? reply->element[i] : NULL;
+		int e = err;
+		if (own != NULL && own->type == REDIS_REPLY_ERROR) {
+			log_error("store: redis refused a %s: %s", m->name, own->str);
+			e = SB_ERR_INTERNAL;
+		}
+		store_finish(st, m, e, e == 0 ? own : NULL);
+		m = next;
+		i++;
+	}
+	store_req_free(b);
+}
+
+/* Sends this turn's batch: the fixed keys and arguments, then each
+ * operation as its letter, its argument count and its arguments. */
+static void store_flush(struct store *st)
+{
+	struct store_req *b = st->batch;
+
+	if (b == NULL)
+		return;
+	st->batch = st->batch_tail = NULL;
+	st->batch_bytes = 0;
+	resp_add_str(&b->args, "4");
+	resp_add_str(&b->args, st->epoch_key);
+	resp_add_str(&b->args, st->events_key);
+	resp_add_str(&b->args, st->open_key);
+	resp_add_str(&b->args, st->roster_key);
+	resp_add_str(&b->args, b->epoch);
+	resp_add_str(&b->args, st->maxlen);
+	resp_add_str(&b->args, st->ttl);
+	resp_add_str(&b->args, st->contact_prefix);
+	for (struct store_req *m = b->members; m != NULL; m = m->next) {
+		resp_add(&b->args, &m->op, 1);
+		resp_add_num(&b->args, m->args.n);
+		resp_add_all(&b->args, &m->args);
+	}
+	if (store_send(st, b) != 0)
+		store_finish_batch(st, b, SB_ERR_STORE_UNAVAILABLE, NULL);
+}
+
+static void store_on_flush(evutil_socket_t fd, short what, void *arg)
+{
+	store_flush(arg);
+}
+
+/* Adds an operation to this turn's batch. Operations made under different
+ * epochs (a write kept for replay across a new term) never share a batch:
+ * each is fenced by its own. */
+static void store_batch_add(struct store *st, struct store_req *op)
+{
+	if (st->batch != NULL && strcmp(st->batch->epoch, op->epoch) != 0)
+		store_flush(st);
+	if (st->batch == NULL) {
+		struct store_req *b = store_req_new(st, REQ_BATCH, scripts_name(SCRIPT_BATCH));
+		b->script = SCRIPT_BATCH;
+		memcpy(b->epoch, op->epoch, sizeof b->epoch);
+		st->batch = b;
+		/* Runs after the callbacks already due in this loop turn, so
+		 * everything they ask for goes in one batch. */
+		event_active(st->flush_ev, EV_TIMEOUT, 1);
+	}
+	op->next = NULL;
+	if (st->batch_tail != NULL)
+		st->batch_tail->next = op;
+	else
+		st->batch->members = op;
+	st->batch_tail = op;
+	st->batch->n_members++;
+	st->batch_bytes += op->args.len;
+	if (st->batch->n_members >= STORE_BATCH_MAX_OPS || st->batch_bytes >= STORE_BATCH_MAX_BYTES)
+		store_flush(st);
+}
+
+int store_go(struct store *st, struct store_req *r)
+{
+	if (r->kind == REQ_OP) {
+		store_batch_add(st, r);
+		return 0;
+	}
+	store_flush(st); /* replies come in send order: keep the callers' order */
+	int rc = store_send(st, r);
+	if (rc != 0)
+		store_req_free(r);
+	return rc;
+}
+
 static void store_replay_all(struct store *st)
 {
 	struct store_req *r = st->replay_head;
@@ -320,18 +351,13 @@ static void store_replay_all(struct store *st)
 	st->n_replay = 0;
 	if (n > 0)
 		log_info("store: replaying %zu writes made while redis was away", n);
-	while (r != NULL && st->ac != NULL) {
-		struct store_req *next = r->next;
-		if (store_send(st, r) != 0)
-			break;
-		r = next;
-	}
-	/* Lost the connection again mid-way: keep the rest for next time. */
+	/* A batch that cannot go puts its writes back on the replay queue. */
 	while (r != NULL) {
 		struct store_req *next = r->next;
-		store_replay_push(st, r);
+		store_batch_add(st, r);
 		r = next;
 	}
+	store_flush(st);
 }
 
 static void store_on_script_loaded(struct store *st, struct store_req *r, redisReply *reply)
@@ -353,120 +379,6 @@ static void store_on_script_loaded(struct store *st, struct store_req *r, redisR
 		if (st->ac != NULL)
 			store_set_state(st, STORE_READY, "");
 	}
-}
-
-/* Answers a submit from its EVALSHA reply. */
-static void store_answer_submit(struct store_req *r, redisReply *reply)
-{
-	struct store_submit_result res = { 0 };
-	struct store_field *fields = NULL;
-
-	if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 2 ||
-	    reply->element[0]->type != REDIS_REPLY_INTEGER ||
-	    reply->element[1]->type != REDIS_REPLY_STRING) {
-		log_error("store: unexpected reply to submit");
-		r->submit_cb(r->arg, SB_ERR_INTERNAL, NULL);
-		return;
-	}
-	res.created = reply->element[0]->integer == 1;
-	res.contact_id = reply->element[1]->str;
-	size_t n = (reply->elements - 2) / 2;
-	if (n > 0) {
-		fields = xcalloc(n, sizeof *fields);
-		for (size_t i = 0; i < n; i++) {
-			redisReply *k = reply->element[2 + 2 * i], *v = reply->element[3 + 2 * i];
-			fields[i].name = k->type == REDIS_REPLY_STRING ? k->str : "";
-			fields[i].value = v->type == REDIS_REPLY_STRING ? v->str : "";
-			fields[i].len = v->type == REDIS_REPLY_STRING ? v->len : 0;
-		}
-	}
-	res.fields = fields;
-	res.n_fields = n;
-	r->submit_cb(r->arg, 0, &res);
-	free(fields);
-}
-
-static void store_fail_submit(struct store_req *r, int err)
-{
-	r->submit_cb(r->arg, err, NULL);
-}
-
-static void store_answer_done(struct store_req *r, redisReply *reply)
-{
-	if (r->done_cb != NULL)
-		r->done_cb(r->arg, 0);
-}
-
-static void store_fail_done(struct store_req *r, int err)
-{
-	if (r->done_cb != NULL)
-		r->done_cb(r->arg, err);
-}
-
-static void store_answer_lease(struct store_req *r, redisReply *reply)
-{
-	if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
-	    reply->element[0]->type != REDIS_REPLY_INTEGER ||
-	    reply->element[1]->type != REDIS_REPLY_STRING) {
-		log_error("store: unexpected reply to lease");
-		r->lease_cb(r->arg, SB_ERR_INTERNAL, STORE_LEASE_HELD_BY_OTHER, "");
-		return;
-	}
-	enum store_lease_status status = (enum store_lease_status)reply->element[0]->integer;
-	if (status != STORE_LEASE_HELD_BY_OTHER)
-		snprintf(r->st->epoch, sizeof r->st->epoch, "%s", reply->element[1]->str);
-	r->lease_cb(r->arg, 0, status, reply->element[1]->str);
-}
-
-static void store_fail_lease(struct store_req *r, int err)
-{
-	r->lease_cb(r->arg, err, STORE_LEASE_HELD_BY_OTHER, "");
-}
-
-static void store_answer_scan(struct store_req *r, redisReply *reply)
-{
-	if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
-	    reply->element[0]->type != REDIS_REPLY_STRING ||
-	    reply->element[1]->type != REDIS_REPLY_ARRAY) {
-		r->scan_cb(r->arg, SB_ERR_INTERNAL, "0", NULL, 0);
-		return;
-	}
-	redisReply *m = reply->element[1];
-	const char **ids = xcalloc(m->elements ? m->elements : 1, sizeof *ids);
-	size_t n = 0;
-	for (size_t i = 0; i < m->elements; i++)
-		if (m->element[i]->type == REDIS_REPLY_STRING)
-			ids[n++] = m->element[i]->str;
-	r->scan_cb(r->arg, 0, reply->element[0]->str, ids, n);
-	free(ids);
-}
-
-static void store_fail_scan(struct store_req *r, int err)
-{
-	r->scan_cb(r->arg, err, "0", NULL, 0);
-}
-
-static void store_answer_read(struct store_req *r, redisReply *reply)
-{
-	if (reply->type != REDIS_REPLY_ARRAY) {
-		r->read_cb(r->arg, SB_ERR_INTERNAL, NULL, 0);
-		return;
-	}
-	size_t n = reply->elements / 2;
-	struct store_field *f = xcalloc(n ? n : 1, sizeof *f);
-	for (size_t i = 0; i < n; i++) {
-		redisReply *k = reply->element[2 * i], *v = reply->element[2 * i + 1];
-		f[i].name = k->type == REDIS_REPLY_STRING ? k->str : "";
-		f[i].value = v->type == REDIS_REPLY_STRING ? v->str : "";
-		f[i].len = v->type == REDIS_REPLY_STRING ? v->len : 0;
-	}
-	r->read_cb(r->arg, 0, f, n);
-	free(f);
-}
-
-static void store_fail_read(struct store_req *r, int err)
-{
-	r->read_cb(r->arg, err, NULL, 0);
 }
 
 static void store_drop_replay(struct store *st)
@@ -493,6 +405,21 @@ static void store_fenced(struct store *st, const char *why)
 		st->on_fenced(st->ctx);
 }
 
+/* The SB_ERR_* a reply means for the request (0: a usable reply). */
+static int store_reply_error(const struct store_req *r, const redisReply *reply)
+{
+	if (reply == NULL)
+		return SB_ERR_STORE_UNAVAILABLE;
+	if (reply->type != REDIS_REPLY_ERROR)
+		return 0;
+	if (strstr(reply->str, "FENCED") != NULL)
+		return SB_ERR_NOT_LEADER;
+	log_error("store: redis refused %s: %s", r->name, reply->str);
+	return strncmp(reply->str, "NOSCRIPT", 8) == 0 || strncmp(reply->str, "LOADING", 7) == 0
+		       ? SB_ERR_STORE_UNAVAILABLE
+		       : SB_ERR_INTERNAL;
+}
+
 static void store_on_reply(redisAsyncContext *ac, void *reply_, void *privdata)
 {
 	struct store_req *r = privdata;
@@ -500,45 +427,29 @@ static void store_on_reply(redisAsyncContext *ac, void *reply_, void *privdata)
 	redisReply *reply = reply_;
 
 	store_unlink(st, r);
-	if (st->freeing)
-		r->replay = false; /* shutting down: callers hear, nothing is kept */
 	if (reply == NULL) {
 		/* The connection is going away; refuse new work from callbacks. */
 		store_set_state(st, STORE_DOWN, "connection lost");
 	} else {
 		store_arm_command_timer(st);
 	}
-	if (r->is_script_load) {
+	if (r->kind == REQ_SCRIPT_LOAD) {
 		store_on_script_loaded(st, r, reply);
 		store_req_free(r);
 		return;
 	}
-	int err = 0;
-	bool fenced = false;
-	if (reply == NULL) {
-		err = SB_ERR_STORE_UNAVAILABLE;
-	} else if (reply->type == REDIS_REPLY_ERROR) {
-		fenced = strstr(reply->str, "FENCED") != NULL;
-		if (!fenced)
-			log_error("store: redis refused %s: %s",
-				  r->is_raw ? r->argv[0] : scripts_name(r->script), reply->str);
-		err = fenced ? SB_ERR_NOT_LEADER
-		      : strncmp(reply->str, "NOSCRIPT", 8) == 0 ||
-				      strncmp(reply->str, "LOADING", 7) == 0
-			      ? SB_ERR_STORE_UNAVAILABLE
-			      : SB_ERR_INTERNAL;
+	int err = store_reply_error(r, reply);
+	if (r->kind == REQ_BATCH) {
+		if (err == 0 && (reply->type != REDIS_REPLY_ARRAY || reply->elements != r->n_members)) {
+			log_error("store: unexpected reply to a batch of %zu", r->n_members);
+			err = SB_ERR_INTERNAL;
+		}
+		store_finish_batch(st, r, err, reply);
+	} else {
+		store_finish(st, r, err, reply);
 	}
-	metrics_store_reply(store_now_ms() - r->sent_ms, err);
-	if (err != 0)
-		r->fail(r, err);
-	else
-		r->answer(r, reply);
-	if (fenced)
+	if (err == SB_ERR_NOT_LEADER)
 		store_fenced(st, reply->str);
-	if (err == SB_ERR_STORE_UNAVAILABLE && r->replay)
-		store_replay_push(st, r);
-	else
-		store_req_free(r);
 	if (err == SB_ERR_STORE_UNAVAILABLE && reply != NULL && st->ac != NULL)
 		store_abort(st, reply->str);
 }
@@ -557,23 +468,11 @@ static void store_on_connect(const redisAsyncContext *ac, int status)
 	}
 	st->scripts_loaded = 0;
 	for (int i = 0; i < SCRIPT_COUNT; i++) {
-		struct store_req *r = xcalloc(1, sizeof *r);
-		r->st = st;
+		struct store_req *r = store_req_new(st, REQ_SCRIPT_LOAD, "SCRIPT LOAD");
 		r->script = (enum script_id)i;
-		r->is_script_load = true;
-		r->argc = 3;
-		r->argv = xcalloc(3, sizeof *r->argv);
-		r->argvlen = xcalloc(3, sizeof *r->argvlen);
-		r->argv[0] = "SCRIPT";
-		r->argv[1] = "LOAD";
-		r->argv[2] = xstrdup(scripts_source((enum script_id)i));
-		r->argvlen[0] = 6;
-		r->argvlen[1] = 4;
-		r->argvlen[2] = strlen(r->argv[2]);
-		if (store_send(st, r) != 0) {
-			store_req_free(r);
+		resp_add_str(&r->args, scripts_source((enum script_id)i));
+		if (store_go(st, r) != 0)
 			return;
-		}
 	}
 }
 
@@ -664,6 +563,7 @@ struct store *store_new(struct event_base *base, const struct store_conf *conf,
 	st->connect_timer = evtimer_new(base, store_on_connect_timer, st);
 	st->command_timer = evtimer_new(base, store_on_command_timer, st);
 	st->reconnect_timer = evtimer_new(base, store_on_reconnect_timer, st);
+	st->flush_ev = event_new(base, -1, 0, store_on_flush, st);
 	if (store_parse_address(st) != 0) {
 		store_free(st);
 		return NULL;
@@ -684,12 +584,18 @@ void store_free(struct store *st)
 	 * their callbacks (with an error) so their owners can release them. */
 	st->freeing = true;
 	st->state = STORE_DOWN;
+	if (st->batch != NULL) {
+		struct store_req *b = st->batch;
+		st->batch = st->batch_tail = NULL;
+		store_finish_batch(st, b, SB_ERR_STORE_UNAVAILABLE, NULL);
+	}
 	if (st->ac != NULL) {
 		redisAsyncContext *ac = st->ac;
 		st->ac = NULL;
 		redisAsyncFree(ac);
 	}
 	store_drop_replay(st);
+	event_free(st->flush_ev);
 	event_free(st->connect_timer);
 	event_free(st->command_timer);
 	event_free(st->reconnect_timer);
@@ -713,140 +619,9 @@ enum store_state store_state(const struct store *st)
 
 size_t store_pending(const struct store *st)
 {
-	return st->n_pending;
+	return st->n_pending + (st->batch != NULL ? st->batch->n_members : 0);
 }
 
-/* Sends a request built by the functions below; frees it if it cannot go. */
-static int store_go(struct store *st, struct store_req *r)
-{
-	int rc = store_send(st, r);
-	if (rc != 0)
-		store_req_free(r);
-	return rc;
-}
-
-int store_submit(struct store *st, const struct store_submit *s, store_submit_cb cb, void *arg)
-{
-	if (st->state != STORE_READY)
-		return SB_ERR_STORE_UNAVAILABLE;
-	struct store_req *r = store_req_new(st, SCRIPT_SUBMIT, 13 + (int)s->n_fields * 2);
-	char *ext = keys_external(st->site, s->gateway_id, s->external_id);
-	char *ck = keys_contact(st->site, s->contact_id);
-	char *qk = keys_queue(st->site, s->queue);
-	int i = 0;
-
-	store_req_str(r, &i, "6");
-	store_req_str(r, &i, ext);
-	store_req_str(r, &i, ck);
-	store_req_str(r, &i, qk);
-	store_req_str(r, &i, st->events_key);
-	store_req_str(r, &i, st->open_key);
-	store_req_str(r, &i, st->epoch_key);
-	store_req_str(r, &i, st->epoch);
-	store_req_str(r, &i, s->contact_id);
-	store_req_str(r, &i, st->ttl);
-	store_req_str(r, &i, st->maxlen);
-	store_req_num(r, &i, s->deadline_ms);
-	store_req_str(r, &i, st->contact_prefix);
-	store_req_fields(r, &i, s->fields, s->n_fields);
-	free(ext);
-	free(ck);
-	free(qk);
-	r->submit_cb = cb;
-	r->answer = store_answer_submit;
-	r->fail = store_fail_submit;
-	r->arg = arg;
-	return store_go(st, r);
-}
-
-int store_write(struct store *st, const struct store_write *w, store_done_cb cb, void *arg)
-{
-	static const char *const zops[] = { "none", "add", "rem", "move" };
-
-	if (st->state != STORE_READY)
-		return SB_ERR_STORE_UNAVAILABLE;
-	struct store_req *r =
-		store_req_new(st, SCRIPT_WRITE, 15 + (int)(w->n_fields + w->n_event) * 2);
-	char *hk = w->kind == STORE_CONTACT ? keys_contact(st->site, w->id)
-					    : keys_agent(st->site, w->id);
-	char *qk = w->queue ? keys_queue(st->site, w->queue) : xstrdup(hk);
-	char *fk = w->from_queue ? keys_queue(st->site, w->from_queue) : xstrdup(qk);
-	int i = 0;
-
-	store_req_str(r, &i, "6");
-	store_req_str(r, &i, hk);
-	store_req_str(r, &i, qk);
-	store_req_str(r, &i, st->events_key);
-	store_req_str(r, &i, fk);
-	store_req_str(r, &i, w->kind == STORE_AGENT ? st->roster_key : st->open_key);
-	store_req_str(r, &i, st->epoch_key);
-	store_req_str(r, &i, st->epoch);
-	store_req_str(r, &i, zops[w->zop]);
-	store_req_str(r, &i, w->id);
-	store_req_num(r, &i, w->score);
-	store_req_str(r, &i, st->maxlen);
-	store_req_num(r, &i, w->expire_s);
-	store_req_str(r, &i, w->closes ? "1" : w->roster ? "r" : "0");
-	store_req_num(r, &i, (int64_t)w->n_fields);
-	store_req_fields(r, &i, w->fields, w->n_fields);
-	store_req_fields(r, &i, w->event, w->n_event);
-	free(hk);
-	free(qk);
-	free(fk);
-	r->replay = true;
-	r->done_cb = cb;
-	r->answer = store_answer_done;
-	r->fail = store_fail_done;
-	r->arg = arg;
-	return store_go(st, r);
-}
-
-/* A lease script's request: KEYS leader and epoch, then node id and the
- * epoch this daemon leads under; `more` arguments follow. */
-static struct store_req *store_lease_req(struct store *st, enum script_id script,
-					 const char *node_id, int more, int *i)
-{
-	struct store_req *r = store_req_new(st, script, 5 + more);
-
-	*i = 0;
-	store_req_str(r, i, "2");
-	store_req_str(r, i, st->leader_key);
-	store_req_str(r, i, st->epoch_key);
-	store_req_str(r, i, node_id);
-	store_req_str(r, i, st->epoch);
-	return r;
-}
-
-int store_lease(struct store *st, const char *node_id, int64_t lease_ms, const char *value,
-		store_lease_cb cb, void *arg)
-{
-	if (st->state != STORE_READY)
-		return SB_ERR_STORE_UNAVAILABLE;
-	int i;
-	struct store_req *r = store_lease_req(st, SCRIPT_LEASE, node_id, 2, &i);
-
-	store_req_num(r, &i, lease_ms);
-	store_req_str(r, &i, value);
-	r->lease_cb = cb;
-	r->answer = store_answer_lease;
-	r->fail = store_fail_lease;
-	r->arg = arg;
-	return store_go(st, r);
-}
-
-int store_release(struct store *st, const char *node_id, store_done_cb cb, void *arg)
-{
-	if (st->state != STORE_READY || strcmp(st->epoch, "0") == 0)
-		return SB_ERR_STORE_UNAVAILABLE;
-	int i;
-	struct store_req *r = store_lease_req(st, SCRIPT_RELEASE, node_id, 0, &i);
-
-	r->done_cb = cb;
-	r->answer = store_answer_done;
-	r->fail = store_fail_done;
-	r->arg = arg;
-	return store_go(st, r);
-}
 
 void store_step_down(struct store *st)
 {
@@ -862,40 +637,4 @@ const char *store_epoch(const struct store *st)
 void store_on_fenced(struct store *st, store_fenced_fn fn)
 {
 	st->on_fenced = fn;
-}
-
-int store_scan_set(struct store *st, enum store_set set, const char *cursor, int count,
-		   store_scan_cb cb, void *arg)
-{
-	if (st->state != STORE_READY)
-		return SB_ERR_STORE_UNAVAILABLE;
-	struct store_req *r = store_raw_new(st, "SSCAN", 4);
-	int i = 0;
-
-	store_req_str(r, &i, set == STORE_SET_OPEN ? st->open_key : st->roster_key);
-	store_req_str(r, &i, cursor);
-	store_req_str(r, &i, "COUNT");
-	store_req_num(r, &i, count);
-	r->scan_cb = cb;
-	r->answer = store_answer_scan;
-	r->fail = store_fail_scan;
-	r->arg = arg;
-	return store_go(st, r);
-}
-
-int store_read(struct store *st, enum store_kind kind, const char *id, store_read_cb cb, void *arg)
-{
-	if (st->state != STORE_READY)
-		return SB_ERR_STORE_UNAVAILABLE;
-	struct store_req *r = store_raw_new(st, "HGETALL", 1);
-	char *key = kind == STORE_CONTACT ? keys_contact(st->site, id) : keys_agent(st->site, id);
-	int i = 0;
-
-	store_req_str(r, &i, key);
-	free(key);
-	r->read_cb = cb;
-	r->answer = store_answer_read;
-	r->fail = store_fail_read;
-	r->arg = arg;
-	return store_go(st, r);
 }

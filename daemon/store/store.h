@@ -12,6 +12,12 @@
  * callback is called exactly once, in request order, with 0 when Redis
  * acknowledged or SB_ERR_STORE_UNAVAILABLE when it did not.
  *
+ * Group commit: every submit and write asked for during one turn of the
+ * event loop is sent as one batch (one EVALSHA: one round trip, one call,
+ * one fencing check), when the callbacks already due in that turn have
+ * run. Redis applies a batch atomically; its operations are answered one by
+ * one, in order.
+ *
  * A failed store_write is also kept and replayed, in order, as soon as the
  * store is READY again: writes set whole fields, so a write that did land
  * before the connection died is harmless to repeat, and state that the
@@ -25,6 +31,11 @@
 
 struct event_base;
 struct store;
+
+/* A batch is cut at this many operations (or 1 MiB) even within one loop
+ * turn: Redis serves no one else while it runs a script, so a batch must
+ * stay short (256 operations take about 2 ms of Redis's time here). */
+#define STORE_BATCH_MAX_OPS 256
 
 enum store_state { STORE_DOWN, STORE_CONNECTING, STORE_READY };
 

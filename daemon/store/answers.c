@@ -1,0 +1,122 @@
+/* How the store turns Redis's replies into its callers' callbacks. */
+#include <stdlib.h>
+
+#include "err.h"
+#include "log.h"
+#include "store/request.h"
+#include "xalloc.h"
+
+/* A hash's field/value pairs from reply elements [from, end), valid while
+ * the reply is; *n is set to the number of pairs. */
+static struct store_field *answers_fields(const redisReply *reply, size_t from, size_t *n)
+{
+	*n = reply->elements > from ? (reply->elements - from) / 2 : 0;
+	struct store_field *f = xcalloc(*n ? *n : 1, sizeof *f);
+	for (size_t i = 0; i < *n; i++) {
+		const redisReply *k = reply->element[from + 2 * i];
+		const redisReply *v = reply->element[from + 2 * i + 1];
+		f[i].name = k->type == REDIS_REPLY_STRING ? k->str : "";
+		f[i].value = v->type == REDIS_REPLY_STRING ? v->str : "";
+		f[i].len = v->type == REDIS_REPLY_STRING ? v->len : 0;
+	}
+	return f;
+}
+
+/* Answers a submit from its operation's reply in the batch. */
+void store_answer_submit(struct store_req *r, redisReply *reply)
+{
+	struct store_submit_result res = { 0 };
+	struct store_field *fields;
+
+	if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 2 ||
+	    reply->element[0]->type != REDIS_REPLY_INTEGER ||
+	    reply->element[1]->type != REDIS_REPLY_STRING) {
+		log_error("store: unexpected reply to submit");
+		r->submit_cb(r->arg, SB_ERR_INTERNAL, NULL);
+		return;
+	}
+	res.created = reply->element[0]->integer == 1;
+	res.contact_id = reply->element[1]->str;
+	fields = answers_fields(reply, 2, &res.n_fields);
+	res.fields = fields;
+	r->submit_cb(r->arg, 0, &res);
+	free(fields);
+}
+
+void store_fail_submit(struct store_req *r, int err)
+{
+	r->submit_cb(r->arg, err, NULL);
+}
+
+void store_answer_done(struct store_req *r, redisReply *reply)
+{
+	if (r->done_cb != NULL)
+		r->done_cb(r->arg, 0);
+}
+
+void store_fail_done(struct store_req *r, int err)
+{
+	if (r->done_cb != NULL)
+		r->done_cb(r->arg, err);
+}
+
+void store_answer_lease(struct store_req *r, redisReply *reply)
+{
+	if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
+	    reply->element[0]->type != REDIS_REPLY_INTEGER ||
+	    reply->element[1]->type != REDIS_REPLY_STRING) {
+		log_error("store: unexpected reply to lease");
+		r->lease_cb(r->arg, SB_ERR_INTERNAL, STORE_LEASE_HELD_BY_OTHER, "");
+		return;
+	}
+	enum store_lease_status status = (enum store_lease_status)reply->element[0]->integer;
+	if (status != STORE_LEASE_HELD_BY_OTHER)
+		store_set_epoch(r->st, reply->element[1]->str);
+	r->lease_cb(r->arg, 0, status, reply->element[1]->str);
+}
+
+void store_fail_lease(struct store_req *r, int err)
+{
+	r->lease_cb(r->arg, err, STORE_LEASE_HELD_BY_OTHER, "");
+}
+
+void store_answer_scan(struct store_req *r, redisReply *reply)
+{
+	if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
+	    reply->element[0]->type != REDIS_REPLY_STRING ||
+	    reply->element[1]->type != REDIS_REPLY_ARRAY) {
+		r->scan_cb(r->arg, SB_ERR_INTERNAL, "0", NULL, 0);
+		return;
+	}
+	redisReply *m = reply->element[1];
+	const char **ids = xcalloc(m->elements ? m->elements : 1, sizeof *ids);
+	size_t n = 0;
+	for (size_t i = 0; i < m->elements; i++)
+		if (m->element[i]->type == REDIS_REPLY_STRING)
+			ids[n++] = m->element[i]->str;
+	r->scan_cb(r->arg, 0, reply->element[0]->str, ids, n);
+	free(ids);
+}
+
+void store_fail_scan(struct store_req *r, int err)
+{
+	r->scan_cb(r->arg, err, "0", NULL, 0);
+}
+
+void store_answer_read(struct store_req *r, redisReply *reply)
+{
+	if (reply->type != REDIS_REPLY_ARRAY) {
+		r->read_cb(r->arg, SB_ERR_INTERNAL, NULL, 0);
+		return;
+	}
+	size_t n;
+	struct store_field *f = answers_fields(reply, 0, &n);
+	r->read_cb(r->arg, 0, f, n);
+	free(f);
+}
+
+void store_fail_read(struct store_req *r, int err)
+{
+	r->read_cb(r->arg, err, NULL, 0);
+}
+
