@@ -224,6 +224,19 @@ redis_calls() {
 		END { printf "%d %d\n", e, c }'
 }
 
+# CPU a process has used so far, in clock ticks (utime + stime).
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+# per_contact_us TICKS N: microseconds of CPU per contact.
+per_contact_us() {
+	awk -v t="$1" -v n="$2" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.0f", (n > 0 ? t * 1e6 / hz / n : 0) }'
+}
+# Runs a command; writes the CPU ticks it and its children used to file $1.
+run_timed() {
+	local out=$1
+	shift
+	bash -c '"$@"; rc=$?; awk "{ print \$16 + \$17 }" /proc/$$/stat > "$0"; exit $rc' "$out" "$@"
+}
+
 # Field of the RESULT line of a tool's output: result FILE KEY
 result() { grep '^RESULT ' "$1" | tail -1 | tr ' ' '\n' | grep "^$2=" | cut -d= -f2; }
 # From sb-load's JSON: jnum FILE KEY, jlat FILE HIST FIELD (µs -> ms)
@@ -235,9 +248,13 @@ jlat() { grep -o "\"$2\":{[^}]*}" "$1" | grep -o "\"$3\":[0-9.]*" | cut -d: -f2 
 ceiling_row() { # NAME FSYNC
 	start_redis "$1" "$2"
 	echo "==> Redis ceiling, appendfsync $2, ${ROW} s"
+	local r0
+	r0=$(cpu_ticks "$REDIS_PID")
 	"$CEIL" --redis "127.0.0.1:$REDIS_PORT" --conns 4 --depth 64 --duration "$ROW" \
 		> "$TMP/$1.out" 2>&1 || { cat "$TMP/$1.out" >&2; exit 1; }
+	per_contact_us $(($(cpu_ticks "$REDIS_PID") - r0)) "$(result "$TMP/$1.out" contacts)" > "$TMP/$1.cpu"
 	grep -E 'contacts/s|per contact' "$TMP/$1.out" | sed 's/^/    /'
+	echo "    redis-server CPU per contact $(cat "$TMP/$1.cpu") us"
 	stop_pid "$REDIS_PID"
 }
 
@@ -253,26 +270,38 @@ sb_row() {
 	else
 		echo "==> Switchboard $rate contacts/s, appendfsync $fsync, $secs s, $agents agents $*"
 	fi
-	local before after
+	local before after r0 d0
 	before=$(redis_calls)
+	r0=$(cpu_ticks "$REDIS_PID")
+	d0=$(cpu_ticks "$DAEMON_PID")
 	local extra=(--rate "$rate")
 	# Max rate = sb-load's closed loop: 32 unacknowledged submits per gateway.
 	# A wider window only queues submits ahead of the agents' writes on the
 	# daemon's one Redis connection (256 halved the sustained rate: the
 	# backlog grew, offers timed out and were requeued).
 	[ "$rate" = 0 ] && extra+=(--inflight 32)
-	"$LOAD" --config "$CONF" --gateways "$GATEWAYS" --agents "$agents" "${extra[@]}" \
+	run_timed "$TMP/$name.loadcpu" \
+		"$LOAD" --config "$CONF" --gateways "$GATEWAYS" --agents "$agents" "${extra[@]}" \
 		--duration "$secs" --mix chat=1 --accept-ms 0 --handle-ms 0 --settle-ms 10000 \
 		"$@" --json --quiet > "$TMP/$name.json" 2> "$TMP/$name/load.log" ||
 		{ cat "$TMP/$name/load.log" >&2; exit 1; }
 	after=$(redis_calls)
 	local done_n
 	done_n=$(jnum "$TMP/$name.json" acknowledged)
+	# CPU per contact of each process: on a shared machine the rate depends
+	# on who else runs; the CPU each contact costs does much less.
+	printf '%s %s %s\n' \
+		"$(per_contact_us $(($(cpu_ticks "$REDIS_PID") - r0)) "$done_n")" \
+		"$(per_contact_us $(($(cpu_ticks "$DAEMON_PID") - d0)) "$done_n")" \
+		"$(per_contact_us "$(cat "$TMP/$name.loadcpu")" "$done_n")" > "$TMP/$name.cpu"
 	echo "$before $after $done_n" | awk '{ n = $5 > 0 ? $5 : 1
 		printf "%.2f %.2f\n", ($3 - $1) / n, ($4 - $2) / n }' > "$TMP/$name.cmds"
 	printf '    acknowledged %s, completed %s in %s s; submit->offer p99 %s ms; Redis per contact (EVALSHA, commands): %s\n' \
 		"$done_n" "$(jnum "$TMP/$name.json" completed)" "$(jnum "$TMP/$name.json" seconds)" "$(jlat "$TMP/$name.json" submit_to_offer p99)" \
 		"$(cat "$TMP/$name.cmds")"
+	read -r c_redis c_daemon c_load < "$TMP/$name.cpu"
+	printf '    CPU per contact: redis-server %s us, switchboard %s us, sb-load %s us\n' \
+		"$c_redis" "$c_daemon" "$c_load"
 	# Daemon peak RSS (VmHWM), kB.
 	awk '/^VmHWM/ { print $2 }' "/proc/$DAEMON_PID/status" > "$TMP/$name.rss" 2>/dev/null || echo 0 > "$TMP/$name.rss"
 	stop_pid "$DAEMON_PID"
@@ -352,6 +381,8 @@ row "Redis round trips / commands per contact (ceiling)" \
 row "Redis EVALSHA / commands per contact (e2e, everysec)" "$(tr ' ' '/' < "$TMP/sb-max-everysec.cmds")" "" ""
 row "Switchboard e2e max, contacts/s (everysec, ${SUSTAIN} s)" "$sb_e" ">= 50000 sustained 60 s" "$(meets "$sb_e" '>=' 50000)"
 row "Switchboard e2e max, contacts/s (always, ${ROW} s)" "$sb_a" "" ""
+row "  CPU us per contact: redis / switchboard / sb-load" "$(tr ' ' '/' < "$TMP/sb-max-everysec.cpu")" "" ""
+row "  (the ceiling's redis CPU us per contact)" "$(cat "$TMP/ceil-everysec.cpu")" "" ""
 row "  / Redis ceiling, same mix (everysec)" "$(ratio "$sb_e" "$ceil_e")" ">= 0.50" "$(meets "$(ratio "$sb_e" "$ceil_e")" '>=' 0.5)"
 row "  / Redis ceiling, same mix (always)" "$(ratio "$sb_a" "$ceil_a")" ">= 0.50" "$(meets "$(ratio "$sb_a" "$ceil_a")" '>=' 0.5)"
 row "Switchboard at 10000/s: achieved contacts/s" "$(sb_rate sb-10k)" "" ""

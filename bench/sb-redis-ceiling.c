@@ -2,15 +2,15 @@
  * runs exactly the writes Switchboard makes per contact, with nothing else
  * in the way (no daemon, no routing, no client protocol).
  *
- * It drives the daemon's own store (daemon/store/store.c, scripts.c, keys.c)
- * so the EVALSHA calls, keys, argument counts and field sets are the
- * daemon's by construction: per contact one `submit` and the `offered`,
- * `assigned` and `completed` writes with the fields sink.c writes (including
- * event_seq and event_id), and a protobuf-sized payload. Each connection is
- * one store that takes the leader lease for its own site (the fencing check
- * runs in every script, as in production) and keeps --depth contacts in
- * flight, all four scripts of a contact sent back to back, as the daemon
- * pipelines them on its one connection.
+ * It drives the daemon's own store (daemon/store/) so the batches, keys,
+ * argument counts and field sets are the daemon's by construction: per
+ * contact one `submit` and the `offered`, `assigned` and `completed` writes
+ * with the fields sink.c writes (including event_seq and event_id), and a
+ * protobuf-sized payload. Each connection is one store that takes the
+ * leader lease for its own site (the fencing check runs in every batch, as
+ * in production) and keeps --depth contacts in flight, the four operations
+ * of a contact asked for back to back; the store groups what is asked in
+ * one loop turn into batches exactly as it does in the daemon.
  *
  * Redis's INFO commandstats before and after gives the commands Redis
  * really executed per contact (the scripts' own calls included).
@@ -201,11 +201,12 @@ static void contact_send(struct conn *c)
 		{ "priority", "0", 0 },		{ "arrived_ms", ts, 0 },
 		{ "deadline_ms", deadline, 0 }, { "state", "waiting", 0 },
 		{ "agent", "", 0 },		{ "entered_ms", ts, 0 },
-		{ "event_seq", "1", 0 },	{ "payload", b->payload, b->payload_bytes },
+		{ "event_seq", "1", 0 },
 	};
 	struct store_submit sub = {
 		.contact_id = id, .gateway_id = "gw1", .external_id = ext, .queue = "chat-q",
 		.deadline_ms = now + 30000, .fields = sf, .n_fields = sizeof sf / sizeof *sf,
+		.payload = b->payload, .payload_len = b->payload_bytes,
 	};
 	if (store_submit(c->st, &sub, on_submitted, c) != 0) {
 		b->errors++;
@@ -226,8 +227,8 @@ static void contact_send(struct conn *c)
 		{ "offer_id", offer, 0 },  { "event_id", evid, 0 },
 	};
 	struct store_write w = {
-		.kind = STORE_CONTACT, .id = id, .queue = "chat-q", .zop = STORE_ZADD,
-		.score = now + 30000, .fields = of, .n_fields = sizeof of / sizeof *of,
+		.kind = STORE_CONTACT, .id = id, .queue = "chat-q", .zop = STORE_ZNONE,
+		.fields = of, .n_fields = sizeof of / sizeof *of,
 		.event = oe, .n_event = sizeof oe / sizeof *oe,
 	};
 	if (store_write(c->st, &w, on_written, c) != 0)
@@ -264,7 +265,7 @@ static void contact_send(struct conn *c)
 		{ "disposition", "resolved", 0 }, { "handle_ms", "5", 0 }, { "event_id", evid, 0 },
 	};
 	w = (struct store_write){
-		.kind = STORE_CONTACT, .id = id, .queue = "chat-q", .zop = STORE_ZREM,
+		.kind = STORE_CONTACT, .id = id, .zop = STORE_ZNONE,
 		.expire_s = 86400, .closes = true, .fields = cf, .n_fields = sizeof cf / sizeof *cf,
 		.event = ce, .n_event = sizeof ce / sizeof *ce,
 	};
@@ -356,7 +357,8 @@ static void usage(FILE *f)
 		"usage: sb-redis-ceiling --redis HOST:PORT [--conns N] [--depth D]\n"
 		"                        [--duration S | --contacts N] [--payload-bytes B]\n"
 		"  Runs the daemon's per-contact Redis writes (submit, offered, assigned,\n"
-		"  completed: 4 EVALSHA) as fast as Redis answers them. N connections, each\n"
+		"  completed, batched as the daemon batches them) as fast as Redis answers\n"
+		"  them. N connections, each\n"
 		"  its own site and lease, D contacts in flight on each (default 4 x 64,\n"
 		"  5 s, payload 96 bytes). Prints contacts/s, EVALSHA/s and the commands\n"
 		"  Redis executed per contact (INFO commandstats), then a RESULT line.\n");

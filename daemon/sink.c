@@ -371,9 +371,11 @@ static void sink_on_offer(void *ctx, const struct engine_contact_view *c, int64_
 		{ "agent", c->agent_id, 0 },
 		{ "offer_id", c->offer_id, 0 },
 	};
+	/* An offered contact keeps its place in its queue's set (it was put
+	 * there, at this deadline, when it last began to wait). */
 	struct store_write w = {
-		.kind = STORE_CONTACT, .id = c->id, .queue = c->queue, .zop = STORE_ZADD,
-		.score = c->deadline_ms, .expire_s = 0, .fields = f, .n_fields = SINK_N(f), .event = ev, .n_event = SINK_N(ev),
+		.kind = STORE_CONTACT, .id = c->id, .queue = c->queue, .zop = STORE_ZNONE,
+		.expire_s = 0, .fields = f, .n_fields = SINK_N(f), .event = ev, .n_event = SINK_N(ev),
 	};
 	metrics_offer_made();
 	log_info("offer %s: contact %s (%s, queue %s) -> agent %s", c->offer_id, c->id,
@@ -476,9 +478,10 @@ static void sink_on_completed(void *ctx, const struct engine_contact_view *c,
 		{ "agent", c->agent_id, 0 },	    { "disposition", disposition, 0 },
 		{ "handle_ms", h_ms, 0 },
 	};
+	/* Its assignment already took it out of its queue's set. */
 	struct store_write w = {
-		.kind = STORE_CONTACT, .id = c->id, .queue = c->queue, .zop = STORE_ZREM,
-		.score = 0, .expire_s = cfg->idempotency_ttl_s, .fields = f, .n_fields = SINK_N(f), .event = ev, .n_event = SINK_N(ev),
+		.kind = STORE_CONTACT, .id = c->id, .zop = STORE_ZNONE,
+		.expire_s = cfg->idempotency_ttl_s, .fields = f, .n_fields = SINK_N(f), .event = ev, .n_event = SINK_N(ev),
 		.closes = true,
 	};
 	recent_add(server_recent(sk->srv), c->id, c->agent_id, RECENT_COMPLETED);

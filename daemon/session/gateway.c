@@ -373,7 +373,6 @@ static void gateway_submit(struct session *s, Envelope *env)
 		{ "agent", "", 0 },
 		{ "entered_ms", arrived, 0 },
 		{ "event_seq", "1", 0 },
-		{ "payload", (const char *)payload, plen },
 	};
 	struct store_submit sub = {
 		.contact_id = g->contact_id,
@@ -383,11 +382,9 @@ static void gateway_submit(struct session *s, Envelope *env)
 		.deadline_ms = g->deadline_ms,
 		.fields = f,
 		.n_fields = sizeof f / sizeof *f,
+		.payload = payload,
+		.payload_len = plen,
 	};
-	/* An empty payload still needs a field: protobuf packs all-default
-	 * messages to zero bytes, which the store would read as strlen. */
-	if (plen == 0)
-		f[sizeof f / sizeof *f - 1].value = "";
 	rc = store_submit(server_store(srv), &sub, gateway_on_stored, g);
 	free(payload);
 	if (rc != 0) {

@@ -24,6 +24,8 @@ int store_submit(struct store *st, const struct store_submit *s, store_submit_cb
 	resp_add_str(&r->args, s->contact_id);
 	resp_add_num(&r->args, s->deadline_ms);
 	store_req_fields(r, s->fields, s->n_fields);
+	resp_add_str(&r->args, "payload");
+	resp_add(&r->args, s->payload, s->payload_len);
 	free(ext);
 	free(ck);
 	free(qk);

@@ -18,7 +18,7 @@ static void resp_reserve(struct resp *r, size_t more)
 	r->cap = cap;
 }
 
-static void resp_raw(struct resp *r, const char *p, size_t len)
+static void resp_raw(struct resp *r, const void *p, size_t len)
 {
 	if (len == 0)
 		return;
@@ -27,7 +27,7 @@ static void resp_raw(struct resp *r, const char *p, size_t len)
 	r->len += len;
 }
 
-void resp_add(struct resp *r, const char *v, size_t len)
+void resp_add(struct resp *r, const void *v, size_t len)
 {
 	char head[32];
 	int h = snprintf(head, sizeof head, "$%zu\r\n", len);

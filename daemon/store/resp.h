@@ -15,7 +15,7 @@ struct resp {
 };
 
 /* Binary-safe: exactly len bytes of v. */
-void resp_add(struct resp *r, const char *v, size_t len);
+void resp_add(struct resp *r, const void *v, size_t len);
 void resp_add_str(struct resp *r, const char *s);
 void resp_add_num(struct resp *r, int64_t v);
 /* Appends src's arguments to r. */

@@ -20,7 +20,8 @@
  *       arguments:
  *   's' submit, the idempotent creation of a contact: external-id key,
  *       contact key, queue key, contact id, deadline ms, then the contact
- *       hash's field/value pairs. Answers {1, id} when created, or
+ *       hash's field/value pairs, the last of them 'payload' (the packed
+ *       SubmitContact, which the 'submitted' event leaves out). Answers {1, id} when created, or
  *       {0, id, field, value, ...} with the existing contact's hash when
  *       (gateway, external_id) was seen within the ttl.
  *   'w' write, one transition of a contact or an agent: hash key, zset op
@@ -47,24 +48,19 @@ static const char script_batch[] =
 	"    for i = 1, #h do out[#out + 1] = h[i] end\n"
 	"    return out\n"
 	"  end\n"
-	"  local f, ev = {}, {'event', 'submitted', 'contact', id}\n"
-	"  for i = a + 5, z, 2 do\n"
-	"    f[#f + 1] = ARGV[i]; f[#f + 1] = ARGV[i + 1]\n"
-	"    if ARGV[i] ~= 'payload' then ev[#ev + 1] = ARGV[i]; ev[#ev + 1] = ARGV[i + 1] end\n"
-	"  end\n"
-	"  redis.call('HSET', ARGV[a + 1], unpack(f))\n"
+	/* unpack(ARGV, from, to) passes a range of the arguments on without
+	 * copying them into a table first: the Lua VM's time is a third of
+	 * what Redis spends on a batch. */
+	"  redis.call('HSET', ARGV[a + 1], unpack(ARGV, a + 5, z))\n"
 	"  redis.call('ZADD', ARGV[a + 2], ARGV[a + 4], id)\n"
 	"  redis.call('SADD', KEYS[3], id)\n"
-	"  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', unpack(ev))\n"
+	"  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'event', 'submitted',\n"
+	"             'contact', id, unpack(ARGV, a + 5, z - 2))\n"
 	"  return {1, id}\n"
 	"end\n"
 	"local function write(a, z)\n"
 	"  local hk, zop, member, n = ARGV[a], ARGV[a + 1], ARGV[a + 4], tonumber(ARGV[a + 8])\n"
-	"  if n > 0 then\n"
-	"    local h = {}\n"
-	"    for i = a + 9, a + 8 + 2 * n do h[#h + 1] = ARGV[i] end\n"
-	"    redis.call('HSET', hk, unpack(h))\n"
-	"  end\n"
+	"  if n > 0 then redis.call('HSET', hk, unpack(ARGV, a + 9, a + 8 + 2 * n)) end\n"
 	"  if zop == 'move' then redis.call('ZREM', ARGV[a + 3], member) end\n"
 	"  if zop == 'add' or zop == 'move' then\n"
 	"    redis.call('ZADD', ARGV[a + 2], ARGV[a + 5], member)\n"
@@ -73,9 +69,9 @@ static const char script_batch[] =
 	"  if flag == '1' then redis.call('SREM', KEYS[3], member)\n"
 	"  elseif flag == 'r' then redis.call('SADD', KEYS[4], member) end\n"
 	"  if tonumber(ARGV[a + 6]) > 0 then redis.call('EXPIRE', hk, ARGV[a + 6]) end\n"
-	"  local ev = {}\n"
-	"  for i = a + 9 + 2 * n, z do ev[#ev + 1] = ARGV[i] end\n"
-	"  if #ev > 0 then redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', unpack(ev)) end\n"
+	"  if z >= a + 9 + 2 * n then\n"
+	"    redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, a + 9 + 2 * n, z))\n"
+	"  end\n"
 	"  return 1\n"
 	"end\n"
 	"local out, i = {}, 5\n"

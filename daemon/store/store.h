@@ -34,8 +34,10 @@ struct store;
 
 /* A batch is cut at this many operations (or 1 MiB) even within one loop
  * turn: Redis serves no one else while it runs a script, so a batch must
- * stay short (256 operations take about 2 ms of Redis's time here). */
-#define STORE_BATCH_MAX_OPS 256
+ * stay short (64 operations take under a millisecond of Redis's time here;
+ * smaller batches also keep several in flight, so Redis never waits for the
+ * daemon). */
+#define STORE_BATCH_MAX_OPS 64
 
 enum store_state { STORE_DOWN, STORE_CONNECTING, STORE_READY };
 
@@ -78,6 +80,10 @@ struct store_submit {
 	int64_t deadline_ms;
 	const struct store_field *fields; /* the contact's hash */
 	size_t n_fields;
+	/* The packed SubmitContact: the hash's "payload" field, which the
+	 * "submitted" event leaves out. Binary; may be empty. */
+	const void *payload;
+	size_t payload_len;
 };
 
 /* For a duplicate, the existing contact's id and hash as Redis holds it. */

@@ -171,11 +171,11 @@ static struct tag *tag(struct fixture *f, int i)
 
 static void submit(struct fixture *f, int i, const char *id, const char *ext)
 {
-	struct store_field fields[] = { { "state", "waiting", 0 }, { "queue", "q1", 0 },
-					{ "payload", "\x01\x00\x02", 3 } };
+	struct store_field fields[] = { { "state", "waiting", 0 }, { "queue", "q1", 0 } };
 	struct store_submit s = {
 		.contact_id = id, .gateway_id = "gw", .external_id = ext, .queue = "q1",
-		.deadline_ms = 1000 + i, .fields = fields, .n_fields = 3,
+		.deadline_ms = 1000 + i, .fields = fields, .n_fields = 2,
+		.payload = "\x01\x00\x02", .payload_len = 3,
 	};
 	assert_int_equal(store_submit(f->st, &s, on_submitted, tag(f, i)), 0);
 }
@@ -223,7 +223,21 @@ static void test_one_turn_is_one_call(void **state)
 
 	const char *ck = key("contact:c1");
 	assert_string_equal(harness_hget(f->h, ck, "state"), "assigned");
-	assert_string_equal(harness_hget(f->h, ck, "payload"), "\x01");
+	redisReply *r = redisCommand(harness_redis(f->h), "HGET %s payload", ck);
+	assert_int_equal(r->type, REDIS_REPLY_STRING);
+	assert_int_equal(r->len, 3);
+	assert_memory_equal(r->str, "\x01\x00\x02", 3);
+	freeReplyObject(r);
+	/* The submitted event: the contact's fields but not its payload. */
+	r = redisCommand(harness_redis(f->h), "XRANGE %s - + COUNT 1", key("events"));
+	assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+	assert_int_equal(r->elements, 1);
+	redisReply *ev = r->element[0]->element[1];
+	const char *want[] = { "event", "submitted", "contact", "c1", "state", "waiting", "queue", "q1" };
+	assert_int_equal(ev->elements, 8);
+	for (size_t i = 0; i < 8; i++)
+		assert_string_equal(ev->element[i]->str, want[i]);
+	freeReplyObject(r);
 	assert_null(harness_hget(f->h, key("contact:c2"), "state"));
 	assert_int_equal(harness_redis_int(f->h, "SISMEMBER %s c1", key("open")), 1);
 	assert_int_equal(harness_redis_int(f->h, "ZCARD %s", key("queue:q1")), 0);
