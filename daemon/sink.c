@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "config/config.h"
+#include "decimal.h"
 #include "err.h"
 #include "log.h"
 #include "metrics.h"
@@ -311,6 +312,20 @@ static void sink_on_written(void *arg, int err)
 
 #define SINK_MAX_FIELDS 16
 
+/* "<contact>/<n>": the id of a contact's n-th transition. */
+static void sink_event_id(char *out, size_t size, const char *contact, unsigned n)
+{
+	size_t len = strlen(contact);
+
+	if (len + 1 + DECIMAL_MAX > size) {
+		snprintf(out, size, "%s/%u", contact, n);
+		return;
+	}
+	memcpy(out, contact, len);
+	out[len] = '/';
+	decimal_u64(out + len + 1, n);
+}
+
 /* Persists one transition, then delivers n. A contact's transition is
  * numbered: the hash keeps the count (event_seq) and the event and every
  * frame about it carry "<contact>/<n>", so a client told twice (a reconnect,
@@ -320,12 +335,12 @@ static void sink_write(struct sink *sk, struct store_write *w, struct note *n,
 		       const struct engine_contact_view *c)
 {
 	struct store_field f[SINK_MAX_FIELDS], ev[SINK_MAX_FIELDS];
-	char seq[16], id[160];
+	char seq[DECIMAL_MAX], id[160];
 	struct contact_payload *p = c != NULL ? c->user : NULL;
 
 	if (p != NULL && w->n_fields < SINK_MAX_FIELDS && w->n_event < SINK_MAX_FIELDS) {
-		snprintf(seq, sizeof seq, "%u", ++p->event_seq);
-		snprintf(id, sizeof id, "%s/%u", c->id, p->event_seq);
+		decimal_u64(seq, ++p->event_seq);
+		sink_event_id(id, sizeof id, c->id, p->event_seq);
 		memcpy(f, w->fields, w->n_fields * sizeof *f);
 		f[w->n_fields] = (struct store_field){ "event_seq", seq, 0 };
 		memcpy(ev, w->event, w->n_event * sizeof *ev);
@@ -348,18 +363,13 @@ static void sink_write(struct sink *sk, struct store_write *w, struct note *n,
 	}
 }
 
-static void sink_fmt(char *buf, size_t len, int64_t v)
-{
-	snprintf(buf, len, "%" PRId64, v);
-}
-
 static void sink_on_offer(void *ctx, const struct engine_contact_view *c, int64_t now)
 {
 	struct sink *sk = ctx;
-	char expires[24], ts[24];
+	char expires[DECIMAL_MAX], ts[DECIMAL_MAX];
 
-	sink_fmt(expires, sizeof expires, c->offer_expires_ms);
-	sink_fmt(ts, sizeof ts, now);
+	decimal_i64(expires, c->offer_expires_ms);
+	decimal_i64(ts, now);
 	struct store_field f[] = {
 		{ "state", "offered", 0 },	     { "agent", c->agent_id, 0 },
 		{ "offer_id", c->offer_id, 0 },	     { "offer_expires_ms", expires, 0 },
@@ -389,9 +399,9 @@ static void sink_on_offer_ended(void *ctx, const struct engine_contact_view *c,
 {
 	struct sink *sk = ctx;
 	const char *reason = engine_offer_end_name(why);
-	char ts[24];
+	char ts[DECIMAL_MAX];
 
-	sink_fmt(ts, sizeof ts, now);
+	decimal_i64(ts, now);
 	struct store_field f[] = {
 		{ "state", "waiting", 0 },
 		{ "agent", "", 0 },
@@ -426,10 +436,10 @@ static void sink_on_assigned(void *ctx, const struct engine_contact_view *c, int
 	struct sink *sk = ctx;
 	int64_t waited = now - c->arrived_ms;
 	bool met = waited <= c->sla_ms;
-	char ts[24], w_ms[24];
+	char ts[DECIMAL_MAX], w_ms[DECIMAL_MAX];
 
-	sink_fmt(ts, sizeof ts, now);
-	sink_fmt(w_ms, sizeof w_ms, waited);
+	decimal_i64(ts, now);
+	decimal_i64(w_ms, waited);
 	struct store_field f[] = {
 		{ "state", "assigned", 0 },
 		{ "agent", c->agent_id, 0 },
@@ -463,10 +473,10 @@ static void sink_on_completed(void *ctx, const struct engine_contact_view *c,
 	struct sink *sk = ctx;
 	const struct sb_config *cfg = server_config(sk->srv);
 	int64_t handled = now - c->assigned_ms;
-	char ts[24], h_ms[24];
+	char ts[DECIMAL_MAX], h_ms[DECIMAL_MAX];
 
-	sink_fmt(ts, sizeof ts, now);
-	sink_fmt(h_ms, sizeof h_ms, handled);
+	decimal_i64(ts, now);
+	decimal_i64(h_ms, handled);
 	struct store_field f[] = {
 		{ "state", "completed", 0 },
 		{ "disposition", disposition, 0 },
@@ -500,9 +510,9 @@ static void sink_write_end(struct sink *sk, const struct engine_contact_view *c,
 			   const char *state, const char *reason, int64_t now, struct note *n)
 {
 	const struct sb_config *cfg = server_config(sk->srv);
-	char ts[24];
+	char ts[DECIMAL_MAX];
 
-	sink_fmt(ts, sizeof ts, now);
+	decimal_i64(ts, now);
 	struct store_field f[] = {
 		{ "state", state, 0 },	  { "reason", reason, 0 },    { "agent", "", 0 },
 		{ "offer_id", "", 0 }, { "updated_ms", ts, 0 },
@@ -539,9 +549,9 @@ static void sink_on_agent_state(void *ctx, const struct engine_agent_view *a, in
 {
 	struct sink *sk = ctx;
 	const char *state = engine_agent_state_name(a->state);
-	char ts[24];
+	char ts[DECIMAL_MAX];
 
-	sink_fmt(ts, sizeof ts, now);
+	decimal_i64(ts, now);
 	struct store_field f[] = {
 		{ "state", state, 0 },
 		{ "reason", a->reason, 0 },
@@ -589,10 +599,10 @@ static void sink_on_event(void *ctx, const struct engine_contact_view *c, enum e
 {
 	struct sink *sk = ctx;
 	const char *name = engine_event_name(kind);
-	char ts[24], deadline[24];
+	char ts[DECIMAL_MAX], deadline[DECIMAL_MAX];
 
-	sink_fmt(ts, sizeof ts, now);
-	sink_fmt(deadline, sizeof deadline, c->deadline_ms);
+	decimal_i64(ts, now);
+	decimal_i64(deadline, c->deadline_ms);
 	/* entered_ms: steps count from entering the new queue (recovery). */
 	struct store_field f[] = {
 		{ "queue", c->queue, 0 },      { "deadline_ms", deadline, 0 },

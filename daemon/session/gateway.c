@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "config/config.h"
+#include "decimal.h"
 #include "engine/engine.h"
 #include "err.h"
 #include "log.h"
@@ -354,10 +355,10 @@ static void gateway_submit(struct session *s, Envelope *env)
 	size_t plen = switchboard__v1__submit_contact__get_packed_size(g->msg);
 	uint8_t *payload = xmalloc(plen ? plen : 1);
 	switchboard__v1__submit_contact__pack(g->msg, payload);
-	char arrived[24], deadline[24], prio[24];
-	snprintf(arrived, sizeof arrived, "%" PRId64, g->arrived_ms);
-	snprintf(deadline, sizeof deadline, "%" PRId64, g->deadline_ms);
-	snprintf(prio, sizeof prio, "%d", (int)g->msg->priority);
+	char arrived[DECIMAL_MAX], deadline[DECIMAL_MAX], prio[DECIMAL_MAX];
+	decimal_i64(arrived, g->arrived_ms);
+	decimal_i64(deadline, g->deadline_ms);
+	decimal_i64(prio, g->msg->priority);
 	const char *tier = g->msg->customer ? g->msg->customer->tier : "";
 	struct store_field f[] = {
 		{ "id", g->contact_id, 0 },

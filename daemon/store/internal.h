@@ -19,7 +19,7 @@ struct store {
 	int port;
 	char *unix_path;
 	char *events_key;
-	char *contact_prefix;
+	char *contact_prefix, *queue_prefix, *agent_prefix, *ext_prefix;
 	char *open_key, *leader_key, *epoch_key, *roster_key;
 	char maxlen[24], ttl[24];
 	char epoch[24]; /* the epoch this daemon writes under; "0" while it leads none */

@@ -2,31 +2,24 @@
 
 #include "xalloc.h"
 
-char *keys_contact(const char *site, const char *contact_id)
-{
-	return xasprintf("sb:{%s}:contact:%s", site, contact_id);
-}
-
 char *keys_contact_prefix(const char *site)
 {
 	return xasprintf("sb:{%s}:contact:", site);
 }
 
-char *keys_queue(const char *site, const char *queue)
+char *keys_queue_prefix(const char *site)
 {
-	return xasprintf("sb:{%s}:queue:%s", site, queue);
+	return xasprintf("sb:{%s}:queue:", site);
 }
 
-char *keys_agent(const char *site, const char *agent_id)
+char *keys_agent_prefix(const char *site)
 {
-	return xasprintf("sb:{%s}:agent:%s", site, agent_id);
+	return xasprintf("sb:{%s}:agent:", site);
 }
 
-/* Gateway ids cannot contain ':' (config validates them), so the first ':'
- * after the gateway id ends it whatever the external id holds. */
-char *keys_external(const char *site, const char *gateway_id, const char *external_id)
+char *keys_external_prefix(const char *site)
 {
-	return xasprintf("sb:{%s}:ext:%s:%s", site, gateway_id, external_id);
+	return xasprintf("sb:{%s}:ext:", site);
 }
 
 char *keys_events(const char *site)

@@ -1,16 +1,20 @@
 /* Redis key names. Every key carries the site as a hash tag, sb:{site}:...,
  * so one site's keys live on one Redis Cluster slot and multi-key scripts
- * stay legal. The layout is documented in docs/redis.md. */
+ * stay legal. The layout is documented in docs/redis.md. Each function
+ * returns a new string (free()). */
 #ifndef SB_STORE_KEYS_H
 #define SB_STORE_KEYS_H
 
-/* Each returns a new string (free()). */
-char *keys_contact(const char *site, const char *contact_id); /* hash */
-char *keys_contact_prefix(const char *site);                  /* "sb:{site}:contact:" */
-char *keys_queue(const char *site, const char *queue);        /* zset by deadline */
-char *keys_agent(const char *site, const char *agent_id);     /* hash */
-char *keys_external(const char *site, const char *gateway_id, const char *external_id);
-char *keys_events(const char *site);                          /* stream */
+/* Prefixes: the key is the prefix followed by the id. */
+char *keys_contact_prefix(const char *site); /* + contact id: hash */
+char *keys_queue_prefix(const char *site);   /* + queue name: zset by deadline */
+char *keys_agent_prefix(const char *site);   /* + agent id: hash */
+/* + "<gateway>:<external id>": the contact id given to it (string). Gateway
+ * ids cannot contain ':' (config validates them), so the first ':' after
+ * the gateway id ends it whatever the external id holds. */
+char *keys_external_prefix(const char *site);
+
+char *keys_events(const char *site); /* stream */
 char *keys_open(const char *site);   /* set: ids of contacts not finished */
 char *keys_leader(const char *site); /* string with a TTL: the leader lease */
 char *keys_epoch(const char *site);  /* integer: the fencing epoch */

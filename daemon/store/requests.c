@@ -5,30 +5,32 @@
 
 #include "err.h"
 #include "store/internal.h"
-#include "store/keys.h"
 #include "xalloc.h"
+
+/* A key: its prefix (keys.h) and the id. */
+static void store_req_key(struct store_req *r, const char *prefix, const char *id)
+{
+	const char *parts[] = { prefix, id };
+
+	resp_add_parts(&r->args, parts, 2);
+}
 
 int store_submit(struct store *st, const struct store_submit *s, store_submit_cb cb, void *arg)
 {
 	if (st->state != STORE_READY)
 		return SB_ERR_STORE_UNAVAILABLE;
 	struct store_req *r = store_req_new(st, REQ_OP, "submit");
-	char *ext = keys_external(st->site, s->gateway_id, s->external_id);
-	char *ck = keys_contact(st->site, s->contact_id);
-	char *qk = keys_queue(st->site, s->queue);
+	const char *ext[] = { st->ext_prefix, s->gateway_id, ":", s->external_id };
 
 	r->op = 's';
-	resp_add_str(&r->args, ext);
-	resp_add_str(&r->args, ck);
-	resp_add_str(&r->args, qk);
+	resp_add_parts(&r->args, ext, 4);
+	store_req_key(r, st->contact_prefix, s->contact_id);
+	store_req_key(r, st->queue_prefix, s->queue);
 	resp_add_str(&r->args, s->contact_id);
 	resp_add_num(&r->args, s->deadline_ms);
 	store_req_fields(r, s->fields, s->n_fields);
 	resp_add_str(&r->args, "payload");
 	resp_add(&r->args, s->payload, s->payload_len);
-	free(ext);
-	free(ck);
-	free(qk);
 	r->submit_cb = cb;
 	r->answer = store_answer_submit;
 	r->fail = store_fail_submit;
@@ -43,16 +45,12 @@ int store_write(struct store *st, const struct store_write *w, store_done_cb cb,
 	if (st->state != STORE_READY)
 		return SB_ERR_STORE_UNAVAILABLE;
 	struct store_req *r = store_req_new(st, REQ_OP, "write");
-	char *hk = w->kind == STORE_CONTACT ? keys_contact(st->site, w->id)
-					    : keys_agent(st->site, w->id);
-	char *qk = w->queue ? keys_queue(st->site, w->queue) : NULL;
-	char *fk = w->from_queue ? keys_queue(st->site, w->from_queue) : NULL;
 
 	r->op = 'w';
-	resp_add_str(&r->args, hk);
+	store_req_key(r, w->kind == STORE_CONTACT ? st->contact_prefix : st->agent_prefix, w->id);
 	resp_add_str(&r->args, zops[w->zop]);
-	resp_add_str(&r->args, qk ? qk : "");
-	resp_add_str(&r->args, fk ? fk : "");
+	store_req_key(r, w->queue ? st->queue_prefix : "", w->queue ? w->queue : "");
+	store_req_key(r, w->from_queue ? st->queue_prefix : "", w->from_queue ? w->from_queue : "");
 	resp_add_str(&r->args, w->id);
 	resp_add_num(&r->args, w->score);
 	resp_add_num(&r->args, w->expire_s);
@@ -60,9 +58,6 @@ int store_write(struct store *st, const struct store_write *w, store_done_cb cb,
 	resp_add_num(&r->args, (int64_t)w->n_fields);
 	store_req_fields(r, w->fields, w->n_fields);
 	store_req_fields(r, w->event, w->n_event);
-	free(hk);
-	free(qk);
-	free(fk);
 	r->replay = true;
 	r->done_cb = cb;
 	r->answer = store_answer_done;
@@ -139,10 +134,8 @@ int store_read(struct store *st, enum store_kind kind, const char *id, store_rea
 	if (st->state != STORE_READY)
 		return SB_ERR_STORE_UNAVAILABLE;
 	struct store_req *r = store_req_new(st, REQ_RAW, "HGETALL");
-	char *key = kind == STORE_CONTACT ? keys_contact(st->site, id) : keys_agent(st->site, id);
 
-	resp_add_str(&r->args, key);
-	free(key);
+	store_req_key(r, kind == STORE_CONTACT ? st->contact_prefix : st->agent_prefix, id);
 	r->read_cb = cb;
 	r->answer = store_answer_read;
 	r->fail = store_fail_read;

@@ -1,10 +1,9 @@
 #include "store/resp.h"
 
-#include <inttypes.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "decimal.h"
 #include "xalloc.h"
 
 static void resp_reserve(struct resp *r, size_t more)
@@ -27,14 +26,38 @@ static void resp_raw(struct resp *r, const void *p, size_t len)
 	r->len += len;
 }
 
+/* "$<len>\r\n": a bulk string's header. */
+static void resp_bulk_head(struct resp *r, size_t len)
+{
+	char head[DECIMAL_MAX + 3];
+	size_t h = 1;
+
+	head[0] = '$';
+	h += decimal_u64(head + 1, len);
+	head[h++] = '\r';
+	head[h++] = '\n';
+	resp_raw(r, head, h);
+}
+
 void resp_add(struct resp *r, const void *v, size_t len)
 {
-	char head[32];
-	int h = snprintf(head, sizeof head, "$%zu\r\n", len);
-
-	resp_reserve(r, (size_t)h + len + 2);
-	resp_raw(r, head, (size_t)h);
+	resp_reserve(r, DECIMAL_MAX + 3 + len + 2);
+	resp_bulk_head(r, len);
 	resp_raw(r, v, len);
+	resp_raw(r, "\r\n", 2);
+	r->n++;
+}
+
+void resp_add_parts(struct resp *r, const char *const *parts, size_t n)
+{
+	size_t lens[RESP_MAX_PARTS], len = 0;
+
+	for (size_t i = 0; i < n && i < RESP_MAX_PARTS; i++)
+		len += lens[i] = strlen(parts[i]);
+	resp_reserve(r, DECIMAL_MAX + 3 + len + 2);
+	resp_bulk_head(r, len);
+	for (size_t i = 0; i < n && i < RESP_MAX_PARTS; i++)
+		resp_raw(r, parts[i], lens[i]);
 	resp_raw(r, "\r\n", 2);
 	r->n++;
 }
@@ -46,10 +69,9 @@ void resp_add_str(struct resp *r, const char *s)
 
 void resp_add_num(struct resp *r, int64_t v)
 {
-	char buf[24];
-	int len = snprintf(buf, sizeof buf, "%" PRId64, v);
+	char buf[DECIMAL_MAX];
 
-	resp_add(r, buf, (size_t)len);
+	resp_add(r, buf, decimal_i64(buf, v));
 }
 
 void resp_add_all(struct resp *r, const struct resp *src)
@@ -60,10 +82,14 @@ void resp_add_all(struct resp *r, const struct resp *src)
 
 void resp_add_header(struct resp *r, int n)
 {
-	char head[24];
-	int h = snprintf(head, sizeof head, "*%d\r\n", n);
+	char head[DECIMAL_MAX + 3];
+	size_t h = 1;
 
-	resp_raw(r, head, (size_t)h);
+	head[0] = '*';
+	h += decimal_i64(head + 1, n);
+	head[h++] = '\r';
+	head[h++] = '\n';
+	resp_raw(r, head, h);
 }
 
 void resp_free(struct resp *r)

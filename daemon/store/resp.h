@@ -17,6 +17,10 @@ struct resp {
 /* Binary-safe: exactly len bytes of v. */
 void resp_add(struct resp *r, const void *v, size_t len);
 void resp_add_str(struct resp *r, const char *s);
+/* One argument made of the n strings one after another (a key: its
+ * prefix and an id), without building it elsewhere first. */
+#define RESP_MAX_PARTS 4
+void resp_add_parts(struct resp *r, const char *const *parts, size_t n);
 void resp_add_num(struct resp *r, int64_t v);
 /* Appends src's arguments to r. */
 void resp_add_all(struct resp *r, const struct resp *src);

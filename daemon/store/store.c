@@ -550,6 +550,9 @@ struct store *store_new(struct event_base *base, const struct store_conf *conf,
 	st->conf.site = st->site;
 	st->events_key = keys_events(st->site);
 	st->contact_prefix = keys_contact_prefix(st->site);
+	st->queue_prefix = keys_queue_prefix(st->site);
+	st->agent_prefix = keys_agent_prefix(st->site);
+	st->ext_prefix = keys_external_prefix(st->site);
 	st->open_key = keys_open(st->site);
 	st->roster_key = keys_roster(st->site);
 	st->leader_key = keys_leader(st->site);
@@ -605,6 +608,9 @@ void store_free(struct store *st)
 	free(st->unix_path);
 	free(st->events_key);
 	free(st->contact_prefix);
+	free(st->queue_prefix);
+	free(st->agent_prefix);
+	free(st->ext_prefix);
 	free(st->open_key);
 	free(st->roster_key);
 	free(st->leader_key);
