@@ -4,6 +4,7 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +41,9 @@ struct session {
 	struct bufferevent *bev;
 	struct event *timer;   /* handshake, then heartbeat, then drain */
 	struct event *free_ev; /* frees at a safe point, outside callbacks */
+	/* Plain sockets: writes what this loop turn queued, at the turn's end
+	 * (NULL for TLS, which writes through its bufferevent). */
+	struct event *flush_ev;
 	int refs;
 	uint64_t next_seq;
 	int64_t last_rx_ms;
@@ -81,6 +85,8 @@ static void session_free(struct session *s)
 		bufferevent_free(s->bev);
 	event_free(s->timer);
 	event_free(s->free_ev);
+	if (s->flush_ev != NULL)
+		event_free(s->flush_ev);
 	free(s->client_id);
 	free(s);
 }
@@ -145,6 +151,8 @@ void session_close(struct session *s, const char *reason, bool flush)
 		session_set_state(s, SESSION_DRAINING);
 		bufferevent_disable(s->bev, EV_READ);
 		session_arm(s, SESSION_DRAIN_MS);
+		if (s->flush_ev != NULL)
+			event_active(s->flush_ev, EV_TIMEOUT, 1);
 		return;
 	}
 	session_finish(s);
@@ -171,6 +179,9 @@ void session_send(struct session *s, Envelope *env)
 		session_close(s, "cannot queue output", false);
 		return;
 	}
+	/* Idempotent: every frame of this turn goes in one write. */
+	if (s->flush_ev != NULL)
+		event_active(s->flush_ev, EV_TIMEOUT, 1);
 	if ((int64_t)evbuffer_get_length(out) > cfg->output_buffer_max_bytes)
 		session_close(s, "output buffer cap reached: client is not reading", false);
 }
@@ -417,10 +428,47 @@ static void session_on_read(struct bufferevent *bev, void *arg)
 	session_unref(s);
 }
 
+/* A plain socket's output is written here, once per loop turn, rather than
+ * by the bufferevent: that would arm EV_WRITE (an epoll_ctl) for every
+ * frame and write on the next turn. Only what the kernel does not take at
+ * once is left to the bufferevent, which writes it when the socket can. */
+static void session_on_flush(evutil_socket_t fd_, short what, void *arg)
+{
+	struct session *s = arg;
+
+	if (s->bev == NULL || (bufferevent_get_enabled(s->bev) & EV_WRITE))
+		return;
+	struct evbuffer *out = bufferevent_get_output(s->bev);
+	int n = 0;
+	if (evbuffer_get_length(out) > 0) {
+		/* A socket bufferevent keeps its output's start frozen so that
+		 * only it drains it; it does the same around its own writes. */
+		evbuffer_unfreeze(out, 1);
+		n = evbuffer_write(out, bufferevent_getfd(s->bev));
+		evbuffer_freeze(out, 1);
+	}
+	if (n < 0) {
+		int err = errno;
+		if (err != EAGAIN && err != EWOULDBLOCK && err != EINTR) {
+			char why[128];
+			snprintf(why, sizeof why, "write failed: %s", strerror(err));
+			session_close(s, why, false);
+			return;
+		}
+	}
+	if (evbuffer_get_length(out) > 0)
+		bufferevent_enable(s->bev, EV_WRITE);
+	else if (s->state == SESSION_DRAINING)
+		session_finish(s);
+}
+
 static void session_on_write(struct bufferevent *bev, void *arg)
 {
 	struct session *s = arg;
 
+	/* Drained: plain sockets go back to writing at the end of each turn. */
+	if (s->flush_ev != NULL)
+		bufferevent_disable(bev, EV_WRITE);
 	if (s->state == SESSION_DRAINING &&
 	    evbuffer_get_length(bufferevent_get_output(bev)) == 0)
 		session_finish(s);
@@ -504,9 +552,11 @@ struct session *session_new(struct server *srv, int fd, enum session_role role, 
 		s->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
 	s->timer = evtimer_new(base, session_on_timer, s);
 	s->free_ev = event_new(base, -1, 0, session_on_free, s);
+	if (tls == NULL)
+		s->flush_ev = event_new(base, -1, 0, session_on_flush, s);
 	s->last_rx_ms = server_now_ms(srv);
 	bufferevent_setcb(s->bev, session_on_read, session_on_write, session_on_event, s);
-	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+	bufferevent_enable(s->bev, tls == NULL ? EV_READ : EV_READ | EV_WRITE);
 	server_session_add(srv, s);
 	s->registered = true;
 	session_arm(s, server_config(srv)->handshake_timeout_ms);

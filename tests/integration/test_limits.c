@@ -2,6 +2,7 @@
  * without bound. Each case starts a daemon with small limits, drives one
  * client over one of them, checks the documented Error or the disconnection,
  * and then checks that other clients still work. */
+#include <inttypes.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -413,6 +414,43 @@ HARNESS_TEST(test_never_reading_client_is_cut_off_and_memory_stays_bounded)
 	harness_submit(h, other, "after-reader", VOICE, "voice-q");
 }
 
+static int setup_deep_output(void **state)
+{
+	return setup_with(state, "  output_buffer_max_bytes: 67108864\n"
+				 "  frames_per_second: 1000000\n");
+}
+
+/* A client that stops reading for a while, then catches up, gets every
+ * frame in order: what its socket does not take at once (here megabytes,
+ * past both kernels' buffers) waits in the daemon and is written as the
+ * socket drains. */
+HARNESS_TEST(test_slow_reader_gets_every_frame_in_order)
+{
+	struct sbc *gw = harness_gateway(h, "gw1");
+	enum { PINGS = 300000 }; /* ~7 MB of Pongs */
+	uint64_t first = 0, last = 0;
+
+	harness_keepalive(h, gw, false);
+	for (int i = 0; i < PINGS; i++) {
+		uint64_t seq = sbc_ping(gw);
+		assert_true(seq != 0);
+		first = first ? first : seq;
+		last = seq;
+	}
+	uint64_t want = first;
+	while (want <= last) {
+		Envelope *env = NULL;
+		assert_int_equal(sbc_recv(gw, 5000, &env), 1);
+		assert_int_equal(env->body_case, SB_BODY(PONG));
+		if (env->ref != want)
+			fail_msg("Pong for %" PRIu64 " where %" PRIu64 " was due", env->ref, want);
+		envelope_free(env);
+		want++;
+	}
+	assert_true(harness_daemon_alive(h));
+	assert_false(harness_log_contains(h, "output buffer cap reached"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -433,6 +471,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_never_reading_client_is_cut_off_and_memory_stays_bounded, setup_reader,
 			harness_teardown),
+		cmocka_unit_test_setup_teardown(test_slow_reader_gets_every_frame_in_order,
+						setup_deep_output, harness_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
