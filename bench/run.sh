@@ -88,7 +88,11 @@ if [ "$PEER" = 1 ]; then
 	fi
 	if [ ! -d "$PEER_DIR/node_modules/bullmq" ]; then
 		echo "==> npm install (bullmq, pinned in $PEER_DIR/package-lock.json)"
-		(cd "$PEER_DIR" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+		# npm 11 (this machine's) refuses `npm ci` on a lock without the
+		# other platforms' optional packages; `npm install` honours the same
+		# lock (bullmq pinned exactly) and changes nothing in it.
+		(cd "$PEER_DIR" && { npm ci --no-audit --no-fund --loglevel=silent >/dev/null 2>&1 ||
+			npm install --no-audit --no-fund --loglevel=error >/dev/null; })
 	fi
 fi
 
@@ -311,9 +315,15 @@ sb_row() {
 peer_row() { # NAME RATE N
 	start_redis "$1" everysec
 	echo "==> BullMQ peer, ${2/#0/max rate}${2:+ }jobs/s, $3 jobs, appendfsync everysec"
-	node "$PEER_DIR/peer.js" --redis "127.0.0.1:$REDIS_PORT" --contacts "$3" --rate "$2" \
-		> "$TMP/$1.out" 2>&1 || { cat "$TMP/$1.out" >&2; exit 1; }
+	local r0
+	r0=$(cpu_ticks "$REDIS_PID")
+	run_timed "$TMP/$1.nodecpu" node "$PEER_DIR/peer.js" --redis "127.0.0.1:$REDIS_PORT" \
+		--contacts "$3" --rate "$2" > "$TMP/$1.out" 2>&1 || { cat "$TMP/$1.out" >&2; exit 1; }
+	printf '%s %s\n' "$(per_contact_us $(($(cpu_ticks "$REDIS_PID") - r0)) "$3")" \
+		"$(per_contact_us "$(cat "$TMP/$1.nodecpu")" "$3")" > "$TMP/$1.cpu"
 	grep -E '^(jobs/s|Redis per)' "$TMP/$1.out" | sed 's/^/    /'
+	read -r c_redis c_node < "$TMP/$1.cpu"
+	echo "    CPU per job: redis-server $c_redis us, node (producer and worker) $c_node us"
 	stop_pid "$REDIS_PID"
 }
 
@@ -395,6 +405,9 @@ done
 row "Switchboard at 5000/s: submit->offer p50/p99/p99.9 ms" \
 	"$(jlat "$TMP/sb-5k.json" submit_to_offer p50)/$sb5_offer_p99/$(jlat "$TMP/sb-5k.json" submit_to_offer p999)" "" ""
 row "BullMQ max, jobs/s (everysec)" "$peer_max" "" ""
+if [ "$PEER" = 1 ]; then
+	row "  CPU us per job: redis / node" "$(tr ' ' '/' < "$TMP/peer-max.cpu")" "" ""
+fi
 row "  Switchboard / BullMQ throughput" "$(ratio "$sb_e" "$peer_max")" ">= 3x" "$(meets "$(ratio "$sb_e" "$peer_max")" '>=' 3)"
 row "BullMQ at 5000/s: enqueue->worker p50/p99/p99.9 ms" "$peer_p50/$peer_p99/$peer_p999" "" ""
 row "  BullMQ p99 / Switchboard p99 (submit->offer, 5000/s)" "$(ratio "$peer_p99" "$sb5_offer_p99")" ">= 10x" \
