@@ -2,6 +2,7 @@
  * See sink.h. */
 #include "sink.h"
 
+#include <event2/event.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,9 @@ struct sink {
 	struct session *req; /* the request being handled, if any */
 	uint64_t req_seq;
 	bool req_claimed;
+	/* Offers to send at the end of this loop turn (see sink_write). */
+	struct note *early_head, *early_tail;
+	struct event *early_ev;
 };
 
 enum note_kind {
@@ -58,17 +62,30 @@ struct note {
 	int code;   /* offer end reason or agent state */
 	int64_t n1, n2;
 	bool flag;
+	struct note *next; /* in the sink's early list */
 };
+
+static void sink_on_early(evutil_socket_t fd, short what, void *arg);
+static void sink_note_free(struct note *n);
 
 struct sink *sink_new(struct server *srv)
 {
 	struct sink *sk = xcalloc(1, sizeof *sk);
 	sk->srv = srv;
+	sk->early_ev = event_new(server_base(srv), -1, 0, sink_on_early, sk);
 	return sk;
 }
 
 void sink_free(struct sink *sk)
 {
+	if (sk == NULL)
+		return;
+	while (sk->early_head != NULL) {
+		struct note *n = sk->early_head;
+		sk->early_head = n->next;
+		sink_note_free(n);
+	}
+	event_free(sk->early_ev);
 	free(sk);
 }
 
@@ -310,6 +327,19 @@ static void sink_on_written(void *arg, int err)
 	sink_note_free(n);
 }
 
+static void sink_on_early(evutil_socket_t fd, short what, void *arg)
+{
+	struct sink *sk = arg;
+	struct note *n = sk->early_head;
+
+	sk->early_head = sk->early_tail = NULL;
+	while (n != NULL) {
+		struct note *next = n->next;
+		sink_on_written(n, 0);
+		n = next;
+	}
+}
+
 #define SINK_MAX_FIELDS 16
 
 /* "<contact>/<n>": the id of a contact's n-th transition. */
@@ -351,7 +381,25 @@ static void sink_write(struct sink *sk, struct store_write *w, struct note *n,
 		w->n_event++;
 		n->event_id = xstrdup(id);
 	}
-	int rc = store_write(server_store(sk->srv), w, sink_on_written, n);
+	/* An Offer goes out at the end of this loop turn, while its record is
+	 * written, not once Redis has it: after a crash every outstanding
+	 * offer is requeued whatever Redis holds, so waiting would add a round
+	 * trip to every offer and no safety. The assignment that follows is
+	 * confirmed only once Redis has it, as before. */
+	bool early = n->kind == NOTE_OFFER;
+	int rc = store_write(server_store(sk->srv), w, early ? NULL : sink_on_written,
+			     early ? NULL : n);
+	if (rc == 0 && early) {
+		n->next = NULL;
+		if (sk->early_tail != NULL)
+			sk->early_tail->next = n;
+		else
+			sk->early_head = n;
+		sk->early_tail = n;
+		/* Not from inside the engine's callback: sending can close a
+		 * session, which calls back into the engine. */
+		event_active(sk->early_ev, EV_TIMEOUT, 1);
+	}
 	if (rc != 0) {
 		/* Not READY: handlers refuse new work in that state, so this is
 		 * a timer (offer timeout) or a closing session acting while

@@ -102,6 +102,11 @@ HARNESS_TEST(test_assignment_stays_and_outstanding_offer_is_requeued)
 	harness_available(h, bob);
 	const char *offered = harness_submit_id(h, gw, "call-2", VOICE, "voice-q");
 	harness_offer_for(h, bob, offered, OFFER_MS);
+	/* The Offer goes out while its record is being written; the crash
+	 * comes once Redis has it (without it the contact is simply waiting). */
+	assert_string_equal(harness_hget_wait(h, harness_key(h, "contact:%s", offered), "state",
+					      "offered", 2000),
+			    "offered");
 
 	kill_and_restart(h);
 	assert_true(harness_log_contains(h, "1 offers requeued"));
