@@ -70,8 +70,9 @@ void resp_add_str(struct resp *r, const char *s)
 void resp_add_num(struct resp *r, int64_t v)
 {
 	char buf[DECIMAL_MAX];
+	size_t len = decimal_i64(buf, v);
 
-	resp_add(r, buf, decimal_i64(buf, v));
+	resp_add(r, buf, len);
 }
 
 void resp_add_all(struct resp *r, const struct resp *src)
