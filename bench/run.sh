@@ -417,7 +417,11 @@ if [ "$SCALE" = 1 ]; then
 	row "$SCALE_AGENTS agents at 5000/s: achieved contacts/s" "$(sb_rate scale-agents)" "" ""
 	row "  submit->offer p50 / p99 / p99.9 ms" \
 		"$(jlat "$TMP/scale-agents.json" submit_to_offer p50)/$(jlat "$TMP/scale-agents.json" submit_to_offer p99)/$(jlat "$TMP/scale-agents.json" submit_to_offer p999)" "" ""
-	row "  daemon peak RSS MiB" "$(awk '{ printf "%.0f", $1 / 1024 }' "$TMP/scale-agents.rss")" "" ""
+	# DESIGN's bound is for idle connections; these are busy, so it is
+	# checked against more than it asks.
+	row "  daemon peak RSS MiB" "$(awk '{ printf "%.0f", $1 / 1024 }' "$TMP/scale-agents.rss")" \
+		"<= 200 (10 000 idle agents)" \
+		"$([ "$SCALE_AGENTS" -ge 10000 ] && meets "$(awk '{ printf "%.0f", $1 / 1024 }' "$TMP/scale-agents.rss")" '<=' 200 || echo -)"
 	row "$SCALE_WAITING waiting: submits acknowledged/s" \
 		"$(awk -v c="$(jnum "$TMP/scale-waiting.json" acknowledged)" -v s="$(jnum "$TMP/scale-waiting.json" seconds)" 'BEGIN { s -= 3; printf "%.0f", (s > 0 ? c / s : 0) }')" "" ""
 	row "  submit->ack p50 / p99 / p99.9 ms" \
