@@ -13,6 +13,22 @@
 #include "engine/internal.h"
 #include "xalloc.h"
 
+/* A class's contacts wait by (deadline, submit order). */
+static void bucket_contact_key(const void *item, int64_t *k1, int64_t *k2)
+{
+	const struct econtact *c = item;
+	*k1 = c->v.deadline_ms;
+	*k2 = (int64_t)c->order;
+}
+
+/* The ready agents by their strategy key; select_less breaks ties. */
+static void bucket_link_key(const void *item, int64_t *k1, int64_t *k2)
+{
+	const struct link *l = item;
+	*k1 = l->k1;
+	*k2 = l->k2;
+}
+
 static bool bucket_contact_less(const void *a, const void *b)
 {
 	const struct econtact *x = a, *y = b;
@@ -138,8 +154,8 @@ struct bucket *bucket_get(struct engine *e, const struct class_spec *k)
 	b->reqs = bucket_copy_reqs(k->reqs, k->n_reqs);
 	b->n_extra_reqs = k->n_extra_reqs;
 	b->extra_reqs = bucket_copy_reqs(k->extra_reqs, k->n_extra_reqs);
-	heap_init(&b->contacts, bucket_contact_less, offsetof(struct econtact, heap_idx));
-	heap_init(&b->ready, select_less, offsetof(struct link, ready_idx));
+	heap_init_keyed(&b->contacts, bucket_contact_key, NULL, offsetof(struct econtact, heap_idx));
+	heap_init_keyed(&b->ready, bucket_link_key, select_less, offsetof(struct link, ready_idx));
 	strmap_put(&e->buckets, b->key, b);
 	/* A new class is rare (its first contact); finding its agents is the
 	 * one scan of the roster, paid once. */
@@ -155,6 +171,7 @@ struct bucket *bucket_get(struct engine *e, const struct class_spec *k)
 
 void bucket_agent_refresh(struct engine *e, struct eagent *a)
 {
+	a->links_stale = false;
 	for (struct link *l = a->links; l != NULL; l = l->next_in_agent)
 		bucket_link_refresh(e, l);
 }
@@ -214,7 +231,8 @@ struct econtact *bucket_best_contact(struct engine *e, struct eagent *a)
 
 	for (struct link *l = a->links; l != NULL; l = l->next_in_agent) {
 		struct bucket *b = l->bucket;
-		if (b->contacts.n == 0 || l->ready_idx == HEAP_NONE)
+		/* Asks the rule, not the ready heap: a's links may be stale. */
+		if (b->contacts.n == 0 || !bucket_link_should_be_ready(e, l))
 			continue;
 		struct econtact *pick = heap_top(&b->contacts);
 		if (pick->excluded != NULL && engine_excluded(pick, a))
@@ -235,7 +253,7 @@ static void bucket_noagent(struct engine *e, struct bucket *b, int64_t now)
 	if (limit <= 0)
 		return;
 	for (size_t i = 0; i < b->contacts.n; i++) {
-		struct econtact *c = b->contacts.items[i];
+		struct econtact *c = heap_at(&b->contacts, i);
 		engine_due(e, c, DUE_NOAGENT, b->logged_in == 0 ? now + limit : INT64_MAX);
 	}
 }

@@ -18,20 +18,20 @@ static void engine_invariants_or_die(const struct engine *e, const char *where);
 
 /* ---- small helpers ------------------------------------------------------ */
 
-static bool engine_timer_less(const void *a, const void *b)
+/* Timers fire by (when, arming order). */
+static void engine_timer_key(const void *item, int64_t *k1, int64_t *k2)
 {
-	const struct etimer *x = a, *y = b;
-	if (x->when != y->when)
-		return x->when < y->when;
-	return x->seq < y->seq;
+	const struct etimer *t = item;
+	*k1 = t->when;
+	*k2 = (int64_t)t->seq;
 }
 
-static bool engine_arrival_less(const void *a, const void *b)
+/* Longest wait: by (arrival, submit order). */
+static void engine_arrival_key(const void *item, int64_t *k1, int64_t *k2)
 {
-	const struct econtact *x = a, *y = b;
-	if (x->v.arrived_ms != y->v.arrived_ms)
-		return x->v.arrived_ms < y->v.arrived_ms;
-	return x->order < y->order;
+	const struct econtact *c = item;
+	*k1 = c->v.arrived_ms;
+	*k2 = (int64_t)c->order;
 }
 
 static int engine_order_cmp(const struct ostnode *a, const struct ostnode *b)
@@ -153,6 +153,9 @@ struct engine *engine_new(const struct engine_conf *conf, const struct engine_si
 		e->conf.stats_window_ms = 15 * 60 * 1000;
 	e->offer_prefix = xstrdup(conf->offer_prefix ? conf->offer_prefix : "0");
 	e->conf.offer_prefix = e->offer_prefix;
+	e->offer_head_len = strlen(e->offer_prefix) + 3;
+	e->offer_head = xmalloc(e->offer_head_len + 1);
+	snprintf(e->offer_head, e->offer_head_len + 1, "o-%s-", e->offer_prefix);
 	e->rng = conf->seed;
 	e->sink = *sink;
 	e->ctx = sink_ctx;
@@ -162,7 +165,7 @@ struct engine *engine_new(const struct engine_conf *conf, const struct engine_si
 	strmap_init(&e->contacts);
 	strmap_init(&e->offers);
 	strmap_init(&e->buckets);
-	heap_init(&e->timers, engine_timer_less, offsetof(struct etimer, idx));
+	heap_init_keyed(&e->timers, engine_timer_key, NULL, offsetof(struct etimer, idx));
 	return e;
 }
 
@@ -241,6 +244,7 @@ void engine_free(struct engine *e)
 	strmap_free(&e->offers);
 	heap_free(&e->timers);
 	free(e->offer_prefix);
+	free(e->offer_head);
 	free(e);
 }
 
@@ -346,7 +350,8 @@ int engine_queue_add(struct engine *e, const struct engine_queue_def *d, const c
 		st->overflow_name = s->overflow ? xstrdup(s->overflow) : NULL;
 	}
 	ostree_init(&q->order, engine_order_cmp);
-	heap_init(&q->by_arrival, engine_arrival_less, offsetof(struct econtact, arrival_idx));
+	heap_init_keyed(&q->by_arrival, engine_arrival_key, NULL,
+			offsetof(struct econtact, arrival_idx));
 	e->queues = xreallocarray(e->queues, e->n_queues + 1, sizeof *e->queues);
 	e->queues[e->n_queues++] = q;
 	strmap_put(&e->queue_ids, q->name, q);
@@ -727,14 +732,30 @@ static void engine_assign(struct engine *e, struct econtact *c, int64_t now)
 	e->sink.assigned(e->ctx, &c->v, now);
 }
 
+/* "o-<prefix>-<n>", cut to len - 1 like snprintf: built by hand because
+ * it runs on every offer. */
+static void engine_offer_id(const struct engine *e, char *out, size_t len, uint64_t n)
+{
+	char digits[24];
+	size_t nd = 0, off = e->offer_head_len < len - 1 ? e->offer_head_len : len - 1;
+
+	memcpy(out, e->offer_head, off);
+	do {
+		digits[nd++] = (char)('0' + n % 10);
+		n /= 10;
+	} while (n != 0);
+	while (nd > 0 && off < len - 1)
+		out[off++] = digits[--nd];
+	out[off] = '\0';
+}
+
 static void engine_offer(struct engine *e, struct econtact *c, struct eagent *a, int64_t now)
 {
 	engine_unwait(e, c);
 	c->agent = a;
 	c->v.agent_id = a->v.id;
 	c->v.state = CONTACT_OFFERED;
-	snprintf(c->offer_id, sizeof c->offer_id, "o-%s-%" PRIu64, e->offer_prefix,
-		 ++e->next_offer);
+	engine_offer_id(e, c->offer_id, sizeof c->offer_id, ++e->next_offer);
 	strmap_put(&e->offers, c->offer_id, c);
 	a->idle_since = now;
 	a->last_offer[c->queue->index] = now;
@@ -804,8 +825,11 @@ static void engine_dispatch(struct engine *e, int64_t now)
 
 	if (e->paused) {
 		/* Keep nothing: unpausing looks at every agent again. */
-		for (size_t i = 0; i < e->n_work_a; i++)
+		for (size_t i = 0; i < e->n_work_a; i++) {
 			e->work_a[i]->queued = false;
+			if (e->work_a[i]->links_stale)
+				bucket_agent_refresh(e, e->work_a[i]);
+		}
 		e->n_work_c = e->n_work_a = 0;
 		return;
 	}
@@ -824,6 +848,8 @@ static void engine_dispatch(struct engine *e, int64_t now)
 		struct econtact *c;
 		while (engine_routable(a) && (c = bucket_best_contact(e, a)) != NULL)
 			engine_offer(e, c, a, now);
+		if (a->links_stale)
+			bucket_agent_refresh(e, a);
 	}
 	e->n_work_c = e->n_work_a = 0;
 	if (e->conf.check_invariants)
@@ -1423,7 +1449,13 @@ int engine_complete(struct engine *e, const char *agent_id, const char *contact_
 		engine_wrapup_begin(e, a, c->v.channel, now + wrapup);
 		bucket_agent_refresh(e, a); /* handled count is a strategy key */
 	} else {
-		engine_load(e, a, c->v.channel, -1);
+		/* Its links are re-filed by the dispatch below, after it has
+		 * most likely taken its next contact: filing it as ready in
+		 * every class only to take it out again was a third of the
+		 * decision. Nothing reads the ready heaps before that: the
+		 * work lists hold only a. */
+		a->v.load[c->v.channel]--;
+		a->links_stale = true;
 	}
 	engine_work_agent(e, a);
 	stats_record(c->queue, STAT_COMPLETED, now, now - c->v.assigned_ms, false,

@@ -183,6 +183,9 @@ struct eagent {
 	struct ewrapup *wrapups;
 	struct link *links;
 	bool queued; /* in the dispatch work list */
+	/* Its load fell and its links were not re-filed yet (engine_complete
+	 * defers that to dispatch, which usually fills the slot at once). */
+	bool links_stale;
 };
 
 struct customer_tier {
@@ -195,6 +198,8 @@ struct customer_tier {
 struct engine {
 	struct engine_conf conf;
 	char *offer_prefix;
+	char *offer_head; /* "o-<offer_prefix>-": offer ids are this and a number */
+	size_t offer_head_len;
 	struct engine_sink sink;
 	void *ctx;
 	char *agent_tiers[ENGINE_MAX_TIERS];
