@@ -76,6 +76,11 @@ static void bucket_link(struct engine *e, struct eagent *a, struct bucket *b)
 	a->links = l;
 	l->next_in_bucket = b->links;
 	b->links = l;
+	if (a->n_bucketv == a->cap_bucketv) {
+		a->cap_bucketv = a->cap_bucketv ? a->cap_bucketv * 2 : 8;
+		a->bucketv = xreallocarray(a->bucketv, a->cap_bucketv, sizeof *a->bucketv);
+	}
+	a->bucketv[a->n_bucketv++] = b;
 	if (a->v.logged_in)
 		b->logged_in++;
 	bucket_link_refresh(e, l);
@@ -178,6 +183,7 @@ void bucket_agent_refresh(struct engine *e, struct eagent *a)
 
 void bucket_agent_unlink(struct engine *e, struct eagent *a)
 {
+	a->n_bucketv = 0;
 	while (a->links != NULL) {
 		struct link *l = a->links;
 		struct bucket *b = l->bucket;
@@ -225,14 +231,15 @@ struct eagent *bucket_best_agent(struct engine *e, struct bucket *b, const struc
 	return l ? l->agent : NULL;
 }
 
-struct econtact *bucket_best_contact(struct engine *e, struct eagent *a)
+/* The general case: each bucket's best contact a may take (skipping the
+ * ones it declined lately), and the earliest of those. */
+static struct econtact *bucket_best_contact_declined(struct engine *e, struct eagent *a)
 {
 	struct econtact *best = NULL;
 
-	for (struct link *l = a->links; l != NULL; l = l->next_in_agent) {
-		struct bucket *b = l->bucket;
-		/* Asks the rule, not the ready heap: a's links may be stale. */
-		if (b->contacts.n == 0 || !bucket_link_should_be_ready(e, l))
+	for (size_t i = 0; i < a->n_bucketv; i++) {
+		struct bucket *b = a->bucketv[i];
+		if (b->contacts.n == 0 || !engine_slot_free(e, a, b->channel))
 			continue;
 		struct econtact *pick = heap_top(&b->contacts);
 		if (pick->excluded != NULL && engine_excluded(pick, a))
@@ -241,6 +248,34 @@ struct econtact *bucket_best_contact(struct engine *e, struct eagent *a)
 			best = pick;
 	}
 	return best;
+}
+
+struct econtact *bucket_best_contact(struct engine *e, struct eagent *a)
+{
+	const struct heap_ent *best = NULL;
+
+	/* Asks the rule, not the ready heaps: a's links may be stale (see
+	 * engine_complete). */
+	if (!engine_routable(a))
+		return NULL;
+	/* The earliest head by the keys kept in the heaps: no contact is
+	 * touched until the winner. */
+	for (size_t i = 0; i < a->n_bucketv; i++) {
+		const struct bucket *b = a->bucketv[i];
+		const struct heap_ent *top = heap_top_ent(&b->contacts);
+		if (top == NULL || !engine_slot_free(e, a, b->channel))
+			continue;
+		if (best == NULL || top->k1 < best->k1 || (top->k1 == best->k1 && top->k2 < best->k2))
+			best = top;
+	}
+	if (best == NULL)
+		return NULL;
+	struct econtact *c = best->item;
+	/* Every other bucket's pick is at or after its head, so the earliest
+	 * head wins unless a declined it. */
+	if (c->excluded == NULL || !engine_excluded(c, a))
+		return c;
+	return bucket_best_contact_declined(e, a);
 }
 
 /* max_wait_no_agent counts from when no logged-in agent could serve a
@@ -308,6 +343,8 @@ void bucket_free_all(struct engine *e)
 	for (size_t it = 0; strmap_next(&e->buckets, &it, &k, &v);)
 		bucket_destroy(v);
 	strmap_free(&e->buckets);
-	for (size_t i = 0; i < e->n_agents; i++)
+	for (size_t i = 0; i < e->n_agents; i++) {
 		e->agents[i]->links = NULL;
+		e->agents[i]->n_bucketv = 0;
+	}
 }

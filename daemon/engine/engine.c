@@ -197,6 +197,7 @@ static void engine_agent_destroy(struct eagent *a)
 	free(a->skills);
 	free(a->serves);
 	free(a->last_offer);
+	free(a->bucketv);
 	free(a);
 }
 

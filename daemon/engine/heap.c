@@ -119,6 +119,11 @@ void *heap_top(const struct heap *h)
 	return h->n ? h->ents[0].item : NULL;
 }
 
+const struct heap_ent *heap_top_ent(const struct heap *h)
+{
+	return h->n ? &h->ents[0] : NULL;
+}
+
 void *heap_at(const struct heap *h, size_t i)
 {
 	return h->ents[i].item;

@@ -39,6 +39,8 @@ void heap_init_keyed(struct heap *h, heap_key_fn key, heap_less_fn tie, size_t i
 void heap_free(struct heap *h);
 void heap_push(struct heap *h, void *item);
 void *heap_top(const struct heap *h);
+/* The top entry, key included, or NULL: compare tops without touching them. */
+const struct heap_ent *heap_top_ent(const struct heap *h);
 /* The i-th element of the array (i < h->n), in no particular order. */
 void *heap_at(const struct heap *h, size_t i);
 void *heap_pop(struct heap *h);

@@ -182,6 +182,10 @@ struct eagent {
 	struct econtact *held;
 	struct ewrapup *wrapups;
 	struct link *links;
+	/* The buckets of links, in an array: finding the next contact reads
+	 * every one, and loads from an array overlap where a list's don't. */
+	struct bucket **bucketv;
+	size_t n_bucketv, cap_bucketv;
 	bool queued; /* in the dispatch work list */
 	/* Its load fell and its links were not re-filed yet (engine_complete
 	 * defers that to dispatch, which usually fills the slot at once). */
