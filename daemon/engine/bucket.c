@@ -49,8 +49,10 @@ static void bucket_link_refresh(struct engine *e, struct link *l)
 	bool in = heap_contains(h, l);
 
 	if (!bucket_link_should_be_ready(e, l)) {
-		if (in)
+		if (in) {
 			heap_remove(h, l);
+			l->agent->n_ready--;
+		}
 		return;
 	}
 	int64_t k1, k2;
@@ -59,10 +61,12 @@ static void bucket_link_refresh(struct engine *e, struct link *l)
 		return;
 	l->k1 = k1;
 	l->k2 = k2;
-	if (in)
+	if (in) {
 		heap_update(h, l);
-	else
+	} else {
 		heap_push(h, l);
+		l->agent->n_ready++;
+	}
 }
 
 static void bucket_link(struct engine *e, struct eagent *a, struct bucket *b)
@@ -76,11 +80,11 @@ static void bucket_link(struct engine *e, struct eagent *a, struct bucket *b)
 	a->links = l;
 	l->next_in_bucket = b->links;
 	b->links = l;
-	if (a->n_bucketv == a->cap_bucketv) {
-		a->cap_bucketv = a->cap_bucketv ? a->cap_bucketv * 2 : 8;
-		a->bucketv = xreallocarray(a->bucketv, a->cap_bucketv, sizeof *a->bucketv);
+	if (a->n_linkv == a->cap_linkv) {
+		a->cap_linkv = a->cap_linkv ? a->cap_linkv * 2 : 8;
+		a->linkv = xreallocarray(a->linkv, a->cap_linkv, sizeof *a->linkv);
 	}
-	a->bucketv[a->n_bucketv++] = b;
+	a->linkv[a->n_linkv++] = (struct alink){ l, b, b->channel };
 	if (a->v.logged_in)
 		b->logged_in++;
 	bucket_link_refresh(e, l);
@@ -177,17 +181,30 @@ struct bucket *bucket_get(struct engine *e, const struct class_spec *k)
 void bucket_agent_refresh(struct engine *e, struct eagent *a)
 {
 	a->links_stale = false;
-	for (struct link *l = a->links; l != NULL; l = l->next_in_agent)
-		bucket_link_refresh(e, l);
+	if (a->n_ready == 0) {
+		/* Out of every ready heap (an agent at capacity after an offer,
+		 * say): nothing to do unless it should now be in one, which the
+		 * agent alone tells, without touching the links. */
+		size_t i = 0;
+		if (engine_routable(a))
+			while (i < a->n_linkv && !engine_slot_free(e, a, a->linkv[i].channel))
+				i++;
+		if (!engine_routable(a) || i == a->n_linkv)
+			return;
+	}
+	for (size_t i = 0; i < a->n_linkv; i++)
+		bucket_link_refresh(e, a->linkv[i].link);
 }
 
 void bucket_agent_unlink(struct engine *e, struct eagent *a)
 {
-	a->n_bucketv = 0;
+	a->n_linkv = 0;
 	while (a->links != NULL) {
 		struct link *l = a->links;
 		struct bucket *b = l->bucket;
 		a->links = l->next_in_agent;
+		if (heap_contains(&b->ready, l))
+			a->n_ready--;
 		heap_remove(&b->ready, l);
 		if (a->v.logged_in)
 			b->logged_in--;
@@ -237,8 +254,8 @@ static struct econtact *bucket_best_contact_declined(struct engine *e, struct ea
 {
 	struct econtact *best = NULL;
 
-	for (size_t i = 0; i < a->n_bucketv; i++) {
-		struct bucket *b = a->bucketv[i];
+	for (size_t i = 0; i < a->n_linkv; i++) {
+		struct bucket *b = a->linkv[i].bucket;
 		if (b->contacts.n == 0 || !engine_slot_free(e, a, b->channel))
 			continue;
 		struct econtact *pick = heap_top(&b->contacts);
@@ -260,10 +277,11 @@ struct econtact *bucket_best_contact(struct engine *e, struct eagent *a)
 		return NULL;
 	/* The earliest head by the keys kept in the heaps: no contact is
 	 * touched until the winner. */
-	for (size_t i = 0; i < a->n_bucketv; i++) {
-		const struct bucket *b = a->bucketv[i];
-		const struct heap_ent *top = heap_top_ent(&b->contacts);
-		if (top == NULL || !engine_slot_free(e, a, b->channel))
+	for (size_t i = 0; i < a->n_linkv; i++) {
+		if (!engine_slot_free(e, a, a->linkv[i].channel))
+			continue;
+		const struct heap_ent *top = heap_top_ent(&a->linkv[i].bucket->contacts);
+		if (top == NULL)
 			continue;
 		if (best == NULL || top->k1 < best->k1 || (top->k1 == best->k1 && top->k2 < best->k2))
 			best = top;
@@ -345,6 +363,7 @@ void bucket_free_all(struct engine *e)
 	strmap_free(&e->buckets);
 	for (size_t i = 0; i < e->n_agents; i++) {
 		e->agents[i]->links = NULL;
-		e->agents[i]->n_bucketv = 0;
+		e->agents[i]->n_linkv = 0;
+		e->agents[i]->n_ready = 0;
 	}
 }

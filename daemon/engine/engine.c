@@ -197,7 +197,7 @@ static void engine_agent_destroy(struct eagent *a)
 	free(a->skills);
 	free(a->serves);
 	free(a->last_offer);
-	free(a->bucketv);
+	free(a->linkv);
 	free(a);
 }
 
@@ -1840,6 +1840,18 @@ const char *engine_check_invariants(const struct engine *e)
 		}
 		for (const struct ewrapup *w = a->wrapups; w != NULL; w = w->next)
 			used[w->channel]++;
+		size_t n_links = 0, n_ready = 0;
+		for (const struct link *l = a->links; l != NULL; l = l->next_in_agent) {
+			if (n_links >= a->n_linkv || a->linkv[n_links].link == NULL)
+				return "an agent's link array differs from its links";
+			n_ready += heap_contains(&l->bucket->ready, l);
+			n_links++;
+		}
+		if (n_links != a->n_linkv || n_ready != a->n_ready || a->links_stale) {
+			snprintf(why, sizeof why, "agent %s: link array or ready count is stale",
+				 a->v.id);
+			return why;
+		}
 		for (int ch = 0; ch < SB_CH_COUNT; ch++)
 			if (used[ch] != a->v.load[ch]) {
 				snprintf(why, sizeof why, "agent %s: %s load %d, holds %d", a->v.id,

@@ -106,6 +106,13 @@ struct link {
 	struct link *next_in_bucket;
 };
 
+/* An entry of an agent's link array. */
+struct alink {
+	struct link *link;
+	struct bucket *bucket;
+	enum sb_channel channel; /* the bucket's */
+};
+
 /* A routing class: contacts that share every input of eligibility, so one
  * set of eligible agents serves them all. Owner: the engine's bucket map. */
 struct bucket {
@@ -182,10 +189,12 @@ struct eagent {
 	struct econtact *held;
 	struct ewrapup *wrapups;
 	struct link *links;
-	/* The buckets of links, in an array: finding the next contact reads
-	 * every one, and loads from an array overlap where a list's don't. */
-	struct bucket **bucketv;
-	size_t n_bucketv, cap_bucketv;
+	/* The same links in an array, with what the hot paths need of them:
+	 * finding the next contact and re-filing read every one, and loads
+	 * from an array overlap where a list's don't. */
+	struct alink *linkv;
+	size_t n_linkv, cap_linkv;
+	size_t n_ready; /* links in their bucket's ready heap */
 	bool queued; /* in the dispatch work list */
 	/* Its load fell and its links were not re-filed yet (engine_complete
 	 * defers that to dispatch, which usually fills the slot at once). */
