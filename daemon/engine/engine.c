@@ -178,9 +178,6 @@ static void engine_contact_destroy(struct engine *e, struct econtact *c)
 	}
 	if (e->sink.contact_free != NULL && c->v.user != NULL)
 		e->sink.contact_free(e->ctx, c->v.user);
-	free((char *)(uintptr_t)c->v.id);
-	free((char *)(uintptr_t)c->v.gateway_id);
-	free((char *)(uintptr_t)c->v.external_id);
 	free(c->reqs);
 	free(c);
 }
@@ -934,16 +931,22 @@ static struct econtact *engine_contact_new(struct engine *e, const struct engine
 		*why = "a contact with this id exists";
 		return NULL;
 	}
-	struct econtact *c = xcalloc(1, sizeof *c);
+	/* Its three strings live in the same allocation, after it: one
+	 * malloc instead of four, and the id a map probe compares is near
+	 * the contact it finds. */
+	const char *gw = in->gateway_id ? in->gateway_id : "";
+	const char *ext = in->external_id ? in->external_id : "";
+	size_t l_id = strlen(in->id) + 1, l_gw = strlen(gw) + 1, l_ext = strlen(ext) + 1;
+	struct econtact *c = xcalloc(1, sizeof *c + l_id + l_gw + l_ext);
 	if (engine_reqs(e, in->skills, in->n_skills, &c->reqs, &c->n_reqs, why) != 0) {
 		free(c);
 		return NULL;
 	}
+	c->v.id = memcpy(c->strings, in->id, l_id);
+	c->v.gateway_id = memcpy(c->strings + l_id, gw, l_gw);
+	c->v.external_id = memcpy(c->strings + l_id + l_gw, ext, l_ext);
 	c->queue = engine_find_queue(e, in->queue);
 	c->tier = engine_ctier_find(e, in->customer_tier);
-	c->v.id = xstrdup(in->id);
-	c->v.gateway_id = xstrdup(in->gateway_id ? in->gateway_id : "");
-	c->v.external_id = xstrdup(in->external_id ? in->external_id : "");
 	c->v.queue = c->queue->name;
 	c->v.customer_tier = e->ctiers[c->tier].name;
 	c->v.channel = in->channel;

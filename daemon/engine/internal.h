@@ -164,6 +164,7 @@ struct econtact {
 	int64_t due[DUE_COUNT]; /* INT64_MAX: not scheduled */
 	struct eexclusion *excluded;
 	struct econtact *held_prev, *held_next;
+	char strings[]; /* v.id, v.gateway_id, v.external_id, each NUL-ended */
 };
 
 struct ewrapup {
