@@ -34,17 +34,6 @@ static void engine_arrival_key(const void *item, int64_t *k1, int64_t *k2)
 	*k2 = (int64_t)c->order;
 }
 
-static int engine_order_cmp(const struct ostnode *a, const struct ostnode *b)
-{
-	const struct econtact *x = (const struct econtact *)((const char *)a -
-							     offsetof(struct econtact, onode));
-	const struct econtact *y = (const struct econtact *)((const char *)b -
-							     offsetof(struct econtact, onode));
-	if (x->v.deadline_ms != y->v.deadline_ms)
-		return x->v.deadline_ms < y->v.deadline_ms ? -1 : 1;
-	return x->order < y->order ? -1 : x->order > y->order;
-}
-
 void engine_timer_arm(struct engine *e, struct etimer *t, enum etimer_kind kind, void *obj,
 		      int64_t when)
 {
@@ -347,7 +336,7 @@ int engine_queue_add(struct engine *e, const struct engine_queue_def *d, const c
 		st->add_name = s->add_queue ? xstrdup(s->add_queue) : NULL;
 		st->overflow_name = s->overflow ? xstrdup(s->overflow) : NULL;
 	}
-	ostree_init(&q->order, engine_order_cmp);
+	ostree_init(&q->order);
 	heap_init_keyed(&q->by_arrival, engine_arrival_key, NULL,
 			offsetof(struct econtact, arrival_idx));
 	e->queues = xreallocarray(e->queues, e->n_queues + 1, sizeof *e->queues);
@@ -610,11 +599,16 @@ static void engine_work_agent(struct engine *e, struct eagent *a)
 
 /* ---- queue and class membership ------------------------------------------ */
 
-static void engine_queue_enter(struct engine *e, struct econtact *c)
+/* Files c in its queue's order (by deadline, then submit order); returns
+ * how many come before it. */
+static uint32_t engine_queue_enter(struct engine *e, struct econtact *c)
 {
-	ostree_insert(&c->queue->order, &c->onode);
+	c->onode.k1 = c->v.deadline_ms;
+	c->onode.k2 = (int64_t)c->order;
+	uint32_t rank = ostree_insert(&c->queue->order, &c->onode);
 	heap_push(&c->queue->by_arrival, c);
 	c->in_queue = true;
+	return rank;
 }
 
 static void engine_queue_leave(struct engine *e, struct econtact *c)
@@ -977,8 +971,7 @@ int engine_submit(struct engine *e, const struct engine_submit *in, int64_t now,
 
 	if (c == NULL)
 		return rc;
-	engine_queue_enter(e, c);
-	uint32_t place = ostree_rank(&c->queue->order, &c->onode) + 1;
+	uint32_t place = engine_queue_enter(e, c) + 1;
 	if (position != NULL)
 		*position = place;
 	engine_due(e, c, DUE_BREACH, c->v.arrived_ms + c->v.sla_ms);
