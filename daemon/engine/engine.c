@@ -167,8 +167,7 @@ static void engine_contact_destroy(struct engine *e, struct econtact *c)
 	}
 	if (e->sink.contact_free != NULL && c->v.user != NULL)
 		e->sink.contact_free(e->ctx, c->v.user);
-	free(c->reqs);
-	free(c);
+	free((char *)(uintptr_t)c->v.id); /* the allocation, c and c->reqs included */
 }
 
 static void engine_agent_destroy(struct eagent *a)
@@ -275,21 +274,31 @@ int engine_customer_tier_add(struct engine *e, const struct engine_customer_tier
 }
 
 /* Interns a requirement list; *why on a bad level. */
-static int engine_reqs(struct engine *e, const struct engine_skill_req *in, size_t n,
-		       struct req **out, int *n_out, const char **why)
+/* Fills out[0, n) from in (out has room for n). */
+static int engine_reqs_fill(struct engine *e, const struct engine_skill_req *in, size_t n,
+			    struct req *out, int *n_out, const char **why)
 {
-	*out = xcalloc(n + 1, sizeof **out);
 	*n_out = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (in[i].min_level < 1 || in[i].min_level > 5 || in[i].skill == NULL ||
 		    in[i].skill[0] == '\0') {
 			*why = "skill requirement needs a name and a level 1..5";
-			free(*out);
-			*out = NULL;
 			return SB_ERR_INVALID_ARGUMENT;
 		}
-		(*out)[(*n_out)++] = (struct req){ engine_skill_id(e, in[i].skill, true),
-						   in[i].min_level };
+		out[(*n_out)++] = (struct req){ engine_skill_id(e, in[i].skill, true),
+						in[i].min_level };
+	}
+	return 0;
+}
+
+static int engine_reqs(struct engine *e, const struct engine_skill_req *in, size_t n,
+		       struct req **out, int *n_out, const char **why)
+{
+	*out = xcalloc(n + 1, sizeof **out);
+	if (engine_reqs_fill(e, in, n, *out, n_out, why) != 0) {
+		free(*out);
+		*out = NULL;
+		return SB_ERR_INVALID_ARGUMENT;
 	}
 	return 0;
 }
@@ -925,20 +934,23 @@ static struct econtact *engine_contact_new(struct engine *e, const struct engine
 		*why = "a contact with this id exists";
 		return NULL;
 	}
-	/* Its three strings live in the same allocation, after it: one
-	 * malloc instead of four, and the id a map probe compares is near
-	 * the contact it finds. */
+	/* Its three strings, the contact and its skill requirements in one
+	 * allocation, strings first: one malloc and one free instead of five. */
 	const char *gw = in->gateway_id ? in->gateway_id : "";
 	const char *ext = in->external_id ? in->external_id : "";
 	size_t l_id = strlen(in->id) + 1, l_gw = strlen(gw) + 1, l_ext = strlen(ext) + 1;
-	struct econtact *c = xcalloc(1, sizeof *c + l_id + l_gw + l_ext);
-	if (engine_reqs(e, in->skills, in->n_skills, &c->reqs, &c->n_reqs, why) != 0) {
-		free(c);
+	size_t align = _Alignof(struct econtact);
+	size_t off = (l_id + l_gw + l_ext + align - 1) / align * align;
+	char *base = xcalloc(1, off + sizeof(struct econtact) + (in->n_skills + 1) * sizeof(struct req));
+	struct econtact *c = (struct econtact *)(void *)(base + off);
+	c->reqs = (struct req *)(void *)(c + 1);
+	c->v.id = memcpy(base, in->id, l_id);
+	c->v.gateway_id = memcpy(base + l_id, gw, l_gw);
+	c->v.external_id = memcpy(base + l_id + l_gw, ext, l_ext);
+	if (engine_reqs_fill(e, in->skills, in->n_skills, c->reqs, &c->n_reqs, why) != 0) {
+		free(base);
 		return NULL;
 	}
-	c->v.id = memcpy(c->strings, in->id, l_id);
-	c->v.gateway_id = memcpy(c->strings + l_id, gw, l_gw);
-	c->v.external_id = memcpy(c->strings + l_id + l_gw, ext, l_ext);
 	c->queue = engine_find_queue(e, in->queue);
 	c->tier = engine_ctier_find(e, in->customer_tier);
 	c->v.queue = c->queue->name;

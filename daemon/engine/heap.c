@@ -15,8 +15,7 @@ static size_t *heap_idx(const struct heap *h, const void *item)
  * four keys compared at a level share one or two cache lines. */
 #define HEAP_D 4
 
-static bool heap_ent_less(const struct heap *h, const struct heap_ent *a,
-			  const struct heap_ent *b)
+static bool heap_ent_less(const struct heap *h, const struct heap_ent *a, const struct heap_ent *b)
 {
 	if (a->k1 != b->k1)
 		return a->k1 < b->k1;

@@ -29,9 +29,9 @@ struct heap_ent {
 struct heap {
 	struct heap_ent *ents;
 	size_t n, cap;
-	heap_key_fn key;  /* NULL: every key is (0, 0), less decides */
+	heap_key_fn key;   /* NULL: every key is (0, 0), less decides */
 	heap_less_fn less; /* NULL: equal keys are equal */
-	size_t idx_off;   /* offsetof(element, its size_t heap index) */
+	size_t idx_off;    /* offsetof(element, its size_t heap index) */
 };
 
 void heap_init(struct heap *h, heap_less_fn less, size_t idx_off);

@@ -141,7 +141,10 @@ struct eexclusion {
 
 /* Owner: the engine (contacts map); freed when it finishes. The fields a
  * routing decision reads come first, after the view, so an offer or a
- * completion touches as few of its cache lines as it can. */
+ * completion touches as few of its cache lines as it can. Its id, gateway
+ * id and external id are in the same allocation, just before it (v.id is
+ * where the allocation starts): the contacts map compares the id, then
+ * the engine reads the view, and the two are neighbours. */
 struct econtact {
 	struct engine_contact_view v; /* first: views cast back */
 	struct eagent *agent;
@@ -151,6 +154,7 @@ struct econtact {
 	size_t heap_idx;       /* in bucket->contacts */
 	uint64_t order;
 	struct econtact *held_prev, *held_next;
+	char offer_id[64]; /* the offers map's key: next to the fields accept reads */
 	struct etimer offer_timer;
 	struct etimer timer;   /* at the earliest of due[] */
 	int64_t due[DUE_COUNT]; /* INT64_MAX: not scheduled */
@@ -165,8 +169,6 @@ struct econtact {
 	bool restoring; /* restored, not placed yet (engine_restore_finish) */
 	struct eagent *preferred;
 	int64_t preferred_until;
-	char offer_id[64];
-	char strings[]; /* v.id, v.gateway_id, v.external_id, each NUL-ended */
 };
 
 struct ewrapup {
