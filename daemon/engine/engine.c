@@ -1403,15 +1403,14 @@ int engine_agent_set_state(struct engine *e, const char *agent_id, enum engine_a
 	return 0;
 }
 
-/* Checks that c, found by the caller (NULL: absent), belongs to agent_id;
- * *why explains a refusal in the caller's words. */
-static int engine_owned(const struct engine *e, const char *agent_id, struct econtact *c,
-			const char *missing, const char *other, struct eagent **ap,
-			struct econtact **cp, const char **why)
+/* Checks that c, found by the caller (NULL: absent), belongs to a (NULL:
+ * not in the roster); *why explains a refusal in the caller's words. */
+static int engine_owned(struct eagent *a, struct econtact *c, const char *missing,
+			const char *other, struct eagent **ap, struct econtact **cp, const char **why)
 {
-	*ap = engine_find_agent(e, agent_id);
+	*ap = a;
 	*cp = c;
-	if (*ap == NULL) {
+	if (a == NULL) {
 		*why = "agent not in the roster";
 		return SB_ERR_NOT_FOUND;
 	}
@@ -1419,19 +1418,43 @@ static int engine_owned(const struct engine *e, const char *agent_id, struct eco
 		*why = missing;
 		return SB_ERR_NOT_FOUND;
 	}
-	if (c->agent != *ap) {
+	if (c->agent != a) {
 		*why = other;
 		return SB_ERR_FORBIDDEN;
 	}
 	return 0;
 }
 
+/* The agent's own contacts are few and are what it acts on: looking there
+ * first finds the contact without a probe of the (large) engine-wide map.
+ * A contact a holds under this offer id is the one the offers map has:
+ * held contacts' live or accepted offers stay in it until they finish. */
+static struct econtact *engine_held_offer(const struct eagent *a, const char *offer_id)
+{
+	for (struct econtact *c = a ? a->held : NULL; c != NULL; c = c->held_next)
+		if (c->offer_id[0] != '\0' && strcmp(c->offer_id, offer_id) == 0)
+			return c;
+	return NULL;
+}
+
+static struct econtact *engine_held_contact(const struct eagent *a, const char *contact_id)
+{
+	for (struct econtact *c = a ? a->held : NULL; c != NULL; c = c->held_next)
+		if (strcmp(c->v.id, contact_id) == 0)
+			return c;
+	return NULL;
+}
+
 /* Finds the offer an agent acts on. */
 static int engine_agent_offer(const struct engine *e, const char *agent_id, const char *offer_id,
 			      struct eagent **ap, struct econtact **cp, const char **why)
 {
-	return engine_owned(e, agent_id, strmap_get(&e->offers, offer_id),
-			    "no such offer (expired, rescinded or never made)",
+	struct eagent *a = engine_find_agent(e, agent_id);
+	struct econtact *c = engine_held_offer(a, offer_id);
+
+	if (c == NULL)
+		c = strmap_get(&e->offers, offer_id);
+	return engine_owned(a, c, "no such offer (expired, rescinded or never made)",
 			    "offer was made to another agent", ap, cp, why);
 }
 
@@ -1475,8 +1498,12 @@ int engine_reject(struct engine *e, const char *agent_id, const char *offer_id,
 static int engine_held(const struct engine *e, const char *agent_id, const char *contact_id,
 		       struct eagent **ap, struct econtact **cp, const char **why)
 {
-	int rc = engine_owned(e, agent_id, strmap_get(&e->contacts, contact_id),
-			      "no such contact (finished, or never submitted)",
+	struct eagent *a = engine_find_agent(e, agent_id);
+	struct econtact *c = engine_held_contact(a, contact_id);
+
+	if (c == NULL)
+		c = strmap_get(&e->contacts, contact_id);
+	int rc = engine_owned(a, c, "no such contact (finished, or never submitted)",
 			      "contact is not held by this agent", ap, cp, why);
 	if (rc == 0 && (*cp)->v.state != CONTACT_ASSIGNED) {
 		*why = "contact is offered, not yet accepted";
