@@ -327,8 +327,8 @@ int engine_customer_tier_add(struct engine *e, const struct engine_customer_tier
 	return 0;
 }
 
-/* Interns a requirement list; *why on a bad level. */
-/* Fills out[0, n) from in (out has room for n). */
+/* Fills out[0, n) from in (out has room for n), interning skill names;
+ * *why on a bad level. */
 static int engine_reqs_fill(struct engine *e, const struct engine_skill_req *in, size_t n,
 			    struct req *out, int *n_out, const char **why)
 {
@@ -345,6 +345,7 @@ static int engine_reqs_fill(struct engine *e, const struct engine_skill_req *in,
 	return 0;
 }
 
+/* The same into a new array (a queue's). */
 static int engine_reqs(struct engine *e, const struct engine_skill_req *in, size_t n,
 		       struct req **out, int *n_out, const char **why)
 {
