@@ -805,8 +805,18 @@ static void engine_offer_id(const struct engine *e, char *out, size_t len, uint6
 	out[off] = '\0';
 }
 
+/* An offer writes to most of a contact's cache lines (view, class heap
+ * position, offer id, timers): asking for all of them at once lets their
+ * misses overlap instead of arriving one by one as the code reaches them. */
+static void engine_contact_prefetch(const struct econtact *c)
+{
+	for (size_t off = 0; off < sizeof *c; off += 64)
+		__builtin_prefetch((const char *)c + off, 1);
+}
+
 static void engine_offer(struct engine *e, struct econtact *c, struct eagent *a, int64_t now)
 {
+	engine_contact_prefetch(c);
 	engine_unwait(e, c);
 	c->agent = a;
 	c->v.agent_id = a->v.id;
@@ -1536,6 +1546,7 @@ int engine_complete(struct engine *e, const char *agent_id, const char *contact_
 
 	if (rc != 0)
 		return rc;
+	engine_contact_prefetch(c); /* retiring it reads most of its lines */
 	engine_held_unlink(a, c);
 	int64_t wrapup = e->conf.channels[c->v.channel].wrapup_ms;
 	a->v.handled++;
