@@ -13,6 +13,22 @@
 #include "engine/internal.h"
 #include "xalloc.h"
 
+/* A class's contacts wait by (deadline, submit order). */
+static void bucket_contact_key(const void *item, int64_t *k1, int64_t *k2)
+{
+	const struct econtact *c = item;
+	*k1 = c->v.deadline_ms;
+	*k2 = (int64_t)c->order;
+}
+
+/* The ready agents by their strategy key; select_less breaks ties. */
+static void bucket_link_key(const void *item, int64_t *k1, int64_t *k2)
+{
+	const struct link *l = item;
+	*k1 = l->k1;
+	*k2 = l->k2;
+}
+
 static bool bucket_contact_less(const void *a, const void *b)
 {
 	const struct econtact *x = a, *y = b;
@@ -33,8 +49,10 @@ static void bucket_link_refresh(struct engine *e, struct link *l)
 	bool in = heap_contains(h, l);
 
 	if (!bucket_link_should_be_ready(e, l)) {
-		if (in)
+		if (in) {
 			heap_remove(h, l);
+			l->agent->n_ready--;
+		}
 		return;
 	}
 	int64_t k1, k2;
@@ -43,10 +61,12 @@ static void bucket_link_refresh(struct engine *e, struct link *l)
 		return;
 	l->k1 = k1;
 	l->k2 = k2;
-	if (in)
+	if (in) {
 		heap_update(h, l);
-	else
+	} else {
 		heap_push(h, l);
+		l->agent->n_ready++;
+	}
 }
 
 static void bucket_link(struct engine *e, struct eagent *a, struct bucket *b)
@@ -60,6 +80,11 @@ static void bucket_link(struct engine *e, struct eagent *a, struct bucket *b)
 	a->links = l;
 	l->next_in_bucket = b->links;
 	b->links = l;
+	if (a->n_linkv == a->cap_linkv) {
+		a->cap_linkv = a->cap_linkv ? a->cap_linkv * 2 : 8;
+		a->linkv = xreallocarray(a->linkv, a->cap_linkv, sizeof *a->linkv);
+	}
+	a->linkv[a->n_linkv++] = (struct alink){ l, b, b->channel };
 	if (a->v.logged_in)
 		b->logged_in++;
 	bucket_link_refresh(e, l);
@@ -138,8 +163,8 @@ struct bucket *bucket_get(struct engine *e, const struct class_spec *k)
 	b->reqs = bucket_copy_reqs(k->reqs, k->n_reqs);
 	b->n_extra_reqs = k->n_extra_reqs;
 	b->extra_reqs = bucket_copy_reqs(k->extra_reqs, k->n_extra_reqs);
-	heap_init(&b->contacts, bucket_contact_less, offsetof(struct econtact, heap_idx));
-	heap_init(&b->ready, select_less, offsetof(struct link, ready_idx));
+	heap_init_keyed(&b->contacts, bucket_contact_key, NULL, offsetof(struct econtact, heap_idx));
+	heap_init_keyed(&b->ready, bucket_link_key, select_less, offsetof(struct link, ready_idx));
 	strmap_put(&e->buckets, b->key, b);
 	/* A new class is rare (its first contact); finding its agents is the
 	 * one scan of the roster, paid once. */
@@ -155,16 +180,31 @@ struct bucket *bucket_get(struct engine *e, const struct class_spec *k)
 
 void bucket_agent_refresh(struct engine *e, struct eagent *a)
 {
-	for (struct link *l = a->links; l != NULL; l = l->next_in_agent)
-		bucket_link_refresh(e, l);
+	a->links_stale = false;
+	if (a->n_ready == 0) {
+		/* Out of every ready heap (an agent at capacity after an offer,
+		 * say): nothing to do unless it should now be in one, which the
+		 * agent alone tells, without touching the links. */
+		size_t i = 0;
+		if (engine_routable(a))
+			while (i < a->n_linkv && !engine_slot_free(e, a, a->linkv[i].channel))
+				i++;
+		if (!engine_routable(a) || i == a->n_linkv)
+			return;
+	}
+	for (size_t i = 0; i < a->n_linkv; i++)
+		bucket_link_refresh(e, a->linkv[i].link);
 }
 
 void bucket_agent_unlink(struct engine *e, struct eagent *a)
 {
+	a->n_linkv = 0;
 	while (a->links != NULL) {
 		struct link *l = a->links;
 		struct bucket *b = l->bucket;
 		a->links = l->next_in_agent;
+		if (heap_contains(&b->ready, l))
+			a->n_ready--;
 		heap_remove(&b->ready, l);
 		if (a->v.logged_in)
 			b->logged_in--;
@@ -208,13 +248,15 @@ struct eagent *bucket_best_agent(struct engine *e, struct bucket *b, const struc
 	return l ? l->agent : NULL;
 }
 
-struct econtact *bucket_best_contact(struct engine *e, struct eagent *a)
+/* The general case: each bucket's best contact a may take (skipping the
+ * ones it declined lately), and the earliest of those. */
+static struct econtact *bucket_best_contact_declined(struct engine *e, struct eagent *a)
 {
 	struct econtact *best = NULL;
 
-	for (struct link *l = a->links; l != NULL; l = l->next_in_agent) {
-		struct bucket *b = l->bucket;
-		if (b->contacts.n == 0 || l->ready_idx == HEAP_NONE)
+	for (size_t i = 0; i < a->n_linkv; i++) {
+		struct bucket *b = a->linkv[i].bucket;
+		if (b->contacts.n == 0 || !engine_slot_free(e, a, b->channel))
 			continue;
 		struct econtact *pick = heap_top(&b->contacts);
 		if (pick->excluded != NULL && engine_excluded(pick, a))
@@ -223,6 +265,35 @@ struct econtact *bucket_best_contact(struct engine *e, struct eagent *a)
 			best = pick;
 	}
 	return best;
+}
+
+struct econtact *bucket_best_contact(struct engine *e, struct eagent *a)
+{
+	const struct heap_ent *best = NULL;
+
+	/* Asks the rule, not the ready heaps: a's links may be stale (see
+	 * engine_complete). */
+	if (!engine_routable(a))
+		return NULL;
+	/* The earliest head by the keys kept in the heaps: no contact is
+	 * touched until the winner. */
+	for (size_t i = 0; i < a->n_linkv; i++) {
+		if (!engine_slot_free(e, a, a->linkv[i].channel))
+			continue;
+		const struct heap_ent *top = heap_top_ent(&a->linkv[i].bucket->contacts);
+		if (top == NULL)
+			continue;
+		if (best == NULL || top->k1 < best->k1 || (top->k1 == best->k1 && top->k2 < best->k2))
+			best = top;
+	}
+	if (best == NULL)
+		return NULL;
+	struct econtact *c = best->item;
+	/* Every other bucket's pick is at or after its head, so the earliest
+	 * head wins unless a declined it. */
+	if (c->excluded == NULL || !engine_excluded(c, a))
+		return c;
+	return bucket_best_contact_declined(e, a);
 }
 
 /* max_wait_no_agent counts from when no logged-in agent could serve a
@@ -235,7 +306,7 @@ static void bucket_noagent(struct engine *e, struct bucket *b, int64_t now)
 	if (limit <= 0)
 		return;
 	for (size_t i = 0; i < b->contacts.n; i++) {
-		struct econtact *c = b->contacts.items[i];
+		struct econtact *c = heap_at(&b->contacts, i);
 		engine_due(e, c, DUE_NOAGENT, b->logged_in == 0 ? now + limit : INT64_MAX);
 	}
 }
@@ -290,6 +361,9 @@ void bucket_free_all(struct engine *e)
 	for (size_t it = 0; strmap_next(&e->buckets, &it, &k, &v);)
 		bucket_destroy(v);
 	strmap_free(&e->buckets);
-	for (size_t i = 0; i < e->n_agents; i++)
+	for (size_t i = 0; i < e->n_agents; i++) {
 		e->agents[i]->links = NULL;
+		e->agents[i]->n_linkv = 0;
+		e->agents[i]->n_ready = 0;
+	}
 }

@@ -18,31 +18,20 @@ static void engine_invariants_or_die(const struct engine *e, const char *where);
 
 /* ---- small helpers ------------------------------------------------------ */
 
-static bool engine_timer_less(const void *a, const void *b)
+/* Timers fire by (when, arming order). */
+static void engine_timer_key(const void *item, int64_t *k1, int64_t *k2)
 {
-	const struct etimer *x = a, *y = b;
-	if (x->when != y->when)
-		return x->when < y->when;
-	return x->seq < y->seq;
+	const struct etimer *t = item;
+	*k1 = t->when;
+	*k2 = (int64_t)t->seq;
 }
 
-static bool engine_arrival_less(const void *a, const void *b)
+/* Longest wait: by (arrival, submit order). */
+static void engine_arrival_key(const void *item, int64_t *k1, int64_t *k2)
 {
-	const struct econtact *x = a, *y = b;
-	if (x->v.arrived_ms != y->v.arrived_ms)
-		return x->v.arrived_ms < y->v.arrived_ms;
-	return x->order < y->order;
-}
-
-static int engine_order_cmp(const struct ostnode *a, const struct ostnode *b)
-{
-	const struct econtact *x = (const struct econtact *)((const char *)a -
-							     offsetof(struct econtact, onode));
-	const struct econtact *y = (const struct econtact *)((const char *)b -
-							     offsetof(struct econtact, onode));
-	if (x->v.deadline_ms != y->v.deadline_ms)
-		return x->v.deadline_ms < y->v.deadline_ms ? -1 : 1;
-	return x->order < y->order ? -1 : x->order > y->order;
+	const struct econtact *c = item;
+	*k1 = c->v.arrived_ms;
+	*k2 = (int64_t)c->order;
 }
 
 void engine_timer_arm(struct engine *e, struct etimer *t, enum etimer_kind kind, void *obj,
@@ -153,6 +142,9 @@ struct engine *engine_new(const struct engine_conf *conf, const struct engine_si
 		e->conf.stats_window_ms = 15 * 60 * 1000;
 	e->offer_prefix = xstrdup(conf->offer_prefix ? conf->offer_prefix : "0");
 	e->conf.offer_prefix = e->offer_prefix;
+	e->offer_head_len = strlen(e->offer_prefix) + 3;
+	e->offer_head = xmalloc(e->offer_head_len + 1);
+	snprintf(e->offer_head, e->offer_head_len + 1, "o-%s-", e->offer_prefix);
 	e->rng = conf->seed;
 	e->sink = *sink;
 	e->ctx = sink_ctx;
@@ -162,8 +154,60 @@ struct engine *engine_new(const struct engine_conf *conf, const struct engine_si
 	strmap_init(&e->contacts);
 	strmap_init(&e->offers);
 	strmap_init(&e->buckets);
-	heap_init(&e->timers, engine_timer_less, offsetof(struct etimer, idx));
+	heap_init_keyed(&e->timers, engine_timer_key, NULL, offsetof(struct etimer, idx));
 	return e;
+}
+
+/* Under AddressSanitizer every contact is its own malloc, so a use after
+ * free is still caught. */
+#if defined(__SANITIZE_ADDRESS__)
+#define CONTACT_POOL_ON 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CONTACT_POOL_ON 0
+#endif
+#endif
+#ifndef CONTACT_POOL_ON
+#define CONTACT_POOL_ON 1
+#endif
+
+/* n zeroed bytes for a contact; *cls says which free list takes them back
+ * (0: free()). */
+static void *engine_contact_alloc(struct engine *e, size_t n, uint8_t *cls)
+{
+	size_t k = (n + CONTACT_POOL_GRAIN - 1) / CONTACT_POOL_GRAIN;
+
+	if (!CONTACT_POOL_ON || k >= CONTACT_POOL_CLASSES) {
+		*cls = 0;
+		return xcalloc(1, n);
+	}
+	*cls = (uint8_t)k;
+	void *p = e->contact_pool[k];
+	if (p == NULL)
+		return xcalloc(k, CONTACT_POOL_GRAIN);
+	memcpy(&e->contact_pool[k], p, sizeof(void *)); /* the next free one */
+	memset(p, 0, k * CONTACT_POOL_GRAIN);
+	return p;
+}
+
+static void engine_contact_release(struct engine *e, void *p, uint8_t cls)
+{
+	if (cls == 0) {
+		free(p);
+		return;
+	}
+	memcpy(p, &e->contact_pool[cls], sizeof(void *));
+	e->contact_pool[cls] = p;
+}
+
+static void engine_contact_pool_free(struct engine *e)
+{
+	for (size_t k = 0; k < CONTACT_POOL_CLASSES; k++)
+		while (e->contact_pool[k] != NULL) {
+			void *p = e->contact_pool[k];
+			memcpy(&e->contact_pool[k], p, sizeof(void *));
+			free(p);
+		}
 }
 
 static void engine_contact_destroy(struct engine *e, struct econtact *c)
@@ -175,11 +219,8 @@ static void engine_contact_destroy(struct engine *e, struct econtact *c)
 	}
 	if (e->sink.contact_free != NULL && c->v.user != NULL)
 		e->sink.contact_free(e->ctx, c->v.user);
-	free((char *)(uintptr_t)c->v.id);
-	free((char *)(uintptr_t)c->v.gateway_id);
-	free((char *)(uintptr_t)c->v.external_id);
-	free(c->reqs);
-	free(c);
+	/* The allocation starts at the id; c and c->reqs are in it. */
+	engine_contact_release(e, (char *)(uintptr_t)c->v.id, c->pool_class);
 }
 
 static void engine_agent_destroy(struct eagent *a)
@@ -194,6 +235,7 @@ static void engine_agent_destroy(struct eagent *a)
 	free(a->skills);
 	free(a->serves);
 	free(a->last_offer);
+	free(a->linkv);
 	free(a);
 }
 
@@ -207,6 +249,7 @@ void engine_free(struct engine *e)
 	for (size_t it = 0; strmap_next(&e->contacts, &it, &k, &v);)
 		engine_contact_destroy(e, v);
 	free(e->restoring);
+	engine_contact_pool_free(e);
 	bucket_free_all(e);
 	for (size_t i = 0; i < e->n_agents; i++)
 		engine_agent_destroy(e->agents[i]);
@@ -241,6 +284,7 @@ void engine_free(struct engine *e)
 	strmap_free(&e->offers);
 	heap_free(&e->timers);
 	free(e->offer_prefix);
+	free(e->offer_head);
 	free(e);
 }
 
@@ -283,22 +327,33 @@ int engine_customer_tier_add(struct engine *e, const struct engine_customer_tier
 	return 0;
 }
 
-/* Interns a requirement list; *why on a bad level. */
-static int engine_reqs(struct engine *e, const struct engine_skill_req *in, size_t n,
-		       struct req **out, int *n_out, const char **why)
+/* Fills out[0, n) from in (out has room for n), interning skill names;
+ * *why on a bad level. */
+static int engine_reqs_fill(struct engine *e, const struct engine_skill_req *in, size_t n,
+			    struct req *out, int *n_out, const char **why)
 {
-	*out = xcalloc(n + 1, sizeof **out);
 	*n_out = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (in[i].min_level < 1 || in[i].min_level > 5 || in[i].skill == NULL ||
 		    in[i].skill[0] == '\0') {
 			*why = "skill requirement needs a name and a level 1..5";
-			free(*out);
-			*out = NULL;
 			return SB_ERR_INVALID_ARGUMENT;
 		}
-		(*out)[(*n_out)++] = (struct req){ engine_skill_id(e, in[i].skill, true),
-						   in[i].min_level };
+		out[(*n_out)++] = (struct req){ engine_skill_id(e, in[i].skill, true),
+						in[i].min_level };
+	}
+	return 0;
+}
+
+/* The same into a new array (a queue's). */
+static int engine_reqs(struct engine *e, const struct engine_skill_req *in, size_t n,
+		       struct req **out, int *n_out, const char **why)
+{
+	*out = xcalloc(n + 1, sizeof **out);
+	if (engine_reqs_fill(e, in, n, *out, n_out, why) != 0) {
+		free(*out);
+		*out = NULL;
+		return SB_ERR_INVALID_ARGUMENT;
 	}
 	return 0;
 }
@@ -345,8 +400,9 @@ int engine_queue_add(struct engine *e, const struct engine_queue_def *d, const c
 		st->add_name = s->add_queue ? xstrdup(s->add_queue) : NULL;
 		st->overflow_name = s->overflow ? xstrdup(s->overflow) : NULL;
 	}
-	ostree_init(&q->order, engine_order_cmp);
-	heap_init(&q->by_arrival, engine_arrival_less, offsetof(struct econtact, arrival_idx));
+	ostree_init(&q->order);
+	heap_init_keyed(&q->by_arrival, engine_arrival_key, NULL,
+			offsetof(struct econtact, arrival_idx));
 	e->queues = xreallocarray(e->queues, e->n_queues + 1, sizeof *e->queues);
 	e->queues[e->n_queues++] = q;
 	strmap_put(&e->queue_ids, q->name, q);
@@ -607,11 +663,16 @@ static void engine_work_agent(struct engine *e, struct eagent *a)
 
 /* ---- queue and class membership ------------------------------------------ */
 
-static void engine_queue_enter(struct engine *e, struct econtact *c)
+/* Files c in its queue's order (by deadline, then submit order); returns
+ * how many come before it. */
+static uint32_t engine_queue_enter(struct engine *e, struct econtact *c)
 {
-	ostree_insert(&c->queue->order, &c->onode);
+	c->onode.k1 = c->v.deadline_ms;
+	c->onode.k2 = (int64_t)c->order;
+	uint32_t rank = ostree_insert(&c->queue->order, &c->onode);
 	heap_push(&c->queue->by_arrival, c);
 	c->in_queue = true;
+	return rank;
 }
 
 static void engine_queue_leave(struct engine *e, struct econtact *c)
@@ -727,14 +788,40 @@ static void engine_assign(struct engine *e, struct econtact *c, int64_t now)
 	e->sink.assigned(e->ctx, &c->v, now);
 }
 
+/* "o-<prefix>-<n>", cut to len - 1 like snprintf: built by hand because
+ * it runs on every offer. */
+static void engine_offer_id(const struct engine *e, char *out, size_t len, uint64_t n)
+{
+	char digits[24];
+	size_t nd = 0, off = e->offer_head_len < len - 1 ? e->offer_head_len : len - 1;
+
+	memcpy(out, e->offer_head, off);
+	do {
+		digits[nd++] = (char)('0' + n % 10);
+		n /= 10;
+	} while (n != 0);
+	while (nd > 0 && off < len - 1)
+		out[off++] = digits[--nd];
+	out[off] = '\0';
+}
+
+/* An offer writes to most of a contact's cache lines (view, class heap
+ * position, offer id, timers): asking for all of them at once lets their
+ * misses overlap instead of arriving one by one as the code reaches them. */
+static void engine_contact_prefetch(const struct econtact *c)
+{
+	for (size_t off = 0; off < sizeof *c; off += 64)
+		__builtin_prefetch((const char *)c + off, 1);
+}
+
 static void engine_offer(struct engine *e, struct econtact *c, struct eagent *a, int64_t now)
 {
+	engine_contact_prefetch(c);
 	engine_unwait(e, c);
 	c->agent = a;
 	c->v.agent_id = a->v.id;
 	c->v.state = CONTACT_OFFERED;
-	snprintf(c->offer_id, sizeof c->offer_id, "o-%s-%" PRIu64, e->offer_prefix,
-		 ++e->next_offer);
+	engine_offer_id(e, c->offer_id, sizeof c->offer_id, ++e->next_offer);
 	strmap_put(&e->offers, c->offer_id, c);
 	a->idle_since = now;
 	a->last_offer[c->queue->index] = now;
@@ -804,8 +891,11 @@ static void engine_dispatch(struct engine *e, int64_t now)
 
 	if (e->paused) {
 		/* Keep nothing: unpausing looks at every agent again. */
-		for (size_t i = 0; i < e->n_work_a; i++)
+		for (size_t i = 0; i < e->n_work_a; i++) {
 			e->work_a[i]->queued = false;
+			if (e->work_a[i]->links_stale)
+				bucket_agent_refresh(e, e->work_a[i]);
+		}
 		e->n_work_c = e->n_work_a = 0;
 		return;
 	}
@@ -824,6 +914,8 @@ static void engine_dispatch(struct engine *e, int64_t now)
 		struct econtact *c;
 		while (engine_routable(a) && (c = bucket_best_contact(e, a)) != NULL)
 			engine_offer(e, c, a, now);
+		if (a->links_stale)
+			bucket_agent_refresh(e, a);
 	}
 	e->n_work_c = e->n_work_a = 0;
 	if (e->conf.check_invariants)
@@ -907,16 +999,28 @@ static struct econtact *engine_contact_new(struct engine *e, const struct engine
 		*why = "a contact with this id exists";
 		return NULL;
 	}
-	struct econtact *c = xcalloc(1, sizeof *c);
-	if (engine_reqs(e, in->skills, in->n_skills, &c->reqs, &c->n_reqs, why) != 0) {
-		free(c);
+	/* Its three strings, the contact and its skill requirements in one
+	 * allocation, strings first: one malloc and one free instead of five. */
+	const char *gw = in->gateway_id ? in->gateway_id : "";
+	const char *ext = in->external_id ? in->external_id : "";
+	size_t l_id = strlen(in->id) + 1, l_gw = strlen(gw) + 1, l_ext = strlen(ext) + 1;
+	size_t align = _Alignof(struct econtact);
+	size_t off = (l_id + l_gw + l_ext + align - 1) / align * align;
+	uint8_t cls;
+	char *base = engine_contact_alloc(
+		e, off + sizeof(struct econtact) + (in->n_skills + 1) * sizeof(struct req), &cls);
+	struct econtact *c = (struct econtact *)(void *)(base + off);
+	c->pool_class = cls;
+	c->reqs = (struct req *)(void *)(c + 1);
+	c->v.id = memcpy(base, in->id, l_id);
+	c->v.gateway_id = memcpy(base + l_id, gw, l_gw);
+	c->v.external_id = memcpy(base + l_id + l_gw, ext, l_ext);
+	if (engine_reqs_fill(e, in->skills, in->n_skills, c->reqs, &c->n_reqs, why) != 0) {
+		engine_contact_release(e, base, cls);
 		return NULL;
 	}
 	c->queue = engine_find_queue(e, in->queue);
 	c->tier = engine_ctier_find(e, in->customer_tier);
-	c->v.id = xstrdup(in->id);
-	c->v.gateway_id = xstrdup(in->gateway_id ? in->gateway_id : "");
-	c->v.external_id = xstrdup(in->external_id ? in->external_id : "");
 	c->v.queue = c->queue->name;
 	c->v.customer_tier = e->ctiers[c->tier].name;
 	c->v.channel = in->channel;
@@ -947,8 +1051,7 @@ int engine_submit(struct engine *e, const struct engine_submit *in, int64_t now,
 
 	if (c == NULL)
 		return rc;
-	engine_queue_enter(e, c);
-	uint32_t place = ostree_rank(&c->queue->order, &c->onode) + 1;
+	uint32_t place = engine_queue_enter(e, c) + 1;
 	if (position != NULL)
 		*position = place;
 	engine_due(e, c, DUE_BREACH, c->v.arrived_ms + c->v.sla_ms);
@@ -1311,15 +1414,14 @@ int engine_agent_set_state(struct engine *e, const char *agent_id, enum engine_a
 	return 0;
 }
 
-/* Checks that c, found by the caller (NULL: absent), belongs to agent_id;
- * *why explains a refusal in the caller's words. */
-static int engine_owned(const struct engine *e, const char *agent_id, struct econtact *c,
-			const char *missing, const char *other, struct eagent **ap,
-			struct econtact **cp, const char **why)
+/* Checks that c, found by the caller (NULL: absent), belongs to a (NULL:
+ * not in the roster); *why explains a refusal in the caller's words. */
+static int engine_owned(struct eagent *a, struct econtact *c, const char *missing,
+			const char *other, struct eagent **ap, struct econtact **cp, const char **why)
 {
-	*ap = engine_find_agent(e, agent_id);
+	*ap = a;
 	*cp = c;
-	if (*ap == NULL) {
+	if (a == NULL) {
 		*why = "agent not in the roster";
 		return SB_ERR_NOT_FOUND;
 	}
@@ -1327,19 +1429,43 @@ static int engine_owned(const struct engine *e, const char *agent_id, struct eco
 		*why = missing;
 		return SB_ERR_NOT_FOUND;
 	}
-	if (c->agent != *ap) {
+	if (c->agent != a) {
 		*why = other;
 		return SB_ERR_FORBIDDEN;
 	}
 	return 0;
 }
 
+/* The agent's own contacts are few and are what it acts on: looking there
+ * first finds the contact without a probe of the (large) engine-wide map.
+ * A contact a holds under this offer id is the one the offers map has:
+ * held contacts' live or accepted offers stay in it until they finish. */
+static struct econtact *engine_held_offer(const struct eagent *a, const char *offer_id)
+{
+	for (struct econtact *c = a ? a->held : NULL; c != NULL; c = c->held_next)
+		if (c->offer_id[0] != '\0' && strcmp(c->offer_id, offer_id) == 0)
+			return c;
+	return NULL;
+}
+
+static struct econtact *engine_held_contact(const struct eagent *a, const char *contact_id)
+{
+	for (struct econtact *c = a ? a->held : NULL; c != NULL; c = c->held_next)
+		if (strcmp(c->v.id, contact_id) == 0)
+			return c;
+	return NULL;
+}
+
 /* Finds the offer an agent acts on. */
 static int engine_agent_offer(const struct engine *e, const char *agent_id, const char *offer_id,
 			      struct eagent **ap, struct econtact **cp, const char **why)
 {
-	return engine_owned(e, agent_id, strmap_get(&e->offers, offer_id),
-			    "no such offer (expired, rescinded or never made)",
+	struct eagent *a = engine_find_agent(e, agent_id);
+	struct econtact *c = engine_held_offer(a, offer_id);
+
+	if (c == NULL)
+		c = strmap_get(&e->offers, offer_id);
+	return engine_owned(a, c, "no such offer (expired, rescinded or never made)",
 			    "offer was made to another agent", ap, cp, why);
 }
 
@@ -1383,8 +1509,12 @@ int engine_reject(struct engine *e, const char *agent_id, const char *offer_id,
 static int engine_held(const struct engine *e, const char *agent_id, const char *contact_id,
 		       struct eagent **ap, struct econtact **cp, const char **why)
 {
-	int rc = engine_owned(e, agent_id, strmap_get(&e->contacts, contact_id),
-			      "no such contact (finished, or never submitted)",
+	struct eagent *a = engine_find_agent(e, agent_id);
+	struct econtact *c = engine_held_contact(a, contact_id);
+
+	if (c == NULL)
+		c = strmap_get(&e->contacts, contact_id);
+	int rc = engine_owned(a, c, "no such contact (finished, or never submitted)",
 			      "contact is not held by this agent", ap, cp, why);
 	if (rc == 0 && (*cp)->v.state != CONTACT_ASSIGNED) {
 		*why = "contact is offered, not yet accepted";
@@ -1416,6 +1546,7 @@ int engine_complete(struct engine *e, const char *agent_id, const char *contact_
 
 	if (rc != 0)
 		return rc;
+	engine_contact_prefetch(c); /* retiring it reads most of its lines */
 	engine_held_unlink(a, c);
 	int64_t wrapup = e->conf.channels[c->v.channel].wrapup_ms;
 	a->v.handled++;
@@ -1423,7 +1554,13 @@ int engine_complete(struct engine *e, const char *agent_id, const char *contact_
 		engine_wrapup_begin(e, a, c->v.channel, now + wrapup);
 		bucket_agent_refresh(e, a); /* handled count is a strategy key */
 	} else {
-		engine_load(e, a, c->v.channel, -1);
+		/* Its links are re-filed by the dispatch below, after it has
+		 * most likely taken its next contact: filing it as ready in
+		 * every class only to take it out again was a third of the
+		 * decision. Nothing reads the ready heaps before that: the
+		 * work lists hold only a. */
+		a->v.load[c->v.channel]--;
+		a->links_stale = true;
 	}
 	engine_work_agent(e, a);
 	stats_record(c->queue, STAT_COMPLETED, now, now - c->v.assigned_ms, false,
@@ -1807,6 +1944,18 @@ const char *engine_check_invariants(const struct engine *e)
 		}
 		for (const struct ewrapup *w = a->wrapups; w != NULL; w = w->next)
 			used[w->channel]++;
+		size_t n_links = 0, n_ready = 0;
+		for (const struct link *l = a->links; l != NULL; l = l->next_in_agent) {
+			if (n_links >= a->n_linkv || a->linkv[n_links].link == NULL)
+				return "an agent's link array differs from its links";
+			n_ready += heap_contains(&l->bucket->ready, l);
+			n_links++;
+		}
+		if (n_links != a->n_linkv || n_ready != a->n_ready || a->links_stale) {
+			snprintf(why, sizeof why, "agent %s: link array or ready count is stale",
+				 a->v.id);
+			return why;
+		}
 		for (int ch = 0; ch < SB_CH_COUNT; ch++)
 			if (used[ch] != a->v.load[ch]) {
 				snprintf(why, sizeof why, "agent %s: %s load %d, holds %d", a->v.id,

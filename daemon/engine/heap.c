@@ -10,60 +10,94 @@ static size_t *heap_idx(const struct heap *h, const void *item)
 	return (size_t *)((char *)(uintptr_t)item + h->idx_off);
 }
 
-static void heap_set(struct heap *h, size_t i, void *item)
+/* Four children per node: half the levels of a binary heap, so half the
+ * index writes into elements (each a cache miss in a big heap), and the
+ * four keys compared at a level share one or two cache lines. */
+#define HEAP_D 4
+
+static bool heap_ent_less(const struct heap *h, const struct heap_ent *a, const struct heap_ent *b)
 {
-	h->items[i] = item;
-	*heap_idx(h, item) = i;
+	if (a->k1 != b->k1)
+		return a->k1 < b->k1;
+	if (a->k2 != b->k2)
+		return a->k2 < b->k2;
+	return h->less != NULL && h->less(a->item, b->item);
+}
+
+static void heap_ent_of(const struct heap *h, void *item, struct heap_ent *out)
+{
+	out->k1 = out->k2 = 0;
+	if (h->key != NULL)
+		h->key(item, &out->k1, &out->k2);
+	out->item = item;
+}
+
+static void heap_set(struct heap *h, size_t i, const struct heap_ent *ent)
+{
+	h->ents[i] = *ent;
+	*heap_idx(h, ent->item) = i;
 }
 
 static void heap_sift_up(struct heap *h, size_t i)
 {
-	void *item = h->items[i];
+	struct heap_ent ent = h->ents[i];
 
 	while (i > 0) {
-		size_t parent = (i - 1) / 2;
-		if (!h->less(item, h->items[parent]))
+		size_t parent = (i - 1) / HEAP_D;
+		if (!heap_ent_less(h, &ent, &h->ents[parent]))
 			break;
-		heap_set(h, i, h->items[parent]);
+		heap_set(h, i, &h->ents[parent]);
 		i = parent;
 	}
-	heap_set(h, i, item);
+	heap_set(h, i, &ent);
 }
 
 static void heap_sift_down(struct heap *h, size_t i)
 {
-	void *item = h->items[i];
+	struct heap_ent ent = h->ents[i];
 
 	for (;;) {
-		size_t l = 2 * i + 1, best = i;
-		void *bestp = item;
-		if (l < h->n && h->less(h->items[l], bestp)) {
-			best = l;
-			bestp = h->items[l];
-		}
-		if (l + 1 < h->n && h->less(h->items[l + 1], bestp)) {
-			best = l + 1;
-			bestp = h->items[l + 1];
-		}
+		size_t first = HEAP_D * i + 1, best = i;
+		const struct heap_ent *bestp = &ent;
+		for (size_t c = first; c < first + HEAP_D && c < h->n; c++)
+			if (heap_ent_less(h, &h->ents[c], bestp)) {
+				best = c;
+				bestp = &h->ents[c];
+			}
 		if (best == i)
 			break;
 		heap_set(h, i, bestp);
 		i = best;
 	}
-	heap_set(h, i, item);
+	heap_set(h, i, &ent);
+}
+
+/* Moves the entry at i (its key already current) to its place. */
+static void heap_fix(struct heap *h, size_t i)
+{
+	if (i > 0 && heap_ent_less(h, &h->ents[i], &h->ents[(i - 1) / HEAP_D]))
+		heap_sift_up(h, i);
+	else
+		heap_sift_down(h, i);
 }
 
 void heap_init(struct heap *h, heap_less_fn less, size_t idx_off)
 {
+	heap_init_keyed(h, NULL, less, idx_off);
+}
+
+void heap_init_keyed(struct heap *h, heap_key_fn key, heap_less_fn tie, size_t idx_off)
+{
 	memset(h, 0, sizeof *h);
-	h->less = less;
+	h->key = key;
+	h->less = tie;
 	h->idx_off = idx_off;
 }
 
 void heap_free(struct heap *h)
 {
-	free(h->items);
-	h->items = NULL;
+	free(h->ents);
+	h->ents = NULL;
 	h->n = h->cap = 0;
 }
 
@@ -71,9 +105,9 @@ void heap_push(struct heap *h, void *item)
 {
 	if (h->n == h->cap) {
 		h->cap = h->cap ? h->cap * 2 : 16;
-		h->items = xreallocarray(h->items, h->cap, sizeof *h->items);
+		h->ents = xreallocarray(h->ents, h->cap, sizeof *h->ents);
 	}
-	h->items[h->n] = item;
+	heap_ent_of(h, item, &h->ents[h->n]);
 	*heap_idx(h, item) = h->n;
 	h->n++;
 	heap_sift_up(h, h->n - 1);
@@ -81,13 +115,23 @@ void heap_push(struct heap *h, void *item)
 
 void *heap_top(const struct heap *h)
 {
-	return h->n ? h->items[0] : NULL;
+	return h->n ? h->ents[0].item : NULL;
+}
+
+const struct heap_ent *heap_top_ent(const struct heap *h)
+{
+	return h->n ? &h->ents[0] : NULL;
+}
+
+void *heap_at(const struct heap *h, size_t i)
+{
+	return h->ents[i].item;
 }
 
 bool heap_contains(const struct heap *h, const void *item)
 {
 	size_t i = *heap_idx(h, item);
-	return i < h->n && h->items[i] == item;
+	return i < h->n && h->ents[i].item == item;
 }
 
 void heap_remove(struct heap *h, void *item)
@@ -99,9 +143,9 @@ void heap_remove(struct heap *h, void *item)
 	h->n--;
 	if (i == h->n)
 		return;
-	h->items[i] = h->items[h->n];
-	*heap_idx(h, h->items[i]) = i;
-	heap_update(h, h->items[i]);
+	h->ents[i] = h->ents[h->n];
+	*heap_idx(h, h->ents[i].item) = i;
+	heap_fix(h, i);
 }
 
 void *heap_pop(struct heap *h)
@@ -115,10 +159,8 @@ void *heap_pop(struct heap *h)
 void heap_update(struct heap *h, void *item)
 {
 	size_t i = *heap_idx(h, item);
-	if (i > 0 && h->less(item, h->items[(i - 1) / 2]))
-		heap_sift_up(h, i);
-	else
-		heap_sift_down(h, i);
+	heap_ent_of(h, item, &h->ents[i]);
+	heap_fix(h, i);
 }
 
 /* A frontier of heap positions, itself a small heap ordered by the items. */
@@ -130,7 +172,7 @@ struct heap_frontier {
 
 static bool heap_frontier_less(const struct heap *h, size_t a, size_t b)
 {
-	return h->less(h->items[a], h->items[b]);
+	return heap_ent_less(h, &h->ents[a], &h->ents[b]);
 }
 
 static void heap_frontier_push(const struct heap *h, struct heap_frontier *f, size_t pos)
@@ -183,13 +225,13 @@ void *heap_first(const struct heap *h, bool (*ok)(const void *item, const void *
 	heap_frontier_push(h, &f, 0);
 	while (f.n > 0) {
 		size_t pos = heap_frontier_pop(h, &f);
-		if (ok(h->items[pos], arg)) {
-			found = h->items[pos];
+		if (ok(h->ents[pos].item, arg)) {
+			found = h->ents[pos].item;
 			break;
 		}
 		/* Children of a skipped item are the next candidates. */
-		heap_frontier_push(h, &f, 2 * pos + 1);
-		heap_frontier_push(h, &f, 2 * pos + 2);
+		for (size_t c = HEAP_D * pos + 1; c <= HEAP_D * pos + HEAP_D; c++)
+			heap_frontier_push(h, &f, c);
 	}
 	if (f.v != f.local)
 		free(f.v);

@@ -106,6 +106,13 @@ struct link {
 	struct link *next_in_bucket;
 };
 
+/* An entry of an agent's link array. */
+struct alink {
+	struct link *link;
+	struct bucket *bucket;
+	enum sb_channel channel; /* the bucket's */
+};
+
 /* A routing class: contacts that share every input of eligibility, so one
  * set of eligible agents serves them all. Owner: the engine's bucket map. */
 struct bucket {
@@ -132,31 +139,37 @@ struct eexclusion {
 	struct eexclusion *next;
 };
 
-/* Owner: the engine (contacts map); freed when it finishes. */
+/* Owner: the engine (contacts map); freed when it finishes. The fields a
+ * routing decision reads come first, after the view, so an offer or a
+ * completion touches as few of its cache lines as it can. Its id, gateway
+ * id and external id are in the same allocation, just before it (v.id is
+ * where the allocation starts): the contacts map compares the id, then
+ * the engine reads the view, and the two are neighbours. */
 struct econtact {
 	struct engine_contact_view v; /* first: views cast back */
-	struct equeue *queue;
-	struct bucket *bucket; /* its class now (also while offered) */
-	int tier;              /* customer tier index */
-	struct req *reqs;      /* its own skill requirements */
-	int n_reqs;
-	int32_t priority_s;
-	struct eagent *preferred;
-	int64_t preferred_until;
-	int64_t entered_ms; /* entered its current queue: steps count from here */
-	uint64_t order;
-	size_t heap_idx;       /* in bucket->contacts */
-	size_t arrival_idx;    /* in queue->by_arrival */
-	struct ostnode onode;  /* in queue->order */
-	bool in_queue;
-	bool restoring; /* restored, not placed yet (engine_restore_finish) */
 	struct eagent *agent;
-	char offer_id[64];
+	struct bucket *bucket; /* its class now (also while offered) */
+	struct equeue *queue;
+	struct eexclusion *excluded;
+	size_t heap_idx;       /* in bucket->contacts */
+	uint64_t order;
+	struct econtact *held_prev, *held_next;
+	char offer_id[64]; /* the offers map's key: next to the fields accept reads */
 	struct etimer offer_timer;
 	struct etimer timer;   /* at the earliest of due[] */
 	int64_t due[DUE_COUNT]; /* INT64_MAX: not scheduled */
-	struct eexclusion *excluded;
-	struct econtact *held_prev, *held_next;
+	size_t arrival_idx;    /* in queue->by_arrival */
+	struct ostnode onode;  /* in queue->order */
+	int64_t entered_ms; /* entered its current queue: steps count from here */
+	int tier;              /* customer tier index */
+	int32_t priority_s;
+	struct req *reqs;      /* its own skill requirements */
+	int n_reqs;
+	bool in_queue;
+	bool restoring; /* restored, not placed yet (engine_restore_finish) */
+	uint8_t pool_class; /* its allocation's free list (engine.c), 0: none */
+	struct eagent *preferred;
+	int64_t preferred_until;
 };
 
 struct ewrapup {
@@ -182,7 +195,16 @@ struct eagent {
 	struct econtact *held;
 	struct ewrapup *wrapups;
 	struct link *links;
+	/* The same links in an array, with what the hot paths need of them:
+	 * finding the next contact and re-filing read every one, and loads
+	 * from an array overlap where a list's don't. */
+	struct alink *linkv;
+	size_t n_linkv, cap_linkv;
+	size_t n_ready; /* links in their bucket's ready heap */
 	bool queued; /* in the dispatch work list */
+	/* Its load fell and its links were not re-filed yet (engine_complete
+	 * defers that to dispatch, which usually fills the slot at once). */
+	bool links_stale;
 };
 
 struct customer_tier {
@@ -192,9 +214,19 @@ struct customer_tier {
 	int64_t widen_after_ms;
 };
 
+/* Free lists of contact allocations by size, in steps of this many bytes
+ * up to the last class: a finished contact's memory goes to the next one
+ * without malloc and free (free merging neighbouring chunks cost a cache
+ * miss or two per contact). Never shrinks: it holds the peak. */
+#define CONTACT_POOL_GRAIN 64
+#define CONTACT_POOL_CLASSES 32
+
 struct engine {
 	struct engine_conf conf;
+	void *contact_pool[CONTACT_POOL_CLASSES];
 	char *offer_prefix;
+	char *offer_head; /* "o-<offer_prefix>-": offer ids are this and a number */
+	size_t offer_head_len;
 	struct engine_sink sink;
 	void *ctx;
 	char *agent_tiers[ENGINE_MAX_TIERS];

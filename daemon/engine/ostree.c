@@ -7,13 +7,18 @@ static uint32_t ostree_size(const struct ostnode *n)
 
 static void ostree_fix(struct ostnode *n)
 {
-	n->size = 1 + ostree_size(n->l) + ostree_size(n->r);
+	n->lsize = ostree_size(n->l);
+	n->size = 1 + n->lsize + ostree_size(n->r);
 }
 
-void ostree_init(struct ostree *t, ostree_cmp_fn cmp)
+static int ostree_less(const struct ostnode *a, const struct ostnode *b)
+{
+	return a->k1 != b->k1 ? a->k1 < b->k1 : a->k2 < b->k2;
+}
+
+void ostree_init(struct ostree *t)
 {
 	t->root = NULL;
-	t->cmp = cmp;
 	t->seed = 2463534242u;
 }
 
@@ -28,18 +33,18 @@ static uint32_t ostree_rand(struct ostree *t)
 }
 
 /* Splits root into keys < n (*l) and keys > n (*r); n is not in the tree. */
-static void ostree_split(const struct ostree *t, struct ostnode *root, const struct ostnode *n,
-			 struct ostnode **l, struct ostnode **r)
+static void ostree_split(struct ostnode *root, const struct ostnode *n, struct ostnode **l,
+			 struct ostnode **r)
 {
 	if (root == NULL) {
 		*l = *r = NULL;
 		return;
 	}
-	if (t->cmp(root, n) < 0) {
-		ostree_split(t, root->r, n, &root->r, r);
+	if (ostree_less(root, n)) {
+		ostree_split(root->r, n, &root->r, r);
 		*l = root;
 	} else {
-		ostree_split(t, root->l, n, l, &root->l);
+		ostree_split(root->l, n, l, &root->l);
 		*r = root;
 	}
 	ostree_fix(root);
@@ -61,47 +66,59 @@ static struct ostnode *ostree_merge(struct ostnode *l, struct ostnode *r)
 	return r;
 }
 
-static struct ostnode *ostree_insert_at(struct ostree *t, struct ostnode *root, struct ostnode *n)
+/* Sizes on the way down are counted, not recomputed from the children:
+ * the path is the only part of the tree touched. *rank gathers what is
+ * ordered before n. */
+static struct ostnode *ostree_insert_at(struct ostnode *root, struct ostnode *n, uint32_t *rank)
 {
 	if (root == NULL)
 		return n;
 	if (n->prio > root->prio) {
-		ostree_split(t, root, n, &n->l, &n->r);
+		ostree_split(root, n, &n->l, &n->r);
 		ostree_fix(n);
+		*rank += n->lsize;
 		return n;
 	}
-	if (t->cmp(n, root) < 0)
-		root->l = ostree_insert_at(t, root->l, n);
-	else
-		root->r = ostree_insert_at(t, root->r, n);
-	ostree_fix(root);
+	root->size++;
+	if (ostree_less(n, root)) {
+		root->lsize++;
+		root->l = ostree_insert_at(root->l, n, rank);
+	} else {
+		*rank += root->lsize + 1;
+		root->r = ostree_insert_at(root->r, n, rank);
+	}
 	return root;
 }
 
-void ostree_insert(struct ostree *t, struct ostnode *n)
+uint32_t ostree_insert(struct ostree *t, struct ostnode *n)
 {
+	uint32_t rank = 0;
+
 	n->l = n->r = NULL;
 	n->size = 1;
+	n->lsize = 0;
 	n->prio = ostree_rand(t);
-	t->root = ostree_insert_at(t, t->root, n);
+	t->root = ostree_insert_at(t->root, n, &rank);
+	return rank;
 }
 
-static struct ostnode *ostree_remove_at(const struct ostree *t, struct ostnode *root,
-					const struct ostnode *n)
+static struct ostnode *ostree_remove_at(struct ostnode *root, const struct ostnode *n)
 {
 	if (root == n)
 		return ostree_merge(root->l, root->r);
-	if (t->cmp(n, root) < 0)
-		root->l = ostree_remove_at(t, root->l, n);
-	else
-		root->r = ostree_remove_at(t, root->r, n);
-	ostree_fix(root);
+	root->size--;
+	if (ostree_less(n, root)) {
+		root->lsize--;
+		root->l = ostree_remove_at(root->l, n);
+	} else {
+		root->r = ostree_remove_at(root->r, n);
+	}
 	return root;
 }
 
 void ostree_remove(struct ostree *t, struct ostnode *n)
 {
-	t->root = ostree_remove_at(t, t->root, n);
+	t->root = ostree_remove_at(t->root, n);
 	n->l = n->r = NULL;
 }
 
@@ -110,15 +127,15 @@ uint32_t ostree_rank(const struct ostree *t, const struct ostnode *n)
 	uint32_t rank = 0;
 
 	for (const struct ostnode *cur = t->root; cur != NULL && cur != n;) {
-		if (t->cmp(n, cur) < 0) {
+		if (ostree_less(n, cur)) {
 			cur = cur->l;
 		} else {
-			rank += 1 + ostree_size(cur->l);
+			rank += 1 + cur->lsize;
 			cur = cur->r;
 		}
 	}
 	/* n itself: everything in its left subtree comes first. */
-	return rank + ostree_size(n->l);
+	return rank + n->lsize;
 }
 
 uint32_t ostree_count(const struct ostree *t)

@@ -113,7 +113,7 @@ static void test_remove_middle(void **state)
 	}
 	assert_int_equal(h.n, n_rest);
 	/* The element in the last array slot is a special case. */
-	struct item *last = h.items[h.n - 1];
+	struct item *last = heap_at(&h, h.n - 1);
 	for (size_t i = 0; i < n_rest; i++)
 		if (rest[i] == last->key) {
 			rest[i] = rest[--n_rest];
@@ -214,7 +214,7 @@ static void test_none_after_removal(void **state)
 	assert_ptr_equal(heap_pop(&h), &it[1]);
 	assert_true(it[1].idx == HEAP_NONE);
 	heap_free(&h);
-	assert_null(h.items);
+	assert_null(h.ents);
 }
 
 int main(void)
