@@ -31,7 +31,8 @@
  *       open set) or 'r' when an agent's roster was changed (joins the
  *       roster set) or '0', N, then N hash field/value pairs, then the
  *       event's field/value pairs. Answers 1.
- * Answers one reply per operation, in order. Every write sets whole fields,
+ * Answers one reply per operation, in order (an error reply for an
+ * operation that failed). Every write sets whole fields,
  * never increments, so replaying one after a lost connection is harmless.
  * Keys other than KEYS[] are built by the daemon with the site's hash tag,
  * so they are on KEYS[1]'s slot. */
@@ -74,11 +75,16 @@ static const char script_batch[] =
 	"  end\n"
 	"  return 1\n"
 	"end\n"
+	/* One operation's error (a key of the wrong type, say) is that
+	 * operation's answer alone; the batch's others still run. */
 	"local out, i = {}, 5\n"
 	"while i < #ARGV do\n"
-	"  local op, n = ARGV[i], tonumber(ARGV[i + 1])\n"
-	"  if op == 's' then out[#out + 1] = submit(i + 2, i + 1 + n)\n"
-	"  else out[#out + 1] = write(i + 2, i + 1 + n) end\n"
+	"  local n = tonumber(ARGV[i + 1])\n"
+	"  local ok, r = pcall(ARGV[i] == 's' and submit or write, i + 2, i + 1 + n)\n"
+	"  if not ok then\n"
+	"    r = redis.error_reply(type(r) == 'table' and r.err or tostring(r))\n"
+	"  end\n"
+	"  out[#out + 1] = r\n"
 	"  i = i + 2 + n\n"
 	"end\n"
 	"return out\n";

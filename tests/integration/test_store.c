@@ -290,6 +290,29 @@ static void test_a_fenced_batch_changes_nothing(void **state)
 	harness_passed(f->h);
 }
 
+/* An operation that fails (its key holds the wrong type) fails alone; the
+ * rest of its batch lands. */
+static void test_a_failing_operation_fails_alone(void **state)
+{
+	struct fixture *f = *state;
+
+	harness_redis_int(f->h, "SET %s not-a-hash", key("contact:bad"));
+	write_state(f, 0, "ok1", "assigned");
+	write_state(f, 1, "bad", "assigned");
+	write_state(f, 2, "ok2", "assigned");
+	run_until(f, NULL, 3);
+
+	assert_int_equal(f->answered, 3);
+	assert_int_equal(f->err[0], 0);
+	assert_int_equal(f->err[1], SB_ERR_INTERNAL);
+	assert_int_equal(f->err[2], 0);
+	assert_int_equal(batches_sent(f), 1);
+	assert_false(f->fenced);
+	assert_string_equal(harness_hget(f->h, key("contact:ok1"), "state"), "assigned");
+	assert_string_equal(harness_hget(f->h, key("contact:ok2"), "state"), "assigned");
+	harness_passed(f->h);
+}
+
 /* Before 0.2 the external-id key was a hash {contact: id}; a retry of such
  * a submit after an upgrade is still recognised. */
 static void test_external_id_in_the_old_layout(void **state)
@@ -315,6 +338,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_one_turn_is_one_call, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_batch_is_cut_at_its_cap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_a_fenced_batch_changes_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_failing_operation_fails_alone, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_external_id_in_the_old_layout, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
