@@ -2,47 +2,18 @@
 
 #include "xalloc.h"
 
-char *keys_contact_prefix(const char *site)
+/* "sb:{site}:" + rest: every key of a site carries its hash tag. */
+static char *keys_site(const char *site, const char *rest)
 {
-	return xasprintf("sb:{%s}:contact:", site);
+	return xasprintf("sb:{%s}:%s", site, rest);
 }
 
-char *keys_queue_prefix(const char *site)
-{
-	return xasprintf("sb:{%s}:queue:", site);
-}
-
-char *keys_agent_prefix(const char *site)
-{
-	return xasprintf("sb:{%s}:agent:", site);
-}
-
-char *keys_external_prefix(const char *site)
-{
-	return xasprintf("sb:{%s}:ext:", site);
-}
-
-char *keys_events(const char *site)
-{
-	return xasprintf("sb:{%s}:events", site);
-}
-
-char *keys_open(const char *site)
-{
-	return xasprintf("sb:{%s}:open", site);
-}
-
-char *keys_leader(const char *site)
-{
-	return xasprintf("sb:{%s}:leader", site);
-}
-
-char *keys_epoch(const char *site)
-{
-	return xasprintf("sb:{%s}:epoch", site);
-}
-
-char *keys_roster(const char *site)
-{
-	return xasprintf("sb:{%s}:roster", site);
-}
+char *keys_contact_prefix(const char *site) { return keys_site(site, "contact:"); }
+char *keys_queue_prefix(const char *site) { return keys_site(site, "queue:"); }
+char *keys_agent_prefix(const char *site) { return keys_site(site, "agent:"); }
+char *keys_external_prefix(const char *site) { return keys_site(site, "ext:"); }
+char *keys_events(const char *site) { return keys_site(site, "events"); }
+char *keys_open(const char *site) { return keys_site(site, "open"); }
+char *keys_leader(const char *site) { return keys_site(site, "leader"); }
+char *keys_epoch(const char *site) { return keys_site(site, "epoch"); }
+char *keys_roster(const char *site) { return keys_site(site, "roster"); }

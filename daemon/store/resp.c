@@ -26,14 +26,15 @@ static void resp_raw(struct resp *r, const void *p, size_t len)
 	r->len += len;
 }
 
-/* "$<len>\r\n": a bulk string's header. */
-static void resp_bulk_head(struct resp *r, size_t len)
+/* "<type><n>\r\n": a bulk string's header ('$', its length) or a
+ * command's ('*', its argument count). */
+static void resp_head(struct resp *r, char type, uint64_t n)
 {
 	char head[DECIMAL_MAX + 3];
 	size_t h = 1;
 
-	head[0] = '$';
-	h += decimal_u64(head + 1, len);
+	head[0] = type;
+	h += decimal_u64(head + 1, n);
 	head[h++] = '\r';
 	head[h++] = '\n';
 	resp_raw(r, head, h);
@@ -42,7 +43,7 @@ static void resp_bulk_head(struct resp *r, size_t len)
 void resp_add(struct resp *r, const void *v, size_t len)
 {
 	resp_reserve(r, DECIMAL_MAX + 3 + len + 2);
-	resp_bulk_head(r, len);
+	resp_head(r, '$', len);
 	resp_raw(r, v, len);
 	resp_raw(r, "\r\n", 2);
 	r->n++;
@@ -55,7 +56,7 @@ void resp_add_parts(struct resp *r, const char *const *parts, size_t n)
 	for (size_t i = 0; i < n && i < RESP_MAX_PARTS; i++)
 		len += lens[i] = strlen(parts[i]);
 	resp_reserve(r, DECIMAL_MAX + 3 + len + 2);
-	resp_bulk_head(r, len);
+	resp_head(r, '$', len);
 	for (size_t i = 0; i < n && i < RESP_MAX_PARTS; i++)
 		resp_raw(r, parts[i], lens[i]);
 	resp_raw(r, "\r\n", 2);
@@ -83,14 +84,7 @@ void resp_add_all(struct resp *r, const struct resp *src)
 
 void resp_add_header(struct resp *r, int n)
 {
-	char head[DECIMAL_MAX + 3];
-	size_t h = 1;
-
-	head[0] = '*';
-	h += decimal_i64(head + 1, n);
-	head[h++] = '\r';
-	head[h++] = '\n';
-	resp_raw(r, head, h);
+	resp_head(r, '*', n > 0 ? (uint64_t)n : 0);
 }
 
 void resp_free(struct resp *r)
