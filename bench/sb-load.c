@@ -7,10 +7,11 @@
  * are sent without waiting and matched to replies by seq; every delayed step
  * is an action on a timer heap, every session's next Ping or reconnect a
  * time in another (load_timers.h), and only the connections that are ready
- * are read (load_ready.h), so 10 000 idle agents cost nothing per pass. Every client reconnects by itself; a submit
- * not yet acknowledged is sent again with the same external id (idempotent)
- * after each reconnection or retryable error, so a daemon killed mid-run
- * loses nothing a client was told was durable.
+ * are read (load_ready.h), so 10 000 idle agents cost nothing per pass.
+ * Every client reconnects by itself; a submit not yet acknowledged is sent
+ * again with the same external id (idempotent) after each reconnection or
+ * retryable error, so a daemon killed mid-run loses nothing a client was
+ * told was durable.
  *
  * It reports per second and at the end: submitted, acknowledged, offered,
  * assigned, completed, errors by code, and latency percentiles of submit ->
