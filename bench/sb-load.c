@@ -1373,12 +1373,12 @@ static void load_read_ready(struct load *l)
  *
  * epoll, level-triggered: each socket is registered once, when its session
  * connects (conn_touch), and leaves the set when sbclient closes it. Level,
- * not edge: conn_drain reads at most LOAD_DRAIN_BATCH frames per connection
- * per pass, and sbclient's sbc_recv() does not say whether it emptied the
- * kernel's buffer, so with edge triggering a connection cut short by the
- * batch would never be reported again; level triggering reports it on the
- * next epoll_wait for as long as bytes are waiting, at no cost for the
- * sockets that have none. The ready list adds what epoll cannot see: frames
+ * not edge: conn_drain reads a socket once per pass (and at most
+ * LOAD_DRAIN_BATCH frames), and sbclient's sbc_recv() does not say whether
+ * that emptied the kernel's buffer, so with edge triggering a connection
+ * with bytes left would never be reported again; level triggering reports
+ * it on the next epoll_wait for as long as bytes are waiting, at no cost
+ * for the sockets that have none. The ready list adds what epoll cannot see: frames
  * already in sbclient's buffer (sbc_recv() reads whole chunks). Sends are
  * written at once by sbclient (blocking, bounded), so no session has sends
  * pending between passes. Per pass the cost is the sessions that are due,
