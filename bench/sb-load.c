@@ -3,12 +3,15 @@
  *
  * N gateways submit contacts and M simulated agents go available, accept
  * each offer after a delay and complete it after a handle time, all through
- * the client library (sbsession over sbclient) in one poll() loop: requests
+ * the client library (sbsession over sbclient) in one epoll loop: requests
  * are sent without waiting and matched to replies by seq; every delayed step
- * is an action on a timer heap. Every client reconnects by itself; a submit
- * not yet acknowledged is sent again with the same external id (idempotent)
- * after each reconnection or retryable error, so a daemon killed mid-run
- * loses nothing a client was told was durable.
+ * is an action on a timer heap, every session's next Ping or reconnect a
+ * time in another (load_timers.h), and only the connections that are ready
+ * are read (load_ready.h), so 10 000 idle agents cost nothing per pass.
+ * Every client reconnects by itself; a submit not yet acknowledged is sent
+ * again with the same external id (idempotent) after each reconnection or
+ * retryable error, so a daemon killed mid-run loses nothing a client was
+ * told was durable.
  *
  * It reports per second and at the end: submitted, acknowledged, offered,
  * assigned, completed, errors by code, and latency percentiles of submit ->
@@ -21,12 +24,12 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -35,6 +38,8 @@
 #include "config/config.h"
 #include "load_check.h"
 #include "load_hist.h"
+#include "load_ready.h"
+#include "load_timers.h"
 #include "sbclient.h"
 #include "sbsession.h"
 #include "security/token.h"
@@ -47,7 +52,8 @@
                                       is not met with a storm of retries */
 #define LOAD_AVAILABLE_AGAIN_US 200000
 #define LOAD_DRAIN_BATCH 256       /* frames per connection per pass */
-#define LOAD_DEDUP_WINDOW 65536    /* event ids remembered per connection */
+#define LOAD_DEDUP_WINDOW 65536    /* event ids remembered per gateway, at most */
+#define LOAD_EPOLL_EVENTS 1024     /* readiness reports taken per epoll_wait */
 #define LOAD_MAX_SKILLS 8
 #define LOAD_MAX_TIERS 16
 #define LOAD_MAX_ERR 16            /* wire error codes counted */
@@ -138,7 +144,8 @@ static const char load_usage[] =
     "  --inflight N           unacknowledged contacts per gateway when --rate is 0\n"
     "                         (default 32)\n"
     "  --contacts N           stop submitting after N contacts\n"
-    "  --duration S           stop submitting after S seconds (default 10)\n"
+    "  --duration S           stop submitting after S seconds (default 10), counted\n"
+    "                         from the end of the first login pass\n"
     "  --mix L                channel weights (default voice=40,chat=40,email=10,social=10);\n"
     "                         each contact goes to a configured queue of its channel\n"
     "  --tiers L              customer tier weights, e.g. vip=5,gold=15,standard=80\n"
@@ -190,9 +197,10 @@ struct conn {
 	char *id; /* owned */
 	bool agent;
 	unsigned long gen; /* bumps on every (re)connection; stale actions see it */
+	unsigned long reg_gen; /* the gen whose socket is in the epoll set */
 	struct req *reqs;  /* oldest first: replies mostly come in order */
 	size_t nreqs, reqs_cap;
-	struct sbs_dedup *dedup;
+	struct sbs_dedup *dedup; /* gateways only: agents keep redeliveries */
 	/* gateway */
 	uint32_t *unacked; /* contacts not acknowledged yet (some may be by now) */
 	size_t nunacked, unacked_cap;
@@ -244,6 +252,10 @@ struct load {
 	struct strmap by_id; /* contact id -> struct contact * index + 1 (as pointer) */
 	struct action *heap;
 	size_t nheap, heap_cap;
+	int epfd;                 /* every connected socket, registered once */
+	struct load_ready ready;  /* connections to read this pass */
+	struct load_timers wakes; /* each session's sbs_next_wake(), in us */
+	uint32_t *due;            /* scratch: sessions due this pass */
 	const char **queues[SB_CH_COUNT]; /* config-owned names */
 	size_t nqueues[SB_CH_COUNT];
 	struct rng rng;
@@ -360,6 +372,43 @@ static void load_act_pop(struct load *l, struct action *out)
 		heap_swap(&l->heap[i], &l->heap[m]);
 		i = m;
 	}
+}
+
+/* ---- readiness -------------------------------------------------------------------- */
+
+/* After anything that may have changed connection c (a frame read, a
+ * request sent, sbs_service()): a new socket joins the epoll set, frames
+ * already in sbclient's buffer put c on the ready list (epoll cannot see
+ * them), and the session's wake-up time follows sbs_next_wake(). A socket
+ * that was closed left the epoll set by itself (sbclient never dup()s it),
+ * so there is nothing to remove, and no EPOLL_CTL_DEL on a number another
+ * connection may have been given since. */
+static void conn_touch(struct load *l, struct conn *c)
+{
+	uint32_t id = (uint32_t)(c - l->conns);
+	int64_t w;
+
+	if (sbs_up(c->s)) {
+		struct sbc *sc = sbs_client(c->s);
+
+		if (c->reg_gen != c->gen) {
+			struct epoll_event ev = {.events = EPOLLIN, .data.u32 = id};
+
+			if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, sbc_fd(sc), &ev) != 0 &&
+			    (errno != EEXIST ||
+			     epoll_ctl(l->epfd, EPOLL_CTL_MOD, sbc_fd(sc), &ev) != 0)) {
+				fprintf(stderr, "sb-load: epoll_ctl: %s\n", strerror(errno));
+				l->fatal = true;
+			}
+			c->reg_gen = c->gen;
+			/* The Welcome may have come with frames right behind it. */
+			load_ready_push(&l->ready, id);
+		}
+		if (sbc_pending(sc))
+			load_ready_push(&l->ready, id);
+	}
+	w = sbs_next_wake(c->s);
+	load_timers_set(&l->wakes, id, w < INT64_MAX / 1000 ? w * 1000 : INT64_MAX);
 }
 
 /* ---- requests --------------------------------------------------------------------- */
@@ -917,15 +966,24 @@ static void load_run_action(struct load *l, struct action *a)
 	}
 	free(a->a);
 	free(a->b);
+	conn_touch(l, c);
 }
 
-/* Reads what connection c has, a batch at most. Returns true if more is left. */
-static bool conn_drain(struct load *l, struct conn *c)
+/* Reads what connection c has, a batch at most (so one busy connection does
+ * not starve the others); what is left is seen again by conn_touch() (in
+ * sbclient's buffer) or by the level-triggered epoll (in the kernel). */
+static void conn_drain(struct load *l, struct conn *c)
 {
 	Envelope *env;
 	int r = 0;
 
 	for (int k = 0; k < LOAD_DRAIN_BATCH && sbs_up(c->s); k++) {
+		/* One read of the socket per pass (a 64 KiB chunk takes what
+		 * the kernel has), then only what it buffered: reading on to
+		 * EAGAIN would cost a recv() and a poll() per pass for nothing,
+		 * as epoll reports the socket again while bytes are waiting. */
+		if (k > 0 && !sbc_pending(sbs_client(c->s)))
+			break;
 		r = sbc_recv(sbs_client(c->s), 0, &env);
 		if (r <= 0)
 			break;
@@ -946,7 +1004,6 @@ static bool conn_drain(struct load *l, struct conn *c)
 	}
 	if (r < 0 && sbs_up(c->s))
 		sbs_lost(c->s, sbc_last_error(sbs_client(c->s)));
-	return r > 0 && sbs_up(c->s);
 }
 
 /* Makes conns[i] a session for id on addrs. */
@@ -970,7 +1027,8 @@ static int conn_init(struct load *l, size_t i, const char *id, const char *addrs
 	c->l = l;
 	c->id = xstrdup(id);
 	c->agent = agent;
-	c->dedup = sbs_dedup_new(LOAD_DEDUP_WINDOW);
+	/* Only a gateway drops redeliveries (conn_drain). */
+	c->dedup = agent ? NULL : sbs_dedup_new(LOAD_DEDUP_WINDOW);
 	strmap_init(&c->offers);
 	strmap_init(&c->held);
 	c->s = sbs_new(&cfg, err, sizeof(err));
@@ -1253,6 +1311,7 @@ static void load_arrivals(struct load *l, int64_t now)
 		while (now >= l->next_arrival &&
 		       (o->contacts == 0 || l->ncontacts < (size_t)o->contacts)) {
 			gw_new_contact(l, l->next_gw);
+			conn_touch(l, &l->conns[l->next_gw]);
 			l->next_gw = (l->next_gw + 1) % l->ngateways;
 			l->next_arrival += step;
 		}
@@ -1266,23 +1325,86 @@ static void load_arrivals(struct load *l, int64_t now)
 		while (sbs_up(c->s) && c->open < (size_t)o->inflight &&
 		       (o->contacts == 0 || l->ncontacts < (size_t)o->contacts))
 			gw_new_contact(l, g);
+		conn_touch(l, c);
 	}
 }
 
-/* Runs the load, then the drain. Returns 0, or -1 when a client was refused. */
+/* Runs sbs_service() for the sessions whose wake-up is due: taken off the
+ * heap first, then serviced, so a session that is due again at once (a
+ * NOT_LEADER redirect is followed immediately) runs once per pass, as
+ * before, instead of spinning here. */
+static void load_service_due(struct load *l, int64_t now)
+{
+	size_t n = 0;
+	uint32_t id;
+
+	while (load_timers_pop_due(&l->wakes, now, &id))
+		l->due[n++] = id;
+	for (size_t k = 0; k < n; k++) {
+		struct conn *c = &l->conns[l->due[k]];
+
+		if (sbs_service(c->s, now / 1000) == SBS_FATAL) {
+			fprintf(stderr, "sb-load: %s %s: %s\n", c->agent ? "agent" : "gateway", c->id,
+			        sbs_last_error(c->s));
+			l->fatal = true;
+		}
+		conn_touch(l, c);
+	}
+}
+
+/* Reads every connection on the ready list once (those the kernel reported
+ * and those with frames buffered); a connection still holding a whole frame
+ * afterwards goes back on the list for the next pass. */
+static void load_read_ready(struct load *l)
+{
+	size_t n = load_ready_count(&l->ready);
+	uint32_t id;
+
+	while (n-- > 0 && load_ready_pop(&l->ready, &id)) {
+		struct conn *c = &l->conns[id];
+
+		if (sbs_up(c->s))
+			conn_drain(l, c);
+		conn_touch(l, c);
+	}
+}
+
+/* Runs the load, then the drain. Returns 0, or -1 when a client was refused.
+ *
+ * epoll, level-triggered: each socket is registered once, when its session
+ * connects (conn_touch), and leaves the set when sbclient closes it. Level,
+ * not edge: conn_drain reads a socket once per pass (and at most
+ * LOAD_DRAIN_BATCH frames), and sbclient's sbc_recv() does not say whether
+ * that emptied the kernel's buffer, so with edge triggering a connection
+ * with bytes left would never be reported again; level triggering reports
+ * it on the next epoll_wait for as long as bytes are waiting, at no cost
+ * for the sockets that have none. The ready list adds what epoll cannot see: frames
+ * already in sbclient's buffer (sbc_recv() reads whole chunks). Sends are
+ * written at once by sbclient (blocking, bounded), so no session has sends
+ * pending between passes. Per pass the cost is the sessions that are due,
+ * ready or sent to, not the number of sessions. */
 static int load_loop(struct load *l)
 {
-	struct pollfd *fds = xcalloc(l->nconns, sizeof(*fds));
-	size_t *idx = xcalloc(l->nconns, sizeof(*idx));
-	int64_t end = l->start + (int64_t)(l->o.duration_s * 1e6);
+	struct epoll_event *events = xcalloc(LOAD_EPOLL_EVENTS, sizeof(*events));
+	int64_t end = INT64_MAX; /* set when the load starts */
 	int64_t drain_end = 0, next_open_poll = 0;
-	bool submitting = true, more = false;
+	bool submitting = true, started = false;
 
-	l->next_arrival = l->start;
+	l->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (l->epfd < 0) {
+		fprintf(stderr, "sb-load: epoll_create1: %s\n", strerror(errno));
+		free(events);
+		return -1;
+	}
+	load_ready_init(&l->ready, l->nconns);
+	load_timers_init(&l->wakes, l->nconns);
+	l->due = xcalloc(l->nconns ? l->nconns : 1, sizeof(*l->due));
+	for (size_t i = 0; i < l->nconns; i++)
+		conn_touch(l, &l->conns[i]); /* all due now: the first connection */
 	l->next_report = l->start + 1000000;
 	while (load_signals < 2 && !l->fatal) {
 		int64_t now = load_now_us(), wake;
-		size_t nfds = 0;
+		int timeout_ms = 0, nev;
 
 		if (submitting && (now >= end || load_signals > 0 || (l->o.contacts > 0 &&
 		                                  l->ncontacts >= (size_t)l->o.contacts))) {
@@ -1298,15 +1420,19 @@ static int load_loop(struct load *l)
 		}
 		if (!submitting && now >= next_open_poll)
 			next_open_poll = now + LOAD_OPEN_POLL_US;
-		for (size_t i = 0; i < l->nconns; i++) {
-			if (sbs_service(l->conns[i].s, now / 1000) == SBS_FATAL) {
-				fprintf(stderr, "sb-load: %s %s: %s\n",
-				        l->conns[i].agent ? "agent" : "gateway", l->conns[i].id,
-				        sbs_last_error(l->conns[i].s));
-				l->fatal = true;
-			}
-		}
+		load_service_due(l, now);
 		now = load_now_us();
+		if (!started) {
+			/* The load (the arrival clock and --duration) starts when
+			 * every session has had its first login attempt. 10 000
+			 * agents log in one after the other (a blocking connect and
+			 * Hello each, ~1.5 s); a clock started before that made the
+			 * first pass submit every contact due meanwhile in one burst
+			 * (7 800 at 5 000/s), whose queueing then was the run's p99. */
+			started = true;
+			l->next_arrival = now;
+			end = now + (int64_t)(l->o.duration_s * 1e6);
+		}
 		if (submitting)
 			load_arrivals(l, now);
 		while (l->nheap > 0 && l->heap[0].due <= now) {
@@ -1330,35 +1456,20 @@ static int load_loop(struct load *l)
 			wake = drain_end;
 		if (l->nheap > 0 && l->heap[0].due < wake)
 			wake = l->heap[0].due;
-		for (size_t i = 0; i < l->nconns; i++) {
-			struct sbs *s = l->conns[i].s;
-			int64_t w = sbs_next_wake(s) * 1000;
-
-			if (w < wake)
-				wake = w;
-			if (!sbs_up(s))
-				continue;
-			fds[nfds] = (struct pollfd){.fd = sbc_fd(sbs_client(s)), .events = POLLIN};
-			idx[nfds++] = i;
-			more = more || sbc_pending(sbs_client(s));
-		}
+		if (load_timers_next(&l->wakes) < wake)
+			wake = load_timers_next(&l->wakes);
 		now = load_now_us();
-		if (more || wake <= now) {
-			(void)poll(fds, nfds, 0);
-		} else {
+		if (load_ready_count(&l->ready) == 0 && wake > now) {
 			int64_t ms = (wake - now + 999) / 1000;
-			(void)poll(fds, nfds, ms > 1000 ? 1000 : (int)ms);
-		}
-		more = false;
-		for (size_t k = 0; k < nfds; k++) {
-			struct conn *c = &l->conns[idx[k]];
 
-			if (sbs_up(c->s) && (fds[k].revents != 0 || sbc_pending(sbs_client(c->s))))
-				more = conn_drain(l, c) || more;
+			timeout_ms = ms > 1000 ? 1000 : (int)ms;
 		}
+		nev = epoll_wait(l->epfd, events, LOAD_EPOLL_EVENTS, timeout_ms);
+		for (int k = 0; k < nev; k++)
+			load_ready_push(&l->ready, events[k].data.u32);
+		load_read_ready(l);
 	}
-	free(fds);
-	free(idx);
+	free(events);
 	return l->fatal ? -1 : 0;
 }
 
@@ -1650,6 +1761,11 @@ static void load_free(struct load *l)
 		free(l->heap[i].b);
 	}
 	free(l->heap);
+	load_ready_free(&l->ready);
+	load_timers_free(&l->wakes);
+	free(l->due);
+	if (l->epfd >= 0)
+		close(l->epfd);
 	for (int ch = 0; ch < SB_CH_COUNT; ch++)
 		free(l->queues[ch]);
 	for (size_t i = 0; i < l->o.ntiers; i++)
@@ -1714,6 +1830,7 @@ int main(int argc, char **argv)
 	                         .ready = true,
 	                         .settle_ms = 5000,
 	                         .check_open_set = true};
+	l.epfd = -1; /* load_loop() makes it */
 	rc = load_parse_args(&l, argc, argv, &done);
 	if (rc != 0 || done) {
 		load_free(&l);

@@ -486,10 +486,17 @@ const char *sbs_client_id(const struct sbs *s)
 
 /* ---- de-duplication ------------------------------------------------------ */
 
+/* The ring starts this small and doubles up to the capacity: most sessions
+ * see a few events (an agent holds a few contacts at a time), and a load
+ * generator with 10 000 of them must not reserve the whole window for each
+ * (64 Ki ids x 10 000 sessions was 1.4 GB of sb-load's memory). */
+#define SBS_DEDUP_INITIAL 16
+
 /* A ring of the last ids in arrival order, and a map over the same strings
  * for the lookup; the ring owns the strings. */
 struct sbs_dedup {
 	char **ring;
+	size_t size;         /* slots allocated in ring, <= cap */
 	size_t cap, head, n; /* the oldest is ring[head] */
 	struct strmap set;
 };
@@ -499,7 +506,8 @@ struct sbs_dedup *sbs_dedup_new(size_t capacity)
 	struct sbs_dedup *d = xcalloc(1, sizeof(*d));
 
 	d->cap = capacity > 0 ? capacity : 1;
-	d->ring = xcalloc(d->cap, sizeof(*d->ring));
+	d->size = d->cap < SBS_DEDUP_INITIAL ? d->cap : SBS_DEDUP_INITIAL;
+	d->ring = xcalloc(d->size, sizeof(*d->ring));
 	strmap_init(&d->set);
 	return d;
 }
@@ -508,11 +516,26 @@ void sbs_dedup_free(struct sbs_dedup *d)
 {
 	if (d == NULL)
 		return;
-	for (size_t i = 0; i < d->cap; i++)
-		free(d->ring[i]);
+	for (size_t i = 0; i < d->n; i++)
+		free(d->ring[(d->head + i) % d->size]);
 	free(d->ring);
 	strmap_free(&d->set);
 	free(d);
+}
+
+/* A full ring below the capacity doubles (at most to it), the oldest id
+ * moving to slot 0 so the order is kept. */
+static void sbs_dedup_grow(struct sbs_dedup *d)
+{
+	size_t size = d->size * 2 < d->cap ? d->size * 2 : d->cap;
+	char **ring = xcalloc(size, sizeof(*ring));
+
+	for (size_t i = 0; i < d->n; i++)
+		ring[i] = d->ring[(d->head + i) % d->size];
+	free(d->ring);
+	d->ring = ring;
+	d->size = size;
+	d->head = 0;
 }
 
 bool sbs_dedup_seen(struct sbs_dedup *d, const char *event_id)
@@ -523,16 +546,18 @@ bool sbs_dedup_seen(struct sbs_dedup *d, const char *event_id)
 		return false;
 	if (strmap_get(&d->set, event_id) != NULL)
 		return true;
+	if (d->n == d->size && d->size < d->cap)
+		sbs_dedup_grow(d);
 	if (d->n == d->cap) {
 		/* Forget the oldest to make room. */
 		strmap_del(&d->set, d->ring[d->head]);
 		free(d->ring[d->head]);
 		d->ring[d->head] = NULL;
-		d->head = (d->head + 1) % d->cap;
+		d->head = (d->head + 1) % d->size;
 		d->n--;
 	}
 	copy = xstrdup(event_id);
-	d->ring[(d->head + d->n) % d->cap] = copy;
+	d->ring[(d->head + d->n) % d->size] = copy;
 	d->n++;
 	strmap_put(&d->set, copy, copy);
 	return false;

@@ -115,7 +115,9 @@ int64_t sbs_mono_ms(void);
 
 /* A bounded set of event ids: the last `capacity` ids seen are remembered,
  * older ones are forgotten first (redeliveries come soon after the original,
- * so a window is enough). Owner: the caller, freed with sbs_dedup_free(). */
+ * so a window is enough). Memory follows the ids seen, not the capacity: the
+ * window starts small and doubles up to it. Owner: the caller, freed with
+ * sbs_dedup_free(). */
 struct sbs_dedup;
 struct sbs_dedup *sbs_dedup_new(size_t capacity);
 void sbs_dedup_free(struct sbs_dedup *d);
