@@ -356,9 +356,9 @@ fi
 
 # ---- the table ----------------------------------------------------------------
 
-# throughput of an sb row: completed / seconds of the run (login and the
-# drain included, so slightly low).
-sb_rate() { awk -v c="$(jnum "$TMP/$1.json" completed)" -v s="$(jnum "$TMP/$1.json" seconds)" \
+# throughput of an sb row: completed / seconds from the end of sb-load's
+# login pass to the end of its run (the drain included, so slightly low).
+sb_rate() { awk -v c="$(jnum "$TMP/$1.json" completed)" -v s="$(jnum "$TMP/$1.json" load_seconds)" \
 	'BEGIN { printf "%.0f", (s > 0 ? c / s : 0) }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0 && a != "") printf "%.2f", a / b; else printf "n/a" }'; }
 engine_rate=$(grep -Eo 'in-call rate [0-9]+' "$TMP/engine.out" | head -1 | awk '{ print $3 }')
@@ -423,7 +423,7 @@ if [ "$SCALE" = 1 ]; then
 		"<= 200 (10 000 idle agents)" \
 		"$([ "$SCALE_AGENTS" -ge 10000 ] && meets "$(awk '{ printf "%.0f", $1 / 1024 }' "$TMP/scale-agents.rss")" '<=' 200 || echo -)"
 	row "$SCALE_WAITING waiting: submits acknowledged/s" \
-		"$(awk -v c="$(jnum "$TMP/scale-waiting.json" acknowledged)" -v s="$(jnum "$TMP/scale-waiting.json" seconds)" 'BEGIN { s -= 3; printf "%.0f", (s > 0 ? c / s : 0) }')" "" ""
+		"$(awk -v c="$(jnum "$TMP/scale-waiting.json" acknowledged)" -v s="$(jnum "$TMP/scale-waiting.json" load_seconds)" 'BEGIN { s -= 3; printf "%.0f", (s > 0 ? c / s : 0) }')" "" ""
 	row "  submit->ack p50 / p99 / p99.9 ms" \
 		"$(jlat "$TMP/scale-waiting.json" submit_to_ack p50)/$(jlat "$TMP/scale-waiting.json" submit_to_ack p99)/$(jlat "$TMP/scale-waiting.json" submit_to_ack p999)" "" ""
 	row "  daemon peak RSS MiB" "$(awk '{ printf "%.0f", $1 / 1024 }' "$TMP/scale-waiting.rss")" "<= 1024 at 1 M waiting" \
