@@ -6,11 +6,12 @@
 #include "decimal.h"
 #include "xalloc.h"
 
-static void resp_reserve(struct resp *r, size_t more)
+void resp_reserve(struct resp *r, size_t more)
 {
 	if (r->len + more <= r->cap)
 		return;
-	size_t cap = r->cap ? r->cap : 256;
+	/* Most operations fit in 1 KiB: one allocation, no regrowth. */
+	size_t cap = r->cap ? r->cap : 1024;
 	while (cap < r->len + more)
 		cap *= 2;
 	r->buf = xrealloc(r->buf, cap);

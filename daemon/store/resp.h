@@ -14,6 +14,9 @@ struct resp {
 	int n; /* arguments encoded */
 };
 
+/* Room for `more` bytes beyond what is there, so that appending them
+ * does not reallocate (for a buffer whose final size is known). */
+void resp_reserve(struct resp *r, size_t more);
 /* Binary-safe: exactly len bytes of v. */
 void resp_add(struct resp *r, const void *v, size_t len);
 void resp_add_str(struct resp *r, const char *s);

@@ -166,6 +166,8 @@ static int store_send(struct store *st, struct store_req *r)
 
 	if (st->ac == NULL)
 		return SB_ERR_STORE_UNAVAILABLE;
+	/* The header and the command's name (or EVALSHA and a sha) are short. */
+	resp_reserve(&cmd, r->args.len + 128);
 	resp_add_header(&cmd, r->args.n + (r->kind == REQ_RAW ? 1 : 2));
 	if (r->kind == REQ_RAW) {
 		resp_add_str(&cmd, r->name);
@@ -276,6 +278,9 @@ static void store_flush(struct store *st)
 
 	if (b == NULL)
 		return;
+	/* Each operation adds its letter and count (under 32 bytes) to its
+	 * arguments; the keys and fixed arguments are a few hundred bytes. */
+	resp_reserve(&b->args, st->batch_bytes + 32 * b->n_members + 1024);
 	st->batch = st->batch_tail = NULL;
 	st->batch_bytes = 0;
 	resp_add_str(&b->args, "4");
