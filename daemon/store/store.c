@@ -179,6 +179,10 @@ static int store_send(struct store *st, struct store_req *r)
 		resp_add(&cmd, st->sha[r->script], 40);
 	}
 	resp_add_all(&cmd, &r->args);
+	/* hiredis 0.14 looks for the command's name with strchr(), as if the
+	 * command were a C string: it must end in a NUL (not sent). */
+	resp_reserve(&cmd, 1);
+	cmd.buf[cmd.len] = '\0';
 	int rc = redisAsyncFormattedCommand(st->ac, store_on_reply, r, cmd.buf, cmd.len);
 	resp_free(&cmd);
 	if (rc != REDIS_OK)
