@@ -201,6 +201,7 @@ struct conn {
 	struct req *reqs;  /* oldest first: replies mostly come in order */
 	size_t nreqs, reqs_cap;
 	struct sbs_dedup *dedup; /* gateways only: agents keep redeliveries */
+	bool dirty;              /* on load.dirty: frames corked, not written yet */
 	/* gateway */
 	uint32_t *unacked; /* contacts not acknowledged yet (some may be by now) */
 	size_t nunacked, unacked_cap;
@@ -256,6 +257,8 @@ struct load {
 	struct load_ready ready;  /* connections to read this pass */
 	struct load_timers wakes; /* each session's sbs_next_wake(), in us */
 	uint32_t *due;            /* scratch: sessions due this pass */
+	uint32_t *dirty;          /* sessions with frames corked this pass */
+	size_t ndirty;
 	const char **queues[SB_CH_COUNT]; /* config-owned names */
 	size_t nqueues[SB_CH_COUNT];
 	struct rng rng;
@@ -402,11 +405,18 @@ static void conn_touch(struct load *l, struct conn *c)
 				l->fatal = true;
 			}
 			c->reg_gen = c->gen;
+			/* Frames sent during a pass go out together at its end
+			 * (load_flush): one send() per session per pass. */
+			sbc_cork(sc, true);
 			/* The Welcome may have come with frames right behind it. */
 			load_ready_push(&l->ready, id);
 		}
 		if (sbc_pending(sc))
 			load_ready_push(&l->ready, id);
+		if (!c->dirty && sbc_unflushed(sc) > 0) {
+			c->dirty = true;
+			l->dirty[l->ndirty++] = id;
+		}
 	}
 	w = sbs_next_wake(c->s);
 	load_timers_set(&l->wakes, id, w < INT64_MAX / 1000 ? w * 1000 : INT64_MAX);
@@ -1372,6 +1382,24 @@ static void load_read_ready(struct load *l)
 	}
 }
 
+/* Writes the frames every session corked during this pass. A session
+ * whose write fails is lost, as when a send fails at once. */
+static void load_flush(struct load *l)
+{
+	size_t n = l->ndirty;
+
+	l->ndirty = 0;
+	for (size_t k = 0; k < n; k++) {
+		struct conn *c = &l->conns[l->dirty[k]];
+
+		c->dirty = false;
+		if (sbs_up(c->s) && sbc_flush(sbs_client(c->s)) != 0) {
+			sbs_lost(c->s, sbc_last_error(sbs_client(c->s)));
+			conn_touch(l, c);
+		}
+	}
+}
+
 /* Runs the load, then the drain. Returns 0, or -1 when a client was refused.
  *
  * epoll, level-triggered: each socket is registered once, when its session
@@ -1383,9 +1411,9 @@ static void load_read_ready(struct load *l)
  * it on the next epoll_wait for as long as bytes are waiting, at no cost
  * for the sockets that have none. The ready list adds what epoll cannot see: frames
  * already in sbclient's buffer (sbc_recv() reads whole chunks). Sends are
- * written at once by sbclient (blocking, bounded), so no session has sends
- * pending between passes. Per pass the cost is the sessions that are due,
- * ready or sent to, not the number of sessions. */
+ * corked in sbclient and written by load_flush() before each epoll_wait,
+ * so no session has sends pending across a wait. Per pass the cost is the
+ * sessions that are due, ready or sent to, not the number of sessions. */
 static int load_loop(struct load *l)
 {
 	struct epoll_event *events = xcalloc(LOAD_EPOLL_EVENTS, sizeof(*events));
@@ -1402,6 +1430,7 @@ static int load_loop(struct load *l)
 	load_ready_init(&l->ready, l->nconns);
 	load_timers_init(&l->wakes, l->nconns);
 	l->due = xcalloc(l->nconns ? l->nconns : 1, sizeof(*l->due));
+	l->dirty = xcalloc(l->nconns ? l->nconns : 1, sizeof(*l->dirty));
 	for (size_t i = 0; i < l->nconns; i++)
 		conn_touch(l, &l->conns[i]); /* all due now: the first connection */
 	l->next_report = l->start + 1000000;
@@ -1468,6 +1497,7 @@ static int load_loop(struct load *l)
 
 			timeout_ms = ms > 1000 ? 1000 : (int)ms;
 		}
+		load_flush(l);
 		nev = epoll_wait(l->epfd, events, LOAD_EPOLL_EVENTS, timeout_ms);
 		for (int k = 0; k < nev; k++)
 			load_ready_push(&l->ready, events[k].data.u32);
@@ -1768,6 +1798,7 @@ static void load_free(struct load *l)
 	load_ready_free(&l->ready);
 	load_timers_free(&l->wakes);
 	free(l->due);
+	free(l->dirty);
 	if (l->epfd >= 0)
 		close(l->epfd);
 	for (int ch = 0; ch < SB_CH_COUNT; ch++)

@@ -56,7 +56,15 @@ struct sbc {
 	bool eof;    /* the peer closed; only buffered frames remain */
 	bool broken; /* undecodable input or a write error: no more frames */
 	char err[160];
+
+	/* Corked (sbc_cork): frames sent wait here for sbc_flush(). */
+	bool corked;
+	uint8_t *out;
+	size_t out_len, out_cap;
 };
+
+/* A corked client writes what it holds once it holds this much. */
+#define SBC_CORK_MAX (256 * 1024)
 
 typedef bool (*sbc_match_fn)(const Envelope *env, const void *arg);
 
@@ -573,6 +581,7 @@ void sbc_close(struct sbc *c)
 		envelope_free(c->queue[i]);
 	free(c->queue);
 	free(c->buf);
+	free(c->out);
 	sbc_tls_close(c);
 	if (c->fd >= 0)
 		close(c->fd);
@@ -653,14 +662,55 @@ uint64_t sbc_send(struct sbc *c, Envelope *env)
 		snprintf(c->err, sizeof(c->err), "could not encode frame");
 		return 0;
 	}
-	r = sbc_write_all(c, bytes, len);
+	if (c->corked) {
+		r = 0;
+		if (c->out_len + len > SBC_CORK_MAX)
+			r = sbc_flush(c);
+		if (c->out_len + len > c->out_cap) {
+			c->out_cap = c->out_len + len > 2 * c->out_cap ? c->out_len + len : 2 * c->out_cap;
+			c->out = xrealloc(c->out, c->out_cap);
+		}
+		memcpy(c->out + c->out_len, bytes, len);
+		c->out_len += len;
+	} else {
+		r = sbc_write_all(c, bytes, len);
+	}
 	free(bytes);
 	return r == 0 ? env->seq : 0;
 }
 
 int sbc_send_raw(struct sbc *c, const void *data, size_t len)
 {
+	if (sbc_flush(c) != 0)
+		return -1;
 	return sbc_write_all(c, data, len);
+}
+
+void sbc_cork(struct sbc *c, bool on)
+{
+	c->corked = on;
+	if (!on)
+		(void)sbc_flush(c);
+}
+
+bool sbc_corked(const struct sbc *c)
+{
+	return c->corked;
+}
+
+size_t sbc_unflushed(const struct sbc *c)
+{
+	return c->out_len;
+}
+
+int sbc_flush(struct sbc *c)
+{
+	size_t len = c->out_len;
+
+	if (len == 0)
+		return 0;
+	c->out_len = 0;
+	return sbc_write_all(c, c->out, len);
 }
 
 /* Cuts one frame off the read buffer. Returns 1 (*out set), 0 when more bytes
@@ -810,6 +860,9 @@ static int sbc_wait_match(struct sbc *c, sbc_match_fn match, const void *arg, in
 	int r;
 
 	*out = NULL;
+	/* A request still corked would never be answered. */
+	if (timeout_ms != 0 && sbc_flush(c) != 0)
+		return -1;
 	for (size_t i = 0; i < c->qlen; i++) {
 		if (match(c->queue[i], arg)) {
 			*out = sbc_dequeue_at(c, i);
@@ -831,6 +884,8 @@ static int sbc_wait_match(struct sbc *c, sbc_match_fn match, const void *arg, in
 int sbc_recv(struct sbc *c, int timeout_ms, Envelope **out)
 {
 	*out = NULL;
+	if (timeout_ms != 0 && sbc_flush(c) != 0)
+		return -1;
 	if (c->qlen > 0) {
 		*out = sbc_dequeue_at(c, 0);
 		return 1;

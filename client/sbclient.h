@@ -56,6 +56,20 @@ uint64_t sbc_send(struct sbc *c, Envelope *env);
 /* Writes raw bytes (tests of hostile input). Returns 0 or -1. */
 int sbc_send_raw(struct sbc *c, const void *data, size_t len);
 
+/* Corking, for a client driving many connections from one loop (sb-load):
+ * while corked, sbc_send() and the request helpers queue the frame instead
+ * of writing it (still returning its seq), and sbc_flush() writes all that
+ * is queued in one go: one system call for a loop pass's frames rather
+ * than one per frame. Anything that may wait for the daemon (a receive with
+ * a timeout other than 0) flushes first. Uncorking flushes. */
+void sbc_cork(struct sbc *c, bool on);
+bool sbc_corked(const struct sbc *c);
+/* Bytes queued by a corked client and not yet written. */
+size_t sbc_unflushed(const struct sbc *c);
+/* Writes what is queued. Returns 0, or -1 on a write error (the connection
+ * is then broken, as for a failed send). */
+int sbc_flush(struct sbc *c);
+
 /* Next frame: 1 and *out set, 0 on timeout, -1 when the connection closed or
  * sent something undecodable. */
 int sbc_recv(struct sbc *c, int timeout_ms, Envelope **out);

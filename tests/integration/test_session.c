@@ -448,6 +448,43 @@ HARNESS_TEST(test_sbctl_address_list)
 }
 
 /* Bad address lists are refused up front. */
+/* A corked client holds its frames until it flushes (or until it waits for
+ * an answer); then they all go, in order. */
+HARNESS_TEST(test_corked_frames_wait_for_flush)
+{
+	struct sbc *gw = harness_gateway(h, "gw1");
+	uint64_t seq[3];
+	Envelope *env = NULL;
+
+	harness_keepalive(h, gw, false);
+	sbc_cork(gw, true);
+	assert_true(sbc_corked(gw));
+	for (int i = 0; i < 3; i++) {
+		seq[i] = sbc_ping(gw);
+		assert_true(seq[i] != 0);
+	}
+	assert_true(sbc_unflushed(gw) > 0);
+	/* Nothing was written, so nothing comes back (a non-waiting receive
+	 * does not flush). */
+	usleep(300 * 1000);
+	assert_int_equal(sbc_recv(gw, 0, &env), 0);
+	assert_int_equal(sbc_flush(gw), 0);
+	assert_int_equal(sbc_unflushed(gw), 0);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(sbc_recv(gw, HARNESS_REPLY_MS, &env), 1);
+		assert_int_equal(env->body_case, SB_BODY(PONG));
+		assert_int_equal(env->ref, seq[i]);
+		envelope_free(env);
+	}
+	/* A receive that waits flushes what is corked before it waits. */
+	uint64_t more = sbc_ping(gw);
+	assert_int_equal(sbc_recv(gw, HARNESS_REPLY_MS, &env), 1);
+	assert_int_equal(env->ref, more);
+	envelope_free(env);
+	sbc_cork(gw, false);
+	assert_false(sbc_corked(gw));
+}
+
 static void test_bad_address_lists(void **state)
 {
 	static const char *const bad[] = {"", ",", "a:1,", "a:1,,b:2"};
@@ -542,6 +579,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_gives_up_after_max_failures, harness_setup,
 	                                    harness_teardown),
 	    cmocka_unit_test_setup_teardown(test_sbctl_address_list, harness_setup,
+	                                    harness_teardown),
+	    cmocka_unit_test_setup_teardown(test_corked_frames_wait_for_flush, harness_setup,
 	                                    harness_teardown),
 	    cmocka_unit_test(test_bad_address_lists),
 	    cmocka_unit_test(test_backoff_bounded),
