@@ -152,7 +152,6 @@ struct engine *engine_new(const struct engine_conf *conf, const struct engine_si
 	strmap_init(&e->queue_ids);
 	strmap_init(&e->agent_ids);
 	strmap_init(&e->contacts);
-	strmap_init(&e->offers);
 	strmap_init(&e->buckets);
 	heap_init_keyed(&e->timers, engine_timer_key, NULL, offsetof(struct etimer, idx));
 	return e;
@@ -281,7 +280,7 @@ void engine_free(struct engine *e)
 	strmap_free(&e->queue_ids);
 	strmap_free(&e->agent_ids);
 	strmap_free(&e->contacts);
-	strmap_free(&e->offers);
+	offers_free(&e->offers);
 	heap_free(&e->timers);
 	free(e->offer_prefix);
 	free(e->offer_head);
@@ -821,8 +820,11 @@ static void engine_offer(struct engine *e, struct econtact *c, struct eagent *a,
 	c->agent = a;
 	c->v.agent_id = a->v.id;
 	c->v.state = CONTACT_OFFERED;
-	engine_offer_id(e, c->offer_id, sizeof c->offer_id, ++e->next_offer);
-	strmap_put(&e->offers, c->offer_id, c);
+	uint64_t n = ++e->next_offer;
+	engine_offer_id(e, c->offer_id, sizeof c->offer_id, n);
+	/* An id cut short is not "<head><n>": key it as any other string. */
+	offers_add(&e->offers, c,
+		   e->offer_head_len + 21 <= sizeof c->offer_id ? n : offers_key(e, c->offer_id));
 	a->idle_since = now;
 	a->last_offer[c->queue->index] = now;
 	a->rnd = engine_rand(e);
@@ -849,7 +851,7 @@ static void engine_offer_end(struct engine *e, struct econtact *c, enum engine_o
 
 	memcpy(offer_id, c->offer_id, sizeof offer_id);
 	engine_timer_cancel(e, &c->offer_timer);
-	strmap_del(&e->offers, c->offer_id);
+	offers_remove(&e->offers, c);
 	engine_held_unlink(a, c);
 	c->agent = NULL;
 	c->v.agent_id = NULL;
@@ -873,8 +875,7 @@ static void engine_retire(struct engine *e, struct econtact *c)
 	engine_timer_cancel(e, &c->offer_timer);
 	engine_timer_cancel(e, &c->timer);
 	engine_exclusions_clear(e, c);
-	if (c->offer_id[0] != '\0' && strmap_get(&e->offers, c->offer_id) == c)
-		strmap_del(&e->offers, c->offer_id);
+	offers_remove(&e->offers, c);
 	strmap_del(&e->contacts, c->v.id);
 	engine_contact_destroy(e, c);
 }
@@ -1101,7 +1102,8 @@ int engine_restore_contact(struct engine *e, const struct engine_restore *r, int
 		/* A live offer moving to this engine (a reload): held by its
 		 * agent from now, its timer armed at placing. */
 		struct eagent *oa = engine_find_agent(e, r->offer_agent_id);
-		if (oa == NULL || r->offer_id == NULL || strmap_get(&e->offers, r->offer_id) != NULL) {
+		if (oa == NULL || r->offer_id == NULL ||
+		    offers_get(&e->offers, offers_key(e, r->offer_id), r->offer_id) != NULL) {
 			strmap_del(&e->contacts, c->v.id);
 			c->v.user = NULL; /* still the caller's */
 			engine_contact_destroy(e, c);
@@ -1114,7 +1116,7 @@ int engine_restore_contact(struct engine *e, const struct engine_restore *r, int
 		snprintf(c->offer_id, sizeof c->offer_id, "%s", r->offer_id);
 		c->v.offer_id = c->offer_id;
 		c->v.offer_expires_ms = r->offer_expires_ms;
-		strmap_put(&e->offers, c->offer_id, c);
+		offers_add(&e->offers, c, offers_key(e, c->offer_id));
 		engine_held_link(oa, c);
 		engine_load(e, oa, c->v.channel, +1);
 	}
@@ -1438,7 +1440,7 @@ static int engine_owned(struct eagent *a, struct econtact *c, const char *missin
 
 /* The agent's own contacts are few and are what it acts on: looking there
  * first finds the contact without a probe of the (large) engine-wide map.
- * A contact a holds under this offer id is the one the offers map has:
+ * A contact a holds under this offer id is the one the offers table has:
  * held contacts' live or accepted offers stay in it until they finish. */
 static struct econtact *engine_held_offer(const struct eagent *a, const char *offer_id)
 {
@@ -1464,7 +1466,7 @@ static int engine_agent_offer(const struct engine *e, const char *agent_id, cons
 	struct econtact *c = engine_held_offer(a, offer_id);
 
 	if (c == NULL)
-		c = strmap_get(&e->offers, offer_id);
+		c = offers_get(&e->offers, offers_key(e, offer_id), offer_id);
 	return engine_owned(a, c, "no such offer (expired, rescinded or never made)",
 			    "offer was made to another agent", ap, cp, why);
 }
