@@ -1549,6 +1549,10 @@ int engine_complete(struct engine *e, const char *agent_id, const char *contact_
 	if (rc != 0)
 		return rc;
 	engine_contact_prefetch(c); /* retiring it reads most of its lines */
+	/* and writes a slot of each map: their misses overlap this way, where
+	 * each would wait for the one before when retiring reached it. */
+	strmap_prefetch(&e->contacts, c->v.id);
+	offers_prefetch(&e->offers, c);
 	engine_held_unlink(a, c);
 	int64_t wrapup = e->conf.channels[c->v.channel].wrapup_ms;
 	a->v.handled++;

@@ -293,6 +293,8 @@ uint64_t offers_key(const struct engine *e, const char *id);
 /* Adds c under c->offer_id, whose key is key. */
 void offers_add(struct offers *t, struct econtact *c, uint64_t key);
 struct econtact *offers_get(const struct offers *t, uint64_t key, const char *id);
+/* Asks for the line offers_remove(t, c) will start at. */
+void offers_prefetch(const struct offers *t, const struct econtact *c);
 /* Removes c if it is listed. */
 void offers_remove(struct offers *t, struct econtact *c);
 void offers_free(struct offers *t);

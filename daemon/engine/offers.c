@@ -103,6 +103,12 @@ struct econtact *offers_get(const struct offers *t, uint64_t key, const char *id
 	return NULL;
 }
 
+void offers_prefetch(const struct offers *t, const struct econtact *c)
+{
+	if (c->offer_listed)
+		__builtin_prefetch(&t->slots[offers_home(c->offer_key, t->cap - 1)], 1);
+}
+
 void offers_remove(struct offers *t, struct econtact *c)
 {
 	if (!c->offer_listed)
