@@ -171,6 +171,7 @@ struct econtact {
 	bool restoring; /* restored, not placed yet (engine_restore_finish) */
 	uint8_t pool_class; /* its allocation's free list (engine.c), 0: none */
 	bool offer_listed;  /* in the offers table */
+	bool offer_in_ring; /* in its ring, not its overflow (offers.c) */
 	struct eagent *preferred;
 	int64_t preferred_until;
 };
@@ -228,8 +229,11 @@ struct offer_slot {
 };
 
 struct offers {
-	struct offer_slot *slots;
-	size_t cap, live;
+	struct offer_slot *ring; /* slot = key mod ring_cap */
+	size_t ring_cap;
+	struct offer_slot *slots; /* overflow: linear probing */
+	size_t cap, n_over;
+	size_t live; /* in either */
 };
 
 #define CONTACT_POOL_GRAIN 64

@@ -4,17 +4,21 @@
  * operations per decision, while looking an offer up by id is rare (the
  * agent's own held list answers accept and reject; this table only tells
  * "another agent's" from "no such offer", and catches duplicates on
- * restore). So the table is built for adding and removing:
+ * restore). So the table is built for adding and removing.
  *
- * - The key of one of our ids is its number ("o-<prefix>-<n>"), used as the
- *   slot index itself: consecutive offers land in consecutive slots, so an
- *   insert writes the line the previous one wrote. Other ids (restored from
- *   another prefix) are keyed by a string hash; the id itself is compared on
- *   lookup, so keys only have to agree, not be unique.
- * - Slots hold the key and the contact (16 bytes): probing and moving never
- *   read a contact, and removal compares pointers.
- * - Linear probing with backward-shift deletion: no tombstones, so the table
- *   only ever rebuilds to grow (its peak of live offers), never to clean. */
+ * The key of one of our ids is its number ("o-<prefix>-<n>"); other ids
+ * (restored from another prefix) are keyed by a string hash. Keys only have
+ * to agree, not be unique: lookups compare the id itself.
+ *
+ * - The ring: slot = key mod its size, at least 8 slots per live offer.
+ *   Consecutive offers land in consecutive slots, so an add writes the line
+ *   the previous add wrote, and a remove clears one slot. A slot still held
+ *   by an older offer (one that outlived the ring's turn) sends the new one
+ *   to the overflow table instead; with 8 slots per live offer that is rare.
+ * - The overflow table: linear probing on a Fibonacci hash of the key
+ *   (plain numbers as indexes would pile up behind survivors),
+ *   backward-shift deletion, no tombstones; at most half full.
+ * Slots hold the key and the contact: growing never reads a contact. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,12 +51,13 @@ uint64_t offers_key(const struct engine *e, const char *id)
 
 void offers_free(struct offers *t)
 {
+	free(t->ring);
 	free(t->slots);
 	memset(t, 0, sizeof *t);
 }
 
-/* A key's home slot: Fibonacci hashing spreads consecutive numbers, which
- * used as indexes themselves pile up behind surviving old offers. */
+/* ---- the overflow table ---- */
+
 static size_t offers_home(uint64_t key, size_t mask)
 {
 	return (size_t)((key * 0x9E3779B97F4A7C15ULL) >> 32) & mask;
@@ -68,31 +73,23 @@ static void offers_place(struct offer_slot *slots, size_t mask, uint64_t key, st
 	slots[i].c = c;
 }
 
-static void offers_grow(struct offers *t)
+static void overflow_add(struct offers *t, struct econtact *c, uint64_t key)
 {
-	size_t cap = t->cap ? t->cap * 2 : 64;
-	struct offer_slot *slots = xcalloc(cap, sizeof *slots);
-
-	for (size_t i = 0; i < t->cap; i++)
-		if (t->slots[i].c != NULL)
-			offers_place(slots, cap - 1, t->slots[i].key, t->slots[i].c);
-	free(t->slots);
-	t->slots = slots;
-	t->cap = cap;
-}
-
-void offers_add(struct offers *t, struct econtact *c, uint64_t key)
-{
-	/* At most half full: probe runs stay short even where keys are hashes. */
-	if ((t->live + 1) * 2 > t->cap)
-		offers_grow(t);
+	if ((t->n_over + 1) * 2 > t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 64;
+		struct offer_slot *slots = xcalloc(cap, sizeof *slots);
+		for (size_t i = 0; i < t->cap; i++)
+			if (t->slots[i].c != NULL)
+				offers_place(slots, cap - 1, t->slots[i].key, t->slots[i].c);
+		free(t->slots);
+		t->slots = slots;
+		t->cap = cap;
+	}
 	offers_place(t->slots, t->cap - 1, key, c);
-	t->live++;
-	c->offer_key = key;
-	c->offer_listed = true;
+	t->n_over++;
 }
 
-struct econtact *offers_get(const struct offers *t, uint64_t key, const char *id)
+static struct econtact *overflow_get(const struct offers *t, uint64_t key, const char *id)
 {
 	if (t->cap == 0)
 		return NULL;
@@ -103,16 +100,8 @@ struct econtact *offers_get(const struct offers *t, uint64_t key, const char *id
 	return NULL;
 }
 
-void offers_prefetch(const struct offers *t, const struct econtact *c)
+static void overflow_remove(struct offers *t, const struct econtact *c)
 {
-	if (c->offer_listed)
-		__builtin_prefetch(&t->slots[offers_home(c->offer_key, t->cap - 1)], 1);
-}
-
-void offers_remove(struct offers *t, struct econtact *c)
-{
-	if (!c->offer_listed)
-		return;
 	size_t mask = t->cap - 1;
 	size_t i = offers_home(c->offer_key, mask);
 	while (t->slots[i].c != c)
@@ -129,6 +118,70 @@ void offers_remove(struct offers *t, struct econtact *c)
 	}
 	t->slots[i].c = NULL;
 	t->slots[i].key = 0;
+	t->n_over--;
+}
+
+/* ---- the ring, and the table as a whole ---- */
+
+/* Doubling keeps every ring entry in the ring: key mod 2n is key mod n or
+ * that plus n, so two entries in different slots stay in different slots. */
+static void ring_grow(struct offers *t)
+{
+	size_t cap = t->ring_cap ? t->ring_cap * 2 : 256;
+	struct offer_slot *ring = xcalloc(cap, sizeof *ring);
+
+	for (size_t i = 0; i < t->ring_cap; i++)
+		if (t->ring[i].c != NULL)
+			ring[t->ring[i].key & (cap - 1)] = t->ring[i];
+	free(t->ring);
+	t->ring = ring;
+	t->ring_cap = cap;
+}
+
+void offers_add(struct offers *t, struct econtact *c, uint64_t key)
+{
+	while ((t->live + 1) * 8 > t->ring_cap)
+		ring_grow(t);
+	struct offer_slot *s = &t->ring[key & (t->ring_cap - 1)];
+	c->offer_key = key;
+	c->offer_listed = true;
+	c->offer_in_ring = s->c == NULL;
+	if (c->offer_in_ring) {
+		s->key = key;
+		s->c = c;
+	} else {
+		overflow_add(t, c, key);
+	}
+	t->live++;
+}
+
+struct econtact *offers_get(const struct offers *t, uint64_t key, const char *id)
+{
+	if (t->ring_cap == 0)
+		return NULL;
+	const struct offer_slot *s = &t->ring[key & (t->ring_cap - 1)];
+	if (s->c != NULL && s->key == key && strcmp(s->c->offer_id, id) == 0)
+		return s->c;
+	return overflow_get(t, key, id);
+}
+
+void offers_prefetch(const struct offers *t, const struct econtact *c)
+{
+	if (c->offer_listed && c->offer_in_ring)
+		__builtin_prefetch(&t->ring[c->offer_key & (t->ring_cap - 1)], 1);
+}
+
+void offers_remove(struct offers *t, struct econtact *c)
+{
+	if (!c->offer_listed)
+		return;
+	if (c->offer_in_ring) {
+		struct offer_slot *s = &t->ring[c->offer_key & (t->ring_cap - 1)];
+		s->c = NULL;
+		s->key = 0;
+	} else {
+		overflow_remove(t, c);
+	}
 	t->live--;
 	c->offer_listed = false;
 }
