@@ -688,7 +688,7 @@ static void engine_wait(struct engine *e, struct econtact *c, int64_t now)
 {
 	c->v.state = CONTACT_WAITING;
 	c->bucket = escalate_class(e, c, now);
-	heap_push(&c->bucket->contacts, c);
+	cq_push(&c->bucket->contacts, c);
 	e->waiting++;
 	if (c->bucket->logged_in == 0 && c->queue->max_wait_no_agent_ms > 0)
 		engine_due(e, c, DUE_NOAGENT, now + c->queue->max_wait_no_agent_ms);
@@ -697,9 +697,9 @@ static void engine_wait(struct engine *e, struct econtact *c, int64_t now)
 
 static void engine_unwait(struct engine *e, struct econtact *c)
 {
-	if (!heap_contains(&c->bucket->contacts, c))
+	if (!cq_contains(&c->bucket->contacts, c))
 		return;
-	heap_remove(&c->bucket->contacts, c);
+	cq_remove(&c->bucket->contacts, c);
 	engine_due(e, c, DUE_NOAGENT, INT64_MAX);
 	e->waiting--;
 }
@@ -1035,6 +1035,7 @@ static struct econtact *engine_contact_new(struct engine *e, const struct engine
 	c->entered_ms = in->arrived_ms;
 	c->order = ++e->next_order;
 	c->heap_idx = c->arrival_idx = HEAP_NONE;
+	c->run_pos = CQ_NONE;
 	c->offer_timer.idx = c->timer.idx = HEAP_NONE;
 	for (int i = 0; i < DUE_COUNT; i++)
 		c->due[i] = INT64_MAX;
@@ -1322,8 +1323,8 @@ static void engine_release_preferred(struct engine *e, struct eagent *a, int64_t
 		struct bucket *b = l->bucket;
 		if (b->preferred != a)
 			continue;
-		while (b->contacts.n > 0) {
-			struct econtact *c = heap_top(&b->contacts);
+		while (cq_count(&b->contacts) > 0) {
+			struct econtact *c = cq_top(&b->contacts);
 			engine_unwait(e, c);
 			c->preferred = NULL;
 			engine_wait(e, c, now);
@@ -1898,7 +1899,7 @@ static const char *engine_check_contact(const struct engine *e, const struct eco
 	bool waiting = c->v.state == CONTACT_WAITING;
 	bool offered = c->v.state == CONTACT_OFFERED;
 
-	if (waiting != heap_contains(&c->bucket->contacts, c))
+	if (waiting != cq_contains(&c->bucket->contacts, c))
 		snprintf(why, len, "contact %s: %s but %s its class", c->v.id,
 			 engine_contact_state_name(c->v.state), waiting ? "not in" : "in");
 	else if ((waiting || offered) != c->in_queue)
@@ -1922,7 +1923,7 @@ const char *engine_check_invariants(const struct engine *e)
 	for (size_t it = 0; strmap_next(&e->buckets, &it, &k, &v);) {
 		const struct bucket *b = v;
 		uint32_t logged_in = 0;
-		in_buckets += b->contacts.n;
+		in_buckets += cq_count(&b->contacts);
 		for (const struct link *l = b->links; l != NULL; l = l->next_in_bucket) {
 			logged_in += l->agent->v.logged_in;
 			if (heap_contains(&b->ready, l) != bucket_link_should_be_ready(e, l)) {

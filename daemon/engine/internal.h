@@ -7,7 +7,8 @@
  * eligibility.c  the eligibility rule, and explain
  * select.c     the six agent-selection strategies
  * escalate.c   a contact's class over time: steps, tier widening, preferred agent
- * stats.c      SLA accounting per queue */
+ * stats.c      SLA accounting per queue
+ * cqueue.c     a class's waiting contacts: a sorted run and a heap */
 #ifndef SB_ENGINE_INTERNAL_H
 #define SB_ENGINE_INTERNAL_H
 
@@ -15,6 +16,7 @@
 #include <stdint.h>
 
 #include "engine/engine.h"
+#include "engine/cqueue.h"
 #include "engine/heap.h"
 #include "engine/ostree.h"
 #include "strmap.h"
@@ -127,7 +129,7 @@ struct bucket {
 	int n_extra_reqs;
 	uint32_t tiers;
 	struct eagent *preferred; /* only this agent, when set */
-	struct heap contacts;  /* waiting, by (deadline, order) */
+	struct cqueue contacts; /* waiting, by (deadline, order) */
 	struct heap ready;     /* links of agents that could take one now, best first */
 	struct link *links;    /* every eligible agent */
 	uint32_t logged_in;    /* eligible agents with a live session */
@@ -152,7 +154,8 @@ struct econtact {
 	struct bucket *bucket; /* its class now (also while offered) */
 	struct equeue *queue;
 	struct eexclusion *excluded;
-	size_t heap_idx;       /* in bucket->contacts */
+	size_t heap_idx;       /* in bucket->contacts' heap */
+	uint64_t run_pos;      /* in bucket->contacts' run, or CQ_NONE */
 	uint64_t order;
 	struct econtact *held_prev, *held_next;
 	char offer_id[64]; /* next to the fields accept reads */
