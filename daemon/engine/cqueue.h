@@ -29,7 +29,7 @@ struct cqueue {
 	struct heap_ent *run; /* ring, in key order; item NULL: a hole */
 	uint64_t head, tail;  /* live positions are [head, tail); slot = pos & (cap - 1) */
 	size_t cap;
-	size_t n_run;         /* elements in the run */
+	size_t n_run;             /* elements in the run */
 	int64_t last_k1, last_k2; /* the last appended key: appends must not be less */
 	struct heap rest;
 	heap_key_fn key;

@@ -146,9 +146,9 @@ static void test_many_holes(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_in_order),
-		cmocka_unit_test(test_mixed),
-		cmocka_unit_test(test_many_holes),
+	    cmocka_unit_test(test_in_order),
+	    cmocka_unit_test(test_mixed),
+	    cmocka_unit_test(test_many_holes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -127,9 +127,9 @@ static void test_shared_keys(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_keys),
-		cmocka_unit_test(test_add_find_remove),
-		cmocka_unit_test(test_shared_keys),
+	    cmocka_unit_test(test_keys),
+	    cmocka_unit_test(test_add_find_remove),
+	    cmocka_unit_test(test_shared_keys),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
