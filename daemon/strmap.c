@@ -156,6 +156,12 @@ void *strmap_del(struct strmap *m, const char *key)
 	return v;
 }
 
+void strmap_prefetch(const struct strmap *m, const char *key)
+{
+	if (m->cap != 0)
+		__builtin_prefetch(&m->slots[strmap_hash(key) & (m->cap - 1)], 1);
+}
+
 size_t strmap_count(const struct strmap *m)
 {
 	return m->live;

@@ -36,6 +36,9 @@ void *strmap_put(struct strmap *m, const char *key, void *value);
 /* Removes key; returns its value or NULL. */
 void *strmap_del(struct strmap *m, const char *key);
 size_t strmap_count(const struct strmap *m);
+/* Asks for the cache line where key's probe starts, ahead of a get, put or
+ * del of it that would otherwise wait for that miss when it comes. */
+void strmap_prefetch(const struct strmap *m, const char *key);
 /* Iteration: for (size_t i = 0; strmap_next(m, &i, &k, &v);) */
 int strmap_next(const struct strmap *m, size_t *iter, const char **key, void **value);
 

@@ -163,7 +163,8 @@ struct bucket *bucket_get(struct engine *e, const struct class_spec *k)
 	b->reqs = bucket_copy_reqs(k->reqs, k->n_reqs);
 	b->n_extra_reqs = k->n_extra_reqs;
 	b->extra_reqs = bucket_copy_reqs(k->extra_reqs, k->n_extra_reqs);
-	heap_init_keyed(&b->contacts, bucket_contact_key, NULL, offsetof(struct econtact, heap_idx));
+	cq_init(&b->contacts, bucket_contact_key, offsetof(struct econtact, heap_idx),
+		offsetof(struct econtact, run_pos));
 	heap_init_keyed(&b->ready, bucket_link_key, select_less, offsetof(struct link, ready_idx));
 	strmap_put(&e->buckets, b->key, b);
 	/* A new class is rare (its first contact); finding its agents is the
@@ -256,11 +257,11 @@ static struct econtact *bucket_best_contact_declined(struct engine *e, struct ea
 
 	for (size_t i = 0; i < a->n_linkv; i++) {
 		struct bucket *b = a->linkv[i].bucket;
-		if (b->contacts.n == 0 || !engine_slot_free(e, a, b->channel))
+		if (cq_count(&b->contacts) == 0 || !engine_slot_free(e, a, b->channel))
 			continue;
-		struct econtact *pick = heap_top(&b->contacts);
+		struct econtact *pick = cq_top(&b->contacts);
 		if (pick->excluded != NULL && engine_excluded(pick, a))
-			pick = heap_first(&b->contacts, bucket_contact_may_go_to, a);
+			pick = cq_first(&b->contacts, bucket_contact_may_go_to, a);
 		if (pick != NULL && (best == NULL || bucket_contact_less(pick, best)))
 			best = pick;
 	}
@@ -280,7 +281,7 @@ struct econtact *bucket_best_contact(struct engine *e, struct eagent *a)
 	for (size_t i = 0; i < a->n_linkv; i++) {
 		if (!engine_slot_free(e, a, a->linkv[i].channel))
 			continue;
-		const struct heap_ent *top = heap_top_ent(&a->linkv[i].bucket->contacts);
+		const struct heap_ent *top = cq_top_ent(&a->linkv[i].bucket->contacts);
 		if (top == NULL)
 			continue;
 		if (best == NULL || top->k1 < best->k1 || (top->k1 == best->k1 && top->k2 < best->k2))
@@ -305,8 +306,8 @@ static void bucket_noagent(struct engine *e, struct bucket *b, int64_t now)
 
 	if (limit <= 0)
 		return;
-	for (size_t i = 0; i < b->contacts.n; i++) {
-		struct econtact *c = heap_at(&b->contacts, i);
+	struct econtact *c;
+	for (size_t i = 0; (c = cq_next(&b->contacts, &i)) != NULL;) {
 		engine_due(e, c, DUE_NOAGENT, b->logged_in == 0 ? now + limit : INT64_MAX);
 	}
 }
@@ -331,7 +332,7 @@ static void bucket_destroy(struct bucket *b)
 		b->links = l->next_in_bucket;
 		free(l);
 	}
-	heap_free(&b->contacts);
+	cq_free(&b->contacts);
 	heap_free(&b->ready);
 	free(b->reqs);
 	free(b->extra_reqs);
@@ -346,7 +347,7 @@ void bucket_drop_preferred(struct engine *e, const struct eagent *a)
 
 	for (size_t it = 0; strmap_next(&e->buckets, &it, &k, &v);) {
 		struct bucket *b = v;
-		if (b->preferred == a && b->contacts.n == 0) {
+		if (b->preferred == a && cq_count(&b->contacts) == 0) {
 			strmap_del(&e->buckets, b->key);
 			bucket_destroy(b);
 		}

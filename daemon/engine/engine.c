@@ -152,7 +152,6 @@ struct engine *engine_new(const struct engine_conf *conf, const struct engine_si
 	strmap_init(&e->queue_ids);
 	strmap_init(&e->agent_ids);
 	strmap_init(&e->contacts);
-	strmap_init(&e->offers);
 	strmap_init(&e->buckets);
 	heap_init_keyed(&e->timers, engine_timer_key, NULL, offsetof(struct etimer, idx));
 	return e;
@@ -281,7 +280,7 @@ void engine_free(struct engine *e)
 	strmap_free(&e->queue_ids);
 	strmap_free(&e->agent_ids);
 	strmap_free(&e->contacts);
-	strmap_free(&e->offers);
+	offers_free(&e->offers);
 	heap_free(&e->timers);
 	free(e->offer_prefix);
 	free(e->offer_head);
@@ -689,7 +688,7 @@ static void engine_wait(struct engine *e, struct econtact *c, int64_t now)
 {
 	c->v.state = CONTACT_WAITING;
 	c->bucket = escalate_class(e, c, now);
-	heap_push(&c->bucket->contacts, c);
+	cq_push(&c->bucket->contacts, c);
 	e->waiting++;
 	if (c->bucket->logged_in == 0 && c->queue->max_wait_no_agent_ms > 0)
 		engine_due(e, c, DUE_NOAGENT, now + c->queue->max_wait_no_agent_ms);
@@ -698,9 +697,9 @@ static void engine_wait(struct engine *e, struct econtact *c, int64_t now)
 
 static void engine_unwait(struct engine *e, struct econtact *c)
 {
-	if (!heap_contains(&c->bucket->contacts, c))
+	if (!cq_contains(&c->bucket->contacts, c))
 		return;
-	heap_remove(&c->bucket->contacts, c);
+	cq_remove(&c->bucket->contacts, c);
 	engine_due(e, c, DUE_NOAGENT, INT64_MAX);
 	e->waiting--;
 }
@@ -821,8 +820,11 @@ static void engine_offer(struct engine *e, struct econtact *c, struct eagent *a,
 	c->agent = a;
 	c->v.agent_id = a->v.id;
 	c->v.state = CONTACT_OFFERED;
-	engine_offer_id(e, c->offer_id, sizeof c->offer_id, ++e->next_offer);
-	strmap_put(&e->offers, c->offer_id, c);
+	uint64_t n = ++e->next_offer;
+	engine_offer_id(e, c->offer_id, sizeof c->offer_id, n);
+	/* An id cut short is not "<head><n>": key it as any other string. */
+	offers_add(&e->offers, c,
+		   e->offer_head_len + 21 <= sizeof c->offer_id ? n : offers_key(e, c->offer_id));
 	a->idle_since = now;
 	a->last_offer[c->queue->index] = now;
 	a->rnd = engine_rand(e);
@@ -849,7 +851,7 @@ static void engine_offer_end(struct engine *e, struct econtact *c, enum engine_o
 
 	memcpy(offer_id, c->offer_id, sizeof offer_id);
 	engine_timer_cancel(e, &c->offer_timer);
-	strmap_del(&e->offers, c->offer_id);
+	offers_remove(&e->offers, c);
 	engine_held_unlink(a, c);
 	c->agent = NULL;
 	c->v.agent_id = NULL;
@@ -873,8 +875,7 @@ static void engine_retire(struct engine *e, struct econtact *c)
 	engine_timer_cancel(e, &c->offer_timer);
 	engine_timer_cancel(e, &c->timer);
 	engine_exclusions_clear(e, c);
-	if (c->offer_id[0] != '\0' && strmap_get(&e->offers, c->offer_id) == c)
-		strmap_del(&e->offers, c->offer_id);
+	offers_remove(&e->offers, c);
 	strmap_del(&e->contacts, c->v.id);
 	engine_contact_destroy(e, c);
 }
@@ -1034,6 +1035,7 @@ static struct econtact *engine_contact_new(struct engine *e, const struct engine
 	c->entered_ms = in->arrived_ms;
 	c->order = ++e->next_order;
 	c->heap_idx = c->arrival_idx = HEAP_NONE;
+	c->run_pos = CQ_NONE;
 	c->offer_timer.idx = c->timer.idx = HEAP_NONE;
 	for (int i = 0; i < DUE_COUNT; i++)
 		c->due[i] = INT64_MAX;
@@ -1101,7 +1103,8 @@ int engine_restore_contact(struct engine *e, const struct engine_restore *r, int
 		/* A live offer moving to this engine (a reload): held by its
 		 * agent from now, its timer armed at placing. */
 		struct eagent *oa = engine_find_agent(e, r->offer_agent_id);
-		if (oa == NULL || r->offer_id == NULL || strmap_get(&e->offers, r->offer_id) != NULL) {
+		if (oa == NULL || r->offer_id == NULL ||
+		    offers_get(&e->offers, offers_key(e, r->offer_id), r->offer_id) != NULL) {
 			strmap_del(&e->contacts, c->v.id);
 			c->v.user = NULL; /* still the caller's */
 			engine_contact_destroy(e, c);
@@ -1114,7 +1117,7 @@ int engine_restore_contact(struct engine *e, const struct engine_restore *r, int
 		snprintf(c->offer_id, sizeof c->offer_id, "%s", r->offer_id);
 		c->v.offer_id = c->offer_id;
 		c->v.offer_expires_ms = r->offer_expires_ms;
-		strmap_put(&e->offers, c->offer_id, c);
+		offers_add(&e->offers, c, offers_key(e, c->offer_id));
 		engine_held_link(oa, c);
 		engine_load(e, oa, c->v.channel, +1);
 	}
@@ -1320,8 +1323,8 @@ static void engine_release_preferred(struct engine *e, struct eagent *a, int64_t
 		struct bucket *b = l->bucket;
 		if (b->preferred != a)
 			continue;
-		while (b->contacts.n > 0) {
-			struct econtact *c = heap_top(&b->contacts);
+		while (cq_count(&b->contacts) > 0) {
+			struct econtact *c = cq_top(&b->contacts);
 			engine_unwait(e, c);
 			c->preferred = NULL;
 			engine_wait(e, c, now);
@@ -1438,7 +1441,7 @@ static int engine_owned(struct eagent *a, struct econtact *c, const char *missin
 
 /* The agent's own contacts are few and are what it acts on: looking there
  * first finds the contact without a probe of the (large) engine-wide map.
- * A contact a holds under this offer id is the one the offers map has:
+ * A contact a holds under this offer id is the one the offers table has:
  * held contacts' live or accepted offers stay in it until they finish. */
 static struct econtact *engine_held_offer(const struct eagent *a, const char *offer_id)
 {
@@ -1464,7 +1467,7 @@ static int engine_agent_offer(const struct engine *e, const char *agent_id, cons
 	struct econtact *c = engine_held_offer(a, offer_id);
 
 	if (c == NULL)
-		c = strmap_get(&e->offers, offer_id);
+		c = offers_get(&e->offers, offers_key(e, offer_id), offer_id);
 	return engine_owned(a, c, "no such offer (expired, rescinded or never made)",
 			    "offer was made to another agent", ap, cp, why);
 }
@@ -1547,6 +1550,10 @@ int engine_complete(struct engine *e, const char *agent_id, const char *contact_
 	if (rc != 0)
 		return rc;
 	engine_contact_prefetch(c); /* retiring it reads most of its lines */
+	/* and writes a slot of each map: their misses overlap this way, where
+	 * each would wait for the one before when retiring reached it. */
+	strmap_prefetch(&e->contacts, c->v.id);
+	offers_prefetch(&e->offers, c);
 	engine_held_unlink(a, c);
 	int64_t wrapup = e->conf.channels[c->v.channel].wrapup_ms;
 	a->v.handled++;
@@ -1892,7 +1899,7 @@ static const char *engine_check_contact(const struct engine *e, const struct eco
 	bool waiting = c->v.state == CONTACT_WAITING;
 	bool offered = c->v.state == CONTACT_OFFERED;
 
-	if (waiting != heap_contains(&c->bucket->contacts, c))
+	if (waiting != cq_contains(&c->bucket->contacts, c))
 		snprintf(why, len, "contact %s: %s but %s its class", c->v.id,
 			 engine_contact_state_name(c->v.state), waiting ? "not in" : "in");
 	else if ((waiting || offered) != c->in_queue)
@@ -1916,7 +1923,7 @@ const char *engine_check_invariants(const struct engine *e)
 	for (size_t it = 0; strmap_next(&e->buckets, &it, &k, &v);) {
 		const struct bucket *b = v;
 		uint32_t logged_in = 0;
-		in_buckets += b->contacts.n;
+		in_buckets += cq_count(&b->contacts);
 		for (const struct link *l = b->links; l != NULL; l = l->next_in_bucket) {
 			logged_in += l->agent->v.logged_in;
 			if (heap_contains(&b->ready, l) != bucket_link_should_be_ready(e, l)) {

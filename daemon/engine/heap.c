@@ -59,6 +59,15 @@ static void heap_sift_down(struct heap *h, size_t i)
 	for (;;) {
 		size_t first = HEAP_D * i + 1, best = i;
 		const struct heap_ent *bestp = &ent;
+		/* The next level is one of these children's groups: asking
+		 * for all of them now overlaps their misses with this level's
+		 * comparisons instead of waiting for each level in turn. */
+		for (size_t g = HEAP_D * first + 1; g < h->n && g < HEAP_D * (first + HEAP_D) + 1;
+		     g += HEAP_D) {
+			__builtin_prefetch(&h->ents[g]);
+			if (g + HEAP_D - 1 < h->n)
+				__builtin_prefetch(&h->ents[g + HEAP_D - 1]);
+		}
 		for (size_t c = first; c < first + HEAP_D && c < h->n; c++)
 			if (heap_ent_less(h, &h->ents[c], bestp)) {
 				best = c;

@@ -2,11 +2,13 @@
  * else. The design (routing classes, ready-agent heaps) is in docs/engine.md.
  *
  * engine.c     the API: contacts, agents, offers, timers, dispatch
+ * offers.c     live and accepted offers by id
  * bucket.c     routing classes: which agents may take which contacts
  * eligibility.c  the eligibility rule, and explain
  * select.c     the six agent-selection strategies
  * escalate.c   a contact's class over time: steps, tier widening, preferred agent
- * stats.c      SLA accounting per queue */
+ * stats.c      SLA accounting per queue
+ * cqueue.c     a class's waiting contacts: a sorted run and a heap */
 #ifndef SB_ENGINE_INTERNAL_H
 #define SB_ENGINE_INTERNAL_H
 
@@ -14,6 +16,7 @@
 #include <stdint.h>
 
 #include "engine/engine.h"
+#include "engine/cqueue.h"
 #include "engine/heap.h"
 #include "engine/ostree.h"
 #include "strmap.h"
@@ -126,7 +129,7 @@ struct bucket {
 	int n_extra_reqs;
 	uint32_t tiers;
 	struct eagent *preferred; /* only this agent, when set */
-	struct heap contacts;  /* waiting, by (deadline, order) */
+	struct cqueue contacts; /* waiting, by (deadline, order) */
 	struct heap ready;     /* links of agents that could take one now, best first */
 	struct link *links;    /* every eligible agent */
 	uint32_t logged_in;    /* eligible agents with a live session */
@@ -151,10 +154,12 @@ struct econtact {
 	struct bucket *bucket; /* its class now (also while offered) */
 	struct equeue *queue;
 	struct eexclusion *excluded;
-	size_t heap_idx;       /* in bucket->contacts */
+	size_t heap_idx;       /* in bucket->contacts' heap */
+	uint64_t run_pos;      /* in bucket->contacts' run, or CQ_NONE */
 	uint64_t order;
 	struct econtact *held_prev, *held_next;
-	char offer_id[64]; /* the offers map's key: next to the fields accept reads */
+	char offer_id[64]; /* next to the fields accept reads */
+	uint64_t offer_key; /* in the offers table (offers.c), while offer_listed */
 	struct etimer offer_timer;
 	struct etimer timer;   /* at the earliest of due[] */
 	int64_t due[DUE_COUNT]; /* INT64_MAX: not scheduled */
@@ -168,6 +173,8 @@ struct econtact {
 	bool in_queue;
 	bool restoring; /* restored, not placed yet (engine_restore_finish) */
 	uint8_t pool_class; /* its allocation's free list (engine.c), 0: none */
+	bool offer_listed;  /* in the offers table */
+	bool offer_in_ring; /* in its ring, not its overflow (offers.c) */
 	struct eagent *preferred;
 	int64_t preferred_until;
 };
@@ -218,6 +225,20 @@ struct customer_tier {
  * up to the last class: a finished contact's memory goes to the next one
  * without malloc and free (free merging neighbouring chunks cost a cache
  * miss or two per contact). Never shrinks: it holds the peak. */
+/* Live and accepted offers by id (offers.c). Owner: the engine. */
+struct offer_slot {
+	uint64_t key;
+	struct econtact *c; /* NULL: empty */
+};
+
+struct offers {
+	struct offer_slot *ring; /* slot = key mod ring_cap */
+	size_t ring_cap;
+	struct offer_slot *slots; /* overflow: linear probing */
+	size_t cap, n_over;
+	size_t live; /* in either */
+};
+
 #define CONTACT_POOL_GRAIN 64
 #define CONTACT_POOL_CLASSES 32
 
@@ -244,7 +265,7 @@ struct engine {
 	size_t n_agents;
 	struct strmap agent_ids;
 	struct strmap contacts;
-	struct strmap offers;
+	struct offers offers;
 	struct strmap buckets; /* key -> bucket */
 	struct heap timers;
 	uint64_t next_order, next_offer, next_timer_seq, rng;
@@ -272,6 +293,18 @@ bool engine_routable(const struct eagent *a);
 bool engine_excluded(const struct econtact *c, const struct eagent *a);
 int engine_skill_id(struct engine *e, const char *name, bool create);
 uint64_t engine_rand(struct engine *e);
+
+/* offers.c */
+/* The table key of an offer id: its number when it is one of ours. */
+uint64_t offers_key(const struct engine *e, const char *id);
+/* Adds c under c->offer_id, whose key is key. */
+void offers_add(struct offers *t, struct econtact *c, uint64_t key);
+struct econtact *offers_get(const struct offers *t, uint64_t key, const char *id);
+/* Asks for the line offers_remove(t, c) will start at. */
+void offers_prefetch(const struct offers *t, const struct econtact *c);
+/* Removes c if it is listed. */
+void offers_remove(struct offers *t, struct econtact *c);
+void offers_free(struct offers *t);
 
 /* bucket.c */
 /* A class's eligibility inputs. */
