@@ -29,6 +29,33 @@
 #define KILL_GAP_MAX_MS 1500
 #define DRAIN_MS 120000
 
+/* Stops the load (SIGINT: its clients finish what is open, then it checks
+ * Redis), prints its output and asserts what every test here needs: it
+ * exited 0, more than min_acked contacts were acknowledged, every submit
+ * was, and none was lost, assigned twice, left stuck or unfinished.
+ * Returns the report (owned by h); *acked is its acknowledged count. */
+static const char *load_stop_checked(struct harness *h, pid_t load, long min_acked, long *acked)
+{
+	const char *output, *report;
+	int status;
+
+	kill(load, SIGINT);
+	status = harness_reap(h, load, DRAIN_MS);
+	output = harness_read_file(h, "load.log");
+	fputs(output ? output : "(no output)\n", stdout); /* print_message cuts at 1 KiB */
+	assert_int_equal(status, 0);
+	report = load_report(output);
+	*acked = load_num(report, "acknowledged");
+	assert_true(*acked > min_acked);
+	assert_int_equal(load_num(report, "submitted"), *acked);
+	assert_int_equal(load_num(report, "unacknowledged"), 0);
+	assert_int_equal(load_num(report, "lost"), 0);
+	assert_int_equal(load_num(report, "double_assigned"), 0);
+	assert_int_equal(load_num(report, "stuck"), 0);
+	/* Nothing left behind either: Redis has every one completed. */
+	assert_int_equal(load_num(report, "finished"), *acked);
+	return report;
+}
 
 HARNESS_TEST(test_kill9_under_load)
 {
@@ -50,9 +77,8 @@ HARNESS_TEST(test_kill9_under_load)
 	                            "--journal", journal,
 	                            "--json",
 	                            NULL};
-	const char *output, *report;
+	const char *report;
 	pid_t load;
-	int status;
 	long acked;
 
 	print_message("kill seed %u (SB_KILL_SEED replays it)\n", seed);
@@ -69,27 +95,12 @@ HARNESS_TEST(test_kill9_under_load)
 	}
 	harness_sleep(h, 1000);
 	/* The load stops; the clients finish what is open, then the check. */
-	kill(load, SIGINT);
-	status = harness_reap(h, load, DRAIN_MS);
-	output = harness_read_file(h, "load.log");
-	fputs(output ? output : "(no output)\n", stdout); /* print_message cuts at 1 KiB */
-	assert_int_equal(status, 0);
-	report = load_report(output);
-
-	acked = load_num(report, "acknowledged");
+	report = load_stop_checked(h, load, 200, &acked);
 	print_message("kills %d, contacts %ld, lost %ld, double-assigned %ld, stuck %ld\n", KILLS,
 	              acked, load_num(report, "lost"), load_num(report, "double_assigned"),
 	              load_num(report, "stuck"));
-	assert_true(acked > 200);
-	assert_int_equal(load_num(report, "submitted"), acked);
-	assert_int_equal(load_num(report, "unacknowledged"), 0);
 	assert_true(load_num(report, "reconnects") >= KILLS);
 	assert_int_equal(load_num(report, "contacts"), acked);
-	assert_int_equal(load_num(report, "lost"), 0);
-	assert_int_equal(load_num(report, "double_assigned"), 0);
-	assert_int_equal(load_num(report, "stuck"), 0);
-	/* Nothing left behind either: Redis has every one completed. */
-	assert_int_equal(load_num(report, "finished"), acked);
 }
 
 /* Redis stopped for 10 s under load, then started again (AOF on): the
@@ -108,7 +119,7 @@ HARNESS_TEST(test_redis_outage_under_load)
 	                            "--settle-ms", "60000",
 	                            "--json",
 	                            NULL};
-	const char *output, *report;
+	const char *report;
 	pid_t load;
 	long acked;
 
@@ -118,19 +129,7 @@ HARNESS_TEST(test_redis_outage_under_load)
 	harness_sleep(h, 10000);
 	harness_redis_start(h);
 	harness_sleep(h, 2000);
-	kill(load, SIGINT);
-	assert_int_equal(harness_reap(h, load, DRAIN_MS), 0);
-	output = harness_read_file(h, "load.log");
-	fputs(output ? output : "(no output)\n", stdout);
-	report = load_report(output);
-	acked = load_num(report, "acknowledged");
-	assert_true(acked > 100);
-	assert_int_equal(load_num(report, "submitted"), acked);
-	assert_int_equal(load_num(report, "unacknowledged"), 0);
-	assert_int_equal(load_num(report, "lost"), 0);
-	assert_int_equal(load_num(report, "double_assigned"), 0);
-	assert_int_equal(load_num(report, "stuck"), 0);
-	assert_int_equal(load_num(report, "finished"), acked);
+	report = load_stop_checked(h, load, 100, &acked);
 	assert_non_null(strstr(report, "STORE_UNAVAILABLE"));
 }
 
@@ -167,7 +166,7 @@ HARNESS_TEST(test_leader_killed_under_load)
 	                            "--json",
 	                            NULL};
 	pid_t standby = harness_spawn(h, standby_argv, "standby.log");
-	const char *log = NULL, *output, *report;
+	const char *log = NULL;
 	int64_t t0, took = -1;
 	pid_t load;
 	long acked;
@@ -195,19 +194,7 @@ HARNESS_TEST(test_leader_killed_under_load)
 	printf("take-over after the leader was killed under load: %lld ms (lease 600 ms)\n",
 	       (long long)took);
 	harness_sleep(h, 2000);
-	kill(load, SIGINT);
-	assert_int_equal(harness_reap(h, load, DRAIN_MS), 0);
-	output = harness_read_file(h, "load.log");
-	fputs(output ? output : "(no output)\n", stdout);
-	report = load_report(output);
-	acked = load_num(report, "acknowledged");
-	assert_true(acked > 100);
-	assert_int_equal(load_num(report, "submitted"), acked);
-	assert_int_equal(load_num(report, "unacknowledged"), 0);
-	assert_int_equal(load_num(report, "lost"), 0);
-	assert_int_equal(load_num(report, "double_assigned"), 0);
-	assert_int_equal(load_num(report, "stuck"), 0);
-	assert_int_equal(load_num(report, "finished"), acked);
+	load_stop_checked(h, load, 100, &acked);
 	assert_int_equal(harness_kill(h, standby), 0);
 }
 
