@@ -483,6 +483,31 @@ const char *harness_read_file(struct harness *h, const char *name)
 	return harness_own(h, harness_slurp(path), free);
 }
 
+bool harness_file_wait(struct harness *h, const char *name, const char *text, int timeout_ms)
+{
+	for (int waited = 0;; waited += 20) {
+		const char *content = harness_read_file(h, name);
+		if (content != NULL && strstr(content, text) != NULL)
+			return true;
+		if (waited >= timeout_ms)
+			return false;
+		harness_sleep(h, 20);
+	}
+}
+
+struct harness_standby harness_start_standby(struct harness *h)
+{
+	struct harness_standby sb = {harness_free_addr(h), harness_free_addr(h), 0};
+	const char *cfg = harness_write_config_variant(h, "standby.yaml", sb.gateway, sb.agent,
+						       harness_redis_addr(h));
+	const char *const argv[] = {harness_daemon_path(), "--config", cfg, NULL};
+
+	sb.pid = harness_spawn(h, argv, "standby.log");
+	if (!harness_file_wait(h, "standby.log", "standby:", 5000))
+		fail_msg("the standby daemon did not stand by within 5 s (see standby.log)");
+	return sb;
+}
+
 /* nftw callback removing one entry. */
 static int harness_rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {

@@ -224,6 +224,18 @@ const char *harness_write_config_variant(struct harness *h, const char *name,
 					 const char *redis_address);
 /* Contents of TMP/name (or of an absolute path); NULL if unreadable. */
 const char *harness_read_file(struct harness *h, const char *name);
+/* Waits up to timeout_ms for TMP/name to contain text. */
+bool harness_file_wait(struct harness *h, const char *name, const char *text, int timeout_ms);
+
+/* A second daemon on the harness's Redis (config TMP/standby.yaml, log
+ * TMP/standby.log), started and seen standing by: its addresses and pid
+ * (killed at stop, or with harness_kill). Fails the test if it does not
+ * stand by within 5 s. */
+struct harness_standby {
+	const char *gateway, *agent;
+	pid_t pid;
+};
+struct harness_standby harness_start_standby(struct harness *h);
 /* A free loopback address "127.0.0.1:port" (owned by h). */
 const char *harness_free_addr(struct harness *h);
 /* Runs argv (NULL-terminated) to completion with stdout and stderr captured

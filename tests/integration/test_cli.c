@@ -53,19 +53,6 @@ static const char *line_starting(const char *text, const char *prefix, char *buf
 	return buf;
 }
 
-/* Waits up to ms for TMP/name to contain text. */
-static bool file_wait(struct harness *h, const char *name, const char *text, int ms)
-{
-	for (int waited = 0;; waited += 50) {
-		const char *content = harness_read_file(h, name);
-		if (content != NULL && strstr(content, text) != NULL)
-			return true;
-		if (waited >= ms)
-			return false;
-		harness_sleep(h, 50);
-	}
-}
-
 HARNESS_TEST(test_check_config_accepts_a_good_file)
 {
 	const char *out;
@@ -168,7 +155,7 @@ HARNESS_TEST(test_command_line_overrides_config_addresses)
 	/* It shares the harness daemon's Redis and site, so it stands by; its
 	 * NOT_LEADER on the overridden ports, naming the harness daemon as the
 	 * leader, shows all three flags took effect. */
-	assert_true(file_wait(h, "override.log", "standby:", 5000));
+	assert_true(harness_file_wait(h, "override.log", "standby:", 5000));
 	struct sbc *gw = harness_connect_addr(h, gw_addr);
 	int rc = sbc_hello(gw, SWITCHBOARD__V1__ROLE__ROLE_GATEWAY, "gw1",
 			   harness_gateway_secret(h, "gw1"), HARNESS_REPLY_MS, NULL);

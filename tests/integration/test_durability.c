@@ -146,12 +146,9 @@ static int setup_pair(void **state)
 
 HARNESS_TEST(test_leader_killed_under_load)
 {
-	const char *sb_gw = harness_free_addr(h), *sb_ag = harness_free_addr(h);
-	const char *cfg = harness_write_config_variant(h, "standby.yaml", sb_gw, sb_ag,
-	                                               harness_redis_addr(h));
-	const char *const standby_argv[] = {harness_daemon_path(), "--config", cfg, NULL};
-	const char *gws = harness_printf(h, "%s,%s", harness_gateway_addr(h), sb_gw);
-	const char *ags = harness_printf(h, "%s,%s", harness_agent_addr(h), sb_ag);
+	struct harness_standby sb = harness_start_standby(h);
+	const char *gws = harness_printf(h, "%s,%s", harness_gateway_addr(h), sb.gateway);
+	const char *ags = harness_printf(h, "%s,%s", harness_agent_addr(h), sb.agent);
 	const char *const argv[] = {load_path(),
 	                            "--config", harness_config_path(h),
 	                            "--gateway", gws,
@@ -165,18 +162,10 @@ HARNESS_TEST(test_leader_killed_under_load)
 	                            "--settle-ms", "60000",
 	                            "--json",
 	                            NULL};
-	pid_t standby = harness_spawn(h, standby_argv, "standby.log");
 	const char *log = NULL;
 	int64_t t0, took = -1;
 	pid_t load;
 	long acked;
-
-	for (int i = 0; i < 250 && (log == NULL || strstr(log, "standby:") == NULL); i++) {
-		harness_sleep(h, 20);
-		log = harness_read_file(h, "standby.log");
-	}
-	assert_non_null(log);
-	assert_non_null(strstr(log, "standby:"));
 
 	load = harness_spawn(h, argv, "load.log");
 	harness_sleep(h, 2000);
@@ -195,7 +184,7 @@ HARNESS_TEST(test_leader_killed_under_load)
 	       (long long)took);
 	harness_sleep(h, 2000);
 	load_stop_checked(h, load, 100, &acked);
-	assert_int_equal(harness_kill(h, standby), 0);
+	assert_int_equal(harness_kill(h, sb.pid), 0);
 }
 
 int main(void)

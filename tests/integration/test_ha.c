@@ -21,24 +21,6 @@
 #define LEASE_MS 600
 #define TAKEOVER_MS 5000
 
-/* The second daemon of a test. */
-struct standby {
-	const char *gateway, *agent; /* its addresses */
-	pid_t pid;
-};
-
-static bool log_wait(struct harness *h, const char *name, const char *text, int ms)
-{
-	for (int waited = 0;; waited += 20) {
-		const char *content = harness_read_file(h, name);
-		if (content != NULL && strstr(content, text) != NULL)
-			return true;
-		if (waited >= ms)
-			return false;
-		harness_sleep(h, 20);
-	}
-}
-
 /* The fencing epoch Redis holds. */
 static long long epoch(struct harness *h)
 {
@@ -55,19 +37,6 @@ static int setup_pair(void **state)
 
 	*state = harness_start(&opts);
 	return 0;
-}
-
-/* Starts a standby on the harness's Redis and waits until it stands by. */
-static struct standby start_standby(struct harness *h)
-{
-	struct standby sb = {harness_free_addr(h), harness_free_addr(h), 0};
-	const char *cfg = harness_write_config_variant(h, "standby.yaml", sb.gateway, sb.agent,
-						       harness_redis_addr(h));
-	const char *const argv[] = {harness_daemon_path(), "--config", cfg, NULL};
-
-	sb.pid = harness_spawn(h, argv, "standby.log");
-	assert_true(log_wait(h, "standby.log", "standby:", TAKEOVER_MS));
-	return sb;
 }
 
 /* Hello on addr as role; returns the reply (Welcome or Error). */
@@ -104,7 +73,7 @@ static struct sbc *login(struct harness *h, const char *addr, bool gateway, cons
 
 HARNESS_TEST(test_standby_names_the_leader)
 {
-	struct standby sb = start_standby(h);
+	struct harness_standby sb = harness_start_standby(h);
 
 	Envelope *e = hello(h, sb.gateway, true, "gw1");
 	assert_int_equal(e->body_case, SB_BODY(ERROR));
@@ -120,7 +89,7 @@ HARNESS_TEST(test_standby_names_the_leader)
 
 HARNESS_TEST(test_standby_takes_over_when_the_leader_dies)
 {
-	struct standby sb = start_standby(h);
+	struct harness_standby sb = harness_start_standby(h);
 	struct sbc *gw = harness_gateway(h, "gw1");
 	struct sbc *alice = harness_agent(h, "alice");
 
@@ -130,7 +99,7 @@ HARNESS_TEST(test_standby_takes_over_when_the_leader_dies)
 
 	int64_t t0 = harness_now_ms();
 	harness_daemon_signal(h, SIGKILL);
-	assert_true(log_wait(h, "standby.log", "leader: serving", TAKEOVER_MS));
+	assert_true(harness_file_wait(h, "standby.log", "leader: serving", TAKEOVER_MS));
 	int64_t took = harness_now_ms() - t0;
 	printf("take-over after the leader was killed: %lld ms (lease %d ms)\n", (long long)took,
 	       LEASE_MS);
@@ -166,7 +135,7 @@ HARNESS_TEST(test_standby_takes_over_when_the_leader_dies)
 
 HARNESS_TEST(test_deposed_leader_cannot_change_state)
 {
-	struct standby sb = start_standby(h);
+	struct harness_standby sb = harness_start_standby(h);
 	struct sbc *gw = harness_gateway(h, "gw1");
 	struct sbc *alice = harness_agent(h, "alice");
 
@@ -177,7 +146,7 @@ HARNESS_TEST(test_deposed_leader_cannot_change_state)
 	/* Frozen past its lease: the standby takes over and requeues the
 	 * offer, and bob takes the contact there. */
 	harness_daemon_signal(h, SIGSTOP);
-	assert_true(log_wait(h, "standby.log", "leader: serving", TAKEOVER_MS));
+	assert_true(harness_file_wait(h, "standby.log", "leader: serving", TAKEOVER_MS));
 	struct sbc *bob = login(h, sb.agent, false, "bob");
 	harness_expect(h, bob, SB_BODY(STATE_CHANGED), HARNESS_REPLY_MS);
 	harness_reply(h, bob, sbc_set_state(bob, AVAILABLE, ""), SB_BODY(STATE_CHANGED),

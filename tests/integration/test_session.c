@@ -316,24 +316,13 @@ static int setup_pair(void **state)
 
 HARNESS_TEST(test_real_standby_and_failover)
 {
-	const char *sb_gw = harness_free_addr(h), *sb_ag = harness_free_addr(h);
-	const char *cfg = harness_write_config_variant(h, "standby.yaml", sb_gw, sb_ag,
-	                                               harness_redis_addr(h));
-	const char *const argv[] = {harness_daemon_path(), "--config", cfg, NULL};
-	pid_t standby = harness_spawn(h, argv, "standby.log");
+	struct harness_standby sb = harness_start_standby(h);
+	const char *sb_gw = sb.gateway;
 	struct counter cnt = {0};
 	char list[256], first[128];
-	const char *log = NULL;
 	Envelope *env = NULL;
 	struct sbs *s;
 	int r;
-
-	for (int i = 0; i < 250 && (log == NULL || strstr(log, "standby:") == NULL); i++) {
-		harness_sleep(h, 20);
-		log = harness_read_file(h, "standby.log");
-	}
-	assert_non_null(log);
-	assert_non_null(strstr(log, "standby:"));
 
 	snprintf(list, sizeof(list), "%s,%s", sb_gw, harness_gateway_addr(h));
 	s = gw_session(h, list, &cnt);
@@ -352,7 +341,7 @@ HARNESS_TEST(test_real_standby_and_failover)
 	assert_int_equal(cnt.connects, 2);
 	assert_string_equal(session_submit(s, "sess-failover"), first);
 	sbs_free(s);
-	assert_int_equal(harness_kill(h, standby), 0);
+	assert_int_equal(harness_kill(h, sb.pid), 0);
 }
 
 /* A leader stopped with SIGTERM drains: it tells its clients NOT_LEADER
@@ -360,23 +349,14 @@ HARNESS_TEST(test_real_standby_and_failover)
  * next address, the standby, which serves it. */
 HARNESS_TEST(test_drain_moves_to_standby)
 {
-	const char *sb_gw = harness_free_addr(h), *sb_ag = harness_free_addr(h);
-	const char *cfg = harness_write_config_variant(h, "standby.yaml", sb_gw, sb_ag,
-	                                               harness_redis_addr(h));
-	const char *const argv[] = {harness_daemon_path(), "--config", cfg, NULL};
-	pid_t standby = harness_spawn(h, argv, "standby.log");
+	struct harness_standby sb = harness_start_standby(h);
+	const char *sb_gw = sb.gateway;
 	struct counter cnt = {0};
 	char list[256], first[128];
-	const char *log = NULL;
 	Envelope *env = NULL;
 	bool told = false;
 	struct sbs *s;
 
-	for (int i = 0; i < 250 && (log == NULL || strstr(log, "standby:") == NULL); i++) {
-		harness_sleep(h, 20);
-		log = harness_read_file(h, "standby.log");
-	}
-	assert_non_null(strstr(log, "standby:"));
 	snprintf(list, sizeof(list), "%s,%s", harness_gateway_addr(h), sb_gw);
 	s = gw_session(h, list, &cnt);
 	assert_int_equal(sbs_connect(s, SESSION_WAIT_MS), SBS_UP);
@@ -398,7 +378,7 @@ HARNESS_TEST(test_drain_moves_to_standby)
 	assert_string_equal(sbs_address(s), sb_gw);
 	assert_string_equal(session_submit(s, "sess-drain"), first);
 	sbs_free(s);
-	assert_int_equal(harness_kill(h, standby), 0);
+	assert_int_equal(harness_kill(h, sb.pid), 0);
 }
 
 /* A one-shot client gives up after max_failures attempts in a row. */
