@@ -19,7 +19,7 @@
 
 #include "bench_rng.h"
 #include "engine/engine.h"
-#include "err.h"
+#include "util/err.h"
 
 #define DAY_MS (24LL * 3600 * 1000)
 #define CONTACT_ID_LEN 24

@@ -10,8 +10,8 @@
 
 #include <hiredis/hiredis.h>
 
-#include "strmap.h"
-#include "xalloc.h"
+#include "util/strmap.h"
+#include "util/xalloc.h"
 
 /* Commands in flight per pipelined batch. */
 #define CHECK_BATCH 1000

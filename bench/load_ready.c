@@ -3,7 +3,7 @@
 
 #include <stdlib.h>
 
-#include "xalloc.h"
+#include "util/xalloc.h"
 
 void load_ready_init(struct load_ready *r, size_t n)
 {

@@ -4,7 +4,7 @@
 
 #include <stdlib.h>
 
-#include "xalloc.h"
+#include "util/xalloc.h"
 
 void load_timers_init(struct load_timers *t, size_t n)
 {

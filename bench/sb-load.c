@@ -43,8 +43,8 @@
 #include "sbclient.h"
 #include "sbsession.h"
 #include "security/token.h"
-#include "strmap.h"
-#include "xalloc.h"
+#include "util/strmap.h"
+#include "util/xalloc.h"
 
 #define LOAD_TOKEN_TTL_S (24 * 3600)
 #define LOAD_RETRY_US 100000       /* retry after STORE_UNAVAILABLE / OVERLOADED ... */

@@ -30,10 +30,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "err.h"
-#include "log.h"
+#include "util/err.h"
+#include "util/log.h"
 #include "store/store.h"
-#include "xalloc.h"
+#include "util/xalloc.h"
 
 struct bench;
 

@@ -18,7 +18,7 @@
 
 #include "bench_rng.h"
 #include "engine/engine.h"
-#include "err.h"
+#include "util/err.h"
 
 #define MAX_SKILLS 16
 #define MAX_NAMES 32

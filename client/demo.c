@@ -27,7 +27,7 @@
 #include "channel.h"
 #include "config/config.h"
 #include "security/token.h"
-#include "xalloc.h"
+#include "util/xalloc.h"
 
 #define DEMO_TOKEN_TTL_S 3600
 #define DEMO_CONNECT_TIMEOUT_MS 5000

@@ -32,7 +32,7 @@
 #include <unistd.h>
 
 #include "wire/frame.h"
-#include "xalloc.h"
+#include "util/xalloc.h"
 
 /* The client trusts the daemon more than the daemon trusts clients, but a
  * runaway length must still not make it allocate without bound. */

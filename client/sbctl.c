@@ -24,7 +24,7 @@
 
 #include "channel.h"
 #include "sbclient.h"
-#include "xalloc.h"
+#include "util/xalloc.h"
 
 #define SBCTL_DEFAULT_TIMEOUT_MS 5000
 #define SBCTL_MAX_ATTRS 32

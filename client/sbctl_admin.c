@@ -19,9 +19,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "address.h"
-#include "admin/json_parse.h"
-#include "xalloc.h"
+#include "util/address.h"
+#include "util/json_parse.h"
+#include "util/xalloc.h"
 
 #define ADMIN_DEFAULT_ADDR "127.0.0.1:7402"
 #define ADMIN_MAX_RESPONSE (16 * 1024 * 1024)

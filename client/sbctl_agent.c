@@ -16,7 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "xalloc.h"
+#include "util/xalloc.h"
 
 #define AGENT_LINE_MAX 1024
 

@@ -17,8 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "strmap.h"
-#include "xalloc.h"
+#include "util/strmap.h"
+#include "util/xalloc.h"
 
 #define SBS_DEFAULT_CONNECT_MS 2000
 #define SBS_DEFAULT_BACKOFF_MIN_MS 50

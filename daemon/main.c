@@ -9,11 +9,11 @@
 #include <unistd.h>
 
 #include "config/config.h"
-#include "err.h"
-#include "log.h"
+#include "util/err.h"
+#include "util/log.h"
 #include "security/token.h"
 #include "server.h"
-#include "xalloc.h"
+#include "util/xalloc.h"
 
 #define DEFAULT_CONFIG "/etc/switchboard/switchboard.yaml"
 #define DEFAULT_TOKEN_TTL_S (8 * 3600)

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 
 #include "engine/engine.h"
-#include "err.h"
-#include "xalloc.h"
+#include "util/err.h"
+#include "util/xalloc.h"
 
 /* Waits: the SLA thresholds (voice 30 s, chat 60 s, social 1 h, email 4 h)
  * fall on bucket bounds, so "answered within the SLA" reads off a bucket. */

@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "strmap.h"
+#include "util/strmap.h"
 
 #define METRICS_MAX_BUCKETS 20
 

@@ -10,13 +10,13 @@
 #include "admin/admin.h"
 #include "config/config.h"
 #include "engine/engine.h"
-#include "err.h"
-#include "log.h"
+#include "util/err.h"
+#include "util/log.h"
 #include "routing.h"
 #include "server.h"
 #include "session/contactinfo.h"
 #include "sink.h"
-#include "xalloc.h"
+#include "util/xalloc.h"
 
 /* The state being moved into the new engine. */
 struct reload_move {

@@ -3,8 +3,8 @@
 #include <stdlib.h>
 
 #include "config/config.h"
-#include "err.h"
-#include "xalloc.h"
+#include "util/err.h"
+#include "util/xalloc.h"
 
 static void routing_conf(const struct sb_config *cfg, struct engine_conf *ec)
 {

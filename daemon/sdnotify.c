@@ -15,8 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "xalloc.h"
+#include "util/log.h"
+#include "util/xalloc.h"
 
 /* The timer of sdnotify_loop_start. Owner: its caller. */
 struct sdnotify_loop {

@@ -14,11 +14,11 @@
 #include "admin/admin.h"
 #include "config/config.h"
 #include "engine/engine.h"
-#include "err.h"
+#include "util/err.h"
 #include "ha/leader.h"
 #include "ha/presence.h"
 #include "ha/recovery.h"
-#include "log.h"
+#include "util/log.h"
 #include "reload.h"
 #include "metrics.h"
 #include "routing.h"
@@ -29,8 +29,8 @@
 #include "session/session.h"
 #include "sink.h"
 #include "store/store.h"
-#include "strmap.h"
-#include "xalloc.h"
+#include "util/strmap.h"
+#include "util/xalloc.h"
 
 
 /* A gateway's live sessions, newest first. Owner: the gateways map. */

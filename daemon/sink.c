@@ -9,9 +9,9 @@
 #include <string.h>
 
 #include "config/config.h"
-#include "decimal.h"
-#include "err.h"
-#include "log.h"
+#include "util/decimal.h"
+#include "util/err.h"
+#include "util/log.h"
 #include "metrics.h"
 #include "server.h"
 #include "session/contactinfo.h"
@@ -20,7 +20,7 @@
 #include "session/session.h"
 #include "store/store.h"
 #include "admin/wallboard.h"
-#include "xalloc.h"
+#include "util/xalloc.h"
 
 #define SINK_N(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -29,16 +29,16 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "address.h"
-#include "admin/admin_json.h"
-#include "admin/json_parse.h"
+#include "util/address.h"
+#include "util/json_out.h"
+#include "util/json_parse.h"
 #include "config/config.h"
-#include "err.h"
-#include "log.h"
+#include "util/err.h"
+#include "util/log.h"
 #include "metrics.h"
 #include "security/token.h"
 #include "server.h"
-#include "xalloc.h"
+#include "util/xalloc.h"
 
 void admin_reply(struct evhttp_request *req, int status, struct evbuffer *body)
 {

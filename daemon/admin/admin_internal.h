@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "strmap.h"
+#include "util/strmap.h"
 
 struct server;
 struct metrics;

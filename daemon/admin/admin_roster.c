@@ -16,16 +16,16 @@
 #include <string.h>
 
 #include "admin/admin.h"
-#include "admin/admin_json.h"
-#include "admin/json_parse.h"
+#include "util/json_out.h"
+#include "util/json_parse.h"
 #include "admin/roster.h"
 #include "config/config.h"
 #include "engine/engine.h"
-#include "err.h"
-#include "log.h"
+#include "util/err.h"
+#include "util/log.h"
 #include "server.h"
 #include "store/store.h"
-#include "xalloc.h"
+#include "util/xalloc.h"
 
 /* An API change kept over the configuration: a definition, or (a NULL) a
  * removal. Owner: adm->overrides. */

@@ -9,12 +9,12 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "admin/admin_json.h"
+#include "util/json_out.h"
 #include "admin/roster.h"
 #include "config/config.h"
 #include "config/config_json.h"
 #include "engine/engine.h"
-#include "log.h"
+#include "util/log.h"
 #include "metrics.h"
 #include "server.h"
 #include "store/store.h"

@@ -7,11 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "admin/admin_json.h"
-#include "admin/json_parse.h"
+#include "util/json_out.h"
+#include "util/json_parse.h"
 #include "config/config.h"
 #include "engine/engine.h"
-#include "xalloc.h"
+#include "util/xalloc.h"
 
 void roster_agent_free(struct roster_agent *a)
 {

@@ -9,12 +9,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "admin/admin_json.h"
+#include "util/json_out.h"
 #include "admin/admin_internal.h"
 #include "config/config.h"
 #include "server.h"
-#include "strmap.h"
-#include "xalloc.h"
+#include "util/strmap.h"
+#include "util/xalloc.h"
 
 /* One breach or expiry, copied: the contact may be freed right after. */
 struct wb_event {

@@ -20,13 +20,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "admin/admin_json.h"
+#include "util/json_out.h"
 #include "admin/wallboard.h"
 #include "admin/web_assets.h"
 #include "config/config.h"
-#include "log.h"
+#include "util/log.h"
 #include "server.h"
-#include "xalloc.h"
+#include "util/xalloc.h"
 
 #define WB_PUSH_MS 1000          /* a snapshot at least this often */
 #define WB_CHECK_MS 250          /* look for changes this often */

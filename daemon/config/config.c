@@ -19,8 +19,8 @@
 
 #include "channel.h"
 #include "config/config_table.h"
-#include "err.h"
-#include "xalloc.h"
+#include "util/err.h"
+#include "util/xalloc.h"
 
 /* Past this many errors the file is probably not a config file at all. */
 #define CONFIG_MAX_ERRORS 100

@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "admin/admin_json.h"
+#include "util/json_out.h"
 #include "channel.h"
 #include "config/config.h"
 #include "config/config_table.h"

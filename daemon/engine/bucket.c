@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "engine/internal.h"
-#include "xalloc.h"
+#include "util/xalloc.h"
 
 /* A class's contacts wait by (deadline, submit order). */
 static void bucket_contact_key(const void *item, int64_t *k1, int64_t *k2)

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "xalloc.h"
+#include "util/xalloc.h"
 
 static uint64_t *cq_pos(const struct cqueue *q, const void *item)
 {

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "engine/internal.h"
-#include "err.h"
+#include "util/err.h"
 
 /* An agent's level in skill, 0 when it lacks it (skills are sorted). */
 int eligibility_level(const struct eagent *a, int skill)

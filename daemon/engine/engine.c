@@ -11,8 +11,8 @@
 #include <string.h>
 
 #include "engine/internal.h"
-#include "err.h"
-#include "xalloc.h"
+#include "util/err.h"
+#include "util/xalloc.h"
 
 static void engine_invariants_or_die(const struct engine *e, const char *where);
 

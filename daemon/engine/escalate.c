@@ -5,7 +5,7 @@
 #include <stdlib.h>
 
 #include "engine/internal.h"
-#include "xalloc.h"
+#include "util/xalloc.h"
 
 /* How many of q's steps are in force after since_entry_ms. */
 int escalate_step_at(const struct equeue *q, int64_t since_entry_ms)

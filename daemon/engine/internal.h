@@ -19,7 +19,7 @@
 #include "engine/cqueue.h"
 #include "engine/heap.h"
 #include "engine/ostree.h"
-#include "strmap.h"
+#include "util/strmap.h"
 
 enum etimer_kind {
 	TIMER_OFFER,   /* offer timeout */

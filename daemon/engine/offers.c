@@ -24,7 +24,7 @@
 #include <string.h>
 
 #include "engine/internal.h"
-#include "xalloc.h"
+#include "util/xalloc.h"
 
 /* FNV-1a, for ids that are not ours. */
 static uint64_t offers_hash(const char *s)

@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "err.h"
-#include "log.h"
+#include "util/err.h"
+#include "util/log.h"
 #include "store/store.h"
-#include "xalloc.h"
+#include "util/xalloc.h"
 
 struct leader {
 	struct store *st;

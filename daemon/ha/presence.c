@@ -5,10 +5,10 @@
 #include <stdlib.h>
 
 #include "engine/engine.h"
-#include "log.h"
+#include "util/log.h"
 #include "server.h"
-#include "strmap.h"
-#include "xalloc.h"
+#include "util/strmap.h"
+#include "util/xalloc.h"
 
 /* One agent's grace period. Owner: the presence map. */
 struct grace {

@@ -10,15 +10,15 @@
 #include "channel.h"
 #include "engine/engine.h"
 #include "admin/admin.h"
-#include "err.h"
+#include "util/err.h"
 #include "ha/presence.h"
-#include "log.h"
+#include "util/log.h"
 #include "server.h"
 #include "session/contactinfo.h"
 #include "sink.h"
 #include "store/store.h"
-#include "strmap.h"
-#include "xalloc.h"
+#include "util/strmap.h"
+#include "util/xalloc.h"
 
 /* Contacts asked for per SSCAN step (a hint to Redis); each becomes one
  * HGETALL, all sent before the first answer comes back. */

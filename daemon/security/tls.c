@@ -15,8 +15,8 @@
 #include <sys/stat.h>
 
 #include "config/config.h"
-#include "log.h"
-#include "xalloc.h"
+#include "util/log.h"
+#include "util/xalloc.h"
 
 /* Required by OpenSSL for session resumption once client certificates are
  * verified; any constant unique to this daemon will do. */

@@ -12,8 +12,8 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "err.h"
-#include "xalloc.h"
+#include "util/err.h"
+#include "util/xalloc.h"
 
 #define TOKEN_PREFIX "v1."
 #define TOKEN_PREFIX_LEN (sizeof(TOKEN_PREFIX) - 1)

@@ -6,8 +6,8 @@
 
 #include "config/config.h"
 #include "engine/engine.h"
-#include "err.h"
-#include "log.h"
+#include "util/err.h"
+#include "util/log.h"
 #include "ha/presence.h"
 #include "security/token.h"
 #include "server.h"

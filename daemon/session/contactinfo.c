@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "xalloc.h"
+#include "util/xalloc.h"
 
 struct contact_payload *contactinfo_payload_new(const Switchboard__V1__SubmitContact *msg,
 						const char *sid, const char *queue)

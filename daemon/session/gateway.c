@@ -6,10 +6,10 @@
 #include <string.h>
 
 #include "config/config.h"
-#include "decimal.h"
+#include "util/decimal.h"
 #include "engine/engine.h"
-#include "err.h"
-#include "log.h"
+#include "util/err.h"
+#include "util/log.h"
 #include "security/token.h"
 #include "server.h"
 #include "session/contactinfo.h"
@@ -19,7 +19,7 @@
 #include "session/session.h"
 #include "sink.h"
 #include "store/store.h"
-#include "xalloc.h"
+#include "util/xalloc.h"
 
 /* Bounds on what a gateway may put in one contact, checked before anything
  * is stored: a contact's size must not be the client's choice. Attribute

@@ -13,9 +13,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "address.h"
-#include "log.h"
-#include "xalloc.h"
+#include "util/address.h"
+#include "util/log.h"
+#include "util/xalloc.h"
 
 /* Owner: the server. */
 struct listener {

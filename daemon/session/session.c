@@ -11,14 +11,14 @@
 #include <string.h>
 
 #include "config/config.h"
-#include "err.h"
-#include "log.h"
+#include "util/err.h"
+#include "util/log.h"
 #include "metrics.h"
 #include "server.h"
 #include "security/tls.h"
 #include "session/roles.h"
 #include "wire/frame.h"
-#include "xalloc.h"
+#include "util/xalloc.h"
 
 /* How long a closing session may take to flush its last Error. */
 #define SESSION_DRAIN_MS 1000

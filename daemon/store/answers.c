@@ -1,10 +1,10 @@
 /* How the store turns Redis's replies into its callers' callbacks. */
 #include <stdlib.h>
 
-#include "err.h"
-#include "log.h"
+#include "util/err.h"
+#include "util/log.h"
 #include "store/request.h"
-#include "xalloc.h"
+#include "util/xalloc.h"
 
 /* A hash's field/value pairs from reply elements [from, end), valid while
  * the reply is; *n is set to the number of pairs. */

@@ -1,6 +1,6 @@
 #include "store/keys.h"
 
-#include "xalloc.h"
+#include "util/xalloc.h"
 
 /* "sb:{site}:" + rest: every key of a site carries its hash tag. */
 static char *keys_site(const char *site, const char *rest)

@@ -3,9 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "err.h"
+#include "util/err.h"
 #include "store/internal.h"
-#include "xalloc.h"
+#include "util/xalloc.h"
 
 /* A key: its prefix (keys.h) and the id. */
 static void store_req_key(struct store_req *r, const char *prefix, const char *id)

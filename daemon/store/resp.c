@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "decimal.h"
-#include "xalloc.h"
+#include "util/decimal.h"
+#include "util/xalloc.h"
 
 void resp_reserve(struct resp *r, size_t more)
 {

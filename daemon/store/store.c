@@ -12,14 +12,14 @@
 #include <string.h>
 #include <time.h>
 
-#include "address.h"
-#include "err.h"
-#include "log.h"
+#include "util/address.h"
+#include "util/err.h"
+#include "util/log.h"
 #include "metrics.h"
 #include "store/internal.h"
 #include "store/keys.h"
 #include "store/scripts.h"
-#include "xalloc.h"
+#include "util/xalloc.h"
 
 /* Replay is bounded so an outage under load cannot grow memory without
  * limit; past it, writes are only reported failed (and logged). */

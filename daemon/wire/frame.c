@@ -7,10 +7,10 @@
 
 #include <event2/buffer.h>
 
-#include "err.h"
+#include "util/err.h"
 #include "metrics.h"
 #include "wire/envelope.h"
-#include "xalloc.h"
+#include "util/xalloc.h"
 
 /* The out-of-bounds reason names both numbers, so it cannot be a literal.
  * It lives until the next frame_read/frame_parse on this thread, which is

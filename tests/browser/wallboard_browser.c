@@ -35,7 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "admin/json_parse.h"
+#include "util/json_parse.h"
 
 #define CMD_MS 15000     /* one protocol command */
 #define RENDER_MS 20000  /* the page shows figures */

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "config/config.h"
-#include "err.h"
+#include "util/err.h"
 #include "fuzz.h"
 
 /* A directory that does not exist: relative secret_file paths resolve to

@@ -8,7 +8,7 @@
 
 #include <event2/buffer.h>
 
-#include "err.h"
+#include "util/err.h"
 #include "fuzz.h"
 #include "wire/envelope.h"
 #include "wire/frame.h"

@@ -1,6 +1,6 @@
 /* libFuzzer target for the admin API's JSON reader (json_parse.c) and the
  * roster definitions read from it (roster.c): any input either parses or
- * says why; what parses as a roster definition writes back (admin_json.c)
+ * says why; what parses as a roster definition writes back (util/json_out.c)
  * as JSON that parses to the same definition. */
 #include <event2/buffer.h>
 #include <stddef.h>
@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "admin/admin_json.h"
-#include "admin/json_parse.h"
+#include "util/json_out.h"
+#include "util/json_parse.h"
 #include "admin/roster.h"
 #include "fuzz.h"
 

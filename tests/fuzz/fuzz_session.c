@@ -27,7 +27,7 @@
 
 #include "fuzz.h"
 #include "config/config.h"
-#include "log.h"
+#include "util/log.h"
 #include "security/token.h"
 #include "server.h"
 #include "session/session.h"

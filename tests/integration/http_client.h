@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "admin/json_parse.h"
+#include "util/json_parse.h"
 
 /* One response. Owner: the test (resp_free). */
 struct resp {

@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "err.h"
+#include "util/err.h"
 #include "harness.h"
 #include "store/store.h"
 

@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "address.h"
+#include "util/address.h"
 
 /* Parses s, which must succeed, into *a. */
 static void parse_ok(const char *s, struct address *a)

@@ -16,8 +16,8 @@
 #include "admin/admin.h"
 #include "config/config.h"
 #include "engine/engine.h"
-#include "err.h"
-#include "log.h"
+#include "util/err.h"
+#include "util/log.h"
 #include "server.h"
 
 static const char config_text[] = "site: t\n"

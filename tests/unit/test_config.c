@@ -19,7 +19,7 @@
 
 #include "config/config.h"
 #include "config/config_table.h"
-#include "err.h"
+#include "util/err.h"
 
 /* Per-test scratch: a private temp directory holding the config file and
  * any secret files, removed afterwards with everything in it. */

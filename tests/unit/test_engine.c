@@ -14,7 +14,7 @@
 #include <cmocka.h>
 
 #include "engine/engine.h"
-#include "err.h"
+#include "util/err.h"
 
 #define MARKER_MAGIC 0x5b5b1234u
 #define RANDOM_OPS 2000

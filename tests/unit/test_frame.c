@@ -13,7 +13,7 @@
 #include <cmocka.h>
 #include <event2/buffer.h>
 
-#include "err.h"
+#include "util/err.h"
 #include "wire/envelope.h"
 #include "wire/frame.h"
 

@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "log.h"
+#include "util/log.h"
 
 /* stderr redirected to a temporary file for one test. */
 static int saved_stderr = -1;

@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "decimal.h"
+#include "util/decimal.h"
 #include "store/resp.h"
 
 static void assert_decimal(int64_t v, const char *want)

@@ -28,7 +28,7 @@
 
 #include "channel.h"
 #include "engine/engine.h"
-#include "err.h"
+#include "util/err.h"
 
 #ifndef SCENARIO_DIR
 #define SCENARIO_DIR "tests/scenarios"

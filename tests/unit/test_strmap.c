@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "strmap.h"
+#include "util/strmap.h"
 
 #define N_MANY 5000
 #define KEY_LEN 16

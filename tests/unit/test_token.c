@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "err.h"
+#include "util/err.h"
 #include "security/token.h"
 
 #define SECRET "s3cret-that-is-long-enough-for-tests"

@@ -1,5 +1,5 @@
 #define _GNU_SOURCE
-#include "xalloc.h"
+#include "util/xalloc.h"
 
 #include <stdarg.h>
 #include <stdint.h>

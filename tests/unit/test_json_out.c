@@ -1,4 +1,4 @@
-/* The admin API's JSON pieces: the writer (admin_json.c) escapes every
+/* The admin API's JSON pieces: the writer (util/json_out.c) escapes every
  * string into valid JSON, the reader (json_parse.c) accepts RFC 8259 and
  * refuses the rest, and a roster definition (roster.c) survives the round
  * trip through its stored form. */
@@ -13,8 +13,8 @@
 #include <cmocka.h>
 #include <event2/buffer.h>
 
-#include "admin/admin_json.h"
-#include "admin/json_parse.h"
+#include "util/json_out.h"
+#include "util/json_parse.h"
 #include "admin/roster.h"
 #include "metrics.h"
 

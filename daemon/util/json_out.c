@@ -1,5 +1,5 @@
-/* JSON writer: see admin_json.h. */
-#include "admin/admin_json.h"
+/* JSON writer: see json_out.h. */
+#include "util/json_out.h"
 
 #include <event2/buffer.h>
 #include <inttypes.h>
@@ -74,7 +74,7 @@ void json_key(struct json_out *j, const char *key)
 	j->after_key = true;
 }
 
-/* See admin_json.h. */
+/* See json_out.h. */
 size_t json_utf8_len(const unsigned char *s, size_t n)
 {
 	size_t len;

@@ -3,8 +3,8 @@
  * are capped by admin.max_body_bytes before they get here.
  *
  * Owner: jv_parse returns a tree the caller releases with jv_free. */
-#ifndef SB_ADMIN_JSON_PARSE_H
-#define SB_ADMIN_JSON_PARSE_H
+#ifndef SB_UTIL_JSON_PARSE_H
+#define SB_UTIL_JSON_PARSE_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,4 +1,4 @@
-#include "decimal.h"
+#include "util/decimal.h"
 
 size_t decimal_u64(char *buf, uint64_t v)
 {

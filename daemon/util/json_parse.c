@@ -1,13 +1,13 @@
 /* Strict JSON reader: see json_parse.h. */
-#include "admin/json_parse.h"
+#include "util/json_parse.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "admin/admin_json.h"
-#include "xalloc.h"
+#include "util/json_out.h"
+#include "util/xalloc.h"
 
 struct jv_reader {
 	const char *p, *end, *start;

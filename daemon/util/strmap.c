@@ -1,10 +1,10 @@
-#include "strmap.h"
+#include "util/strmap.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "xalloc.h"
+#include "util/xalloc.h"
 
 static const char strmap_tomb_mark;
 #define STRMAP_TOMB (&strmap_tomb_mark)

@@ -5,8 +5,8 @@
  * written as null.
  *
  * Owner: the caller owns the evbuffer; struct json_out holds no memory. */
-#ifndef SB_ADMIN_JSON_H
-#define SB_ADMIN_JSON_H
+#ifndef SB_UTIL_JSON_OUT_H
+#define SB_UTIL_JSON_OUT_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,4 +1,4 @@
-#include "address.h"
+#include "util/address.h"
 
 #include <stdlib.h>
 #include <string.h>
