@@ -27,6 +27,7 @@ static void admin_route_queue(struct admin_req *r);
 static void admin_route_agents(struct admin_req *r);
 static void admin_route_agent(struct admin_req *r);
 static void admin_route_contact(struct admin_req *r);
+static void admin_route_contacts(struct admin_req *r);
 static void admin_route_config(struct admin_req *r);
 static void admin_route_reload(struct admin_req *r);
 
@@ -42,6 +43,7 @@ const struct admin_route admin_routes[] = {
     {EVHTTP_REQ_GET, "/v1/agents", false, admin_route_agents},
     {EVHTTP_REQ_GET, "/v1/agents/{}", false, admin_route_agent},
     {EVHTTP_REQ_POST, "/v1/agents/{}/state", true, admin_route_agent_force_state},
+    {EVHTTP_REQ_GET, "/v1/contacts", false, admin_route_contacts},
     {EVHTTP_REQ_GET, "/v1/contacts/{}", false, admin_route_contact},
     {EVHTTP_REQ_GET, "/v1/roster", false, admin_route_roster_list},
     {EVHTTP_REQ_POST, "/v1/roster", true, admin_route_roster_create},
@@ -396,6 +398,35 @@ static void admin_route_contact(struct admin_req *r)
 		admin_write_explain(&j, &x);
 	else
 		json_null(&j);
+	json_obj_close(&j);
+	admin_reply(r->req, 200, b);
+}
+
+static void admin_contacts_one(void *arg, const struct engine_contact_view *c)
+{
+	struct json_out *j = arg;
+
+	json_obj_open(j);
+	json_kstr(j, "id", c->id);
+	json_kstr(j, "state", engine_contact_state_name(c->state));
+	json_kstr(j, "queue", c->queue);
+	json_kstr(j, "agent", c->agent_id);
+	json_obj_close(j);
+}
+
+/* GET /v1/contacts: every open contact (waiting, offered, assigned) with its
+ * state, queue and agent: the daemon's side of a comparison with Redis's
+ * open set (a checker, an operator after an incident). */
+static void admin_route_contacts(struct admin_req *r)
+{
+	struct json_out j;
+	struct evbuffer *b = admin_body(&j);
+
+	json_obj_open(&j);
+	json_key(&j, "contacts");
+	json_arr_open(&j);
+	engine_each_contact(server_engine(r->adm->srv), admin_contacts_one, &j);
+	json_arr_close(&j);
 	json_obj_close(&j);
 	admin_reply(r->req, 200, b);
 }
