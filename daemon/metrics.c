@@ -1,7 +1,9 @@
 /* Raw counters: see metrics.h. */
 #include "metrics.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "engine/engine.h"
 #include "util/err.h"
@@ -130,6 +132,12 @@ void metrics_store_reply(int64_t ms, int err)
 		metrics_target->store_errors_refused++;
 }
 
+void metrics_store_loss(void)
+{
+	if (metrics_target != NULL)
+		metrics_target->store_data_losses++;
+}
+
 void metrics_offer_made(void)
 {
 	if (metrics_target != NULL)
@@ -169,4 +177,28 @@ void metrics_completed(const char *queue, int64_t handle_ms)
 	if (q != NULL)
 		metrics_observe(&q->handle, &metrics_handle_bounds,
 		                (double)(handle_ms < 0 ? 0 : handle_ms) / 1000.0);
+}
+
+void metrics_note(const char *kind, const struct engine_contact_view *c, const char *detail,
+		  int64_t now)
+{
+	struct metrics *m = metrics_target;
+
+	if (m == NULL || c == NULL)
+		return;
+	struct metrics_note *ev = &m->notes[m->note_head];
+	m->note_head = (m->note_head + 1) % METRICS_NOTES;
+	if (m->note_n < METRICS_NOTES)
+		m->note_n++;
+	m->note_total++;
+	memset(ev, 0, sizeof *ev);
+	ev->t_ms = now;
+	ev->waited_ms = now - c->arrived_ms;
+	ev->sla_ms = c->sla_ms;
+	ev->channel = (int)c->channel;
+	snprintf(ev->kind, sizeof ev->kind, "%s", kind);
+	snprintf(ev->contact, sizeof ev->contact, "%s", c->id);
+	snprintf(ev->queue, sizeof ev->queue, "%s", c->queue != NULL ? c->queue : "");
+	snprintf(ev->tier, sizeof ev->tier, "%s", c->customer_tier != NULL ? c->customer_tier : "");
+	snprintf(ev->detail, sizeof ev->detail, "%s", detail != NULL ? detail : "");
 }

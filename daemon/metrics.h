@@ -50,6 +50,21 @@ enum metrics_offer_outcome {
 	METRICS_OFFER_OUTCOMES
 };
 
+/* One SLA breach or expiry, copied (the contact may be freed right
+ * after): the wallboard shows the last METRICS_NOTES. */
+#define METRICS_NOTES 50
+struct metrics_note {
+	int64_t t_ms;
+	int64_t waited_ms;
+	int64_t sla_ms;
+	char kind[16];
+	char contact[72];
+	char queue[72];
+	char tier[40];
+	char detail[72];
+	int channel; /* enum sb_channel */
+};
+
 struct metrics {
 	uint64_t frames_received, frames_sent, frame_errors;
 	uint64_t connections[2];       /* open now, by enum session_role */
@@ -58,8 +73,12 @@ struct metrics {
 	uint64_t offer_outcomes[METRICS_OFFER_OUTCOMES];
 	struct metrics_hist store_latency;
 	uint64_t store_errors_unavailable, store_errors_refused;
+	uint64_t store_data_losses; /* times Redis was found to have lost acknowledged data */
 	uint64_t admin_requests, admin_connections, admin_connections_total;
 	struct strmap queues; /* name -> struct metrics_queue */
+	struct metrics_note notes[METRICS_NOTES]; /* a ring, newest at note_head - 1 */
+	size_t note_head, note_n;
+	uint64_t note_total;
 };
 
 extern const struct metrics_bounds metrics_wait_bounds, metrics_handle_bounds, metrics_store_bounds;
@@ -84,6 +103,8 @@ void metrics_frame_sent(void);
 void metrics_connection(int role, int delta);
 /* A store reply after ms, err 0 or an sb_err. */
 void metrics_store_reply(int64_t ms, int err);
+/* Redis was found to have lost data it had acknowledged. */
+void metrics_store_loss(void);
 void metrics_offer_made(void);
 /* why: enum engine_offer_end. */
 void metrics_offer_ended(int why);
@@ -91,5 +112,10 @@ void metrics_offer_ended(int why);
 void metrics_assigned(const char *queue, int64_t waited_ms);
 /* A contact completed after handle_ms with its agent. */
 void metrics_completed(const char *queue, int64_t handle_ms);
+/* An SLA breach (kind "sla_breached", the breach's detail) or an expiry
+ * ("expired", its reason). */
+struct engine_contact_view;
+void metrics_note(const char *kind, const struct engine_contact_view *c, const char *detail,
+		  int64_t now);
 
 #endif

@@ -1,14 +1,12 @@
 /* How the store turns Redis's replies into its callers' callbacks. */
 #include <stdlib.h>
 
+#include "store/internal.h"
 #include "util/err.h"
 #include "util/log.h"
-#include "store/request.h"
 #include "util/xalloc.h"
 
-/* A hash's field/value pairs from reply elements [from, end), valid while
- * the reply is; *n is set to the number of pairs. */
-static struct store_field *answers_fields(const redisReply *reply, size_t from, size_t *n)
+struct store_field *store_reply_fields(const redisReply *reply, size_t from, size_t *n)
 {
 	*n = reply->elements > from ? (reply->elements - from) / 2 : 0;
 	struct store_field *f = xcalloc(*n ? *n : 1, sizeof *f);
@@ -22,30 +20,55 @@ static struct store_field *answers_fields(const redisReply *reply, size_t from, 
 	return f;
 }
 
+/* A submit's or a check's answer as a result; false when it is not one. */
+static bool store_submit_result(const redisReply *reply, struct store_submit_result *res,
+				struct store_field **fields)
+{
+	if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 2 ||
+	    reply->element[0]->type != REDIS_REPLY_INTEGER ||
+	    reply->element[1]->type != REDIS_REPLY_STRING)
+		return false;
+	res->created = reply->element[0]->integer == 1;
+	res->contact_id = reply->element[1]->str;
+	*fields = store_reply_fields(reply, 2, &res->n_fields);
+	res->fields = *fields;
+	return true;
+}
+
 /* Answers a submit from its operation's reply in the batch. */
 void store_answer_submit(struct store_req *r, redisReply *reply)
 {
 	struct store_submit_result res = { 0 };
-	struct store_field *fields;
+	struct store_field *fields = NULL;
 
-	if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 2 ||
-	    reply->element[0]->type != REDIS_REPLY_INTEGER ||
-	    reply->element[1]->type != REDIS_REPLY_STRING) {
+	if (!store_submit_result(reply, &res, &fields)) {
 		log_error("store: unexpected reply to submit");
 		r->submit_cb(r->arg, SB_ERR_INTERNAL, NULL);
 		return;
 	}
-	res.created = reply->element[0]->integer == 1;
-	res.contact_id = reply->element[1]->str;
-	fields = answers_fields(reply, 2, &res.n_fields);
-	res.fields = fields;
 	r->submit_cb(r->arg, 0, &res);
 	free(fields);
 }
 
 void store_fail_submit(struct store_req *r, int err)
 {
-	r->submit_cb(r->arg, err, NULL);
+	if (r->submit_cb != NULL)
+		r->submit_cb(r->arg, err, NULL);
+	r->submit_cb = NULL;
+}
+
+void store_answer_check(struct store_req *r, redisReply *reply)
+{
+	struct store_submit_result res = { 0 };
+	struct store_field *fields = NULL;
+	struct store *st = r->st;
+
+	/* {2}: the submit never reached Redis; its gateway was told to retry. */
+	if (!store_submit_result(reply, &res, &fields))
+		return;
+	if (st->hooks.found != NULL)
+		st->hooks.found(st->hooks.ctx, &res);
+	free(fields);
 }
 
 void store_answer_done(struct store_req *r, redisReply *reply)
@@ -58,26 +81,12 @@ void store_fail_done(struct store_req *r, int err)
 {
 	if (r->done_cb != NULL)
 		r->done_cb(r->arg, err);
-}
-
-void store_answer_lease(struct store_req *r, redisReply *reply)
-{
-	if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
-	    reply->element[0]->type != REDIS_REPLY_INTEGER ||
-	    reply->element[1]->type != REDIS_REPLY_STRING) {
-		log_error("store: unexpected reply to lease");
-		r->lease_cb(r->arg, SB_ERR_INTERNAL, STORE_LEASE_HELD_BY_OTHER, "");
-		return;
-	}
-	enum store_lease_status status = (enum store_lease_status)reply->element[0]->integer;
-	if (status != STORE_LEASE_HELD_BY_OTHER)
-		store_set_epoch(r->st, reply->element[1]->str);
-	r->lease_cb(r->arg, 0, status, reply->element[1]->str);
+	r->done_cb = NULL;
 }
 
 void store_fail_lease(struct store_req *r, int err)
 {
-	r->lease_cb(r->arg, err, STORE_LEASE_HELD_BY_OTHER, "");
+	r->lease_cb(r->arg, err, STORE_LEASE_HELD_BY_OTHER, "", 0);
 }
 
 void store_answer_scan(struct store_req *r, redisReply *reply)
@@ -110,7 +119,7 @@ void store_answer_read(struct store_req *r, redisReply *reply)
 		return;
 	}
 	size_t n;
-	struct store_field *f = answers_fields(reply, 0, &n);
+	struct store_field *f = store_reply_fields(reply, 0, &n);
 	r->read_cb(r->arg, 0, f, n);
 	free(f);
 }
@@ -119,4 +128,3 @@ void store_fail_read(struct store_req *r, int err)
 {
 	r->read_cb(r->arg, err, NULL, 0);
 }
-

@@ -1,6 +1,6 @@
-/* What store.c (the connection, sending, replies, replay and batching) and
- * requests.c (building each kind of request) share. Internal to
- * daemon/store. */
+/* What store.c (the connection, the send queue, batches, replies, data-loss
+ * handling) and requests.c (building each kind of request) share. Internal
+ * to daemon/store. */
 #ifndef SB_STORE_INTERNAL_H
 #define SB_STORE_INTERNAL_H
 
@@ -11,44 +11,64 @@
 
 struct event;
 
+/* A FIFO of requests. */
+struct reqq {
+	struct store_req *head, *tail;
+	size_t n;
+};
+
 struct store {
 	struct event_base *base;
 	struct store_conf conf; /* strings owned below */
-	char *address, *site;
+	char *address, *site, *seq_field;
 	char *host;
 	int port;
 	char *unix_path;
 	char *events_key;
 	char *contact_prefix, *queue_prefix, *agent_prefix, *ext_prefix;
-	char *open_key, *leader_key, *epoch_key, *roster_key;
+	char *open_key, *leader_key, *epoch_key, *commits_key, *roster_key;
 	char maxlen[24], ttl[24];
 	char epoch[24]; /* the epoch this daemon writes under; "0" while it leads none */
-	store_fenced_fn on_fenced;
+	struct store_hooks hooks;
 
 	enum store_state state;
 	redisAsyncContext *ac;
 	bool freeing;
 	bool warned; /* this outage has been logged */
+	bool synced; /* this connection knows where Redis stands (sync answered) */
 	char sha[SCRIPT_COUNT][41];
 	int scripts_loaded;
 
 	struct store_req *pending_head, *pending_tail; /* sent, in send order */
-	size_t n_pending; /* requests sent and not answered (a batch counts its members) */
-	/* Group commit: the operations asked for during this turn of the event
-	 * loop, sent as one batch when the turn's other callbacks have run. */
-	struct store_req *batch, *batch_tail;
-	size_t batch_bytes;
+	size_t n_pending; /* operations and requests sent and not answered */
+	/* What is to be sent, in order: operations and ordered requests. */
+	struct reqq queue;
+	/* A re-seed's puts (store_put): sent before the queue. */
+	struct reqq puts;
+	/* Operations of batches in flight that did not apply, in send order:
+	 * they go back to the front of the queue once nothing is in flight,
+	 * and nothing new is sent before them. */
+	struct reqq failed;
 	struct event *flush_ev;
-	struct store_req *replay_head, *replay_tail;
-	size_t n_replay;
+
+	/* Batches Redis has applied (its sb:{site}:commits), as far as this
+	 * daemon knows; batches in flight; batches whose fate a lost
+	 * connection took (resolved by the sync after reconnecting). */
+	int64_t applied;
+	int64_t inflight;
+	int64_t unknown;
+	bool broken; /* a batch in flight failed: the ones after it fail ORDER */
+	bool lost;   /* Redis lost data: restore, then the puts, first */
+	uint64_t losses;
+	char *lease_value; /* the last lease value asked for (restore sets it back) */
+	int64_t lease_ms;
 
 	struct event *connect_timer;
 	struct event *command_timer;
 	struct event *reconnect_timer;
+	struct event *retry_timer; /* REFUSING: the next attempt */
 	int64_t backoff_ms;
-
-	store_state_fn on_state;
-	void *ctx;
+	int64_t refuse_backoff_ms;
 };
 
 /* A new request of the kind; name is static, for logs. */
@@ -56,9 +76,11 @@ struct store_req *store_req_new(struct store *st, enum store_req_kind kind, cons
 void store_req_free(struct store_req *r);
 /* A hash's field/value pairs as arguments. */
 void store_req_fields(struct store_req *r, const struct store_field *f, size_t n);
-/* Hands r to the store: an operation joins this turn's batch; anything else
- * is sent after the batch so far. Returns SB_ERR_STORE_UNAVAILABLE (and
- * frees r, whose callback is not called) if it cannot go. */
-int store_go(struct store *st, struct store_req *r);
+/* Appends an operation (or an ordered request) to the send queue. */
+void store_enqueue(struct store *st, struct store_req *r);
+/* Sends a request now, ahead of the queue (leases, reads). Returns
+ * SB_ERR_STORE_UNAVAILABLE (and frees r, whose callback is not called) if
+ * it cannot go. */
+int store_send_now(struct store *st, struct store_req *r);
 
 #endif

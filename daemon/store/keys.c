@@ -16,4 +16,5 @@ char *keys_events(const char *site) { return keys_site(site, "events"); }
 char *keys_open(const char *site) { return keys_site(site, "open"); }
 char *keys_leader(const char *site) { return keys_site(site, "leader"); }
 char *keys_epoch(const char *site) { return keys_site(site, "epoch"); }
+char *keys_commits(const char *site) { return keys_site(site, "commits"); }
 char *keys_roster(const char *site) { return keys_site(site, "roster"); }

@@ -18,6 +18,9 @@ char *keys_events(const char *site); /* stream */
 char *keys_open(const char *site);   /* set: ids of contacts not finished */
 char *keys_leader(const char *site); /* string with a TTL: the leader lease */
 char *keys_epoch(const char *site);  /* integer: the fencing epoch */
+/* integer: batches Redis has applied; a lower count than the daemon saw
+ * acknowledged means Redis lost data */
+char *keys_commits(const char *site);
 char *keys_roster(const char *site); /* set: agents changed over the admin API */
 
 #endif

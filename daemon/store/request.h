@@ -11,7 +11,7 @@
 #include "store/store.h"
 
 enum store_req_kind {
-	REQ_OP,          /* a submit or write: travels inside a batch */
+	REQ_OP,          /* an operation: travels inside a batch */
 	REQ_BATCH,       /* EVALSHA batch over its members */
 	REQ_SCRIPT,      /* EVALSHA of another script */
 	REQ_RAW,         /* a plain command; name is the command */
@@ -21,23 +21,23 @@ enum store_req_kind {
 struct store_req;
 typedef void (*store_answer_fn)(struct store_req *r, redisReply *reply);
 
-/* Owner: the store, from creation until its reply has been handled (or it
- * has been replayed). A member of a batch belongs to the batch while it
- * is in flight, and goes back to the store's replay queue if it fails. */
+/* Owner: the store, from creation until its caller has been answered. An
+ * operation sits in the send queue, then in a batch while the batch is in
+ * flight, and back in the send queue if the batch did not apply. */
 struct store_req {
 	struct store *st;
-	struct store_req *next; /* in the in-flight FIFO, a batch, or the replay queue */
+	struct store_req *next; /* in a queue, a batch, or the in-flight FIFO */
 	int64_t queued_ms;      /* monotonic: when the caller asked */
 	int64_t sent_ms;
 	enum store_req_kind kind;
 	enum script_id script;
 	const char *name; /* for logs; static */
-	char op;          /* REQ_OP: 's' submit or 'w' write */
-	bool replay;      /* kept and sent again if Redis did not answer */
-	char epoch[24];   /* REQ_OP: the epoch it was made under */
+	char op;          /* REQ_OP: the batch script's operation letter */
+	bool ordered;     /* REQ_SCRIPT: goes after the writes queued before it */
 	struct resp args; /* the arguments after the command (or script sha) */
 	struct store_req *members; /* REQ_BATCH, in order */
 	size_t n_members;
+	int64_t expect; /* REQ_BATCH: batches Redis must have applied before it */
 	/* Turns a reply (never an error reply) into the caller's callback. */
 	store_answer_fn answer;
 	/* Tells the caller it failed; err is an SB_ERR_*. */
@@ -50,8 +50,7 @@ struct store_req {
 	void *arg;
 };
 
-/* answers.c: each request kind's answer and fail functions. The lease
- * answer records the epoch on the store through store_set_epoch. */
+/* answers.c: each request kind's answer and fail functions. */
 void store_answer_submit(struct store_req *r, redisReply *reply);
 void store_fail_submit(struct store_req *r, int err);
 void store_answer_done(struct store_req *r, redisReply *reply);
@@ -62,7 +61,10 @@ void store_answer_scan(struct store_req *r, redisReply *reply);
 void store_fail_scan(struct store_req *r, int err);
 void store_answer_read(struct store_req *r, redisReply *reply);
 void store_fail_read(struct store_req *r, int err);
-
-void store_set_epoch(struct store *st, const char *epoch);
+/* A check's answer: the submit found (hooks.found) or not there. */
+void store_answer_check(struct store_req *r, redisReply *reply);
+/* Field/value pairs of reply elements [from, end) (valid with the reply):
+ * an array the caller frees. */
+struct store_field *store_reply_fields(const redisReply *reply, size_t from, size_t *n);
 
 #endif

@@ -1,10 +1,10 @@
 /* The store's requests: what each public call sends to Redis. How they
- * travel (batching, replay, timeouts) is store.c's. */
+ * travel (queue, batches, sending again, timeouts) is store.c's. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "util/err.h"
 #include "store/internal.h"
+#include "util/err.h"
 #include "util/xalloc.h"
 
 /* A key: its prefix (keys.h) and the id. */
@@ -15,8 +15,16 @@ static void store_req_key(struct store_req *r, const char *prefix, const char *i
 	resp_add_parts(&r->args, parts, 2);
 }
 
+/* Whether this connection can take a request now (leases, reads). */
+static bool store_connected(const struct store *st)
+{
+	return st->state == STORE_READY || st->state == STORE_REFUSING;
+}
+
 int store_submit(struct store *st, const struct store_submit *s, store_submit_cb cb, void *arg)
 {
+	if (strcmp(st->epoch, "0") == 0)
+		return SB_ERR_NOT_LEADER;
 	if (st->state != STORE_READY)
 		return SB_ERR_STORE_UNAVAILABLE;
 	struct store_req *r = store_req_new(st, REQ_OP, "submit");
@@ -28,27 +36,30 @@ int store_submit(struct store *st, const struct store_submit *s, store_submit_cb
 	store_req_key(r, st->queue_prefix, s->queue);
 	resp_add_str(&r->args, s->contact_id);
 	resp_add_num(&r->args, s->deadline_ms);
+	resp_add_num(&r->args, (int64_t)s->n_fields);
 	store_req_fields(r, s->fields, s->n_fields);
-	resp_add_str(&r->args, "payload");
-	resp_add(&r->args, s->payload, s->payload_len);
+	store_req_fields(r, s->event, s->n_event);
 	r->submit_cb = cb;
 	r->answer = store_answer_submit;
 	r->fail = store_fail_submit;
 	r->arg = arg;
-	return store_go(st, r);
+	store_enqueue(st, r);
+	return 0;
 }
+
+static const char *const store_zops[] = { "none", "add", "rem", "move" };
 
 int store_write(struct store *st, const struct store_write *w, store_done_cb cb, void *arg)
 {
-	static const char *const zops[] = { "none", "add", "rem", "move" };
-
-	if (st->state != STORE_READY)
-		return SB_ERR_STORE_UNAVAILABLE;
+	if (strcmp(st->epoch, "0") == 0)
+		return SB_ERR_NOT_LEADER;
 	struct store_req *r = store_req_new(st, REQ_OP, "write");
 
 	r->op = 'w';
 	store_req_key(r, w->kind == STORE_CONTACT ? st->contact_prefix : st->agent_prefix, w->id);
-	resp_add_str(&r->args, zops[w->zop]);
+	resp_add_str(&r->args, w->kind == STORE_CONTACT ? "c" : "a");
+	resp_add_num(&r->args, w->seq);
+	resp_add_str(&r->args, store_zops[w->zop]);
 	store_req_key(r, w->queue ? st->queue_prefix : "", w->queue ? w->queue : "");
 	store_req_key(r, w->from_queue ? st->queue_prefix : "", w->from_queue ? w->from_queue : "");
 	resp_add_str(&r->args, w->id);
@@ -58,63 +69,109 @@ int store_write(struct store *st, const struct store_write *w, store_done_cb cb,
 	resp_add_num(&r->args, (int64_t)w->n_fields);
 	store_req_fields(r, w->fields, w->n_fields);
 	store_req_fields(r, w->event, w->n_event);
-	r->replay = true;
 	r->done_cb = cb;
 	r->answer = store_answer_done;
 	r->fail = store_fail_done;
 	r->arg = arg;
-	return store_go(st, r);
+	store_enqueue(st, r);
+	return 0;
 }
 
-/* A lease script's request: KEYS leader and epoch, then node id and the
- * epoch this daemon leads under; the caller adds what follows. */
+void store_put(struct store *st, const struct store_write *w)
+{
+	struct store_req *r = store_req_new(st, REQ_OP, "put");
+
+	if (w->id == NULL) {
+		r->op = 'e';
+	} else {
+		r->op = 'p';
+		store_req_key(r, w->kind == STORE_CONTACT ? st->contact_prefix : st->agent_prefix,
+			      w->id);
+		resp_add_str(&r->args, store_zops[w->zop == STORE_ZMOVE ? STORE_ZADD : w->zop]);
+		store_req_key(r, w->queue ? st->queue_prefix : "", w->queue ? w->queue : "");
+		resp_add_str(&r->args, w->id);
+		resp_add_num(&r->args, w->score);
+		resp_add_num(&r->args, w->expire_s);
+		resp_add_str(&r->args, w->closes ? "1" : w->opens ? "o" : w->roster ? "r" : "0");
+		store_req_key(r, w->external_key ? st->ext_prefix : "",
+			      w->external_key ? w->external_key : "");
+		resp_add_num(&r->args, (int64_t)w->n_fields);
+		store_req_fields(r, w->fields, w->n_fields);
+	}
+	store_req_fields(r, w->event, w->n_event);
+	r->answer = store_answer_done;
+	r->fail = store_fail_done;
+	r->next = NULL;
+	if (st->puts.tail != NULL)
+		st->puts.tail->next = r;
+	else
+		st->puts.head = r;
+	st->puts.tail = r;
+	st->puts.n++;
+}
+
+/* A lease script's request: KEYS leader, epoch and commits, then node id
+ * and the epoch this daemon leads under; the caller adds what follows. */
 static struct store_req *store_lease_req(struct store *st, enum script_id script,
 					 const char *node_id)
 {
 	struct store_req *r = store_req_new(st, REQ_SCRIPT, scripts_name(script));
 
 	r->script = script;
-	resp_add_str(&r->args, "2");
+	resp_add_str(&r->args, "3");
 	resp_add_str(&r->args, st->leader_key);
 	resp_add_str(&r->args, st->epoch_key);
+	resp_add_str(&r->args, st->commits_key);
 	resp_add_str(&r->args, node_id);
 	resp_add_str(&r->args, st->epoch);
 	return r;
 }
 
 int store_lease(struct store *st, const char *node_id, int64_t lease_ms, const char *value,
-		store_lease_cb cb, void *arg)
+		int64_t min_epoch, store_lease_cb cb, void *arg)
 {
-	if (st->state != STORE_READY)
+	if (!store_connected(st))
 		return SB_ERR_STORE_UNAVAILABLE;
 	struct store_req *r = store_lease_req(st, SCRIPT_LEASE, node_id);
 
+	if (st->lease_value == NULL || strcmp(st->lease_value, value) != 0) {
+		free(st->lease_value);
+		st->lease_value = xstrdup(value);
+	}
+	st->lease_ms = lease_ms;
 	resp_add_num(&r->args, lease_ms);
 	resp_add_str(&r->args, value);
+	resp_add_num(&r->args, min_epoch);
 	r->lease_cb = cb;
 	r->answer = store_answer_lease;
 	r->fail = store_fail_lease;
 	r->arg = arg;
-	return store_go(st, r);
+	return store_send_now(st, r);
 }
 
 int store_release(struct store *st, const char *node_id, store_done_cb cb, void *arg)
 {
-	if (st->state != STORE_READY || strcmp(st->epoch, "0") == 0)
+	if (strcmp(st->epoch, "0") == 0)
+		return SB_ERR_NOT_LEADER;
+	if (!store_connected(st))
 		return SB_ERR_STORE_UNAVAILABLE;
 	struct store_req *r = store_lease_req(st, SCRIPT_RELEASE, node_id);
 
+	/* After the writes queued before it: a standby takes over once they
+	 * have landed, not before. */
+	r->ordered = true;
 	r->done_cb = cb;
 	r->answer = store_answer_done;
 	r->fail = store_fail_done;
 	r->arg = arg;
-	return store_go(st, r);
+	store_enqueue(st, r);
+	return 0;
 }
 
 int store_scan_set(struct store *st, enum store_set set, const char *cursor, int count,
 		   store_scan_cb cb, void *arg)
 {
-	if (st->state != STORE_READY)
+	if (!store_connected(st))
 		return SB_ERR_STORE_UNAVAILABLE;
 	struct store_req *r = store_req_new(st, REQ_RAW, "SSCAN");
 
@@ -126,12 +183,12 @@ int store_scan_set(struct store *st, enum store_set set, const char *cursor, int
 	r->answer = store_answer_scan;
 	r->fail = store_fail_scan;
 	r->arg = arg;
-	return store_go(st, r);
+	return store_send_now(st, r);
 }
 
 int store_read(struct store *st, enum store_kind kind, const char *id, store_read_cb cb, void *arg)
 {
-	if (st->state != STORE_READY)
+	if (!store_connected(st))
 		return SB_ERR_STORE_UNAVAILABLE;
 	struct store_req *r = store_req_new(st, REQ_RAW, "HGETALL");
 
@@ -140,5 +197,20 @@ int store_read(struct store *st, enum store_kind kind, const char *id, store_rea
 	r->answer = store_answer_read;
 	r->fail = store_fail_read;
 	r->arg = arg;
-	return store_go(st, r);
+	return store_send_now(st, r);
+}
+
+int store_barrier(struct store *st, store_done_cb cb, void *arg)
+{
+	if (strcmp(st->epoch, "0") == 0)
+		return SB_ERR_NOT_LEADER;
+	struct store_req *r = store_req_new(st, REQ_RAW, "PING");
+
+	r->ordered = true;
+	r->done_cb = cb;
+	r->answer = store_answer_done;
+	r->fail = store_fail_done;
+	r->arg = arg;
+	store_enqueue(st, r);
+	return 0;
 }

@@ -93,3 +93,12 @@ void resp_free(struct resp *r)
 	free(r->buf);
 	*r = (struct resp){ 0 };
 }
+
+const char *resp_first(const struct resp *r, size_t *len)
+{
+	if (r->n == 0 || r->len < 4 || r->buf[0] != '$')
+		return NULL;
+	char *end;
+	*len = strtoul(r->buf + 1, &end, 10);
+	return end + 2; /* past "\r\n" */
+}

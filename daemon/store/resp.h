@@ -30,5 +30,7 @@ void resp_add_all(struct resp *r, const struct resp *src);
 /* Appends a multi-bulk header "*<n>\r\n" (counts no argument). */
 void resp_add_header(struct resp *r, int n);
 void resp_free(struct resp *r);
+/* The first argument's bytes (in r's buffer) and length; NULL if none. */
+const char *resp_first(const struct resp *r, size_t *len);
 
 #endif

@@ -1,8 +1,9 @@
 /* The store against a real Redis: group commit (everything asked for in one
  * loop turn goes as one EVALSHA, answered in order), the batch size cap,
- * fencing of a whole batch, idempotent submits inside one batch, and
- * external-id keys in the layout before 0.2. The harness's daemon runs on
- * site "test"; this test's store writes site "storetest" on the same Redis. */
+ * fencing of a whole batch, a write sent twice landing once, writes Redis
+ * refuses kept and sent again in order, and Redis losing data noticed and
+ * the owner's state put back. The harness's daemon runs on site "test";
+ * this test's store writes site "storetest" on the same Redis. */
 #include <event2/event.h>
 #include <hiredis/hiredis.h>
 #include <setjmp.h>
@@ -14,9 +15,9 @@
 
 #include <cmocka.h>
 
-#include "util/err.h"
 #include "harness.h"
 #include "store/store.h"
+#include "util/err.h"
 
 #define SITE "storetest"
 #define MAX_OPS 600
@@ -25,7 +26,11 @@ struct fixture {
 	struct harness *h;
 	struct event_base *base;
 	struct store *st;
+	enum store_state state;
 	bool ready, leased, fenced;
+	int losses;               /* lost hook calls */
+	char lost_why[160];
+	bool put_on_loss;         /* the lost hook puts contact c1 back */
 	int answered;             /* callbacks so far */
 	int order[MAX_OPS];       /* the tag of each callback, in call order */
 	int err[MAX_OPS];         /* its error */
@@ -44,6 +49,7 @@ static struct tag tags[MAX_OPS];
 static void on_state(void *ctx, enum store_state s)
 {
 	struct fixture *f = ctx;
+	f->state = s;
 	f->ready = s == STORE_READY;
 }
 
@@ -53,12 +59,32 @@ static void on_fenced(void *ctx)
 	f->fenced = true;
 }
 
-static void on_lease(void *arg, int err, enum store_lease_status status, const char *info)
+/* The owner's live state, as a daemon would hand it back: contact c1,
+ * waiting in q1, at transition 2. */
+static void on_lost(void *ctx, const char *why)
+{
+	struct fixture *f = ctx;
+
+	f->losses++;
+	snprintf(f->lost_why, sizeof f->lost_why, "%s", why);
+	if (!f->put_on_loss)
+		return;
+	struct store_field fields[] = { { "state", "waiting", 0 }, { "queue", "q1", 0 },
+					{ "event_seq", "2", 0 }, { "payload", "\x01", 1 } };
+	struct store_write w = {
+		.kind = STORE_CONTACT, .id = "c1", .queue = "q1", .zop = STORE_ZADD, .score = 7,
+		.opens = true, .external_key = "gw:e1", .fields = fields, .n_fields = 4,
+	};
+	store_put(f->st, &w);
+}
+
+static void on_lease(void *arg, int err, enum store_lease_status status, const char *info,
+		     int64_t epoch)
 {
 	struct fixture *f = arg;
 	assert_int_equal(err, 0);
 	assert_int_not_equal(status, STORE_LEASE_HELD_BY_OTHER);
-	f->leased = true;
+	f->leased = status == STORE_LEASE_NEW_TERM || status == STORE_LEASE_KEPT;
 }
 
 static void record(struct tag *t, int err)
@@ -93,16 +119,21 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
 	event_base_loopbreak(arg);
 }
 
-/* Runs the loop until *flag or (answered >= n when n > 0), at most 5 s. */
-static void run_until(struct fixture *f, const bool *flag, int n)
+/* Runs the loop until *flag or (answered >= n when n > 0), at most ms. */
+static void run_for(struct fixture *f, const bool *flag, int n, int ms)
 {
-	struct timeval tv = { 5, 0 };
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
 	struct event *deadline = evtimer_new(f->base, on_deadline, f->base);
 	evtimer_add(deadline, &tv);
 	while (!(flag != NULL && *flag) && !(n > 0 && f->answered >= n) &&
 	       evtimer_pending(deadline, NULL))
 		event_base_loop(f->base, EVLOOP_ONCE);
 	event_free(deadline);
+}
+
+static void run_until(struct fixture *f, const bool *flag, int n)
+{
+	run_for(f, flag, n, 5000);
 }
 
 static int setup(void **state)
@@ -115,16 +146,19 @@ static int setup(void **state)
 		.site = SITE,
 		.connect_timeout_ms = 2000,
 		.command_timeout_ms = 5000,
-		.reconnect_max_ms = 1000,
+		.reconnect_max_ms = 200,
 		.events_maxlen = 100000,
 		.idempotency_ttl_s = 3600,
+		.seq_field = "event_seq",
 	};
-	f->st = store_new(f->base, &sc, on_state, f);
-	store_on_fenced(f->st, on_fenced);
+	struct store_hooks hooks = {
+		.state = on_state, .fenced = on_fenced, .lost = on_lost, .ctx = f
+	};
+	f->st = store_new(f->base, &sc, &hooks);
 	store_start(f->st);
 	run_until(f, &f->ready, 0);
 	assert_true(f->ready);
-	assert_int_equal(store_lease(f->st, "node-t", 60000, "node-t - -", on_lease, f), 0);
+	assert_int_equal(store_lease(f->st, "node-t", 60000, "node-t - -", 0, on_lease, f), 0);
 	run_until(f, &f->leased, 0);
 	assert_true(f->leased);
 	/* Every command Redis runs is logged, so the test can count EVALSHAs. */
@@ -138,6 +172,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
+	harness_redis_int(f->h, "CONFIG SET maxmemory 0");
 	store_free(f->st);
 	event_base_free(f->base);
 	int rc = harness_stop(f->h);
@@ -171,22 +206,28 @@ static struct tag *tag(struct fixture *f, int i)
 
 static void submit(struct fixture *f, int i, const char *id, const char *ext)
 {
-	struct store_field fields[] = { { "state", "waiting", 0 }, { "queue", "q1", 0 } };
+	struct store_field fields[] = { { "state", "waiting", 0 }, { "queue", "q1", 0 },
+					{ "event_seq", "1", 0 }, { "payload", "\x01\x00\x02", 3 } };
+	struct store_field ev[] = { { "event", "submitted", 0 }, { "contact", id, 0 },
+				    { "queue", "q1", 0 } };
 	struct store_submit s = {
 		.contact_id = id, .gateway_id = "gw", .external_id = ext, .queue = "q1",
-		.deadline_ms = 1000 + i, .fields = fields, .n_fields = 2,
-		.payload = "\x01\x00\x02", .payload_len = 3,
+		.deadline_ms = 1000 + i, .fields = fields, .n_fields = 4, .event = ev, .n_event = 3,
 	};
 	assert_int_equal(store_submit(f->st, &s, on_submitted, tag(f, i)), 0);
 }
 
-static void write_state(struct fixture *f, int i, const char *id, const char *state)
+/* Transition seq of contact id (or agent, with kind) to state. */
+static void write_state(struct fixture *f, int i, enum store_kind kind, const char *id,
+			uint32_t seq, const char *state)
 {
-	struct store_field fields[] = { { "state", state, 0 } };
+	char n[16];
+	snprintf(n, sizeof n, "%u", seq);
+	struct store_field fields[] = { { "state", state, 0 }, { "event_seq", n, 0 } };
 	struct store_field ev[] = { { "event", state, 0 }, { "contact", id, 0 } };
 	struct store_write w = {
-		.kind = STORE_CONTACT, .id = id, .queue = "q1", .zop = STORE_ZREM,
-		.fields = fields, .n_fields = 1, .event = ev, .n_event = 2,
+		.kind = kind, .id = id, .seq = seq, .queue = "q1", .zop = STORE_ZREM,
+		.fields = fields, .n_fields = 2, .event = ev, .n_event = 2,
 	};
 	assert_int_equal(store_write(f->st, &w, on_done, tag(f, i)), 0);
 }
@@ -204,7 +245,7 @@ static void test_one_turn_is_one_call(void **state)
 
 	submit(f, 0, "c1", "e1");
 	submit(f, 1, "c2", "e1"); /* the same external id: answered with c1 */
-	write_state(f, 2, "c1", "assigned");
+	write_state(f, 2, STORE_CONTACT, "c1", 2, "assigned");
 	assert_int_equal(store_pending(f->st), 3);
 	run_until(f, NULL, 3);
 
@@ -223,19 +264,20 @@ static void test_one_turn_is_one_call(void **state)
 
 	const char *ck = key("contact:c1");
 	assert_string_equal(harness_hget(f->h, ck, "state"), "assigned");
+	assert_string_equal(harness_hget(f->h, ck, "event_seq"), "2");
 	redisReply *r = redisCommand(harness_redis(f->h), "HGET %s payload", ck);
 	assert_int_equal(r->type, REDIS_REPLY_STRING);
 	assert_int_equal(r->len, 3);
 	assert_memory_equal(r->str, "\x01\x00\x02", 3);
 	freeReplyObject(r);
-	/* The submitted event: the contact's fields but not its payload. */
+	/* The submitted event is exactly what the caller gave. */
 	r = redisCommand(harness_redis(f->h), "XRANGE %s - + COUNT 1", key("events"));
 	assert_int_equal(r->type, REDIS_REPLY_ARRAY);
 	assert_int_equal(r->elements, 1);
 	redisReply *ev = r->element[0]->element[1];
-	const char *want[] = { "event", "submitted", "contact", "c1", "state", "waiting", "queue", "q1" };
-	assert_int_equal(ev->elements, 8);
-	for (size_t i = 0; i < 8; i++)
+	const char *want[] = { "event", "submitted", "contact", "c1", "queue", "q1" };
+	assert_int_equal(ev->elements, 6);
+	for (size_t i = 0; i < 6; i++)
 		assert_string_equal(ev->element[i]->str, want[i]);
 	freeReplyObject(r);
 	assert_null(harness_hget(f->h, key("contact:c2"), "state"));
@@ -243,6 +285,11 @@ static void test_one_turn_is_one_call(void **state)
 	assert_int_equal(harness_redis_int(f->h, "ZCARD %s", key("queue:q1")), 0);
 	assert_int_equal(harness_redis_int(f->h, "XLEN %s", key("events")), 2);
 	assert_int_equal(harness_redis_int(f->h, "TTL %s", key("ext:gw:e1")) > 0, 1);
+	/* one batch applied: the counter says so */
+	redisReply *c = redisCommand(harness_redis(f->h), "GET %s", key("commits"));
+	assert_int_equal(c->type, REDIS_REPLY_STRING);
+	assert_string_equal(c->str, "1");
+	freeReplyObject(c);
 	harness_passed(f->h);
 }
 
@@ -251,9 +298,10 @@ static void test_batch_is_cut_at_its_cap(void **state)
 	struct fixture *f = *state;
 	char id[32];
 
+	/* agents' hashes may be new at their first transition */
 	for (int i = 0; i < MAX_OPS; i++) {
 		snprintf(id, sizeof id, "w%d", i);
-		write_state(f, i, id, "waiting");
+		write_state(f, i, STORE_AGENT, id, 1, "available");
 	}
 	run_until(f, NULL, MAX_OPS);
 
@@ -263,7 +311,7 @@ static void test_batch_is_cut_at_its_cap(void **state)
 		assert_int_equal(f->err[i], 0);
 	}
 	assert_int_equal(batches_sent(f), (MAX_OPS + STORE_BATCH_MAX_OPS - 1) / STORE_BATCH_MAX_OPS);
-	assert_string_equal(harness_hget(f->h, key("contact:w599"), "state"), "waiting");
+	assert_string_equal(harness_hget(f->h, key("agent:w599"), "state"), "available");
 	assert_int_equal(harness_redis_int(f->h, "XLEN %s", key("events")), MAX_OPS);
 	harness_passed(f->h);
 }
@@ -274,7 +322,7 @@ static void test_a_fenced_batch_changes_nothing(void **state)
 
 	/* Another daemon took over: the epoch moved on. */
 	harness_redis_int(f->h, "INCR %s", key("epoch"));
-	write_state(f, 0, "f1", "assigned");
+	write_state(f, 0, STORE_AGENT, "f1", 1, "available");
 	submit(f, 1, "f2", "e-f2");
 	run_until(f, NULL, 2);
 
@@ -283,52 +331,128 @@ static void test_a_fenced_batch_changes_nothing(void **state)
 	assert_int_equal(f->err[1], SB_ERR_NOT_LEADER);
 	assert_true(f->fenced);
 	assert_string_equal(store_epoch(f->st), "0");
-	assert_int_equal(harness_redis_int(f->h, "EXISTS %s", key("contact:f1")), 0);
+	assert_int_equal(harness_redis_int(f->h, "EXISTS %s", key("agent:f1")), 0);
 	assert_int_equal(harness_redis_int(f->h, "EXISTS %s", key("contact:f2")), 0);
 	assert_int_equal(harness_redis_int(f->h, "EXISTS %s", key("ext:gw:e-f2")), 0);
 	assert_int_equal(harness_redis_int(f->h, "EXISTS %s", key("events")), 0);
+	/* and nothing more is taken */
+	assert_int_equal(store_pending(f->st), 0);
 	harness_passed(f->h);
 }
 
-/* An operation that fails (its key holds the wrong type) fails alone; the
- * rest of its batch lands. */
-static void test_a_failing_operation_fails_alone(void **state)
+/* A transition sent again (its first answer was lost with a connection) is
+ * answered as done and recorded once: one event. */
+static void test_a_repeated_write_lands_once(void **state)
 {
 	struct fixture *f = *state;
 
-	harness_redis_int(f->h, "SET %s not-a-hash", key("contact:bad"));
-	write_state(f, 0, "ok1", "assigned");
-	write_state(f, 1, "bad", "assigned");
-	write_state(f, 2, "ok2", "assigned");
+	submit(f, 0, "c1", "e1");
+	write_state(f, 1, STORE_CONTACT, "c1", 2, "offered");
+	write_state(f, 2, STORE_CONTACT, "c1", 2, "offered");
 	run_until(f, NULL, 3);
 
-	assert_int_equal(f->answered, 3);
-	assert_int_equal(f->err[0], 0);
-	assert_int_equal(f->err[1], SB_ERR_INTERNAL);
-	assert_int_equal(f->err[2], 0);
-	assert_int_equal(batches_sent(f), 1);
-	assert_false(f->fenced);
-	assert_string_equal(harness_hget(f->h, key("contact:ok1"), "state"), "assigned");
-	assert_string_equal(harness_hget(f->h, key("contact:ok2"), "state"), "assigned");
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(f->err[i], 0);
+	assert_string_equal(harness_hget(f->h, key("contact:c1"), "event_seq"), "2");
+	assert_int_equal(harness_redis_int(f->h, "XLEN %s", key("events")), 2);
 	harness_passed(f->h);
 }
 
-/* Before 0.2 the external-id key was a hash {contact: id}; a retry of such
- * a submit after an upgrade is still recognised. */
-static void test_external_id_in_the_old_layout(void **state)
+/* Redis refusing writes (maxmemory reached): they are not answered, not
+ * dropped and not applied out of order; once Redis takes writes again they
+ * all land, in order, and only then are they answered. */
+static void test_refused_writes_are_kept_in_order(void **state)
+{
+	struct fixture *f = *state;
+	char id[16];
+
+	harness_redis_int(f->h, "CONFIG SET maxmemory 1");
+	for (int i = 0; i < 100; i++) {
+		snprintf(id, sizeof id, "r%d", i % 3);
+		write_state(f, i, STORE_AGENT, id, (uint32_t)(i / 3 + 1), i % 2 ? "break" : "available");
+	}
+	run_for(f, NULL, 0, 800);
+	assert_int_equal(f->answered, 0);
+	assert_int_equal(f->state, STORE_REFUSING);
+	assert_int_equal(harness_redis_int(f->h, "EXISTS %s", key("agent:r0")), 0);
+	/* a submit is refused at once while Redis refuses writes */
+	struct store_field fields[] = { { "state", "waiting", 0 } };
+	struct store_submit s = { .contact_id = "x", .gateway_id = "gw", .external_id = "x",
+				  .queue = "q1", .fields = fields, .n_fields = 1 };
+	assert_int_equal(store_submit(f->st, &s, on_submitted, tag(f, 200)),
+			 SB_ERR_STORE_UNAVAILABLE);
+
+	harness_redis_int(f->h, "CONFIG SET maxmemory 0");
+	run_until(f, NULL, 100);
+	assert_int_equal(f->answered, 100);
+	for (int i = 0; i < 100; i++) {
+		assert_int_equal(f->order[i], i);
+		assert_int_equal(f->err[i], 0);
+	}
+	assert_true(f->ready);
+	/* the last transition of each agent is what Redis holds */
+	assert_string_equal(harness_hget(f->h, key("agent:r0"), "event_seq"), "34");
+	assert_string_equal(harness_hget(f->h, key("agent:r0"), "state"), "break");
+	assert_int_equal(harness_redis_int(f->h, "XLEN %s", key("events")), 100);
+	harness_passed(f->h);
+}
+
+/* A transition whose predecessor Redis does not hold means Redis lost data:
+ * the owner is asked for its state, which goes in first, and the write is
+ * then a repeat. */
+static void test_a_missing_predecessor_is_a_loss(void **state)
 {
 	struct fixture *f = *state;
 
-	harness_redis_int(f->h, "HSET %s contact c-old", key("ext:gw:e-old"));
-	harness_redis_int(f->h, "HSET %s queue q-old state waiting", key("contact:c-old"));
-	submit(f, 0, "c-new", "e-old");
+	f->put_on_loss = true;
+	write_state(f, 0, STORE_CONTACT, "c1", 2, "offered");
 	run_until(f, NULL, 1);
 
+	assert_int_equal(f->answered, 1);
 	assert_int_equal(f->err[0], 0);
-	assert_false(f->created[0]);
-	assert_string_equal(f->dup_of[0], "c-old");
-	assert_string_equal(f->dup_queue, "q-old");
-	assert_int_equal(harness_redis_int(f->h, "EXISTS %s", key("contact:c-new")), 0);
+	assert_int_equal(f->losses, 1);
+	assert_non_null(strstr(f->lost_why, "predecessor"));
+	/* the put, whole: payload, queue entry, open set, external id */
+	assert_string_equal(harness_hget(f->h, key("contact:c1"), "state"), "waiting");
+	assert_string_equal(harness_hget(f->h, key("contact:c1"), "event_seq"), "2");
+	assert_int_equal(harness_redis_int(f->h, "SISMEMBER %s c1", key("open")), 1);
+	assert_int_equal(harness_redis_int(f->h, "ZCARD %s", key("queue:q1")), 1);
+	assert_int_equal(harness_redis_int(f->h, "EXISTS %s", key("ext:gw:e1")), 1);
+	assert_true(f->ready);
+	harness_passed(f->h);
+}
+
+/* FLUSHALL: the next batch finds its epoch gone. The owner's state goes
+ * back, then the epoch, the counter and the lease, then the write. */
+static void test_a_flushed_redis_is_put_back(void **state)
+{
+	struct fixture *f = *state;
+	const char *epoch = harness_printf(f->h, "%s", store_epoch(f->st));
+
+	submit(f, 0, "c1", "e1");
+	run_until(f, NULL, 1);
+	harness_redis_int(f->h, "FLUSHALL");
+	f->put_on_loss = true;
+	write_state(f, 1, STORE_CONTACT, "c1", 3, "offered");
+	run_until(f, NULL, 2);
+
+	assert_int_equal(f->err[1], 0);
+	assert_int_equal(f->losses, 1);
+	assert_non_null(strstr(f->lost_why, "LOST"));
+	assert_string_equal(harness_hget(f->h, key("contact:c1"), "state"), "offered");
+	assert_string_equal(harness_hget(f->h, key("contact:c1"), "event_seq"), "3");
+	assert_string_equal(harness_hget(f->h, key("contact:c1"), "queue"), "q1");
+	redisReply *r = redisCommand(harness_redis(f->h), "GET %s", key("epoch"));
+	assert_string_equal(r->str, epoch);
+	freeReplyObject(r);
+	r = redisCommand(harness_redis(f->h), "GET %s", key("leader"));
+	assert_int_equal(r->type, REDIS_REPLY_STRING);
+	freeReplyObject(r);
+	/* noticed once: the next writes just land */
+	write_state(f, 2, STORE_CONTACT, "c1", 4, "assigned");
+	run_until(f, NULL, 3);
+	assert_int_equal(f->err[2], 0);
+	assert_int_equal(f->losses, 1);
 	harness_passed(f->h);
 }
 
@@ -338,8 +462,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_one_turn_is_one_call, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_batch_is_cut_at_its_cap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_a_fenced_batch_changes_nothing, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_a_failing_operation_fails_alone, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_external_id_in_the_old_layout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_repeated_write_lands_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refused_writes_are_kept_in_order, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_a_missing_predecessor_is_a_loss, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_a_flushed_redis_is_put_back, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
