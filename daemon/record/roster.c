@@ -1,6 +1,7 @@
 /* Roster definitions: see roster.h. */
-#include "admin/roster.h"
+#include "record/roster.h"
 
+#include <event2/buffer.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -268,6 +269,21 @@ void roster_agent_write(struct json_out *j, const struct roster_agent *a)
 		json_str(j, a->queues[i]);
 	json_arr_close(j);
 	json_obj_close(j);
+}
+
+char *roster_agent_json(const struct roster_agent *a)
+{
+	struct evbuffer *b = evbuffer_new();
+	struct json_out j;
+
+	json_init(&j, b);
+	roster_agent_write(&j, a);
+	size_t n = evbuffer_get_length(b);
+	char *out = xmalloc(n + 1);
+	evbuffer_remove(b, out, n);
+	out[n] = '\0';
+	evbuffer_free(b);
+	return out;
 }
 
 void roster_agent_def(const struct roster_agent *a, struct engine_agent_def *d,

@@ -10,8 +10,8 @@
  *
  * Owner: each function returning a struct roster_agent * hands the caller a
  * new one, released with roster_agent_free. */
-#ifndef SB_ADMIN_ROSTER_H
-#define SB_ADMIN_ROSTER_H
+#ifndef SB_RECORD_ROSTER_H
+#define SB_RECORD_ROSTER_H
 
 #include <stddef.h>
 
@@ -54,6 +54,8 @@ struct roster_agent *roster_agent_from_json(const struct jv *obj, const struct r
 struct roster_agent *roster_agent_parse(const char *json, size_t len, char *err, size_t errlen);
 /* Writes the stored form as one JSON object. */
 void roster_agent_write(struct json_out *j, const struct roster_agent *a);
+/* The same as a string (free()): the agent hash's `roster` field. */
+char *roster_agent_json(const struct roster_agent *a);
 /* Fills d from a; skills must have room for a->n_skills entries. d points
  * into a and skills. */
 void roster_agent_def(const struct roster_agent *a, struct engine_agent_def *d,
