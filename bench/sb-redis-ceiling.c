@@ -4,9 +4,8 @@
  *
  * It drives the daemon's own store (daemon/store/) so the batches, keys,
  * argument counts and field sets are the daemon's by construction: per
- * contact one `submit` and the `offered`, `assigned` and `completed` writes
- * with the fields sink.c writes (including event_seq and event_id), and a
- * protobuf-sized payload. Each connection is one store that takes the
+ * contact one `submit` and the `offered`, `assigned` and `completed` writes,
+ * encoded by the daemon's record module, with a payload of --payload-bytes. Each connection is one store that takes the
  * leader lease for its own site (the fencing check runs in every batch, as
  * in production) and keeps --depth contacts in flight, the four operations
  * of a contact asked for back to back; the store groups what is asked in
@@ -30,6 +29,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "record/record.h"
 #include "util/err.h"
 #include "util/log.h"
 #include "store/store.h"
@@ -57,6 +57,10 @@ struct bench {
 	uint64_t max_contacts; /* 0: until the duration ends */
 	size_t payload_bytes;
 	char *payload;
+	/* The SubmitContact every contact carries: an attribute of
+	 * payload_bytes bytes, as a gateway's would be. */
+	Switchboard__V1__SubmitContact msg;
+	Switchboard__V1__SubmitContact__AttributesEntry attr, *attrs[1];
 	char tag[16]; /* the start time in base 36, like the daemon's contact ids: a
 		       * second run on the same Redis makes new contacts, not duplicates */
 	struct conn *conns;
@@ -176,103 +180,58 @@ static void on_submitted(void *arg, int err, const struct store_submit_result *r
 		c->b->errors++;
 }
 
-/* Sends submit, offered, assigned, completed for one new contact, with the
- * field lists of gateway.c and sink.c (values of realistic lengths). */
+/* Sends submit, offered, assigned, completed for one new contact, each
+ * encoded by the daemon's record module from the engine's view of the
+ * contact at that step (values of realistic lengths). */
 static void contact_send(struct conn *c)
 {
 	struct bench *b = c->b;
 	uint64_t n = c->next++;
-	char id[48], ext[48], agent[24], offer[48], ts[24], deadline[24], expires[24];
-	char seq[8], evid[64];
+	char id[48], ext[48], agent[24], offer[48];
 	int64_t now = wall_ms();
+	struct record_submit rs;
+	struct record_write rw;
 
 	snprintf(id, sizeof id, "c-%s-%" PRIu64, b->tag, n);
 	snprintf(ext, sizeof ext, "ext-%s-%d-%" PRIu64, b->tag, c->index, n);
 	snprintf(agent, sizeof agent, "agent-%03" PRIu64, n % 1000);
 	snprintf(offer, sizeof offer, "o-%s-%" PRIu64, b->tag, n);
-	snprintf(ts, sizeof ts, "%" PRId64, now);
-	snprintf(deadline, sizeof deadline, "%" PRId64, now + 30000);
-	snprintf(expires, sizeof expires, "%" PRId64, now + 15000);
-
-	struct store_field sf[] = {
-		{ "id", id, 0 },		{ "gateway", "gw1", 0 },
-		{ "external_id", ext, 0 },	{ "channel", "chat", 0 },
-		{ "queue", "chat-q", 0 },	{ "tier", "standard", 0 },
-		{ "priority", "0", 0 },		{ "arrived_ms", ts, 0 },
-		{ "deadline_ms", deadline, 0 }, { "state", "waiting", 0 },
-		{ "agent", "", 0 },		{ "entered_ms", ts, 0 },
-		{ "event_seq", "1", 0 },
-	};
-	struct store_submit sub = {
-		.contact_id = id, .gateway_id = "gw1", .external_id = ext, .queue = "chat-q",
-		.deadline_ms = now + 30000, .fields = sf, .n_fields = sizeof sf / sizeof *sf,
-		.payload = b->payload, .payload_len = b->payload_bytes,
-	};
-	if (store_submit(c->st, &sub, on_submitted, c) != 0) {
+	b->msg.external_id = ext;
+	struct record_data *data = record_data_new(&b->msg, "g-1", "chat-q");
+	data->seq = 1;
+	record_submit(&rs, id, "gw1", &b->msg, data, SB_CH_CHAT, "chat-q", now, now + 30000);
+	if (store_submit(c->st, &rs.s, on_submitted, c) != 0) {
+		record_data_free(NULL, data);
 		b->errors++;
 		return;
 	}
 	b->started++;
 	c->inflight++;
 
-	/* offered (sink_on_offer + sink_write's event_seq / event_id) */
-	snprintf(seq, sizeof seq, "2");
-	snprintf(evid, sizeof evid, "%s/2", id);
-	struct store_field of[] = {
-		{ "state", "offered", 0 }, { "agent", agent, 0 },     { "offer_id", offer, 0 },
-		{ "offer_expires_ms", expires, 0 }, { "updated_ms", ts, 0 }, { "event_seq", seq, 0 },
+	struct engine_contact_view v = {
+		.id = id, .gateway_id = "gw1", .external_id = ext, .queue = "chat-q",
+		.customer_tier = "standard", .channel = SB_CH_CHAT, .state = CONTACT_OFFERED,
+		.arrived_ms = now, .deadline_ms = now + 30000, .sla_ms = 30000,
+		.agent_id = agent, .offer_id = offer, .offer_expires_ms = now + 15000,
+		.assigned_ms = now, .user = data,
 	};
-	struct store_field oe[] = {
-		{ "event", "offered", 0 }, { "contact", id, 0 }, { "agent", agent, 0 },
-		{ "offer_id", offer, 0 },  { "event_id", evid, 0 },
-	};
-	struct store_write w = {
-		.kind = STORE_CONTACT, .id = id, .queue = "chat-q", .zop = STORE_ZNONE,
-		.fields = of, .n_fields = sizeof of / sizeof *of,
-		.event = oe, .n_event = sizeof oe / sizeof *oe,
-	};
-	if (store_write(c->st, &w, on_written, c) != 0)
+	record_offered(&rw, &v, now);
+	if (store_write(c->st, &rw.w, on_written, c) != 0)
 		b->errors++;
-
-	/* assigned (sink_on_assigned) */
-	snprintf(seq, sizeof seq, "3");
-	snprintf(evid, sizeof evid, "%s/3", id);
-	struct store_field af[] = {
-		{ "state", "assigned", 0 }, { "agent", agent, 0 },     { "offer_id", "", 0 },
-		{ "assigned_ms", ts, 0 },   { "updated_ms", ts, 0 },   { "event_seq", seq, 0 },
-	};
-	struct store_field ae[] = {
-		{ "event", "assigned", 0 }, { "contact", id, 0 }, { "agent", agent, 0 },
-		{ "waited_ms", "3", 0 },    { "sla_met", "1", 0 }, { "event_id", evid, 0 },
-	};
-	w = (struct store_write){
-		.kind = STORE_CONTACT, .id = id, .queue = "chat-q", .zop = STORE_ZREM,
-		.fields = af, .n_fields = sizeof af / sizeof *af,
-		.event = ae, .n_event = sizeof ae / sizeof *ae,
-	};
-	if (store_write(c->st, &w, on_written, c) != 0)
+	record_write_done(&rw);
+	v.state = CONTACT_ASSIGNED;
+	v.offer_id = NULL;
+	record_assigned(&rw, &v, 3, true, now);
+	if (store_write(c->st, &rw.w, on_written, c) != 0)
 		b->errors++;
-
-	/* completed (sink_on_completed): closes the contact, hash expires */
-	snprintf(seq, sizeof seq, "4");
-	snprintf(evid, sizeof evid, "%s/4", id);
-	struct store_field cf[] = {
-		{ "state", "completed", 0 }, { "disposition", "resolved", 0 },
-		{ "completed_ms", ts, 0 },   { "updated_ms", ts, 0 }, { "event_seq", seq, 0 },
-	};
-	struct store_field ce[] = {
-		{ "event", "completed", 0 },	{ "contact", id, 0 },	 { "agent", agent, 0 },
-		{ "disposition", "resolved", 0 }, { "handle_ms", "5", 0 }, { "event_id", evid, 0 },
-	};
-	w = (struct store_write){
-		.kind = STORE_CONTACT, .id = id, .zop = STORE_ZNONE,
-		.expire_s = 86400, .closes = true, .fields = cf, .n_fields = sizeof cf / sizeof *cf,
-		.event = ce, .n_event = sizeof ce / sizeof *ce,
-	};
-	if (store_write(c->st, &w, on_completed, c) != 0) {
+	record_write_done(&rw);
+	record_completed(&rw, &v, "resolved", 5, 86400, now);
+	if (store_write(c->st, &rw.w, on_completed, c) != 0) {
 		b->errors++;
 		c->inflight--;
 	}
+	record_write_done(&rw);
+	record_data_free(NULL, data);
 }
 
 static void conn_fill(struct conn *c)
@@ -317,7 +276,8 @@ static void bench_go(struct bench *b)
 		conn_fill(&b->conns[i]);
 }
 
-static void on_lease(void *arg, int err, enum store_lease_status status, const char *info)
+static void on_lease(void *arg, int err, enum store_lease_status status, const char *info,
+		     int64_t epoch)
 {
 	struct conn *c = arg;
 	struct bench *b = c->b;
@@ -340,7 +300,7 @@ static void on_state(void *ctx, enum store_state state)
 {
 	struct conn *c = ctx;
 	if (state == STORE_READY && !c->leading) {
-		if (store_lease(c->st, "ceiling", 600000, "ceiling - -", on_lease, c) != 0) {
+		if (store_lease(c->st, "ceiling", 600000, "ceiling - -", 0, on_lease, c) != 0) {
 			c->b->exit_code = 1;
 			event_base_loopbreak(c->b->base);
 		}
@@ -428,9 +388,19 @@ int main(int argc, char **argv)
 			b.tag[i] = rev[n - 1 - i];
 		b.tag[n] = '\0';
 	}
-	b.payload = xmalloc(b.payload_bytes);
+	b.payload = xmalloc(b.payload_bytes + 1);
 	for (size_t i = 0; i < b.payload_bytes; i++)
 		b.payload[i] = (char)('a' + i % 26);
+	b.payload[b.payload_bytes] = '\0';
+	switchboard__v1__submit_contact__init(&b.msg);
+	switchboard__v1__submit_contact__attributes_entry__init(&b.attr);
+	b.attr.key = "note";
+	b.attr.value = b.payload;
+	b.attrs[0] = &b.attr;
+	b.msg.attributes = b.attrs;
+	b.msg.n_attributes = 1;
+	b.msg.channel = SWITCHBOARD__V1__CHANNEL__CHANNEL_CHAT;
+	b.msg.queue = "chat-q";
 	b.base = event_base_new();
 	if (b.base == NULL) {
 		fprintf(stderr, "sb-redis-ceiling: event_base_new failed\n");
@@ -447,8 +417,10 @@ int main(int argc, char **argv)
 			.address = b.redis, .site = c->site, .connect_timeout_ms = 2000,
 			.command_timeout_ms = 30000, .reconnect_max_ms = 1000,
 			.events_maxlen = 1000000, .idempotency_ttl_s = 86400,
+			.seq_field = record_seq_field,
 		};
-		c->st = store_new(b.base, &sc, on_state, c);
+		struct store_hooks hooks = { .state = on_state, .ctx = c };
+		c->st = store_new(b.base, &sc, &hooks);
 		store_start(c->st);
 	}
 

@@ -7,26 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "admin/admin.h"
 #include "config/config.h"
 #include "engine/engine.h"
+#include "router/router.h"
 #include "util/err.h"
 #include "util/log.h"
-#include "routing.h"
-#include "server.h"
-#include "session/contactinfo.h"
-#include "sink.h"
 #include "util/xalloc.h"
-
-/* The state being moved into the new engine. */
-struct reload_move {
-	struct server *srv;
-	struct engine *from, *to;
-	int64_t now;
-	size_t contacts;
-	const char *failed; /* first refusal; the reload is abandoned */
-	char why[256];
-};
 
 /* Keys the running daemon cannot change without a restart: the new
  * configuration takes the running values (and the operator a warning). */
@@ -108,99 +94,13 @@ static size_t reload_draining(const struct sb_config *running, const struct sb_c
 	return u.n;
 }
 
-/* Agents the new roster drops: refused while they hold contacts. */
-struct reload_roster_check {
-	const struct engine *to;
-	const char *refused;
-};
-
-static void reload_check_holder(void *arg, const struct engine_contact_view *c)
+int reload_config(struct sb_config *running, struct router *r, struct sb_config **installed)
 {
-	struct reload_roster_check *rc = arg;
-
-	if (rc->refused == NULL && c->agent_id != NULL && engine_agent(rc->to, c->agent_id) == NULL)
-		rc->refused = c->agent_id;
-}
-
-struct reload_wrapup {
-	struct engine *to;
-	const char *agent_id;
-};
-
-static void reload_move_wrapup(void *arg, enum sb_channel ch, int64_t until)
-{
-	struct reload_wrapup *w = arg;
-	engine_restore_wrapup(w->to, w->agent_id, ch, until);
-}
-
-static void reload_move_agent(void *arg, const struct engine_agent_view *a)
-{
-	struct reload_move *m = arg;
-
-	if (m->failed != NULL || !a->logged_in || engine_agent(m->to, a->id) == NULL)
-		return;
-	engine_restore_agent(m->to, a->id, a->state, a->reason, a->state_since_ms, m->now);
-	/* A slot in wrap-up stays taken until the same moment. */
-	struct reload_wrapup w = { m->to, a->id };
-	engine_agent_each_wrapup(m->from, a->id, reload_move_wrapup, &w);
-	/* Connected: routable again at once (restored agents start detached). */
-	if (!a->detached)
-		engine_agent_attach(m->to, a->id, m->now);
-}
-
-static void reload_move_contact(void *arg, const struct engine_contact_view *c)
-{
-	struct reload_move *m = arg;
-	const struct contact_payload *p = c->user;
-	struct engine_skill_req skills[CONTACTINFO_MAX_SKILLS];
-	struct engine_submit in;
-	const char *why = NULL;
-
-	if (m->failed != NULL)
-		return;
-	/* The new engine gets its own copy; the old one frees its own. */
-	Switchboard__V1__SubmitContact *msg = contactinfo_message(p);
-	if (msg == NULL) {
-		snprintf(m->why, sizeof m->why, "contact %s: its payload cannot be decoded", c->id);
-		m->failed = m->why;
-		return;
-	}
-	struct contact_payload *copy = contactinfo_payload_copy(p);
-	contactinfo_engine_in(msg, c->queue, c->channel, skills, &in);
-	in.id = c->id;
-	in.gateway_id = c->gateway_id;
-	in.arrived_ms = c->arrived_ms;
-	in.deadline_ms = c->deadline_ms;
-	in.user = copy;
-	struct engine_restore r = {
-		.submit = &in,
-		.entered_ms = engine_contact_entered_ms(m->from, c->id),
-		.sla_breached = c->sla_breached,
-		.agent_id = c->state == CONTACT_ASSIGNED ? c->agent_id : NULL,
-		.assigned_ms = c->assigned_ms,
-		.offer_agent_id = c->state == CONTACT_OFFERED ? c->agent_id : NULL,
-		.offer_id = c->offer_id,
-		.offer_expires_ms = c->offer_expires_ms,
-	};
-	int rc = engine_restore_contact(m->to, &r, m->now, &why);
-	switchboard__v1__submit_contact__free_unpacked(msg, NULL);
-	if (rc != 0) {
-		contactinfo_free(NULL, copy);
-		snprintf(m->why, sizeof m->why, "contact %s (queue %s) cannot move: %s", c->id,
-			 c->queue, why ? why : sb_err_name(rc));
-		m->failed = m->why;
-		return;
-	}
-	m->contacts++;
-}
-
-int reload_config(struct server *srv)
-{
-	const struct sb_config *running = server_config(srv);
-	struct engine *from = server_engine(srv);
+	const struct engine *from = router_engine(r);
 	struct config_errors errs = { 0 };
 	struct sb_config *fresh = NULL;
 
+	*installed = NULL;
 	log_info("reload: reading %s", running->path);
 	if (config_load(running->path, &fresh, &errs) != 0) {
 		for (size_t i = 0; i < errs.n; i++)
@@ -209,59 +109,25 @@ int reload_config(struct server *srv)
 		config_errors_clear(&errs);
 		return SB_ERR_CONFIG;
 	}
-	reload_keep_fixed(fresh, server_config_mutable(srv));
+	reload_keep_fixed(fresh, running);
 
 	const struct sb_queue_conf **draining =
 		xcalloc(running->n_queues ? running->n_queues : 1, sizeof *draining);
 	size_t n_draining = reload_draining(running, fresh, from, draining);
-	const char *why = NULL;
-	struct engine *to = server_engine_build(srv, fresh, draining, n_draining, &why);
-	if (to == NULL) {
-		log_error("reload refused: %s; the running configuration stays", why);
-		free(draining);
-		config_free(fresh);
-		return SB_ERR_CONFIG;
-	}
-	/* Roster changes made over the admin API win over the file. */
-	int arc = admin_roster_reapply(server_admin(srv), to, &why);
-	struct reload_roster_check rc = { .to = to };
-	if (arc == 0)
-		engine_each_contact(from, reload_check_holder, &rc);
-	if (arc != 0 || rc.refused != NULL) {
-		if (arc != 0)
-			log_error("reload refused: the admin API's roster changes do not apply: %s; "
-				  "the running configuration stays",
-				  why);
-		else
-			log_error("reload refused: agent %s is removed from the roster but holds "
-				  "contacts; let it complete them first. The running configuration "
-				  "stays",
-				  rc.refused);
-		engine_free(to);
-		free(draining);
-		config_free(fresh);
-		return SB_ERR_CONFLICT;
-	}
-	struct reload_move m = { .srv = srv, .from = from, .to = to, .now = server_now_ms(srv) };
-	engine_each_agent(from, reload_move_agent, &m);
-	engine_each_contact(from, reload_move_contact, &m);
-	if (m.failed != NULL) {
-		log_error("reload refused: %s; the running configuration stays", m.failed);
-		engine_free(to);
-		free(draining);
-		config_free(fresh);
-		return SB_ERR_CONFLICT;
-	}
-	engine_restore_finish(to, m.now);
-	engine_adopt_stats(to, from);
 	for (size_t i = 0; i < n_draining; i++)
 		log_warnx("reload: queue %s is no longer configured; it serves the %u contact(s) it "
 			  "holds and takes no new ones",
 			  draining[i]->name, engine_queue_waiting(from, draining[i]->name));
+	const char *why = NULL;
+	int rc = router_reload(r, fresh, draining, n_draining, &why);
 	free(draining);
-	log_info("reload: applied %s: %zu queues, %zu agents, %zu contacts carried over",
-		 fresh->path, fresh->n_queues, fresh->n_agents, m.contacts);
-	server_install(srv, fresh, to);
-	admin_roster_reset(server_admin(srv), fresh);
+	if (rc != 0) {
+		log_error("reload refused: %s; the running configuration stays", why);
+		config_free(fresh);
+		return rc;
+	}
+	log_info("reload: applied %s: %zu queues, %zu agents", fresh->path, fresh->n_queues,
+		 fresh->n_agents);
+	*installed = fresh;
 	return 0;
 }

@@ -3,8 +3,8 @@
  * connection, an invalid one is refused with its errors logged and the old
  * one kept.
  *
- * Applying builds a new engine from the new configuration and moves the live
- * state into it — every contact where it stands (waiting in its place,
+ * Applying (router_reload) builds a new engine from the new configuration and
+ * moves the live state into it — every contact where it stands (waiting in its place,
  * offered under the same offer id and expiry, held by its agent), every
  * agent's presence and state, each queue's SLA figures — then swaps it in.
  * A queue the new file removes keeps serving the contacts it holds (no new
@@ -14,9 +14,13 @@
 #ifndef SB_RELOAD_H
 #define SB_RELOAD_H
 
-struct server;
+struct router;
+struct sb_config;
 
-/* Returns 0 when the new configuration is in force. */
-int reload_config(struct server *srv);
+/* Reads running's file again and applies it to r. Returns 0 when the new
+ * configuration is in force: *installed is it, the caller's now (running
+ * is no longer the router's and may be freed). Whatever a restart needs
+ * is taken from running (swapped, not copied). */
+int reload_config(struct sb_config *running, struct router *r, struct sb_config **installed);
 
 #endif

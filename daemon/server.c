@@ -7,165 +7,134 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "admin/admin.h"
 #include "config/config.h"
-#include "engine/engine.h"
-#include "util/err.h"
 #include "ha/leader.h"
 #include "ha/presence.h"
 #include "ha/recovery.h"
-#include "util/log.h"
+#include "record/record.h"
 #include "reload.h"
-#include "metrics.h"
-#include "routing.h"
+#include "router/router.h"
 #include "sdnotify.h"
 #include "security/tls.h"
+#include "session/deliver.h"
 #include "session/listener.h"
-#include "session/recent.h"
+#include "session/registry.h"
 #include "session/session.h"
-#include "sink.h"
 #include "store/store.h"
-#include "util/strmap.h"
+#include "util/err.h"
+#include "util/log.h"
 #include "util/xalloc.h"
 
-
-/* A gateway's live sessions, newest first. Owner: the gateways map. */
-struct gateway_sessions {
-	char *id;
-	struct session **v;
-	size_t n;
-};
-
-/* Open connections from one peer address. Owner: the addresses map; freed
- * when its count drops to zero. */
-struct server_address {
-	char *addr; /* the key */
-	size_t n;
+enum server_state {
+	SERVER_WAITING,    /* leading nothing, and no Redis to ask yet */
+	SERVER_STANDBY,    /* another daemon leads (or none known) */
+	SERVER_RECOVERING, /* a term started: loading the state from Redis */
+	SERVER_SERVING,    /* leading, state loaded: clients are served */
+	SERVER_STOPPING,
 };
 
 struct server {
-	struct sb_config *cfg;
+	enum server_state state;
+	struct sb_config *cfg; /* the configuration in force (a reload swaps it) */
 	struct event_base *base;
-	struct engine *engine;
 	struct store *store;
-	struct sink *sink;
+	struct router *router;
 	struct leader *leader;
 	struct presence *presence;
-	struct recent *recent;
+	struct registry *registry;
 	struct recovery *recovery; /* the current term's, until the next */
 	bool recovery_running;
-	bool check_invariants;
 	char *node_id;
-	unsigned engine_generation;
+	struct session_env senv;
 	struct listener *gateway_listener;
 	struct listener *agent_listener;
-	struct tls_server *gateway_tls, *agent_tls; /* NULL: that port is plain TCP */
 	struct admin *admin; /* the admin HTTP API and the metrics */
-	struct event *engine_timer;
 	struct event *sigterm_ev, *sigint_ev, *sighup_ev;
 	struct event *drain_timer;
 	struct sdnotify_loop *notify; /* NULL when not run by systemd */
 	int64_t drain_deadline;
-	struct strmap sessions; /* sid -> session */
-	struct strmap agents;   /* agent id -> session */
-	struct strmap gateways; /* gateway id -> gateway_sessions */
-	/* Open connections, counted for limits.*: every registered session,
-	 * from server_session_add to server_session_remove. */
-	struct strmap addresses; /* peer address without port -> server_address */
-	size_t n_conns[2];       /* by enum session_role */
-	uint64_t session_counter;
-	uint64_t contact_counter;
-	char boot[16]; /* base-36 start time: makes ids unique across restarts */
-	bool stopping;
 };
 
-int64_t server_now_ms(const struct server *srv)
+static const char *server_state_name(enum server_state st)
 {
-	struct timeval tv;
-	gettimeofday(&tv, NULL);
-	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+	switch (st) {
+	case SERVER_WAITING: return "waiting for redis";
+	case SERVER_STANDBY: return "standby";
+	case SERVER_RECOVERING: return "recovering";
+	case SERVER_SERVING: return "leader";
+	case SERVER_STOPPING: return "stopping";
+	}
+	return "?";
 }
 
-struct event_base *server_base(struct server *srv)
+/* The status line `systemctl status` shows; refreshed on each change and
+ * each tick of the notification timer. */
+static void server_notify_status(void *arg)
 {
-	return srv->base;
+	struct server *srv = arg;
+	size_t waiting = engine_waiting_count(router_engine(srv->router));
+
+	if (srv->state == SERVER_STOPPING)
+		sdnotify_status("draining, %zu store writes pending", store_pending(srv->store));
+	else if (store_state(srv->store) != STORE_READY)
+		sdnotify_status("store unavailable (%s), %zu waiting",
+				store_state_name(store_state(srv->store)), waiting);
+	else if (srv->state != SERVER_SERVING)
+		sdnotify_status("%s", server_state_name(srv->state));
+	else
+		sdnotify_status("routing, %zu waiting", waiting);
 }
 
-const struct sb_config *server_config(const struct server *srv)
+/* The one place the server changes state; clients are served only in
+ * SERVING. */
+static void server_set_state(struct server *srv, enum server_state st)
 {
-	return srv->cfg;
+	if (srv->state == st)
+		return;
+	log_debug("server: %s -> %s", server_state_name(srv->state), server_state_name(st));
+	srv->state = st;
+	router_set_serving(srv->router, st == SERVER_SERVING);
+	server_notify_status(srv);
 }
 
-struct engine *server_engine(struct server *srv)
+/* ---- what sessions and the admin API ask of the server ---------------------- */
+
+static const char *server_role_name(void *ctx)
 {
-	return srv->engine;
+	struct server *srv = ctx;
+
+	if (srv->state == SERVER_STANDBY && store_state(srv->store) != STORE_READY)
+		return "waiting for redis";
+	return server_state_name(srv->state);
 }
 
-struct store *server_store(struct server *srv)
+static const char *server_leader_address(void *ctx, bool gateway_port)
 {
-	return srv->store;
-}
-
-struct presence *server_presence(struct server *srv)
-{
-	return srv->presence;
-}
-
-struct recent *server_recent(struct server *srv)
-{
-	return srv->recent;
-}
-
-bool server_serving(const struct server *srv)
-{
-	return srv->leader != NULL && leader_role(srv->leader) == LEADER_LEADER && !srv->stopping;
-}
-
-const char *server_leader_address(const struct server *srv, bool gateway_port)
-{
+	struct server *srv = ctx;
 	return srv->leader ? leader_holder_address(srv->leader, gateway_port) : "";
 }
 
-const char *server_role_name(const struct server *srv)
-{
-	if (srv->stopping)
-		return "stopping";
-	if (srv->leader == NULL)
-		return "starting";
-	if (leader_role(srv->leader) == LEADER_STANDBY && store_state(srv->store) != STORE_READY)
-		return "waiting for redis";
-	return leader_role_name(leader_role(srv->leader));
-}
-
-struct tls_server *server_tls(struct server *srv, bool gateway_port)
-{
-	return gateway_port ? srv->gateway_tls : srv->agent_tls;
-}
+/* ---- TLS ------------------------------------------------------------------------- */
 
 /* Loads the TLS context of each port that has a certificate configured.
  * Returns 0, or -1 after logging which file failed and why. */
 static int server_tls_start(struct server *srv)
 {
 	const struct sb_config *cfg = srv->cfg;
+	const struct sb_tls_conf *confs[2] = { &cfg->gateway_tls, &cfg->agent_tls };
+	const char *names[2] = { "tls.gateway", "tls.agent" };
 	char err[512];
 
-	if (cfg->gateway_tls.cert_file != NULL) {
-		srv->gateway_tls = tls_server_new(&cfg->gateway_tls, cfg->tls_ciphers, cfg->path,
-						  err, sizeof err);
-		if (srv->gateway_tls == NULL) {
-			log_error("tls.gateway: %s", err);
-			return -1;
-		}
-	}
-	if (cfg->agent_tls.cert_file != NULL) {
-		srv->agent_tls = tls_server_new(&cfg->agent_tls, cfg->tls_ciphers, cfg->path, err,
-						sizeof err);
-		if (srv->agent_tls == NULL) {
-			log_error("tls.agent: %s", err);
+	for (int role = SESSION_GATEWAY; role <= SESSION_AGENT; role++) {
+		if (confs[role]->cert_file == NULL)
+			continue;
+		srv->senv.tls[role] = tls_server_new(confs[role], cfg->tls_ciphers, cfg->path, err,
+						     sizeof err);
+		if (srv->senv.tls[role] == NULL) {
+			log_error("%s: %s", names[role], err);
 			return -1;
 		}
 	}
@@ -177,296 +146,46 @@ static int server_tls_start(struct server *srv)
 static void server_tls_reload(struct server *srv)
 {
 	const struct sb_config *cfg = srv->cfg;
+	const struct sb_tls_conf *confs[2] = { &cfg->gateway_tls, &cfg->agent_tls };
+	const char *names[2] = { "tls.gateway", "tls.agent" };
 	char err[512];
-	bool ok = true;
+	bool ok = true, any = false;
 
-	if (srv->gateway_tls == NULL && srv->agent_tls == NULL)
-		return;
-	if (srv->gateway_tls != NULL &&
-	    tls_server_reload(srv->gateway_tls, &cfg->gateway_tls, cfg->tls_ciphers, cfg->path,
-			      err, sizeof err) != 0) {
-		log_error("tls.gateway: reload failed, keeping the old certificate: %s", err);
-		ok = false;
+	for (int role = SESSION_GATEWAY; role <= SESSION_AGENT; role++) {
+		if (srv->senv.tls[role] == NULL)
+			continue;
+		any = true;
+		if (tls_server_reload(srv->senv.tls[role], confs[role], cfg->tls_ciphers, cfg->path,
+				      err, sizeof err) != 0) {
+			log_error("%s: reload failed, keeping the old certificate: %s", names[role],
+				  err);
+			ok = false;
+		}
 	}
-	if (srv->agent_tls != NULL &&
-	    tls_server_reload(srv->agent_tls, &cfg->agent_tls, cfg->tls_ciphers, cfg->path, err,
-			      sizeof err) != 0) {
-		log_error("tls.agent: reload failed, keeping the old certificate: %s", err);
-		ok = false;
-	}
-	if (ok)
+	if (any && ok)
 		log_info("tls: certificates reloaded");
 }
 
-struct sink *server_sink(struct server *srv)
-{
-	return srv->sink;
-}
-
-struct admin *server_admin(struct server *srv)
-{
-	return srv->admin;
-}
-
-uint64_t server_next_session_number(struct server *srv)
-{
-	return ++srv->session_counter;
-}
-
-char *server_new_contact_id(struct server *srv)
-{
-	return xasprintf("c-%s-%" PRIu64, srv->boot, ++srv->contact_counter);
-}
-
-/* The address part of a peer as the listener renders it: "1.2.3.4:5678"
- * -> "1.2.3.4", "[::1]:5678" -> "[::1]", "unix" stays: all unix-socket
- * peers are one address. */
-static void server_peer_address(const char *peer, char *out, size_t len)
-{
-	const char *end = peer[0] == '[' ? strchr(peer, ']') : strrchr(peer, ':');
-	size_t n = strlen(peer);
-
-	if (end != NULL)
-		n = (size_t)(end - peer) + (peer[0] == '[');
-	snprintf(out, len, "%.*s", (int)n, peer);
-}
-
-/* Counts a session in or out of its role's and its address's totals. */
-static void server_count(struct server *srv, struct session *s, bool in)
-{
-	char key[64];
-	struct server_address *a;
-
-	server_peer_address(session_peer(s), key, sizeof key);
-	a = strmap_get(&srv->addresses, key);
-	if (in) {
-		srv->n_conns[session_role(s)]++;
-		metrics_connection(session_role(s), +1);
-		if (a == NULL) {
-			a = xcalloc(1, sizeof *a);
-			a->addr = xstrdup(key);
-			strmap_put(&srv->addresses, a->addr, a);
-		}
-		a->n++;
-		return;
-	}
-	srv->n_conns[session_role(s)]--;
-	metrics_connection(session_role(s), -1);
-	if (a != NULL && --a->n == 0) {
-		strmap_del(&srv->addresses, a->addr);
-		free(a->addr);
-		free(a);
-	}
-}
-
-void server_session_add(struct server *srv, struct session *s)
-{
-	strmap_put(&srv->sessions, session_id(s), s);
-	server_count(srv, s, true);
-}
-
-void server_session_remove(struct server *srv, struct session *s)
-{
-	if (strmap_get(&srv->sessions, session_id(s)) == s) {
-		strmap_del(&srv->sessions, session_id(s));
-		server_count(srv, s, false);
-	}
-}
-
-/* Turns a new session away when it takes its role or its address past a
- * limit. It is already counted, and stays counted until it is freed, just
- * after its Error is flushed (at most a second later). */
-static void server_check_limits(struct server *srv, struct session *s)
-{
-	const struct sb_config *cfg = srv->cfg;
-	enum session_role role = session_role(s);
-	int64_t max = role == SESSION_GATEWAY ? cfg->max_gateway_connections
-					      : cfg->max_agent_connections;
-	char key[64], why[160];
-	const struct server_address *a;
-
-	server_peer_address(session_peer(s), key, sizeof key);
-	a = strmap_get(&srv->addresses, key);
-	if ((int64_t)srv->n_conns[role] > max)
-		snprintf(why, sizeof why,
-			 "too many %s connections (limits.%s: %" PRId64 ")",
-			 role == SESSION_GATEWAY ? "gateway" : "agent",
-			 role == SESSION_GATEWAY ? "max_gateway_connections"
-						 : "max_agent_connections",
-			 max);
-	else if (a != NULL && (int64_t)a->n > cfg->max_connections_per_address)
-		snprintf(why, sizeof why,
-			 "too many connections from %s (limits.max_connections_per_address: %" PRId64
-			 ")",
-			 key, cfg->max_connections_per_address);
-	else
-		return;
-	session_refuse(s, why);
-}
-
-struct session *server_session(struct server *srv, const char *sid)
-{
-	return strmap_get(&srv->sessions, sid);
-}
-
-struct session *server_agent_session(struct server *srv, const char *agent_id)
-{
-	return strmap_get(&srv->agents, agent_id);
-}
-
-void server_agent_bind(struct server *srv, const char *agent_id, struct session *s)
-{
-	/* The key must outlive the entry: use the roster's copy of the id. */
-	const struct engine_agent_view *a = engine_agent(srv->engine, agent_id);
-	strmap_put(&srv->agents, a->id, s);
-}
-
-void server_agent_unbind(struct server *srv, const char *agent_id, struct session *s)
-{
-	if (strmap_get(&srv->agents, agent_id) == s)
-		strmap_del(&srv->agents, agent_id);
-}
-
-struct session *server_gateway_session(struct server *srv, const char *gateway_id)
-{
-	struct gateway_sessions *g = strmap_get(&srv->gateways, gateway_id);
-	return g && g->n ? g->v[0] : NULL;
-}
-
-void server_gateway_bind(struct server *srv, const char *gateway_id, struct session *s)
-{
-	struct gateway_sessions *g = strmap_get(&srv->gateways, gateway_id);
-
-	if (g == NULL) {
-		g = xcalloc(1, sizeof *g);
-		g->id = xstrdup(gateway_id);
-		strmap_put(&srv->gateways, g->id, g);
-	}
-	g->v = xreallocarray(g->v, g->n + 1, sizeof *g->v);
-	memmove(g->v + 1, g->v, g->n * sizeof *g->v);
-	g->v[0] = s;
-	g->n++;
-}
-
-void server_gateway_unbind(struct server *srv, const char *gateway_id, struct session *s)
-{
-	struct gateway_sessions *g = gateway_id ? strmap_get(&srv->gateways, gateway_id) : NULL;
-
-	for (size_t i = 0; g != NULL && i < g->n; i++)
-		if (g->v[i] == s) {
-			memmove(g->v + i, g->v + i + 1, (g->n - i - 1) * sizeof *g->v);
-			g->n--;
-			return;
-		}
-}
-
-static void server_on_engine_timer(evutil_socket_t fd, short what, void *arg)
-{
-	struct server *srv = arg;
-
-	engine_tick(srv->engine, server_now_ms(srv));
-	server_engine_touched(srv);
-}
-
-void server_engine_touched(struct server *srv)
-{
-	int64_t next = engine_next_wakeup(srv->engine);
-
-	if (next == INT64_MAX) {
-		evtimer_del(srv->engine_timer);
-		return;
-	}
-	int64_t in = next - server_now_ms(srv);
-	if (in < 0)
-		in = 0;
-	struct timeval tv = { in / 1000, (in % 1000) * 1000 };
-	evtimer_add(srv->engine_timer, &tv);
-}
+/* ---- connections ------------------------------------------------------------------ */
 
 static void server_on_gateway(void *arg, int fd, const char *peer)
 {
-	struct session *s = session_new(arg, fd, SESSION_GATEWAY, peer);
-	if (s != NULL)
-		server_check_limits(arg, s);
+	struct server *srv = arg;
+	session_new(&srv->senv, fd, SESSION_GATEWAY, peer);
 }
 
 static void server_on_agent(void *arg, int fd, const char *peer)
 {
-	struct session *s = session_new(arg, fd, SESSION_AGENT, peer);
-	if (s != NULL)
-		server_check_limits(arg, s);
-}
-
-/* Writes v in base 36: short, sortable-enough ids. */
-static void server_base36(uint64_t v, char *out, size_t len)
-{
-	char tmp[16];
-	size_t n = 0;
-
-	do {
-		tmp[n++] = "0123456789abcdefghijklmnopqrstuvwxyz"[v % 36];
-		v /= 36;
-	} while (v && n < sizeof tmp);
-	size_t i = 0;
-	for (; i < n && i + 1 < len; i++)
-		out[i] = tmp[n - 1 - i];
-	out[i] = '\0';
-}
-
-/* The status line `systemctl status` shows; refreshed on each store change
- * and each tick of the notification timer. */
-static void server_notify_status(void *arg)
-{
 	struct server *srv = arg;
-
-	if (srv->stopping)
-		sdnotify_status("draining, %zu store writes pending", store_pending(srv->store));
-	else if (store_state(srv->store) != STORE_READY)
-		sdnotify_status("store unavailable, %zu waiting", engine_waiting_count(srv->engine));
-	else
-		sdnotify_status("routing, %zu waiting", engine_waiting_count(srv->engine));
+	session_new(&srv->senv, fd, SESSION_AGENT, peer);
 }
 
-/* The engine routes only while this daemon leads and Redis can record its
- * decisions. */
-static void server_update_pause(struct server *srv)
+static void server_redirect_one(void *arg, struct session *s)
 {
-	bool run = store_state(srv->store) == STORE_READY && server_serving(srv);
-
-	engine_set_paused(srv->engine, !run, server_now_ms(srv));
-	server_engine_touched(srv);
+	session_redirect(s, 0);
 }
 
-struct engine *server_engine_build(struct server *srv, const struct sb_config *cfg,
-				   const struct sb_queue_conf *const *draining, size_t n_draining,
-				   const char **why)
-{
-	/* Offer ids carry the engine's generation: a reload's new engine must
-	 * not hand out an id the old one used. */
-	char prefix[32];
-	snprintf(prefix, sizeof prefix, "%s.%u", srv->boot, ++srv->engine_generation);
-	struct engine *e = routing_engine_new_draining(cfg, draining, n_draining, sink_ops(),
-						       srv->sink, prefix, srv->check_invariants,
-						       why);
-	if (e != NULL)
-		engine_set_paused(e, true, server_now_ms(srv));
-	return e;
-}
-
-/* A fresh, paused engine from the config: the start of a term, or standing
- * down, leaves nothing of the old routing state behind. */
-static int server_engine_reset(struct server *srv, const char **why)
-{
-	struct engine *e = server_engine_build(srv, srv->cfg, NULL, 0, why);
-	if (e == NULL)
-		return SB_ERR_CONFIG;
-	if (srv->engine != NULL) {
-		evtimer_del(srv->engine_timer);
-		engine_free(srv->engine);
-	}
-	srv->engine = e;
-	return 0;
-}
+/* ---- terms: leadership and recovery ---------------------------------------------- */
 
 static void server_recover(struct server *srv);
 
@@ -479,7 +198,7 @@ static void server_on_recovered(void *ctx, int err, const struct recovery_stats 
 	if (err != 0) {
 		/* Started again on a clean engine once the store is back. */
 		presence_clear(srv->presence);
-		server_engine_reset(srv, &why);
+		router_reset(srv->router, &why);
 		if (store_state(srv->store) == STORE_READY)
 			server_recover(srv);
 		return;
@@ -489,32 +208,39 @@ static void server_on_recovered(void *ctx, int err, const struct recovery_stats 
 		 st->waiting, st->requeued, st->assigned, st->agents, st->unroutable, st->missing,
 		 st->elapsed_ms);
 	leader_recovered(srv->leader);
-	server_update_pause(srv);
+	server_set_state(srv, SERVER_SERVING);
 }
 
 /* Loads the term's state from Redis (again, after a failed attempt). */
 static void server_recover(struct server *srv)
 {
-	if (srv->recovery_running || leader_role(srv->leader) != LEADER_RECOVERING)
+	if (srv->recovery_running || srv->state != SERVER_RECOVERING)
 		return;
 	recovery_free(srv->recovery);
 	srv->recovery_running = true;
-	srv->recovery = recovery_start(srv, server_on_recovered, srv);
+	srv->recovery =
+		recovery_start(srv->store, srv->router, srv->presence, server_on_recovered, srv);
 }
 
-static void server_on_term(void *ctx, const char *epoch)
+/* Forgets the routing state: a term ends, or starts from Redis. */
+static void server_forget(struct server *srv)
 {
-	struct server *srv = ctx;
 	const char *why = NULL;
 
 	presence_clear(srv->presence);
 	recovery_free(srv->recovery);
 	srv->recovery = NULL;
 	srv->recovery_running = false;
-	if (server_engine_reset(srv, &why) != 0) {
+	if (router_reset(srv->router, &why) != 0)
 		log_error("routing configuration refused: %s", why);
-		return;
-	}
+}
+
+static void server_on_term(void *ctx, const char *epoch)
+{
+	struct server *srv = ctx;
+
+	server_forget(srv);
+	server_set_state(srv, SERVER_RECOVERING);
 	server_recover(srv);
 }
 
@@ -523,18 +249,30 @@ static void server_on_term(void *ctx, const char *epoch)
 static void server_on_deposed(void *ctx)
 {
 	struct server *srv = ctx;
-	const char *k;
-	void *v;
-	const char *why = NULL;
 
-	for (size_t it = 0; strmap_next(&srv->sessions, &it, &k, &v);)
-		session_redirect(v, 0);
-	presence_clear(srv->presence);
-	recovery_free(srv->recovery);
-	srv->recovery = NULL;
-	srv->recovery_running = false;
-	server_engine_reset(srv, &why);
-	server_update_pause(srv);
+	server_set_state(srv, SERVER_STANDBY);
+	registry_each(srv->registry, server_redirect_one, NULL);
+	server_forget(srv);
+}
+
+/* ---- the store's hooks ---------------------------------------------------------------- */
+
+static void server_on_store_state(void *ctx, enum store_state st)
+{
+	struct server *srv = ctx;
+
+	router_store_state(srv->router, st);
+	if (srv->state == SERVER_WAITING && st == STORE_READY)
+		server_set_state(srv, SERVER_STANDBY);
+	server_notify_status(srv);
+	/* Listeners were bound in server_new: ready means both (a standby is
+	 * ready too). Repeats after a store outage are harmless to systemd. */
+	if (st == STORE_READY)
+		sdnotify_ready();
+	if (st == STORE_READY && srv->leader != NULL && srv->state != SERVER_STOPPING) {
+		leader_poke(srv->leader);
+		server_recover(srv);
+	}
 }
 
 static void server_on_fenced(void *ctx)
@@ -543,21 +281,25 @@ static void server_on_fenced(void *ctx)
 	leader_fenced(srv->leader);
 }
 
-static void server_on_store_state(void *arg, enum store_state st)
+static void server_on_lost(void *ctx, const char *why)
 {
-	struct server *srv = arg;
+	struct server *srv = ctx;
 
-	server_update_pause(srv);
-	server_notify_status(srv);
-	/* Listeners were bound in server_new: ready means both (a standby is
-	 * ready too). Repeats after a store outage are harmless to systemd. */
-	if (st == STORE_READY)
-		sdnotify_ready();
-	if (st == STORE_READY && srv->leader != NULL && !srv->stopping) {
-		leader_poke(srv->leader);
-		server_recover(srv);
+	/* Recovering: the state being loaded is what was lost; load again. */
+	if (srv->state == SERVER_RECOVERING) {
+		server_forget(srv);
+		return;
 	}
+	router_store_lost(srv->router, why);
 }
+
+static void server_on_found(void *ctx, const struct store_submit_result *r)
+{
+	struct server *srv = ctx;
+	router_store_found(srv->router, r);
+}
+
+/* ---- stopping ---------------------------------------------------------------------------- */
 
 static void server_stop_step(struct server *srv);
 
@@ -569,7 +311,7 @@ static void server_on_drain_timer(evutil_socket_t fd, short what, void *arg)
 /* Exits once in-flight writes have landed, or the drain time is over. */
 static void server_stop_step(struct server *srv)
 {
-	if (store_pending(srv->store) == 0 || server_now_ms(srv) >= srv->drain_deadline) {
+	if (store_pending(srv->store) == 0 || router_now_ms() >= srv->drain_deadline) {
 		if (store_pending(srv->store) != 0)
 			log_warnx("shutdown: %zu store writes still unacknowledged",
 				  store_pending(srv->store));
@@ -580,30 +322,30 @@ static void server_stop_step(struct server *srv)
 	evtimer_add(srv->drain_timer, &tv);
 }
 
+static void server_shutdown_one(void *arg, struct session *s)
+{
+	session_shutdown(s, "daemon shutting down; reconnect (to the standby, if any)");
+}
+
 /* SIGTERM/SIGINT: stop taking connections, tell clients, let the store
  * finish, exit. */
 static void server_on_stop_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct server *srv = arg;
-	const char *k;
-	void *v;
 
-	if (srv->stopping)
+	if (srv->state == SERVER_STOPPING)
 		return;
-	srv->stopping = true;
+	server_set_state(srv, SERVER_STOPPING);
 	sdnotify_stopping();
-	server_notify_status(srv);
 	log_info("shutting down (signal %d)", (int)sig);
-	server_update_pause(srv);
 	listener_free(srv->gateway_listener);
 	listener_free(srv->agent_listener);
 	srv->gateway_listener = srv->agent_listener = NULL;
-	for (size_t it = 0; strmap_next(&srv->sessions, &it, &k, &v);)
-		session_shutdown(v, "daemon shutting down; reconnect (to the standby, if any)");
-	/* After the writes already sent, in Redis's order: a standby takes
+	registry_each(srv->registry, server_shutdown_one, NULL);
+	/* After the writes already queued, in Redis's order: a standby takes
 	 * over as soon as they have landed, not a lease later. */
 	leader_release(srv->leader);
-	srv->drain_deadline = server_now_ms(srv) + srv->cfg->drain_ms;
+	srv->drain_deadline = router_now_ms() + srv->cfg->drain_ms;
 	server_stop_step(srv);
 }
 
@@ -611,68 +353,23 @@ static void server_on_stop_signal(evutil_socket_t sig, short what, void *arg)
 static void server_on_hup(evutil_socket_t sig, short what, void *arg)
 {
 	struct server *srv = arg;
+	struct sb_config *fresh = NULL;
 
-	if (srv->stopping)
+	if (srv->state == SERVER_STOPPING)
 		return;
 	sdnotify_reloading();
-	reload_config(srv);
+	if (reload_config(srv->cfg, srv->router, &fresh) == 0) {
+		config_free(srv->cfg);
+		srv->cfg = fresh;
+		registry_turn_away_removed(srv->registry, fresh, router_engine(srv->router));
+		presence_set_grace(srv->presence, fresh->agent_grace_ms);
+		log_set_level((enum log_level)log_level_parse(fresh->log_level));
+	}
 	server_tls_reload(srv);
 	sdnotify_ready(); /* the reload is over, whatever its outcome */
 }
 
-struct sb_config *server_config_mutable(struct server *srv)
-{
-	return srv->cfg;
-}
-
-/* Re-keys the agent registry on the new engine's id strings (the map keeps
- * pointers), and turns away sessions of agents and gateways the new
- * configuration no longer has. */
-static void server_rebind(struct server *srv)
-{
-	struct strmap old = srv->agents;
-	const char *k;
-	void *v;
-
-	strmap_init(&srv->agents);
-	for (size_t it = 0; strmap_next(&old, &it, &k, &v);) {
-		const struct engine_agent_view *a = engine_agent(srv->engine, k);
-		if (a != NULL) {
-			strmap_put(&srv->agents, a->id, v);
-			continue;
-		}
-		session_send_error(v, 0, SB_ERR_FORBIDDEN,
-				   "removed from the roster by a configuration reload");
-		session_close(v, "agent removed from the roster", true);
-	}
-	strmap_free(&old);
-	for (size_t it = 0; strmap_next(&srv->sessions, &it, &k, &v);) {
-		struct session *s = v;
-		const char *id = session_client_id(s);
-		if (session_role(s) == SESSION_GATEWAY && id != NULL &&
-		    config_gateway(srv->cfg, id) == NULL) {
-			session_send_error(s, 0, SB_ERR_UNAUTHENTICATED,
-					   "gateway removed by a configuration reload");
-			session_close(s, "gateway removed from the configuration", true);
-		}
-	}
-}
-
-void server_install(struct server *srv, struct sb_config *cfg, struct engine *e)
-{
-	struct sb_config *old_cfg = srv->cfg;
-	struct engine *old = srv->engine;
-
-	evtimer_del(srv->engine_timer);
-	srv->cfg = cfg;
-	srv->engine = e;
-	server_rebind(srv);
-	engine_free(old);
-	config_free(old_cfg);
-	presence_set_grace(srv->presence, cfg->agent_grace_ms);
-	log_set_level((enum log_level)log_level_parse(cfg->log_level));
-	server_update_pause(srv);
-}
+/* ---- set-up ------------------------------------------------------------------------------ */
 
 /* Names this daemon in the lease (ha.node_id, else <hostname>-<gateway
  * port>: two daemons on one host differ by port) and says where clients
@@ -709,36 +406,9 @@ static void server_leader_start(struct server *srv)
 	srv->leader = leader_new(srv->base, srv->store, &lc, &hooks);
 }
 
-struct server *server_new(struct sb_config *cfg)
+static struct store *server_store_new(struct server *srv)
 {
-	struct server *srv = xcalloc(1, sizeof *srv);
-
-	srv->cfg = cfg;
-	server_base36((uint64_t)server_now_ms(srv), srv->boot, sizeof srv->boot);
-	strmap_init(&srv->sessions);
-	strmap_init(&srv->agents);
-	strmap_init(&srv->gateways);
-	strmap_init(&srv->addresses);
-	srv->base = event_base_new();
-	if (srv->base == NULL)
-		fatal("cannot create the event loop");
-	srv->sink = sink_new(srv);
-	/* Invariant checks after every routing decision: on in debug builds and
-	 * in the test suite (SB_CHECK_INVARIANTS=1), off in production. */
-	srv->check_invariants = getenv("SB_CHECK_INVARIANTS") != NULL;
-#ifdef SB_DEBUG
-	srv->check_invariants = true;
-#endif
-	const char *why = NULL;
-	srv->engine_timer = evtimer_new(srv->base, server_on_engine_timer, srv);
-	if (server_engine_reset(srv, &why) != 0) {
-		log_error("routing configuration refused: %s", why);
-		server_free(srv);
-		return NULL;
-	}
-	srv->presence = presence_new(srv, cfg->agent_grace_ms);
-	srv->recent = recent_new();
-	srv->drain_timer = evtimer_new(srv->base, server_on_drain_timer, srv);
+	const struct sb_config *cfg = srv->cfg;
 	struct store_conf sc = {
 		.address = cfg->redis_address,
 		.site = cfg->site,
@@ -747,10 +417,55 @@ struct server *server_new(struct sb_config *cfg)
 		.reconnect_max_ms = cfg->redis_reconnect_max_ms,
 		.events_maxlen = cfg->events_maxlen,
 		.idempotency_ttl_s = cfg->idempotency_ttl_s,
+		.seq_field = record_seq_field,
 	};
-	srv->store = store_new(srv->base, &sc, server_on_store_state, srv);
-	if (srv->store != NULL)
-		store_on_fenced(srv->store, server_on_fenced);
+	struct store_hooks hooks = {
+		.state = server_on_store_state,
+		.fenced = server_on_fenced,
+		.lost = server_on_lost,
+		.found = server_on_found,
+		.ctx = srv,
+	};
+	return store_new(srv->base, &sc, &hooks);
+}
+
+struct server *server_new(struct sb_config *cfg)
+{
+	struct server *srv = xcalloc(1, sizeof *srv);
+
+	srv->cfg = cfg;
+	srv->base = event_base_new();
+	if (srv->base == NULL)
+		fatal("cannot create the event loop");
+	srv->registry = registry_new();
+	srv->store = server_store_new(srv);
+	if (srv->store == NULL) {
+		server_free(srv);
+		return NULL;
+	}
+	/* Invariant checks after every routing decision: on in debug builds and
+	 * in the test suite (SB_CHECK_INVARIANTS=1), off in production. */
+	bool check = getenv("SB_CHECK_INVARIANTS") != NULL;
+#ifdef SB_DEBUG
+	check = true;
+#endif
+	struct router_hooks rh = { .tell = deliver_tell, .ctx = &srv->senv };
+	srv->router = router_new(srv->base, srv->store, cfg, check, &rh);
+	if (srv->router == NULL) {
+		server_free(srv);
+		return NULL;
+	}
+	srv->presence = presence_new(srv->base, srv->router, cfg->agent_grace_ms);
+	srv->senv = (struct session_env){
+		.base = srv->base,
+		.router = srv->router,
+		.registry = srv->registry,
+		.presence = srv->presence,
+		.leader_address = server_leader_address,
+		.role_name = server_role_name,
+		.ctx = srv,
+	};
+	srv->drain_timer = evtimer_new(srv->base, server_on_drain_timer, srv);
 	if (server_tls_start(srv) != 0) {
 		server_free(srv);
 		return NULL;
@@ -758,9 +473,16 @@ struct server *server_new(struct sb_config *cfg)
 	srv->gateway_listener =
 		listener_new(srv->base, cfg->gateway_listen, server_on_gateway, srv);
 	srv->agent_listener = listener_new(srv->base, cfg->agent_listen, server_on_agent, srv);
-	srv->admin = admin_new(srv);
-	if (srv->store == NULL || srv->gateway_listener == NULL || srv->agent_listener == NULL ||
-	    srv->admin == NULL) {
+	struct admin_env aenv = {
+		.base = srv->base,
+		.router = srv->router,
+		.store = srv->store,
+		.role_name = server_role_name,
+		.leader_address = server_leader_address,
+		.ctx = srv,
+	};
+	srv->admin = admin_new(&aenv);
+	if (srv->gateway_listener == NULL || srv->agent_listener == NULL || srv->admin == NULL) {
 		server_free(srv);
 		return NULL;
 	}
@@ -787,55 +509,34 @@ int server_run(struct server *srv)
 	return 0;
 }
 
+static void server_close_one(void *arg, struct session *s)
+{
+	session_close(s, "daemon stopped", false);
+}
+
 void server_free(struct server *srv)
 {
-	const char *k;
-	void *v;
-
 	if (srv == NULL)
 		return;
-	for (size_t it = 0; strmap_next(&srv->sessions, &it, &k, &v);)
-		session_close(v, "daemon stopped", false);
+	registry_each(srv->registry, server_close_one, NULL);
 	/* Its reads are answered below; it lets go of itself then. */
 	recovery_free(srv->recovery);
-	/* Answers pending writes (releasing their session references)... */
+	/* Answers pending writes (their requests hold session references)... */
 	store_free(srv->store);
 	admin_free(srv->admin); /* after the store: its pending requests have been answered */
-	/* ...so every session can now be released. */
-	while (strmap_count(&srv->sessions) > 0) {
-		size_t it = 0;
-		strmap_next(&srv->sessions, &it, &k, &v);
-		session_destroy(v);
-	}
+	/* ... and what the router still owes, so every session can go. */
 	presence_free(srv->presence);
-	recent_free(srv->recent);
+	router_free(srv->router);
+	struct session *s;
+	while ((s = registry_any(srv->registry)) != NULL)
+		session_destroy(s);
 	leader_free(srv->leader);
 	free(srv->node_id);
-	engine_free(srv->engine);
-	sink_free(srv->sink);
 	listener_free(srv->gateway_listener);
 	listener_free(srv->agent_listener);
-	tls_server_free(srv->gateway_tls);
-	tls_server_free(srv->agent_tls);
-	for (size_t it = 0; strmap_next(&srv->gateways, &it, &k, &v);) {
-		struct gateway_sessions *g = v;
-		free(g->v);
-		free(g->id);
-		free(g);
-	}
-	strmap_free(&srv->sessions);
-	strmap_free(&srv->agents);
-	strmap_free(&srv->gateways);
-	/* Empty by now: every session was removed above. Freed whatever the
-	 * count, should a path ever skip the removal. */
-	for (size_t it = 0; strmap_next(&srv->addresses, &it, &k, &v);) {
-		struct server_address *a = v;
-		free(a->addr);
-		free(a);
-	}
-	strmap_free(&srv->addresses);
-	if (srv->engine_timer)
-		event_free(srv->engine_timer);
+	tls_server_free(srv->senv.tls[SESSION_GATEWAY]);
+	tls_server_free(srv->senv.tls[SESSION_AGENT]);
+	registry_free(srv->registry);
 	if (srv->drain_timer)
 		event_free(srv->drain_timer);
 	sdnotify_loop_free(srv->notify);

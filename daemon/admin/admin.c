@@ -37,7 +37,7 @@
 #include "util/log.h"
 #include "metrics.h"
 #include "security/token.h"
-#include "server.h"
+#include "router/router.h"
 #include "util/xalloc.h"
 
 void admin_reply(struct evhttp_request *req, int status, struct evbuffer *body)
@@ -171,7 +171,7 @@ struct jv *admin_body_json(struct admin_req *r)
  * comparison is constant-time (digests), whatever the lengths. */
 static bool admin_authorized(struct admin *adm, struct evhttp_request *req)
 {
-	const char *token = server_config(adm->srv)->admin_token;
+	const char *token = router_config(adm->env.router)->admin_token;
 	const char *h = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
 
 	if (token == NULL || h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
@@ -307,7 +307,7 @@ static void admin_on_request(struct evhttp_request *req, void *arg)
 		return;
 	}
 	if (hit->changes_state && !admin_authorized(adm, req)) {
-		if (server_config(adm->srv)->admin_token == NULL) {
+		if (router_config(adm->env.router)->admin_token == NULL) {
 			admin_error(req, 403, "FORBIDDEN",
 			            "changes are disabled: admin.token_file is not configured");
 		} else {
@@ -503,7 +503,7 @@ static struct evconnlistener *admin_listen_unix(struct event_base *base, const c
 
 static struct evconnlistener *admin_listen(struct admin *adm, const char *address)
 {
-	struct event_base *base = server_base(adm->srv);
+	struct event_base *base = adm->env.base;
 	struct sockaddr_storage ss;
 	int sslen = sizeof ss;
 	struct address a;
@@ -536,18 +536,18 @@ static struct evconnlistener *admin_listen(struct admin *adm, const char *addres
 	return lev;
 }
 
-struct admin *admin_new(struct server *srv)
+struct admin *admin_new(const struct admin_env *env)
 {
-	const struct sb_config *cfg = server_config(srv);
+	const struct sb_config *cfg = router_config(env->router);
 	struct admin *adm = xcalloc(1, sizeof *adm);
+	struct admin *adm_ = adm;
 	struct timeval tv;
 
-	adm->srv = srv;
-	adm->started_ms = server_now_ms(srv);
+	adm->env = *env;
+	adm->started_ms = router_now_ms();
 	adm->max_conns = (size_t)cfg->admin_max_connections;
 	adm->metrics = metrics_new();
 	metrics_install(adm->metrics);
-	admin_roster_init(adm);
 	if (cfg->admin_listen == NULL || cfg->admin_listen[0] == '\0') {
 		log_info("admin: off (admin.listen is empty)");
 		return adm;
@@ -558,7 +558,7 @@ struct admin *admin_new(struct server *srv)
 		return NULL;
 	}
 	evconnlistener_set_error_cb(adm->lev, admin_on_accept_error);
-	adm->http = evhttp_new(server_base(srv));
+	adm->http = evhttp_new(adm_->env.base);
 	if (adm->http == NULL || evhttp_bind_listener(adm->http, adm->lev) == NULL) {
 		log_error("admin: cannot start the HTTP server");
 		if (adm->http == NULL)
@@ -610,7 +610,6 @@ void admin_free(struct admin *adm)
 		adm->watches = w->next;
 		free(w);
 	}
-	admin_roster_clear(adm);
 	metrics_free(adm->metrics);
 	free(adm);
 }

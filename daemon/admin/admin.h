@@ -3,33 +3,35 @@
  *
  * Owner: the server creates it with admin_new after its listeners and
  * releases it with admin_free after the store (so no store callback can
- * reach a freed request). The admin owns its evhttp, its listener, the
- * process's struct metrics and the roster definitions it serves. */
+ * reach a freed request). The admin owns its evhttp, its listener and the
+ * process's struct metrics. */
 #ifndef SB_ADMIN_H
 #define SB_ADMIN_H
 
 #include <stdbool.h>
 
-struct server;
 struct admin;
+struct event_base;
+struct router;
+struct store;
+
+/* What the admin API reads and changes. Owner: the server, which outlives
+ * the admin. Routing state is the router's (its engine, its roster, the
+ * configuration in force); changes go through it. */
+struct admin_env {
+	struct event_base *base;
+	struct router *router;
+	struct store *store;
+	/* What this daemon is doing ("leader", "standby", ...) and where the
+	 * leader is when it is not this one ("" when unknown). */
+	const char *(*role_name)(void *ctx);
+	const char *(*leader_address)(void *ctx, bool gateway_port);
+	void *ctx;
+};
 
 /* Starts listening on admin.listen (nothing when it is empty) and installs
  * the metrics. NULL (logged) if the address cannot be bound. */
-struct admin *admin_new(struct server *srv);
+struct admin *admin_new(const struct admin_env *env);
 void admin_free(struct admin *adm);
-
-/* Applies a roster override found in Redis at start-up (the agent hash's
- * `roster` / `roster_removed` fields, docs/redis.md) to the engine and to
- * what GET /v1/roster shows. Returns 0 or an sb_err with *why. */
-int admin_roster_restore(struct admin *adm, const char *agent_id, const char *roster_json,
-                         bool removed, const char **why);
-
-/* Reload: applies the API's roster changes (they win over the file) to the
- * new engine e; then, once it is in force, admin_roster_reset shows the new
- * configuration's roster with those changes over it. */
-struct engine;
-struct sb_config;
-int admin_roster_reapply(struct admin *adm, struct engine *e, const char **why);
-void admin_roster_reset(struct admin *adm, const struct sb_config *cfg);
 
 #endif

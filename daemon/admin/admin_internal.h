@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "admin/admin.h"
 #include "util/strmap.h"
 
 struct server;
@@ -22,15 +23,10 @@ struct admin_watch;
 struct wallboard_http;
 
 struct admin {
-	struct server *srv;
+	struct admin_env env;
 	struct evhttp *http;        /* NULL when admin.listen is "" */
 	struct evconnlistener *lev; /* owned by http once bound */
 	struct metrics *metrics;
-	struct strmap roster;        /* agent id -> struct roster_agent (owned) */
-	/* Changes made over the API (and found in Redis at start), which win
-	 * over the config file at every reload: id -> struct roster_agent
-	 * (owned), or the `admin_removed` marker. */
-	struct strmap overrides;
 	size_t n_conns, max_conns;   /* open connections and the cap */
 	bool accept_paused;          /* the listener is off: at the cap */
 	struct admin_conn *setups;   /* connections accepted this loop pass */
@@ -95,16 +91,12 @@ void admin_route_wallboard_js(struct admin_req *r);
 void admin_route_wallboard_json(struct admin_req *r);
 void admin_route_wallboard_events(struct admin_req *r);
 
-/* Roster state shared by the routes (admin_roster.c). */
-void admin_roster_init(struct admin *adm);
-void admin_roster_clear(struct admin *adm);
+/* The roster and forced states (admin_roster.c). */
 void admin_route_roster_list(struct admin_req *r);
 void admin_route_roster_create(struct admin_req *r);
 void admin_route_roster_patch(struct admin_req *r);
 void admin_route_roster_delete(struct admin_req *r);
 void admin_route_agent_force_state(struct admin_req *r);
-void admin_roster_write_agent(struct json_out *j, const struct roster_agent *a);
-const struct roster_agent *admin_roster_get(struct admin *adm, const char *id);
 
 /* The fields of an agent that /v1/agents and the wallboard both show (id,
  * name, tier, reason, presence, time in state, handled, load per channel),

@@ -15,7 +15,7 @@
 
 #include "engine/engine.h"
 #include "metrics.h"
-#include "server.h"
+#include "router/router.h"
 #include "store/store.h"
 
 /* The HELP and TYPE lines of a family. */
@@ -112,8 +112,8 @@ static void metrics_count_agent(void *arg, const struct engine_agent_view *a)
  * wants a family's samples together). */
 static void metrics_queues(struct admin *adm, struct evbuffer *o)
 {
-	struct engine *e = server_engine(adm->srv);
-	int64_t now = server_now_ms(adm->srv);
+	const struct engine *e = router_engine(adm->env.router);
+	int64_t now = router_now_ms();
 	size_t n = engine_queue_count(e);
 	struct engine_queue_stats *qs = calloc(n + 1, sizeof *qs);
 	static const struct {
@@ -220,7 +220,7 @@ static void metrics_queues(struct admin *adm, struct evbuffer *o)
 void admin_metrics_write(struct admin *adm, struct evbuffer *o)
 {
 	const struct metrics *m = adm->metrics;
-	struct server *srv = adm->srv;
+	struct admin *adm_ = adm;
 	struct metrics_agents ag = {{0}, 0};
 	static const char *const roles[] = {"gateway", "agent"};
 	static const char *const outcomes[] = {"accepted",  "rejected",   "timeout",
@@ -234,11 +234,11 @@ void admin_metrics_write(struct admin *adm, struct evbuffer *o)
 	metrics_sample(o, "switchboard_start_time_seconds", NULL, (double)adm->started_ms / 1000.0);
 	metrics_family(o, "switchboard_store_up", "gauge", "1 when the Redis store is ready.");
 	metrics_sample(o, "switchboard_store_up", NULL,
-	               store_state(server_store(srv)) == STORE_READY ? 1 : 0);
+	               store_state(adm_->env.store) == STORE_READY ? 1 : 0);
 
 	metrics_queues(adm, o);
 
-	engine_each_agent(server_engine(srv), metrics_count_agent, &ag);
+	engine_each_agent(router_engine(adm_->env.router), metrics_count_agent, &ag);
 	metrics_family(o, "switchboard_agents", "gauge",
 	               "Agents in the roster by state; logged_out = not connected.");
 	for (int s = 0; s < 3; s++)
@@ -298,6 +298,11 @@ void admin_metrics_write(struct admin *adm, struct evbuffer *o)
 	metrics_sample(o, "switchboard_store_errors_total",
 	               (const char *const[]){"kind", "refused", NULL},
 	               (double)m->store_errors_refused);
+	metrics_family(o, "switchboard_redis_data_loss_total", "counter",
+	               "Times Redis was found to have lost data it had acknowledged (flushed, "
+	               "restarted without its data, rolled back); each time the live state was "
+	               "written back.");
+	metrics_sample(o, "switchboard_redis_data_loss_total", NULL, (double)m->store_data_losses);
 
 	metrics_family(o, "switchboard_admin_requests_total", "counter",
 	               "Requests to the admin HTTP API.");

@@ -10,13 +10,13 @@
 #include <string.h>
 
 #include "util/json_out.h"
-#include "admin/roster.h"
+#include "record/roster.h"
 #include "config/config.h"
 #include "config/config_json.h"
 #include "engine/engine.h"
 #include "util/log.h"
 #include "metrics.h"
-#include "server.h"
+#include "router/router.h"
 #include "store/store.h"
 
 static void admin_route_healthz(struct admin_req *r);
@@ -87,9 +87,9 @@ static void admin_route_healthz(struct admin_req *r)
  * orchestrators send traffic to the leader only). */
 static void admin_route_readyz(struct admin_req *r)
 {
-	struct server *srv = r->adm->srv;
-	enum store_state st = store_state(server_store(srv));
-	bool ready = st == STORE_READY && server_serving(srv);
+	struct admin *adm_ = r->adm;
+	enum store_state st = store_state(adm_->env.store);
+	bool ready = st == STORE_READY && router_serving(adm_->env.router);
 	struct json_out j;
 	struct evbuffer *b = admin_body(&j);
 	char reason[96];
@@ -97,15 +97,15 @@ static void admin_route_readyz(struct admin_req *r)
 	json_obj_open(&j);
 	json_kbool(&j, "ready", ready);
 	json_kstr(&j, "store", store_state_name(st));
-	json_kstr(&j, "role", server_role_name(srv));
+	json_kstr(&j, "role", adm_->env.role_name(adm_->env.ctx));
 	if (!ready) {
 		if (st != STORE_READY)
 			snprintf(reason, sizeof reason, "store is %s", store_state_name(st));
 		else
-			snprintf(reason, sizeof reason, "this daemon is %s", server_role_name(srv));
+			snprintf(reason, sizeof reason, "this daemon is %s", adm_->env.role_name(adm_->env.ctx));
 		json_kstr(&j, "reason", reason);
-		if (server_leader_address(srv, true)[0] != '\0')
-			json_kstr(&j, "leader", server_leader_address(srv, true));
+		if (adm_->env.leader_address(adm_->env.ctx, true)[0] != '\0')
+			json_kstr(&j, "leader", adm_->env.leader_address(adm_->env.ctx, true));
 	}
 	json_obj_close(&j);
 	admin_reply(r->req, ready ? 200 : 503, b);
@@ -128,11 +128,11 @@ static void admin_count_agent(void *arg, const struct engine_agent_view *a)
 
 static void admin_route_status(struct admin_req *r)
 {
-	struct server *srv = r->adm->srv;
-	const struct sb_config *cfg = server_config(srv);
-	struct engine *e = server_engine(srv);
+	struct admin *adm_ = r->adm;
+	const struct sb_config *cfg = router_config(adm_->env.router);
+	const struct engine *e = router_engine(adm_->env.router);
 	const struct metrics *m = r->adm->metrics;
-	int64_t now = server_now_ms(srv);
+	int64_t now = router_now_ms();
 	struct admin_agent_count c = {0};
 	struct json_out j;
 	struct evbuffer *b = admin_body(&j);
@@ -144,10 +144,10 @@ static void admin_route_status(struct admin_req *r)
 	json_kint(&j, "started_ms", r->adm->started_ms);
 	json_kint(&j, "uptime_s", (now - r->adm->started_ms) / 1000);
 	json_kint(&j, "now_ms", now);
-	json_kstr(&j, "store", store_state_name(store_state(server_store(srv))));
-	json_kstr(&j, "role", server_role_name(srv));
-	json_kstr(&j, "epoch", store_epoch(server_store(srv)));
-	json_kuint(&j, "store_pending", store_pending(server_store(srv)));
+	json_kstr(&j, "store", store_state_name(store_state(adm_->env.store)));
+	json_kstr(&j, "role", adm_->env.role_name(adm_->env.ctx));
+	json_kstr(&j, "epoch", store_epoch(adm_->env.store));
+	json_kuint(&j, "store_pending", store_pending(adm_->env.store));
 	json_kuint(&j, "queues", engine_queue_count(e));
 	json_kuint(&j, "waiting", engine_waiting_count(e));
 	json_key(&j, "agents");
@@ -220,9 +220,9 @@ static void admin_write_queue(struct json_out *j, const struct engine_queue_stat
 
 static void admin_route_queues(struct admin_req *r)
 {
-	struct server *srv = r->adm->srv;
-	struct engine *e = server_engine(srv);
-	int64_t now = server_now_ms(srv);
+	struct admin *adm_ = r->adm;
+	const struct engine *e = router_engine(adm_->env.router);
+	int64_t now = router_now_ms();
 	struct json_out j;
 	struct evbuffer *b = admin_body(&j);
 
@@ -232,7 +232,7 @@ static void admin_route_queues(struct admin_req *r)
 	for (size_t i = 0; i < engine_queue_count(e); i++) {
 		struct engine_queue_stats q;
 		if (engine_queue_stats(e, engine_queue_name(e, i), now, &q) == 0)
-			admin_write_queue(&j, &q, server_config(srv)->stats_window_ms);
+			admin_write_queue(&j, &q, router_config(adm_->env.router)->stats_window_ms);
 	}
 	json_arr_close(&j);
 	json_obj_close(&j);
@@ -241,16 +241,16 @@ static void admin_route_queues(struct admin_req *r)
 
 static void admin_route_queue(struct admin_req *r)
 {
-	struct server *srv = r->adm->srv;
+	struct admin *adm_ = r->adm;
 	struct engine_queue_stats q;
 	struct json_out j;
 
-	if (engine_queue_stats(server_engine(srv), r->param, server_now_ms(srv), &q) != 0) {
+	if (engine_queue_stats(router_engine(adm_->env.router), r->param, router_now_ms(), &q) != 0) {
 		admin_error(r->req, 404, "NOT_FOUND", "no queue named \"%.64s\"", r->param);
 		return;
 	}
 	struct evbuffer *b = admin_body(&j);
-	admin_write_queue(&j, &q, server_config(srv)->stats_window_ms);
+	admin_write_queue(&j, &q, router_config(adm_->env.router)->stats_window_ms);
 	admin_reply(r->req, 200, b);
 }
 
@@ -263,7 +263,8 @@ struct admin_agents_ctx {
 void admin_json_agent_fields(struct admin *adm, struct json_out *j,
 			     const struct engine_agent_view *a, int64_t now)
 {
-	const struct roster_agent *def = adm != NULL ? admin_roster_get(adm, a->id) : NULL;
+	const struct roster_agent *def =
+	    adm != NULL ? router_roster_get(adm->env.router, a->id) : NULL;
 
 	json_kstr(j, "id", a->id);
 	json_kstr(j, "name", def != NULL ? def->name : a->id);
@@ -305,15 +306,15 @@ static void admin_agents_one(void *arg, const struct engine_agent_view *a)
 
 static void admin_route_agents(struct admin_req *r)
 {
-	struct server *srv = r->adm->srv;
+	struct admin *adm_ = r->adm;
 	struct json_out j;
 	struct evbuffer *b = admin_body(&j);
-	struct admin_agents_ctx c = {r->adm, &j, server_now_ms(srv)};
+	struct admin_agents_ctx c = {r->adm, &j, router_now_ms()};
 
 	json_obj_open(&j);
 	json_key(&j, "agents");
 	json_arr_open(&j);
-	engine_each_agent(server_engine(srv), admin_agents_one, &c);
+	engine_each_agent(router_engine(adm_->env.router), admin_agents_one, &c);
 	json_arr_close(&j);
 	json_obj_close(&j);
 	admin_reply(r->req, 200, b);
@@ -321,8 +322,8 @@ static void admin_route_agents(struct admin_req *r)
 
 static void admin_route_agent(struct admin_req *r)
 {
-	struct server *srv = r->adm->srv;
-	const struct engine_agent_view *a = engine_agent(server_engine(srv), r->param);
+	struct admin *adm_ = r->adm;
+	const struct engine_agent_view *a = engine_agent(router_engine(adm_->env.router), r->param);
 	struct json_out j;
 
 	if (a == NULL) {
@@ -330,7 +331,7 @@ static void admin_route_agent(struct admin_req *r)
 		return;
 	}
 	struct evbuffer *b = admin_body(&j);
-	admin_write_agent(r->adm, &j, a, server_now_ms(srv));
+	admin_write_agent(r->adm, &j, a, router_now_ms());
 	admin_reply(r->req, 200, b);
 }
 
@@ -358,10 +359,10 @@ static void admin_write_explain(struct json_out *j, const struct engine_explain 
 
 static void admin_route_contact(struct admin_req *r)
 {
-	struct server *srv = r->adm->srv;
-	struct engine *e = server_engine(srv);
+	struct admin *adm_ = r->adm;
+	const struct engine *e = router_engine(adm_->env.router);
 	const struct engine_contact_view *c = engine_contact(e, r->param);
-	int64_t now = server_now_ms(srv);
+	int64_t now = router_now_ms();
 	struct engine_explain x;
 	const char *why = NULL;
 	struct json_out j;
@@ -425,7 +426,7 @@ static void admin_route_contacts(struct admin_req *r)
 	json_obj_open(&j);
 	json_key(&j, "contacts");
 	json_arr_open(&j);
-	engine_each_contact(server_engine(r->adm->srv), admin_contacts_one, &j);
+	engine_each_contact(router_engine(r->adm->env.router), admin_contacts_one, &j);
 	json_arr_close(&j);
 	json_obj_close(&j);
 	admin_reply(r->req, 200, b);
@@ -436,7 +437,7 @@ static void admin_route_config(struct admin_req *r)
 	struct json_out j;
 	struct evbuffer *b = admin_body(&j);
 
-	config_write_json(&j, server_config(r->adm->srv));
+	config_write_json(&j, router_config(r->adm->env.router));
 	admin_reply(r->req, 200, b);
 }
 

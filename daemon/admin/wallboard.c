@@ -12,22 +12,10 @@
 #include "util/json_out.h"
 #include "admin/admin_internal.h"
 #include "config/config.h"
-#include "server.h"
+#include "metrics.h"
+#include "router/router.h"
 #include "util/strmap.h"
 #include "util/xalloc.h"
-
-/* One breach or expiry, copied: the contact may be freed right after. */
-struct wb_event {
-	int64_t t_ms;
-	int64_t waited_ms;
-	int64_t sla_ms;
-	char kind[16];
-	char contact[72];
-	char queue[72];
-	char tier[40];
-	char detail[72];
-	enum sb_channel channel;
-};
 
 /* One queue's wallboard state. Owner: wallboard.queues (keyed by name). */
 struct wb_queue {
@@ -41,17 +29,19 @@ struct wb_queue {
 };
 
 struct wallboard {
-	struct server *srv;
+	struct admin *adm;
 	struct strmap queues; /* name -> struct wb_queue (owned) */
-	struct wb_event events[WALLBOARD_EVENTS];
-	size_t ev_head, ev_n;
-	uint64_t ev_total;
 	int64_t day_start_ms, next_day_ms; /* local midnights around now */
 	int64_t next_sample_ms;
 	uint64_t pass;
 };
 
-static struct wallboard *wallboard_target;
+/* Breaches and expiries seen since start. */
+static uint64_t wallboard_notes_total(void)
+{
+	const struct metrics *m = metrics_current();
+	return m != NULL ? m->note_total : 0;
+}
 
 /* Local midnight at or before now, and the next one (DST-safe: mktime). */
 static void wallboard_day_bounds(int64_t now, int64_t *start, int64_t *next)
@@ -83,11 +73,11 @@ static struct wb_queue *wallboard_queue(struct wallboard *wb, const char *name)
 	return q;
 }
 
-struct wallboard *wallboard_new(struct server *srv, int64_t now)
+struct wallboard *wallboard_new(struct admin *adm, int64_t now)
 {
 	struct wallboard *wb = xcalloc(1, sizeof *wb);
 
-	wb->srv = srv;
+	wb->adm = adm;
 	strmap_init(&wb->queues);
 	wallboard_day_bounds(now, &wb->day_start_ms, &wb->next_day_ms);
 	wb->next_sample_ms = now; /* a first sample at once */
@@ -101,8 +91,6 @@ void wallboard_free(struct wallboard *wb)
 
 	if (wb == NULL)
 		return;
-	if (wallboard_target == wb)
-		wallboard_target = NULL;
 	for (size_t it = 0; strmap_next(&wb->queues, &it, &k, &v);) {
 		struct wb_queue *q = v;
 		free(q->name);
@@ -112,40 +100,10 @@ void wallboard_free(struct wallboard *wb)
 	free(wb);
 }
 
-void wallboard_install(struct wallboard *wb)
-{
-	wallboard_target = wb;
-}
-
-void wallboard_note(const char *kind, const struct engine_contact_view *c, const char *detail,
-                    int64_t now)
-{
-	struct wallboard *wb = wallboard_target;
-	struct wb_event *ev;
-
-	if (wb == NULL || c == NULL)
-		return;
-	ev = &wb->events[wb->ev_head];
-	wb->ev_head = (wb->ev_head + 1) % WALLBOARD_EVENTS;
-	if (wb->ev_n < WALLBOARD_EVENTS)
-		wb->ev_n++;
-	wb->ev_total++;
-	memset(ev, 0, sizeof *ev);
-	ev->t_ms = now;
-	ev->waited_ms = now - c->arrived_ms;
-	ev->sla_ms = c->sla_ms;
-	ev->channel = c->channel;
-	snprintf(ev->kind, sizeof ev->kind, "%s", kind);
-	snprintf(ev->contact, sizeof ev->contact, "%s", c->id);
-	snprintf(ev->queue, sizeof ev->queue, "%s", c->queue != NULL ? c->queue : "");
-	snprintf(ev->tier, sizeof ev->tier, "%s", c->customer_tier != NULL ? c->customer_tier : "");
-	snprintf(ev->detail, sizeof ev->detail, "%s", detail != NULL ? detail : "");
-}
-
 /* Takes a sample of every queue; forgets queues a reload removed. */
 static void wallboard_sample(struct wallboard *wb, int64_t now)
 {
-	struct engine *e = server_engine(wb->srv);
+	const struct engine *e = router_engine(wb->adm->env.router);
 	const char *k;
 	void *v;
 
@@ -176,7 +134,7 @@ static void wallboard_sample(struct wallboard *wb, int64_t now)
 /* Local midnight passed: today's figures count from the totals now. */
 static void wallboard_new_day(struct wallboard *wb, int64_t now)
 {
-	struct engine *e = server_engine(wb->srv);
+	const struct engine *e = router_engine(wb->adm->env.router);
 
 	wallboard_day_bounds(now, &wb->day_start_ms, &wb->next_day_ms);
 	for (size_t i = 0; i < engine_queue_count(e); i++) {
@@ -347,7 +305,7 @@ static void wallboard_write_queue(struct wallboard *wb, struct json_out *j,
                                   const struct engine_queue_stats *s,
                                   const struct wb_tally_queue *tq, int64_t now)
 {
-	const struct sb_config *cfg = server_config(wb->srv);
+	const struct sb_config *cfg = router_config(wb->adm->env.router);
 	struct wb_queue *q = strmap_get(&wb->queues, s->queue);
 	struct engine_period_stats zero = {0}, today;
 	char why[128];
@@ -430,7 +388,7 @@ static void wallboard_write_agent(void *arg, const struct engine_agent_view *a)
 	struct json_out *j = c->j;
 
 	json_obj_open(j);
-	admin_json_agent_fields(server_admin(c->wb->srv), j, a, c->now);
+	admin_json_agent_fields(c->wb->adm, j, a, c->now);
 	json_kstr(j, "state", a->logged_in ? engine_agent_state_name(a->state) : "logged_out");
 	json_kbool(j, "on_contact", wallboard_agent_busy(a));
 	json_obj_close(j);
@@ -439,15 +397,16 @@ static void wallboard_write_agent(void *arg, const struct engine_agent_view *a)
 static void wallboard_write_events(struct wallboard *wb, struct json_out *j)
 {
 	json_arr_open(j);
-	for (size_t k = 0; k < wb->ev_n; k++) { /* newest first */
-		const struct wb_event *ev =
-		    &wb->events[(wb->ev_head + WALLBOARD_EVENTS - 1 - k) % WALLBOARD_EVENTS];
+	const struct metrics *m = metrics_current();
+	for (size_t k = 0; m != NULL && k < m->note_n; k++) { /* newest first */
+		const struct metrics_note *ev =
+		    &m->notes[(m->note_head + METRICS_NOTES - 1 - k) % METRICS_NOTES];
 		json_obj_open(j);
 		json_kint(j, "t_ms", ev->t_ms);
 		json_kstr(j, "kind", ev->kind);
 		json_kstr(j, "contact", ev->contact);
 		json_kstr(j, "queue", ev->queue);
-		json_kstr(j, "channel", channel_name(ev->channel));
+		json_kstr(j, "channel", channel_name((enum sb_channel)ev->channel));
 		json_kstr(j, "customer_tier", ev->tier);
 		json_kstr(j, "detail", ev->detail);
 		json_kint(j, "waited_ms", ev->waited_ms);
@@ -459,8 +418,8 @@ static void wallboard_write_events(struct wallboard *wb, struct json_out *j)
 
 void wallboard_write(struct wallboard *wb, struct json_out *j, int64_t now, size_t streams)
 {
-	struct engine *e = server_engine(wb->srv);
-	const struct sb_config *cfg = server_config(wb->srv);
+	const struct engine *e = router_engine(wb->adm->env.router);
+	const struct sb_config *cfg = router_config(wb->adm->env.router);
 	size_t nq = engine_queue_count(e);
 	struct wb_tally t = {cfg, now, NULL, nq, {0}, {0}, 0};
 	struct wb_agents ag = {wb, j, now, 0, {0}, 0, 0};
@@ -521,7 +480,7 @@ void wallboard_write(struct wallboard *wb, struct json_out *j, int64_t now, size
 	json_arr_close(j);
 	json_obj_close(j);
 
-	json_kuint(j, "events_total", wb->ev_total);
+	json_kuint(j, "events_total", wallboard_notes_total());
 	json_key(j, "events");
 	wallboard_write_events(wb, j);
 	json_obj_close(j);
@@ -549,10 +508,10 @@ static void wallboard_key_agent(void *arg, const struct engine_agent_view *a)
 
 uint64_t wallboard_change_key(struct wallboard *wb)
 {
-	struct engine *e = server_engine(wb->srv);
+	const struct engine *e = router_engine(wb->adm->env.router);
 	uint64_t h = 14695981039346656037ULL;
 
-	wallboard_mix(&h, wb->ev_total);
+	wallboard_mix(&h, wallboard_notes_total());
 	wallboard_mix(&h, engine_waiting_count(e));
 	for (size_t i = 0; i < engine_queue_count(e); i++)
 		wallboard_mix(&h, engine_queue_waiting(e, engine_queue_name(e, i)));

@@ -3,10 +3,10 @@
  *
  * The engine keeps live figures and totals since start; the wallboard adds
  * what a wall needs and the engine has no reason to know: totals since local
- * midnight ("today", from the engine totals at midnight), a sampled hour of
- * service level and waiting contacts per queue, and the last SLA breaches
- * and expiries. The sink reports those two with one call each, as it counts
- * metrics: a process-wide target, no-op while no wallboard is installed.
+ * midnight ("today", from the engine totals at midnight) and a sampled hour
+ * of service level and waiting contacts per queue. The last SLA breaches
+ * and expiries it shows are counted where they happen, with the metrics
+ * (metrics_note).
  *
  * Owner: the admin module creates the one wallboard a server has
  * (wallboard_new), installs it and releases it (wallboard_free). */
@@ -18,12 +18,11 @@
 
 #include "engine/engine.h"
 
-struct server;
+struct admin;
 struct wallboard;
 struct json_out;
 
 /* Bounds: every ring has a fixed size. */
-#define WALLBOARD_EVENTS 50          /* last breaches and expiries kept */
 #define WALLBOARD_HISTORY 240        /* samples per queue: one hour ... */
 #define WALLBOARD_SAMPLE_MS 15000    /* ... at one sample every 15 s */
 /* "At risk": the window's service level meets the target by less than this
@@ -32,15 +31,8 @@ struct json_out;
 #define WALLBOARD_RISK_MARGIN_PCT 5
 #define WALLBOARD_RISK_WAIT_PCT 80
 
-struct wallboard *wallboard_new(struct server *srv, int64_t now);
+struct wallboard *wallboard_new(struct admin *adm, int64_t now);
 void wallboard_free(struct wallboard *wb);
-/* The target of wallboard_note (NULL: none). */
-void wallboard_install(struct wallboard *wb);
-
-/* The sink's hook: kind "sla_breached" or "expired", with the breach's
- * detail or the expiry's reason. */
-void wallboard_note(const char *kind, const struct engine_contact_view *c, const char *detail,
-                    int64_t now);
 
 /* Rolls "today" over at local midnight and takes the history sample when
  * due; returns when it must next run. */

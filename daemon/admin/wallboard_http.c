@@ -25,7 +25,7 @@
 #include "admin/web_assets.h"
 #include "config/config.h"
 #include "util/log.h"
-#include "server.h"
+#include "router/router.h"
 #include "util/xalloc.h"
 
 #define WB_PUSH_MS 1000          /* a snapshot at least this often */
@@ -62,7 +62,7 @@ static void wbh_arm(struct wallboard_http *h, int64_t now);
 
 static int64_t wbh_now(const struct wallboard_http *h)
 {
-	return server_now_ms(h->adm->srv);
+	return router_now_ms();
 }
 
 /* The whole snapshot as one "snapshot" event (the JSON has no newline). */
@@ -149,12 +149,11 @@ static void wbh_arm(struct wallboard_http *h, int64_t now)
 void admin_wallboard_init(struct admin *adm)
 {
 	struct wallboard_http *h = xcalloc(1, sizeof *h);
-	int64_t now = server_now_ms(adm->srv);
+	int64_t now = router_now_ms();
 
 	h->adm = adm;
-	h->wb = wallboard_new(adm->srv, now);
-	wallboard_install(h->wb);
-	h->timer = evtimer_new(server_base(adm->srv), wbh_on_timer, h);
+	h->wb = wallboard_new(adm, now);
+	h->timer = evtimer_new(adm->env.base, wbh_on_timer, h);
 	h->next_tick_ms = wallboard_tick(h->wb, now);
 	wbh_arm(h, now);
 	adm->wbh = h;
@@ -248,7 +247,7 @@ static void wbh_on_gone(void *arg)
 void admin_route_wallboard_events(struct admin_req *r)
 {
 	struct wallboard_http *h = r->adm->wbh;
-	const struct sb_config *cfg = server_config(r->adm->srv);
+	const struct sb_config *cfg = router_config(r->adm->env.router);
 	struct evhttp_connection *evcon = evhttp_request_get_connection(r->req);
 	struct evkeyvalq *hd = evhttp_request_get_output_headers(r->req);
 	struct timeval tv = {WB_STREAM_MAX_S, 0};

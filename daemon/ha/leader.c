@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "util/err.h"
 #include "util/log.h"
@@ -19,6 +20,12 @@ struct leader {
 	struct event *timer;
 	enum leader_role role;
 	bool in_flight;       /* a lease request is out */
+	/* The highest epoch seen in Redis. A standby finding the lease free
+	 * with a lower epoch than that (Redis lost data) takes it only once it
+	 * has stayed free for half a lease (free_since_ms: when first seen so):
+	 * the leader renews every third of one and puts its epoch back first. */
+	int64_t seen_epoch;
+	int64_t free_since_ms;
 	char holder[256];     /* the lease value last seen held by another node */
 	char holder_gateway[128], holder_agent[128];
 };
@@ -33,11 +40,15 @@ const char *leader_role_name(enum leader_role r)
 	return "?";
 }
 
+static void leader_arm_in(struct leader *l, int64_t ms)
+{
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+	evtimer_add(l->timer, &tv);
+}
+
 static void leader_arm(struct leader *l)
 {
-	int64_t every = l->conf.lease_ms / 3;
-	struct timeval tv = { every / 1000, (every % 1000) * 1000 };
-	evtimer_add(l->timer, &tv);
+	leader_arm_in(l, l->conf.lease_ms / 3);
 }
 
 /* Reads "<node> <gateway addr> <agent addr>" into the holder fields. */
@@ -66,13 +77,25 @@ static void leader_stand_down(struct leader *l)
 		l->hooks.deposed(l->hooks.ctx);
 }
 
-static void leader_on_lease(void *arg, int err, enum store_lease_status status, const char *info)
+static int64_t leader_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void leader_on_lease(void *arg, int err, enum store_lease_status status, const char *info,
+			    int64_t epoch)
 {
 	struct leader *l = arg;
 
 	l->in_flight = false;
 	if (err != 0)
 		return; /* the store is down: retried when it is back */
+	if (epoch > l->seen_epoch)
+		l->seen_epoch = epoch;
+	if (status != STORE_LEASE_FREE)
+		l->free_since_ms = 0;
 	switch (status) {
 	case STORE_LEASE_HELD_BY_OTHER:
 		if (l->role != LEADER_STANDBY)
@@ -80,14 +103,28 @@ static void leader_on_lease(void *arg, int err, enum store_lease_status status, 
 		leader_note_holder(l, info);
 		leader_stand_down(l);
 		break;
+	case STORE_LEASE_FREE:
+		if (l->free_since_ms == 0) {
+			log_warnx("standby: the lease is free but redis's epoch (%lld) is below the "
+				  "last one seen (%lld): redis lost data; waiting for the leader to "
+				  "put it back",
+				  (long long)epoch, (long long)l->seen_epoch);
+			l->free_since_ms = leader_now_ms();
+			/* Asked again at half a lease, not a third. */
+			leader_arm_in(l, l->conf.lease_ms / 2);
+		}
+		break;
 	case STORE_LEASE_KEPT:
 		break;
 	case STORE_LEASE_NEW_TERM:
 		/* A term of our own after someone else's (or after a restart):
-		 * what this process holds in memory may be stale. */
+		 * what this process holds in memory may be stale. The store has
+		 * dropped the old term's writes and writes under the new epoch:
+		 * the routing state goes, and is loaded again. */
 		if (l->role != LEADER_STANDBY) {
 			log_warnx("leader: another daemon led in between; reloading");
-			leader_stand_down(l);
+			l->role = LEADER_STANDBY;
+			l->hooks.deposed(l->hooks.ctx);
 		}
 		l->holder[0] = '\0';
 		l->role = LEADER_RECOVERING;
@@ -99,9 +136,13 @@ static void leader_on_lease(void *arg, int err, enum store_lease_status status, 
 
 void leader_poke(struct leader *l)
 {
-	if (l->in_flight || store_state(l->st) != STORE_READY)
+	bool waited = l->free_since_ms != 0 &&
+		      leader_now_ms() - l->free_since_ms >= l->conf.lease_ms / 2;
+
+	if (l->in_flight)
 		return;
-	if (store_lease(l->st, l->node_id, l->conf.lease_ms, l->value, leader_on_lease, l) == 0)
+	if (store_lease(l->st, l->node_id, l->conf.lease_ms, l->value, waited ? 0 : l->seen_epoch,
+			leader_on_lease, l) == 0)
 		l->in_flight = true;
 }
 

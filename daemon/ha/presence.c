@@ -6,7 +6,7 @@
 
 #include "engine/engine.h"
 #include "util/log.h"
-#include "server.h"
+#include "router/router.h"
 #include "util/strmap.h"
 #include "util/xalloc.h"
 
@@ -18,7 +18,8 @@ struct grace {
 };
 
 struct presence {
-	struct server *srv;
+	struct event_base *base;
+	struct router *router;
 	int64_t grace_ms;
 	struct strmap graces; /* agent id -> grace */
 };
@@ -33,10 +34,7 @@ static void presence_grace_free(struct presence *p, struct grace *g)
 
 static void presence_logout(struct presence *p, const char *agent_id)
 {
-	struct server *srv = p->srv;
-
-	engine_agent_logout(server_engine(srv), agent_id, server_now_ms(srv));
-	server_engine_touched(srv);
+	router_agent_logout(p->router, agent_id);
 }
 
 static void presence_on_timer(evutil_socket_t fd, short what, void *arg)
@@ -51,11 +49,12 @@ static void presence_on_timer(evutil_socket_t fd, short what, void *arg)
 	free(id);
 }
 
-struct presence *presence_new(struct server *srv, int64_t grace_ms)
+struct presence *presence_new(struct event_base *base, struct router *r, int64_t grace_ms)
 {
 	struct presence *p = xcalloc(1, sizeof *p);
 
-	p->srv = srv;
+	p->base = base;
+	p->router = r;
 	p->grace_ms = grace_ms;
 	strmap_init(&p->graces);
 	return p;
@@ -84,8 +83,7 @@ void presence_free(struct presence *p)
 
 void presence_lost(struct presence *p, const char *agent_id)
 {
-	struct server *srv = p->srv;
-	const struct engine_agent_view *a = engine_agent(server_engine(srv), agent_id);
+	const struct engine_agent_view *a = engine_agent(router_engine(p->router), agent_id);
 
 	if (a == NULL || !a->logged_in)
 		return;
@@ -93,14 +91,13 @@ void presence_lost(struct presence *p, const char *agent_id)
 		presence_logout(p, agent_id);
 		return;
 	}
-	engine_agent_detach(server_engine(srv), agent_id, server_now_ms(srv));
-	server_engine_touched(srv);
+	router_agent_detach(p->router, agent_id);
 	if (strmap_get(&p->graces, agent_id) != NULL)
 		return;
 	struct grace *g = xcalloc(1, sizeof *g);
 	g->p = p;
 	g->agent_id = xstrdup(agent_id);
-	g->timer = evtimer_new(server_base(srv), presence_on_timer, g);
+	g->timer = evtimer_new(p->base, presence_on_timer, g);
 	strmap_put(&p->graces, g->agent_id, g);
 	struct timeval tv = { p->grace_ms / 1000, (p->grace_ms % 1000) * 1000 };
 	evtimer_add(g->timer, &tv);

@@ -11,10 +11,11 @@
 
 #include <stdint.h>
 
-struct server;
+struct event_base;
+struct router;
 struct presence;
 
-struct presence *presence_new(struct server *srv, int64_t grace_ms);
+struct presence *presence_new(struct event_base *base, struct router *r, int64_t grace_ms);
 /* Cancels every grace period without logging anyone out (standing down). */
 void presence_clear(struct presence *p);
 void presence_free(struct presence *p);

@@ -7,16 +7,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "channel.h"
-#include "engine/engine.h"
-#include "admin/admin.h"
-#include "util/err.h"
 #include "ha/presence.h"
-#include "util/log.h"
-#include "server.h"
-#include "session/contactinfo.h"
-#include "sink.h"
+#include "record/record.h"
+#include "router/router.h"
 #include "store/store.h"
+#include "util/err.h"
+#include "util/log.h"
 #include "util/strmap.h"
 #include "util/xalloc.h"
 
@@ -25,7 +21,9 @@
 #define RECOVERY_BATCH 1000
 
 struct recovery {
-	struct server *srv;
+	struct store *st;
+	struct router *router;
+	struct presence *presence;
 	recovery_done_fn done;
 	void *ctx;
 	size_t outstanding; /* reads sent, not answered */
@@ -39,24 +37,6 @@ struct recovery {
 	struct timespec start;
 	struct recovery_stats stats;
 };
-
-static const char *recovery_field(const struct store_field *f, size_t n, const char *name,
-				  size_t *len)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(f[i].name, name) == 0) {
-			if (len != NULL)
-				*len = f[i].len;
-			return f[i].value;
-		}
-	return NULL;
-}
-
-static int64_t recovery_num(const struct store_field *f, size_t n, const char *name)
-{
-	const char *v = recovery_field(f, n, name, NULL);
-	return v ? strtoll(v, NULL, 10) : 0;
-}
 
 static void recovery_finish(struct recovery *r, int err)
 {
@@ -113,7 +93,7 @@ static void recovery_settle(struct recovery *r)
 		snprintf(r->cursor, sizeof r->cursor, "0");
 		recovery_next_scan(r);
 	} else {
-		engine_restore_finish(server_engine(r->srv), server_now_ms(r->srv));
+		router_restore_finish(r->router);
 		recovery_finish(r, 0);
 	}
 }
@@ -133,28 +113,22 @@ static void recovery_on_agent(void *arg, int err, const struct store_field *f, s
 	if (err != 0) {
 		recovery_fail(r, err, "reading agents");
 	} else if (n > 0 && !r->failed && !r->abandoned) {
-		/* A roster change made over the admin API wins over the file. */
-		const char *roster = recovery_field(f, n, "roster", NULL);
-		const char *removed = recovery_field(f, n, "roster_removed", NULL);
+		struct record_agent rec;
 		const char *why = NULL;
-		bool gone = removed != NULL && strcmp(removed, "1") == 0;
-		if ((gone || (roster != NULL && roster[0] != '\0')) &&
-		    admin_roster_restore(server_admin(r->srv), ra->id, roster ? roster : "", gone,
-					 &why) != 0)
+		record_agent_read(f, n, &rec);
+		/* A roster change made over the admin API wins over the file. */
+		if ((rec.removed || rec.roster != NULL) &&
+		    router_restore_roster(r->router, ra->id, rec.roster ? rec.roster : "",
+					  rec.removed, &why) != 0)
 			log_error("recovery: agent %s: its roster change cannot be applied: %s",
 				  ra->id, why ? why : "?");
-		const char *state = recovery_field(f, n, "state", NULL);
-		const char *reason = recovery_field(f, n, "reason", NULL);
-		int st = state == NULL                     ? AGENT_OFFLINE
-			 : strcmp(state, "available") == 0 ? AGENT_AVAILABLE
-			 : strcmp(state, "break") == 0     ? AGENT_BREAK
-							   : AGENT_OFFLINE;
-		if (st != AGENT_OFFLINE &&
-		    engine_restore_agent(server_engine(r->srv), ra->id, (enum engine_agent_state)st,
-					 reason, recovery_num(f, n, "updated_ms"),
-					 server_now_ms(r->srv)) == 0) {
-			r->stats.agents++;
-			presence_lost(server_presence(r->srv), ra->id);
+		const struct engine_agent_view *before = engine_agent(router_engine(r->router), ra->id);
+		if (before != NULL) {
+			router_restore_agent(r->router, ra->id, &rec);
+			if (engine_agent(router_engine(r->router), ra->id)->logged_in) {
+				r->stats.agents++;
+				presence_lost(r->presence, ra->id);
+			}
 		}
 	}
 	free(ra->id);
@@ -172,7 +146,7 @@ static void recovery_read_agent(struct recovery *r, const char *id)
 	ra->r = r;
 	ra->id = xstrdup(id);
 	r->outstanding++;
-	int rc = store_read(server_store(r->srv), STORE_AGENT, id, recovery_on_agent, ra);
+	int rc = store_read(r->st, STORE_AGENT, id, recovery_on_agent, ra);
 	if (rc != 0) {
 		free(ra->id);
 		free(ra);
@@ -181,12 +155,12 @@ static void recovery_read_agent(struct recovery *r, const char *id)
 	}
 }
 
-static void recovery_note_agent(void *arg, const struct engine_agent_view *a)
+static void recovery_note_agent(void *arg, const char *agent_id)
 {
 	struct recovery *r = arg;
 
-	if (strmap_get(&r->agent_ids, a->id) == NULL) {
-		char *id = xstrdup(a->id);
+	if (strmap_get(&r->agent_ids, agent_id) == NULL) {
+		char *id = xstrdup(agent_id);
 		strmap_put(&r->agent_ids, id, id);
 	}
 }
@@ -197,7 +171,7 @@ static void recovery_read_agents(struct recovery *r)
 	const char *k;
 	void *v;
 
-	engine_each_agent(server_engine(r->srv), recovery_note_agent, r);
+	router_each_roster_agent(r->router, recovery_note_agent, r);
 	/* Held like a scan's slot while the reads go out. */
 	r->outstanding++;
 	for (size_t it = 0; strmap_next(&r->agent_ids, &it, &k, &v);)
@@ -216,82 +190,31 @@ struct recovery_contact {
 static void recovery_restore(struct recovery *r, const char *id, const struct store_field *f,
 			     size_t n)
 {
-	struct server *srv = r->srv;
-	struct engine *e = server_engine(srv);
-	int64_t now = server_now_ms(srv);
-	size_t plen = 0;
-	const char *payload = recovery_field(f, n, "payload", &plen);
-	const char *channel = recovery_field(f, n, "channel", NULL);
-	const char *queue = recovery_field(f, n, "queue", NULL);
-	const char *state = recovery_field(f, n, "state", NULL);
-	const char *agent = recovery_field(f, n, "agent", NULL);
-	const char *offer = recovery_field(f, n, "offer_id", NULL);
-	int ch = channel ? channel_parse(channel) : -1;
-	Switchboard__V1__SubmitContact *msg =
-		payload ? switchboard__v1__submit_contact__unpack(NULL, plen, (const uint8_t *)payload)
-			: NULL;
-
-	if (msg == NULL || ch < 0 || queue == NULL || state == NULL) {
-		log_error("recovery: contact %s: its hash is incomplete; left in redis", id);
-		if (msg != NULL)
-			switchboard__v1__submit_contact__free_unpacked(msg, NULL);
-		r->stats.unroutable++;
-		return;
-	}
-	struct engine_skill_req skills[CONTACTINFO_MAX_SKILLS];
-	struct engine_submit in;
-	contactinfo_engine_in(msg, queue, (enum sb_channel)ch, skills, &in);
-	in.id = id;
-	in.gateway_id = recovery_field(f, n, "gateway", NULL);
-	in.arrived_ms = recovery_num(f, n, "arrived_ms");
-	in.deadline_ms = recovery_num(f, n, "deadline_ms");
-	struct contact_payload *p = contactinfo_payload_new(msg, "", queue);
-	p->event_seq = (uint32_t)recovery_num(f, n, "event_seq");
-	in.user = p;
-
-	bool assigned = strcmp(state, "assigned") == 0 && agent != NULL && agent[0] != '\0';
-	struct engine_restore rs = {
-		.submit = &in,
-		.entered_ms = recovery_num(f, n, "entered_ms"),
-		.sla_breached = recovery_num(f, n, "sla_breached") == 1,
-		.agent_id = assigned ? agent : NULL,
-		.assigned_ms = recovery_num(f, n, "assigned_ms"),
-	};
+	struct record_contact rc;
 	const char *why = NULL;
-	int rc = engine_restore_contact(e, &rs, now, &why);
-	bool requeue = strcmp(state, "offered") == 0 && agent != NULL && agent[0] != '\0';
-	if (rc == SB_ERR_NOT_FOUND && assigned) {
-		log_warnx("recovery: contact %s: agent %s left the roster; requeued", id, agent);
-		rs.agent_id = NULL;
-		rc = engine_restore_contact(e, &rs, now, &why);
-		requeue = true;
-	}
-	/* The engine copied what it routes by; the payload keeps it packed. */
-	switchboard__v1__submit_contact__free_unpacked(msg, NULL);
-	if (rc == SB_ERR_CONFLICT) {
-		/* SSCAN may return a member twice. */
-		contactinfo_free(NULL, p);
-		return;
-	}
-	if (rc != 0) {
-		log_error("recovery: contact %s (queue %s) cannot be routed: %s; left in redis", id,
-			  queue, why ? why : sb_err_name(rc));
-		contactinfo_free(NULL, p);
+	bool requeued = false;
+
+	if (record_contact_read(id, f, n, &rc, &why) != 0) {
+		log_error("recovery: contact %s: %s; left in redis", id, why);
 		r->stats.unroutable++;
 		return;
 	}
-	const struct engine_contact_view *c = engine_contact(e, id);
-	if (c->state == CONTACT_ASSIGNED) {
+	int e = router_restore_contact(r->router, &rc, &requeued, &why);
+	if (e == SB_ERR_CONFLICT && engine_contact(router_engine(r->router), id) != NULL)
+		return; /* SSCAN may return a member twice */
+	if (e != 0) {
+		log_error("recovery: contact %s (queue %s) cannot be routed: %s; left in redis", id,
+			  rc.queue, why ? why : sb_err_name(e));
+		r->stats.unroutable++;
+		return;
+	}
+	if (engine_contact(router_engine(r->router), id)->state == CONTACT_ASSIGNED) {
 		r->stats.assigned++;
 		return;
 	}
 	r->stats.waiting++;
-	if (requeue) {
-		/* The offer died with the old process: record it as requeued, so
-		 * Redis says what the engine now does. */
-		sink_recovered_requeue(server_sink(srv), c, agent, offer ? offer : "", now);
+	if (requeued)
 		r->stats.requeued++;
-	}
 }
 
 static void recovery_on_contact(void *arg, int err, const struct store_field *f, size_t n)
@@ -340,7 +263,7 @@ static void recovery_on_scan(void *arg, int err, const char *next, const char **
 		rc->r = r;
 		rc->id = xstrdup(ids[i]);
 		r->outstanding++;
-		int e = store_read(server_store(r->srv), STORE_CONTACT, ids[i], recovery_on_contact, rc);
+		int e = store_read(r->st, STORE_CONTACT, ids[i], recovery_on_contact, rc);
 		if (e != 0) {
 			free(rc->id);
 			free(rc);
@@ -354,7 +277,7 @@ static void recovery_on_scan(void *arg, int err, const char *next, const char **
 static void recovery_next_scan(struct recovery *r)
 {
 	r->outstanding++;
-	int rc = store_scan_set(server_store(r->srv),
+	int rc = store_scan_set(r->st,
 				r->phase == PHASE_ROSTER ? STORE_SET_ROSTER : STORE_SET_OPEN, r->cursor,
 				RECOVERY_BATCH, recovery_on_scan, r);
 	if (rc != 0) {
@@ -363,11 +286,14 @@ static void recovery_next_scan(struct recovery *r)
 	}
 }
 
-struct recovery *recovery_start(struct server *srv, recovery_done_fn done, void *ctx)
+struct recovery *recovery_start(struct store *st, struct router *router, struct presence *presence,
+				recovery_done_fn done, void *ctx)
 {
 	struct recovery *r = xcalloc(1, sizeof *r);
 
-	r->srv = srv;
+	r->st = st;
+	r->router = router;
+	r->presence = presence;
 	r->done = done;
 	r->ctx = ctx;
 	clock_gettime(CLOCK_MONOTONIC, &r->start);

@@ -16,7 +16,9 @@
 
 #include <stddef.h>
 
-struct server;
+struct store;
+struct router;
+struct presence;
 struct recovery;
 
 struct recovery_stats {
@@ -33,7 +35,8 @@ struct recovery_stats {
  * mid-way (the server starts over on a fresh engine). */
 typedef void (*recovery_done_fn)(void *ctx, int err, const struct recovery_stats *stats);
 
-struct recovery *recovery_start(struct server *srv, recovery_done_fn done, void *ctx);
+struct recovery *recovery_start(struct store *st, struct router *r, struct presence *presence,
+				recovery_done_fn done, void *ctx);
 void recovery_free(struct recovery *r);
 
 #endif

@@ -1,5 +1,6 @@
 #include "session/outbound.h"
 
+#include "record/record.h"
 #include "session/contactinfo.h"
 #include "session/session.h"
 #include "switchboard.pb-c.h"
@@ -126,7 +127,7 @@ void outbound_contact_state(struct session *s, const struct engine_contact_view 
 {
 	char id[160];
 
-	contactinfo_event_id(c, id, sizeof id);
+	record_event_id(c, id, sizeof id);
 	if (c->state != CONTACT_ASSIGNED) {
 		/* Position is its place now; 0 estimate: unknown after a gap. */
 		outbound_accepted(s, 0, c->id, c->queue, 0, c->deadline_ms, 0, false, id, true);
@@ -144,4 +145,17 @@ void outbound_contact_state(struct session *s, const struct engine_contact_view 
 	env.contact_assigned = &ca;
 	outbound_tag(&env, id, true);
 	outbound_send(s, 0, &env);
+}
+
+void outbound_cancelled(struct session *s, uint64_t ref, const char *contact_id,
+			const char *event_id)
+{
+	Envelope env = SWITCHBOARD__V1__ENVELOPE__INIT;
+	Switchboard__V1__ContactCancelled cc = SWITCHBOARD__V1__CONTACT_CANCELLED__INIT;
+
+	cc.contact_id = (char *)(uintptr_t)contact_id;
+	env.body_case = SWITCHBOARD__V1__ENVELOPE__BODY_CONTACT_CANCELLED;
+	env.contact_cancelled = &cc;
+	outbound_tag(&env, event_id, false);
+	outbound_send(s, ref, &env);
 }

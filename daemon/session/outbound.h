@@ -26,6 +26,8 @@ void outbound_rescind(struct session *s, const char *offer_id, const char *reaso
 void outbound_accepted(struct session *s, uint64_t ref, const char *contact_id, const char *queue,
 		       uint32_t position, int64_t deadline_ms, int64_t estimated_wait_ms,
 		       bool duplicate, const char *event_id, bool redelivered);
+void outbound_cancelled(struct session *s, uint64_t ref, const char *contact_id,
+			const char *event_id);
 /* The gateway's view of an open contact now, redelivered: ContactAccepted
  * while it waits (or is offered), ContactAssigned once an agent has it. */
 void outbound_contact_state(struct session *s, const struct engine_contact_view *c);

@@ -14,7 +14,8 @@
 #include "util/err.h"
 #include "util/log.h"
 #include "metrics.h"
-#include "server.h"
+#include "router/router.h"
+#include "session/registry.h"
 #include "security/tls.h"
 #include "session/roles.h"
 #include "wire/frame.h"
@@ -32,7 +33,7 @@
 #define SESSION_BUDGET_REFILL_MAX_MS 60000
 
 struct session {
-	struct server *srv;
+	struct session_env *env;
 	enum session_role role;
 	enum session_state state;
 	char sid[24];
@@ -80,7 +81,7 @@ static void session_arm(struct session *s, int64_t ms)
 static void session_free(struct session *s)
 {
 	if (s->registered)
-		server_session_remove(s->srv, s);
+		registry_remove(s->env->registry, s);
 	if (s->bev != NULL)
 		bufferevent_free(s->bev);
 	event_free(s->timer);
@@ -172,7 +173,7 @@ void session_send(struct session *s, Envelope *env)
 	if (s->bev == NULL || s->state == SESSION_CLOSED)
 		return;
 	struct evbuffer *out = bufferevent_get_output(s->bev);
-	const struct sb_config *cfg = server_config(s->srv);
+	const struct sb_config *cfg = router_config(s->env->router);
 
 	env->seq = ++s->next_seq;
 	if (frame_write(out, env) != 0) {
@@ -219,14 +220,14 @@ void session_redirect(struct session *s, uint64_t ref)
 {
 	Envelope env = SWITCHBOARD__V1__ENVELOPE__INIT;
 	Switchboard__V1__Error e = SWITCHBOARD__V1__ERROR__INIT;
-	const char *leader = server_leader_address(s->srv, s->role == SESSION_GATEWAY);
+	const char *leader = s->env->leader_address(s->env->ctx, s->role == SESSION_GATEWAY);
 	char msg[200];
 
 	if (leader[0] != '\0')
 		snprintf(msg, sizeof msg, "this daemon is a standby; the leader is at %s", leader);
 	else
 		snprintf(msg, sizeof msg, "this daemon is not serving yet (%s); retry",
-			 server_role_name(s->srv));
+			 s->env->role_name(s->env->ctx));
 	e.code = SWITCHBOARD__V1__ERROR_CODE__NOT_LEADER;
 	e.message = msg;
 	e.ref = ref;
@@ -240,13 +241,13 @@ void session_redirect(struct session *s, uint64_t ref)
 
 static void session_welcome(struct session *s, uint64_t ref)
 {
-	const struct sb_config *cfg = server_config(s->srv);
+	const struct sb_config *cfg = router_config(s->env->router);
 	Envelope env = SWITCHBOARD__V1__ENVELOPE__INIT;
 	Switchboard__V1__Welcome w = SWITCHBOARD__V1__WELCOME__INIT;
 
 	w.session_id = s->sid;
 	w.heartbeat_ms = (uint32_t)cfg->heartbeat_ms;
-	w.server_time_ms = (uint64_t)server_now_ms(s->srv);
+	w.server_time_ms = (uint64_t)router_now_ms();
 	env.ref = ref;
 	env.body_case = SWITCHBOARD__V1__ENVELOPE__BODY_WELCOME;
 	env.welcome = &w;
@@ -276,7 +277,7 @@ static void session_hello(struct session *s, Envelope *env)
 		session_fail(s, env->seq, SB_ERR_INVALID_ARGUMENT, "client_id is required");
 		return;
 	}
-	if (!server_serving(s->srv)) {
+	if (!router_serving(s->env->router)) {
 		session_redirect(s, env->seq);
 		return;
 	}
@@ -292,7 +293,7 @@ static void session_hello(struct session *s, Envelope *env)
 	log_info("session %s: %s '%s' logged in from %s", s->sid,
 		 s->role == SESSION_GATEWAY ? "gateway" : "agent", s->client_id, s->peer);
 	session_welcome(s, env->seq);
-	session_arm(s, server_config(s->srv)->heartbeat_ms);
+	session_arm(s, router_config(s->env->router)->heartbeat_ms);
 	if (s->role == SESSION_AGENT)
 		agent_welcomed(s);
 	else
@@ -305,7 +306,7 @@ static void session_pong(struct session *s, const Envelope *env)
 	Switchboard__V1__Pong p = SWITCHBOARD__V1__PONG__INIT;
 
 	p.client_time_ms = env->ping->client_time_ms;
-	p.server_time_ms = (uint64_t)server_now_ms(s->srv);
+	p.server_time_ms = (uint64_t)router_now_ms();
 	out.ref = env->seq;
 	out.body_case = SWITCHBOARD__V1__ENVELOPE__BODY_PONG;
 	out.pong = &p;
@@ -378,10 +379,10 @@ static void session_on_read(struct bufferevent *bev, void *arg)
 {
 	struct session *s = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
-	const struct sb_config *cfg = server_config(s->srv);
+	const struct sb_config *cfg = router_config(s->env->router);
 	size_t max = (size_t)cfg->max_frame_bytes;
 	/* Frames read in one pass arrived together: one clock read for all. */
-	int64_t now = server_now_ms(s->srv);
+	int64_t now = router_now_ms();
 
 	session_budget_refill(s, cfg->frames_per_second, now);
 	session_ref(s);
@@ -509,14 +510,14 @@ static void session_on_event(struct bufferevent *bev, short what, void *arg)
 static void session_on_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct session *s = arg;
-	const struct sb_config *cfg = server_config(s->srv);
+	const struct sb_config *cfg = router_config(s->env->router);
 
 	switch (s->state) {
 	case SESSION_HELLO_WAIT:
 		session_fail(s, 0, SB_ERR_UNAUTHENTICATED, "no Hello within the handshake timeout");
 		break;
 	case SESSION_ACTIVE: {
-		int64_t silent = server_now_ms(s->srv) - s->last_rx_ms;
+		int64_t silent = router_now_ms() - s->last_rx_ms;
 		int64_t limit = cfg->heartbeat_ms * cfg->missed_heartbeats;
 		if (silent >= limit)
 			session_fail(s, 0, SB_ERR_UNAUTHENTICATED, "heartbeats missed");
@@ -533,18 +534,19 @@ static void session_on_timer(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-struct session *session_new(struct server *srv, int fd, enum session_role role, const char *peer)
+struct session *session_new(struct session_env *senv, int fd, enum session_role role,
+			    const char *peer)
 {
-	struct event_base *base = server_base(srv);
+	struct event_base *base = senv->base;
 	struct session *s = xcalloc(1, sizeof *s);
 
-	s->srv = srv;
+	s->env = senv;
 	s->role = role;
 	s->state = SESSION_HELLO_WAIT;
 	snprintf(s->sid, sizeof s->sid, "%c-%" PRIu64, role == SESSION_GATEWAY ? 'g' : 'a',
-		 server_next_session_number(srv));
+		 ++senv->next_number);
 	snprintf(s->peer, sizeof s->peer, "%s", peer);
-	struct tls_server *tls = server_tls(srv, role == SESSION_GATEWAY);
+	struct tls_server *tls = senv->tls[role];
 	s->tls = tls != NULL;
 	if (tls != NULL)
 		s->bev = tls_bufferevent(tls, base, fd);
@@ -554,13 +556,18 @@ struct session *session_new(struct server *srv, int fd, enum session_role role, 
 	s->free_ev = event_new(base, -1, 0, session_on_free, s);
 	if (tls == NULL)
 		s->flush_ev = event_new(base, -1, 0, session_on_flush, s);
-	s->last_rx_ms = server_now_ms(srv);
+	s->last_rx_ms = router_now_ms();
 	bufferevent_setcb(s->bev, session_on_read, session_on_write, session_on_event, s);
 	bufferevent_enable(s->bev, tls == NULL ? EV_READ : EV_READ | EV_WRITE);
-	server_session_add(srv, s);
+	registry_add(senv->registry, s);
 	s->registered = true;
-	session_arm(s, server_config(srv)->handshake_timeout_ms);
+	session_arm(s, router_config(senv->router)->handshake_timeout_ms);
 	log_debug("session %s: connection from %s", s->sid, peer);
+	/* Counted from now until freed: one past a limit is turned away. */
+	char why[160];
+	if (registry_over_limit(senv->registry, s, router_config(senv->router), why, sizeof why) !=
+	    NULL)
+		session_refuse(s, why);
 	return s;
 }
 
@@ -600,9 +607,9 @@ const char *session_client_id(const struct session *s)
 	return s->client_id;
 }
 
-struct server *session_server(const struct session *s)
+struct session_env *session_env(const struct session *s)
 {
-	return s->srv;
+	return s->env;
 }
 
 const char *session_peer(const struct session *s)

@@ -7,7 +7,8 @@
  * session_close(); the struct is freed later, at a safe point, once the last
  * reference (pending store requests hold one) is dropped.
  *
- * Owner: the server's session registry; store callbacks hold references. */
+ * Owner: the server (every session is in its registry until freed); pending
+ * requests hold references. */
 #ifndef SB_SESSION_H
 #define SB_SESSION_H
 
@@ -18,15 +19,38 @@
 #include "switchboard.pb-c.h"
 #include "wire/envelope.h"
 
-struct server;
 struct session;
 struct bufferevent;
+struct event_base;
+struct router;
+struct registry;
+struct presence;
+struct tls_server;
 
 enum session_role { SESSION_GATEWAY, SESSION_AGENT };
 enum session_state { SESSION_HELLO_WAIT, SESSION_ACTIVE, SESSION_DRAINING, SESSION_CLOSED };
 
-/* Takes ownership of fd, a connected socket. peer is for logs. */
-struct session *session_new(struct server *srv, int fd, enum session_role role, const char *peer);
+/* What sessions work with: handed to each at creation. Owner: the server,
+ * which outlives every session. The configuration in force is the
+ * router's (router_config), which a reload replaces. */
+struct session_env {
+	struct event_base *base;
+	struct router *router;
+	struct registry *registry;
+	struct presence *presence;
+	struct tls_server *tls[2]; /* by enum session_role; NULL: plain TCP */
+	/* Where the leader is, for NOT_LEADER ("" when unknown), and what this
+	 * daemon is doing ("standby", "waiting for redis", ...). */
+	const char *(*leader_address)(void *ctx, bool gateway_port);
+	const char *(*role_name)(void *ctx);
+	void *ctx;
+	uint64_t next_number; /* session ids */
+};
+
+/* Takes ownership of fd, a connected socket. peer is for logs. A session
+ * past a connection limit is turned away (OVERLOADED, then closed). */
+struct session *session_new(struct session_env *env, int fd, enum session_role role,
+			    const char *peer);
 
 void session_ref(struct session *s);
 void session_unref(struct session *s);
@@ -46,7 +70,7 @@ bool session_is_active(const struct session *s);
 enum session_role session_role(const struct session *s);
 const char *session_id(const struct session *s);        /* "g-12", "a-7" */
 const char *session_client_id(const struct session *s); /* gateway / agent id, once authenticated */
-struct server *session_server(const struct session *s);
+struct session_env *session_env(const struct session *s);
 /* The peer address as the listener rendered it: "1.2.3.4:5678",
  * "[::1]:5678" or "unix". */
 const char *session_peer(const struct session *s);
@@ -63,8 +87,8 @@ int session_peer_cert_names(const struct session *s, const char *name);
 /* The verified client certificate's names for logs, "-" without one. */
 const char *session_peer_cert_identity(const struct session *s, char *out, size_t len);
 
-/* Frees a closed session now, whatever refers to it: only for server_free,
- * once nothing can call back into it. */
+/* Frees a closed session now, whatever refers to it: only at exit, once
+ * nothing can call back into it. */
 void session_destroy(struct session *s);
 
 /* Shutdown: tells the client, flushes, closes. */

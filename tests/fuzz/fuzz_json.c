@@ -10,7 +10,7 @@
 
 #include "util/json_out.h"
 #include "util/json_parse.h"
-#include "admin/roster.h"
+#include "record/roster.h"
 #include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

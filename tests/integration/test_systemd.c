@@ -112,9 +112,10 @@ static void test_notify_lifecycle(void **state)
 	struct harness *h = *state;
 	char buf[512];
 
-	/* the status is set just before READY=1 */
-	notify_until(h, "STATUS=routing, 0 waiting", buf, sizeof buf);
+	/* ready once listening with the store ready (a standby is ready too);
+	 * routing once it leads */
 	notify_until(h, "READY=1", buf, sizeof buf);
+	notify_until(h, "STATUS=routing, 0 waiting", buf, sizeof buf);
 	assert_true(harness_log_contains(h, "store ready"));
 	notify_until(h, "WATCHDOG=1", buf, sizeof buf);
 	notify_until(h, "WATCHDOG=1", buf, sizeof buf);

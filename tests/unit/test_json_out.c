@@ -15,7 +15,7 @@
 
 #include "util/json_out.h"
 #include "util/json_parse.h"
-#include "admin/roster.h"
+#include "record/roster.h"
 #include "metrics.h"
 
 /* The buffer's contents as a new string. */

@@ -1,7 +1,7 @@
-/* admin_roster_restore (admin/admin.h): how the daemon applies the roster
+/* router_restore_roster (router/router.h): how the daemon applies the roster
  * overrides the admin API stored in Redis (docs/redis.md) when it recovers
- * its state. A real server, built from an in-memory config with the admin
- * API off and Redis never started; only the engine's roster is looked at. */
+ * its state. A real router, built from an in-memory config with no store
+ * (restoring writes nothing); only the engine's roster is looked at. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,19 +13,16 @@
 
 #include <cmocka.h>
 
-#include "admin/admin.h"
+#include <event2/event.h>
+
 #include "config/config.h"
 #include "engine/engine.h"
+#include "record/roster.h"
+#include "router/router.h"
 #include "util/err.h"
 #include "util/log.h"
-#include "server.h"
 
 static const char config_text[] = "site: t\n"
-                                  "listen:\n"
-                                  "  gateway: unix:%s-g.sock\n"
-                                  "  agent: unix:%s-a.sock\n"
-                                  "admin:\n"
-                                  "  listen: \"\"\n"
                                   "redis:\n"
                                   "  address: 127.0.0.1:1\n"
                                   "auth:\n"
@@ -39,94 +36,102 @@ static const char config_text[] = "site: t\n"
                                   "  - {id: alice, tier: regular, skills: {billing: 2}}\n"
                                   "  - {id: bob}\n";
 
+/* What a test works on: a router over an event loop, on its config. */
+struct fixture {
+	struct event_base *base;
+	struct sb_config *cfg;
+	struct router *r;
+};
+
 static int setup(void **state)
 {
-	char base[64], text[sizeof config_text + 128];
-	struct sb_config *cfg = NULL;
+	struct fixture *f = calloc(1, sizeof *f);
 	struct config_errors errs = {0};
+	struct router_hooks hooks = {0};
 
 	log_set_level(LOG_LEVEL_ERROR);
-	snprintf(base, sizeof base, "/tmp/test-admin-roster-%ld", (long)getpid());
-	int n = snprintf(text, sizeof text, config_text, base, base);
-	assert_int_equal(config_load_buffer("unit.yaml", text, (size_t)n, &cfg, &errs), 0);
-	*state = server_new(cfg);
-	assert_non_null(*state);
+	assert_int_equal(config_load_buffer("unit.yaml", config_text, sizeof config_text - 1,
+	                                    &f->cfg, &errs),
+	                 0);
+	f->base = event_base_new();
+	f->r = router_new(f->base, NULL, f->cfg, true, &hooks);
+	assert_non_null(f->r);
+	*state = f;
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	char path[96];
+	struct fixture *f = *state;
 
-	server_free(*state);
-	snprintf(path, sizeof path, "/tmp/test-admin-roster-%ld-g.sock", (long)getpid());
-	unlink(path);
-	snprintf(path, sizeof path, "/tmp/test-admin-roster-%ld-a.sock", (long)getpid());
-	unlink(path);
+	router_free(f->r);
+	config_free(f->cfg);
+	event_base_free(f->base);
+	free(f);
 	return 0;
 }
 
 /* A stored definition adds an agent the config lacks, and replaces one it has. */
 static void test_restore_adds_and_replaces(void **state)
 {
-	struct server *srv = *state;
-	struct admin *adm = server_admin(srv);
+	struct router *r = ((struct fixture *)*state)->r;
 	const char *why = NULL;
 
-	assert_non_null(adm);
 	assert_int_equal(
-	    admin_roster_restore(adm, "dave",
+	    router_restore_roster(r, "dave",
 	                         "{\"id\":\"dave\",\"name\":\"Dave\",\"tier\":\"senior\","
 	                         "\"skills\":{\"billing\":4},\"capacity\":{\"chat\":2},"
 	                         "\"queues\":[\"q-chat\"]}",
 	                         false, &why),
 	    0);
-	const struct engine_agent_view *d = engine_agent(server_engine(srv), "dave");
+	const struct engine_agent_view *d = engine_agent(router_engine(r), "dave");
 	assert_non_null(d);
 	assert_string_equal(d->tier, "senior");
 	assert_int_equal(d->capacity[SB_CH_CHAT], 2);
 
 	assert_int_equal(
-	    admin_roster_restore(
-	        adm, "alice", "{\"id\":\"alice\",\"tier\":\"senior\",\"skills\":{}}", false, &why),
+	    router_restore_roster(
+	        r, "alice", "{\"id\":\"alice\",\"tier\":\"senior\",\"skills\":{}}", false, &why),
 	    0);
-	assert_string_equal(engine_agent(server_engine(srv), "alice")->tier, "senior");
+	assert_string_equal(engine_agent(router_engine(r), "alice")->tier, "senior");
+	/* and the roster shown is the stored definition */
+	assert_string_equal(router_roster_get(r, "dave")->name, "Dave");
 }
 
 /* roster_removed = 1 takes the agent out; an unknown one is no error. */
 static void test_restore_removes(void **state)
 {
-	struct server *srv = *state;
+	struct router *r = ((struct fixture *)*state)->r;
 	const char *why = NULL;
 
-	assert_int_equal(admin_roster_restore(server_admin(srv), "bob", NULL, true, &why), 0);
-	assert_null(engine_agent(server_engine(srv), "bob"));
-	assert_int_equal(admin_roster_restore(server_admin(srv), "nobody", NULL, true, &why), 0);
+	assert_int_equal(router_restore_roster(r, "bob", NULL, true, &why), 0);
+	assert_null(engine_agent(router_engine(r), "bob"));
+	assert_null(router_roster_get(r, "bob"));
+	assert_int_equal(router_restore_roster(r, "nobody", NULL, true, &why), 0);
 }
 
 /* A bad stored value is refused with a reason, and changes nothing. */
 static void test_restore_refuses_bad_definitions(void **state)
 {
-	struct server *srv = *state;
-	struct admin *adm = server_admin(srv);
+	struct router *r = ((struct fixture *)*state)->r;
 	const char *why = NULL;
 
-	assert_int_equal(admin_roster_restore(adm, "erin", "{\"id\":", false, &why),
+	assert_int_equal(router_restore_roster(r, "erin", "{\"id\":", false, &why),
 	                 SB_ERR_INVALID_ARGUMENT);
 	assert_non_null(why);
-	assert_int_equal(admin_roster_restore(adm, "erin", "{\"id\":\"frank\"}", false, &why),
+	assert_int_equal(router_restore_roster(r, "erin", "{\"id\":\"frank\"}", false, &why),
 	                 SB_ERR_INVALID_ARGUMENT);
-	assert_int_equal(admin_roster_restore(adm, "erin", "{\"id\":\"erin\",\"tier\":\"no-such\"}",
+	assert_int_equal(router_restore_roster(r, "erin", "{\"id\":\"erin\",\"tier\":\"no-such\"}",
 	                                      false, &why),
 	                 SB_ERR_INVALID_ARGUMENT);
-	assert_int_equal(admin_roster_restore(adm, "erin",
+	assert_int_equal(router_restore_roster(r, "erin",
 	                                      "{\"id\":\"erin\",\"queues\":[\"no-such\"]}", false,
 	                                      &why),
 	                 SB_ERR_INVALID_ARGUMENT);
-	assert_null(engine_agent(server_engine(srv), "erin"));
-	assert_null(engine_agent(server_engine(srv), "frank"));
+	assert_null(engine_agent(router_engine(r), "erin"));
+	assert_null(engine_agent(router_engine(r), "frank"));
 	/* alice as configured */
-	assert_string_equal(engine_agent(server_engine(srv), "alice")->tier, "regular");
+	assert_string_equal(engine_agent(router_engine(r), "alice")->tier, "regular");
 }
 
 int main(void)
