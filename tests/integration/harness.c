@@ -61,12 +61,16 @@ struct harness {
 	char agent_addr[64];
 	char redis_addr[64];
 	char admin_addr[64];       /* "" unless opts.admin */
+	char proxy_addr[64];       /* "" unless opts.redis_proxy */
 	char admin_token_path[300];
 	int gateway_port, agent_port, redis_port;
 
 	pid_t daemon_pid;  /* 0 once reaped */
 	int daemon_status; /* exit status once reaped, -1 before */
 	pid_t redis_pid;
+	pid_t proxy_pid;   /* opts.redis_proxy's sb-proxy, 0 otherwise */
+	/* SIGSTOPped by the test: thawed at stop, so nothing waits on them. */
+	bool redis_frozen, proxy_frozen, daemon_frozen;
 
 	bool passed;
 	int n_runs; /* names TMP/run-N.out */
@@ -580,6 +584,7 @@ static char *harness_config_text(const struct harness *h, const char *gw, const 
 		     "    channel: email\n"
 		     "  - name: social-q\n"
 		     "    channel: social\n"
+		     "%s"
 		     "agents:\n"
 		     "  - id: alice\n"
 		     "    name: Alice Example\n"
@@ -600,6 +605,7 @@ static char *harness_config_text(const struct harness *h, const char *gw, const 
 		     (long long)o->voice_wrapup_ms,
 		     (long long)(o->offer_timeout_ms ? o->offer_timeout_ms : 1000),
 		     HARNESS_GW1_SECRET, HARNESS_GW2_SECRET,
+		     o->queues_yaml != NULL ? o->queues_yaml : "",
 		     o->extra_yaml != NULL ? o->extra_yaml : "") < 0)
 		abort();
 	return text;
@@ -707,7 +713,9 @@ static const char *harness_redis_launch(struct harness *h)
 	char port[16];
 	const char *const argv[] = {"/usr/bin/redis-server", "--port", port, "--bind", "127.0.0.1",
 				    "--dir", h->tmpdir, "--save", "", "--appendonly", "yes",
-				    "--appendfsync", "everysec", "--daemonize", "no", NULL};
+				    "--appendfsync", "everysec", "--daemonize", "no",
+				    /* CONFIG SET dir (a test making BGSAVE fail) */
+				    "--enable-protected-configs", "yes", NULL};
 
 	snprintf(port, sizeof port, "%d", h->redis_port);
 	h->redis_pid = harness_fork_exec(argv, h->redis_log_path);
@@ -748,9 +756,121 @@ void harness_redis_stop(struct harness *h)
 		h->redis = NULL;
 	}
 	if (h->redis_pid != 0) {
+		if (h->redis_frozen)
+			kill(h->redis_pid, SIGCONT);
+		h->redis_frozen = false;
 		harness_terminate(h->redis_pid, HARNESS_STOP_MS);
 		h->redis_pid = 0;
 	}
+}
+
+void harness_redis_signal(struct harness *h, int sig)
+{
+	if (h->redis_pid == 0)
+		harness_fail(h, "harness_redis_signal: Redis is not running");
+	if (h->redis != NULL) {
+		/* A frozen or killed Redis would leave it hanging or broken. */
+		redisFree(h->redis);
+		h->redis = NULL;
+	}
+	if (kill(h->redis_pid, sig) != 0)
+		harness_fail(h, "kill(redis %d, %d): %s", (int)h->redis_pid, sig, strerror(errno));
+	if (sig == SIGSTOP)
+		h->redis_frozen = true;
+	else if (sig == SIGCONT)
+		h->redis_frozen = false;
+	if (sig != SIGKILL)
+		return;
+	if (harness_wait_pid(h->redis_pid, 5000) < 0)
+		harness_fail(h, "redis-server %d did not die of SIGKILL", (int)h->redis_pid);
+	h->redis_pid = 0;
+	h->redis_frozen = false;
+}
+
+/* freeReplyObject with the signature harness_own wants. */
+static void harness_free_reply(void *p)
+{
+	freeReplyObject(p);
+}
+
+struct redisReply *harness_redis_command(struct harness *h, const char *fmt, ...)
+{
+	redisContext *rc = harness_redis(h);
+	va_list ap;
+
+	va_start(ap, fmt);
+	redisReply *r = redisvCommand(rc, fmt, ap);
+	va_end(ap);
+	if (r == NULL)
+		harness_fail(h, "redis command %s: %s", fmt, rc->errstr);
+	return harness_own(h, r, harness_free_reply);
+}
+
+const char *harness_redis_dir(const struct harness *h)
+{
+	return h->tmpdir;
+}
+
+const char *harness_redis_aof_dir(struct harness *h)
+{
+	return harness_fmt(h, "%s/appendonlydir", h->tmpdir);
+}
+
+/* ---- sb-proxy ----------------------------------------------------------------- */
+
+const char *harness_proxy_path(struct harness *h)
+{
+	const char *p = getenv("SB_PROXY");
+	const char *d = harness_daemon_path();
+	const char *slash = strrchr(d, '/');
+
+	if (p != NULL && *p != '\0')
+		return p;
+	if (slash == NULL)
+		return "./sb-proxy";
+	return harness_fmt(h, "%.*s/tests/tools/sb-proxy", (int)(slash - d), d);
+}
+
+/* Spawns an sb-proxy and waits for its "ready"; NULL or why it failed. */
+static const char *harness_proxy_launch(struct harness *h, const char *listen_addr,
+					const char *upstream_addr, pid_t *pid)
+{
+	const char *log = harness_fmt(h, "proxy-%s.log", listen_addr);
+	const char *const argv[] = {harness_proxy_path(h), listen_addr, upstream_addr, NULL};
+
+	*pid = harness_spawn(h, argv, log);
+	if (harness_file_wait(h, log, "ready", 5000))
+		return NULL;
+	harness_print_tail(harness_fmt(h, "%s/%s", h->tmpdir, log), 20);
+	return harness_fmt(h, "sb-proxy %s -> %s did not print ready within 5 s (SB_PROXY=%s)",
+			   listen_addr, upstream_addr, harness_proxy_path(h));
+}
+
+pid_t harness_start_proxy(struct harness *h, const char *listen_addr, const char *upstream_addr)
+{
+	pid_t pid = 0;
+	const char *why = harness_proxy_launch(h, listen_addr, upstream_addr, &pid);
+
+	if (why != NULL)
+		harness_fail(h, "%s", why);
+	return pid;
+}
+
+const char *harness_proxy_addr(const struct harness *h)
+{
+	return h->proxy_addr;
+}
+
+void harness_proxy_signal(struct harness *h, int sig)
+{
+	if (h->proxy_pid == 0)
+		harness_fail(h, "harness_proxy_signal: no proxy (opts.redis_proxy is off)");
+	if (kill(h->proxy_pid, sig) != 0)
+		harness_fail(h, "kill(sb-proxy %d, %d): %s", (int)h->proxy_pid, sig, strerror(errno));
+	if (sig == SIGSTOP)
+		h->proxy_frozen = true;
+	else if (sig == SIGCONT)
+		h->proxy_frozen = false;
 }
 
 /* The assertion connection, (re)connected on demand. */
@@ -927,8 +1047,13 @@ void harness_daemon_signal(struct harness *h, int sig)
 	if (h->daemon_pid == 0)
 		harness_fail(h, "harness_daemon_signal: the daemon is not running");
 	kill(h->daemon_pid, sig);
+	if (sig == SIGSTOP)
+		h->daemon_frozen = true;
+	else if (sig == SIGCONT)
+		h->daemon_frozen = false;
 	if (sig != SIGKILL)
 		return;
+	h->daemon_frozen = false;
 	waitpid(h->daemon_pid, &wstatus, 0);
 	/* Killed on purpose: not a failed exit. */
 	h->daemon_status = -1;
@@ -963,13 +1088,16 @@ static int harness_make_dir(struct harness *h)
 /* Everything up to a running daemon; NULL or the reason it failed. */
 static const char *harness_bring_up(struct harness *h)
 {
-	int ports[4];
+	int ports[5];
+	int n_ports = 3 + (h->opts.admin ? 1 : 0) + (h->opts.redis_proxy ? 1 : 0);
 
 	if (harness_make_dir(h) != 0)
 		return "mkdtemp failed";
 	/* one call, so the ports differ from each other */
-	if (harness_free_ports(ports, h->opts.admin ? 4 : 3) != 0)
+	if (harness_free_ports(ports, n_ports) != 0)
 		return "no free loopback ports";
+	if (h->opts.redis_proxy)
+		snprintf(h->proxy_addr, sizeof h->proxy_addr, "127.0.0.1:%d", ports[n_ports - 1]);
 	h->redis_port = ports[0];
 	h->gateway_port = ports[1];
 	h->agent_port = ports[2];
@@ -986,7 +1114,8 @@ static const char *harness_bring_up(struct harness *h)
 			return "cannot write the admin token file";
 	}
 
-	char *text = harness_config_text(h, h->gateway_addr, h->agent_addr, h->redis_addr);
+	char *text = harness_config_text(h, h->gateway_addr, h->agent_addr,
+					 h->opts.redis_proxy ? h->proxy_addr : h->redis_addr);
 	int rc = harness_spit(h->config_path, text);
 	free(text);
 	if (rc != 0)
@@ -997,6 +1126,12 @@ static const char *harness_bring_up(struct harness *h)
 			harness_print_tail(h->redis_log_path, 20);
 			return why;
 		}
+	}
+	if (h->opts.redis_proxy) {
+		const char *why = harness_proxy_launch(h, h->proxy_addr, h->redis_addr,
+						       &h->proxy_pid);
+		if (why != NULL)
+			return why;
 	}
 	return harness_daemon_launch(h);
 }
@@ -1043,6 +1178,16 @@ int harness_stop(struct harness *h)
 	if (h == NULL)
 		return -1;
 	harness_close_all(h);
+	/* Thaw what the test froze: a stopped Redis or proxy would hold the
+	 * daemon's drain, a stopped daemon its SIGTERM. */
+	if (h->proxy_pid != 0 && h->proxy_frozen)
+		kill(h->proxy_pid, SIGCONT);
+	if (h->redis_pid != 0 && h->redis_frozen)
+		kill(h->redis_pid, SIGCONT);
+	h->proxy_frozen = h->redis_frozen = false;
+	if (h->daemon_pid != 0 && h->daemon_frozen)
+		kill(h->daemon_pid, SIGCONT);
+	h->daemon_frozen = false;
 	if (harness_daemon_alive(h))
 		h->daemon_status = harness_terminate(h->daemon_pid, HARNESS_STOP_MS);
 	h->daemon_pid = 0;

@@ -38,6 +38,15 @@ struct harness_opts {
 	 * the same admin.listen: start a second daemon with --admin-listen. */
 	bool admin;
 	const char *admin_yaml;    /* lines appended under admin: ("  key: v\n"), or NULL */
+	/* Queue entries appended to the harness's queues (voice-q, chat-q,
+	 * email-q, social-q), as YAML list items ("  - name: q\n    channel:
+	 * email\n    max_wait_ms: 1500\n"), or NULL. */
+	const char *queues_yaml;
+	/* The daemon reaches Redis through an sb-proxy ($SB_PROXY) the harness
+	 * starts in front of it, so a test can freeze the link
+	 * (harness_proxy_signal). harness_redis_addr() stays Redis's own
+	 * address (the test's reads, a standby's config). */
+	bool redis_proxy;
 };
 
 /* Which listener a raw connection goes to. */
@@ -118,8 +127,37 @@ bool harness_log_wait(struct harness *h, const char *text, int timeout_ms);
  * and directory and waits until it answers PING. */
 void harness_redis_stop(struct harness *h);
 void harness_redis_start(struct harness *h);
+/* Sends sig to redis-server: SIGSTOP freezes it (connections stay open, the
+ * kernel keeps accepting and buffering, nothing is answered), SIGCONT thaws
+ * it, SIGKILL kills and reaps it (harness_redis_start then starts it again
+ * on the same port and directory, loading its AOF). A stopped Redis needs
+ * no SIGCONT before SIGKILL. While it is frozen, do not use harness_redis()
+ * or the helpers built on it. harness_stop thaws a frozen Redis first. */
+void harness_redis_signal(struct harness *h, int sig);
 /* A synchronous connection to the harness's Redis (owned by h). */
 struct redisContext *harness_redis(struct harness *h);
+/* Runs any command on the harness's Redis (hiredis format arguments:
+ * "CONFIG SET maxmemory %lld", "XRANGE %s - +"); the reply, owned by h, is
+ * never NULL (an I/O failure fails the test). Error replies are returned,
+ * type REDIS_REPLY_ERROR, for the test to look at. */
+struct redisReply *harness_redis_command(struct harness *h, const char *fmt, ...);
+/* Redis's data directory (TMP) and its multi-part AOF directory
+ * (TMP/appendonlydir: the manifest appendonly.aof.manifest, a base and
+ * incr files; Redis runs with --appendonly yes --appendfsync everysec). */
+const char *harness_redis_dir(const struct harness *h);
+const char *harness_redis_aof_dir(struct harness *h);
+/* With opts.redis_proxy: the proxy's address (what the daemon's config
+ * names) and its pid; "" / 0 otherwise. harness_proxy_signal sends it
+ * SIGSTOP (freeze: the daemon is cut off from Redis without a close) or
+ * SIGCONT (thaw). harness_stop thaws it before stopping the daemon. */
+const char *harness_proxy_addr(const struct harness *h);
+void harness_proxy_signal(struct harness *h, int sig);
+/* Starts an sb-proxy ($SB_PROXY) relaying listen_addr to upstream_addr and
+ * waits until it prints "ready"; killed at stop (or with harness_kill). */
+pid_t harness_start_proxy(struct harness *h, const char *listen_addr, const char *upstream_addr);
+/* Path of sb-proxy: $SB_PROXY, else tests/tools/sb-proxy under the daemon's
+ * directory (the build tree's layout). */
+const char *harness_proxy_path(struct harness *h);
 /* "sb:{test}:" + the formatted rest; owned by h. */
 const char *harness_key(struct harness *h, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
