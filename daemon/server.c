@@ -108,7 +108,22 @@ static const char *server_role_name(void *ctx)
 
 	if (srv->state == SERVER_STANDBY && store_state(srv->store) != STORE_READY)
 		return "waiting for redis";
+	if (srv->state == SERVER_SERVING && !leader_current(srv->leader))
+		return "renewing its lease";
 	return server_state_name(srv->state);
+}
+
+/* The router's news, to the sessions it concerns. */
+static void server_tell(void *ctx, const struct decision *d)
+{
+	struct server *srv = ctx;
+	deliver_tell(&srv->senv, d);
+}
+
+static bool server_current(void *ctx)
+{
+	struct server *srv = ctx;
+	return srv->leader != NULL && leader_current(srv->leader);
 }
 
 static const char *server_leader_address(void *ctx, bool gateway_port)
@@ -335,8 +350,8 @@ static void server_on_stop_signal(evutil_socket_t sig, short what, void *arg)
 
 	if (srv->state == SERVER_STOPPING)
 		return;
-	server_set_state(srv, SERVER_STOPPING);
 	sdnotify_stopping();
+	server_set_state(srv, SERVER_STOPPING);
 	log_info("shutting down (signal %d)", (int)sig);
 	listener_free(srv->gateway_listener);
 	listener_free(srv->agent_listener);
@@ -449,7 +464,7 @@ struct server *server_new(struct sb_config *cfg)
 #ifdef SB_DEBUG
 	check = true;
 #endif
-	struct router_hooks rh = { .tell = deliver_tell, .ctx = &srv->senv };
+	struct router_hooks rh = { .tell = server_tell, .current = server_current, .ctx = srv };
 	srv->router = router_new(srv->base, srv->store, cfg, check, &rh);
 	if (srv->router == NULL) {
 		server_free(srv);

@@ -32,7 +32,7 @@ struct admin_pending {
 };
 
 /* The router's answer: status + body once recorded, an error otherwise. */
-static void admin_on_answered(void *arg, int err, const char *why, const struct router_outcome *o)
+static bool admin_on_answered(void *arg, int err, const char *why, const struct router_outcome *o)
 {
 	struct admin_pending *p = arg;
 
@@ -52,6 +52,7 @@ static void admin_on_answered(void *arg, int err, const char *why, const struct 
 			admin_error_err(p->req, err, why);
 	}
 	free(p);
+	return true;
 }
 
 static struct router_answer admin_answer(struct admin_req *r, int status, struct evbuffer *ok)

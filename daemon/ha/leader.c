@@ -26,6 +26,11 @@ struct leader {
 	 * the leader renews every third of one and puts its epoch back first. */
 	int64_t seen_epoch;
 	int64_t free_since_ms;
+	/* Monotonic: when the lease request in flight was sent, and until when
+	 * the last one granted holds by this daemon's clock (a tenth early:
+	 * clocks drift, and Redis's expiry is what a standby goes by). */
+	int64_t asked_ms;
+	int64_t valid_until_ms;
 	char holder[256];     /* the lease value last seen held by another node */
 	char holder_gateway[128], holder_agent[128];
 };
@@ -115,8 +120,10 @@ static void leader_on_lease(void *arg, int err, enum store_lease_status status, 
 		}
 		break;
 	case STORE_LEASE_KEPT:
+		l->valid_until_ms = l->asked_ms + l->conf.lease_ms - l->conf.lease_ms / 10;
 		break;
 	case STORE_LEASE_NEW_TERM:
+		l->valid_until_ms = l->asked_ms + l->conf.lease_ms - l->conf.lease_ms / 10;
 		/* A term of our own after someone else's (or after a restart):
 		 * what this process holds in memory may be stale. The store has
 		 * dropped the old term's writes and writes under the new epoch:
@@ -142,8 +149,10 @@ void leader_poke(struct leader *l)
 	if (l->in_flight)
 		return;
 	if (store_lease(l->st, l->node_id, l->conf.lease_ms, l->value, waited ? 0 : l->seen_epoch,
-			leader_on_lease, l) == 0)
+			leader_on_lease, l) == 0) {
 		l->in_flight = true;
+		l->asked_ms = leader_now_ms();
+	}
 }
 
 static void leader_on_timer(evutil_socket_t fd, short what, void *arg)
@@ -206,6 +215,11 @@ void leader_release(struct leader *l)
 	if (store_release(l->st, l->node_id, NULL, NULL) == 0)
 		log_info("leader: lease released");
 	l->role = LEADER_STANDBY;
+}
+
+bool leader_current(const struct leader *l)
+{
+	return l->role != LEADER_STANDBY && leader_now_ms() < l->valid_until_ms;
 }
 
 enum leader_role leader_role(const struct leader *l)

@@ -52,6 +52,10 @@ void leader_fenced(struct leader *l);
 /* A clean stop: give the lease up so a standby takes over at once. */
 void leader_release(struct leader *l);
 enum leader_role leader_role(const struct leader *l);
+/* Whether this daemon's lease still holds by its own clock: a leader that
+ * was paused (SIGSTOP, a stall) or cut off from Redis past its lease serves
+ * no one until it has renewed it; another daemon may lead meanwhile. */
+bool leader_current(const struct leader *l);
 const char *leader_role_name(enum leader_role r);
 /* The current holder's address for the gateway (true) or agent port, as
  * last read from the lease; "" when unknown. */

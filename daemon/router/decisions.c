@@ -79,7 +79,6 @@ static void tiding_claim(struct router *r, struct tiding *t)
 	rq->claimed = true;
 	t->answer = *rq->answer;
 	t->answering = true;
-	t->d.agent_answered = rq->answer->agent;
 }
 
 static void decisions_on_written(void *arg, int err);
@@ -116,11 +115,10 @@ static void tiding_answer(struct tiding *t, int err, const char *why)
 		return;
 	if (t->has_outcome && err == 0)
 		o = t->outcome;
-	t->d.answered = err == 0;
-	if (err != 0)
-		t->d.agent_answered = false;
 	t->answering = false;
-	router_answer(&t->answer, err, why, &o);
+	bool delivered = router_answer(&t->answer, err, why, &o);
+	t->d.answered = err == 0 && delivered;
+	t->d.agent_answered = t->d.answered && t->answer.agent;
 }
 
 /* The store's answer for a decision's write: 0 (Redis has it) or
@@ -205,6 +203,11 @@ void decisions_free(struct router *r)
 void decisions_barrier(struct router *r, const struct router_answer *a,
 		       const struct router_outcome *o)
 {
+	/* Memory is the truth only while this daemon leads. */
+	if (!router_serving(r)) {
+		router_answer(a, SB_ERR_NOT_LEADER, "this daemon is not serving; retry", NULL);
+		return;
+	}
 	if (r->head == NULL) {
 		router_answer(a, 0, NULL, o);
 		return;
@@ -224,6 +227,21 @@ void decisions_barrier(struct router *r, const struct router_answer *a,
 		t->outcome.event_id = t->d.event_id;
 	}
 	tiding_append(r, t);
+}
+
+bool router_pending(const struct router *r, const char *contact_id, const char *agent_id)
+{
+	for (const struct tiding *t = r->head; t != NULL; t = t->next) {
+		if (!t->is_decision || t->dropped)
+			continue;
+		if (contact_id != NULL && t->d.contact_id != NULL &&
+		    strcmp(t->d.contact_id, contact_id) == 0)
+			return true;
+		if (contact_id == NULL && t->d.kind == DECISION_AGENT_STATE &&
+		    strcmp(t->d.agent_id, agent_id) == 0)
+			return true;
+	}
+	return false;
 }
 
 void decisions_when_recorded(struct router *r, bool patient, void (*fn)(void *arg, int err),

@@ -38,17 +38,18 @@ const struct sb_config *router_config(const struct router *r)
 
 bool router_serving(const struct router *r)
 {
-	return r->serving;
+	return r->serving && (r->hooks.current == NULL || r->hooks.current(r->hooks.ctx));
 }
 
-void router_answer(const struct router_answer *a, int err, const char *why,
+bool router_answer(const struct router_answer *a, int err, const char *why,
 		   const struct router_outcome *o)
 {
 	static const struct router_outcome none = { 0 };
 
-	if (a != NULL && a->fn != NULL)
-		a->fn(a->arg, err, err != 0 && why == NULL ? sb_err_name(err) : why,
-		      o != NULL ? o : &none);
+	if (a == NULL || a->fn == NULL)
+		return false;
+	return a->fn(a->arg, err, err != 0 && why == NULL ? sb_err_name(err) : why,
+		     o != NULL ? o : &none);
 }
 
 /* ---- the engine, its timer ------------------------------------------------------ */
@@ -254,7 +255,7 @@ void router_agent_set_seq(struct router *r, const char *agent_id, uint32_t seq)
  * when not. */
 static bool router_may_change(struct router *r, const struct router_answer *a)
 {
-	if (!r->serving) {
+	if (!router_serving(r)) {
 		router_answer(a, SB_ERR_NOT_LEADER, "this daemon is not serving; retry with the leader",
 			      NULL);
 		return false;
@@ -346,7 +347,7 @@ static void router_on_stored(void *arg, int err, const struct store_submit_resul
 				      ? "this daemon is no longer the leader; retry with the leader"
 				      : "the store refused the contact",
 			      NULL);
-	} else if (!r->serving) {
+	} else if (!router_serving(r)) {
 		/* Stored, but this daemon stood down meanwhile: the new leader
 		 * routes it, and answers the retry as a duplicate. */
 		router_answer(&p->answer, SB_ERR_NOT_LEADER,
@@ -591,7 +592,7 @@ void router_ready(struct router *r, const char *agent_id, const struct router_an
 	/* Nothing to record (a slot's wrap-up ends): allowed while Redis is away. */
 	struct router_req rq = { .answer = a, .claims = DECISION_OFFER, .code = -2 };
 
-	if (!r->serving) {
+	if (!router_serving(r)) {
 		router_answer(a, SB_ERR_NOT_LEADER, "this daemon is not serving", NULL);
 		return;
 	}

@@ -90,7 +90,9 @@ struct router_outcome {
 	int64_t deadline_ms, estimated_wait_ms;
 	bool duplicate;
 };
-typedef void (*router_answer_fn)(void *arg, int err, const char *why,
+/* Returns whether the answer reached its requester (false: its session
+ * had gone): then the news goes out as if nobody had asked. */
+typedef bool (*router_answer_fn)(void *arg, int err, const char *why,
 				 const struct router_outcome *o);
 struct router_answer {
 	router_answer_fn fn;
@@ -101,13 +103,21 @@ struct router_answer {
 
 /* Answers a request now (o may be NULL): for a caller refusing one before
  * it reaches the router. */
-void router_answer(const struct router_answer *a, int err, const char *why,
+bool router_answer(const struct router_answer *a, int err, const char *why,
 		   const struct router_outcome *o);
+/* Whether a decision about this contact (or this agent's state, with
+ * contact_id NULL) is still waiting for Redis: its news goes out when it
+ * lands, so a redelivery skips it rather than tell it early. */
+bool router_pending(const struct router *r, const char *contact_id, const char *agent_id);
 
 struct router_hooks {
 	/* A recorded decision's news for everyone but the requester (Offers:
 	 * at the end of the turn that made them). */
 	void (*tell)(void *ctx, const struct decision *d);
+	/* Whether this daemon's lease holds right now (NULL: always): a leader
+	 * whose lease lapsed answers nothing, from memory least of all, until
+	 * it has renewed it. */
+	bool (*current)(void *ctx);
 	void *ctx;
 };
 
@@ -130,6 +140,7 @@ int64_t router_now_ms(void);
 int router_reset(struct router *r, const char **why);
 /* Routes only while serving (leading, state loaded) and the store writes. */
 void router_set_serving(struct router *r, bool serving);
+/* Serving, and the lease holds now: clients may be answered. */
 bool router_serving(const struct router *r);
 /* The store's state changed (store hooks go to the server, which passes
  * them on). */

@@ -40,50 +40,56 @@ int agent_hello(struct session *s, const Switchboard__V1__Hello *hello, const ch
 		session_close(old, "replaced by a new login", true);
 	}
 	registry_bind_agent(env->registry, hello->client_id, s);
-	/* Back within its grace period, it resumes where it was (once it has
-	 * been told where that is: agent_redeliver); logged out, it logs in. */
+	/* Back within its grace period, it resumes where it was, once it has
+	 * been told where that is (agent_welcomed); logged out, it logs in. */
 	presence_back(env->presence, hello->client_id);
-	if (!engine_agent(router_engine(env->router), hello->client_id)->logged_in)
-		router_agent_attach(env->router, hello->client_id);
 	return 0;
 }
 
+/* A contact the agent holds, as Redis has it: an assignment still on its
+ * way to Redis is pushed when it lands, never before. A live offer goes
+ * again whatever its record (offers are told while being written). */
 static void agent_resend(void *arg, const struct engine_contact_view *c)
 {
+	struct session *s = arg;
 	char event_id[RECORD_EVENT_ID_MAX];
 
 	record_event_id(c, event_id, sizeof event_id);
-	if (c->state == CONTACT_ASSIGNED)
-		outbound_assignment(arg, 0, c->id, c, event_id, true);
-	else if (c->state == CONTACT_OFFERED)
-		outbound_offer(arg, c, event_id, true);
+	if (c->state == CONTACT_OFFERED)
+		outbound_offer(s, c, event_id, true);
+	else if (c->state == CONTACT_ASSIGNED && !router_pending(session_env(s)->router, c->id, NULL))
+		outbound_assignment(s, 0, c->id, c, event_id, true);
 }
 
-/* Everything decided before the login is recorded: tell the agent where it
- * stands and what it holds, then let it take offers again. */
-static void agent_redeliver(void *arg, int err)
+/* Its state once a change of it on its way to Redis has landed. */
+static void agent_state_later(void *arg, int err)
 {
 	struct session *s = arg;
-	struct session_env *env = session_env(s);
-	const char *id = session_client_id(s);
+	const struct engine_agent_view *a =
+		engine_agent(router_engine(session_env(s)->router), session_client_id(s));
 
-	if (err == 0 && session_is_active(s) && registry_agent(env->registry, id) == s) {
-		const struct engine *e = router_engine(env->router);
-		const struct engine_agent_view *a = engine_agent(e, id);
-		if (a != NULL) {
-			outbound_state(s, 0, a->state, a->reason);
-			engine_agent_each_contact(e, id, agent_resend, s);
-			router_agent_attach(env->router, id);
-		}
-	}
+	if (err == 0 && session_is_active(s) && a != NULL)
+		outbound_state(s, 0, a->state, a->reason);
 	session_unref(s);
 }
 
 void agent_welcomed(struct session *s)
 {
-	/* Never what Redis does not have: after what is being written lands. */
-	session_ref(s);
-	router_when_recorded(session_env(s)->router, true, agent_redeliver, s);
+	struct session_env *env = session_env(s);
+	const char *id = session_client_id(s);
+	const struct engine *e = router_engine(env->router);
+	const struct engine_agent_view *a = engine_agent(e, id);
+
+	/* Where it stands and what it holds, as Redis has it; then it takes
+	 * offers again. */
+	if (!router_pending(env->router, NULL, id)) {
+		outbound_state(s, 0, a->state, a->reason);
+	} else {
+		session_ref(s);
+		router_when_recorded(env->router, true, agent_state_later, s);
+	}
+	engine_agent_each_contact(e, id, agent_resend, s);
+	router_agent_attach(env->router, id);
 }
 
 void agent_closed(struct session *s)
@@ -117,11 +123,12 @@ struct agent_pending {
 };
 
 /* The router's answer: the reply the request's kind calls for. */
-static void agent_answered(void *arg, int err, const char *why, const struct router_outcome *o)
+static bool agent_answered(void *arg, int err, const char *why, const struct router_outcome *o)
 {
 	struct agent_pending *p = arg;
 	struct session *s = p->s;
 	const struct decision *d = o->decision;
+	bool delivered = session_is_active(s);
 
 	if (err != 0) {
 		session_send_error(s, p->seq, err, why);
@@ -142,6 +149,7 @@ static void agent_answered(void *arg, int err, const char *why, const struct rou
 	}
 	session_unref(s);
 	free(p);
+	return delivered;
 }
 
 void agent_request(struct session *s, Envelope *env)

@@ -48,32 +48,22 @@ int gateway_hello(struct session *s, const Switchboard__V1__Hello *hello, const 
 	return 0;
 }
 
+/* Where one of its open contacts stands, as Redis has it: a contact with a
+ * decision still on its way to Redis is told about when that lands. */
 static void gateway_redeliver_one(void *arg, const struct engine_contact_view *c)
 {
 	struct session *s = arg;
 
-	if (strcmp(c->gateway_id, session_client_id(s)) == 0)
+	if (strcmp(c->gateway_id, session_client_id(s)) == 0 &&
+	    !router_pending(session_env(s)->router, c->id, NULL))
 		outbound_contact_state(s, c);
-}
-
-/* Everything decided before the login is recorded: where each of its open
- * contacts stands now. */
-static void gateway_redeliver(void *arg, int err)
-{
-	struct session *s = arg;
-
-	if (err == 0 && session_is_active(s))
-		engine_each_contact(router_engine(session_env(s)->router), gateway_redeliver_one, s);
-	session_unref(s);
 }
 
 void gateway_welcomed(struct session *s)
 {
 	/* At least once: whatever it missed while away (or across a restart or
-	 * a fail-over), it hears where each of its open contacts stands now,
-	 * once Redis has it. */
-	session_ref(s);
-	router_when_recorded(session_env(s)->router, true, gateway_redeliver, s);
+	 * a fail-over), it hears where each of its open contacts stands now. */
+	engine_each_contact(router_engine(session_env(s)->router), gateway_redeliver_one, s);
 }
 
 void gateway_closed(struct session *s)
@@ -88,10 +78,11 @@ struct gateway_pending {
 	char *contact_id; /* a cancel's */
 };
 
-static void gateway_on_submitted(void *arg, int err, const char *why,
+static bool gateway_on_submitted(void *arg, int err, const char *why,
 				 const struct router_outcome *o)
 {
 	struct gateway_pending *p = arg;
+	bool delivered = session_is_active(p->s);
 
 	if (err != 0)
 		session_send_error(p->s, p->seq, err, why);
@@ -101,12 +92,14 @@ static void gateway_on_submitted(void *arg, int err, const char *why,
 				  false);
 	session_unref(p->s);
 	free(p);
+	return delivered;
 }
 
-static void gateway_on_cancelled(void *arg, int err, const char *why,
+static bool gateway_on_cancelled(void *arg, int err, const char *why,
 				 const struct router_outcome *o)
 {
 	struct gateway_pending *p = arg;
+	bool delivered = session_is_active(p->s);
 
 	if (err != 0)
 		session_send_error(p->s, p->seq, err, why);
@@ -116,6 +109,7 @@ static void gateway_on_cancelled(void *arg, int err, const char *why,
 	session_unref(p->s);
 	free(p->contact_id);
 	free(p);
+	return delivered;
 }
 
 static struct gateway_pending *gateway_pending_new(struct session *s, uint64_t seq)

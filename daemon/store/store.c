@@ -360,6 +360,14 @@ static void store_send_batch(struct store *st)
  * time probes it. */
 static void store_pump(struct store *st)
 {
+	/* Refusing, with nothing of its own to send (what Redis refused was a
+	 * submit, answered already): an empty batch asks whether Redis takes
+	 * writes again. */
+	if (st->state == STORE_REFUSING && store_may_send(st) && st->queue.head == NULL &&
+	    st->puts.head == NULL) {
+		store_send_batch(st);
+		return;
+	}
 	while (store_may_send(st) && (st->puts.head != NULL || st->queue.head != NULL)) {
 		if (st->puts.head != NULL) {
 			store_send_batch(st);
@@ -574,7 +582,10 @@ static void store_batch_done(struct store *st, struct store_req *b, redisReply *
 
 static void store_on_retry_timer(evutil_socket_t fd, short what, void *arg)
 {
-	store_pump(arg);
+	struct store *st = arg;
+
+	log_debug("store: asking redis again whether it takes writes (%zu waiting)", st->queue.n);
+	store_pump(st);
 }
 
 /* Redis refused a batch for now: wait, then try again with one batch. */
