@@ -163,7 +163,9 @@ static const char load_usage[] =
     "  --check-redis ADDR     then compare the journal with Redis at ADDR\n"
     "  --site S               the daemon's site (default: from --config, else main)\n"
     "  --no-open-set          do not require waiting contacts in sb:{site}:open\n"
-    "  --journal FILE         also write the journal to FILE\n"
+    "  --journal FILE         also write the journal to FILE: a line per ContactAccepted,\n"
+    "                         AssignmentConfirmed and completion received, with its\n"
+    "                         time (format: bench/load_check.h)\n"
     "  --check-journal FILE   no load: check a journal written by --journal\n"
     "                         against Redis (needs --check-redis)\n"
     "  --json                 the final report as JSON on stdout\n"
@@ -723,6 +725,8 @@ static void gw_on_frame(struct load *l, struct conn *c, const Envelope *env)
 	}
 	case SWITCHBOARD__V1__ENVELOPE__BODY_CONTACT_COMPLETED:
 		i = load_index_of_id(l, env->contact_completed->contact_id);
+		if (i >= 0)
+			load_journal_complete(l->journal, env->contact_completed->contact_id, c->id);
 		if (i >= 0 && !l->contacts[i].completed) {
 			l->contacts[i].completed = 1;
 			l->n.completed++;
@@ -858,6 +862,7 @@ static void agent_on_frame(struct load *l, struct conn *c, const Envelope *env)
 		if (answered && r.kind == REQ_COMPLETE) {
 			long i = load_index_of_id(l, r.contact_id);
 
+			load_journal_complete(l->journal, r.contact_id, c->id);
 			/* Counted here too: the gateway's ContactCompleted is not
 			 * redelivered if its connection was down at that moment. */
 			if (i >= 0 && !l->contacts[i].completed) {
@@ -1819,6 +1824,7 @@ static int load_read_journal(struct load *l, const char *path)
 {
 	FILE *f = fopen(path, "r");
 	char line[512], kind[16], a[200], b[200];
+	long long ms;
 	unsigned long lineno = 0;
 
 	if (f == NULL) {
@@ -1827,9 +1833,11 @@ static int load_read_journal(struct load *l, const char *path)
 	}
 	while (fgets(line, sizeof(line), f) != NULL) {
 		lineno++;
-		if (sscanf(line, "%15s %199s %199s", kind, a, b) != 3) {
-			fprintf(stderr, "%s:%lu: want \"ack CONTACT EXTERNAL\" or "
-			        "\"assign CONTACT AGENT\"\n", path, lineno);
+		/* The time (a fourth field) is for other readers (bench/sb-check). */
+		if (sscanf(line, "%15s %199s %199s %lld", kind, a, b, &ms) < 3) {
+			fprintf(stderr, "%s:%lu: want \"ack CONTACT EXTERNAL [MS]\", "
+			        "\"assign CONTACT AGENT [MS]\" or \"complete CONTACT WHO [MS]\"\n",
+			        path, lineno);
 			fclose(f);
 			return -1;
 		}
@@ -1837,6 +1845,8 @@ static int load_read_journal(struct load *l, const char *path)
 			load_journal_ack(l->journal, a, b);
 		} else if (strcmp(kind, "assign") == 0) {
 			load_journal_assign(l->journal, a, b);
+		} else if (strcmp(kind, "complete") == 0) {
+			/* Not used by this check. */
 		} else {
 			fprintf(stderr, "%s:%lu: unknown record '%s'\n", path, lineno, kind);
 			fclose(f);
@@ -1901,6 +1911,9 @@ int main(int argc, char **argv)
 			load_free(&l);
 			return 1;
 		}
+		/* A line as each frame is received: what a client was told is on
+		 * file even if sb-load itself is killed. */
+		setvbuf(l.journal_file, NULL, _IOLBF, 0);
 	}
 	l.journal = load_journal_new(l.journal_file);
 	strmap_init(&l.by_id);
