@@ -322,6 +322,8 @@ inject() {
 run_case() {
 	CASE=$1
 	CASE_DIR=$TMP/$CASE
+	local n=2
+	while [ -e "$CASE_DIR" ]; do CASE_DIR=$TMP/$CASE.$n; n=$((n + 1)); done # --case X --case X
 	SITE=${CASE//-/}
 	PIDS=()
 	REDIS_ARGS=(--auto-aof-rewrite-percentage 0)
@@ -368,7 +370,7 @@ run_case() {
 		--gateway "$GW" --agent "$AG" --check-redis "127.0.0.1:$REDIS_PORT" --site "$SITE" \
 		--rate "$RATE" --duration "$DURATION" --gateways "$GATEWAYS" --agents "$AGENTS" \
 		--mix voice=30,chat=50,email=10,social=10 --tiers gold=30,standard=70 \
-		--accept-ms 0-20 --handle-ms 10-100 --settle-ms "$((SETTLE * 1000))" \
+		--accept-ms 20-100 --handle-ms 10-100 --retry-ms 500 --settle-ms "$((SETTLE * 1000))" \
 		--seed "$((SEED + ${#ROWS[@]}))" --prefix "$CASE-$SEED" \
 		--journal "$CASE_DIR/journal.txt" --json > "$CASE_DIR/load.json" 2> "$CASE_DIR/load.log" &
 	LOAD_PID=$!
