@@ -330,6 +330,7 @@ run_case() {
 	LOSS_WINDOW=
 	LOSS_EXPECTED=0
 	FAULT_END=
+	DAEMON_PID= STANDBY_PID=
 	SERVE_MS=-
 	LOSS_SEEN=-
 	local row_status="clean" why=() t_start load_status=0 report check_out
@@ -393,6 +394,10 @@ run_case() {
 	fi
 	wait "$LOAD_PID" 2>/dev/null
 	load_status=$?
+	local p
+	for p in "$DAEMON_PID" "$STANDBY_PID"; do
+		[ -n "$p" ] && ! sb_alive "$p" && why+=("a daemon died (pid $p; see its log)")
+	done
 	report=$(grep '^{' "$CASE_DIR/load.json" | tail -1)
 
 	local check_args=(--redis "127.0.0.1:$REDIS_PORT" --site "$SITE" --journal "$CASE_DIR/journal.txt"
@@ -459,8 +464,9 @@ run_case() {
 	local own
 	own="sb-load's own check: lost $(sb_json_num "$report" lost) double $(sb_json_num "$report" double_assigned) stuck $(sb_json_num "$report" stuck), exit $load_status$idle_note"
 	if [ ${#why[@]} -gt 0 ]; then
-		local IFS=,
-		printf '%-14s %s: %s  (%s; %s)\n' "$CASE" "$row_status" "${why[*]}" "$own" "$CASE_DIR"
+		local joined
+		joined=$(printf '%s; ' "${why[@]}")
+		printf '%-14s %s: %s  (%s; %s)\n' "$CASE" "$row_status" "${joined%; }" "$own" "$CASE_DIR"
 	else
 		printf '%-14s clean: %s contacts, serving again after %s  (%s)\n' "$CASE" "$acked" "$serve_col" "$own"
 	fi
