@@ -12,7 +12,7 @@
 #
 # Cases (all by default, in this order): kill-always, kill-everysec, stop,
 # oom, disk-full, power-cut, flushall, partition.
-#   --quick   shorter cases (CI: the whole run in about 3 minutes)
+#   --quick   shorter cases (CI: the whole run in under 2 minutes)
 #   --keep    keep every case's directory (logs, journal, Redis files); a
 #             failed case's is always kept
 # partition needs sb-proxy (build/tests/tools/sb-proxy, or $SB_PROXY);
@@ -34,7 +34,7 @@ GATEWAYS=2
 CASES=()
 ALL_CASES=(kill-always kill-everysec stop oom disk-full power-cut flushall partition)
 
-usage() { sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
+usage() { sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--build) BUILD=$2; shift 2 ;;
