@@ -21,6 +21,7 @@
 # settle time (default 120 s; keep --rate within what the agents can handle,
 # or the backlog outlasts it), 1 otherwise.
 set -euo pipefail
+. "$(dirname "$0")/sb-lib.sh"
 
 BUILD=${BUILD:-build}
 KILLS=100
@@ -85,103 +86,19 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# A loopback port nothing listens on, below the ephemeral range (32768-)
-# where other programs' outgoing connections take theirs.
-free_port() {
-	local p
-	while :; do
-		p=$((20000 + RANDOM % 12000))
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-			echo "$p"
-			return
-		fi
-	done
-}
-
-now_ms() { date +%s%3N; }
-
-REDIS_PORT=$(free_port)
-GW_PORT=$(free_port)
-AG_PORT=$(free_port)
-while [ "$GW_PORT" = "$REDIS_PORT" ] || [ "$AG_PORT" = "$GW_PORT" ] || [ "$AG_PORT" = "$REDIS_PORT" ]; do
-	GW_PORT=$(free_port)
-	AG_PORT=$(free_port)
-done
+sb_free_port; REDIS_PORT=$SB_PORT
+sb_free_port; GW_PORT=$SB_PORT
+sb_free_port; AG_PORT=$SB_PORT
 
 # The config: a few queues, N gateways, M agents; secrets are throwaway.
-{
-	cat <<EOF
-site: chaos
-log_level: info
-listen:
-  gateway: "127.0.0.1:$GW_PORT"
-  agent: "127.0.0.1:$AG_PORT"
-redis:
-  address: "127.0.0.1:$REDIS_PORT"
-sessions:
-  heartbeat_ms: 1000
-limits:
-  frames_per_second: 100000
-admin:
-  listen: ""
-auth:
-  agent_secret: "chaos-agent-secret-$SEED-0123456789"
-customer_tiers:
-  - name: gold
-    sla_factor: 0.8
-  - name: standard
-    sla_factor: 1
-channels:
-  voice:
-    wrapup_ms: 0
-  chat:
-    wrapup_ms: 0
-gateways:
-EOF
-	for g in $(seq "$GATEWAYS"); do
-		printf '  - id: gw%d\n    secret: "chaos-gw%d-secret-0123456789abcdef"\n' "$g" "$g"
-	done
-	cat <<EOF
-queues:
-  - name: voice-q
-    channel: voice
-  - name: chat-q
-    channel: chat
-  - name: email-q
-    channel: email
-  - name: social-q
-    channel: social
-agents:
-EOF
-	for a in $(seq "$AGENTS"); do
-		printf '  - id: agent%02d\n    name: Agent %d\n' "$a" "$a"
-	done
-} > "$TMP/switchboard.yaml"
+sb_write_config "$TMP/switchboard.yaml" chaos "127.0.0.1:$GW_PORT" "127.0.0.1:$AG_PORT" \
+	"127.0.0.1:$REDIS_PORT" "" "$GATEWAYS" "$AGENTS" "$SEED"
 
-redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$TMP" --save '' \
-	--appendonly yes --appendfsync "$FSYNC" > "$TMP/redis.log" 2>&1 &
-REDIS_PID=$!
-for _ in $(seq 100); do
-	redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break
-	sleep 0.05
-done
+sb_start_redis REDIS_PID "$REDIS_PORT" "$TMP" "$FSYNC" "$TMP/redis.log" ||
+	{ echo "chaos-kill.sh: redis-server did not start (see $TMP/redis.log)" >&2; exit 1; }
 
 # Starts the daemon and waits until it serves (one more "leader: serving").
-start_daemon() {
-	local before
-	before=$(grep -c "leader: serving" "$TMP/switchboard.log" 2>/dev/null || true)
-	"$DAEMON" -c "$TMP/switchboard.yaml" >> "$TMP/switchboard.log" 2>&1 &
-	DAEMON_PID=$!
-	for _ in $(seq 400); do
-		if [ "$(grep -c "leader: serving" "$TMP/switchboard.log" || true)" -gt "${before:-0}" ]; then
-			return 0
-		fi
-		kill -0 "$DAEMON_PID" 2>/dev/null || { echo "daemon exited during start-up" >&2; return 1; }
-		sleep 0.025
-	done
-	echo "daemon not serving after 10 s" >&2
-	return 1
-}
+start_daemon() { sb_start_daemon DAEMON_PID "$DAEMON" "$TMP/switchboard.yaml" "$TMP/switchboard.log"; }
 
 start_daemon
 echo "chaos: seed $SEED, $KILLS kills every $MIN_GAP-$MAX_GAP s, $RATE contacts/s," \
@@ -201,9 +118,9 @@ for k in $(seq "$KILLS"); do
 	sleep "$gap"
 	kill -9 "$DAEMON_PID"
 	wait "$DAEMON_PID" 2>/dev/null || true
-	t0=$(now_ms)
+	t0=$(sb_now_ms)
 	start_daemon
-	dt=$(( $(now_ms) - t0 ))
+	dt=$(( $(sb_now_ms) - t0 ))
 	total=$((total + dt))
 	[ "$dt" -gt "$worst" ] && worst=$dt
 	echo "kill $k after ${gap}s: serving again in ${dt} ms"
@@ -216,7 +133,7 @@ wait "$LOAD_PID" || status=$?
 LOAD_PID=
 
 report=$(cat "$TMP/load.json")
-num() { printf '%s' "$report" | grep -o "\"$1\":[0-9]*" | head -1 | cut -d: -f2; }
+num() { sb_json_num "$report" "$1"; }
 contacts=$(num acknowledged)
 lost=$(num lost)
 double=$(num double_assigned)

@@ -5,8 +5,10 @@
 #include "load_check.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <hiredis/hiredis.h>
 
@@ -78,13 +80,24 @@ static struct journal_entry *journal_entry(struct load_journal *j, const char *c
 	return e;
 }
 
+/* Wall-clock Unix ms: a journal line's time, comparable with the times a
+ * fault-injection script records. */
+static long long journal_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 void load_journal_ack(struct load_journal *j, const char *contact_id, const char *external_id)
 {
 	bool made;
 
 	journal_entry(j, contact_id, &made);
 	if (made && j->file != NULL)
-		fprintf(j->file, "ack %s %s\n", contact_id, external_id ? external_id : "-");
+		fprintf(j->file, "ack %s %s %lld\n", contact_id, external_id ? external_id : "-",
+		        journal_now_ms());
 }
 
 bool load_journal_assign(struct load_journal *j, const char *contact_id, const char *agent_id)
@@ -105,8 +118,14 @@ bool load_journal_assign(struct load_journal *j, const char *contact_id, const c
 		return false; /* the same pair again: a redelivery */
 	}
 	if (j->file != NULL)
-		fprintf(j->file, "assign %s %s\n", contact_id, agent_id);
+		fprintf(j->file, "assign %s %s %lld\n", contact_id, agent_id, journal_now_ms());
 	return e->second != NULL && strcmp(e->second, agent_id) == 0;
+}
+
+void load_journal_complete(struct load_journal *j, const char *contact_id, const char *who)
+{
+	if (j->file != NULL)
+		fprintf(j->file, "complete %s %s %lld\n", contact_id, who, journal_now_ms());
 }
 
 size_t load_journal_acked(const struct load_journal *j)
@@ -213,14 +232,25 @@ struct check_row {
 	char state[16]; /* "" when the hash is missing */
 	char *queue;    /* owned */
 	bool has_agent;
+	bool complete;  /* payload, channel and queue present */
 };
 
-/* HMGET state queue agent for entries [from, to). */
+/* A non-empty string reply. */
+static bool check_nonempty(const redisReply *r)
+{
+	return r->type == REDIS_REPLY_STRING && r->len > 0;
+}
+
+/* HMGET state queue agent channel payload for entries [from, to). A hash
+ * that lacks its payload, channel or queue is not the contact: a write that
+ * sets a few fields (a completion, say) recreates an empty hash after Redis
+ * lost the contact, and such a hash must count as lost (issue 13, defect 6). */
 static int check_fetch(struct check *c, size_t from, size_t to, struct check_row *rows, char *err,
                        size_t errlen)
 {
 	for (size_t i = from; i < to; i++)
-		redisAppendCommand(c->rc, "HMGET sb:{%s}:contact:%s state queue agent", c->o->site,
+		redisAppendCommand(c->rc, "HMGET sb:{%s}:contact:%s state queue agent channel payload",
+		                   c->o->site,
 		                   c->j->entries[i]->contact_id);
 	for (size_t i = from; i < to; i++) {
 		redisReply *r = check_reply(c, err, errlen);
@@ -229,13 +259,14 @@ static int check_fetch(struct check *c, size_t from, size_t to, struct check_row
 		if (r == NULL)
 			return -1;
 		memset(row, 0, sizeof(*row));
-		if (r->type == REDIS_REPLY_ARRAY && r->elements == 3) {
+		if (r->type == REDIS_REPLY_ARRAY && r->elements == 5) {
 			if (r->element[0]->type == REDIS_REPLY_STRING)
 				snprintf(row->state, sizeof(row->state), "%s", r->element[0]->str);
 			if (r->element[1]->type == REDIS_REPLY_STRING)
 				row->queue = xstrdup(r->element[1]->str);
-			row->has_agent = r->element[2]->type == REDIS_REPLY_STRING &&
-			                 r->element[2]->len > 0;
+			row->has_agent = check_nonempty(r->element[2]);
+			row->complete = check_nonempty(r->element[1]) &&
+			                check_nonempty(r->element[3]) && check_nonempty(r->element[4]);
 		}
 		freeReplyObject(r);
 	}
@@ -262,10 +293,19 @@ static int check_contacts(struct check *c, char *err, size_t errlen)
 			const char *id = c->j->entries[i]->contact_id;
 
 			c->res->checked++;
-			if (row->state[0] == '\0' || !check_state_valid(row->state)) {
+			if (row->state[0] == '\0' || !check_state_valid(row->state) ||
+			    !row->complete) {
 				c->res->lost++;
-				check_say(c, &c->shown_lost, "lost: %s %s", id,
-				          row->state[0] ? row->state : "(no hash in Redis)");
+				if (row->state[0] != '\0' && !row->complete)
+					check_say(c, &c->shown_lost,
+					          "lost: %s %s, but its hash has no payload, channel or "
+					          "queue (recreated without the contact)",
+					          id, row->state);
+				else
+					check_say(c, &c->shown_lost, "lost: %s %s", id,
+					          row->state[0] ? row->state : "(no hash in Redis)");
+				/* Nothing to look up below for it. */
+				row->state[0] = '\0';
 				continue;
 			}
 			if (strcmp(row->state, "completed") == 0 ||

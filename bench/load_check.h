@@ -1,11 +1,14 @@
 /* The load generator's journal and its comparison with Redis.
  *
- * The journal records what the daemon promised during a run: every contact
- * it acknowledged (ContactAccepted), and every (contact, agent) pair it
- * confirmed (AssignmentConfirmed). load_check() then reads Redis and counts
- * three kinds of broken promise:
+ * The journal records what the daemon told clients during a run: every
+ * contact it acknowledged (ContactAccepted), every (contact, agent) pair it
+ * confirmed (AssignmentConfirmed), and every completion it reported (the
+ * agent's Ack of CompleteContact, the gateway's ContactCompleted).
+ * load_check() then reads Redis and counts three kinds of broken promise:
  *
- *   lost            an acknowledged contact whose hash is missing, or whose
+ *   lost            an acknowledged contact whose hash is missing, or
+ *                   incomplete (without `payload`, `channel` or `queue`: a
+ *                   later write recreated it after Redis lost it), or whose
  *                   state is none of waiting, offered, assigned, completed,
  *                   cancelled, expired;
  *   double-assigned a contact confirmed to two different agents in the
@@ -15,6 +18,16 @@
  *   stuck           a contact neither finished nor visible: waiting or
  *                   offered but missing from its queue's sorted set or from
  *                   the open set, or assigned without an agent.
+ *
+ * The journal file (--journal) has one record a line, written as each frame
+ * is received, the time last (Unix ms, wall clock):
+ *
+ *   ack <contact> <external id> <ms>
+ *   assign <contact> <agent> <ms>
+ *   complete <contact> <agent or gateway id> <ms>
+ *
+ * Readers take lines without the time too (journals written before it).
+ * bench/sb-check reads the same file independently of this code.
  *
  * Owner: load_journal_new() returns a journal the caller frees with
  * load_journal_free(); it owns copies of every id recorded. */
@@ -27,9 +40,8 @@
 
 struct load_journal;
 
-/* file: also append each record to it as a line ("ack <contact> <external>",
- * "assign <contact> <agent>"); NULL for memory only. The file stays the
- * caller's. */
+/* file: also append each record to it as a line (the format above); NULL
+ * for memory only. The file stays the caller's. */
 struct load_journal *load_journal_new(FILE *file);
 void load_journal_free(struct load_journal *j);
 /* An acknowledged contact (repeats are ignored). */
@@ -37,6 +49,9 @@ void load_journal_ack(struct load_journal *j, const char *contact_id, const char
 /* A confirmed assignment. Returns true when the contact was confirmed to
  * another agent before: a double assignment, counted by load_check(). */
 bool load_journal_assign(struct load_journal *j, const char *contact_id, const char *agent_id);
+/* A completion a client was told of (who: the agent or the gateway). Only
+ * written to the file: load_check() does not use it. */
+void load_journal_complete(struct load_journal *j, const char *contact_id, const char *who);
 size_t load_journal_acked(const struct load_journal *j);
 size_t load_journal_doubles(const struct load_journal *j);
 

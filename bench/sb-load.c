@@ -106,6 +106,7 @@ struct load_opts {
 	size_t nskills;
 	bool ready;
 	long settle_ms;
+	long retry_ms;     /* accepts and completions unanswered this long are sent again */
 	const char *check_redis, *site;
 	bool check_open_set;
 	const char *journal_path;
@@ -155,6 +156,9 @@ static const char load_usage[] =
     "  --accept-ms A[-B]      agent think time before accepting (default 0)\n"
     "  --handle-ms H[-K]      handle time before completing (default 50)\n"
     "  --no-ready             leave wrap-up to the daemon's timer (default: Ready at once)\n"
+    "  --retry-ms MS          an agent sends an AcceptOffer or CompleteContact again when\n"
+    "                         it has had no answer for MS, as a client whose answer was\n"
+    "                         lost does (default 0: never)\n"
     "  --seed N               random seed (default: from the clock)\n"
     "  --prefix P             external id prefix (default: load-<pid>-<time>)\n"
     "End and check:\n"
@@ -163,7 +167,9 @@ static const char load_usage[] =
     "  --check-redis ADDR     then compare the journal with Redis at ADDR\n"
     "  --site S               the daemon's site (default: from --config, else main)\n"
     "  --no-open-set          do not require waiting contacts in sb:{site}:open\n"
-    "  --journal FILE         also write the journal to FILE\n"
+    "  --journal FILE         also write the journal to FILE: a line per ContactAccepted,\n"
+    "                         AssignmentConfirmed and completion received, with its\n"
+    "                         time (format: bench/load_check.h)\n"
     "  --check-journal FILE   no load: check a journal written by --journal\n"
     "                         against Redis (needs --check-redis)\n"
     "  --json                 the final report as JSON on stdout\n"
@@ -188,6 +194,7 @@ struct req {
 	char *offer_id;   /* accept */
 	char *contact_id; /* accept, complete */
 	int64_t sent_us;
+	bool retried;     /* --retry-ms: sent again already (the copy is its own req) */
 };
 
 /* One connection, a gateway's or an agent's. */
@@ -239,6 +246,7 @@ struct action {
 
 struct counts {
 	unsigned long submitted, acked, offered, assigned, completed, ended, failed, duplicates;
+	unsigned long retries; /* --retry-ms: requests sent again */
 	unsigned long errors[LOAD_MAX_ERR];
 	unsigned long reconnects;
 };
@@ -723,6 +731,8 @@ static void gw_on_frame(struct load *l, struct conn *c, const Envelope *env)
 	}
 	case SWITCHBOARD__V1__ENVELOPE__BODY_CONTACT_COMPLETED:
 		i = load_index_of_id(l, env->contact_completed->contact_id);
+		if (i >= 0)
+			load_journal_complete(l->journal, env->contact_completed->contact_id, c->id);
 		if (i >= 0 && !l->contacts[i].completed) {
 			l->contacts[i].completed = 1;
 			l->n.completed++;
@@ -858,6 +868,7 @@ static void agent_on_frame(struct load *l, struct conn *c, const Envelope *env)
 		if (answered && r.kind == REQ_COMPLETE) {
 			long i = load_index_of_id(l, r.contact_id);
 
+			load_journal_complete(l->journal, r.contact_id, c->id);
 			/* Counted here too: the gateway's ContactCompleted is not
 			 * redelivered if its connection was down at that moment. */
 			if (i >= 0 && !l->contacts[i].completed) {
@@ -944,6 +955,44 @@ static void conn_on_connect(struct sbs *s, const Envelope *welcome, void *arg)
 	strmap_clear_owned(&c->offers);
 	strmap_clear_owned(&c->held);
 	agent_send_available(c);
+}
+
+/* --retry-ms: every accept or completion that has waited that long for its
+ * answer is sent again on the same connection (the same offer or contact),
+ * once per original; the copy may be retried in turn. Both answers are
+ * taken as they come: a second AssignmentConfirmed is a redelivery, a
+ * second Ack finds nothing held. */
+static void load_retry_unanswered(struct load *l, int64_t now)
+{
+	int64_t limit = (int64_t)l->o.retry_ms * 1000;
+
+	for (size_t i = l->ngateways; i < l->nconns; i++) {
+		struct conn *c = &l->conns[i];
+		size_t n = c->nreqs;
+
+		if (!sbs_up(c->s))
+			continue;
+		for (size_t k = 0; k < n && sbs_up(c->s); k++) {
+			struct req *r = &c->reqs[k];
+			struct req copy = {0};
+			uint64_t seq;
+
+			if (r->retried || now - r->sent_us < limit ||
+			    (r->kind != REQ_ACCEPT && r->kind != REQ_COMPLETE))
+				continue;
+			r->retried = true;
+			copy.kind = r->kind;
+			copy.contact_id = r->contact_id ? xstrdup(r->contact_id) : NULL;
+			copy.offer_id = r->offer_id ? xstrdup(r->offer_id) : NULL;
+			seq = r->kind == REQ_ACCEPT
+			          ? sbc_accept(sbs_client(c->s), copy.offer_id)
+			          : sbc_complete(sbs_client(c->s), copy.contact_id, "resolved");
+			/* conn_sent may grow c->reqs: r is not used after it. */
+			if (conn_sent(c, seq, copy))
+				l->n.retries++;
+		}
+		conn_touch(l, c);
+	}
 }
 
 static void load_run_action(struct load *l, struct action *a)
@@ -1223,9 +1272,10 @@ static void load_report_text(const struct load *l, double secs, const struct loa
 	       l->n.submitted, l->n.acked, l->n.offered, l->n.assigned, l->n.completed, l->n.ended,
 	       unacked, l->n.failed);
 	printf("  throughput %.0f acknowledged/s, %.0f completed/s; reconnects %lu; "
-	       "redeliveries dropped %lu\n",
+	       "redeliveries dropped %lu; requests retried unanswered %lu\n",
 	       secs > 0 ? (double)l->n.acked / secs : 0.0,
-	       secs > 0 ? (double)l->n.completed / secs : 0.0, l->n.reconnects, l->n.duplicates);
+	       secs > 0 ? (double)l->n.completed / secs : 0.0, l->n.reconnects, l->n.duplicates,
+	       l->n.retries);
 	printf("  errors:");
 	bool any = false;
 	for (int k = 0; k < LOAD_MAX_ERR; k++)
@@ -1261,11 +1311,11 @@ static void load_report_json(const struct load *l, double secs, const struct loa
 	printf("{\"seconds\":%.3f,\"load_seconds\":%.3f,\"gateways\":%zu,\"agents\":%zu,\"submitted\":%lu,"
 	       "\"acknowledged\":%lu,\"offered\":%lu,\"assigned\":%lu,\"completed\":%lu,"
 	       "\"expired_or_cancelled\":%lu,\"unacknowledged\":%lu,\"refused\":%lu,"
-	       "\"reconnects\":%lu,\"redeliveries_dropped\":%lu,\"errors\":{",
+	       "\"reconnects\":%lu,\"redeliveries_dropped\":%lu,\"retries\":%lu,\"errors\":{",
 	       secs, l->load_start ? secs - (double)(l->load_start - l->start) / 1e6 : secs,
 	       l->ngateways, l->nconns - l->ngateways, l->n.submitted, l->n.acked,
 	       l->n.offered, l->n.assigned, l->n.completed, l->n.ended, unacked, l->n.failed,
-	       l->n.reconnects, l->n.duplicates);
+	       l->n.reconnects, l->n.duplicates, l->n.retries);
 	for (int k = 0; k < LOAD_MAX_ERR; k++)
 		if (l->n.errors[k] > 0) {
 			printf("%s\"%s\":%lu", first ? "" : ",", sbc_error_code_name(k), l->n.errors[k]);
@@ -1418,7 +1468,7 @@ static int load_loop(struct load *l)
 {
 	struct epoll_event *events = xcalloc(LOAD_EPOLL_EVENTS, sizeof(*events));
 	int64_t end = INT64_MAX; /* set when the load starts */
-	int64_t drain_end = 0, next_open_poll = 0;
+	int64_t drain_end = 0, next_open_poll = 0, next_retry_scan = 0;
 	bool submitting = true, started = false;
 
 	l->epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -1474,6 +1524,10 @@ static int load_loop(struct load *l)
 			load_act_pop(l, &a);
 			load_run_action(l, &a);
 		}
+		if (l->o.retry_ms > 0 && now >= next_retry_scan) {
+			load_retry_unanswered(l, now);
+			next_retry_scan = now + 50000;
+		}
 		if (now >= l->next_report) {
 			if (!l->o.quiet)
 				load_second(l, now);
@@ -1487,6 +1541,8 @@ static int load_loop(struct load *l)
 			wake = end;
 		if (!submitting && drain_end < wake)
 			wake = drain_end;
+		if (l->o.retry_ms > 0 && next_retry_scan < wake)
+			wake = next_retry_scan;
 		if (l->nheap > 0 && l->heap[0].due < wake)
 			wake = l->heap[0].due;
 		if (load_timers_next(&l->wakes) < wake)
@@ -1628,7 +1684,7 @@ static int load_parse_args(struct load *l, int argc, char **argv, bool *done)
 		O_AGENT_SECRET, O_RATE, O_INFLIGHT, O_CONTACTS, O_DURATION, O_MIX, O_TIERS,
 		O_SKILLS, O_ACCEPT, O_HANDLE, O_NO_READY, O_SEED, O_PREFIX, O_SETTLE, O_CHECK,
 		O_SITE, O_NO_OPEN, O_JOURNAL, O_CHECK_JOURNAL, O_JSON, O_QUIET, O_HELP, O_TLS,
-		O_TLS_CA, O_TLS_CERT, O_TLS_KEY, O_TLS_NAME, O_VERBOSE
+		O_TLS_CA, O_TLS_CERT, O_TLS_KEY, O_TLS_NAME, O_VERBOSE, O_RETRY
 	};
 	static const struct option longopts[] = {
 	    {"config", required_argument, NULL, O_CONFIG},
@@ -1652,6 +1708,7 @@ static int load_parse_args(struct load *l, int argc, char **argv, bool *done)
 	    {"seed", required_argument, NULL, O_SEED},
 	    {"prefix", required_argument, NULL, O_PREFIX},
 	    {"settle-ms", required_argument, NULL, O_SETTLE},
+	    {"retry-ms", required_argument, NULL, O_RETRY},
 	    {"check-redis", required_argument, NULL, O_CHECK},
 	    {"site", required_argument, NULL, O_SITE},
 	    {"no-open-set", no_argument, NULL, O_NO_OPEN},
@@ -1753,6 +1810,11 @@ static int load_parse_args(struct load *l, int argc, char **argv, bool *done)
 				return load_usage_error("--settle-ms wants milliseconds, not '%s'", optarg);
 			o->settle_ms = (long)v;
 			break;
+		case O_RETRY:
+			if (load_parse_num(optarg, 3600000, &v) != 0)
+				return load_usage_error("--retry-ms wants milliseconds, not '%s'", optarg);
+			o->retry_ms = (long)v;
+			break;
 		case O_CHECK: o->check_redis = optarg; break;
 		case O_SITE: o->site = optarg; break;
 		case O_NO_OPEN: o->check_open_set = false; break;
@@ -1819,6 +1881,7 @@ static int load_read_journal(struct load *l, const char *path)
 {
 	FILE *f = fopen(path, "r");
 	char line[512], kind[16], a[200], b[200];
+	long long ms;
 	unsigned long lineno = 0;
 
 	if (f == NULL) {
@@ -1827,9 +1890,11 @@ static int load_read_journal(struct load *l, const char *path)
 	}
 	while (fgets(line, sizeof(line), f) != NULL) {
 		lineno++;
-		if (sscanf(line, "%15s %199s %199s", kind, a, b) != 3) {
-			fprintf(stderr, "%s:%lu: want \"ack CONTACT EXTERNAL\" or "
-			        "\"assign CONTACT AGENT\"\n", path, lineno);
+		/* The time (a fourth field) is for other readers (bench/sb-check). */
+		if (sscanf(line, "%15s %199s %199s %lld", kind, a, b, &ms) < 3) {
+			fprintf(stderr, "%s:%lu: want \"ack CONTACT EXTERNAL [MS]\", "
+			        "\"assign CONTACT AGENT [MS]\" or \"complete CONTACT WHO [MS]\"\n",
+			        path, lineno);
 			fclose(f);
 			return -1;
 		}
@@ -1837,6 +1902,8 @@ static int load_read_journal(struct load *l, const char *path)
 			load_journal_ack(l->journal, a, b);
 		} else if (strcmp(kind, "assign") == 0) {
 			load_journal_assign(l->journal, a, b);
+		} else if (strcmp(kind, "complete") == 0) {
+			/* Not used by this check. */
 		} else {
 			fprintf(stderr, "%s:%lu: unknown record '%s'\n", path, lineno, kind);
 			fclose(f);
@@ -1901,6 +1968,9 @@ int main(int argc, char **argv)
 			load_free(&l);
 			return 1;
 		}
+		/* A line as each frame is received: what a client was told is on
+		 * file even if sb-load itself is killed. */
+		setvbuf(l.journal_file, NULL, _IOLBF, 0);
 	}
 	l.journal = load_journal_new(l.journal_file);
 	strmap_init(&l.by_id);

@@ -157,6 +157,55 @@ HARNESS_TEST(test_check_reports_broken_state)
 	assert_non_null(strstr(output, ids[0]));
 }
 
+/* Issue 13, defect 6: a hash that a later write recreated after Redis lost
+ * the contact (a completion's HSET of state and agent, with no payload,
+ * channel or queue) is not the contact. The check used to count it as a
+ * finished contact; it must count it lost. The journal's time field and
+ * its completion lines are read as well. */
+HARNESS_TEST(test_check_counts_a_recreated_hash_as_lost)
+{
+	const char *journal = harness_write_file(h, "journal.txt", "");
+	const char *const load[] = {"--contacts", "10", "--rate", "50", "--duration", "30",
+	                            "--mix", "chat=1", "--handle-ms", "0", "--settle-ms",
+	                            "20000", "--journal", journal, NULL};
+	const char *const check[] = {"--check-journal", journal, NULL};
+	const char *report, *output, *text;
+	char ids[2][128];
+	const char *key0, *key1;
+
+	assert_int_equal(run_load(h, load, &report, &output), 0);
+	assert_int_equal(load_num(report, "completed"), 10);
+	journal_contacts(h, journal, ids, 2);
+	/* Each line carries its time; completions are recorded. */
+	text = harness_read_file(h, journal);
+	assert_non_null(strstr(text, "complete "));
+	assert_non_null(strstr(text, "ack "));
+	{
+		char kind[16], a[128], b[128];
+		long long ms = 0;
+
+		assert_int_equal(sscanf(text, "%15s %127s %127s %lld", kind, a, b, &ms), 4);
+		assert_true(ms > 1600000000000LL);
+	}
+
+	/* Lost and recreated by a completion: state and agent, nothing else. */
+	key0 = harness_key(h, "contact:%s", ids[0]);
+	assert_int_equal(harness_redis_int(h, "DEL %s", key0), 1);
+	assert_true(harness_redis_int(h, "HSET %s state completed agent agent01", key0) >= 0);
+	/* Only the payload gone: incomplete as well. */
+	key1 = harness_key(h, "contact:%s", ids[1]);
+	assert_int_equal(harness_redis_int(h, "HDEL %s payload", key1), 1);
+
+	assert_int_equal(run_load(h, check, &report, &output), 1);
+	fputs(output, stdout);
+	assert_int_equal(load_num(report, "contacts"), 10);
+	assert_int_equal(load_num(report, "lost"), 2);
+	assert_int_equal(load_num(report, "finished"), 8);
+	assert_int_equal(load_num(report, "stuck"), 0);
+	assert_non_null(strstr(output, ids[0]));
+	assert_non_null(strstr(output, "recreated without the contact"));
+}
+
 /* Without the daemon's config: addresses (a list with a dead entry first),
  * gateway credentials, agent ids and the agent secret given as options. */
 HARNESS_TEST(test_load_explicit_options)
@@ -252,6 +301,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_load_fixed_count, harness_setup, harness_teardown),
 	    cmocka_unit_test_setup_teardown(test_check_reports_broken_state, harness_setup,
 	                                    harness_teardown),
+	    cmocka_unit_test_setup_teardown(test_check_counts_a_recreated_hash_as_lost,
+	                                    harness_setup, harness_teardown),
 	    cmocka_unit_test_setup_teardown(test_load_required_skills, setup_skills,
 	                                    harness_teardown),
 	    cmocka_unit_test_setup_teardown(test_load_explicit_options, harness_setup,
