@@ -394,14 +394,21 @@ struct record_finished *record_finished_new(const struct engine_contact_view *c,
 	f->external_id = xstrdup(c->external_id);
 	f->queue = xstrdup(c->queue);
 	f->channel = xstrdup(channel_name(c->channel));
+	f->tier = xstrdup(c->customer_tier ? c->customer_tier : "");
 	f->state = xstrdup(state);
 	f->agent = xstrdup(c->agent_id ? c->agent_id : "");
 	f->text = xstrdup(text ? text : "");
 	f->arrived_ms = c->arrived_ms;
 	f->deadline_ms = c->deadline_ms;
+	f->assigned_ms = c->assigned_ms;
 	f->finished_ms = now;
 	f->ttl_s = ttl_s;
 	f->seq = d != NULL ? d->seq : 0;
+	if (d != NULL && d->packed != NULL) {
+		f->payload = xmalloc(d->packed_len ? d->packed_len : 1);
+		memcpy(f->payload, d->packed, d->packed_len);
+		f->payload_len = d->packed_len;
+	}
 	return f;
 }
 
@@ -414,6 +421,8 @@ void record_finished_free(struct record_finished *f)
 	free(f->external_id);
 	free(f->queue);
 	free(f->channel);
+	free(f->tier);
+	free(f->payload);
 	free(f->state);
 	free(f->agent);
 	free(f->text);
@@ -434,15 +443,22 @@ void record_put_finished(struct record_write *rw, const struct record_finished *
 	rw_field(rw, "external_id", f->external_id);
 	rw_field(rw, "channel", f->channel);
 	rw_field(rw, "queue", f->queue);
+	rw_field(rw, "tier", f->tier);
 	rw_field(rw, "arrived_ms", rw_num(rw, f->arrived_ms));
 	rw_field(rw, "deadline_ms", rw_num(rw, f->deadline_ms));
 	rw_field(rw, "state", f->state);
 	rw_field(rw, "agent", f->agent);
 	rw_field(rw, completed ? "disposition" : "reason", f->text);
-	if (completed)
+	if (completed) {
+		rw_field(rw, "assigned_ms", rw_num(rw, f->assigned_ms));
 		rw_field(rw, "completed_ms", rw_num(rw, f->finished_ms));
+	}
 	rw_field(rw, "updated_ms", rw_num(rw, f->finished_ms));
 	rw_field(rw, record_seq_field, rw_num(rw, f->seq));
+	if (f->payload_len > 0)
+		rw->fields[rw->w.n_fields++] = (struct store_field){ "payload",
+								     (const char *)f->payload,
+								     f->payload_len };
 	rw->w.queue = f->queue;
 	rw->w.zop = STORE_ZREM;
 	rw->w.closes = true;

@@ -128,10 +128,12 @@ void record_put_reseeded(struct record_write *rw, const char *why, size_t contac
 /* What is kept of a contact that finished, for a re-seed within the loss
  * window (router/recent.c). Owner: whoever made it (record_finished_free). */
 struct record_finished {
-	char *id, *gateway, *external_id, *queue, *channel, *state, *agent, *text;
-	int64_t arrived_ms, deadline_ms, finished_ms;
+	char *id, *gateway, *external_id, *queue, *channel, *tier, *state, *agent, *text;
+	int64_t arrived_ms, deadline_ms, assigned_ms, finished_ms;
 	int64_t ttl_s;
 	uint32_t seq;
+	uint8_t *payload; /* the SubmitContact, packed: the contact's own data */
+	size_t payload_len;
 };
 /* From the contact about to finish: state "completed" (text the
  * disposition), "cancelled" or "expired" (text the reason). */
