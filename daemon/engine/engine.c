@@ -280,7 +280,7 @@ void engine_free(struct engine *e)
 	strmap_free(&e->queue_ids);
 	strmap_free(&e->agent_ids);
 	strmap_free(&e->contacts);
-	offers_free(&e->offers);
+	offer_table_free(&e->offers);
 	heap_free(&e->timers);
 	free(e->offer_prefix);
 	free(e->offer_head);
@@ -823,8 +823,8 @@ static void engine_offer(struct engine *e, struct econtact *c, struct eagent *a,
 	uint64_t n = ++e->next_offer;
 	engine_offer_id(e, c->offer_id, sizeof c->offer_id, n);
 	/* An id cut short is not "<head><n>": key it as any other string. */
-	offers_add(&e->offers, c,
-		   e->offer_head_len + 21 <= sizeof c->offer_id ? n : offers_key(e, c->offer_id));
+	offer_table_add(&e->offers, c,
+		   e->offer_head_len + 21 <= sizeof c->offer_id ? n : offer_table_key(e, c->offer_id));
 	a->idle_since = now;
 	a->last_offer[c->queue->index] = now;
 	a->rnd = engine_rand(e);
@@ -851,7 +851,7 @@ static void engine_offer_end(struct engine *e, struct econtact *c, enum engine_o
 
 	memcpy(offer_id, c->offer_id, sizeof offer_id);
 	engine_timer_cancel(e, &c->offer_timer);
-	offers_remove(&e->offers, c);
+	offer_table_remove(&e->offers, c);
 	engine_held_unlink(a, c);
 	c->agent = NULL;
 	c->v.agent_id = NULL;
@@ -875,7 +875,7 @@ static void engine_retire(struct engine *e, struct econtact *c)
 	engine_timer_cancel(e, &c->offer_timer);
 	engine_timer_cancel(e, &c->timer);
 	engine_exclusions_clear(e, c);
-	offers_remove(&e->offers, c);
+	offer_table_remove(&e->offers, c);
 	strmap_del(&e->contacts, c->v.id);
 	engine_contact_destroy(e, c);
 }
@@ -1104,7 +1104,7 @@ int engine_restore_contact(struct engine *e, const struct engine_restore *r, int
 		 * agent from now, its timer armed at placing. */
 		struct eagent *oa = engine_find_agent(e, r->offer_agent_id);
 		if (oa == NULL || r->offer_id == NULL ||
-		    offers_get(&e->offers, offers_key(e, r->offer_id), r->offer_id) != NULL) {
+		    offer_table_get(&e->offers, offer_table_key(e, r->offer_id), r->offer_id) != NULL) {
 			strmap_del(&e->contacts, c->v.id);
 			c->v.user = NULL; /* still the caller's */
 			engine_contact_destroy(e, c);
@@ -1117,7 +1117,7 @@ int engine_restore_contact(struct engine *e, const struct engine_restore *r, int
 		snprintf(c->offer_id, sizeof c->offer_id, "%s", r->offer_id);
 		c->v.offer_id = c->offer_id;
 		c->v.offer_expires_ms = r->offer_expires_ms;
-		offers_add(&e->offers, c, offers_key(e, c->offer_id));
+		offer_table_add(&e->offers, c, offer_table_key(e, c->offer_id));
 		engine_held_link(oa, c);
 		engine_load(e, oa, c->v.channel, +1);
 	}
@@ -1441,7 +1441,7 @@ static int engine_owned(struct eagent *a, struct econtact *c, const char *missin
 
 /* The agent's own contacts are few and are what it acts on: looking there
  * first finds the contact without a probe of the (large) engine-wide map.
- * A contact a holds under this offer id is the one the offers table has:
+ * A contact a holds under this offer id is the one the offer table has:
  * held contacts' live or accepted offers stay in it until they finish. */
 static struct econtact *engine_held_offer(const struct eagent *a, const char *offer_id)
 {
@@ -1467,7 +1467,7 @@ static int engine_agent_offer(const struct engine *e, const char *agent_id, cons
 	struct econtact *c = engine_held_offer(a, offer_id);
 
 	if (c == NULL)
-		c = offers_get(&e->offers, offers_key(e, offer_id), offer_id);
+		c = offer_table_get(&e->offers, offer_table_key(e, offer_id), offer_id);
 	return engine_owned(a, c, "no such offer (expired, rescinded or never made)",
 			    "offer was made to another agent", ap, cp, why);
 }
@@ -1553,7 +1553,7 @@ int engine_complete(struct engine *e, const char *agent_id, const char *contact_
 	/* and writes a slot of each map: their misses overlap this way, where
 	 * each would wait for the one before when retiring reached it. */
 	strmap_prefetch(&e->contacts, c->v.id);
-	offers_prefetch(&e->offers, c);
+	offer_table_prefetch(&e->offers, c);
 	engine_held_unlink(a, c);
 	int64_t wrapup = e->conf.channels[c->v.channel].wrapup_ms;
 	a->v.handled++;

@@ -2,7 +2,7 @@
  * else. The design (routing classes, ready-agent heaps) is in docs/engine.md.
  *
  * engine.c     the API: contacts, agents, offers, timers, dispatch
- * offers.c     live and accepted offers by id
+ * offer_table.c  live and accepted offers by id
  * bucket.c     routing classes: which agents may take which contacts
  * eligibility.c  the eligibility rule, and explain
  * select.c     the six agent-selection strategies
@@ -159,7 +159,7 @@ struct econtact {
 	uint64_t order;
 	struct econtact *held_prev, *held_next;
 	char offer_id[64]; /* next to the fields accept reads */
-	uint64_t offer_key; /* in the offers table (offers.c), while offer_listed */
+	uint64_t offer_key; /* in the offer table (offer_table.c), while offer_listed */
 	struct etimer offer_timer;
 	struct etimer timer;   /* at the earliest of due[] */
 	int64_t due[DUE_COUNT]; /* INT64_MAX: not scheduled */
@@ -173,8 +173,8 @@ struct econtact {
 	bool in_queue;
 	bool restoring; /* restored, not placed yet (engine_restore_finish) */
 	uint8_t pool_class; /* its allocation's free list (engine.c), 0: none */
-	bool offer_listed;  /* in the offers table */
-	bool offer_in_ring; /* in its ring, not its overflow (offers.c) */
+	bool offer_listed;  /* in the offer table */
+	bool offer_in_ring; /* in its ring, not its overflow (offer_table.c) */
 	struct eagent *preferred;
 	int64_t preferred_until;
 };
@@ -225,13 +225,13 @@ struct customer_tier {
  * up to the last class: a finished contact's memory goes to the next one
  * without malloc and free (free merging neighbouring chunks cost a cache
  * miss or two per contact). Never shrinks: it holds the peak. */
-/* Live and accepted offers by id (offers.c). Owner: the engine. */
+/* Live and accepted offers by id (offer_table.c). Owner: the engine. */
 struct offer_slot {
 	uint64_t key;
 	struct econtact *c; /* NULL: empty */
 };
 
-struct offers {
+struct offer_table {
 	struct offer_slot *ring; /* slot = key mod ring_cap */
 	size_t ring_cap;
 	struct offer_slot *slots; /* overflow: linear probing */
@@ -265,7 +265,7 @@ struct engine {
 	size_t n_agents;
 	struct strmap agent_ids;
 	struct strmap contacts;
-	struct offers offers;
+	struct offer_table offers;
 	struct strmap buckets; /* key -> bucket */
 	struct heap timers;
 	uint64_t next_order, next_offer, next_timer_seq, rng;
@@ -294,17 +294,17 @@ bool engine_excluded(const struct econtact *c, const struct eagent *a);
 int engine_skill_id(struct engine *e, const char *name, bool create);
 uint64_t engine_rand(struct engine *e);
 
-/* offers.c */
+/* offer_table.c */
 /* The table key of an offer id: its number when it is one of ours. */
-uint64_t offers_key(const struct engine *e, const char *id);
+uint64_t offer_table_key(const struct engine *e, const char *id);
 /* Adds c under c->offer_id, whose key is key. */
-void offers_add(struct offers *t, struct econtact *c, uint64_t key);
-struct econtact *offers_get(const struct offers *t, uint64_t key, const char *id);
-/* Asks for the line offers_remove(t, c) will start at. */
-void offers_prefetch(const struct offers *t, const struct econtact *c);
+void offer_table_add(struct offer_table *t, struct econtact *c, uint64_t key);
+struct econtact *offer_table_get(const struct offer_table *t, uint64_t key, const char *id);
+/* Asks for the line offer_table_remove(t, c) will start at. */
+void offer_table_prefetch(const struct offer_table *t, const struct econtact *c);
 /* Removes c if it is listed. */
-void offers_remove(struct offers *t, struct econtact *c);
-void offers_free(struct offers *t);
+void offer_table_remove(struct offer_table *t, struct econtact *c);
+void offer_table_free(struct offer_table *t);
 
 /* bucket.c */
 /* A class's eligibility inputs. */
