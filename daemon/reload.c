@@ -12,7 +12,7 @@
 #include "engine/engine.h"
 #include "util/err.h"
 #include "util/log.h"
-#include "routing.h"
+#include "config/config_engine.h"
 #include "server.h"
 #include "session/contactinfo.h"
 #include "sink.h"

@@ -21,7 +21,7 @@
 #include "util/log.h"
 #include "reload.h"
 #include "metrics.h"
-#include "routing.h"
+#include "config/config_engine.h"
 #include "sdnotify.h"
 #include "security/tls.h"
 #include "session/listener.h"
@@ -445,7 +445,7 @@ struct engine *server_engine_build(struct server *srv, const struct sb_config *c
 	 * not hand out an id the old one used. */
 	char prefix[32];
 	snprintf(prefix, sizeof prefix, "%s.%u", srv->boot, ++srv->engine_generation);
-	struct engine *e = routing_engine_new_draining(cfg, draining, n_draining, sink_ops(),
+	struct engine *e = config_engine_new_draining(cfg, draining, n_draining, sink_ops(),
 						       srv->sink, prefix, srv->check_invariants,
 						       why);
 	if (e != NULL)
