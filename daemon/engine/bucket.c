@@ -39,7 +39,8 @@ static bool bucket_contact_less(const void *a, const void *b)
 
 bool bucket_link_should_be_ready(const struct engine *e, const struct link *l)
 {
-	return engine_routable(l->agent) && engine_slot_free(e, l->agent, l->bucket->channel);
+	return agent_state_routable(l->agent) &&
+	       agent_state_slot_free(e, l->agent, l->bucket->channel);
 }
 
 /* Files l in or out of its bucket's ready heap, with a fresh key. */
@@ -187,10 +188,10 @@ void bucket_agent_refresh(struct engine *e, struct eagent *a)
 		 * say): nothing to do unless it should now be in one, which the
 		 * agent alone tells, without touching the links. */
 		size_t i = 0;
-		if (engine_routable(a))
-			while (i < a->n_linkv && !engine_slot_free(e, a, a->linkv[i].channel))
+		if (agent_state_routable(a))
+			while (i < a->n_linkv && !agent_state_slot_free(e, a, a->linkv[i].channel))
 				i++;
-		if (!engine_routable(a) || i == a->n_linkv)
+		if (!agent_state_routable(a) || i == a->n_linkv)
 			return;
 	}
 	for (size_t i = 0; i < a->n_linkv; i++)
@@ -230,19 +231,19 @@ void bucket_agent_relink(struct engine *e, struct eagent *a)
 
 static bool bucket_link_may_take(const void *item, const void *arg)
 {
-	return !engine_excluded(arg, ((const struct link *)item)->agent);
+	return !reject_excluded(arg, ((const struct link *)item)->agent);
 }
 
 static bool bucket_contact_may_go_to(const void *item, const void *arg)
 {
-	return !engine_excluded(item, arg);
+	return !reject_excluded(item, arg);
 }
 
 struct eagent *bucket_best_agent(struct engine *e, struct bucket *b, const struct econtact *c)
 {
 	struct link *top = heap_top(&b->ready);
 
-	if (top == NULL || c->excluded == NULL || !engine_excluded(c, top->agent))
+	if (top == NULL || c->excluded == NULL || !reject_excluded(c, top->agent))
 		return top ? top->agent : NULL;
 	/* The best agent declined this contact lately: the next best. */
 	struct link *l = heap_first(&b->ready, bucket_link_may_take, c);
@@ -257,10 +258,10 @@ static struct econtact *bucket_best_contact_declined(struct engine *e, struct ea
 
 	for (size_t i = 0; i < a->n_linkv; i++) {
 		struct bucket *b = a->linkv[i].bucket;
-		if (cq_count(&b->contacts) == 0 || !engine_slot_free(e, a, b->channel))
+		if (cq_count(&b->contacts) == 0 || !agent_state_slot_free(e, a, b->channel))
 			continue;
 		struct econtact *pick = cq_top(&b->contacts);
-		if (pick->excluded != NULL && engine_excluded(pick, a))
+		if (pick->excluded != NULL && reject_excluded(pick, a))
 			pick = cq_first(&b->contacts, bucket_contact_may_go_to, a);
 		if (pick != NULL && (best == NULL || bucket_contact_less(pick, best)))
 			best = pick;
@@ -274,12 +275,12 @@ struct econtact *bucket_best_contact(struct engine *e, struct eagent *a)
 
 	/* Asks the rule, not the ready heaps: a's links may be stale (see
 	 * engine_complete). */
-	if (!engine_routable(a))
+	if (!agent_state_routable(a))
 		return NULL;
 	/* The earliest head by the keys kept in the heaps: no contact is
 	 * touched until the winner. */
 	for (size_t i = 0; i < a->n_linkv; i++) {
-		if (!engine_slot_free(e, a, a->linkv[i].channel))
+		if (!agent_state_slot_free(e, a, a->linkv[i].channel))
 			continue;
 		const struct heap_ent *top = cq_top_ent(&a->linkv[i].bucket->contacts);
 		if (top == NULL)
@@ -292,7 +293,7 @@ struct econtact *bucket_best_contact(struct engine *e, struct eagent *a)
 	struct econtact *c = best->item;
 	/* Every other bucket's pick is at or after its head, so the earliest
 	 * head wins unless a declined it. */
-	if (c->excluded == NULL || !engine_excluded(c, a))
+	if (c->excluded == NULL || !reject_excluded(c, a))
 		return c;
 	return bucket_best_contact_declined(e, a);
 }
@@ -308,7 +309,7 @@ static void bucket_noagent(struct engine *e, struct bucket *b, int64_t now)
 		return;
 	struct econtact *c;
 	for (size_t i = 0; (c = cq_next(&b->contacts, &i)) != NULL;) {
-		engine_due(e, c, DUE_NOAGENT, b->logged_in == 0 ? now + limit : INT64_MAX);
+		timers_due(e, c, DUE_NOAGENT, b->logged_in == 0 ? now + limit : INT64_MAX);
 	}
 }
 

@@ -82,11 +82,11 @@ int engine_explain(const struct engine *e, const char *contact_id, int64_t now,
 		case BLOCKED_PREFERRED: out->blocked_preferred++; continue;
 		case ELIGIBLE: break;
 		}
-		if (!engine_routable(a))
+		if (!agent_state_routable(a))
 			out->blocked_state++;
-		else if (!engine_slot_free(e, a, c->v.channel))
+		else if (!agent_state_slot_free(e, a, c->v.channel))
 			out->blocked_capacity++;
-		else if (engine_excluded(c, a))
+		else if (reject_excluded(c, a))
 			out->blocked_penalty++;
 		else
 			out->eligible++;

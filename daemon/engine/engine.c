@@ -14,12 +14,12 @@
 #include "util/err.h"
 #include "util/xalloc.h"
 
-static void engine_invariants_or_die(const struct engine *e, const char *where);
+static void invariants_or_die(const struct engine *e, const char *where);
 
 /* ---- small helpers ------------------------------------------------------ */
 
 /* Timers fire by (when, arming order). */
-static void engine_timer_key(const void *item, int64_t *k1, int64_t *k2)
+static void timers_key(const void *item, int64_t *k1, int64_t *k2)
 {
 	const struct etimer *t = item;
 	*k1 = t->when;
@@ -27,15 +27,15 @@ static void engine_timer_key(const void *item, int64_t *k1, int64_t *k2)
 }
 
 /* Longest wait: by (arrival, submit order). */
-static void engine_arrival_key(const void *item, int64_t *k1, int64_t *k2)
+static void setup_arrival_key(const void *item, int64_t *k1, int64_t *k2)
 {
 	const struct econtact *c = item;
 	*k1 = c->v.arrived_ms;
 	*k2 = (int64_t)c->order;
 }
 
-void engine_timer_arm(struct engine *e, struct etimer *t, enum etimer_kind kind, void *obj,
-		      int64_t when)
+void timers_arm(struct engine *e, struct etimer *t, enum etimer_kind kind, void *obj,
+		int64_t when)
 {
 	heap_remove(&e->timers, t);
 	t->when = when;
@@ -45,12 +45,12 @@ void engine_timer_arm(struct engine *e, struct etimer *t, enum etimer_kind kind,
 	heap_push(&e->timers, t);
 }
 
-void engine_timer_cancel(struct engine *e, struct etimer *t)
+void timers_cancel(struct engine *e, struct etimer *t)
 {
 	heap_remove(&e->timers, t);
 }
 
-void engine_due(struct engine *e, struct econtact *c, enum due what, int64_t when)
+void timers_due(struct engine *e, struct econtact *c, enum due what, int64_t when)
 {
 	int64_t next = INT64_MAX;
 
@@ -59,12 +59,12 @@ void engine_due(struct engine *e, struct econtact *c, enum due what, int64_t whe
 		if (c->due[i] < next)
 			next = c->due[i];
 	if (next == INT64_MAX)
-		engine_timer_cancel(e, &c->timer);
+		timers_cancel(e, &c->timer);
 	else if (!heap_contains(&e->timers, &c->timer) || c->timer.when != next)
-		engine_timer_arm(e, &c->timer, TIMER_CONTACT, c, next);
+		timers_arm(e, &c->timer, TIMER_CONTACT, c, next);
 }
 
-uint64_t engine_rand(struct engine *e)
+uint64_t select_rand(struct engine *e)
 {
 	/* splitmix64: the random strategy needs only a reproducible spread */
 	uint64_t z = (e->rng += 0x9e3779b97f4a7c15ULL);
@@ -73,7 +73,7 @@ uint64_t engine_rand(struct engine *e)
 	return z ^ (z >> 31);
 }
 
-int engine_skill_id(struct engine *e, const char *name, bool create)
+int setup_skill_id(struct engine *e, const char *name, bool create)
 {
 	void *v = strmap_get(&e->skill_ids, name);
 	if (v != NULL)
@@ -86,7 +86,7 @@ int engine_skill_id(struct engine *e, const char *name, bool create)
 	return e->n_skills++;
 }
 
-static int engine_agent_tier_find(const struct engine *e, const char *name)
+static int setup_tier_find(const struct engine *e, const char *name)
 {
 	for (int i = 0; i < e->n_agent_tiers; i++)
 		if (strcmp(e->agent_tiers[i], name) == 0)
@@ -94,7 +94,7 @@ static int engine_agent_tier_find(const struct engine *e, const char *name)
 	return -1;
 }
 
-static int engine_ctier_find(const struct engine *e, const char *name)
+static int setup_find_ctier(const struct engine *e, const char *name)
 {
 	if (name == NULL || name[0] == '\0')
 		return e->n_ctiers - 1;
@@ -104,23 +104,23 @@ static int engine_ctier_find(const struct engine *e, const char *name)
 	return -1;
 }
 
-static struct equeue *engine_find_queue(const struct engine *e, const char *name)
+static struct equeue *setup_find_queue(const struct engine *e, const char *name)
 {
 	return name ? strmap_get(&e->queue_ids, name) : NULL;
 }
 
-static struct eagent *engine_find_agent(const struct engine *e, const char *id)
+static struct eagent *setup_find_agent(const struct engine *e, const char *id)
 {
 	return id ? strmap_get(&e->agent_ids, id) : NULL;
 }
 
 /* A tier list as a bitmask; *bad names the first unknown tier. */
-static uint32_t engine_tier_mask(const struct engine *e, const char *const *names, size_t n,
-				 const char **bad)
+static uint32_t setup_tier_mask(const struct engine *e, const char *const *names, size_t n,
+				const char **bad)
 {
 	uint32_t mask = 0;
 	for (size_t i = 0; i < n; i++) {
-		int t = engine_agent_tier_find(e, names[i]);
+		int t = setup_tier_find(e, names[i]);
 		if (t < 0) {
 			*bad = names[i];
 			return 0;
@@ -153,7 +153,7 @@ struct engine *engine_new(const struct engine_conf *conf, const struct engine_si
 	strmap_init(&e->agent_ids);
 	strmap_init(&e->contacts);
 	strmap_init(&e->buckets);
-	heap_init_keyed(&e->timers, engine_timer_key, NULL, offsetof(struct etimer, idx));
+	heap_init_keyed(&e->timers, timers_key, NULL, offsetof(struct etimer, idx));
 	return e;
 }
 
@@ -172,7 +172,7 @@ struct engine *engine_new(const struct engine_conf *conf, const struct engine_si
 
 /* n zeroed bytes for a contact; *cls says which free list takes them back
  * (0: free()). */
-static void *engine_contact_alloc(struct engine *e, size_t n, uint8_t *cls)
+static void *contact_alloc(struct engine *e, size_t n, uint8_t *cls)
 {
 	size_t k = (n + CONTACT_POOL_GRAIN - 1) / CONTACT_POOL_GRAIN;
 
@@ -189,7 +189,7 @@ static void *engine_contact_alloc(struct engine *e, size_t n, uint8_t *cls)
 	return p;
 }
 
-static void engine_contact_release(struct engine *e, void *p, uint8_t cls)
+static void contact_release(struct engine *e, void *p, uint8_t cls)
 {
 	if (cls == 0) {
 		free(p);
@@ -199,7 +199,7 @@ static void engine_contact_release(struct engine *e, void *p, uint8_t cls)
 	e->contact_pool[cls] = p;
 }
 
-static void engine_contact_pool_free(struct engine *e)
+static void contact_pool_free(struct engine *e)
 {
 	for (size_t k = 0; k < CONTACT_POOL_CLASSES; k++)
 		while (e->contact_pool[k] != NULL) {
@@ -209,7 +209,7 @@ static void engine_contact_pool_free(struct engine *e)
 		}
 }
 
-static void engine_contact_destroy(struct engine *e, struct econtact *c)
+static void contact_destroy(struct engine *e, struct econtact *c)
 {
 	while (c->excluded != NULL) {
 		struct eexclusion *x = c->excluded;
@@ -219,10 +219,10 @@ static void engine_contact_destroy(struct engine *e, struct econtact *c)
 	if (e->sink.contact_free != NULL && c->v.user != NULL)
 		e->sink.contact_free(e->ctx, c->v.user);
 	/* The allocation starts at the id; c and c->reqs are in it. */
-	engine_contact_release(e, (char *)(uintptr_t)c->v.id, c->pool_class);
+	contact_release(e, (char *)(uintptr_t)c->v.id, c->pool_class);
 }
 
-static void engine_agent_destroy(struct eagent *a)
+static void setup_agent_destroy(struct eagent *a)
 {
 	while (a->wrapups != NULL) {
 		struct ewrapup *w = a->wrapups;
@@ -246,12 +246,12 @@ void engine_free(struct engine *e)
 	if (e == NULL)
 		return;
 	for (size_t it = 0; strmap_next(&e->contacts, &it, &k, &v);)
-		engine_contact_destroy(e, v);
+		contact_destroy(e, v);
 	free(e->restoring);
-	engine_contact_pool_free(e);
+	contact_pool_free(e);
 	bucket_free_all(e);
 	for (size_t i = 0; i < e->n_agents; i++)
-		engine_agent_destroy(e->agents[i]);
+		setup_agent_destroy(e->agents[i]);
 	for (size_t i = 0; i < e->n_queues; i++) {
 		struct equeue *q = e->queues[i];
 		for (int s = 0; s < q->n_steps; s++) {
@@ -289,7 +289,7 @@ void engine_free(struct engine *e)
 
 int engine_agent_tier_add(struct engine *e, const char *name, const char **why)
 {
-	if (e->n_agent_tiers >= ENGINE_MAX_TIERS || engine_agent_tier_find(e, name) >= 0 ||
+	if (e->n_agent_tiers >= ENGINE_MAX_TIERS || setup_tier_find(e, name) >= 0 ||
 	    e->n_agents > 0) {
 		*why = "agent tiers: too many, duplicate, or added after agents";
 		return SB_ERR_INVALID_ARGUMENT;
@@ -302,14 +302,14 @@ int engine_customer_tier_add(struct engine *e, const struct engine_customer_tier
 			     const char **why)
 {
 	const char *bad = NULL;
-	uint32_t first = engine_tier_mask(e, t->first_agent_tiers, t->n_first_agent_tiers, &bad);
+	uint32_t first = setup_tier_mask(e, t->first_agent_tiers, t->n_first_agent_tiers, &bad);
 
 	if (bad != NULL) {
 		*why = "customer tier names an unknown agent tier";
 		return SB_ERR_INVALID_ARGUMENT;
 	}
 	if (t->name == NULL || t->name[0] == '\0' ||
-	    (e->n_ctiers > 0 && engine_ctier_find(e, t->name) >= 0)) {
+	    (e->n_ctiers > 0 && setup_find_ctier(e, t->name) >= 0)) {
 		*why = "customer tier without a name, or a duplicate";
 		return SB_ERR_INVALID_ARGUMENT;
 	}
@@ -328,8 +328,8 @@ int engine_customer_tier_add(struct engine *e, const struct engine_customer_tier
 
 /* Fills out[0, n) from in (out has room for n), interning skill names;
  * *why on a bad level. */
-static int engine_reqs_fill(struct engine *e, const struct engine_skill_req *in, size_t n,
-			    struct req *out, int *n_out, const char **why)
+static int setup_reqs_fill(struct engine *e, const struct engine_skill_req *in, size_t n,
+			   struct req *out, int *n_out, const char **why)
 {
 	*n_out = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -338,18 +338,18 @@ static int engine_reqs_fill(struct engine *e, const struct engine_skill_req *in,
 			*why = "skill requirement needs a name and a level 1..5";
 			return SB_ERR_INVALID_ARGUMENT;
 		}
-		out[(*n_out)++] = (struct req){ engine_skill_id(e, in[i].skill, true),
+		out[(*n_out)++] = (struct req){ setup_skill_id(e, in[i].skill, true),
 						in[i].min_level };
 	}
 	return 0;
 }
 
 /* The same into a new array (a queue's). */
-static int engine_reqs(struct engine *e, const struct engine_skill_req *in, size_t n,
-		       struct req **out, int *n_out, const char **why)
+static int setup_reqs(struct engine *e, const struct engine_skill_req *in, size_t n,
+		      struct req **out, int *n_out, const char **why)
 {
 	*out = xcalloc(n + 1, sizeof **out);
-	if (engine_reqs_fill(e, in, n, *out, n_out, why) != 0) {
+	if (setup_reqs_fill(e, in, n, *out, n_out, why) != 0) {
 		free(*out);
 		*out = NULL;
 		return SB_ERR_INVALID_ARGUMENT;
@@ -359,7 +359,7 @@ static int engine_reqs(struct engine *e, const struct engine_skill_req *in, size
 
 int engine_queue_add(struct engine *e, const struct engine_queue_def *d, const char **why)
 {
-	if (engine_find_queue(e, d->name) != NULL || e->queues_done) {
+	if (setup_find_queue(e, d->name) != NULL || e->queues_done) {
 		*why = "duplicate queue, or added after engine_queues_done";
 		return SB_ERR_INVALID_ARGUMENT;
 	}
@@ -368,15 +368,15 @@ int engine_queue_add(struct engine *e, const struct engine_queue_def *d, const c
 		return SB_ERR_INVALID_ARGUMENT;
 	}
 	const char *bad = NULL;
-	uint32_t tiers = engine_tier_mask(e, d->agent_tiers, d->n_agent_tiers, &bad);
+	uint32_t tiers = setup_tier_mask(e, d->agent_tiers, d->n_agent_tiers, &bad);
 	for (size_t i = 0; bad == NULL && i < d->n_steps; i++)
-		engine_tier_mask(e, d->steps[i].agent_tiers, d->steps[i].n_agent_tiers, &bad);
+		setup_tier_mask(e, d->steps[i].agent_tiers, d->steps[i].n_agent_tiers, &bad);
 	if (bad != NULL) {
 		*why = "queue or step names an unknown agent tier";
 		return SB_ERR_INVALID_ARGUMENT;
 	}
 	struct equeue *q = xcalloc(1, sizeof *q);
-	if (engine_reqs(e, d->skills, d->n_skills, &q->reqs, &q->n_reqs, why) != 0) {
+	if (setup_reqs(e, d->skills, d->n_skills, &q->reqs, &q->n_reqs, why) != 0) {
 		free(q);
 		return SB_ERR_INVALID_ARGUMENT;
 	}
@@ -395,12 +395,12 @@ int engine_queue_add(struct engine *e, const struct engine_queue_def *d, const c
 		struct estep *st = &q->steps[q->n_steps++];
 		st->after_ms = s->after_ms;
 		st->relax = s->skill_relax;
-		st->tiers = engine_tier_mask(e, s->agent_tiers, s->n_agent_tiers, &bad);
+		st->tiers = setup_tier_mask(e, s->agent_tiers, s->n_agent_tiers, &bad);
 		st->add_name = s->add_queue ? xstrdup(s->add_queue) : NULL;
 		st->overflow_name = s->overflow ? xstrdup(s->overflow) : NULL;
 	}
 	ostree_init(&q->order);
-	heap_init_keyed(&q->by_arrival, engine_arrival_key, NULL,
+	heap_init_keyed(&q->by_arrival, setup_arrival_key, NULL,
 			offsetof(struct econtact, arrival_idx));
 	e->queues = xreallocarray(e->queues, e->n_queues + 1, sizeof *e->queues);
 	e->queues[e->n_queues++] = q;
@@ -409,13 +409,13 @@ int engine_queue_add(struct engine *e, const struct engine_queue_def *d, const c
 }
 
 /* Resolves a queue reference that must take the same channel. */
-static int engine_resolve(struct engine *e, const struct equeue *q, const char *name,
-			  struct equeue **out, const char **why)
+static int setup_resolve(struct engine *e, const struct equeue *q, const char *name,
+			 struct equeue **out, const char **why)
 {
 	*out = NULL;
 	if (name == NULL)
 		return 0;
-	*out = engine_find_queue(e, name);
+	*out = setup_find_queue(e, name);
 	if (*out == NULL || *out == q || (*out)->channel != q->channel) {
 		*why = "queue reference is unknown, itself, or of another channel";
 		return SB_ERR_INVALID_ARGUMENT;
@@ -433,15 +433,15 @@ int engine_queues_done(struct engine *e, const char **why)
 	}
 	for (size_t i = 0; i < e->n_queues; i++) {
 		struct equeue *q = e->queues[i];
-		if (engine_resolve(e, q, q->overflow_name, &q->overflow, why) != 0)
+		if (setup_resolve(e, q, q->overflow_name, &q->overflow, why) != 0)
 			return SB_ERR_INVALID_ARGUMENT;
 		for (int s = 0; s < q->n_steps; s++) {
 			struct estep *st = &q->steps[s];
 			/* add_queue may name any queue: its agents may be skilled
 			 * for several channels. */
-			st->add = st->add_name ? engine_find_queue(e, st->add_name) : NULL;
+			st->add = st->add_name ? setup_find_queue(e, st->add_name) : NULL;
 			if ((st->add_name && (st->add == NULL || st->add == q)) ||
-			    engine_resolve(e, q, st->overflow_name, &st->overflow, why) != 0) {
+			    setup_resolve(e, q, st->overflow_name, &st->overflow, why) != 0) {
 				*why = "step names an unknown queue, itself, or another channel";
 				return SB_ERR_INVALID_ARGUMENT;
 			}
@@ -452,10 +452,10 @@ int engine_queues_done(struct engine *e, const char **why)
 }
 
 /* Fills a's roster attributes from d. */
-static int engine_agent_apply(struct engine *e, struct eagent *a, const struct engine_agent_def *d,
-			      const char **why)
+static int setup_agent_apply(struct engine *e, struct eagent *a, const struct engine_agent_def *d,
+			     const char **why)
 {
-	int tier = d->tier ? engine_agent_tier_find(e, d->tier) : e->n_agent_tiers - 1;
+	int tier = d->tier ? setup_tier_find(e, d->tier) : e->n_agent_tiers - 1;
 	if (tier < 0) {
 		*why = "unknown agent tier";
 		return SB_ERR_INVALID_ARGUMENT;
@@ -464,7 +464,7 @@ static int engine_agent_apply(struct engine *e, struct eagent *a, const struct e
 	if (d->n_queues > 0) {
 		serves = xcalloc(e->n_queues / 64 + 1, sizeof *serves);
 		for (size_t i = 0; i < d->n_queues; i++) {
-			struct equeue *q = engine_find_queue(e, d->queues[i]);
+			struct equeue *q = setup_find_queue(e, d->queues[i]);
 			if (q == NULL) {
 				free(serves);
 				*why = "agent serves an unknown queue";
@@ -481,7 +481,7 @@ static int engine_agent_apply(struct engine *e, struct eagent *a, const struct e
 			*why = "skill level must be 1..5";
 			return SB_ERR_INVALID_ARGUMENT;
 		}
-		skills[i] = (struct req){ engine_skill_id(e, d->skills[i].skill, true),
+		skills[i] = (struct req){ setup_skill_id(e, d->skills[i].skill, true),
 					  d->skills[i].level };
 	}
 	/* sorted for eligibility_level's binary search */
@@ -514,12 +514,12 @@ int engine_agent_add(struct engine *e, const struct engine_agent_def *d, void *u
 			return SB_ERR_INVALID_ARGUMENT;
 		}
 	}
-	if (d->id == NULL || d->id[0] == '\0' || engine_find_agent(e, d->id) != NULL) {
+	if (d->id == NULL || d->id[0] == '\0' || setup_find_agent(e, d->id) != NULL) {
 		*why = "agent id missing or already in the roster";
 		return SB_ERR_INVALID_ARGUMENT;
 	}
 	struct eagent *a = xcalloc(1, sizeof *a);
-	if (engine_agent_apply(e, a, d, why) != 0) {
+	if (setup_agent_apply(e, a, d, why) != 0) {
 		free(a);
 		return SB_ERR_INVALID_ARGUMENT;
 	}
@@ -530,7 +530,7 @@ int engine_agent_add(struct engine *e, const struct engine_agent_def *d, void *u
 	a->v.user = user;
 	a->index = e->n_agents;
 	a->last_offer = xcalloc(e->n_queues + 1, sizeof *a->last_offer);
-	a->rnd = engine_rand(e);
+	a->rnd = select_rand(e);
 	e->agents = xreallocarray(e->agents, e->n_agents + 1, sizeof *e->agents);
 	e->agents[e->n_agents++] = a;
 	strmap_put(&e->agent_ids, a->v.id, a);
@@ -538,19 +538,19 @@ int engine_agent_add(struct engine *e, const struct engine_agent_def *d, void *u
 	return 0;
 }
 
-static void engine_work_agent(struct engine *e, struct eagent *a);
-static void engine_dispatch(struct engine *e, int64_t now);
+static void dispatch_add_agent(struct engine *e, struct eagent *a);
+static void dispatch_run(struct engine *e, int64_t now);
 
 int engine_agent_update(struct engine *e, const struct engine_agent_def *d, int64_t now,
 			const char **why)
 {
-	struct eagent *a = engine_find_agent(e, d->id);
+	struct eagent *a = setup_find_agent(e, d->id);
 
 	if (a == NULL) {
 		*why = "agent not in the roster";
 		return SB_ERR_NOT_FOUND;
 	}
-	if (engine_agent_apply(e, a, d, why) != 0)
+	if (setup_agent_apply(e, a, d, why) != 0)
 		return SB_ERR_INVALID_ARGUMENT;
 	bool in = a->v.logged_in;
 	/* Presence counts follow the links: drop them with the old links. */
@@ -562,14 +562,14 @@ int engine_agent_update(struct engine *e, const struct engine_agent_def *d, int6
 	if (in)
 		bucket_agent_presence(e, a, true, now);
 	bucket_agent_refresh(e, a);
-	engine_work_agent(e, a);
-	engine_dispatch(e, now);
+	dispatch_add_agent(e, a);
+	dispatch_run(e, now);
 	return 0;
 }
 
 int engine_agent_remove(struct engine *e, const char *id, int64_t now, const char **why)
 {
-	struct eagent *a = engine_find_agent(e, id);
+	struct eagent *a = setup_find_agent(e, id);
 
 	if (a == NULL) {
 		*why = "agent not in the roster";
@@ -595,8 +595,8 @@ int engine_agent_remove(struct engine *e, const char *id, int64_t now, const cha
 	e->n_agents--;
 	/* Wrap-ups hold timers: cancel before freeing. */
 	for (struct ewrapup *w = a->wrapups; w != NULL; w = w->next)
-		engine_timer_cancel(e, &w->timer);
-	engine_agent_destroy(a);
+		timers_cancel(e, &w->timer);
+	setup_agent_destroy(a);
 	return 0;
 }
 
@@ -605,7 +605,7 @@ int engine_agent_remove(struct engine *e, const char *id, int64_t now, const cha
 /* Capacity, and exclusivity: an agent on an exclusive channel (voice by
  * default) gets nothing else, and an exclusive contact needs an otherwise
  * idle agent. */
-bool engine_slot_free(const struct engine *e, const struct eagent *a, enum sb_channel ch)
+bool agent_state_slot_free(const struct engine *e, const struct eagent *a, enum sb_channel ch)
 {
 	if (a->v.load[ch] >= a->v.capacity[ch])
 		return false;
@@ -618,12 +618,12 @@ bool engine_slot_free(const struct engine *e, const struct eagent *a, enum sb_ch
 	return true;
 }
 
-bool engine_routable(const struct eagent *a)
+bool agent_state_routable(const struct eagent *a)
 {
 	return a->v.logged_in && !a->v.detached && a->v.state == AGENT_AVAILABLE;
 }
 
-bool engine_excluded(const struct econtact *c, const struct eagent *a)
+bool reject_excluded(const struct econtact *c, const struct eagent *a)
 {
 	for (const struct eexclusion *x = c->excluded; x != NULL; x = x->next)
 		if (x->agent == a)
@@ -631,7 +631,7 @@ bool engine_excluded(const struct econtact *c, const struct eagent *a)
 	return false;
 }
 
-static void engine_load(struct engine *e, struct eagent *a, enum sb_channel ch, int delta)
+static void agent_state_load(struct engine *e, struct eagent *a, enum sb_channel ch, int delta)
 {
 	a->v.load[ch] += delta;
 	bucket_agent_refresh(e, a);
@@ -639,7 +639,7 @@ static void engine_load(struct engine *e, struct eagent *a, enum sb_channel ch, 
 
 /* ---- the dispatch work list ---------------------------------------------- */
 
-static void engine_work_contact(struct engine *e, struct econtact *c)
+static void dispatch_add_contact(struct engine *e, struct econtact *c)
 {
 	if (e->n_work_c == e->cap_work_c) {
 		e->cap_work_c = e->cap_work_c ? e->cap_work_c * 2 : 16;
@@ -648,7 +648,7 @@ static void engine_work_contact(struct engine *e, struct econtact *c)
 	e->work_c[e->n_work_c++] = c;
 }
 
-static void engine_work_agent(struct engine *e, struct eagent *a)
+static void dispatch_add_agent(struct engine *e, struct eagent *a)
 {
 	if (a->queued)
 		return;
@@ -664,7 +664,7 @@ static void engine_work_agent(struct engine *e, struct eagent *a)
 
 /* Files c in its queue's order (by deadline, then submit order); returns
  * how many come before it. */
-static uint32_t engine_queue_enter(struct engine *e, struct econtact *c)
+static uint32_t contact_queue_enter(struct engine *e, struct econtact *c)
 {
 	c->onode.k1 = c->v.deadline_ms;
 	c->onode.k2 = (int64_t)c->order;
@@ -674,7 +674,7 @@ static uint32_t engine_queue_enter(struct engine *e, struct econtact *c)
 	return rank;
 }
 
-static void engine_queue_leave(struct engine *e, struct econtact *c)
+static void contact_queue_leave(struct engine *e, struct econtact *c)
 {
 	if (!c->in_queue)
 		return;
@@ -684,27 +684,27 @@ static void engine_queue_leave(struct engine *e, struct econtact *c)
 }
 
 /* Makes c wait in its class; dispatch will look for an agent. */
-static void engine_wait(struct engine *e, struct econtact *c, int64_t now)
+static void contact_wait(struct engine *e, struct econtact *c, int64_t now)
 {
 	c->v.state = CONTACT_WAITING;
 	c->bucket = escalate_class(e, c, now);
 	cq_push(&c->bucket->contacts, c);
 	e->waiting++;
 	if (c->bucket->logged_in == 0 && c->queue->max_wait_no_agent_ms > 0)
-		engine_due(e, c, DUE_NOAGENT, now + c->queue->max_wait_no_agent_ms);
-	engine_work_contact(e, c);
+		timers_due(e, c, DUE_NOAGENT, now + c->queue->max_wait_no_agent_ms);
+	dispatch_add_contact(e, c);
 }
 
-static void engine_unwait(struct engine *e, struct econtact *c)
+static void contact_unwait(struct engine *e, struct econtact *c)
 {
 	if (!cq_contains(&c->bucket->contacts, c))
 		return;
 	cq_remove(&c->bucket->contacts, c);
-	engine_due(e, c, DUE_NOAGENT, INT64_MAX);
+	timers_due(e, c, DUE_NOAGENT, INT64_MAX);
 	e->waiting--;
 }
 
-static void engine_held_link(struct eagent *a, struct econtact *c)
+static void held_link(struct eagent *a, struct econtact *c)
 {
 	c->held_prev = NULL;
 	c->held_next = a->held;
@@ -713,7 +713,7 @@ static void engine_held_link(struct eagent *a, struct econtact *c)
 	a->held = c;
 }
 
-static void engine_held_unlink(struct eagent *a, struct econtact *c)
+static void held_unlink(struct eagent *a, struct econtact *c)
 {
 	if (c->held_prev != NULL)
 		c->held_prev->held_next = c->held_next;
@@ -724,32 +724,32 @@ static void engine_held_unlink(struct eagent *a, struct econtact *c)
 	c->held_prev = c->held_next = NULL;
 }
 
-static void engine_exclusion_end(struct engine *e, struct eexclusion *x)
+static void reject_exclusion_end(struct engine *e, struct eexclusion *x)
 {
 	struct eexclusion **pp = &x->contact->excluded;
 
 	while (*pp != x)
 		pp = &(*pp)->next;
 	*pp = x->next;
-	engine_timer_cancel(e, &x->timer);
+	timers_cancel(e, &x->timer);
 	free(x);
 }
 
-static void engine_exclusions_clear(struct engine *e, struct econtact *c)
+static void reject_exclusions_clear(struct engine *e, struct econtact *c)
 {
 	struct eexclusion *x = c->excluded;
 
 	c->excluded = NULL;
 	while (x != NULL) {
 		struct eexclusion *next = x->next;
-		engine_timer_cancel(e, &x->timer);
+		timers_cancel(e, &x->timer);
 		free(x);
 		x = next;
 	}
 }
 
 /* Keeps a from c for the reject delay (re-arming if it declined before). */
-static void engine_exclude(struct engine *e, struct econtact *c, struct eagent *a, int64_t now)
+static void reject_exclude(struct engine *e, struct econtact *c, struct eagent *a, int64_t now)
 {
 	struct eexclusion *x = c->excluded;
 
@@ -763,22 +763,22 @@ static void engine_exclude(struct engine *e, struct econtact *c, struct eagent *
 		x->next = c->excluded;
 		c->excluded = x;
 	}
-	engine_timer_arm(e, &x->timer, TIMER_EXCLUDE, x, now + e->conf.reject_delay_ms);
+	timers_arm(e, &x->timer, TIMER_EXCLUDE, x, now + e->conf.reject_delay_ms);
 }
 
 /* ---- offers --------------------------------------------------------------- */
 
-static void engine_assign(struct engine *e, struct econtact *c, int64_t now)
+static void accept_assign(struct engine *e, struct econtact *c, int64_t now)
 {
 	struct equeue *q = c->queue;
 	int64_t waited = now - c->v.arrived_ms;
 
-	engine_timer_cancel(e, &c->offer_timer);
+	timers_cancel(e, &c->offer_timer);
 	for (int i = 0; i < DUE_COUNT; i++)
 		c->due[i] = INT64_MAX;
-	engine_timer_cancel(e, &c->timer);
-	engine_exclusions_clear(e, c);
-	engine_queue_leave(e, c);
+	timers_cancel(e, &c->timer);
+	reject_exclusions_clear(e, c);
+	contact_queue_leave(e, c);
 	c->v.state = CONTACT_ASSIGNED;
 	c->v.offer_id = NULL;
 	c->v.assigned_ms = now;
@@ -789,7 +789,7 @@ static void engine_assign(struct engine *e, struct econtact *c, int64_t now)
 
 /* "o-<prefix>-<n>", cut to len - 1 like snprintf: built by hand because
  * it runs on every offer. */
-static void engine_offer_id(const struct engine *e, char *out, size_t len, uint64_t n)
+static void offer_make_id(const struct engine *e, char *out, size_t len, uint64_t n)
 {
 	char digits[24];
 	size_t nd = 0, off = e->offer_head_len < len - 1 ? e->offer_head_len : len - 1;
@@ -807,77 +807,77 @@ static void engine_offer_id(const struct engine *e, char *out, size_t len, uint6
 /* An offer writes to most of a contact's cache lines (view, class heap
  * position, offer id, timers): asking for all of them at once lets their
  * misses overlap instead of arriving one by one as the code reaches them. */
-static void engine_contact_prefetch(const struct econtact *c)
+static void contact_prefetch(const struct econtact *c)
 {
 	for (size_t off = 0; off < sizeof *c; off += 64)
 		__builtin_prefetch((const char *)c + off, 1);
 }
 
-static void engine_offer(struct engine *e, struct econtact *c, struct eagent *a, int64_t now)
+static void offer_make(struct engine *e, struct econtact *c, struct eagent *a, int64_t now)
 {
-	engine_contact_prefetch(c);
-	engine_unwait(e, c);
+	contact_prefetch(c);
+	contact_unwait(e, c);
 	c->agent = a;
 	c->v.agent_id = a->v.id;
 	c->v.state = CONTACT_OFFERED;
 	uint64_t n = ++e->next_offer;
-	engine_offer_id(e, c->offer_id, sizeof c->offer_id, n);
+	offer_make_id(e, c->offer_id, sizeof c->offer_id, n);
 	/* An id cut short is not "<head><n>": key it as any other string. */
 	offer_table_add(&e->offers, c,
 		   e->offer_head_len + 21 <= sizeof c->offer_id ? n : offer_table_key(e, c->offer_id));
 	a->idle_since = now;
 	a->last_offer[c->queue->index] = now;
-	a->rnd = engine_rand(e);
-	engine_held_link(a, c);
-	engine_load(e, a, c->v.channel, +1);
+	a->rnd = select_rand(e);
+	held_link(a, c);
+	agent_state_load(e, a, c->v.channel, +1);
 	stats_record(c->queue, STAT_OFFERED, now, 0, false, e->conf.stats_window_ms);
 	if (e->conf.channels[c->v.channel].auto_accept) {
-		engine_assign(e, c, now);
+		accept_assign(e, c, now);
 		return;
 	}
 	c->v.offer_id = c->offer_id;
 	c->v.offer_expires_ms = now + e->conf.channels[c->v.channel].offer_timeout_ms;
-	engine_timer_arm(e, &c->offer_timer, TIMER_OFFER, c, c->v.offer_expires_ms);
+	timers_arm(e, &c->offer_timer, TIMER_OFFER, c, c->v.offer_expires_ms);
 	e->sink.offer(e->ctx, &c->v, now);
 }
 
 /* Ends c's live offer. Unless the contact is being cancelled or expired, it
  * waits again with its deadline unchanged: it keeps its place. */
-static void engine_offer_end(struct engine *e, struct econtact *c, enum engine_offer_end why,
-			     int64_t now)
+static void offer_end(struct engine *e, struct econtact *c, enum engine_offer_end why,
+		      int64_t now)
 {
 	struct eagent *a = c->agent;
 	char offer_id[sizeof c->offer_id];
 
 	memcpy(offer_id, c->offer_id, sizeof offer_id);
-	engine_timer_cancel(e, &c->offer_timer);
+	timers_cancel(e, &c->offer_timer);
 	offer_table_remove(&e->offers, c);
-	engine_held_unlink(a, c);
+	held_unlink(a, c);
 	c->agent = NULL;
 	c->v.agent_id = NULL;
 	c->v.offer_id = NULL;
 	c->v.offer_expires_ms = 0;
-	engine_load(e, a, c->v.channel, -1);
-	engine_work_agent(e, a);
+	agent_state_load(e, a, c->v.channel, -1);
+	dispatch_add_agent(e, a);
 	if (why == OFFER_END_CANCELLED)
 		return;
 	if ((why == OFFER_END_TIMEOUT || why == OFFER_END_REJECTED) && e->conf.reject_delay_ms > 0)
-		engine_exclude(e, c, a, now);
-	engine_wait(e, c, now);
+		reject_exclude(e, c, a, now);
+	contact_wait(e, c, now);
 	e->sink.offer_ended(e->ctx, &c->v, a->v.id, offer_id, why, now);
 }
 
 /* Removes a finished contact from every index and frees it. */
-static void engine_retire(struct engine *e, struct econtact *c)
+static void contact_retire(struct engine *e, struct econtact *c)
 {
-	engine_unwait(e, c);
-	engine_queue_leave(e, c);
-	engine_timer_cancel(e, &c->offer_timer);
-	engine_timer_cancel(e, &c->timer);
-	engine_exclusions_clear(e, c);
+	contact_unwait(e, c);
+	contact_queue_leave(e, c);
+	timers_cancel(e, &c->offer_timer);
+	timers_cancel(e, &c->timer);
+	reject_exclusions_clear(e, c);
 	offer_table_remove(&e->offers, c);
 	strmap_del(&e->contacts, c->v.id);
-	engine_contact_destroy(e, c);
+	contact_destroy(e, c);
 }
 
 /* ---- dispatch --------------------------------------------------------------- */
@@ -886,7 +886,7 @@ static void engine_retire(struct engine *e, struct econtact *c)
  * goes to the best ready agent of its class; an agent that can take more
  * gets the earliest-deadline contact over the classes it serves. Offers
  * only consume, so one pass over the work list finds them all. */
-static void engine_dispatch(struct engine *e, int64_t now)
+static void dispatch_run(struct engine *e, int64_t now)
 {
 	size_t ic = 0, ia = 0;
 
@@ -907,26 +907,26 @@ static void engine_dispatch(struct engine *e, int64_t now)
 				continue;
 			struct eagent *a = bucket_best_agent(e, c->bucket, c);
 			if (a != NULL)
-				engine_offer(e, c, a, now);
+				offer_make(e, c, a, now);
 			continue;
 		}
 		struct eagent *a = e->work_a[ia++];
 		a->queued = false;
 		struct econtact *c;
-		while (engine_routable(a) && (c = bucket_best_contact(e, a)) != NULL)
-			engine_offer(e, c, a, now);
+		while (agent_state_routable(a) && (c = bucket_best_contact(e, a)) != NULL)
+			offer_make(e, c, a, now);
 		if (a->links_stale)
 			bucket_agent_refresh(e, a);
 	}
 	e->n_work_c = e->n_work_a = 0;
 	if (e->conf.check_invariants)
-		engine_invariants_or_die(e, "dispatch");
+		invariants_or_die(e, "dispatch");
 }
 
 /* ---- contacts ---------------------------------------------------------------- */
 
-static int64_t engine_threshold(const struct engine *e, const struct equeue *q,
-				enum sb_channel ch, int tier)
+static int64_t contact_threshold(const struct engine *e, const struct equeue *q,
+				 enum sb_channel ch, int tier)
 {
 	int64_t base = q && q->sla_ms ? q->sla_ms : e->conf.channels[ch].sla_ms;
 	return (int64_t)llround((double)base * e->ctiers[tier].factor);
@@ -935,10 +935,10 @@ static int64_t engine_threshold(const struct engine *e, const struct equeue *q,
 int64_t engine_deadline(const struct engine *e, const char *queue, enum sb_channel channel,
 			const char *customer_tier, int64_t arrived_ms, int32_t priority_s)
 {
-	int tier = engine_ctier_find(e, customer_tier);
+	int tier = setup_find_ctier(e, customer_tier);
 	if (tier < 0)
 		tier = e->n_ctiers - 1;
-	return arrived_ms + engine_threshold(e, engine_find_queue(e, queue), channel, tier) -
+	return arrived_ms + contact_threshold(e, setup_find_queue(e, queue), channel, tier) -
 	       (int64_t)priority_s * 1000;
 }
 
@@ -953,7 +953,7 @@ const char *engine_default_queue(const struct engine *e, enum sb_channel channel
 int engine_check_submit(const struct engine *e, const struct engine_submit *in,
 			const char **why)
 {
-	const struct equeue *q = in->queue ? engine_find_queue(e, in->queue) : NULL;
+	const struct equeue *q = in->queue ? setup_find_queue(e, in->queue) : NULL;
 
 	if (q == NULL) {
 		*why = "unknown queue";
@@ -963,7 +963,7 @@ int engine_check_submit(const struct engine *e, const struct engine_submit *in,
 		*why = "queue does not take this channel";
 		return SB_ERR_INVALID_ARGUMENT;
 	}
-	if (engine_ctier_find(e, in->customer_tier) < 0) {
+	if (setup_find_ctier(e, in->customer_tier) < 0) {
 		*why = "unknown customer tier";
 		return SB_ERR_INVALID_ARGUMENT;
 	}
@@ -974,7 +974,7 @@ int engine_check_submit(const struct engine *e, const struct engine_submit *in,
 			return SB_ERR_INVALID_ARGUMENT;
 		}
 	if (in->preferred_agent != NULL && in->preferred_agent[0] != '\0' &&
-	    engine_find_agent(e, in->preferred_agent) == NULL) {
+	    setup_find_agent(e, in->preferred_agent) == NULL) {
 		*why = "preferred agent is not in the roster";
 		return SB_ERR_INVALID_ARGUMENT;
 	}
@@ -982,15 +982,15 @@ int engine_check_submit(const struct engine *e, const struct engine_submit *in,
 }
 
 /* Sets the timers that belong to a contact's stay in its queue. */
-static void engine_arm_queue_timers(struct engine *e, struct econtact *c)
+static void contact_arm_queue_timers(struct engine *e, struct econtact *c)
 {
-	engine_due(e, c, DUE_MAXWAIT,
+	timers_due(e, c, DUE_MAXWAIT,
 		   c->queue->max_wait_ms > 0 ? c->entered_ms + c->queue->max_wait_ms : INT64_MAX);
 }
 
 /* A contact in no index yet; NULL with *rc when in is refused. */
-static struct econtact *engine_contact_new(struct engine *e, const struct engine_submit *in,
-					   int *rc, const char **why)
+static struct econtact *contact_new(struct engine *e, const struct engine_submit *in,
+				    int *rc, const char **why)
 {
 	*rc = SB_ERR_INVALID_ARGUMENT;
 	if (engine_check_submit(e, in, why) != 0)
@@ -1008,7 +1008,7 @@ static struct econtact *engine_contact_new(struct engine *e, const struct engine
 	size_t align = _Alignof(struct econtact);
 	size_t off = (l_id + l_gw + l_ext + align - 1) / align * align;
 	uint8_t cls;
-	char *base = engine_contact_alloc(
+	char *base = contact_alloc(
 		e, off + sizeof(struct econtact) + (in->n_skills + 1) * sizeof(struct req), &cls);
 	struct econtact *c = (struct econtact *)(void *)(base + off);
 	c->pool_class = cls;
@@ -1016,21 +1016,21 @@ static struct econtact *engine_contact_new(struct engine *e, const struct engine
 	c->v.id = memcpy(base, in->id, l_id);
 	c->v.gateway_id = memcpy(base + l_id, gw, l_gw);
 	c->v.external_id = memcpy(base + l_id + l_gw, ext, l_ext);
-	if (engine_reqs_fill(e, in->skills, in->n_skills, c->reqs, &c->n_reqs, why) != 0) {
-		engine_contact_release(e, base, cls);
+	if (setup_reqs_fill(e, in->skills, in->n_skills, c->reqs, &c->n_reqs, why) != 0) {
+		contact_release(e, base, cls);
 		return NULL;
 	}
-	c->queue = engine_find_queue(e, in->queue);
-	c->tier = engine_ctier_find(e, in->customer_tier);
+	c->queue = setup_find_queue(e, in->queue);
+	c->tier = setup_find_ctier(e, in->customer_tier);
 	c->v.queue = c->queue->name;
 	c->v.customer_tier = e->ctiers[c->tier].name;
 	c->v.channel = in->channel;
 	c->v.arrived_ms = in->arrived_ms;
 	c->v.deadline_ms = in->deadline_ms;
-	c->v.sla_ms = engine_threshold(e, c->queue, in->channel, c->tier);
+	c->v.sla_ms = contact_threshold(e, c->queue, in->channel, c->tier);
 	c->v.user = in->user;
 	c->priority_s = in->priority_s;
-	c->preferred = engine_find_agent(e, in->preferred_agent);
+	c->preferred = setup_find_agent(e, in->preferred_agent);
 	c->preferred_until = in->arrived_ms + in->preferred_wait_ms;
 	c->entered_ms = in->arrived_ms;
 	c->order = ++e->next_order;
@@ -1049,17 +1049,17 @@ int engine_submit(struct engine *e, const struct engine_submit *in, int64_t now,
 {
 	const char *why;
 	int rc;
-	struct econtact *c = engine_contact_new(e, in, &rc, &why);
+	struct econtact *c = contact_new(e, in, &rc, &why);
 
 	if (c == NULL)
 		return rc;
-	uint32_t place = engine_queue_enter(e, c) + 1;
+	uint32_t place = contact_queue_enter(e, c) + 1;
 	if (position != NULL)
 		*position = place;
-	engine_due(e, c, DUE_BREACH, c->v.arrived_ms + c->v.sla_ms);
-	engine_arm_queue_timers(e, c);
-	engine_wait(e, c, now);
-	engine_dispatch(e, now);
+	timers_due(e, c, DUE_BREACH, c->v.arrived_ms + c->v.sla_ms);
+	contact_arm_queue_timers(e, c);
+	contact_wait(e, c, now);
+	dispatch_run(e, now);
 
 	if (estimated_wait_ms != NULL) {
 		double rate = stats_answer_rate(c->queue, now, e->conf.stats_window_ms);
@@ -1076,11 +1076,11 @@ int engine_restore_contact(struct engine *e, const struct engine_restore *r, int
 	struct eagent *a = NULL;
 	int rc;
 
-	if (r->agent_id != NULL && (a = engine_find_agent(e, r->agent_id)) == NULL) {
+	if (r->agent_id != NULL && (a = setup_find_agent(e, r->agent_id)) == NULL) {
 		*why = "its agent is no longer in the roster";
 		return SB_ERR_NOT_FOUND;
 	}
-	struct econtact *c = engine_contact_new(e, r->submit, &rc, why);
+	struct econtact *c = contact_new(e, r->submit, &rc, why);
 	if (c == NULL)
 		return rc;
 	c->v.sla_breached = r->sla_breached;
@@ -1092,8 +1092,8 @@ int engine_restore_contact(struct engine *e, const struct engine_restore *r, int
 		c->v.assigned_ms = r->assigned_ms;
 		/* Its class, as if it had waited: a transfer starts from it. */
 		c->bucket = escalate_class(e, c, now);
-		engine_held_link(a, c);
-		engine_load(e, a, c->v.channel, +1);
+		held_link(a, c);
+		agent_state_load(e, a, c->v.channel, +1);
 		return 0;
 	}
 	/* Placed by engine_restore_finish, in the order it had. */
@@ -1102,12 +1102,12 @@ int engine_restore_contact(struct engine *e, const struct engine_restore *r, int
 	if (r->offer_agent_id != NULL) {
 		/* A live offer moving to this engine (a reload): held by its
 		 * agent from now, its timer armed at placing. */
-		struct eagent *oa = engine_find_agent(e, r->offer_agent_id);
+		struct eagent *oa = setup_find_agent(e, r->offer_agent_id);
 		if (oa == NULL || r->offer_id == NULL ||
 		    offer_table_get(&e->offers, offer_table_key(e, r->offer_id), r->offer_id) != NULL) {
 			strmap_del(&e->contacts, c->v.id);
 			c->v.user = NULL; /* still the caller's */
-			engine_contact_destroy(e, c);
+			contact_destroy(e, c);
 			*why = "its offer's agent is not in the roster";
 			return SB_ERR_NOT_FOUND;
 		}
@@ -1118,8 +1118,8 @@ int engine_restore_contact(struct engine *e, const struct engine_restore *r, int
 		c->v.offer_id = c->offer_id;
 		c->v.offer_expires_ms = r->offer_expires_ms;
 		offer_table_add(&e->offers, c, offer_table_key(e, c->offer_id));
-		engine_held_link(oa, c);
-		engine_load(e, oa, c->v.channel, +1);
+		held_link(oa, c);
+		agent_state_load(e, oa, c->v.channel, +1);
 	}
 	c->restoring = true;
 	if (e->n_restoring == e->cap_restoring) {
@@ -1132,7 +1132,7 @@ int engine_restore_contact(struct engine *e, const struct engine_restore *r, int
 
 /* Contact ids are "c-<daemon start, base 36>-<n>": by start, then by n,
  * is the order they were submitted in. Other shapes compare as strings. */
-static int engine_id_order(const char *x, const char *y)
+static int contact_id_order(const char *x, const char *y)
 {
 	const char *dx = strrchr(x, '-'), *dy = strrchr(y, '-');
 
@@ -1142,7 +1142,7 @@ static int engine_id_order(const char *x, const char *y)
 	return lx != ly ? (lx < ly ? -1 : 1) : strcmp(dx, dy);
 }
 
-static int engine_restore_cmp(const void *a, const void *b)
+static int contact_restore_cmp(const void *a, const void *b)
 {
 	const struct econtact *x = *(struct econtact *const *)a, *y = *(struct econtact *const *)b;
 
@@ -1150,41 +1150,41 @@ static int engine_restore_cmp(const void *a, const void *b)
 		return x->v.deadline_ms < y->v.deadline_ms ? -1 : 1;
 	if (x->v.arrived_ms != y->v.arrived_ms)
 		return x->v.arrived_ms < y->v.arrived_ms ? -1 : 1;
-	return engine_id_order(x->v.id, y->v.id);
+	return contact_id_order(x->v.id, y->v.id);
 }
 
 void engine_restore_finish(struct engine *e, int64_t now)
 {
 	/* Ties of deadline keep their submission order: same places as before. */
 	if (e->n_restoring > 1)
-		qsort(e->restoring, e->n_restoring, sizeof *e->restoring, engine_restore_cmp);
+		qsort(e->restoring, e->n_restoring, sizeof *e->restoring, contact_restore_cmp);
 	for (size_t i = 0; i < e->n_restoring; i++) {
 		struct econtact *c = e->restoring[i];
 		c->restoring = false;
 		c->order = ++e->next_order;
-		engine_queue_enter(e, c);
+		contact_queue_enter(e, c);
 		/* Steps count from when it entered this queue, so an escalation
 		 * due during the outage applies at once. */
 		if (!c->v.sla_breached)
-			engine_due(e, c, DUE_BREACH, c->v.arrived_ms + c->v.sla_ms);
-		engine_arm_queue_timers(e, c);
+			timers_due(e, c, DUE_BREACH, c->v.arrived_ms + c->v.sla_ms);
+		contact_arm_queue_timers(e, c);
 		if (c->v.state == CONTACT_OFFERED) {
 			c->bucket = escalate_class(e, c, now);
-			engine_timer_arm(e, &c->offer_timer, TIMER_OFFER, c, c->v.offer_expires_ms);
+			timers_arm(e, &c->offer_timer, TIMER_OFFER, c, c->v.offer_expires_ms);
 		} else {
-			engine_wait(e, c, now);
+			contact_wait(e, c, now);
 		}
 	}
 	free(e->restoring);
 	e->restoring = NULL;
 	e->n_restoring = e->cap_restoring = 0;
-	engine_dispatch(e, now);
+	dispatch_run(e, now);
 }
 
 int engine_restore_agent(struct engine *e, const char *agent_id, enum engine_agent_state state,
 			 const char *reason, int64_t since_ms, int64_t now)
 {
-	struct eagent *a = engine_find_agent(e, agent_id);
+	struct eagent *a = setup_find_agent(e, agent_id);
 
 	if (a == NULL)
 		return SB_ERR_NOT_FOUND;
@@ -1225,73 +1225,73 @@ int engine_cancel(struct engine *e, const char *contact_id, const char *gateway_
 	if (c->v.state == CONTACT_OFFERED) {
 		rescinded_agent = c->agent->v.id;
 		memcpy(rescinded_offer, c->offer_id, sizeof rescinded_offer);
-		engine_offer_end(e, c, OFFER_END_CANCELLED, now);
+		offer_end(e, c, OFFER_END_CANCELLED, now);
 	}
 	int64_t waited = now - c->v.arrived_ms;
 	stats_record(c->queue, STAT_ABANDONED, now, waited, waited <= c->v.sla_ms,
 		     e->conf.stats_window_ms);
-	engine_unwait(e, c);
+	contact_unwait(e, c);
 	c->v.state = CONTACT_CANCELLED;
 	e->sink.cancelled(e->ctx, &c->v, reason, rescinded_agent,
 			  rescinded_agent ? rescinded_offer : NULL, now);
-	engine_retire(e, c);
-	engine_dispatch(e, now);
+	contact_retire(e, c);
+	dispatch_run(e, now);
 	return 0;
 }
 
 /* Moves a waiting (or offered) contact to another queue: it keeps its
  * deadline and SLA threshold, its steps start again there. */
-static void engine_move(struct engine *e, struct econtact *c, struct equeue *to, int64_t now)
+static void contact_move(struct engine *e, struct econtact *c, struct equeue *to, int64_t now)
 {
 	bool waiting = c->v.state == CONTACT_WAITING;
 
 	if (waiting)
-		engine_unwait(e, c);
-	engine_queue_leave(e, c);
+		contact_unwait(e, c);
+	contact_queue_leave(e, c);
 	c->queue = to;
 	c->v.queue = to->name;
 	c->entered_ms = now;
-	engine_queue_enter(e, c);
-	engine_arm_queue_timers(e, c);
+	contact_queue_enter(e, c);
+	contact_arm_queue_timers(e, c);
 	if (waiting)
-		engine_wait(e, c, now);
+		contact_wait(e, c, now);
 	else
 		c->bucket = escalate_class(e, c, now);
 }
 
-static void engine_overflow(struct engine *e, struct econtact *c, struct equeue *to, int64_t now)
+static void contact_overflow(struct engine *e, struct econtact *c, struct equeue *to, int64_t now)
 {
 	stats_record(c->queue, STAT_OVERFLOWED, now, 0, false, e->conf.stats_window_ms);
-	engine_move(e, c, to, now);
+	contact_move(e, c, to, now);
 	e->sink.event(e->ctx, &c->v, EVENT_OVERFLOWED, to->name, now);
 }
 
-static void engine_expire(struct engine *e, struct econtact *c, const char *reason, int64_t now)
+static void contact_expire(struct engine *e, struct econtact *c, const char *reason, int64_t now)
 {
 	stats_record(c->queue, STAT_EXPIRED, now, 0, false, e->conf.stats_window_ms);
-	engine_unwait(e, c);
+	contact_unwait(e, c);
 	c->v.state = CONTACT_EXPIRED;
 	e->sink.expired(e->ctx, &c->v, reason, now);
-	engine_retire(e, c);
+	contact_retire(e, c);
 }
 
 /* ---- agents ------------------------------------------------------------------ */
 
 /* Ends every live offer a holds (it went away or stopped being available). */
-static void engine_rescind_offers(struct engine *e, struct eagent *a, enum engine_offer_end why,
-				  int64_t now)
+static void offer_rescind(struct engine *e, struct eagent *a, enum engine_offer_end why,
+			  int64_t now)
 {
 	struct econtact *c = a->held, *next;
 
 	for (; c != NULL; c = next) {
 		next = c->held_next;
 		if (c->v.state == CONTACT_OFFERED)
-			engine_offer_end(e, c, why, now);
+			offer_end(e, c, why, now);
 	}
 }
 
-static void engine_agent_set(struct engine *e, struct eagent *a, enum engine_agent_state state,
-			     const char *reason, int64_t now)
+static void agent_state_set(struct engine *e, struct eagent *a, enum engine_agent_state state,
+			    const char *reason, int64_t now)
 {
 	bool changed = a->v.state != state || strcmp(a->v.reason, reason) != 0;
 
@@ -1307,17 +1307,17 @@ static void engine_agent_set(struct engine *e, struct eagent *a, enum engine_age
 	a->v.reason = a->reason;
 	bucket_agent_refresh(e, a);
 	if (state != AGENT_AVAILABLE)
-		engine_rescind_offers(e, a,
-				      a->v.logged_in ? OFFER_END_AGENT_AWAY : OFFER_END_AGENT_GONE,
-				      now);
+		offer_rescind(e, a,
+			      a->v.logged_in ? OFFER_END_AGENT_AWAY : OFFER_END_AGENT_GONE,
+			      now);
 	if (changed)
 		e->sink.agent_state(e->ctx, &a->v, now);
-	engine_work_agent(e, a);
+	dispatch_add_agent(e, a);
 }
 
 /* Contacts waiting for a as their preferred agent route normally once it is
  * gone. */
-static void engine_release_preferred(struct engine *e, struct eagent *a, int64_t now)
+static void agent_state_release_preferred(struct engine *e, struct eagent *a, int64_t now)
 {
 	for (struct link *l = a->links; l != NULL; l = l->next_in_agent) {
 		struct bucket *b = l->bucket;
@@ -1325,16 +1325,16 @@ static void engine_release_preferred(struct engine *e, struct eagent *a, int64_t
 			continue;
 		while (cq_count(&b->contacts) > 0) {
 			struct econtact *c = cq_top(&b->contacts);
-			engine_unwait(e, c);
+			contact_unwait(e, c);
 			c->preferred = NULL;
-			engine_wait(e, c, now);
+			contact_wait(e, c, now);
 		}
 	}
 }
 
 int engine_agent_login(struct engine *e, const char *agent_id, int64_t now)
 {
-	struct eagent *a = engine_find_agent(e, agent_id);
+	struct eagent *a = setup_find_agent(e, agent_id);
 
 	if (a == NULL)
 		return SB_ERR_NOT_FOUND;
@@ -1350,7 +1350,7 @@ int engine_agent_login(struct engine *e, const char *agent_id, int64_t now)
 
 int engine_agent_detach(struct engine *e, const char *agent_id, int64_t now)
 {
-	struct eagent *a = engine_find_agent(e, agent_id);
+	struct eagent *a = setup_find_agent(e, agent_id);
 
 	if (a == NULL)
 		return SB_ERR_NOT_FOUND;
@@ -1363,7 +1363,7 @@ int engine_agent_detach(struct engine *e, const char *agent_id, int64_t now)
 
 int engine_agent_attach(struct engine *e, const char *agent_id, int64_t now)
 {
-	struct eagent *a = engine_find_agent(e, agent_id);
+	struct eagent *a = setup_find_agent(e, agent_id);
 
 	if (a == NULL)
 		return SB_ERR_NOT_FOUND;
@@ -1372,15 +1372,15 @@ int engine_agent_attach(struct engine *e, const char *agent_id, int64_t now)
 	if (a->v.detached) {
 		a->v.detached = false;
 		bucket_agent_refresh(e, a);
-		engine_work_agent(e, a);
-		engine_dispatch(e, now);
+		dispatch_add_agent(e, a);
+		dispatch_run(e, now);
 	}
 	return 0;
 }
 
 int engine_agent_logout(struct engine *e, const char *agent_id, int64_t now)
 {
-	struct eagent *a = engine_find_agent(e, agent_id);
+	struct eagent *a = setup_find_agent(e, agent_id);
 
 	if (a == NULL)
 		return SB_ERR_NOT_FOUND;
@@ -1388,17 +1388,17 @@ int engine_agent_logout(struct engine *e, const char *agent_id, int64_t now)
 	if (a->v.logged_in) {
 		a->v.logged_in = false;
 		bucket_agent_presence(e, a, false, now);
-		engine_release_preferred(e, a, now);
+		agent_state_release_preferred(e, a, now);
 	}
-	engine_agent_set(e, a, AGENT_OFFLINE, "logged-out", now);
-	engine_dispatch(e, now);
+	agent_state_set(e, a, AGENT_OFFLINE, "logged-out", now);
+	dispatch_run(e, now);
 	return 0;
 }
 
 int engine_agent_set_state(struct engine *e, const char *agent_id, enum engine_agent_state state,
 			   const char *reason, int64_t now, const char **why)
 {
-	struct eagent *a = engine_find_agent(e, agent_id);
+	struct eagent *a = setup_find_agent(e, agent_id);
 
 	if (a == NULL) {
 		*why = "agent not in the roster";
@@ -1412,15 +1412,15 @@ int engine_agent_set_state(struct engine *e, const char *agent_id, enum engine_a
 		*why = "a break needs a reason";
 		return SB_ERR_INVALID_ARGUMENT;
 	}
-	engine_agent_set(e, a, state, reason ? reason : "", now);
-	engine_dispatch(e, now);
+	agent_state_set(e, a, state, reason ? reason : "", now);
+	dispatch_run(e, now);
 	return 0;
 }
 
 /* Checks that c, found by the caller (NULL: absent), belongs to a (NULL:
  * not in the roster); *why explains a refusal in the caller's words. */
-static int engine_owned(struct eagent *a, struct econtact *c, const char *missing,
-			const char *other, struct eagent **ap, struct econtact **cp, const char **why)
+static int held_owned(struct eagent *a, struct econtact *c, const char *missing,
+		      const char *other, struct eagent **ap, struct econtact **cp, const char **why)
 {
 	*ap = a;
 	*cp = c;
@@ -1443,7 +1443,7 @@ static int engine_owned(struct eagent *a, struct econtact *c, const char *missin
  * first finds the contact without a probe of the (large) engine-wide map.
  * A contact a holds under this offer id is the one the offer table has:
  * held contacts' live or accepted offers stay in it until they finish. */
-static struct econtact *engine_held_offer(const struct eagent *a, const char *offer_id)
+static struct econtact *held_find_offer(const struct eagent *a, const char *offer_id)
 {
 	for (struct econtact *c = a ? a->held : NULL; c != NULL; c = c->held_next)
 		if (c->offer_id[0] != '\0' && strcmp(c->offer_id, offer_id) == 0)
@@ -1451,7 +1451,7 @@ static struct econtact *engine_held_offer(const struct eagent *a, const char *of
 	return NULL;
 }
 
-static struct econtact *engine_held_contact(const struct eagent *a, const char *contact_id)
+static struct econtact *held_find_contact(const struct eagent *a, const char *contact_id)
 {
 	for (struct econtact *c = a ? a->held : NULL; c != NULL; c = c->held_next)
 		if (strcmp(c->v.id, contact_id) == 0)
@@ -1460,16 +1460,16 @@ static struct econtact *engine_held_contact(const struct eagent *a, const char *
 }
 
 /* Finds the offer an agent acts on. */
-static int engine_agent_offer(const struct engine *e, const char *agent_id, const char *offer_id,
-			      struct eagent **ap, struct econtact **cp, const char **why)
+static int held_offer(const struct engine *e, const char *agent_id, const char *offer_id,
+		      struct eagent **ap, struct econtact **cp, const char **why)
 {
-	struct eagent *a = engine_find_agent(e, agent_id);
-	struct econtact *c = engine_held_offer(a, offer_id);
+	struct eagent *a = setup_find_agent(e, agent_id);
+	struct econtact *c = held_find_offer(a, offer_id);
 
 	if (c == NULL)
 		c = offer_table_get(&e->offers, offer_table_key(e, offer_id), offer_id);
-	return engine_owned(a, c, "no such offer (expired, rescinded or never made)",
-			    "offer was made to another agent", ap, cp, why);
+	return held_owned(a, c, "no such offer (expired, rescinded or never made)",
+			  "offer was made to another agent", ap, cp, why);
 }
 
 int engine_accept(struct engine *e, const char *agent_id, const char *offer_id, int64_t now,
@@ -1477,7 +1477,7 @@ int engine_accept(struct engine *e, const char *agent_id, const char *offer_id, 
 {
 	struct eagent *a;
 	struct econtact *c;
-	int rc = engine_agent_offer(e, agent_id, offer_id, &a, &c, why);
+	int rc = held_offer(e, agent_id, offer_id, &a, &c, why);
 
 	if (rc != 0)
 		return rc;
@@ -1485,8 +1485,8 @@ int engine_accept(struct engine *e, const char *agent_id, const char *offer_id, 
 	/* A retried accept (the first answer was lost) confirms again. */
 	if (c->v.state == CONTACT_ASSIGNED)
 		return 0;
-	engine_assign(e, c, now);
-	engine_dispatch(e, now);
+	accept_assign(e, c, now);
+	dispatch_run(e, now);
 	return 0;
 }
 
@@ -1495,7 +1495,7 @@ int engine_reject(struct engine *e, const char *agent_id, const char *offer_id,
 {
 	struct eagent *a;
 	struct econtact *c;
-	int rc = engine_agent_offer(e, agent_id, offer_id, &a, &c, why);
+	int rc = held_offer(e, agent_id, offer_id, &a, &c, why);
 
 	if (rc != 0)
 		return rc;
@@ -1503,22 +1503,22 @@ int engine_reject(struct engine *e, const char *agent_id, const char *offer_id,
 		*why = "offer was already accepted";
 		return SB_ERR_CONFLICT;
 	}
-	engine_offer_end(e, c, OFFER_END_REJECTED, now);
-	engine_dispatch(e, now);
+	offer_end(e, c, OFFER_END_REJECTED, now);
+	dispatch_run(e, now);
 	return 0;
 }
 
 /* Finds a contact an agent holds as an assignment. */
-static int engine_held(const struct engine *e, const char *agent_id, const char *contact_id,
-		       struct eagent **ap, struct econtact **cp, const char **why)
+static int held_assignment(const struct engine *e, const char *agent_id, const char *contact_id,
+			   struct eagent **ap, struct econtact **cp, const char **why)
 {
-	struct eagent *a = engine_find_agent(e, agent_id);
-	struct econtact *c = engine_held_contact(a, contact_id);
+	struct eagent *a = setup_find_agent(e, agent_id);
+	struct econtact *c = held_find_contact(a, contact_id);
 
 	if (c == NULL)
 		c = strmap_get(&e->contacts, contact_id);
-	int rc = engine_owned(a, c, "no such contact (finished, or never submitted)",
-			      "contact is not held by this agent", ap, cp, why);
+	int rc = held_owned(a, c, "no such contact (finished, or never submitted)",
+			    "contact is not held by this agent", ap, cp, why);
 	if (rc == 0 && (*cp)->v.state != CONTACT_ASSIGNED) {
 		*why = "contact is offered, not yet accepted";
 		return SB_ERR_CONFLICT;
@@ -1527,8 +1527,8 @@ static int engine_held(const struct engine *e, const char *agent_id, const char 
 }
 
 /* The slot stays taken (the load is the caller's) until `until` or Ready. */
-static void engine_wrapup_begin(struct engine *e, struct eagent *a, enum sb_channel ch,
-				int64_t until)
+static void wrapup_begin(struct engine *e, struct eagent *a, enum sb_channel ch,
+			 int64_t until)
 {
 	struct ewrapup *w = xcalloc(1, sizeof *w);
 
@@ -1537,7 +1537,7 @@ static void engine_wrapup_begin(struct engine *e, struct eagent *a, enum sb_chan
 	w->timer.idx = HEAP_NONE;
 	w->next = a->wrapups;
 	a->wrapups = w;
-	engine_timer_arm(e, &w->timer, TIMER_WRAPUP, w, until);
+	timers_arm(e, &w->timer, TIMER_WRAPUP, w, until);
 }
 
 int engine_complete(struct engine *e, const char *agent_id, const char *contact_id,
@@ -1545,20 +1545,20 @@ int engine_complete(struct engine *e, const char *agent_id, const char *contact_
 {
 	struct eagent *a;
 	struct econtact *c;
-	int rc = engine_held(e, agent_id, contact_id, &a, &c, why);
+	int rc = held_assignment(e, agent_id, contact_id, &a, &c, why);
 
 	if (rc != 0)
 		return rc;
-	engine_contact_prefetch(c); /* retiring it reads most of its lines */
+	contact_prefetch(c); /* retiring it reads most of its lines */
 	/* and writes a slot of each map: their misses overlap this way, where
 	 * each would wait for the one before when retiring reached it. */
 	strmap_prefetch(&e->contacts, c->v.id);
 	offer_table_prefetch(&e->offers, c);
-	engine_held_unlink(a, c);
+	held_unlink(a, c);
 	int64_t wrapup = e->conf.channels[c->v.channel].wrapup_ms;
 	a->v.handled++;
 	if (wrapup > 0) {
-		engine_wrapup_begin(e, a, c->v.channel, now + wrapup);
+		wrapup_begin(e, a, c->v.channel, now + wrapup);
 		bucket_agent_refresh(e, a); /* handled count is a strategy key */
 	} else {
 		/* Its links are re-filed by the dispatch below, after it has
@@ -1569,20 +1569,20 @@ int engine_complete(struct engine *e, const char *agent_id, const char *contact_
 		a->v.load[c->v.channel]--;
 		a->links_stale = true;
 	}
-	engine_work_agent(e, a);
+	dispatch_add_agent(e, a);
 	stats_record(c->queue, STAT_COMPLETED, now, now - c->v.assigned_ms, false,
 		     e->conf.stats_window_ms);
 	c->v.state = CONTACT_COMPLETED;
 	e->sink.completed(e->ctx, &c->v, disposition, now);
-	engine_retire(e, c);
-	engine_dispatch(e, now);
+	contact_retire(e, c);
+	dispatch_run(e, now);
 	return 0;
 }
 
 void engine_agent_each_wrapup(const struct engine *e, const char *agent_id,
 			      void (*fn)(void *arg, enum sb_channel ch, int64_t until), void *arg)
 {
-	const struct eagent *a = engine_find_agent(e, agent_id);
+	const struct eagent *a = setup_find_agent(e, agent_id);
 
 	for (const struct ewrapup *w = a ? a->wrapups : NULL; w != NULL; w = w->next)
 		fn(arg, w->channel, w->timer.when);
@@ -1591,16 +1591,16 @@ void engine_agent_each_wrapup(const struct engine *e, const char *agent_id,
 int engine_restore_wrapup(struct engine *e, const char *agent_id, enum sb_channel ch,
 			  int64_t until)
 {
-	struct eagent *a = engine_find_agent(e, agent_id);
+	struct eagent *a = setup_find_agent(e, agent_id);
 
 	if (a == NULL)
 		return SB_ERR_NOT_FOUND;
-	engine_wrapup_begin(e, a, ch, until);
-	engine_load(e, a, ch, +1);
+	wrapup_begin(e, a, ch, until);
+	agent_state_load(e, a, ch, +1);
 	return 0;
 }
 
-static void engine_wrapup_end(struct engine *e, struct ewrapup *w)
+static void wrapup_end(struct engine *e, struct ewrapup *w)
 {
 	struct eagent *a = w->agent;
 	struct ewrapup **pp = &a->wrapups;
@@ -1608,21 +1608,21 @@ static void engine_wrapup_end(struct engine *e, struct ewrapup *w)
 	while (*pp != w)
 		pp = &(*pp)->next;
 	*pp = w->next;
-	engine_timer_cancel(e, &w->timer);
-	engine_load(e, a, w->channel, -1);
-	engine_work_agent(e, a);
+	timers_cancel(e, &w->timer);
+	agent_state_load(e, a, w->channel, -1);
+	dispatch_add_agent(e, a);
 	free(w);
 }
 
 int engine_ready(struct engine *e, const char *agent_id, int64_t now)
 {
-	struct eagent *a = engine_find_agent(e, agent_id);
+	struct eagent *a = setup_find_agent(e, agent_id);
 
 	if (a == NULL)
 		return SB_ERR_NOT_FOUND;
 	while (a->wrapups != NULL)
-		engine_wrapup_end(e, a->wrapups);
-	engine_dispatch(e, now);
+		wrapup_end(e, a->wrapups);
+	dispatch_run(e, now);
 	return 0;
 }
 
@@ -1631,54 +1631,54 @@ int engine_transfer(struct engine *e, const char *agent_id, const char *contact_
 {
 	struct eagent *a;
 	struct econtact *c;
-	int rc = engine_held(e, agent_id, contact_id, &a, &c, why);
+	int rc = held_assignment(e, agent_id, contact_id, &a, &c, why);
 
 	if (rc != 0)
 		return rc;
-	struct equeue *to = engine_find_queue(e, queue);
+	struct equeue *to = setup_find_queue(e, queue);
 	if (to == NULL || to->channel != c->v.channel) {
 		*why = "unknown queue, or a queue of another channel";
 		return SB_ERR_INVALID_ARGUMENT;
 	}
-	engine_held_unlink(a, c);
+	held_unlink(a, c);
 	c->agent = NULL;
 	c->v.agent_id = NULL;
-	engine_load(e, a, c->v.channel, -1);
-	engine_work_agent(e, a);
+	agent_state_load(e, a, c->v.channel, -1);
+	dispatch_add_agent(e, a);
 	/* It re-enters as a new arrival would, ahead by the transfer boost. */
 	c->queue = to;
 	c->v.queue = to->name;
 	c->entered_ms = now;
-	c->v.sla_ms = engine_threshold(e, to, c->v.channel, c->tier);
+	c->v.sla_ms = contact_threshold(e, to, c->v.channel, c->tier);
 	c->v.deadline_ms = now + c->v.sla_ms - (int64_t)c->priority_s * 1000 -
 			   e->conf.transfer_boost_ms;
 	c->v.assigned_ms = 0;
 	/* Its SLA in the new queue counts from the transfer. */
 	c->v.sla_breached = false;
-	engine_due(e, c, DUE_BREACH, now + c->v.sla_ms);
-	engine_queue_enter(e, c);
-	engine_arm_queue_timers(e, c);
-	engine_wait(e, c, now);
+	timers_due(e, c, DUE_BREACH, now + c->v.sla_ms);
+	contact_queue_enter(e, c);
+	contact_arm_queue_timers(e, c);
+	contact_wait(e, c, now);
 	e->sink.event(e->ctx, &c->v, EVENT_TRANSFERRED, to->name, now);
-	engine_dispatch(e, now);
+	dispatch_run(e, now);
 	return 0;
 }
 
 /* ---- timers ------------------------------------------------------------------- */
 
-static void engine_on_offer_timeout(struct engine *e, struct econtact *c, int64_t now)
+static void offer_timeout_fire(struct engine *e, struct econtact *c, int64_t now)
 {
 	struct eagent *a = c->agent;
 
-	engine_offer_end(e, c, OFFER_END_TIMEOUT, now);
+	offer_end(e, c, OFFER_END_TIMEOUT, now);
 	/* While paused the agent's answer may have been refused, not missed. */
 	if (!e->paused && e->conf.max_no_answer > 0 && ++a->no_answer >= e->conf.max_no_answer &&
 	    a->v.state == AGENT_AVAILABLE)
-		engine_agent_set(e, a, AGENT_BREAK, "no-answer", now);
+		agent_state_set(e, a, AGENT_BREAK, "no-answer", now);
 }
 
 /* An escalation step, a tier widening or a preferred wait came due. */
-static void engine_on_reclass(struct engine *e, struct econtact *c, int64_t now)
+static void escalate_reclass(struct engine *e, struct econtact *c, int64_t now)
 {
 	struct equeue *q = c->queue;
 	int old = c->v.step;
@@ -1686,7 +1686,7 @@ static void engine_on_reclass(struct engine *e, struct econtact *c, int64_t now)
 
 	for (int s = old; s < k; s++)
 		if (q->steps[s].overflow != NULL) {
-			engine_overflow(e, c, q->steps[s].overflow, now);
+			contact_overflow(e, c, q->steps[s].overflow, now);
 			return;
 		}
 	if (c->v.state != CONTACT_WAITING) {
@@ -1694,32 +1694,32 @@ static void engine_on_reclass(struct engine *e, struct econtact *c, int64_t now)
 		c->bucket = escalate_class(e, c, now);
 		return;
 	}
-	engine_unwait(e, c);
-	engine_wait(e, c, now);
+	contact_unwait(e, c);
+	contact_wait(e, c, now);
 }
 
 /* Max wait or no agent came due. Returns true when the contact has
  * expired (and is freed). */
-static bool engine_on_maxwait(struct engine *e, struct econtact *c, enum due what, int64_t now)
+static bool max_wait_due(struct engine *e, struct econtact *c, enum due what, int64_t now)
 {
 	if (c->v.state == CONTACT_OFFERED) {
 		/* Let the offer run its course (it is bounded by its timeout);
 		 * decide when it ends. */
-		engine_due(e, c, what, c->v.offer_expires_ms);
+		timers_due(e, c, what, c->v.offer_expires_ms);
 		return false;
 	}
 	if (c->queue->overflow != NULL) {
-		engine_overflow(e, c, c->queue->overflow, now);
+		contact_overflow(e, c, c->queue->overflow, now);
 		return false;
 	}
-	engine_expire(e, c, what == DUE_MAXWAIT ? "max-wait" : "no-agent", now);
+	contact_expire(e, c, what == DUE_MAXWAIT ? "max-wait" : "no-agent", now);
 	return true;
 }
 
 /* A contact's timer: runs each moment that has come, in a fixed order
  * (the breach is reported before an expiry it leads to), then re-arms for
  * the next. Expiry ends the contact: nothing after it runs. */
-static void engine_on_contact_timer(struct engine *e, struct econtact *c, int64_t now)
+static void timers_contact(struct engine *e, struct econtact *c, int64_t now)
 {
 	if (c->due[DUE_BREACH] <= now) {
 		c->due[DUE_BREACH] = INT64_MAX;
@@ -1728,39 +1728,39 @@ static void engine_on_contact_timer(struct engine *e, struct econtact *c, int64_
 	}
 	if (c->due[DUE_RECLASS] <= now) {
 		c->due[DUE_RECLASS] = INT64_MAX;
-		engine_on_reclass(e, c, now);
+		escalate_reclass(e, c, now);
 	}
 	for (int what = DUE_MAXWAIT; what <= DUE_NOAGENT; what++)
 		if (c->due[what] <= now) {
 			c->due[what] = INT64_MAX;
-			if (engine_on_maxwait(e, c, (enum due)what, now))
+			if (max_wait_due(e, c, (enum due)what, now))
 				return;
 		}
-	engine_due(e, c, DUE_BREACH, c->due[DUE_BREACH]);
+	timers_due(e, c, DUE_BREACH, c->due[DUE_BREACH]);
 }
 
-static void engine_on_timer(struct engine *e, struct etimer *t, int64_t now)
+static void timers_fire(struct engine *e, struct etimer *t, int64_t now)
 {
 	switch (t->kind) {
 	case TIMER_OFFER:
-		engine_on_offer_timeout(e, t->obj, now);
+		offer_timeout_fire(e, t->obj, now);
 		break;
 	case TIMER_EXCLUDE: {
 		struct eexclusion *x = t->obj;
 		struct econtact *c = x->contact;
 		struct eagent *a = x->agent;
-		engine_exclusion_end(e, x);
+		reject_exclusion_end(e, x);
 		if (c->v.state == CONTACT_WAITING) {
-			engine_work_contact(e, c);
-			engine_work_agent(e, a);
+			dispatch_add_contact(e, c);
+			dispatch_add_agent(e, a);
 		}
 		break;
 	}
 	case TIMER_WRAPUP:
-		engine_wrapup_end(e, t->obj);
+		wrapup_end(e, t->obj);
 		break;
 	case TIMER_CONTACT:
-		engine_on_contact_timer(e, t->obj, now);
+		timers_contact(e, t->obj, now);
 		break;
 	}
 }
@@ -1773,8 +1773,8 @@ void engine_tick(struct engine *e, int64_t now)
 	 * timer made routable is offered before a later timer looks at it. */
 	while ((t = heap_top(&e->timers)) != NULL && t->when <= now) {
 		heap_pop(&e->timers);
-		engine_on_timer(e, t, now);
-		engine_dispatch(e, now);
+		timers_fire(e, t, now);
+		dispatch_run(e, now);
 	}
 }
 
@@ -1786,8 +1786,8 @@ void engine_set_paused(struct engine *e, bool paused, int64_t now)
 	if (paused)
 		return;
 	for (size_t i = 0; i < e->n_agents; i++)
-		engine_work_agent(e, e->agents[i]);
-	engine_dispatch(e, now);
+		dispatch_add_agent(e, e->agents[i]);
+	dispatch_run(e, now);
 }
 
 int64_t engine_next_wakeup(const struct engine *e)
@@ -1812,14 +1812,14 @@ const struct engine_contact_view *engine_contact(const struct engine *e, const c
 
 const struct engine_agent_view *engine_agent(const struct engine *e, const char *id)
 {
-	struct eagent *a = engine_find_agent(e, id);
+	struct eagent *a = setup_find_agent(e, id);
 	return a ? &a->v : NULL;
 }
 
 void engine_agent_each_contact(const struct engine *e, const char *agent_id,
 			       void (*fn)(void *arg, const struct engine_contact_view *c), void *arg)
 {
-	struct eagent *a = engine_find_agent(e, agent_id);
+	struct eagent *a = setup_find_agent(e, agent_id);
 
 	for (struct econtact *c = a ? a->held : NULL; c != NULL; c = c->held_next)
 		fn(arg, &c->v);
@@ -1849,7 +1849,7 @@ size_t engine_waiting_count(const struct engine *e)
 
 uint32_t engine_queue_waiting(const struct engine *e, const char *queue)
 {
-	const struct equeue *q = engine_find_queue(e, queue);
+	const struct equeue *q = setup_find_queue(e, queue);
 	return q ? (uint32_t)ostree_count(&q->order) : 0;
 }
 
@@ -1874,7 +1874,7 @@ const char *engine_queue_name(const struct engine *e, size_t i)
 int engine_queue_stats(const struct engine *e, const char *queue, int64_t now,
 		       struct engine_queue_stats *out)
 {
-	const struct equeue *q = engine_find_queue(e, queue);
+	const struct equeue *q = setup_find_queue(e, queue);
 
 	memset(out, 0, sizeof *out);
 	if (q == NULL)
@@ -1893,8 +1893,8 @@ int engine_queue_stats(const struct engine *e, const char *queue, int64_t now,
 
 /* ---- invariants ---------------------------------------------------------------- */
 
-static const char *engine_check_contact(const struct engine *e, const struct econtact *c,
-					char *why, size_t len)
+static const char *invariants_contact(const struct engine *e, const struct econtact *c,
+				      char *why, size_t len)
 {
 	bool waiting = c->v.state == CONTACT_WAITING;
 	bool offered = c->v.state == CONTACT_OFFERED;
@@ -1939,7 +1939,7 @@ const char *engine_check_invariants(const struct engine *e)
 		return "waiting count differs from the classes' contents";
 	for (size_t it = 0; strmap_next(&e->contacts, &it, &k, &v);)
 		if (!((const struct econtact *)v)->restoring &&
-		    engine_check_contact(e, v, why, sizeof why) != NULL)
+		    invariants_contact(e, v, why, sizeof why) != NULL)
 			return why;
 	for (size_t i = 0; i < e->n_agents; i++) {
 		const struct eagent *a = e->agents[i];
@@ -1973,7 +1973,7 @@ const char *engine_check_invariants(const struct engine *e)
 	return NULL;
 }
 
-static void engine_invariants_or_die(const struct engine *e, const char *where)
+static void invariants_or_die(const struct engine *e, const char *where)
 {
 	const char *why = engine_check_invariants(e);
 	if (why != NULL) {

@@ -41,7 +41,7 @@ static int escalate_req_cmp(const void *a, const void *b)
 
 static void escalate_arm(struct engine *e, struct econtact *c, int64_t when)
 {
-	engine_due(e, c, DUE_RECLASS, when);
+	timers_due(e, c, DUE_RECLASS, when);
 }
 
 struct bucket *escalate_class(struct engine *e, struct econtact *c, int64_t now)

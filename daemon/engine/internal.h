@@ -283,16 +283,16 @@ struct engine {
 };
 
 /* engine.c */
-void engine_timer_arm(struct engine *e, struct etimer *t, enum etimer_kind kind, void *obj,
-		      int64_t when);
-void engine_timer_cancel(struct engine *e, struct etimer *t);
+void timers_arm(struct engine *e, struct etimer *t, enum etimer_kind kind, void *obj,
+		int64_t when);
+void timers_cancel(struct engine *e, struct etimer *t);
 /* Schedules (when < INT64_MAX) or cancels one of c's moments. */
-void engine_due(struct engine *e, struct econtact *c, enum due what, int64_t when);
-bool engine_slot_free(const struct engine *e, const struct eagent *a, enum sb_channel ch);
-bool engine_routable(const struct eagent *a);
-bool engine_excluded(const struct econtact *c, const struct eagent *a);
-int engine_skill_id(struct engine *e, const char *name, bool create);
-uint64_t engine_rand(struct engine *e);
+void timers_due(struct engine *e, struct econtact *c, enum due what, int64_t when);
+bool agent_state_slot_free(const struct engine *e, const struct eagent *a, enum sb_channel ch);
+bool agent_state_routable(const struct eagent *a);
+bool reject_excluded(const struct econtact *c, const struct eagent *a);
+int setup_skill_id(struct engine *e, const char *name, bool create);
+uint64_t select_rand(struct engine *e);
 
 /* offer_table.c */
 /* The table key of an offer id: its number when it is one of ours. */
