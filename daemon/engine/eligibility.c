@@ -1,6 +1,7 @@
 /* Eligibility (DESIGN 3.2): which agents may take a routing class at all.
  * State, free slots and reject penalties change by the second and are
- * checked by bucket.c and engine.c; this file answers the static part. */
+ * checked by bucket.c, agent_state.c and reject.c; this file answers the
+ * static part. */
 #include <string.h>
 
 #include "engine/internal.h"

@@ -121,3 +121,24 @@ struct bucket *escalate_class(struct engine *e, struct econtact *c, int64_t now)
 		free(xreqs);
 	return b;
 }
+
+/* An escalation step, a tier widening or a preferred wait came due. */
+void escalate_reclass(struct engine *e, struct econtact *c, int64_t now)
+{
+	struct equeue *q = c->queue;
+	int old = c->v.step;
+	int k = escalate_step_at(q, now - c->entered_ms);
+
+	for (int s = old; s < k; s++)
+		if (q->steps[s].overflow != NULL) {
+			contact_overflow(e, c, q->steps[s].overflow, now);
+			return;
+		}
+	if (c->v.state != CONTACT_WAITING) {
+		/* Offered: the new class applies if the offer comes back. */
+		c->bucket = escalate_class(e, c, now);
+		return;
+	}
+	contact_unwait(e, c);
+	contact_wait(e, c, now);
+}

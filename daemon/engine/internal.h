@@ -1,14 +1,33 @@
 /* The routing engine's own structures, shared by its files and by nothing
  * else. The design (routing classes, ready-agent heaps) is in docs/engine.md.
+ * engine.h is the only API; each file below holds one role or one rule.
  *
- * engine.c     the API: contacts, agents, offers, timers, dispatch
- * offer_table.c  live and accepted offers by id
- * bucket.c     routing classes: which agents may take which contacts
+ * setup.c        engine_new/free, tiers, queues, the roster (agent add/update/remove)
+ * contact.c      a contact's life: submit, restore, cancel, move, overflow, expire,
+ *                retire; the deadline rule
+ * held.c         what an agent holds, and finding the offer or contact it acts on
+ * dispatch.c     the work lists and the matching loop; pausing
+ * offer.c        making an offer (and its id), ending one, rescinding an agent's
+ * accept.c       accepting an offer (and auto-accept)
+ * reject.c       declining an offer, and the reject delay
+ * offer_timeout.c  an offer not answered in time
+ * no_answer.c    max_no_answer: a break after offers missed in a row
+ * max_wait.c     max_wait and max_wait_no_agent: overflow or expire
+ * agent_state.c  login, logout, detach, attach, available or break; routable, free slot
+ * wrapup.c       wrap-up after a completion, and Ready
+ * complete.c     completing an assigned contact
+ * transfer.c     sending an assigned contact to another queue
+ * timers.c       the timer heap, engine_tick, engine_next_wakeup, timer kinds
+ * queries.c      lookups, each_*, counts, position, queue figures, enum names
+ * invariants.c   engine_check_invariants
+ * bucket.c       routing classes: which agents may take which contacts
  * eligibility.c  the eligibility rule, and explain
- * select.c     the six agent-selection strategies
- * escalate.c   a contact's class over time: steps, tier widening, preferred agent
- * stats.c      SLA accounting per queue
- * cqueue.c     a class's waiting contacts: a sorted run and a heap */
+ * select.c       the six agent-selection strategies
+ * escalate.c     a contact's class over time: steps, tier widening, preferred agent
+ * stats.c        SLA accounting per queue
+ * offer_table.c  live and accepted offers by id
+ * cqueue.c       a class's waiting contacts: a sorted run and a heap
+ * heap.c, ostree.c  a keyed 4-ary heap, an order-statistic tree */
 #ifndef SB_ENGINE_INTERNAL_H
 #define SB_ENGINE_INTERNAL_H
 
@@ -172,7 +191,7 @@ struct econtact {
 	int n_reqs;
 	bool in_queue;
 	bool restoring; /* restored, not placed yet (engine_restore_finish) */
-	uint8_t pool_class; /* its allocation's free list (engine.c), 0: none */
+	uint8_t pool_class; /* its allocation's free list (contact.c), 0: none */
 	bool offer_listed;  /* in the offer table */
 	bool offer_in_ring; /* in its ring, not its overflow (offer_table.c) */
 	struct eagent *preferred;
@@ -221,10 +240,6 @@ struct customer_tier {
 	int64_t widen_after_ms;
 };
 
-/* Free lists of contact allocations by size, in steps of this many bytes
- * up to the last class: a finished contact's memory goes to the next one
- * without malloc and free (free merging neighbouring chunks cost a cache
- * miss or two per contact). Never shrinks: it holds the peak. */
 /* Live and accepted offers by id (offer_table.c). Owner: the engine. */
 struct offer_slot {
 	uint64_t key;
@@ -239,6 +254,10 @@ struct offer_table {
 	size_t live; /* in either */
 };
 
+/* Free lists of contact allocations by size, in steps of this many bytes
+ * up to the last class: a finished contact's memory goes to the next one
+ * without malloc and free (free merging neighbouring chunks cost a cache
+ * miss or two per contact). Never shrinks: it holds the peak (contact.c). */
 #define CONTACT_POOL_GRAIN 64
 #define CONTACT_POOL_CLASSES 32
 
@@ -282,17 +301,116 @@ struct engine {
 	size_t n_work_a, cap_work_a;
 };
 
-/* engine.c */
-void timers_arm(struct engine *e, struct etimer *t, enum etimer_kind kind, void *obj,
-		int64_t when);
+/* setup.c */
+/* Fills out[0, n) (room for n) from in, interning skill names; *why on a
+ * bad level. */
+int setup_reqs_fill(struct engine *e, const struct engine_skill_req *in, size_t n,
+		    struct req *out, int *n_out, const char **why);
+int setup_find_ctier(const struct engine *e, const char *name);
+/* A queue by name; NULL if unknown (or no name). */
+static inline struct equeue *setup_find_queue(const struct engine *e, const char *name)
+{
+	return name ? strmap_get(&e->queue_ids, name) : NULL;
+}
+/* An agent of the roster by id; NULL if unknown (or no id). */
+static inline struct eagent *setup_find_agent(const struct engine *e, const char *id)
+{
+	return id ? strmap_get(&e->agent_ids, id) : NULL;
+}
+
+/* timers.c */
+void timers_init(struct engine *e);
+void timers_arm(struct engine *e, struct etimer *t, enum etimer_kind kind, void *obj, int64_t when);
 void timers_cancel(struct engine *e, struct etimer *t);
 /* Schedules (when < INT64_MAX) or cancels one of c's moments. */
 void timers_due(struct engine *e, struct econtact *c, enum due what, int64_t when);
-bool agent_state_slot_free(const struct engine *e, const struct eagent *a, enum sb_channel ch);
-bool agent_state_routable(const struct eagent *a);
+
+/* dispatch.c */
+void dispatch_add_contact(struct engine *e, struct econtact *c);
+void dispatch_add_agent(struct engine *e, struct eagent *a);
+/* Makes every offer that can be made now; ends every changing entry point. */
+void dispatch_run(struct engine *e, int64_t now);
+
+/* contact.c */
+int64_t contact_threshold(const struct engine *e, const struct equeue *q, enum sb_channel ch,
+			  int tier);
+void contact_pool_free(struct engine *e);
+void contact_destroy(struct engine *e, struct econtact *c);
+/* Files c in its queue's deadline order; returns how many come before it. */
+uint32_t contact_queue_enter(struct engine *e, struct econtact *c);
+void contact_queue_leave(struct engine *e, struct econtact *c);
+/* Makes c wait in its class at now; dispatch will look for an agent. */
+void contact_wait(struct engine *e, struct econtact *c, int64_t now);
+void contact_unwait(struct engine *e, struct econtact *c);
+/* Removes a finished contact from every index and frees it. */
+void contact_retire(struct engine *e, struct econtact *c);
+void contact_arm_queue_timers(struct engine *e, struct econtact *c);
+void contact_overflow(struct engine *e, struct econtact *c, struct equeue *to, int64_t now);
+void contact_expire(struct engine *e, struct econtact *c, const char *reason, int64_t now);
+/* Asks for every cache line of c at once, so their misses overlap: an
+ * offer or a completion touches most of them. */
+static inline void contact_prefetch(const struct econtact *c)
+{
+	for (size_t off = 0; off < sizeof *c; off += 64)
+		__builtin_prefetch((const char *)c + off, 1);
+}
+
+/* held.c */
+void held_link(struct eagent *a, struct econtact *c);
+void held_unlink(struct eagent *a, struct econtact *c);
+/* The offer an agent's accept or reject names, checked to be its own. */
+int held_offer(const struct engine *e, const char *agent_id, const char *offer_id,
+	       struct eagent **ap, struct econtact **cp, const char **why);
+/* The assigned contact an agent's complete or transfer names, checked. */
+int held_assignment(const struct engine *e, const char *agent_id, const char *contact_id,
+		    struct eagent **ap, struct econtact **cp, const char **why);
+
+/* offer.c */
+void offer_make(struct engine *e, struct econtact *c, struct eagent *a, int64_t now);
+/* Ends c's live offer; unless why is CANCELLED, c waits again in its place. */
+void offer_end(struct engine *e, struct econtact *c, enum engine_offer_end why, int64_t now);
+/* Ends every live offer a holds. */
+void offer_rescind(struct engine *e, struct eagent *a, enum engine_offer_end why, int64_t now);
+
+/* accept.c */
+void accept_assign(struct engine *e, struct econtact *c, int64_t now);
+
+/* reject.c */
 bool reject_excluded(const struct econtact *c, const struct eagent *a);
-int setup_skill_id(struct engine *e, const char *name, bool create);
-uint64_t select_rand(struct engine *e);
+/* Keeps a from c for the reject delay. */
+void reject_exclude(struct engine *e, struct econtact *c, struct eagent *a, int64_t now);
+void reject_exclusions_clear(struct engine *e, struct econtact *c);
+void reject_delay_over(struct engine *e, struct eexclusion *x);
+
+/* offer_timeout.c */
+void offer_timeout_fire(struct engine *e, struct econtact *c, int64_t now);
+
+/* no_answer.c */
+void no_answer_missed(struct engine *e, struct eagent *a, int64_t now);
+
+/* max_wait.c */
+/* Max wait or no agent came due; true when c expired (and is freed). */
+bool max_wait_due(struct engine *e, struct econtact *c, enum due what, int64_t now);
+
+/* agent_state.c */
+/* Capacity and exclusivity: whether a may take one more on ch. */
+bool agent_state_slot_free(const struct engine *e, const struct eagent *a, enum sb_channel ch);
+void agent_state_load(struct engine *e, struct eagent *a, enum sb_channel ch, int delta);
+void agent_state_set(struct engine *e, struct eagent *a, enum engine_agent_state state,
+		     const char *reason, int64_t now);
+/* Logged in, attached and available: a may be offered work (slots aside). */
+static inline bool agent_state_routable(const struct eagent *a)
+{
+	return a->v.logged_in && !a->v.detached && a->v.state == AGENT_AVAILABLE;
+}
+
+/* wrapup.c */
+/* Holds a's slot on ch (the load is the caller's) until `until` or Ready. */
+void wrapup_begin(struct engine *e, struct eagent *a, enum sb_channel ch, int64_t until);
+void wrapup_end(struct engine *e, struct ewrapup *w);
+
+/* invariants.c */
+void invariants_or_die(const struct engine *e, const char *where);
 
 /* offer_table.c */
 /* The table key of an offer id: its number when it is one of ours. */
@@ -354,11 +472,22 @@ int eligibility_level(const struct eagent *a, int skill);
 void select_key(const struct engine *e, const struct eagent *a, const struct bucket *b,
 		int64_t *k1, int64_t *k2);
 bool select_less(const void *x, const void *y);
+/* The engine's seeded draw (splitmix64): the random strategy needs only a
+ * reproducible spread. */
+static inline uint64_t select_rand(struct engine *e)
+{
+	uint64_t z = (e->rng += 0x9e3779b97f4a7c15ULL);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
 
 /* escalate.c */
 /* Files c in the bucket its class has at now, and arms its reclass timer. */
 struct bucket *escalate_class(struct engine *e, struct econtact *c, int64_t now);
 int escalate_step_at(const struct equeue *q, int64_t since_entry_ms);
+/* A step, a tier widening or a preferred wait came due for c. */
+void escalate_reclass(struct engine *e, struct econtact *c, int64_t now);
 
 /* stats.c */
 enum stat_kind {

@@ -1,4 +1,4 @@
-/* The routing engine (engine/engine.c), driven with a fake clock and a
+/* The routing engine (engine/engine.h), driven with a fake clock and a
  * recording sink: every callback appends one line to a log and each test
  * asserts the exact sequence of lines, checking the engine's invariants
  * after every step. A seeded random walk checks the same invariants over
