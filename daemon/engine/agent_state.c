@@ -24,13 +24,6 @@ bool agent_state_slot_free(const struct engine *e, const struct eagent *a, enum 
 	return true;
 }
 
-/* Changes a's load on ch and re-files it in its classes' ready heaps. */
-void agent_state_load(struct engine *e, struct eagent *a, enum sb_channel ch, int delta)
-{
-	a->v.load[ch] += delta;
-	bucket_agent_refresh(e, a);
-}
-
 /* Sets a's state and reason; offers end if it stops being available. */
 void agent_state_set(struct engine *e, struct eagent *a, enum engine_agent_state state,
 		     const char *reason, int64_t now)

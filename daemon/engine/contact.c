@@ -100,16 +100,6 @@ uint32_t contact_queue_enter(struct engine *e, struct econtact *c)
 	return rank;
 }
 
-/* Takes c out of its queue's order and longest-wait heap, if it is there. */
-void contact_queue_leave(struct engine *e, struct econtact *c)
-{
-	if (!c->in_queue)
-		return;
-	ostree_remove(&c->queue->order, &c->onode);
-	heap_remove(&c->queue->by_arrival, c);
-	c->in_queue = false;
-}
-
 /* Makes c wait in its class; dispatch will look for an agent. */
 void contact_wait(struct engine *e, struct econtact *c, int64_t now)
 {
@@ -120,16 +110,6 @@ void contact_wait(struct engine *e, struct econtact *c, int64_t now)
 	if (c->bucket->logged_in == 0 && c->queue->max_wait_no_agent_ms > 0)
 		timers_due(e, c, DUE_NOAGENT, now + c->queue->max_wait_no_agent_ms);
 	dispatch_add_contact(e, c);
-}
-
-/* Takes c out of its class, if it waits there (offered, moved, finished). */
-void contact_unwait(struct engine *e, struct econtact *c)
-{
-	if (!cq_contains(&c->bucket->contacts, c))
-		return;
-	cq_remove(&c->bucket->contacts, c);
-	timers_due(e, c, DUE_NOAGENT, INT64_MAX);
-	e->waiting--;
 }
 
 /* Removes a finished contact from every index and frees it. */

@@ -4,30 +4,6 @@
  * (docs/engine.md, "Data structures"). Pausing holds offers back while the
  * daemon's store is unreachable. */
 #include "engine/internal.h"
-#include "util/xalloc.h"
-
-/* Queues c for dispatch: it became routable. */
-void dispatch_add_contact(struct engine *e, struct econtact *c)
-{
-	if (e->n_work_c == e->cap_work_c) {
-		e->cap_work_c = e->cap_work_c ? e->cap_work_c * 2 : 16;
-		e->work_c = xreallocarray(e->work_c, e->cap_work_c, sizeof *e->work_c);
-	}
-	e->work_c[e->n_work_c++] = c;
-}
-
-/* Queues a for dispatch, once: it may take more. */
-void dispatch_add_agent(struct engine *e, struct eagent *a)
-{
-	if (a->queued)
-		return;
-	if (e->n_work_a == e->cap_work_a) {
-		e->cap_work_a = e->cap_work_a ? e->cap_work_a * 2 : 16;
-		e->work_a = xreallocarray(e->work_a, e->cap_work_a, sizeof *e->work_a);
-	}
-	a->queued = true;
-	e->work_a[e->n_work_a++] = a;
-}
 
 /* Makes every offer that can be made now. A contact that became routable
  * goes to the best ready agent of its class; an agent that can take more

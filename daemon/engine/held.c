@@ -7,28 +7,6 @@
 #include "engine/internal.h"
 #include "util/err.h"
 
-/* Adds c to what a holds (offered or assigned to it). */
-void held_link(struct eagent *a, struct econtact *c)
-{
-	c->held_prev = NULL;
-	c->held_next = a->held;
-	if (a->held != NULL)
-		a->held->held_prev = c;
-	a->held = c;
-}
-
-/* Takes c off a's list: offer ended, contact completed or transferred. */
-void held_unlink(struct eagent *a, struct econtact *c)
-{
-	if (c->held_prev != NULL)
-		c->held_prev->held_next = c->held_next;
-	else
-		a->held = c->held_next;
-	if (c->held_next != NULL)
-		c->held_next->held_prev = c->held_prev;
-	c->held_prev = c->held_next = NULL;
-}
-
 /* Checks that c, found by the caller (NULL: absent), belongs to a (NULL:
  * not in the roster); *why explains a refusal in the caller's words. */
 static int held_owned(struct eagent *a, struct econtact *c, const char *missing,

@@ -29,20 +29,6 @@ static void reject_exclusion_end(struct engine *e, struct eexclusion *x)
 	free(x);
 }
 
-/* Forgets every exclusion of c: it was assigned or it finished. */
-void reject_exclusions_clear(struct engine *e, struct econtact *c)
-{
-	struct eexclusion *x = c->excluded;
-
-	c->excluded = NULL;
-	while (x != NULL) {
-		struct eexclusion *next = x->next;
-		timers_cancel(e, &x->timer);
-		free(x);
-		x = next;
-	}
-}
-
 /* Keeps a from c for the reject delay (re-arming if it declined before). */
 void reject_exclude(struct engine *e, struct econtact *c, struct eagent *a, int64_t now)
 {

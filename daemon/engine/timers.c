@@ -21,23 +21,6 @@ void timers_init(struct engine *e)
 	heap_init_keyed(&e->timers, timers_key, NULL, offsetof(struct etimer, idx));
 }
 
-/* Arms (or re-arms) t for when, after timers armed earlier for that moment. */
-void timers_arm(struct engine *e, struct etimer *t, enum etimer_kind kind, void *obj, int64_t when)
-{
-	heap_remove(&e->timers, t);
-	t->when = when;
-	t->seq = e->next_timer_seq++;
-	t->kind = kind;
-	t->obj = obj;
-	heap_push(&e->timers, t);
-}
-
-/* Disarms t; one not armed is left alone. */
-void timers_cancel(struct engine *e, struct etimer *t)
-{
-	heap_remove(&e->timers, t);
-}
-
 /* Sets one of c's moments and keeps its one timer at the earliest. */
 void timers_due(struct engine *e, struct econtact *c, enum due what, int64_t when)
 {
