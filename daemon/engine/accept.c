@@ -24,9 +24,9 @@ void accept_assign(struct engine *e, struct econtact *c, int64_t now)
 	e->sink.assigned(e->ctx, &c->v, now);
 }
 
-/* The agent took the offer; a repeated accept confirms it again. */
-int engine_accept(struct engine *e, const char *agent_id, const char *offer_id, int64_t now,
-		  const char **why, const struct engine_contact_view **out)
+/* engine_accept's work, done under the re-entry guard. */
+static int accept_offer(struct engine *e, const char *agent_id, const char *offer_id, int64_t now,
+			const char **why, const struct engine_contact_view **out)
 {
 	struct eagent *a;
 	struct econtact *c;
@@ -41,4 +41,14 @@ int engine_accept(struct engine *e, const char *agent_id, const char *offer_id, 
 	accept_assign(e, c, now);
 	dispatch_run(e, now);
 	return 0;
+}
+
+/* The agent took the offer; a repeated accept confirms it again. */
+int engine_accept(struct engine *e, const char *agent_id, const char *offer_id, int64_t now,
+		  const char **why, const struct engine_contact_view **out)
+{
+	reentry_enter(e, __func__);
+	int rc = accept_offer(e, agent_id, offer_id, now, why, out);
+	reentry_leave(e);
+	return rc;
 }

@@ -67,8 +67,8 @@ static void agent_state_release_preferred(struct engine *e, struct eagent *a, in
 	}
 }
 
-/* The agent's session began: present, offline until it sets a state. */
-int engine_agent_login(struct engine *e, const char *agent_id, int64_t now)
+/* engine_agent_login's work, done under the re-entry guard. */
+static int agent_state_login(struct engine *e, const char *agent_id, int64_t now)
 {
 	struct eagent *a = setup_find_agent(e, agent_id);
 
@@ -84,8 +84,17 @@ int engine_agent_login(struct engine *e, const char *agent_id, int64_t now)
 	return 0;
 }
 
-/* The agent's connection dropped: it keeps all it has, gets no new offers. */
-int engine_agent_detach(struct engine *e, const char *agent_id, int64_t now)
+/* The agent's session began: present, offline until it sets a state. */
+int engine_agent_login(struct engine *e, const char *agent_id, int64_t now)
+{
+	reentry_enter(e, __func__);
+	int rc = agent_state_login(e, agent_id, now);
+	reentry_leave(e);
+	return rc;
+}
+
+/* engine_agent_detach's work, done under the re-entry guard. */
+static int agent_state_detach(struct engine *e, const char *agent_id, int64_t now)
 {
 	struct eagent *a = setup_find_agent(e, agent_id);
 
@@ -98,15 +107,24 @@ int engine_agent_detach(struct engine *e, const char *agent_id, int64_t now)
 	return 0;
 }
 
-/* The agent's client is back: it routes again (or logs in). */
-int engine_agent_attach(struct engine *e, const char *agent_id, int64_t now)
+/* The agent's connection dropped: it keeps all it has, gets no new offers. */
+int engine_agent_detach(struct engine *e, const char *agent_id, int64_t now)
+{
+	reentry_enter(e, __func__);
+	int rc = agent_state_detach(e, agent_id, now);
+	reentry_leave(e);
+	return rc;
+}
+
+/* engine_agent_attach's work, done under the re-entry guard. */
+static int agent_state_attach(struct engine *e, const char *agent_id, int64_t now)
 {
 	struct eagent *a = setup_find_agent(e, agent_id);
 
 	if (a == NULL)
 		return SB_ERR_NOT_FOUND;
 	if (!a->v.logged_in)
-		return engine_agent_login(e, agent_id, now);
+		return agent_state_login(e, agent_id, now);
 	if (a->v.detached) {
 		a->v.detached = false;
 		bucket_agent_refresh(e, a);
@@ -116,8 +134,17 @@ int engine_agent_attach(struct engine *e, const char *agent_id, int64_t now)
 	return 0;
 }
 
-/* The agent left: its offers end, it goes offline, it keeps its contacts. */
-int engine_agent_logout(struct engine *e, const char *agent_id, int64_t now)
+/* The agent's client is back: it routes again (or logs in). */
+int engine_agent_attach(struct engine *e, const char *agent_id, int64_t now)
+{
+	reentry_enter(e, __func__);
+	int rc = agent_state_attach(e, agent_id, now);
+	reentry_leave(e);
+	return rc;
+}
+
+/* engine_agent_logout's work, done under the re-entry guard. */
+static int agent_state_logout(struct engine *e, const char *agent_id, int64_t now)
 {
 	struct eagent *a = setup_find_agent(e, agent_id);
 
@@ -134,9 +161,19 @@ int engine_agent_logout(struct engine *e, const char *agent_id, int64_t now)
 	return 0;
 }
 
-/* The agent asked to be available or on a break. */
-int engine_agent_set_state(struct engine *e, const char *agent_id, enum engine_agent_state state,
-			   const char *reason, int64_t now, const char **why)
+/* The agent left: its offers end, it goes offline, it keeps its contacts. */
+int engine_agent_logout(struct engine *e, const char *agent_id, int64_t now)
+{
+	reentry_enter(e, __func__);
+	int rc = agent_state_logout(e, agent_id, now);
+	reentry_leave(e);
+	return rc;
+}
+
+/* engine_agent_set_state's work, done under the re-entry guard. */
+static int agent_state_request(struct engine *e, const char *agent_id,
+			       enum engine_agent_state state, const char *reason, int64_t now,
+			       const char **why)
 {
 	struct eagent *a = setup_find_agent(e, agent_id);
 
@@ -157,9 +194,20 @@ int engine_agent_set_state(struct engine *e, const char *agent_id, enum engine_a
 	return 0;
 }
 
-/* Recovery: an agent in its persisted state, detached till its client returns. */
-int engine_restore_agent(struct engine *e, const char *agent_id, enum engine_agent_state state,
-			 const char *reason, int64_t since_ms, int64_t now)
+/* The agent asked to be available or on a break. */
+int engine_agent_set_state(struct engine *e, const char *agent_id, enum engine_agent_state state,
+			   const char *reason, int64_t now, const char **why)
+{
+	reentry_enter(e, __func__);
+	int rc = agent_state_request(e, agent_id, state, reason, now, why);
+	reentry_leave(e);
+	return rc;
+}
+
+/* engine_restore_agent's work, done under the re-entry guard. */
+static int agent_state_restore(struct engine *e, const char *agent_id,
+			       enum engine_agent_state state, const char *reason, int64_t since_ms,
+			       int64_t now)
 {
 	struct eagent *a = setup_find_agent(e, agent_id);
 
@@ -169,7 +217,7 @@ int engine_restore_agent(struct engine *e, const char *agent_id, enum engine_age
 		return 0;
 	/* Present in its last state, but away until its client is back. */
 	a->v.detached = true;
-	engine_agent_login(e, agent_id, now);
+	agent_state_login(e, agent_id, now);
 	a->v.state = state;
 	a->v.state_since_ms = since_ms;
 	free(a->reason);
@@ -178,4 +226,14 @@ int engine_restore_agent(struct engine *e, const char *agent_id, enum engine_age
 	a->idle_since = now;
 	bucket_agent_refresh(e, a);
 	return 0;
+}
+
+/* Recovery: an agent in its persisted state, detached till its client returns. */
+int engine_restore_agent(struct engine *e, const char *agent_id, enum engine_agent_state state,
+			 const char *reason, int64_t since_ms, int64_t now)
+{
+	reentry_enter(e, __func__);
+	int rc = agent_state_restore(e, agent_id, state, reason, since_ms, now);
+	reentry_leave(e);
+	return rc;
 }

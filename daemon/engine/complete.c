@@ -4,9 +4,9 @@
  * path is tuned (see the comments). */
 #include "engine/internal.h"
 
-/* The agent finished a contact; the freed slot may take the next at once. */
-int engine_complete(struct engine *e, const char *agent_id, const char *contact_id,
-		    const char *disposition, int64_t now, const char **why)
+/* engine_complete's work, done under the re-entry guard. */
+static int complete_contact(struct engine *e, const char *agent_id, const char *contact_id,
+			    const char *disposition, int64_t now, const char **why)
 {
 	struct eagent *a;
 	struct econtact *c;
@@ -42,4 +42,14 @@ int engine_complete(struct engine *e, const char *agent_id, const char *contact_
 	contact_retire(e, c);
 	dispatch_run(e, now);
 	return 0;
+}
+
+/* The agent finished a contact; the freed slot may take the next at once. */
+int engine_complete(struct engine *e, const char *agent_id, const char *contact_id,
+		    const char *disposition, int64_t now, const char **why)
+{
+	reentry_enter(e, __func__);
+	int rc = complete_contact(e, agent_id, contact_id, disposition, now, why);
+	reentry_leave(e);
+	return rc;
 }

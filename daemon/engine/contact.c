@@ -239,9 +239,9 @@ static struct econtact *contact_new(struct engine *e, const struct engine_submit
 	return c;
 }
 
-/* A new contact: into its queue and class, offered if an agent is ready. */
-int engine_submit(struct engine *e, const struct engine_submit *in, int64_t now,
-		  uint32_t *position, int64_t *estimated_wait_ms)
+/* engine_submit's work, done under the re-entry guard. */
+static int contact_submit(struct engine *e, const struct engine_submit *in, int64_t now,
+			  uint32_t *position, int64_t *estimated_wait_ms)
 {
 	const char *why;
 	int rc;
@@ -266,8 +266,18 @@ int engine_submit(struct engine *e, const struct engine_submit *in, int64_t now,
 	return 0;
 }
 
-/* Recovery and reload: a contact as Redis (or the old engine) holds it. */
-int engine_restore_contact(struct engine *e, const struct engine_restore *r, int64_t now,
+/* A new contact: into its queue and class, offered if an agent is ready. */
+int engine_submit(struct engine *e, const struct engine_submit *in, int64_t now,
+		  uint32_t *position, int64_t *estimated_wait_ms)
+{
+	reentry_enter(e, __func__);
+	int rc = contact_submit(e, in, now, position, estimated_wait_ms);
+	reentry_leave(e);
+	return rc;
+}
+
+/* engine_restore_contact's work, done under the re-entry guard. */
+static int contact_restore(struct engine *e, const struct engine_restore *r, int64_t now,
 			   const char **why)
 {
 	struct eagent *a = NULL;
@@ -328,6 +338,16 @@ int engine_restore_contact(struct engine *e, const struct engine_restore *r, int
 	return 0;
 }
 
+/* Recovery and reload: a contact as Redis (or the old engine) holds it. */
+int engine_restore_contact(struct engine *e, const struct engine_restore *r, int64_t now,
+			   const char **why)
+{
+	reentry_enter(e, __func__);
+	int rc = contact_restore(e, r, now, why);
+	reentry_leave(e);
+	return rc;
+}
+
 /* Contact ids are "c-<daemon start, base 36>-<n>": by start, then by n,
  * is the order they were submitted in. Other shapes compare as strings. */
 static int contact_id_order(const char *x, const char *y)
@@ -352,8 +372,8 @@ static int contact_restore_cmp(const void *a, const void *b)
 	return contact_id_order(x->v.id, y->v.id);
 }
 
-/* Places the restored contacts in the order they had, then routes. */
-void engine_restore_finish(struct engine *e, int64_t now)
+/* engine_restore_finish's work, done under the re-entry guard. */
+static void contact_restore_finish(struct engine *e, int64_t now)
 {
 	/* Ties of deadline keep their submission order: same places as before. */
 	if (e->n_restoring > 1)
@@ -381,9 +401,17 @@ void engine_restore_finish(struct engine *e, int64_t now)
 	dispatch_run(e, now);
 }
 
-/* The gateway gave up: a live offer is rescinded, the contact retired. */
-int engine_cancel(struct engine *e, const char *contact_id, const char *gateway_id,
-		  const char *reason, int64_t now, const char **why)
+/* Places the restored contacts in the order they had, then routes. */
+void engine_restore_finish(struct engine *e, int64_t now)
+{
+	reentry_enter(e, __func__);
+	contact_restore_finish(e, now);
+	reentry_leave(e);
+}
+
+/* engine_cancel's work, done under the re-entry guard. */
+static int contact_cancel(struct engine *e, const char *contact_id, const char *gateway_id,
+			  const char *reason, int64_t now, const char **why)
 {
 	struct econtact *c = strmap_get(&e->contacts, contact_id);
 
@@ -416,6 +444,16 @@ int engine_cancel(struct engine *e, const char *contact_id, const char *gateway_
 	contact_retire(e, c);
 	dispatch_run(e, now);
 	return 0;
+}
+
+/* The gateway gave up: a live offer is rescinded, the contact retired. */
+int engine_cancel(struct engine *e, const char *contact_id, const char *gateway_id,
+		  const char *reason, int64_t now, const char **why)
+{
+	reentry_enter(e, __func__);
+	int rc = contact_cancel(e, contact_id, gateway_id, reason, now, why);
+	reentry_leave(e);
+	return rc;
 }
 
 /* Moves a waiting (or offered) contact to another queue: it keeps its

@@ -46,8 +46,8 @@ void dispatch_run(struct engine *e, int64_t now)
 		invariants_or_die(e, "dispatch");
 }
 
-/* The store went away or came back; unpausing routes all that waited. */
-void engine_set_paused(struct engine *e, bool paused, int64_t now)
+/* engine_set_paused's work, done under the re-entry guard. */
+static void dispatch_set_paused(struct engine *e, bool paused, int64_t now)
 {
 	if (e->paused == paused)
 		return;
@@ -57,4 +57,12 @@ void engine_set_paused(struct engine *e, bool paused, int64_t now)
 	for (size_t i = 0; i < e->n_agents; i++)
 		dispatch_add_agent(e, e->agents[i]);
 	dispatch_run(e, now);
+}
+
+/* The store went away or came back; unpausing routes all that waited. */
+void engine_set_paused(struct engine *e, bool paused, int64_t now)
+{
+	reentry_enter(e, __func__);
+	dispatch_set_paused(e, paused, now);
+	reentry_leave(e);
 }

@@ -265,6 +265,9 @@ struct offer_table {
 
 struct engine {
 	struct engine_conf conf;
+	/* The state-changing entry point running (its name), or NULL: the
+	 * re-entry guard (reentry.c). */
+	const char *busy;
 	void *contact_pool[CONTACT_POOL_CLASSES];
 	char *offer_prefix;
 	char *offer_head; /* "o-<offer_prefix>-": offer ids are this and a number */
@@ -595,5 +598,23 @@ void wrapup_end(struct engine *e, struct ewrapup *w);
 
 /* invariants.c */
 void invariants_or_die(const struct engine *e, const char *where);
+
+/* reentry.c */
+/* Aborts naming fn and the entry point it interrupted. */
+void reentry_abort(const struct engine *e, const char *fn) __attribute__((noreturn, cold));
+/* Marks e busy with fn (a state-changing entry point, by its __func__) until
+ * reentry_leave; aborts if e is busy already: a sink callback called back in.
+ * Always on, not an assert: one load, one branch and a store per call. */
+static inline void reentry_enter(struct engine *e, const char *fn)
+{
+	if (__builtin_expect(e->busy != NULL, 0))
+		reentry_abort(e, fn);
+	e->busy = fn;
+}
+/* The entry point is done: e may be entered again. */
+static inline void reentry_leave(struct engine *e)
+{
+	e->busy = NULL;
+}
 
 #endif

@@ -60,9 +60,9 @@ void reject_delay_over(struct engine *e, struct eexclusion *x)
 	}
 }
 
-/* The agent declined: the contact waits again, kept from it for a while. */
-int engine_reject(struct engine *e, const char *agent_id, const char *offer_id,
-		  const char *reason, int64_t now, const char **why)
+/* engine_reject's work, done under the re-entry guard. */
+static int reject_offer(struct engine *e, const char *agent_id, const char *offer_id,
+			const char *reason, int64_t now, const char **why)
 {
 	struct eagent *a;
 	struct econtact *c;
@@ -77,4 +77,14 @@ int engine_reject(struct engine *e, const char *agent_id, const char *offer_id,
 	offer_end(e, c, OFFER_END_REJECTED, now);
 	dispatch_run(e, now);
 	return 0;
+}
+
+/* The agent declined: the contact waits again, kept from it for a while. */
+int engine_reject(struct engine *e, const char *agent_id, const char *offer_id,
+		  const char *reason, int64_t now, const char **why)
+{
+	reentry_enter(e, __func__);
+	int rc = reject_offer(e, agent_id, offer_id, reason, now, why);
+	reentry_leave(e);
+	return rc;
 }

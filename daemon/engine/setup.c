@@ -119,6 +119,8 @@ void engine_free(struct engine *e)
 
 	if (e == NULL)
 		return;
+	/* Busy for good: a contact_free callback must not call back in. */
+	reentry_enter(e, __func__);
 	for (size_t it = 0; strmap_next(&e->contacts, &it, &k, &v);)
 		contact_destroy(e, v);
 	free(e->restoring);
@@ -161,8 +163,8 @@ void engine_free(struct engine *e)
 	free(e);
 }
 
-/* Adds the next agent tier, most senior first. */
-int engine_agent_tier_add(struct engine *e, const char *name, const char **why)
+/* engine_agent_tier_add's work, done under the re-entry guard. */
+static int setup_agent_tier_add(struct engine *e, const char *name, const char **why)
 {
 	if (e->n_agent_tiers >= ENGINE_MAX_TIERS || setup_tier_find(e, name) >= 0 ||
 	    e->n_agents > 0) {
@@ -173,9 +175,18 @@ int engine_agent_tier_add(struct engine *e, const char *name, const char **why)
 	return 0;
 }
 
-/* Adds the next customer tier, most important first. */
-int engine_customer_tier_add(struct engine *e, const struct engine_customer_tier *t,
-			     const char **why)
+/* Adds the next agent tier, most senior first. */
+int engine_agent_tier_add(struct engine *e, const char *name, const char **why)
+{
+	reentry_enter(e, __func__);
+	int rc = setup_agent_tier_add(e, name, why);
+	reentry_leave(e);
+	return rc;
+}
+
+/* engine_customer_tier_add's work, done under the re-entry guard. */
+static int setup_customer_tier_add(struct engine *e, const struct engine_customer_tier *t,
+				   const char **why)
 {
 	const char *bad = NULL;
 	uint32_t first = setup_tier_mask(e, t->first_agent_tiers, t->n_first_agent_tiers, &bad);
@@ -200,6 +211,16 @@ int engine_customer_tier_add(struct engine *e, const struct engine_customer_tier
 	ct->first = first;
 	ct->widen_after_ms = t->widen_after_ms;
 	return 0;
+}
+
+/* Adds the next customer tier, most important first. */
+int engine_customer_tier_add(struct engine *e, const struct engine_customer_tier *t,
+			     const char **why)
+{
+	reentry_enter(e, __func__);
+	int rc = setup_customer_tier_add(e, t, why);
+	reentry_leave(e);
+	return rc;
 }
 
 /* Fills out[0, n) from in (out has room for n), interning skill names;
@@ -233,8 +254,8 @@ static int setup_reqs(struct engine *e, const struct engine_skill_req *in, size_
 	return 0;
 }
 
-/* Adds a queue; the queues it names are resolved by engine_queues_done. */
-int engine_queue_add(struct engine *e, const struct engine_queue_def *d, const char **why)
+/* engine_queue_add's work, done under the re-entry guard. */
+static int setup_queue_add(struct engine *e, const struct engine_queue_def *d, const char **why)
 {
 	if (setup_find_queue(e, d->name) != NULL || e->queues_done) {
 		*why = "duplicate queue, or added after engine_queues_done";
@@ -285,6 +306,15 @@ int engine_queue_add(struct engine *e, const struct engine_queue_def *d, const c
 	return 0;
 }
 
+/* Adds a queue; the queues it names are resolved by engine_queues_done. */
+int engine_queue_add(struct engine *e, const struct engine_queue_def *d, const char **why)
+{
+	reentry_enter(e, __func__);
+	int rc = setup_queue_add(e, d, why);
+	reentry_leave(e);
+	return rc;
+}
+
 /* Resolves a queue reference that must take the same channel. */
 static int setup_resolve(struct engine *e, const struct equeue *q, const char *name,
 			 struct equeue **out, const char **why)
@@ -300,14 +330,14 @@ static int setup_resolve(struct engine *e, const struct equeue *q, const char *n
 	return 0;
 }
 
-/* Resolves queues' references to queues; adds default tiers if none given. */
-int engine_queues_done(struct engine *e, const char **why)
+/* engine_queues_done's work, done under the re-entry guard. */
+static int setup_queues_done(struct engine *e, const char **why)
 {
 	if (e->n_agent_tiers == 0)
-		engine_agent_tier_add(e, "regular", why);
+		setup_agent_tier_add(e, "regular", why);
 	if (e->n_ctiers == 0) {
 		struct engine_customer_tier std = { .name = "standard", .sla_factor = 1.0 };
-		engine_customer_tier_add(e, &std, why);
+		setup_customer_tier_add(e, &std, why);
 	}
 	for (size_t i = 0; i < e->n_queues; i++) {
 		struct equeue *q = e->queues[i];
@@ -327,6 +357,15 @@ int engine_queues_done(struct engine *e, const char **why)
 	}
 	e->queues_done = true;
 	return 0;
+}
+
+/* Resolves queues' references to queues; adds default tiers if none given. */
+int engine_queues_done(struct engine *e, const char **why)
+{
+	reentry_enter(e, __func__);
+	int rc = setup_queues_done(e, why);
+	reentry_leave(e);
+	return rc;
 }
 
 /* Fills a's roster attributes from d. */
@@ -382,13 +421,13 @@ static int setup_agent_apply(struct engine *e, struct eagent *a, const struct en
 	return 0;
 }
 
-/* Adds an agent, logged out, linked to the classes it may serve. */
-int engine_agent_add(struct engine *e, const struct engine_agent_def *d, void *user,
-		     const char **why)
+/* engine_agent_add's work, done under the re-entry guard. */
+static int setup_agent_add(struct engine *e, const struct engine_agent_def *d, void *user,
+			   const char **why)
 {
 	if (!e->queues_done) {
 		const char *ignored;
-		if (engine_queues_done(e, &ignored) != 0) {
+		if (setup_queues_done(e, &ignored) != 0) {
 			*why = ignored;
 			return SB_ERR_INVALID_ARGUMENT;
 		}
@@ -417,9 +456,19 @@ int engine_agent_add(struct engine *e, const struct engine_agent_def *d, void *u
 	return 0;
 }
 
-/* Changes an agent's tier, skills, queues or capacity, also while it works. */
-int engine_agent_update(struct engine *e, const struct engine_agent_def *d, int64_t now,
-			const char **why)
+/* Adds an agent, logged out, linked to the classes it may serve. */
+int engine_agent_add(struct engine *e, const struct engine_agent_def *d, void *user,
+		     const char **why)
+{
+	reentry_enter(e, __func__);
+	int rc = setup_agent_add(e, d, user, why);
+	reentry_leave(e);
+	return rc;
+}
+
+/* engine_agent_update's work, done under the re-entry guard. */
+static int setup_agent_update(struct engine *e, const struct engine_agent_def *d, int64_t now,
+			      const char **why)
 {
 	struct eagent *a = setup_find_agent(e, d->id);
 
@@ -444,8 +493,18 @@ int engine_agent_update(struct engine *e, const struct engine_agent_def *d, int6
 	return 0;
 }
 
-/* Takes an agent that is logged out and holds nothing off the roster. */
-int engine_agent_remove(struct engine *e, const char *id, int64_t now, const char **why)
+/* Changes an agent's tier, skills, queues or capacity, also while it works. */
+int engine_agent_update(struct engine *e, const struct engine_agent_def *d, int64_t now,
+			const char **why)
+{
+	reentry_enter(e, __func__);
+	int rc = setup_agent_update(e, d, now, why);
+	reentry_leave(e);
+	return rc;
+}
+
+/* engine_agent_remove's work, done under the re-entry guard. */
+static int setup_agent_remove(struct engine *e, const char *id, int64_t now, const char **why)
 {
 	struct eagent *a = setup_find_agent(e, id);
 
@@ -476,4 +535,13 @@ int engine_agent_remove(struct engine *e, const char *id, int64_t now, const cha
 		timers_cancel(e, &w->timer);
 	setup_agent_destroy(a);
 	return 0;
+}
+
+/* Takes an agent that is logged out and holds nothing off the roster. */
+int engine_agent_remove(struct engine *e, const char *id, int64_t now, const char **why)
+{
+	reentry_enter(e, __func__);
+	int rc = setup_agent_remove(e, id, now, why);
+	reentry_leave(e);
+	return rc;
 }

@@ -117,6 +117,7 @@ double stats_answer_rate(const struct equeue *q, int64_t now, int64_t window_ms)
 
 void engine_adopt_stats(struct engine *to, const struct engine *from)
 {
+	reentry_enter(to, __func__);
 	for (size_t i = 0; i < to->n_queues; i++) {
 		struct equeue *q = to->queues[i];
 		const struct equeue *old = strmap_get(&from->queue_ids, q->name);
@@ -126,4 +127,5 @@ void engine_adopt_stats(struct engine *to, const struct engine *from)
 		q->first_answer_ms = old->first_answer_ms;
 		memcpy(q->slots, old->slots, sizeof q->slots);
 	}
+	reentry_leave(to);
 }

@@ -79,8 +79,8 @@ static void timers_fire(struct engine *e, struct etimer *t, int64_t now)
 	}
 }
 
-/* The daemon's one timer went off: fires everything due by now. */
-void engine_tick(struct engine *e, int64_t now)
+/* engine_tick's work, done under the re-entry guard. */
+static void timers_tick(struct engine *e, int64_t now)
 {
 	struct etimer *t;
 
@@ -91,6 +91,14 @@ void engine_tick(struct engine *e, int64_t now)
 		timers_fire(e, t, now);
 		dispatch_run(e, now);
 	}
+}
+
+/* The daemon's one timer went off: fires everything due by now. */
+void engine_tick(struct engine *e, int64_t now)
+{
+	reentry_enter(e, __func__);
+	timers_tick(e, now);
+	reentry_leave(e);
 }
 
 /* When the daemon must next call engine_tick: the heap's top. */

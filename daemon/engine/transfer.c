@@ -5,9 +5,9 @@
 #include "engine/internal.h"
 #include "util/err.h"
 
-/* An agent hands a contact on to another queue. */
-int engine_transfer(struct engine *e, const char *agent_id, const char *contact_id,
-		    const char *queue, int64_t now, const char **why)
+/* engine_transfer's work, done under the re-entry guard. */
+static int transfer_contact(struct engine *e, const char *agent_id, const char *contact_id,
+			    const char *queue, int64_t now, const char **why)
 {
 	struct eagent *a;
 	struct econtact *c;
@@ -42,4 +42,14 @@ int engine_transfer(struct engine *e, const char *agent_id, const char *contact_
 	e->sink.event(e->ctx, &c->v, EVENT_TRANSFERRED, to->name, now);
 	dispatch_run(e, now);
 	return 0;
+}
+
+/* An agent hands a contact on to another queue. */
+int engine_transfer(struct engine *e, const char *agent_id, const char *contact_id,
+		    const char *queue, int64_t now, const char **why)
+{
+	reentry_enter(e, __func__);
+	int rc = transfer_contact(e, agent_id, contact_id, queue, now, why);
+	reentry_leave(e);
+	return rc;
 }

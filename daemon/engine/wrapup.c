@@ -30,8 +30,8 @@ void engine_agent_each_wrapup(const struct engine *e, const char *agent_id,
 		fn(arg, w->channel, w->timer.when);
 }
 
-/* Reload: a wrap-up carried over, ending at the same moment. */
-int engine_restore_wrapup(struct engine *e, const char *agent_id, enum sb_channel ch, int64_t until)
+/* engine_restore_wrapup's work, done under the re-entry guard. */
+static int wrapup_restore(struct engine *e, const char *agent_id, enum sb_channel ch, int64_t until)
 {
 	struct eagent *a = setup_find_agent(e, agent_id);
 
@@ -40,6 +40,15 @@ int engine_restore_wrapup(struct engine *e, const char *agent_id, enum sb_channe
 	wrapup_begin(e, a, ch, until);
 	agent_state_load(e, a, ch, +1);
 	return 0;
+}
+
+/* Reload: a wrap-up carried over, ending at the same moment. */
+int engine_restore_wrapup(struct engine *e, const char *agent_id, enum sb_channel ch, int64_t until)
+{
+	reentry_enter(e, __func__);
+	int rc = wrapup_restore(e, agent_id, ch, until);
+	reentry_leave(e);
+	return rc;
 }
 
 /* A wrap-up is over (its timer, or Ready): the slot frees. */
@@ -57,8 +66,8 @@ void wrapup_end(struct engine *e, struct ewrapup *w)
 	free(w);
 }
 
-/* The agent is ready before its wrap-ups ran out: they end now. */
-int engine_ready(struct engine *e, const char *agent_id, int64_t now)
+/* engine_ready's work, done under the re-entry guard. */
+static int wrapup_ready(struct engine *e, const char *agent_id, int64_t now)
 {
 	struct eagent *a = setup_find_agent(e, agent_id);
 
@@ -68,4 +77,13 @@ int engine_ready(struct engine *e, const char *agent_id, int64_t now)
 		wrapup_end(e, a->wrapups);
 	dispatch_run(e, now);
 	return 0;
+}
+
+/* The agent is ready before its wrap-ups ran out: they end now. */
+int engine_ready(struct engine *e, const char *agent_id, int64_t now)
+{
+	reentry_enter(e, __func__);
+	int rc = wrapup_ready(e, agent_id, now);
+	reentry_leave(e);
+	return rc;
 }
