@@ -73,8 +73,11 @@ static int wrapup_ready(struct engine *e, const char *agent_id, int64_t now)
 
 	if (a == NULL)
 		return SB_ERR_NOT_FOUND;
-	while (a->wrapups != NULL)
-		wrapup_end(e, a->wrapups);
+	/* wrapup_end unlinks w (the head) and frees it: read next first. */
+	for (struct ewrapup *w = a->wrapups, *next; w != NULL; w = next) {
+		next = w->next;
+		wrapup_end(e, w);
+	}
 	dispatch_run(e, now);
 	return 0;
 }
