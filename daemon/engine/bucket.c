@@ -29,6 +29,7 @@ static void bucket_link_key(const void *item, int64_t *k1, int64_t *k2)
 	*k2 = l->k2;
 }
 
+/* Earlier deadline first, then submit order: the class's order, on views. */
 static bool bucket_contact_less(const void *a, const void *b)
 {
 	const struct econtact *x = a, *y = b;
@@ -37,6 +38,7 @@ static bool bucket_contact_less(const void *a, const void *b)
 	return x->order < y->order;
 }
 
+/* Whether l's agent belongs in its class's ready heap: routable, a free slot. */
 bool bucket_link_should_be_ready(const struct engine *e, const struct link *l)
 {
 	return agent_state_routable(l->agent) &&
@@ -70,6 +72,7 @@ static void bucket_link_refresh(struct engine *e, struct link *l)
 	}
 }
 
+/* Makes a eligible for b: a link in both lists and a's array, filed if ready. */
 static void bucket_link(struct engine *e, struct eagent *a, struct bucket *b)
 {
 	struct link *l = xcalloc(1, sizeof *l);
@@ -109,6 +112,7 @@ static size_t bucket_key_num(char *buf, size_t off, size_t len, uint64_t v, char
 	return off;
 }
 
+/* Appends skill requirements to a class key as "skill:level," pairs. */
 static size_t bucket_key_reqs(char *buf, size_t off, size_t len, const struct req *reqs, int n)
 {
 	for (int i = 0; i < n && off + 48 < len; i++) {
@@ -118,6 +122,7 @@ static size_t bucket_key_reqs(char *buf, size_t off, size_t len, const struct re
 	return off;
 }
 
+/* The class key: every eligibility input of k, as a string for the map. */
 static void bucket_key(char *buf, size_t len, const struct class_spec *k)
 {
 	size_t off = 0;
@@ -137,6 +142,7 @@ static void bucket_key(char *buf, size_t len, const struct class_spec *k)
 		snprintf(buf + off, len - off, "p%s", k->preferred->v.id);
 }
 
+/* A class's own copy of its requirements (the spec's may be on the stack). */
 static struct req *bucket_copy_reqs(const struct req *reqs, int n)
 {
 	struct req *out = xcalloc((size_t)n + 1, sizeof *out);
@@ -145,6 +151,7 @@ static struct req *bucket_copy_reqs(const struct req *reqs, int n)
 	return out;
 }
 
+/* The class for k, made (and linked to its agents) the first time it is asked. */
 struct bucket *bucket_get(struct engine *e, const struct class_spec *k)
 {
 	char key[1024];
@@ -180,6 +187,7 @@ struct bucket *bucket_get(struct engine *e, const struct class_spec *k)
 	return b;
 }
 
+/* Re-files every link of a after its state, load or strategy keys changed. */
 void bucket_agent_refresh(struct engine *e, struct eagent *a)
 {
 	a->links_stale = false;
@@ -198,6 +206,7 @@ void bucket_agent_refresh(struct engine *e, struct eagent *a)
 		bucket_link_refresh(e, a->linkv[i].link);
 }
 
+/* Drops every link of a (a roster change, or removal), fixing the counts. */
 void bucket_agent_unlink(struct engine *e, struct eagent *a)
 {
 	a->n_linkv = 0;
@@ -218,6 +227,7 @@ void bucket_agent_unlink(struct engine *e, struct eagent *a)
 	}
 }
 
+/* Links a to every existing class it is eligible for, after a roster change. */
 void bucket_agent_relink(struct engine *e, struct eagent *a)
 {
 	const char *k;
@@ -229,16 +239,19 @@ void bucket_agent_relink(struct engine *e, struct eagent *a)
 			bucket_link(e, a, v);
 }
 
+/* heap_first's test: the link's agent did not decline contact arg lately. */
 static bool bucket_link_may_take(const void *item, const void *arg)
 {
 	return !reject_excluded(arg, ((const struct link *)item)->agent);
 }
 
+/* cq_first's test: agent arg did not decline this contact lately. */
 static bool bucket_contact_may_go_to(const void *item, const void *arg)
 {
 	return !reject_excluded(item, arg);
 }
 
+/* The agent a new or returning contact goes to: its class's best ready one. */
 struct eagent *bucket_best_agent(struct engine *e, struct bucket *b, const struct econtact *c)
 {
 	struct link *top = heap_top(&b->ready);
@@ -269,6 +282,7 @@ static struct econtact *bucket_best_contact_declined(struct engine *e, struct ea
 	return best;
 }
 
+/* What a freed agent takes next: the earliest head over the classes it serves. */
 struct econtact *bucket_best_contact(struct engine *e, struct eagent *a)
 {
 	const struct heap_ent *best = NULL;
@@ -313,6 +327,7 @@ static void bucket_noagent(struct engine *e, struct bucket *b, int64_t now)
 	}
 }
 
+/* a logged in or out: its classes' logged-in counts, and their no-agent clocks. */
 void bucket_agent_presence(struct engine *e, struct eagent *a, bool logged_in, int64_t now)
 {
 	for (struct link *l = a->links; l != NULL; l = l->next_in_agent) {
@@ -326,6 +341,7 @@ void bucket_agent_presence(struct engine *e, struct eagent *a, bool logged_in, i
 	}
 }
 
+/* Frees a class, its links and its heaps; its contacts are the engine's. */
 static void bucket_destroy(struct bucket *b)
 {
 	while (b->links != NULL) {
@@ -341,6 +357,7 @@ static void bucket_destroy(struct bucket *b)
 	free(b);
 }
 
+/* Frees the empty classes that were a's customers' alone: a is leaving. */
 void bucket_drop_preferred(struct engine *e, const struct eagent *a)
 {
 	const char *k;
@@ -355,6 +372,7 @@ void bucket_drop_preferred(struct engine *e, const struct eagent *a)
 	}
 }
 
+/* Frees every class (engine_free); agents keep no dangling links. */
 void bucket_free_all(struct engine *e)
 {
 	const char *k;

@@ -24,6 +24,7 @@ int eligibility_level(const struct eagent *a, int skill)
 	return 0;
 }
 
+/* Whether a has every skill of reqs at its level or above. */
 static bool eligibility_meets(const struct eagent *a, const struct req *reqs, int n)
 {
 	for (int i = 0; i < n; i++)
@@ -32,6 +33,7 @@ static bool eligibility_meets(const struct eagent *a, const struct req *reqs, in
 	return true;
 }
 
+/* Whether a serves queue q (no list: every queue). */
 static bool eligibility_serves(const struct eagent *a, const struct equeue *q)
 {
 	return q != NULL &&
@@ -58,6 +60,7 @@ enum eligibility eligibility_check(const struct engine *e, const struct eagent *
 	return ELIGIBLE;
 }
 
+/* Why a waiting contact has no agent: each agent counted under its first block. */
 int engine_explain(const struct engine *e, const char *contact_id, int64_t now,
 		   struct engine_explain *out, const char **why)
 {

@@ -16,6 +16,7 @@ int escalate_step_at(const struct equeue *q, int64_t since_entry_ms)
 	return k;
 }
 
+/* The mask of every agent tier the engine has. */
 static uint32_t escalate_all_tiers(const struct engine *e)
 {
 	return e->n_agent_tiers >= 32 ? UINT32_MAX : (1u << e->n_agent_tiers) - 1;
@@ -33,17 +34,20 @@ static void escalate_req_add(struct req *reqs, int *n, struct req r)
 	reqs[(*n)++] = r;
 }
 
+/* Requirements by skill, as class keys list them. */
 static int escalate_req_cmp(const void *a, const void *b)
 {
 	const struct req *x = a, *y = b;
 	return x->skill - y->skill;
 }
 
+/* Schedules c's next class change (INT64_MAX: none). */
 static void escalate_arm(struct engine *e, struct econtact *c, int64_t when)
 {
 	timers_due(e, c, DUE_RECLASS, when);
 }
 
+/* c's class at now (steps, tier gate, preferred agent), and its next change. */
 struct bucket *escalate_class(struct engine *e, struct econtact *c, int64_t now)
 {
 	const struct equeue *q = c->queue;
