@@ -408,6 +408,7 @@ double stats_answer_rate(const struct equeue *q, int64_t now, int64_t window_ms)
  * bad level. */
 int setup_reqs_fill(struct engine *e, const struct engine_skill_req *in, size_t n,
 		    struct req *out, int *n_out, const char **why);
+/* A customer tier's number (no name: the last, default one); -1 if unknown. */
 int setup_find_ctier(const struct engine *e, const char *name);
 /* A queue by name; NULL if unknown (or no name). */
 static inline struct equeue *setup_find_queue(const struct engine *e, const char *name)
@@ -421,6 +422,7 @@ static inline struct eagent *setup_find_agent(const struct engine *e, const char
 }
 
 /* timers.c */
+/* An empty timer heap, in firing order (engine_new). */
 void timers_init(struct engine *e);
 /* Arms (or re-arms) t for when, after timers armed earlier for that moment. */
 static inline void timers_arm(struct engine *e, struct etimer *t, enum etimer_kind kind,
@@ -463,13 +465,17 @@ static inline void dispatch_add_agent(struct engine *e, struct eagent *a)
 	a->queued = true;
 	e->work_a[e->n_work_a++] = a;
 }
-/* Makes every offer that can be made now; ends every changing entry point. */
+/* Makes every offer that can be made now: entry points that may free an agent
+ * or a contact end with it. */
 void dispatch_run(struct engine *e, int64_t now);
 
 /* contact.c */
+/* A contact's SLA threshold: queue (or channel) SLA x customer tier factor. */
 int64_t contact_threshold(const struct engine *e, const struct equeue *q, enum sb_channel ch,
 			  int tier);
+/* Frees the memory the contact free lists keep (engine_free). */
 void contact_pool_free(struct engine *e);
+/* Frees a contact in no index any more, releasing its payload. */
 void contact_destroy(struct engine *e, struct econtact *c);
 /* Files c in its queue's deadline order; returns how many come before it. */
 uint32_t contact_queue_enter(struct engine *e, struct econtact *c);
@@ -495,8 +501,11 @@ static inline void contact_unwait(struct engine *e, struct econtact *c)
 }
 /* Removes a finished contact from every index and frees it. */
 void contact_retire(struct engine *e, struct econtact *c);
+/* Sets the timers of c's stay in its queue (max wait). */
 void contact_arm_queue_timers(struct engine *e, struct econtact *c);
+/* Moves c to another queue and tells its gateway (a step's or max wait's). */
 void contact_overflow(struct engine *e, struct econtact *c, struct equeue *to, int64_t now);
+/* Max wait with no overflow queue: c leaves unserved, and is freed. */
 void contact_expire(struct engine *e, struct econtact *c, const char *reason, int64_t now);
 /* Asks for every cache line of c at once, so their misses overlap: an
  * offer or a completion touches most of them. */
@@ -535,6 +544,7 @@ int held_assignment(const struct engine *e, const char *agent_id, const char *co
 		    struct eagent **ap, struct econtact **cp, const char **why);
 
 /* offer.c */
+/* Offers c to a (dispatch chose them), or assigns it on auto-accept channels. */
 void offer_make(struct engine *e, struct econtact *c, struct eagent *a, int64_t now);
 /* Ends c's live offer; unless why is CANCELLED, c waits again in its place. */
 void offer_end(struct engine *e, struct econtact *c, enum engine_offer_end why, int64_t now);
@@ -542,9 +552,11 @@ void offer_end(struct engine *e, struct econtact *c, enum engine_offer_end why, 
 void offer_rescind(struct engine *e, struct eagent *a, enum engine_offer_end why, int64_t now);
 
 /* accept.c */
+/* Makes c assigned to the agent it is offered to (accept, auto-accept). */
 void accept_assign(struct engine *e, struct econtact *c, int64_t now);
 
 /* reject.c */
+/* Whether a declined c (or let its offer lapse) within the reject delay. */
 bool reject_excluded(const struct econtact *c, const struct eagent *a);
 /* Keeps a from c for the reject delay. */
 void reject_exclude(struct engine *e, struct econtact *c, struct eagent *a, int64_t now);
@@ -561,12 +573,15 @@ static inline void reject_exclusions_clear(struct engine *e, struct econtact *c)
 		x = next;
 	}
 }
+/* A reject delay's timer: the agent may be offered the contact again. */
 void reject_delay_over(struct engine *e, struct eexclusion *x);
 
 /* offer_timeout.c */
+/* c's offer timer: the offer ends, the miss counts against the agent. */
 void offer_timeout_fire(struct engine *e, struct econtact *c, int64_t now);
 
 /* no_answer.c */
+/* Counts an offer a let time out; at max_no_answer a goes on break. */
 void no_answer_missed(struct engine *e, struct eagent *a, int64_t now);
 
 /* max_wait.c */
@@ -583,6 +598,7 @@ static inline void agent_state_load(struct engine *e, struct eagent *a, enum sb_
 	a->v.load[ch] += delta;
 	bucket_agent_refresh(e, a);
 }
+/* Sets a's state and reason; offers end if it stops being available. */
 void agent_state_set(struct engine *e, struct eagent *a, enum engine_agent_state state,
 		     const char *reason, int64_t now);
 /* Logged in, attached and available: a may be offered work (slots aside). */
@@ -594,9 +610,11 @@ static inline bool agent_state_routable(const struct eagent *a)
 /* wrapup.c */
 /* Holds a's slot on ch (the load is the caller's) until `until` or Ready. */
 void wrapup_begin(struct engine *e, struct eagent *a, enum sb_channel ch, int64_t until);
+/* A wrap-up is over (its timer, or Ready): the slot frees. */
 void wrapup_end(struct engine *e, struct ewrapup *w);
 
 /* invariants.c */
+/* Checks every invariant and aborts on a breach (conf.check_invariants). */
 void invariants_or_die(const struct engine *e, const char *where);
 
 /* reentry.c */
