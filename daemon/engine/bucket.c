@@ -29,6 +29,7 @@ static void bucket_link_key(const void *item, int64_t *k1, int64_t *k2)
 	*k2 = l->k2;
 }
 
+/* Earlier deadline first, then submit order: the class's order, on views. */
 static bool bucket_contact_less(const void *a, const void *b)
 {
 	const struct econtact *x = a, *y = b;
@@ -37,9 +38,11 @@ static bool bucket_contact_less(const void *a, const void *b)
 	return x->order < y->order;
 }
 
+/* Whether l's agent belongs in its class's ready heap: routable, a free slot. */
 bool bucket_link_should_be_ready(const struct engine *e, const struct link *l)
 {
-	return engine_routable(l->agent) && engine_slot_free(e, l->agent, l->bucket->channel);
+	return agent_state_routable(l->agent) &&
+	       agent_state_slot_free(e, l->agent, l->bucket->channel);
 }
 
 /* Files l in or out of its bucket's ready heap, with a fresh key. */
@@ -69,6 +72,7 @@ static void bucket_link_refresh(struct engine *e, struct link *l)
 	}
 }
 
+/* Makes a eligible for b: a link in both lists and a's array, filed if ready. */
 static void bucket_link(struct engine *e, struct eagent *a, struct bucket *b)
 {
 	struct link *l = xcalloc(1, sizeof *l);
@@ -108,6 +112,7 @@ static size_t bucket_key_num(char *buf, size_t off, size_t len, uint64_t v, char
 	return off;
 }
 
+/* Appends skill requirements to a class key as "skill:level," pairs. */
 static size_t bucket_key_reqs(char *buf, size_t off, size_t len, const struct req *reqs, int n)
 {
 	for (int i = 0; i < n && off + 48 < len; i++) {
@@ -117,6 +122,7 @@ static size_t bucket_key_reqs(char *buf, size_t off, size_t len, const struct re
 	return off;
 }
 
+/* The class key: every eligibility input of k, as a string for the map. */
 static void bucket_key(char *buf, size_t len, const struct class_spec *k)
 {
 	size_t off = 0;
@@ -136,6 +142,7 @@ static void bucket_key(char *buf, size_t len, const struct class_spec *k)
 		snprintf(buf + off, len - off, "p%s", k->preferred->v.id);
 }
 
+/* A class's own copy of its requirements (the spec's may be on the stack). */
 static struct req *bucket_copy_reqs(const struct req *reqs, int n)
 {
 	struct req *out = xcalloc((size_t)n + 1, sizeof *out);
@@ -144,6 +151,7 @@ static struct req *bucket_copy_reqs(const struct req *reqs, int n)
 	return out;
 }
 
+/* The class for k, made (and linked to its agents) the first time it is asked. */
 struct bucket *bucket_get(struct engine *e, const struct class_spec *k)
 {
 	char key[1024];
@@ -179,6 +187,7 @@ struct bucket *bucket_get(struct engine *e, const struct class_spec *k)
 	return b;
 }
 
+/* Re-files every link of a after its state, load or strategy keys changed. */
 void bucket_agent_refresh(struct engine *e, struct eagent *a)
 {
 	a->links_stale = false;
@@ -187,16 +196,17 @@ void bucket_agent_refresh(struct engine *e, struct eagent *a)
 		 * say): nothing to do unless it should now be in one, which the
 		 * agent alone tells, without touching the links. */
 		size_t i = 0;
-		if (engine_routable(a))
-			while (i < a->n_linkv && !engine_slot_free(e, a, a->linkv[i].channel))
+		if (agent_state_routable(a))
+			while (i < a->n_linkv && !agent_state_slot_free(e, a, a->linkv[i].channel))
 				i++;
-		if (!engine_routable(a) || i == a->n_linkv)
+		if (!agent_state_routable(a) || i == a->n_linkv)
 			return;
 	}
 	for (size_t i = 0; i < a->n_linkv; i++)
 		bucket_link_refresh(e, a->linkv[i].link);
 }
 
+/* Drops every link of a (a roster change, or removal), fixing the counts. */
 void bucket_agent_unlink(struct engine *e, struct eagent *a)
 {
 	a->n_linkv = 0;
@@ -217,6 +227,7 @@ void bucket_agent_unlink(struct engine *e, struct eagent *a)
 	}
 }
 
+/* Links a to every existing class it is eligible for, after a roster change. */
 void bucket_agent_relink(struct engine *e, struct eagent *a)
 {
 	const char *k;
@@ -228,21 +239,24 @@ void bucket_agent_relink(struct engine *e, struct eagent *a)
 			bucket_link(e, a, v);
 }
 
+/* heap_first's test: the link's agent did not decline contact arg lately. */
 static bool bucket_link_may_take(const void *item, const void *arg)
 {
-	return !engine_excluded(arg, ((const struct link *)item)->agent);
+	return !reject_excluded(arg, ((const struct link *)item)->agent);
 }
 
+/* cq_first's test: agent arg did not decline this contact lately. */
 static bool bucket_contact_may_go_to(const void *item, const void *arg)
 {
-	return !engine_excluded(item, arg);
+	return !reject_excluded(item, arg);
 }
 
+/* The agent a new or returning contact goes to: its class's best ready one. */
 struct eagent *bucket_best_agent(struct engine *e, struct bucket *b, const struct econtact *c)
 {
 	struct link *top = heap_top(&b->ready);
 
-	if (top == NULL || c->excluded == NULL || !engine_excluded(c, top->agent))
+	if (top == NULL || c->excluded == NULL || !reject_excluded(c, top->agent))
 		return top ? top->agent : NULL;
 	/* The best agent declined this contact lately: the next best. */
 	struct link *l = heap_first(&b->ready, bucket_link_may_take, c);
@@ -257,10 +271,10 @@ static struct econtact *bucket_best_contact_declined(struct engine *e, struct ea
 
 	for (size_t i = 0; i < a->n_linkv; i++) {
 		struct bucket *b = a->linkv[i].bucket;
-		if (cq_count(&b->contacts) == 0 || !engine_slot_free(e, a, b->channel))
+		if (cq_count(&b->contacts) == 0 || !agent_state_slot_free(e, a, b->channel))
 			continue;
 		struct econtact *pick = cq_top(&b->contacts);
-		if (pick->excluded != NULL && engine_excluded(pick, a))
+		if (pick->excluded != NULL && reject_excluded(pick, a))
 			pick = cq_first(&b->contacts, bucket_contact_may_go_to, a);
 		if (pick != NULL && (best == NULL || bucket_contact_less(pick, best)))
 			best = pick;
@@ -268,18 +282,19 @@ static struct econtact *bucket_best_contact_declined(struct engine *e, struct ea
 	return best;
 }
 
+/* What a freed agent takes next: the earliest head over the classes it serves. */
 struct econtact *bucket_best_contact(struct engine *e, struct eagent *a)
 {
 	const struct heap_ent *best = NULL;
 
 	/* Asks the rule, not the ready heaps: a's links may be stale (see
 	 * engine_complete). */
-	if (!engine_routable(a))
+	if (!agent_state_routable(a))
 		return NULL;
 	/* The earliest head by the keys kept in the heaps: no contact is
 	 * touched until the winner. */
 	for (size_t i = 0; i < a->n_linkv; i++) {
-		if (!engine_slot_free(e, a, a->linkv[i].channel))
+		if (!agent_state_slot_free(e, a, a->linkv[i].channel))
 			continue;
 		const struct heap_ent *top = cq_top_ent(&a->linkv[i].bucket->contacts);
 		if (top == NULL)
@@ -292,7 +307,7 @@ struct econtact *bucket_best_contact(struct engine *e, struct eagent *a)
 	struct econtact *c = best->item;
 	/* Every other bucket's pick is at or after its head, so the earliest
 	 * head wins unless a declined it. */
-	if (c->excluded == NULL || !engine_excluded(c, a))
+	if (c->excluded == NULL || !reject_excluded(c, a))
 		return c;
 	return bucket_best_contact_declined(e, a);
 }
@@ -308,10 +323,11 @@ static void bucket_noagent(struct engine *e, struct bucket *b, int64_t now)
 		return;
 	struct econtact *c;
 	for (size_t i = 0; (c = cq_next(&b->contacts, &i)) != NULL;) {
-		engine_due(e, c, DUE_NOAGENT, b->logged_in == 0 ? now + limit : INT64_MAX);
+		timers_due(e, c, DUE_NOAGENT, b->logged_in == 0 ? now + limit : INT64_MAX);
 	}
 }
 
+/* a logged in or out: its classes' logged-in counts, and their no-agent clocks. */
 void bucket_agent_presence(struct engine *e, struct eagent *a, bool logged_in, int64_t now)
 {
 	for (struct link *l = a->links; l != NULL; l = l->next_in_agent) {
@@ -325,6 +341,7 @@ void bucket_agent_presence(struct engine *e, struct eagent *a, bool logged_in, i
 	}
 }
 
+/* Frees a class, its links and its heaps; its contacts are the engine's. */
 static void bucket_destroy(struct bucket *b)
 {
 	while (b->links != NULL) {
@@ -340,6 +357,7 @@ static void bucket_destroy(struct bucket *b)
 	free(b);
 }
 
+/* Frees the empty classes that were a's customers' alone: a is leaving. */
 void bucket_drop_preferred(struct engine *e, const struct eagent *a)
 {
 	const char *k;
@@ -354,6 +372,7 @@ void bucket_drop_preferred(struct engine *e, const struct eagent *a)
 	}
 }
 
+/* Frees every class (engine_free); agents keep no dangling links. */
 void bucket_free_all(struct engine *e)
 {
 	const char *k;

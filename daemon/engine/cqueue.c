@@ -5,21 +5,25 @@
 
 #include "util/xalloc.h"
 
+/* Where item keeps its run position. */
 static uint64_t *cq_pos(const struct cqueue *q, const void *item)
 {
 	return (uint64_t *)((char *)(uintptr_t)item + q->pos_off);
 }
 
+/* Key order: (k1, k2). */
 static bool cq_less(int64_t a1, int64_t a2, int64_t b1, int64_t b2)
 {
 	return a1 != b1 ? a1 < b1 : a2 < b2;
 }
 
+/* The ring slot of a run position. */
 static struct heap_ent *cq_slot(const struct cqueue *q, uint64_t pos)
 {
 	return &q->run[pos & (q->cap - 1)];
 }
 
+/* An empty queue of elements keyed by key. */
 void cq_init(struct cqueue *q, heap_key_fn key, size_t idx_off, size_t pos_off)
 {
 	memset(q, 0, sizeof *q);
@@ -28,6 +32,7 @@ void cq_init(struct cqueue *q, heap_key_fn key, size_t idx_off, size_t pos_off)
 	heap_init_keyed(&q->rest, key, NULL, idx_off);
 }
 
+/* Frees the ring and the heap; the elements are the caller's. */
 void cq_free(struct cqueue *q)
 {
 	free(q->run);
@@ -37,6 +42,7 @@ void cq_free(struct cqueue *q)
 	q->head = q->tail = 0;
 }
 
+/* Elements in the run and in the heap. */
 size_t cq_count(const struct cqueue *q)
 {
 	return q->n_run + q->rest.n;
@@ -70,6 +76,7 @@ static void cq_make_room(struct cqueue *q)
 	q->cap = cap;
 }
 
+/* Appends item to the run when it is in order, else pushes it on the heap. */
 void cq_push(struct cqueue *q, void *item)
 {
 	int64_t k1, k2;
@@ -90,6 +97,7 @@ void cq_push(struct cqueue *q, void *item)
 	q->last_k2 = k2;
 }
 
+/* Whether item is in the run or the heap. */
 bool cq_contains(const struct cqueue *q, const void *item)
 {
 	uint64_t pos = *cq_pos(q, item);
@@ -98,6 +106,7 @@ bool cq_contains(const struct cqueue *q, const void *item)
 	return heap_contains(&q->rest, item);
 }
 
+/* Takes item out (a hole in the run, or a heap removal). */
 void cq_remove(struct cqueue *q, void *item)
 {
 	uint64_t pos = *cq_pos(q, item);
@@ -117,6 +126,7 @@ void cq_remove(struct cqueue *q, void *item)
 		q->head = q->tail = 0; /* starts over: any key may append */
 }
 
+/* The earlier of the run's head and the heap's top. */
 const struct heap_ent *cq_top_ent(const struct cqueue *q)
 {
 	const struct heap_ent *h = heap_top_ent(&q->rest);
@@ -126,12 +136,14 @@ const struct heap_ent *cq_top_ent(const struct cqueue *q)
 	return h != NULL && cq_less(h->k1, h->k2, r->k1, r->k2) ? h : r;
 }
 
+/* The earliest item, or NULL. */
 void *cq_top(const struct cqueue *q)
 {
 	const struct heap_ent *t = cq_top_ent(q);
 	return t ? t->item : NULL;
 }
 
+/* The earliest item ok accepts: the run's first and the heap's, compared. */
 void *cq_first(const struct cqueue *q, bool (*ok)(const void *item, const void *arg),
 	       const void *arg)
 {
@@ -153,6 +165,7 @@ void *cq_first(const struct cqueue *q, bool (*ok)(const void *item, const void *
 	return cq_less(k1, k2, r->k1, r->k2) ? h : r->item;
 }
 
+/* The next item of an iteration: the heap's array, then the run. */
 void *cq_next(const struct cqueue *q, size_t *iter)
 {
 	while (*iter < q->rest.n)

@@ -1,6 +1,7 @@
 /* Eligibility (DESIGN 3.2): which agents may take a routing class at all.
  * State, free slots and reject penalties change by the second and are
- * checked by bucket.c and engine.c; this file answers the static part. */
+ * checked by bucket.c, agent_state.c and reject.c; this file answers the
+ * static part. */
 #include <string.h>
 
 #include "engine/internal.h"
@@ -23,6 +24,7 @@ int eligibility_level(const struct eagent *a, int skill)
 	return 0;
 }
 
+/* Whether a has every skill of reqs at its level or above. */
 static bool eligibility_meets(const struct eagent *a, const struct req *reqs, int n)
 {
 	for (int i = 0; i < n; i++)
@@ -31,6 +33,7 @@ static bool eligibility_meets(const struct eagent *a, const struct req *reqs, in
 	return true;
 }
 
+/* Whether a serves queue q (no list: every queue). */
 static bool eligibility_serves(const struct eagent *a, const struct equeue *q)
 {
 	return q != NULL &&
@@ -57,6 +60,7 @@ enum eligibility eligibility_check(const struct engine *e, const struct eagent *
 	return ELIGIBLE;
 }
 
+/* Why a waiting contact has no agent: each agent counted under its first block. */
 int engine_explain(const struct engine *e, const char *contact_id, int64_t now,
 		   struct engine_explain *out, const char **why)
 {
@@ -82,11 +86,11 @@ int engine_explain(const struct engine *e, const char *contact_id, int64_t now,
 		case BLOCKED_PREFERRED: out->blocked_preferred++; continue;
 		case ELIGIBLE: break;
 		}
-		if (!engine_routable(a))
+		if (!agent_state_routable(a))
 			out->blocked_state++;
-		else if (!engine_slot_free(e, a, c->v.channel))
+		else if (!agent_state_slot_free(e, a, c->v.channel))
 			out->blocked_capacity++;
-		else if (engine_excluded(c, a))
+		else if (reject_excluded(c, a))
 			out->blocked_penalty++;
 		else
 			out->eligible++;

@@ -103,6 +103,28 @@ struct engine_agent_view {
 	void *user;
 };
 
+/* The engine's output. Each callback runs synchronously inside the entry
+ * point that made the decision, while the engine is half-way through a
+ * change.
+ *
+ * No re-entry: a callback may read the engine — engine_contact,
+ * engine_agent, engine_agent_each_contact, engine_each_contact,
+ * engine_each_agent, engine_agent_each_wrapup, the counts
+ * (engine_waiting_count, engine_queue_waiting, engine_contact_position,
+ * engine_queue_stats, ...), engine_explain, engine_check_invariants — but
+ * must not call an entry point that changes it: engine_submit,
+ * engine_cancel, engine_restore_*, engine_agent_* (login, logout, detach,
+ * attach, set_state), engine_accept, engine_reject, engine_complete,
+ * engine_ready, engine_transfer, engine_set_paused, engine_tick, the
+ * set-up and roster calls (tiers, queues, engine_agent_add, _update,
+ * _remove), engine_adopt_stats or engine_free. Each of those marks the
+ * engine busy while it runs and, entered while it is busy, logs both names
+ * and aborts, in every build. Work a callback wants done is queued by the
+ * caller and done after the entry point returns.
+ *
+ * Nor may a callback deliver anything to a client: it records what to
+ * persist and what to tell, and the daemon tells the clients once the write
+ * is acknowledged, outside the engine's call. */
 struct engine_sink {
 	/* An offer was made: c->offer_id to c->agent_id. */
 	void (*offer)(void *ctx, const struct engine_contact_view *c, int64_t now);

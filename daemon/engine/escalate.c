@@ -16,6 +16,7 @@ int escalate_step_at(const struct equeue *q, int64_t since_entry_ms)
 	return k;
 }
 
+/* The mask of every agent tier the engine has. */
 static uint32_t escalate_all_tiers(const struct engine *e)
 {
 	return e->n_agent_tiers >= 32 ? UINT32_MAX : (1u << e->n_agent_tiers) - 1;
@@ -33,17 +34,20 @@ static void escalate_req_add(struct req *reqs, int *n, struct req r)
 	reqs[(*n)++] = r;
 }
 
+/* Requirements by skill, as class keys list them. */
 static int escalate_req_cmp(const void *a, const void *b)
 {
 	const struct req *x = a, *y = b;
 	return x->skill - y->skill;
 }
 
+/* Schedules c's next class change (INT64_MAX: none). */
 static void escalate_arm(struct engine *e, struct econtact *c, int64_t when)
 {
-	engine_due(e, c, DUE_RECLASS, when);
+	timers_due(e, c, DUE_RECLASS, when);
 }
 
+/* c's class at now (steps, tier gate, preferred agent), and its next change. */
 struct bucket *escalate_class(struct engine *e, struct econtact *c, int64_t now)
 {
 	const struct equeue *q = c->queue;
@@ -120,4 +124,25 @@ struct bucket *escalate_class(struct engine *e, struct econtact *c, int64_t now)
 	if (xreqs != xlocal)
 		free(xreqs);
 	return b;
+}
+
+/* An escalation step, a tier widening or a preferred wait came due. */
+void escalate_reclass(struct engine *e, struct econtact *c, int64_t now)
+{
+	struct equeue *q = c->queue;
+	int old = c->v.step;
+	int k = escalate_step_at(q, now - c->entered_ms);
+
+	for (int s = old; s < k; s++)
+		if (q->steps[s].overflow != NULL) {
+			contact_overflow(e, c, q->steps[s].overflow, now);
+			return;
+		}
+	if (c->v.state != CONTACT_WAITING) {
+		/* Offered: the new class applies if the offer comes back. */
+		c->bucket = escalate_class(e, c, now);
+		return;
+	}
+	contact_unwait(e, c);
+	contact_wait(e, c, now);
 }

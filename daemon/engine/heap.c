@@ -5,6 +5,7 @@
 
 #include "util/xalloc.h"
 
+/* Where item keeps its heap index. */
 static size_t *heap_idx(const struct heap *h, const void *item)
 {
 	return (size_t *)((char *)(uintptr_t)item + h->idx_off);
@@ -15,6 +16,7 @@ static size_t *heap_idx(const struct heap *h, const void *item)
  * four keys compared at a level share one or two cache lines. */
 #define HEAP_D 4
 
+/* Entry order: keys first, the tie-break function last. */
 static bool heap_ent_less(const struct heap *h, const struct heap_ent *a, const struct heap_ent *b)
 {
 	if (a->k1 != b->k1)
@@ -24,6 +26,7 @@ static bool heap_ent_less(const struct heap *h, const struct heap_ent *a, const 
 	return h->less != NULL && h->less(a->item, b->item);
 }
 
+/* An entry for item, its key read once here. */
 static void heap_ent_of(const struct heap *h, void *item, struct heap_ent *out)
 {
 	out->k1 = out->k2 = 0;
@@ -32,12 +35,14 @@ static void heap_ent_of(const struct heap *h, void *item, struct heap_ent *out)
 	out->item = item;
 }
 
+/* Puts an entry at i and tells its element. */
 static void heap_set(struct heap *h, size_t i, const struct heap_ent *ent)
 {
 	h->ents[i] = *ent;
 	*heap_idx(h, ent->item) = i;
 }
 
+/* Moves entry i up until its parent is not after it. */
 static void heap_sift_up(struct heap *h, size_t i)
 {
 	struct heap_ent ent = h->ents[i];
@@ -52,6 +57,7 @@ static void heap_sift_up(struct heap *h, size_t i)
 	heap_set(h, i, &ent);
 }
 
+/* Moves entry i down until no child is before it. */
 static void heap_sift_down(struct heap *h, size_t i)
 {
 	struct heap_ent ent = h->ents[i];
@@ -90,11 +96,13 @@ static void heap_fix(struct heap *h, size_t i)
 		heap_sift_down(h, i);
 }
 
+/* A heap ordered by less alone (no keys). */
 void heap_init(struct heap *h, heap_less_fn less, size_t idx_off)
 {
 	heap_init_keyed(h, NULL, less, idx_off);
 }
 
+/* A heap ordered by key, ties broken by tie (may be NULL). */
 void heap_init_keyed(struct heap *h, heap_key_fn key, heap_less_fn tie, size_t idx_off)
 {
 	memset(h, 0, sizeof *h);
@@ -103,6 +111,7 @@ void heap_init_keyed(struct heap *h, heap_key_fn key, heap_less_fn tie, size_t i
 	h->idx_off = idx_off;
 }
 
+/* Frees the entry array; the elements are the caller's. */
 void heap_free(struct heap *h)
 {
 	free(h->ents);
@@ -110,6 +119,7 @@ void heap_free(struct heap *h)
 	h->n = h->cap = 0;
 }
 
+/* Adds item, reading its key. */
 void heap_push(struct heap *h, void *item)
 {
 	if (h->n == h->cap) {
@@ -122,27 +132,32 @@ void heap_push(struct heap *h, void *item)
 	heap_sift_up(h, h->n - 1);
 }
 
+/* The first item, or NULL. */
 void *heap_top(const struct heap *h)
 {
 	return h->n ? h->ents[0].item : NULL;
 }
 
+/* The first entry, key included, or NULL. */
 const struct heap_ent *heap_top_ent(const struct heap *h)
 {
 	return h->n ? &h->ents[0] : NULL;
 }
 
+/* The i-th element of the array, for iteration in no order. */
 void *heap_at(const struct heap *h, size_t i)
 {
 	return h->ents[i].item;
 }
 
+/* Whether item is in this heap (its index points back at it). */
 bool heap_contains(const struct heap *h, const void *item)
 {
 	size_t i = *heap_idx(h, item);
 	return i < h->n && h->ents[i].item == item;
 }
 
+/* Takes item out, if it is in, moving the last entry into its place. */
 void heap_remove(struct heap *h, void *item)
 {
 	if (!heap_contains(h, item))
@@ -157,6 +172,7 @@ void heap_remove(struct heap *h, void *item)
 	heap_fix(h, i);
 }
 
+/* Takes the first item out and returns it, or NULL. */
 void *heap_pop(struct heap *h)
 {
 	void *top = heap_top(h);
@@ -165,6 +181,7 @@ void *heap_pop(struct heap *h)
 	return top;
 }
 
+/* Re-reads item's key and moves it to its place. */
 void heap_update(struct heap *h, void *item)
 {
 	size_t i = *heap_idx(h, item);
@@ -179,11 +196,13 @@ struct heap_frontier {
 	size_t local[32];
 };
 
+/* Frontier order: the order of the heap entries it points at. */
 static bool heap_frontier_less(const struct heap *h, size_t a, size_t b)
 {
 	return heap_ent_less(h, &h->ents[a], &h->ents[b]);
 }
 
+/* Adds heap position pos to the frontier (nothing past the heap's end). */
 static void heap_frontier_push(const struct heap *h, struct heap_frontier *f, size_t pos)
 {
 	if (pos >= h->n)
@@ -204,6 +223,7 @@ static void heap_frontier_push(const struct heap *h, struct heap_frontier *f, si
 	f->v[i] = pos;
 }
 
+/* Takes the frontier's best heap position out. */
 static size_t heap_frontier_pop(const struct heap *h, struct heap_frontier *f)
 {
 	size_t top = f->v[0], last = f->v[--f->n], i = 0;
@@ -224,6 +244,7 @@ static size_t heap_frontier_pop(const struct heap *h, struct heap_frontier *f)
 	return top;
 }
 
+/* The best item ok accepts, walking the heap best-first from the root. */
 void *heap_first(const struct heap *h, bool (*ok)(const void *item, const void *arg),
 		 const void *arg)
 {

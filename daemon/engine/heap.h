@@ -1,6 +1,7 @@
-/* An intrusive binary min-heap of pointers. Each element stores its own
- * position (a size_t at idx_off), so removal and re-keying are O(log n)
- * without a search: the engine's waiting queues and its timers use it.
+/* An intrusive min-heap of pointers, four children a node (heap.c). Each
+ * element stores its own position (a size_t at idx_off), so removal and
+ * re-keying are O(log n) without a search: the engine's waiting queues and
+ * its timers use it.
  *
  * A heap made with heap_init_keyed keeps each element's key (two int64s)
  * next to its pointer in the array, read once when the element is pushed or

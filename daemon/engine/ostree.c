@@ -1,21 +1,25 @@
 #include "engine/ostree.h"
 
+/* A subtree's node count (0 for none). */
 static uint32_t ostree_size(const struct ostnode *n)
 {
 	return n ? n->size : 0;
 }
 
+/* Recomputes n's sizes from its children. */
 static void ostree_fix(struct ostnode *n)
 {
 	n->lsize = ostree_size(n->l);
 	n->size = 1 + n->lsize + ostree_size(n->r);
 }
 
+/* Node order: (k1, k2). */
 static int ostree_less(const struct ostnode *a, const struct ostnode *b)
 {
 	return a->k1 != b->k1 ? a->k1 < b->k1 : a->k2 < b->k2;
 }
 
+/* An empty tree with a fixed seed: runs are reproducible. */
 void ostree_init(struct ostree *t)
 {
 	t->root = NULL;
@@ -50,6 +54,7 @@ static void ostree_split(struct ostnode *root, const struct ostnode *n, struct o
 	ostree_fix(root);
 }
 
+/* Joins two treaps, every key of l before every key of r. */
 static struct ostnode *ostree_merge(struct ostnode *l, struct ostnode *r)
 {
 	if (l == NULL)
@@ -90,6 +95,7 @@ static struct ostnode *ostree_insert_at(struct ostnode *root, struct ostnode *n,
 	return root;
 }
 
+/* Inserts n with a fresh priority; returns how many come before it. */
 uint32_t ostree_insert(struct ostree *t, struct ostnode *n)
 {
 	uint32_t rank = 0;
@@ -102,6 +108,7 @@ uint32_t ostree_insert(struct ostree *t, struct ostnode *n)
 	return rank;
 }
 
+/* Removes n from the subtree at root, counting sizes down on the way. */
 static struct ostnode *ostree_remove_at(struct ostnode *root, const struct ostnode *n)
 {
 	if (root == n)
@@ -116,12 +123,14 @@ static struct ostnode *ostree_remove_at(struct ostnode *root, const struct ostno
 	return root;
 }
 
+/* Takes n out of the tree. */
 void ostree_remove(struct ostree *t, struct ostnode *n)
 {
 	t->root = ostree_remove_at(t->root, n);
 	n->l = n->r = NULL;
 }
 
+/* How many nodes come before n, from one walk down from the root. */
 uint32_t ostree_rank(const struct ostree *t, const struct ostnode *n)
 {
 	uint32_t rank = 0;
@@ -138,6 +147,7 @@ uint32_t ostree_rank(const struct ostree *t, const struct ostnode *n)
 	return rank + n->lsize;
 }
 
+/* Nodes in the tree. */
 uint32_t ostree_count(const struct ostree *t)
 {
 	return ostree_size(t->root);

@@ -8,6 +8,7 @@
 
 #include "engine/internal.h"
 
+/* The most-skilled key: a's levels summed over q's skills. */
 static int64_t select_skill_sum(const struct eagent *a, const struct equeue *q)
 {
 	int64_t sum = 0;
@@ -25,6 +26,7 @@ static int64_t select_occupancy(const struct eagent *a, enum sb_channel ch)
 	return cap ? (int64_t)a->v.load[ch] * 1000000 / cap : 0;
 }
 
+/* a's key in b's ready heap under b's queue's strategy; less is better. */
 void select_key(const struct engine *e, const struct eagent *a, const struct bucket *b,
 		int64_t *k1, int64_t *k2)
 {
@@ -57,6 +59,7 @@ void select_key(const struct engine *e, const struct eagent *a, const struct buc
 	}
 }
 
+/* The ready heap's order: key, then agent id, so runs are reproducible. */
 bool select_less(const void *x, const void *y)
 {
 	const struct link *l = x, *m = y;
@@ -68,6 +71,7 @@ bool select_less(const void *x, const void *y)
 	return strcmp(l->agent->v.id, m->agent->v.id) < 0;
 }
 
+/* A strategy as the config file writes it. */
 const char *engine_strategy_name(enum engine_strategy s)
 {
 	static const char *const names[STRATEGY_COUNT] = {
@@ -77,6 +81,7 @@ const char *engine_strategy_name(enum engine_strategy s)
 	return (unsigned)s < STRATEGY_COUNT ? names[s] : "?";
 }
 
+/* A strategy from its config-file name; -1 if unknown. */
 int engine_strategy_parse(const char *name)
 {
 	for (int s = 0; s < STRATEGY_COUNT; s++)

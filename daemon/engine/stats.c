@@ -4,6 +4,7 @@
 
 #include "engine/internal.h"
 
+/* The window slot now falls in, emptied first if it held an older period. */
 static struct period *stats_slot(struct equeue *q, int64_t now, int64_t window_ms)
 {
 	int64_t width = window_ms / STATS_SLOTS > 0 ? window_ms / STATS_SLOTS : 1;
@@ -17,6 +18,7 @@ static struct period *stats_slot(struct equeue *q, int64_t now, int64_t window_m
 	return &q->slots[i].p;
 }
 
+/* Counts one event of kind in period p. */
 static void stats_add(struct period *p, enum stat_kind kind, int64_t value, bool in_sla)
 {
 	switch (kind) {
@@ -41,6 +43,7 @@ static void stats_add(struct period *p, enum stat_kind kind, int64_t value, bool
 	}
 }
 
+/* Counts an event in the queue's totals and its window slot. */
 void stats_record(struct equeue *q, enum stat_kind kind, int64_t now, int64_t value,
 		  bool in_sla, int64_t window_ms)
 {
@@ -50,6 +53,7 @@ void stats_record(struct equeue *q, enum stat_kind kind, int64_t now, int64_t va
 	stats_add(stats_slot(q, now, window_ms), kind, value, in_sla);
 }
 
+/* Adds period p into to. */
 static void stats_sum(struct period *to, const struct period *p)
 {
 	to->offered += p->offered;
@@ -115,8 +119,10 @@ double stats_answer_rate(const struct equeue *q, int64_t now, int64_t window_ms)
 	return (double)p.answered / (double)span;
 }
 
+/* Reload: the new engine's queues carry on the old ones' figures. */
 void engine_adopt_stats(struct engine *to, const struct engine *from)
 {
+	reentry_enter(to, __func__);
 	for (size_t i = 0; i < to->n_queues; i++) {
 		struct equeue *q = to->queues[i];
 		const struct equeue *old = strmap_get(&from->queue_ids, q->name);
@@ -126,4 +132,5 @@ void engine_adopt_stats(struct engine *to, const struct engine *from)
 		q->first_answer_ms = old->first_answer_ms;
 		memcpy(q->slots, old->slots, sizeof q->slots);
 	}
+	reentry_leave(to);
 }

@@ -13,7 +13,7 @@
 #include "config/config.h"
 #include "record/record.h"
 #include "record/roster.h"
-#include "routing.h"
+#include "config/config_engine.h"
 #include "router/internal.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -110,8 +110,8 @@ struct engine *router_build(struct router *r, const struct sb_config *cfg,
 	 * out an id an old one used. */
 	char prefix[32];
 	snprintf(prefix, sizeof prefix, "%s.%u", r->boot, ++r->generation);
-	struct engine *e = routing_engine_new_draining(cfg, draining, n_draining, &router_sink, r,
-						       prefix, r->check_invariants, why);
+	struct engine *e = config_engine_new_draining(cfg, draining, n_draining, &router_sink, r,
+						      prefix, r->check_invariants, why);
 	if (e != NULL)
 		engine_set_paused(e, true, router_now_ms());
 	return e;

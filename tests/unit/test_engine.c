@@ -1,15 +1,19 @@
-/* The routing engine (engine/engine.c), driven with a fake clock and a
+/* The routing engine (engine/engine.h), driven with a fake clock and a
  * recording sink: every callback appends one line to a log and each test
  * asserts the exact sequence of lines, checking the engine's invariants
  * after every step. A seeded random walk checks the same invariants over
  * thousands of mixed operations, then drains every contact. */
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -1943,6 +1947,211 @@ static void test_random_operations_hold_invariants(void **state)
 	assert_int_equal(engine_next_wakeup(f->e), INT64_MAX);
 }
 
+/* ---- no re-entry from sink callbacks (engine.h, struct engine_sink) ---- */
+
+/* What the re-entering sink's offer callback does with the engine. */
+enum reenter_mode {
+	REENTER_READ,      /* reads only: allowed */
+	REENTER_TICK,      /* engine_tick */
+	REENTER_CANCEL,    /* engine_cancel of the contact being offered */
+	REENTER_SET_STATE, /* engine_agent_set_state of the agent being offered to */
+	REENTER_SUBMIT,    /* engine_submit of another contact */
+};
+
+/* The re-entering sink's state. */
+struct reenter {
+	struct engine *e;
+	enum reenter_mode mode;
+	int offers;
+	int reads_ok; /* offers whose reads from inside the callback all agreed */
+};
+
+/* Sink: reads the engine back, then does what the mode says. */
+static void reenter_offer(void *ctx, const struct engine_contact_view *c, int64_t now)
+{
+	struct reenter *r = ctx;
+	const char *why = NULL;
+	uint32_t pos;
+	int64_t wait;
+	struct engine_submit in = {.id = "c-2",
+	                           .gateway_id = "gw1",
+	                           .queue = "voice-q",
+	                           .channel = SB_CH_VOICE,
+	                           .arrived_ms = now,
+	                           .deadline_ms = now};
+
+	r->offers++;
+	const struct engine_agent_view *a = engine_agent(r->e, c->agent_id);
+	if (engine_contact(r->e, c->id) == c && a != NULL && a->load[SB_CH_VOICE] == 1 &&
+	    engine_waiting_count(r->e) == 0 && engine_contact_position(r->e, c->id) == 1 &&
+	    engine_check_invariants(r->e) == NULL)
+		r->reads_ok++;
+	switch (r->mode) {
+	case REENTER_READ:
+		break;
+	case REENTER_TICK:
+		engine_tick(r->e, now);
+		break;
+	case REENTER_CANCEL:
+		engine_cancel(r->e, c->id, c->gateway_id, "caller hung up", now, &why);
+		break;
+	case REENTER_SET_STATE:
+		engine_agent_set_state(r->e, c->agent_id, AGENT_BREAK, "lunch", now, &why);
+		break;
+	case REENTER_SUBMIT:
+		engine_submit(r->e, &in, now, &pos, &wait);
+		break;
+	}
+}
+
+/* Sink: the callbacks this test does not look at. */
+static void reenter_offer_ended(void *ctx, const struct engine_contact_view *c,
+                                const char *agent_id, const char *offer_id,
+                                enum engine_offer_end why, int64_t now)
+{
+}
+
+/* Sink: a contact event (assigned, and the like), ignored. */
+static void reenter_contact(void *ctx, const struct engine_contact_view *c, int64_t now)
+{
+}
+
+/* Sink: a contact finished, ignored. */
+static void reenter_done(void *ctx, const struct engine_contact_view *c, const char *text,
+                         int64_t now)
+{
+}
+
+/* Sink: a cancel, ignored. */
+static void reenter_cancelled(void *ctx, const struct engine_contact_view *c, const char *reason,
+                              const char *agent, const char *offer, int64_t now)
+{
+}
+
+/* Sink: an event on a live contact, ignored. */
+static void reenter_event(void *ctx, const struct engine_contact_view *c, enum engine_event ev,
+                          const char *detail, int64_t now)
+{
+}
+
+/* Sink: an agent state change, ignored. */
+static void reenter_agent_state(void *ctx, const struct engine_agent_view *a, int64_t now)
+{
+}
+
+static const struct engine_sink reenter_sink = {
+    .offer = reenter_offer,
+    .offer_ended = reenter_offer_ended,
+    .assigned = reenter_contact,
+    .completed = reenter_done,
+    .cancelled = reenter_cancelled,
+    .expired = reenter_done,
+    .event = reenter_event,
+    .agent_state = reenter_agent_state,
+};
+
+/* One voice queue and one available agent, then a submit: the agent is
+ * offered the contact, from inside engine_submit. Returns the submit's code. */
+static int reenter_run(struct reenter *r)
+{
+	struct engine_conf conf;
+	const char *why = NULL;
+
+	conf_fill(&conf);
+	r->e = engine_new(&conf, &reenter_sink, r);
+	if (r->e == NULL || queue_add(r->e, "voice-q", SB_CH_VOICE) != 0 ||
+	    engine_queues_done(r->e, &why) != 0 || agent_add(r->e, "alice") != 0 ||
+	    engine_agent_login(r->e, "alice", 0) != 0 ||
+	    engine_agent_set_state(r->e, "alice", AGENT_AVAILABLE, NULL, 0, &why) != 0)
+		return -1;
+	struct engine_submit in = {
+	    .id = "c-1",
+	    .gateway_id = "gw1",
+	    .queue = "voice-q",
+	    .channel = SB_CH_VOICE,
+	    .arrived_ms = 1000,
+	    .deadline_ms = engine_deadline(r->e, "voice-q", SB_CH_VOICE, NULL, 1000, 0)};
+	uint32_t pos;
+	int64_t wait;
+	return engine_submit(r->e, &in, 1000, &pos, &wait);
+}
+
+/* Runs mode in a child; returns how it ended (waitpid's status) and what it
+ * wrote on stderr. */
+static int reenter_in_child(enum reenter_mode mode, char *err, size_t errlen)
+{
+	int fds[2];
+
+	assert_int_equal(pipe(fds), 0);
+	fflush(NULL);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct rlimit none = {0, 0};
+		setrlimit(RLIMIT_CORE, &none); /* an abort is expected: no core file */
+		dup2(fds[1], STDERR_FILENO);
+		close(fds[0]);
+		struct reenter r = {.mode = mode};
+		int rc = reenter_run(&r);
+		/* Reaching here means the guard let the call through. */
+		_exit(rc == 0 && r.offers > 0 ? 0 : 1);
+	}
+	close(fds[1]);
+	size_t n = 0;
+	ssize_t got;
+	while (n + 1 < errlen && (got = read(fds[0], err + n, errlen - 1 - n)) > 0)
+		n += (size_t)got;
+	err[n] = '\0';
+	close(fds[0]);
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	return status;
+}
+
+/* A sink callback may read the engine: the views, the counts, the
+ * invariants all agree with the offer it is being told about. */
+static void test_sink_may_read_the_engine(void **state)
+{
+	struct reenter r = {.mode = REENTER_READ};
+
+	assert_int_equal(reenter_run(&r), 0);
+	assert_int_equal(r.offers, 1);
+	assert_int_equal(r.reads_ok, 1);
+	assert_null(engine_check_invariants(r.e));
+	/* Outside a callback the engine takes calls again. */
+	engine_tick(r.e, 2000);
+	engine_free(r.e);
+}
+
+/* A sink callback that calls an entry point that changes the engine aborts
+ * the process (SIGABRT, in every build), naming both entry points. */
+static void test_sink_reentry_aborts(void **state)
+{
+	static const struct {
+		enum reenter_mode mode;
+		const char *name;
+	} cases[] = {
+	    {REENTER_TICK, "engine_tick"},
+	    {REENTER_CANCEL, "engine_cancel"},
+	    {REENTER_SET_STATE, "engine_agent_set_state"},
+	    {REENTER_SUBMIT, "engine_submit"},
+	};
+
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		char err[1024];
+		int status = reenter_in_child(cases[i].mode, err, sizeof err);
+
+		if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGABRT)
+			fail_msg("%s from a sink callback: not aborted (status %#x); stderr: %s",
+			         cases[i].name, status, err);
+		char want[128];
+		snprintf(want, sizeof want, "%s called while engine_submit is running",
+		         cases[i].name);
+		if (strstr(err, want) == NULL)
+			fail_msg("abort message does not say \"%s\": %s", want, err);
+	}
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
@@ -1978,6 +2187,8 @@ int main(void)
 	    cmocka_unit_test(test_max_wait_overflows_then_expires),
 	    cmocka_unit_test(test_determinism),
 	    T(test_random_operations_hold_invariants),
+	    cmocka_unit_test(test_sink_may_read_the_engine),
+	    cmocka_unit_test(test_sink_reentry_aborts),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,4 +1,4 @@
-/* The offers table (engine/offers.c): every listed offer is found by its
+/* The offer table (engine/offer_table.c): every listed offer is found by its
  * id, removed ones are not, through growth, removals from anywhere in a
  * probe run (backward shift) and keys shared by different ids. */
 #include <setjmp.h>
@@ -32,12 +32,12 @@ static void engine_with_head(struct engine *e)
 	e->offer_head_len = 4;
 }
 
-static void check_all(const struct engine *e, const struct offers *t)
+static void check_all(const struct engine *e, const struct offer_table *t)
 {
 	size_t live = 0;
 	for (size_t i = 0; i < N_OFFERS; i++) {
 		const struct econtact *c = &contacts[i];
-		const struct econtact *got = offers_get(t, offers_key(e, c->offer_id), c->offer_id);
+		const struct econtact *got = offer_table_get(t, offer_table_key(e, c->offer_id), c->offer_id);
 		assert_ptr_equal(got, c->offer_listed ? c : NULL);
 		live += c->offer_listed;
 	}
@@ -49,19 +49,19 @@ static void test_keys(void **state)
 	(void)state;
 	struct engine e;
 	engine_with_head(&e);
-	assert_int_equal(offers_key(&e, "o-T-1"), 1);
-	assert_int_equal(offers_key(&e, "o-T-1234567"), 1234567);
+	assert_int_equal(offer_table_key(&e, "o-T-1"), 1);
+	assert_int_equal(offer_table_key(&e, "o-T-1234567"), 1234567);
 	/* Not ours: hashed, and two different ones do not share it by rule. */
-	assert_int_not_equal(offers_key(&e, "o-U-1"), offers_key(&e, "o-V-1"));
-	assert_int_not_equal(offers_key(&e, "o-T-12a"), 12);
-	assert_int_not_equal(offers_key(&e, "o-T-"), offers_key(&e, "o-T-0"));
+	assert_int_not_equal(offer_table_key(&e, "o-U-1"), offer_table_key(&e, "o-V-1"));
+	assert_int_not_equal(offer_table_key(&e, "o-T-12a"), 12);
+	assert_int_not_equal(offer_table_key(&e, "o-T-"), offer_table_key(&e, "o-T-0"));
 }
 
 static void test_add_find_remove(void **state)
 {
 	(void)state;
 	struct engine e;
-	struct offers t = { 0 };
+	struct offer_table t = { 0 };
 	uint32_t rng = 12345;
 
 	engine_with_head(&e);
@@ -69,7 +69,7 @@ static void test_add_find_remove(void **state)
 	for (size_t i = 0; i < N_OFFERS; i++) {
 		struct econtact *c = &contacts[i];
 		snprintf(c->offer_id, sizeof c->offer_id, "o-T-%zu", i + 1);
-		offers_add(&t, c, offers_key(&e, c->offer_id));
+		offer_table_add(&t, c, offer_table_key(&e, c->offer_id));
 		assert_int_equal(c->offer_key, i + 1);
 		if (i % 997 == 0)
 			check_all(&e, &t); /* across every growth */
@@ -79,7 +79,7 @@ static void test_add_find_remove(void **state)
 	for (int round = 0; round < 4; round++) {
 		for (size_t k = 0; k < N_OFFERS / 2; k++) {
 			struct econtact *c = &contacts[rng_next(&rng) % N_OFFERS];
-			offers_remove(&t, c); /* not listed: nothing */
+			offer_table_remove(&t, c); /* not listed: nothing */
 		}
 		check_all(&e, &t);
 		for (size_t i = 0; i < N_OFFERS; i++) {
@@ -87,16 +87,16 @@ static void test_add_find_remove(void **state)
 			if (!c->offer_listed && rng_next(&rng) % 2 == 0) {
 				snprintf(c->offer_id, sizeof c->offer_id, "o-T-%zu",
 					 (size_t)(round + 1) * N_OFFERS + i + 1);
-				offers_add(&t, c, offers_key(&e, c->offer_id));
+				offer_table_add(&t, c, offer_table_key(&e, c->offer_id));
 			}
 		}
 		check_all(&e, &t);
 	}
 	for (size_t i = 0; i < N_OFFERS; i++)
-		offers_remove(&t, &contacts[i]);
+		offer_table_remove(&t, &contacts[i]);
 	check_all(&e, &t);
 	assert_int_equal(t.live, 0);
-	offers_free(&t);
+	offer_table_free(&t);
 }
 
 /* Ids that share a key (hash collisions, or a restored id that spells one
@@ -105,23 +105,23 @@ static void test_shared_keys(void **state)
 {
 	(void)state;
 	struct engine e;
-	struct offers t = { 0 };
+	struct offer_table t = { 0 };
 
 	engine_with_head(&e);
 	memset(contacts, 0, sizeof contacts);
 	for (size_t i = 0; i < 200; i++) {
 		snprintf(contacts[i].offer_id, sizeof contacts[i].offer_id, "x-%zu", i);
-		offers_add(&t, &contacts[i], 7); /* one key for all: one long run */
+		offer_table_add(&t, &contacts[i], 7); /* one key for all: one long run */
 	}
 	for (size_t i = 0; i < 200; i++)
-		assert_ptr_equal(offers_get(&t, 7, contacts[i].offer_id), &contacts[i]);
-	assert_null(offers_get(&t, 7, "x-200"));
+		assert_ptr_equal(offer_table_get(&t, 7, contacts[i].offer_id), &contacts[i]);
+	assert_null(offer_table_get(&t, 7, "x-200"));
 	for (size_t i = 0; i < 200; i += 3)
-		offers_remove(&t, &contacts[i]);
+		offer_table_remove(&t, &contacts[i]);
 	for (size_t i = 0; i < 200; i++)
-		assert_ptr_equal(offers_get(&t, 7, contacts[i].offer_id),
+		assert_ptr_equal(offer_table_get(&t, 7, contacts[i].offer_id),
 				 i % 3 == 0 ? NULL : &contacts[i]);
-	offers_free(&t);
+	offer_table_free(&t);
 }
 
 int main(void)

@@ -1,4 +1,5 @@
-#include "routing.h"
+/* Builds a routing engine from the configuration (see config_engine.h). */
+#include "config/config_engine.h"
 
 #include <stdlib.h>
 
@@ -6,7 +7,8 @@
 #include "util/err.h"
 #include "util/xalloc.h"
 
-static void routing_conf(const struct sb_config *cfg, struct engine_conf *ec)
+/* The engine's settings: the channels and the routing section. */
+static void config_engine_conf(const struct sb_config *cfg, struct engine_conf *ec)
 {
 	for (int ch = 0; ch < SB_CH_COUNT; ch++) {
 		const struct sb_channel_conf *c = &cfg->channels[ch];
@@ -26,15 +28,16 @@ static void routing_conf(const struct sb_config *cfg, struct engine_conf *ec)
 }
 
 /* A step's start in ms: after_pct is a share of the queue's threshold. */
-static int64_t routing_step_after(const struct sb_config *cfg, const struct sb_queue_conf *q,
-				  const struct sb_step_conf *s)
+static int64_t config_engine_step_after(const struct sb_config *cfg, const struct sb_queue_conf *q,
+					const struct sb_step_conf *s)
 {
 	int64_t sla = q->sla_ms ? q->sla_ms : cfg->channels[q->channel].sla_ms;
 	return s->after_pct > 0 ? sla * s->after_pct / 100 : s->after_ms;
 }
 
-static int routing_queue(struct engine *e, const struct sb_config *cfg,
-			 const struct sb_queue_conf *q, const char **why)
+/* Adds one configured queue, with its skills, strategy and steps. */
+static int config_engine_queue(struct engine *e, const struct sb_config *cfg,
+			       const struct sb_queue_conf *q, const char **why)
 {
 	struct engine_skill_req *reqs = xcalloc(q->n_skills + 1, sizeof *reqs);
 	struct engine_step steps[ENGINE_MAX_STEPS];
@@ -48,7 +51,7 @@ static int routing_queue(struct engine *e, const struct sb_config *cfg,
 	for (size_t i = 0; i < n_steps; i++) {
 		const struct sb_step_conf *s = &q->steps[i];
 		steps[i] = (struct engine_step){
-			.after_ms = routing_step_after(cfg, q, s),
+			.after_ms = config_engine_step_after(cfg, q, s),
 			.skill_relax = s->skill_relax,
 			.agent_tiers = (const char *const *)s->agent_tiers,
 			.n_agent_tiers = s->n_agent_tiers,
@@ -78,8 +81,9 @@ static int routing_queue(struct engine *e, const struct sb_config *cfg,
 	return rc;
 }
 
-void routing_agent_def(const struct sb_config *cfg, size_t i, struct engine_agent_def *d,
-		       struct engine_skill_level *scratch)
+/* One roster entry as the engine takes it; d points into cfg and scratch. */
+void config_engine_agent_def(const struct sb_config *cfg, size_t i, struct engine_agent_def *d,
+			     struct engine_skill_level *scratch)
 {
 	const struct sb_agent_conf *a = &cfg->agents[i];
 
@@ -97,23 +101,25 @@ void routing_agent_def(const struct sb_config *cfg, size_t i, struct engine_agen
 		d->capacity[ch] = a->capacity[ch];
 }
 
-struct engine *routing_engine_new(const struct sb_config *cfg, const struct engine_sink *sink,
-				  void *sink_ctx, const char *offer_prefix, bool check_invariants,
-				  const char **why)
+/* The engine a start-up builds: no draining queues. */
+struct engine *config_engine_new(const struct sb_config *cfg, const struct engine_sink *sink,
+				 void *sink_ctx, const char *offer_prefix, bool check_invariants,
+				 const char **why)
 {
-	return routing_engine_new_draining(cfg, NULL, 0, sink, sink_ctx, offer_prefix,
-					   check_invariants, why);
+	return config_engine_new_draining(cfg, NULL, 0, sink, sink_ctx, offer_prefix,
+					  check_invariants, why);
 }
 
-struct engine *routing_engine_new_draining(const struct sb_config *cfg,
-					   const struct sb_queue_conf *const *draining,
-					   size_t n_draining, const struct engine_sink *sink,
-					   void *sink_ctx, const char *offer_prefix,
-					   bool check_invariants, const char **why)
+/* Tiers, then queues (configured, then draining), then the roster: engine.h's order. */
+struct engine *config_engine_new_draining(const struct sb_config *cfg,
+					  const struct sb_queue_conf *const *draining,
+					  size_t n_draining, const struct engine_sink *sink,
+					  void *sink_ctx, const char *offer_prefix,
+					  bool check_invariants, const char **why)
 {
 	struct engine_conf ec = { 0 };
 
-	routing_conf(cfg, &ec);
+	config_engine_conf(cfg, &ec);
 	ec.offer_prefix = offer_prefix;
 	ec.check_invariants = check_invariants;
 	struct engine *e = engine_new(&ec, sink, sink_ctx);
@@ -132,7 +138,7 @@ struct engine *routing_engine_new_draining(const struct sb_config *cfg,
 		rc = engine_customer_tier_add(e, &ct, why);
 	}
 	for (size_t i = 0; rc == 0 && i < cfg->n_queues; i++)
-		rc = routing_queue(e, cfg, &cfg->queues[i], why);
+		rc = config_engine_queue(e, cfg, &cfg->queues[i], why);
 	for (size_t i = 0; rc == 0 && i < n_draining; i++) {
 		/* Only what it needs to serve what it holds: its skills and
 		 * strategy; no steps or overflow that could name queues or
@@ -143,7 +149,7 @@ struct engine *routing_engine_new_draining(const struct sb_config *cfg,
 		q.steps = NULL;
 		q.n_steps = 0;
 		q.overflow = NULL;
-		rc = routing_queue(e, cfg, &q, why);
+		rc = config_engine_queue(e, cfg, &q, why);
 	}
 	if (rc == 0)
 		rc = engine_queues_done(e, why);
@@ -151,7 +157,7 @@ struct engine *routing_engine_new_draining(const struct sb_config *cfg,
 		struct engine_skill_level *scratch =
 			xcalloc(cfg->agents[i].n_skills + 1, sizeof *scratch);
 		struct engine_agent_def d;
-		routing_agent_def(cfg, i, &d, scratch);
+		config_engine_agent_def(cfg, i, &d, scratch);
 		rc = engine_agent_add(e, &d, NULL, why);
 		free(scratch);
 	}
