@@ -16,6 +16,7 @@
 #include "session/session.h"
 #include "util/err.h"
 #include "util/log.h"
+#include "util/strvec.h"
 #include "util/xalloc.h"
 
 int agent_hello(struct session *s, const Switchboard__V1__Hello *hello, const char **why)
@@ -49,9 +50,8 @@ int agent_hello(struct session *s, const Switchboard__V1__Hello *hello, const ch
 /* A contact the agent holds, as Redis has it: an assignment still on its
  * way to Redis is pushed when it lands, never before. A live offer goes
  * again whatever its record (offers are told while being written). */
-static void agent_resend(void *arg, const struct engine_contact_view *c)
+static void agent_resend(struct session *s, const struct engine_contact_view *c)
 {
-	struct session *s = arg;
 	char event_id[RECORD_EVENT_ID_MAX];
 
 	record_event_id(c, event_id, sizeof event_id);
@@ -59,6 +59,11 @@ static void agent_resend(void *arg, const struct engine_contact_view *c)
 		outbound_offer(s, c, event_id, true);
 	else if (c->state == CONTACT_ASSIGNED && !router_pending(session_env(s)->router, c->id, NULL))
 		outbound_assignment(s, 0, c->id, c, event_id, true);
+}
+
+static void agent_note_held(void *arg, const struct engine_contact_view *c)
+{
+	strvec_push(arg, c->id);
 }
 
 /* Its state once a change of it on its way to Redis has landed. */
@@ -88,8 +93,18 @@ void agent_welcomed(struct session *s)
 		session_ref(s);
 		router_when_recorded(env->router, true, agent_state_later, s);
 	}
-	engine_agent_each_contact(e, id, agent_resend, s);
-	router_agent_attach(env->router, id);
+	/* Ids first: a send can close the session, which must not happen while
+	 * the engine is being walked. */
+	struct strvec held = { 0 };
+	engine_agent_each_contact(e, id, agent_note_held, &held);
+	for (size_t i = 0; i < held.n && session_is_active(s); i++) {
+		const struct engine_contact_view *c = engine_contact(e, held.v[i]);
+		if (c != NULL)
+			agent_resend(s, c);
+	}
+	strvec_free(&held);
+	if (session_is_active(s))
+		router_agent_attach(env->router, id);
 }
 
 void agent_closed(struct session *s)

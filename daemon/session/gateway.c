@@ -17,6 +17,7 @@
 #include "session/session.h"
 #include "util/err.h"
 #include "util/log.h"
+#include "util/strvec.h"
 #include "util/xalloc.h"
 
 /* Bounds on what a gateway may put in one contact, checked before anything
@@ -48,22 +49,36 @@ int gateway_hello(struct session *s, const Switchboard__V1__Hello *hello, const 
 	return 0;
 }
 
-/* Where one of its open contacts stands, as Redis has it: a contact with a
- * decision still on its way to Redis is told about when that lands. */
-static void gateway_redeliver_one(void *arg, const struct engine_contact_view *c)
-{
-	struct session *s = arg;
+struct gateway_open {
+	const char *gateway_id;
+	struct strvec ids;
+};
 
-	if (strcmp(c->gateway_id, session_client_id(s)) == 0 &&
-	    !router_pending(session_env(s)->router, c->id, NULL))
-		outbound_contact_state(s, c);
+static void gateway_note_open(void *arg, const struct engine_contact_view *c)
+{
+	struct gateway_open *g = arg;
+
+	if (strcmp(c->gateway_id, g->gateway_id) == 0)
+		strvec_push(&g->ids, c->id);
 }
 
 void gateway_welcomed(struct session *s)
 {
+	struct router *r = session_env(s)->router;
+	struct gateway_open g = { .gateway_id = session_client_id(s) };
+
 	/* At least once: whatever it missed while away (or across a restart or
-	 * a fail-over), it hears where each of its open contacts stands now. */
-	engine_each_contact(router_engine(session_env(s)->router), gateway_redeliver_one, s);
+	 * a fail-over), it hears where each of its open contacts stands now, as
+	 * Redis has it: a contact whose latest change is still on its way is
+	 * told about when that lands. Ids first: a send can close the session,
+	 * and that must not happen while the engine is being walked. */
+	engine_each_contact(router_engine(r), gateway_note_open, &g);
+	for (size_t i = 0; i < g.ids.n && session_is_active(s); i++) {
+		const struct engine_contact_view *c = engine_contact(router_engine(r), g.ids.v[i]);
+		if (c != NULL && !router_pending(r, c->id, NULL))
+			outbound_contact_state(s, c);
+	}
+	strvec_free(&g.ids);
 }
 
 void gateway_closed(struct session *s)
