@@ -98,8 +98,9 @@ static void rw_contact(struct record_write *rw, const struct engine_contact_view
 	rw->w.fields = rw->fields;
 	rw->w.event = rw->event;
 	snprintf(rw->event_id, sizeof rw->event_id, "%s/%u", c->id, seq);
+	/* No "updated_ms": each transition's time is its stream entry's id, and
+	 * the hash keeps the times that matter (assigned_ms, completed_ms). */
 	rw_field(rw, record_seq_field, rw_num(rw, seq));
-	rw_field(rw, "updated_ms", rw_num(rw, now));
 	rw_event(rw, "event", event);
 	rw_event(rw, "contact", c->id);
 	rw_event(rw, "event_id", rw->event_id);
@@ -382,51 +383,77 @@ void record_put_contact(struct record_write *rw, const struct engine_contact_vie
 	rw->w.external_key = rw_external(rw, c->gateway_id, c->external_id);
 }
 
-struct record_finished *record_finished_new(const struct engine_contact_view *c,
-					    const char *state, const char *text, int64_t ttl_s,
-					    int64_t now)
+/* Copies s to *at, advancing it: a finished record's strings follow it. */
+static char *record_pack(char **at, const char *s)
 {
-	const struct record_data *d = c->user;
-	struct record_finished *f = xcalloc(1, sizeof *f);
+	char *out = *at;
+	size_t n = strlen(s) + 1;
 
-	f->id = xstrdup(c->id);
-	f->gateway = xstrdup(c->gateway_id);
-	f->external_id = xstrdup(c->external_id);
-	f->queue = xstrdup(c->queue);
-	f->channel = xstrdup(channel_name(c->channel));
-	f->tier = xstrdup(c->customer_tier ? c->customer_tier : "");
-	f->state = xstrdup(state);
-	f->agent = xstrdup(c->agent_id ? c->agent_id : "");
-	f->text = xstrdup(text ? text : "");
-	f->arrived_ms = c->arrived_ms;
-	f->deadline_ms = c->deadline_ms;
-	f->assigned_ms = c->assigned_ms;
-	f->finished_ms = now;
-	f->ttl_s = ttl_s;
-	f->seq = d != NULL ? d->seq : 0;
-	if (d != NULL && d->packed != NULL) {
-		f->payload = xmalloc(d->packed_len ? d->packed_len : 1);
-		memcpy(f->payload, d->packed, d->packed_len);
-		f->payload_len = d->packed_len;
-	}
-	return f;
+	memcpy(out, s, n);
+	*at += n;
+	return out;
 }
 
-void record_finished_free(struct record_finished *f)
+/* The strings a finished record keeps, in the order they are packed. */
+#define RECORD_FINISHED_STRS 9
+static void record_finished_strs(const struct engine_contact_view *c, const char *state,
+				 const char *text, const char *out[RECORD_FINISHED_STRS])
 {
-	if (f == NULL)
-		return;
-	free(f->id);
-	free(f->gateway);
-	free(f->external_id);
-	free(f->queue);
-	free(f->channel);
-	free(f->tier);
-	free(f->payload);
-	free(f->state);
-	free(f->agent);
-	free(f->text);
-	free(f);
+	out[0] = c->id;
+	out[1] = c->gateway_id;
+	out[2] = c->external_id;
+	out[3] = c->queue;
+	out[4] = channel_name(c->channel);
+	out[5] = c->customer_tier ? c->customer_tier : "";
+	out[6] = state;
+	out[7] = c->agent_id ? c->agent_id : "";
+	out[8] = text ? text : "";
+}
+
+size_t record_finished_size(const struct engine_contact_view *c, const char *state,
+			    const char *text)
+{
+	const struct record_data *d = c->user;
+	const char *strs[RECORD_FINISHED_STRS];
+	size_t size = sizeof(struct record_finished);
+
+	record_finished_strs(c, state, text, strs);
+	if (d != NULL && d->packed != NULL)
+		size += d->packed_len;
+	for (size_t i = 0; i < RECORD_FINISHED_STRS; i++)
+		size += strlen(strs[i]) + 1;
+	return size;
+}
+
+struct record_finished *record_finished_init(void *mem, const struct engine_contact_view *c,
+					     const char *state, const char *text, int64_t ttl_s,
+					     int64_t now)
+{
+	const struct record_data *d = c->user;
+	size_t plen = d != NULL && d->packed != NULL ? d->packed_len : 0;
+	const char *strs[RECORD_FINISHED_STRS];
+	struct record_finished *f = mem;
+	char *at = (char *)(f + 1);
+
+	record_finished_strs(c, state, text, strs);
+	*f = (struct record_finished){
+		.arrived_ms = c->arrived_ms,
+		.deadline_ms = c->deadline_ms,
+		.assigned_ms = c->assigned_ms,
+		.finished_ms = now,
+		.ttl_s = ttl_s,
+		.seq = d != NULL ? d->seq : 0,
+		.payload = (uint8_t *)at,
+		.payload_len = plen,
+	};
+	if (plen > 0)
+		memcpy(at, d->packed, plen);
+	at += plen;
+	char **dst[RECORD_FINISHED_STRS] = { &f->id, &f->gateway, &f->external_id, &f->queue,
+					     &f->channel, &f->tier, &f->state, &f->agent, &f->text };
+	for (size_t i = 0; i < RECORD_FINISHED_STRS; i++)
+		*dst[i] = record_pack(&at, strs[i]);
+	return f;
 }
 
 void record_put_finished(struct record_write *rw, const struct record_finished *f)
@@ -453,7 +480,6 @@ void record_put_finished(struct record_write *rw, const struct record_finished *
 		rw_field(rw, "assigned_ms", rw_num(rw, f->assigned_ms));
 		rw_field(rw, "completed_ms", rw_num(rw, f->finished_ms));
 	}
-	rw_field(rw, "updated_ms", rw_num(rw, f->finished_ms));
 	rw_field(rw, record_seq_field, rw_num(rw, f->seq));
 	if (f->payload_len > 0)
 		rw->fields[rw->w.n_fields++] = (struct store_field){ "payload",

@@ -126,7 +126,8 @@ void record_put_reseeded(struct record_write *rw, const char *why, size_t contac
 			 size_t agents, int64_t now);
 
 /* What is kept of a contact that finished, for a re-seed within the loss
- * window (router/recent.c). Owner: whoever made it (record_finished_free). */
+ * window (router/recent.c): the struct, then its strings and payload, in
+ * one block of record_finished_size bytes the caller provides. */
 struct record_finished {
 	char *id, *gateway, *external_id, *queue, *channel, *tier, *state, *agent, *text;
 	int64_t arrived_ms, deadline_ms, assigned_ms, finished_ms;
@@ -135,12 +136,14 @@ struct record_finished {
 	uint8_t *payload; /* the SubmitContact, packed: the contact's own data */
 	size_t payload_len;
 };
-/* From the contact about to finish: state "completed" (text the
- * disposition), "cancelled" or "expired" (text the reason). */
-struct record_finished *record_finished_new(const struct engine_contact_view *c,
-					    const char *state, const char *text, int64_t ttl_s,
-					    int64_t now);
-void record_finished_free(struct record_finished *f);
+/* The bytes a contact that is about to finish needs: state "completed"
+ * (text the disposition), "cancelled" or "expired" (text the reason). */
+size_t record_finished_size(const struct engine_contact_view *c, const char *state,
+			    const char *text);
+/* Writes it into mem (record_finished_size bytes, aligned for the struct). */
+struct record_finished *record_finished_init(void *mem, const struct engine_contact_view *c,
+					     const char *state, const char *text, int64_t ttl_s,
+					     int64_t now);
 
 /* ---- reading ----------------------------------------------------------------- */
 

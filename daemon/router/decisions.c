@@ -17,20 +17,8 @@
 #include "util/log.h"
 #include "util/xalloc.h"
 
-static char *dup_or_null(const char *s)
-{
-	return s != NULL ? xstrdup(s) : NULL;
-}
-
 static void tiding_free(struct tiding *t)
 {
-	free(t->d.contact_id);
-	free(t->d.gateway_id);
-	free(t->d.gateway_sid);
-	free(t->d.agent_id);
-	free(t->d.offer_id);
-	free(t->d.event_id);
-	free(t->d.text);
 	free(t);
 }
 
@@ -45,22 +33,64 @@ static void tiding_append(struct router *r, struct tiding *t)
 	r->n_tidings++;
 }
 
-/* A decision about contact c (NULL: about an agent). */
-static struct tiding *tiding_decision(struct router *r, enum decision_kind kind,
-				      const struct engine_contact_view *c)
-{
-	struct tiding *t = xcalloc(1, sizeof *t);
+/* What a decision names, copied into it. */
+struct tiding_strs {
+	const char *contact_id, *gateway_id, *gateway_sid, *agent_id, *offer_id, *event_id,
+		*text;
+};
 
+/* A tiding and its strings in one allocation: every decision makes one,
+ * and they come and go by the thousand a second. */
+static struct tiding *tiding_new(const struct tiding_strs *in)
+{
+	const char *const src[] = { in->contact_id, in->gateway_id, in->gateway_sid, in->agent_id,
+				    in->offer_id,   in->event_id,   in->text };
+	size_t size = sizeof(struct tiding);
+
+	for (size_t i = 0; i < sizeof src / sizeof src[0]; i++)
+		if (src[i] != NULL)
+			size += strlen(src[i]) + 1;
+	struct tiding *t = xcalloc(1, size);
+	char *at = (char *)(t + 1);
+	char **dst[] = { &t->d.contact_id, &t->d.gateway_id, &t->d.gateway_sid, &t->d.agent_id,
+			 &t->d.offer_id,   &t->d.event_id,   &t->d.text };
+	for (size_t i = 0; i < sizeof src / sizeof src[0]; i++) {
+		if (src[i] == NULL)
+			continue;
+		size_t n = strlen(src[i]) + 1;
+		memcpy(at, src[i], n);
+		*dst[i] = at;
+		at += n;
+	}
+	return t;
+}
+
+/* A decision: about contact c (NULL: about an agent), naming agent_id and
+ * offer_id (c's, when NULL and c is given), with text, recorded by rw. */
+static struct tiding *tiding_decision(enum decision_kind kind, const struct engine_contact_view *c,
+				      const char *agent_id, const char *offer_id, const char *text,
+				      const struct record_write *rw)
+{
+	const struct record_data *data = c != NULL ? c->user : NULL;
+	struct tiding_strs in = {
+		.agent_id = agent_id,
+		.offer_id = offer_id,
+		.text = text,
+		.event_id = rw->event_id,
+	};
+
+	if (c != NULL) {
+		in.contact_id = c->id;
+		in.gateway_id = c->gateway_id;
+		in.gateway_sid = data != NULL && data->sid[0] ? data->sid : NULL;
+		if (agent_id == NULL)
+			in.agent_id = c->agent_id;
+		if (offer_id == NULL)
+			in.offer_id = c->offer_id;
+	}
+	struct tiding *t = tiding_new(&in);
 	t->is_decision = true;
 	t->d.kind = kind;
-	if (c != NULL) {
-		const struct record_data *data = c->user;
-		t->d.contact_id = xstrdup(c->id);
-		t->d.gateway_id = xstrdup(c->gateway_id);
-		t->d.gateway_sid = data != NULL && data->sid[0] ? xstrdup(data->sid) : NULL;
-		t->d.agent_id = dup_or_null(c->agent_id);
-		t->d.offer_id = dup_or_null(c->offer_id);
-	}
 	return t;
 }
 
@@ -87,7 +117,6 @@ static void decisions_tell(struct router *r);
 /* Appends the decision and hands its write to the store. */
 static void tiding_write(struct router *r, struct tiding *t, struct record_write *rw)
 {
-	t->d.event_id = xstrdup(rw->event_id);
 	tiding_append(r, t);
 	if (t->d.kind == DECISION_OFFER) {
 		t->next_early = NULL;
@@ -212,16 +241,19 @@ void decisions_barrier(struct router *r, const struct router_answer *a,
 		router_answer(a, 0, NULL, o);
 		return;
 	}
-	struct tiding *t = xcalloc(1, sizeof *t);
+	struct tiding_strs in = { 0 };
+	if (o != NULL) {
+		in.contact_id = o->contact_id;
+		in.text = o->queue;
+		in.event_id = o->event_id;
+	}
+	struct tiding *t = tiding_new(&in);
 	t->recorded = true;
 	t->answering = true;
 	t->answer = *a;
 	if (o != NULL) {
 		t->has_outcome = true;
 		t->outcome = *o;
-		t->d.contact_id = dup_or_null(o->contact_id);
-		t->d.text = dup_or_null(o->queue);
-		t->d.event_id = dup_or_null(o->event_id);
 		t->outcome.contact_id = t->d.contact_id;
 		t->outcome.queue = t->d.text;
 		t->outcome.event_id = t->d.event_id;
@@ -251,7 +283,8 @@ void decisions_when_recorded(struct router *r, bool patient, void (*fn)(void *ar
 		fn(arg, 0);
 		return;
 	}
-	struct tiding *t = xcalloc(1, sizeof *t);
+	struct tiding_strs none = { 0 };
+	struct tiding *t = tiding_new(&none);
 	t->recorded = true;
 	t->done = fn;
 	t->done_arg = arg;
@@ -300,13 +333,12 @@ static void sink_offer(void *ctx, const struct engine_contact_view *c, int64_t n
 {
 	struct router *r = ctx;
 	struct record_write rw;
-	struct tiding *t = tiding_decision(r, DECISION_OFFER, c);
 
 	metrics_offer_made();
 	log_info("offer %s: contact %s (%s, queue %s) -> agent %s", c->offer_id, c->id,
 		 channel_name(c->channel), c->queue, c->agent_id);
 	record_offered(&rw, c, now);
-	tiding_write(r, t, &rw);
+	tiding_write(r, tiding_decision(DECISION_OFFER, c, NULL, NULL, NULL, &rw), &rw);
 }
 
 static void sink_offer_ended(void *ctx, const struct engine_contact_view *c, const char *agent_id,
@@ -315,19 +347,14 @@ static void sink_offer_ended(void *ctx, const struct engine_contact_view *c, con
 	struct router *r = ctx;
 	const char *reason = engine_offer_end_name(why);
 	struct record_write rw;
-	struct tiding *t = tiding_decision(r, DECISION_OFFER_ENDED, c);
 
-	free(t->d.agent_id);
-	free(t->d.offer_id);
-	t->d.agent_id = xstrdup(agent_id);
-	t->d.offer_id = xstrdup(offer_id);
-	t->d.text = xstrdup(reason);
-	t->d.code = (int)why;
-	tiding_claim(r, t);
 	metrics_offer_ended((int)why);
 	log_info("offer %s: contact %s back to waiting (%s by %s)", offer_id, c->id, reason,
 		 agent_id);
 	record_requeued(&rw, c, agent_id, offer_id, reason, now);
+	struct tiding *t = tiding_decision(DECISION_OFFER_ENDED, c, agent_id, offer_id, reason, &rw);
+	t->d.code = (int)why;
+	tiding_claim(r, t);
 	tiding_write(r, t, &rw);
 }
 
@@ -337,15 +364,15 @@ static void sink_assigned(void *ctx, const struct engine_contact_view *c, int64_
 	int64_t waited = now - c->arrived_ms;
 	bool met = waited <= c->sla_ms;
 	struct record_write rw;
-	struct tiding *t = tiding_decision(r, DECISION_ASSIGNED, c);
 
-	t->d.n1 = waited;
-	t->d.flag = met;
-	tiding_claim(r, t);
 	metrics_assigned(c->queue, waited);
 	log_info("contact %s assigned to %s after %" PRId64 " ms (SLA %s)", c->id, c->agent_id,
 		 waited, met ? "met" : "missed");
 	record_assigned(&rw, c, waited, met, now);
+	struct tiding *t = tiding_decision(DECISION_ASSIGNED, c, NULL, NULL, NULL, &rw);
+	t->d.n1 = waited;
+	t->d.flag = met;
+	tiding_claim(r, t);
 	tiding_write(r, t, &rw);
 }
 
@@ -356,16 +383,14 @@ static void sink_completed(void *ctx, const struct engine_contact_view *c, const
 	int64_t handled = now - c->assigned_ms;
 	int64_t ttl = r->cfg->idempotency_ttl_s;
 	struct record_write rw;
-	struct tiding *t = tiding_decision(r, DECISION_COMPLETED, c);
 
-	t->d.text = xstrdup(disposition);
-	t->d.n1 = handled;
-	tiding_claim(r, t);
 	metrics_completed(c->queue, handled);
 	log_info("contact %s completed by %s: %s", c->id, c->agent_id, disposition);
 	record_completed(&rw, c, disposition, handled, ttl, now);
-	recent_add(r->recent, c->id, c->agent_id, RECENT_COMPLETED,
-		   record_finished_new(c, "completed", disposition, ttl, now));
+	recent_add(r->recent, RECENT_COMPLETED, c, disposition, ttl, now);
+	struct tiding *t = tiding_decision(DECISION_COMPLETED, c, NULL, NULL, disposition, &rw);
+	t->d.n1 = handled;
+	tiding_claim(r, t);
 	tiding_write(r, t, &rw);
 }
 
@@ -375,20 +400,18 @@ static void sink_cancelled(void *ctx, const struct engine_contact_view *c, const
 	struct router *r = ctx;
 	int64_t ttl = r->cfg->idempotency_ttl_s;
 	struct record_write rw;
-	struct tiding *t = tiding_decision(r, DECISION_CANCELLED, c);
 
-	free(t->d.agent_id);
-	free(t->d.offer_id);
-	t->d.agent_id = dup_or_null(rescinded_agent);
-	t->d.offer_id = dup_or_null(rescinded_offer);
-	t->d.text = xstrdup(reason);
-	tiding_claim(r, t);
 	if (rescinded_offer != NULL)
 		metrics_offer_ended(OFFER_END_CANCELLED);
 	log_info("contact %s cancelled by gateway %s: %s", c->id, c->gateway_id, reason);
 	record_ended(&rw, c, "cancelled", reason, ttl, now);
-	recent_add(r->recent, c->id, c->gateway_id, RECENT_CANCELLED,
-		   record_finished_new(c, "cancelled", reason, ttl, now));
+	recent_add(r->recent, RECENT_CANCELLED, c, reason, ttl, now);
+	/* It names the rescinded offer and its agent, if any: none else. */
+	struct tiding *t = tiding_decision(DECISION_CANCELLED, c, rescinded_agent ? rescinded_agent : "",
+					   rescinded_offer ? rescinded_offer : "", reason, &rw);
+	if (rescinded_offer == NULL)
+		t->d.agent_id = t->d.offer_id = NULL;
+	tiding_claim(r, t);
 	tiding_write(r, t, &rw);
 }
 
@@ -398,15 +421,12 @@ static void sink_expired(void *ctx, const struct engine_contact_view *c, const c
 	struct router *r = ctx;
 	int64_t ttl = r->cfg->idempotency_ttl_s;
 	struct record_write rw;
-	struct tiding *t = tiding_decision(r, DECISION_EXPIRED, c);
 
-	t->d.text = xstrdup(reason);
 	log_info("contact %s expired in queue %s: %s", c->id, c->queue, reason);
 	metrics_note("expired", c, reason, now);
 	record_ended(&rw, c, "expired", reason, ttl, now);
-	recent_add(r->recent, c->id, "", RECENT_EXPIRED,
-		   record_finished_new(c, "expired", reason, ttl, now));
-	tiding_write(r, t, &rw);
+	recent_add(r->recent, RECENT_EXPIRED, c, reason, ttl, now);
+	tiding_write(r, tiding_decision(DECISION_EXPIRED, c, NULL, NULL, reason, &rw), &rw);
 }
 
 static void sink_event(void *ctx, const struct engine_contact_view *c, enum engine_event kind,
@@ -416,15 +436,14 @@ static void sink_event(void *ctx, const struct engine_contact_view *c, enum engi
 	const char *name = engine_event_name(kind);
 	struct record_data *data = c->user;
 	struct record_write rw;
-	struct tiding *t = tiding_decision(r, DECISION_EVENT, c);
 
-	t->d.text = xstrdup(detail);
-	t->d.code = (int)kind;
-	tiding_claim(r, t);
 	log_info("contact %s: %s%s%s", c->id, name, detail[0] ? " " : "", detail);
 	if (kind == EVENT_SLA_BREACHED)
 		metrics_note("sla_breached", c, detail, now);
 	record_event(&rw, c, kind, detail, now);
+	struct tiding *t = tiding_decision(DECISION_EVENT, c, NULL, NULL, detail, &rw);
+	t->d.code = (int)kind;
+	tiding_claim(r, t);
 	tiding_write(r, t, &rw);
 	/* Redis has it in its new queue's set from this write on. */
 	if (kind != EVENT_SLA_BREACHED && data != NULL)
@@ -435,15 +454,13 @@ static void sink_agent_state(void *ctx, const struct engine_agent_view *a, int64
 {
 	struct router *r = ctx;
 	struct record_write rw;
-	struct tiding *t = tiding_decision(r, DECISION_AGENT_STATE, NULL);
 
-	t->d.agent_id = xstrdup(a->id);
-	t->d.text = xstrdup(a->reason);
-	t->d.code = (int)a->state;
-	tiding_claim(r, t);
 	log_info("agent %s: %s%s%s", a->id, engine_agent_state_name(a->state),
 		 a->reason[0] ? " " : "", a->reason);
 	record_agent_state(&rw, a, router_agent_next_seq(r, a->id), now);
+	struct tiding *t = tiding_decision(DECISION_AGENT_STATE, NULL, a->id, NULL, a->reason, &rw);
+	t->d.code = (int)a->state;
+	tiding_claim(r, t);
 	tiding_write(r, t, &rw);
 }
 
@@ -451,14 +468,12 @@ void decisions_roster(struct router *r, const char *agent_id, const char *json,
 		      const char *change, const struct router_answer *a)
 {
 	struct record_write rw;
-	struct tiding *t = tiding_decision(r, DECISION_ROSTER, NULL);
 
-	t->d.agent_id = xstrdup(agent_id);
-	t->d.text = xstrdup(change);
-	t->answer = *a;
-	t->answering = true;
 	record_roster(&rw, agent_id, json, change, router_agent_next_seq(r, agent_id),
 		      router_now_ms());
+	struct tiding *t = tiding_decision(DECISION_ROSTER, NULL, agent_id, NULL, change, &rw);
+	t->answer = *a;
+	t->answering = true;
 	tiding_write(r, t, &rw);
 }
 

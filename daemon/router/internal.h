@@ -132,10 +132,12 @@ void decisions_roster(struct router *r, const char *agent_id, const char *json,
 enum recent_kind { RECENT_COMPLETED, RECENT_CANCELLED, RECENT_EXPIRED };
 struct recent *recent_new(void);
 void recent_free(struct recent *rc);
-/* by: the agent that completed it, the gateway that cancelled it ("" when
- * it expired); f: what a re-seed writes back (taken). */
-void recent_add(struct recent *rc, const char *contact_id, const char *by, enum recent_kind kind,
-		struct record_finished *f);
+/* c is about to finish that way (text: its disposition or reason): what a
+ * re-seed would write back is kept. */
+void recent_add(struct recent *rc, enum recent_kind kind, const struct engine_contact_view *c,
+		const char *text, int64_t ttl_s, int64_t now);
+/* Whether contact_id finished that way, by the agent that completed it or
+ * the gateway that cancelled it, a moment ago. */
 bool recent_done(const struct recent *rc, const char *contact_id, const char *by,
 		 enum recent_kind kind);
 /* The kept final state of contact_id, or NULL. */

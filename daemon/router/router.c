@@ -277,13 +277,14 @@ static void router_finish(struct router *r, const struct router_req *rq, int rc,
 		decisions_barrier(r, rq->answer, NULL);
 }
 
-/* A submit waiting for Redis. Owner: the store callback. */
+/* A submit waiting for Redis. Owner: the store callback. Ids and names are
+ * at most 64 bytes (config), a session id 23. */
 struct router_pending {
 	struct router *r;
 	struct router_answer answer;
 	Switchboard__V1__SubmitContact *msg;
 	struct record_data *data;
-	char *contact_id, *gateway_id, *queue, *sid;
+	char contact_id[48], gateway_id[72], queue[72], sid[24];
 	enum sb_channel channel;
 	int64_t arrived_ms, deadline_ms;
 };
@@ -293,10 +294,6 @@ static void router_pending_free(struct router_pending *p)
 	if (p->msg != NULL)
 		switchboard__v1__submit_contact__free_unpacked(p->msg, NULL);
 	record_data_free(NULL, p->data);
-	free(p->contact_id);
-	free(p->gateway_id);
-	free(p->queue);
-	free(p->sid);
 	free(p);
 }
 
@@ -407,10 +404,11 @@ void router_submit(struct router *r, struct router_submit *s, const struct route
 	p->msg = s->msg;
 	s->msg = NULL;
 	p->channel = s->channel;
-	p->queue = xstrdup(s->queue);
-	p->gateway_id = xstrdup(s->gateway_id);
-	p->sid = xstrdup(s->sid ? s->sid : "");
-	p->contact_id = xasprintf("c-%s-%" PRIu64, r->boot, ++r->contact_counter);
+	snprintf(p->queue, sizeof p->queue, "%s", s->queue);
+	snprintf(p->gateway_id, sizeof p->gateway_id, "%s", s->gateway_id);
+	snprintf(p->sid, sizeof p->sid, "%s", s->sid ? s->sid : "");
+	snprintf(p->contact_id, sizeof p->contact_id, "c-%s-%" PRIu64, r->boot,
+		 ++r->contact_counter);
 	p->arrived_ms = router_now_ms();
 	p->deadline_ms = engine_deadline(r->engine, p->queue, p->channel,
 					 p->msg->customer ? p->msg->customer->tier : NULL,
