@@ -666,7 +666,7 @@ void record_submit_to_engine(const Switchboard__V1__SubmitContact *msg, struct r
 			     struct record_engine *out)
 {
 	record_check_input(msg, ch, queue, out);
-	data->seq = 1;
+	data->seq = data->told = 1;
 	out->data = data;
 	out->in.id = contact_id;
 	out->in.gateway_id = gateway_id;
@@ -692,7 +692,7 @@ int record_to_engine(const struct record_contact *rc, const char *sid, struct re
 	out->data->packed = xmalloc(rc->payload_len ? rc->payload_len : 1);
 	memcpy(out->data->packed, rc->payload, rc->payload_len);
 	out->data->packed_len = rc->payload_len;
-	out->data->seq = rc->seq;
+	out->data->seq = out->data->told = rc->seq;
 	snprintf(out->data->sid, sizeof out->data->sid, "%s", sid ? sid : "");
 	snprintf(out->data->queue, sizeof out->data->queue, "%s", rc->queue);
 	out->in.id = rc->id;

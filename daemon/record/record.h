@@ -37,7 +37,8 @@ extern const char record_seq_field[];
 struct record_data {
 	uint8_t *packed; /* the SubmitContact, packed */
 	size_t packed_len;
-	uint32_t seq;   /* transitions recorded so far, or asked for */
+	uint32_t seq;   /* transitions decided so far (recorded, or on their way) */
+	uint32_t told;  /* the last one recorded and told */
 	char sid[24];   /* the gateway session that submitted it ("" after a restart) */
 	char queue[72]; /* the queue Redis has it in: an overflow moves it from here */
 };

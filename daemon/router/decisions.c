@@ -91,6 +91,7 @@ static struct tiding *tiding_decision(enum decision_kind kind, const struct engi
 	struct tiding *t = tiding_new(&in);
 	t->is_decision = true;
 	t->d.kind = kind;
+	t->seq = rw->w.seq;
 	return t;
 }
 
@@ -188,6 +189,8 @@ static void decisions_tell(struct router *r)
 			r->tail = NULL;
 		r->n_tidings--;
 		if (!t->dropped) {
+			if (t->is_decision)
+				router_told(r, &t->d, t->seq);
 			tiding_answer(t, 0, NULL);
 			if (t->is_decision && t->d.kind != DECISION_OFFER && r->hooks.tell != NULL)
 				r->hooks.tell(r->hooks.ctx, &t->d);
@@ -259,21 +262,6 @@ void decisions_barrier(struct router *r, const struct router_answer *a,
 		t->outcome.event_id = t->d.event_id;
 	}
 	tiding_append(r, t);
-}
-
-bool router_pending(const struct router *r, const char *contact_id, const char *agent_id)
-{
-	for (const struct tiding *t = r->head; t != NULL; t = t->next) {
-		if (!t->is_decision || t->dropped)
-			continue;
-		if (contact_id != NULL && t->d.contact_id != NULL &&
-		    strcmp(t->d.contact_id, contact_id) == 0)
-			return true;
-		if (contact_id == NULL && t->d.kind == DECISION_AGENT_STATE &&
-		    strcmp(t->d.agent_id, agent_id) == 0)
-			return true;
-	}
-	return false;
 }
 
 void decisions_when_recorded(struct router *r, bool patient, void (*fn)(void *arg, int err),

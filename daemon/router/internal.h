@@ -26,6 +26,7 @@ struct tiding {
 	bool recorded;  /* Redis holds it (a barrier: nothing of its own to write) */
 	bool dropped;   /* never to be told: this daemon no longer leads */
 	bool told;      /* an Offer, told early */
+	uint32_t seq;   /* the transition's number (its contact's or agent's) */
 	struct decision d;
 	bool answering; /* answer below is still owed */
 	struct router_answer answer;
@@ -53,7 +54,8 @@ struct router_req {
 /* An agent's transitions so far (its hash's number). Owner: agent_seq map. */
 struct agent_seq {
 	char *id;
-	uint32_t seq;
+	uint32_t seq;  /* decided */
+	uint32_t told; /* recorded and told */
 };
 
 /* An API roster change kept over the configuration: a definition, or (a
@@ -106,6 +108,9 @@ int router_adopt(struct router *r, const char *id, const struct store_field *f, 
 /* The next transition number of an agent (its hash's, plus one). */
 uint32_t router_agent_next_seq(struct router *r, const char *agent_id);
 uint32_t router_agent_seq(const struct router *r, const char *agent_id);
+/* A decision's news went out (or it is being answered): its contact or
+ * agent has nothing pending up to seq. */
+void router_told(struct router *r, const struct decision *d, uint32_t seq);
 void router_agent_set_seq(struct router *r, const char *agent_id, uint32_t seq);
 
 /* decisions.c */

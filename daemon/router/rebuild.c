@@ -80,6 +80,8 @@ static void rebuild_contact(void *arg, const struct engine_contact_view *c)
 		return;
 	}
 	snprintf(x.data->queue, sizeof x.data->queue, "%s", d != NULL ? d->queue : c->queue);
+	if (d != NULL)
+		x.data->told = d->told; /* what is still on its way stays so */
 	/* A live offer is carried over as it is. */
 	if (c->state == CONTACT_OFFERED) {
 		x.restore.offer_agent_id = c->agent_id;

@@ -131,7 +131,7 @@ int router_reset(struct router *r, const char **why)
 	const char *k;
 	void *v;
 	for (size_t it = 0; strmap_next(&r->agent_seq, &it, &k, &v);)
-		((struct agent_seq *)v)->seq = 0;
+		((struct agent_seq *)v)->seq = ((struct agent_seq *)v)->told = 0;
 	router_update_pause(r);
 	return 0;
 }
@@ -246,7 +246,33 @@ uint32_t router_agent_seq(const struct router *r, const char *agent_id)
 
 void router_agent_set_seq(struct router *r, const char *agent_id, uint32_t seq)
 {
-	router_seq_entry(r, agent_id)->seq = seq;
+	struct agent_seq *s = router_seq_entry(r, agent_id);
+	s->seq = s->told = seq;
+}
+
+void router_told(struct router *r, const struct decision *d, uint32_t seq)
+{
+	if (d->kind == DECISION_AGENT_STATE || d->kind == DECISION_ROSTER) {
+		struct agent_seq *s = strmap_get(&r->agent_seq, d->agent_id);
+		if (s != NULL && seq > s->told)
+			s->told = seq;
+		return;
+	}
+	const struct engine_contact_view *c = engine_contact(r->engine, d->contact_id);
+	struct record_data *data = c != NULL ? c->user : NULL;
+	if (data != NULL && seq > data->told)
+		data->told = seq;
+}
+
+bool router_pending(const struct router *r, const char *contact_id, const char *agent_id)
+{
+	if (contact_id == NULL) {
+		const struct agent_seq *s = strmap_get(&r->agent_seq, agent_id);
+		return s != NULL && s->seq != s->told;
+	}
+	const struct engine_contact_view *c = engine_contact(r->engine, contact_id);
+	const struct record_data *data = c != NULL ? c->user : NULL;
+	return data != NULL && data->seq != data->told;
 }
 
 /* ---- requests ---------------------------------------------------------------- */
@@ -279,7 +305,7 @@ static void router_finish(struct router *r, const struct router_req *rq, int rc,
 
 /* A submit waiting for Redis. Owner: the store callback. Ids and names are
  * at most 64 bytes (config), a session id 23. */
-struct router_pending {
+struct router_submitting {
 	struct router *r;
 	struct router_answer answer;
 	Switchboard__V1__SubmitContact *msg;
@@ -289,7 +315,7 @@ struct router_pending {
 	int64_t arrived_ms, deadline_ms;
 };
 
-static void router_pending_free(struct router_pending *p)
+static void router_submitting_free(struct router_submitting *p)
 {
 	if (p->msg != NULL)
 		switchboard__v1__submit_contact__free_unpacked(p->msg, NULL);
@@ -299,7 +325,7 @@ static void router_pending_free(struct router_pending *p)
 
 /* The answer to a duplicate: the contact as the engine has it when it is
  * there, else as Redis has it. */
-static void router_duplicate(struct router *r, struct router_pending *p,
+static void router_duplicate(struct router *r, struct router_submitting *p,
 			     const struct store_submit_result *res)
 {
 	const struct engine_contact_view *c = engine_contact(r->engine, res->contact_id);
@@ -333,7 +359,7 @@ static void router_duplicate(struct router *r, struct router_pending *p,
 
 static void router_on_stored(void *arg, int err, const struct store_submit_result *res)
 {
-	struct router_pending *p = arg;
+	struct router_submitting *p = arg;
 	struct router *r = p->r;
 
 	if (err != 0) {
@@ -386,7 +412,7 @@ static void router_on_stored(void *arg, int err, const struct store_submit_resul
 			router_answer(&p->answer, 0, NULL, &o);
 		}
 	}
-	router_pending_free(p);
+	router_submitting_free(p);
 }
 
 void router_submit(struct router *r, struct router_submit *s, const struct router_answer *a)
@@ -398,7 +424,7 @@ void router_submit(struct router *r, struct router_submit *s, const struct route
 		s->msg = NULL;
 		return;
 	}
-	struct router_pending *p = xcalloc(1, sizeof *p);
+	struct router_submitting *p = xcalloc(1, sizeof *p);
 	p->r = r;
 	p->answer = *a;
 	p->msg = s->msg;
@@ -420,7 +446,7 @@ void router_submit(struct router *r, struct router_submit *s, const struct route
 	int rc = store_submit(r->st, &rs.s, router_on_stored, p);
 	if (rc != 0) {
 		router_answer(a, rc, "the store is unavailable; retry", NULL);
-		router_pending_free(p);
+		router_submitting_free(p);
 	}
 }
 
