@@ -141,35 +141,28 @@ void record_submit(struct record_submit *rs, const char *contact_id, const char 
 	decimal_i64(rs->nums[1], deadline_ms);
 	decimal_i64(rs->nums[2], msg->priority);
 	snprintf(rs->event_id, sizeof rs->event_id, "%s/1", contact_id);
-#define RS_FIELD(k, v) (rs->fields[n++] = (struct store_field){ (k), (v), 0 })
-#define RS_EVENT(k, v) (rs->event[e++] = (struct store_field){ (k), (v), 0 })
-	RS_FIELD("id", contact_id);
-	RS_FIELD("gateway", gateway_id);
-	RS_FIELD("external_id", msg->external_id);
-	RS_FIELD("channel", channel_name(ch));
-	RS_FIELD("queue", queue);
-	RS_FIELD("tier", tier);
-	RS_FIELD("priority", rs->nums[2]);
-	RS_FIELD("arrived_ms", rs->nums[0]);
-	RS_FIELD("deadline_ms", rs->nums[1]);
-	RS_FIELD("state", "waiting");
-	RS_FIELD(record_seq_field, "1");
+	/* What the hash and the submitted event both carry. */
+	const struct store_field both[] = {
+		{ "gateway", gateway_id, 0 },	 { "external_id", msg->external_id, 0 },
+		{ "channel", channel_name(ch), 0 }, { "queue", queue, 0 },
+		{ "tier", tier, 0 },		 { "priority", rs->nums[2], 0 },
+		{ "arrived_ms", rs->nums[0], 0 },   { "deadline_ms", rs->nums[1], 0 },
+	};
+	const size_t n_both = sizeof both / sizeof both[0];
+
+	rs->fields[n++] = (struct store_field){ "id", contact_id, 0 };
+	memcpy(rs->fields + n, both, sizeof both);
+	n += n_both;
+	rs->fields[n++] = (struct store_field){ "state", "waiting", 0 };
+	rs->fields[n++] = (struct store_field){ record_seq_field, "1", 0 };
 	rs->fields[n++] = (struct store_field){ "payload", (const char *)data->packed,
 						data->packed_len };
 	/* The payload stays out of the stream: a consumer reads the hash for it. */
-	RS_EVENT("event", "submitted");
-	RS_EVENT("contact", contact_id);
-	RS_EVENT("event_id", rs->event_id);
-	RS_EVENT("gateway", gateway_id);
-	RS_EVENT("external_id", msg->external_id);
-	RS_EVENT("channel", channel_name(ch));
-	RS_EVENT("queue", queue);
-	RS_EVENT("tier", tier);
-	RS_EVENT("priority", rs->nums[2]);
-	RS_EVENT("arrived_ms", rs->nums[0]);
-	RS_EVENT("deadline_ms", rs->nums[1]);
-#undef RS_FIELD
-#undef RS_EVENT
+	rs->event[e++] = (struct store_field){ "event", "submitted", 0 };
+	rs->event[e++] = (struct store_field){ "contact", contact_id, 0 };
+	rs->event[e++] = (struct store_field){ "event_id", rs->event_id, 0 };
+	memcpy(rs->event + e, both, sizeof both);
+	e += n_both;
 	/* An empty payload is still a field: a zero length means strlen(). */
 	if (data->packed_len == 0)
 		rs->fields[n - 1].value = "";
