@@ -524,6 +524,11 @@ int server_run(struct server *srv)
 	return 0;
 }
 
+struct session_env *server_session_env(struct server *srv)
+{
+	return &srv->senv;
+}
+
 static void server_close_one(void *arg, struct session *s)
 {
 	session_close(s, "daemon stopped", false);

@@ -17,11 +17,17 @@
 
 struct sb_config;
 struct server;
+struct session_env;
 
 /* Takes ownership of cfg. Returns NULL (logged) if a listener cannot bind. */
 struct server *server_new(struct sb_config *cfg);
 /* Runs until SIGTERM/SIGINT; returns the exit status. */
 int server_run(struct server *srv);
 void server_free(struct server *srv);
+
+/* What the server hands its sessions (loop, router, registry). For the
+ * session fuzzer, which drives sessions through a whole server over
+ * socketpairs rather than a listener. */
+struct session_env *server_session_env(struct server *srv);
 
 #endif

@@ -29,7 +29,9 @@
 #include "config/config.h"
 #include "util/log.h"
 #include "security/token.h"
+#include "router/router.h"
 #include "server.h"
+#include "session/registry.h"
 #include "session/session.h"
 #include "wire/frame.h"
 
@@ -70,6 +72,7 @@ static const char fuzz_config_text[] =
     "  - {id: carol, tier: trainee, skills: {support: 3}, capacity: {chat: 3, email: 5}}\n";
 
 static struct server *fuzz_srv;
+static struct session_env *fuzz_env;
 static char fuzz_gateway_path[64], fuzz_agent_path[64];
 
 /* The listeners are never freed, so their sockets are removed here. */
@@ -104,12 +107,18 @@ static void fuzz_init(void)
 	}
 	fuzz_srv = server_new(cfg);
 	FUZZ_CHECK(fuzz_srv != NULL);
+	fuzz_env = server_session_env(fuzz_srv);
+}
+
+static struct session *fuzz_session(const char *sid)
+{
+	return registry_session(fuzz_env->registry, sid);
 }
 
 /* Encodes a valid Hello for the chosen role and client; *out is malloc'd. */
 static size_t fuzz_hello(enum session_role role, unsigned pick, uint8_t **out)
 {
-	const struct sb_config *cfg = server_config(fuzz_srv);
+	const struct sb_config *cfg = router_config(fuzz_env->router);
 	Switchboard__V1__Envelope env = SWITCHBOARD__V1__ENVELOPE__INIT;
 	Switchboard__V1__Hello h = SWITCHBOARD__V1__HELLO__INIT;
 	char *token = NULL;
@@ -165,7 +174,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	if (fuzz_srv == NULL)
 		fuzz_init();
-	base = server_base(fuzz_srv);
+	base = fuzz_env->base;
 	role = (data[0] & 1) ? SESSION_AGENT : SESSION_GATEWAY;
 	if (data[1] & 1)
 		hello_len = fuzz_hello(role, data[0] >> 1, &hello);
@@ -174,7 +183,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(fcntl(sv[1], F_SETFL, O_NONBLOCK) == 0);
 	/* sessions get non-blocking sockets from the listener: do the same */
 	FUZZ_CHECK(fcntl(sv[0], F_SETFL, O_NONBLOCK) == 0);
-	s = session_new(fuzz_srv, sv[0], role, "fuzz");
+	s = session_new(fuzz_env, sv[0], role, "fuzz");
 	snprintf(sid, sizeof sid, "%s", session_id(s));
 
 	/* Send everything, letting the server read whenever the socket is full;
@@ -196,17 +205,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free(hello);
 
 	/* Let it read the rest, answer, see the hang-up and be freed. */
-	for (int pass = 0; pass < FUZZ_MAX_PASSES && server_session(fuzz_srv, sid) != NULL; pass++)
+	for (int pass = 0; pass < FUZZ_MAX_PASSES && fuzz_session(sid) != NULL; pass++)
 		event_base_loop(base, EVLOOP_NONBLOCK);
-	s = server_session(fuzz_srv, sid);
+	s = fuzz_session(sid);
 	if (s != NULL) {
 		/* Still there (a drain timer, say): close it as a dropped peer would. */
 		session_close(s, "fuzz input done", false);
-		for (int pass = 0; pass < FUZZ_MAX_PASSES && server_session(fuzz_srv, sid) != NULL;
+		for (int pass = 0; pass < FUZZ_MAX_PASSES && fuzz_session(sid) != NULL;
 		     pass++)
 			event_base_loop(base, EVLOOP_NONBLOCK);
 	}
 	/* A session that outlives its input would pile up: a leak in all but name. */
-	FUZZ_CHECK(server_session(fuzz_srv, sid) == NULL);
+	FUZZ_CHECK(fuzz_session(sid) == NULL);
 	return 0;
 }
