@@ -59,6 +59,15 @@ struct store {
 	int64_t unknown;
 	bool broken; /* a batch in flight failed: the ones after it fail ORDER */
 	bool lost;   /* Redis lost data: restore, then the puts, first */
+	/* Operations are numbered as they are asked for. Those numbered up to
+	 * `checked_upto` are sent with their transition numbers checked: they
+	 * were asked for before a batch's fate was unknown or Redis lost data,
+	 * so Redis may hold them already (a batch applied whose answer was lost,
+	 * or a re-seed's puts that include them). Later ones go after batches
+	 * whose fate is known, in order (the commit counter proves it), so Redis
+	 * cannot hold them yet and the check is skipped. */
+	uint64_t numbered;
+	uint64_t checked_upto;
 	uint64_t losses;
 	char *lease_value; /* the last lease value asked for (restore sets it back) */
 	int64_t lease_ms;

@@ -38,6 +38,7 @@ struct store_req {
 	struct store_req *members; /* REQ_BATCH, in order */
 	size_t n_members;
 	int64_t expect; /* REQ_BATCH: batches Redis must have applied before it */
+	uint64_t number; /* REQ_OP: its place in the order operations were asked for */
 	/* Turns a reply (never an error reply) into the caller's callback. */
 	store_answer_fn answer;
 	/* Tells the caller it failed; err is an SB_ERR_*. */

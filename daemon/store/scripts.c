@@ -33,8 +33,12 @@
  * KEYS: 1 epoch, 2 commits, 3 events stream, 4 open set, 5 roster set
  * ARGV: 1 epoch, 2 batches applied before this one, 3 events maxlen,
  *       4 idempotency ttl (s), 5 contact key prefix, 6 the transition
- *       number's field, then the operations, each as: op, n, then n
- *       arguments:
+ *       number's field, 7 '1' when the writes' transition numbers are to be
+ *       checked (some operation may be in Redis already: sent again after
+ *       its batch's fate was unknown, or covered by a re-seed's puts), '0'
+ *       when none can be (the counter check above proves every batch
+ *       before this one applied, and this one never was), then the
+ *       operations, each as: op, n, then n arguments:
  *   's' submit, the idempotent creation of a contact: external-id key,
  *       contact key, queue key, contact id, deadline ms, N, N hash
  *       field/value pairs, then the event's pairs. Answers {1, id} when
@@ -50,9 +54,10 @@
  *       is finished (leaves the open set) or 'r' when an agent's roster was
  *       changed (joins the roster set) or '0', N, N field/value pairs (the
  *       number among them), then the event's pairs. Answers 1 when
- *       applied, 0 when the hash already holds this number or a later one
- *       (a write sent again after a lost connection), -1 when it holds an
- *       earlier one or none (data lost: nothing is written).
+ *       applied; when checked, 0 when the hash already holds this number
+ *       or a later one (a write sent again after a lost connection), -1
+ *       when it holds an earlier one or none (data lost: nothing is
+ *       written).
  *   'p' put, after a data loss: hash key, zset op 'add'|'rem'|'none', zset
  *       key, member, score, expire, '1' (leaves the open set), 'o' (joins
  *       it), 'r' (joins the roster set) or '0', external-id key or '', N,
@@ -64,7 +69,7 @@
 static const char script_batch[] =
 	"#!lua\n"
 	BATCH_HEADER
-	"local SEQ = ARGV[6]\n"
+	"local SEQ, CHECK = ARGV[6], ARGV[7] == '1'\n"
 	"local function event(from, to)\n"
 	"  if to >= from then\n"
 	"    redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], '*', unpack(ARGV, from, to))\n"
@@ -92,11 +97,13 @@ static const char script_batch[] =
 	"  return {1, id}\n"
 	"end\n"
 	"local function write(a, z)\n"
-	"  local hk, seq = ARGV[a], tonumber(ARGV[a + 2])\n"
-	"  local have = redis.call('HGET', hk, SEQ)\n"
-	"  if have then have = tonumber(have) elseif ARGV[a + 1] == 'a' then have = 0 else have = -1 end\n"
-	"  if have >= seq then return 0 end\n"
-	"  if have ~= seq - 1 then return -1 end\n"
+	"  local hk = ARGV[a]\n"
+	"  if CHECK then\n"
+	"    local seq, have = tonumber(ARGV[a + 2]), redis.call('HGET', hk, SEQ)\n"
+	"    if have then have = tonumber(have) elseif ARGV[a + 1] == 'a' then have = 0 else have = -1 end\n"
+	"    if have >= seq then return 0 end\n"
+	"    if have ~= seq - 1 then return -1 end\n"
+	"  end\n"
 	"  local zop, member, n = ARGV[a + 3], ARGV[a + 6], tonumber(ARGV[a + 10])\n"
 	"  if n > 0 then redis.call('HSET', hk, unpack(ARGV, a + 11, a + 10 + 2 * n)) end\n"
 	"  if zop == 'move' then redis.call('ZREM', ARGV[a + 5], member) end\n"
@@ -130,7 +137,7 @@ static const char script_batch[] =
 	"  e = function(a, z) event(a, z) return 1 end }\n"
 	/* One operation's error (a key of the wrong type, say) is that
 	 * operation's answer alone; the batch's others still run. */
-	"local out, i = {}, 7\n"
+	"local out, i = {}, 8\n"
 	"while i < #ARGV do\n"
 	"  local n = tonumber(ARGV[i + 1])\n"
 	"  local ok, r = pcall(ops[ARGV[i]], i + 2, i + 1 + n)\n"

@@ -312,6 +312,7 @@ static void store_send_batch(struct store *st)
 
 	b->script = SCRIPT_BATCH;
 	b->expect = st->applied + st->inflight;
+	bool check = false;
 	struct store_req **tail = &b->members;
 	while (from->head != NULL && from->head->kind == REQ_OP &&
 	       b->n_members < STORE_BATCH_MAX_OPS && bytes < STORE_BATCH_MAX_BYTES) {
@@ -320,6 +321,7 @@ static void store_send_batch(struct store *st)
 		tail = &m->next;
 		b->n_members++;
 		bytes += m->args.len;
+		check = check || m->number <= st->checked_upto;
 	}
 	/* Each operation adds its letter and count (under 32 bytes) to its
 	 * arguments; the keys and fixed arguments are a few hundred bytes. */
@@ -336,6 +338,7 @@ static void store_send_batch(struct store *st)
 	resp_add_str(&b->args, st->ttl);
 	resp_add_str(&b->args, st->contact_prefix);
 	resp_add_str(&b->args, st->seq_field);
+	resp_add_str(&b->args, check ? "1" : "0");
 	for (struct store_req *m = b->members; m != NULL; m = m->next) {
 		resp_add(&b->args, &m->op, 1);
 		resp_add_num(&b->args, m->args.n);
@@ -392,6 +395,7 @@ static void store_on_flush(evutil_socket_t fd, short what, void *arg)
 
 void store_enqueue(struct store *st, struct store_req *r)
 {
+	r->number = ++st->numbered;
 	reqq_push(&st->queue, r);
 	/* Runs after the callbacks already due in this loop turn, so
 	 * everything they ask for goes in as few batches as it fits. */
@@ -457,6 +461,8 @@ static void store_lose(struct store *st, const char *why)
 		return;
 	log_error("store: redis lost data (%s); writing the live state back", why);
 	st->losses++;
+	/* The puts carry the live state, and with it what is queued now. */
+	st->checked_upto = st->numbered;
 	metrics_store_loss();
 	st->lost = true;
 	/* Batches in flight may or may not apply on what is left: start again
@@ -504,6 +510,9 @@ static void store_batch_back(struct store *st, struct store_req *b, bool unknown
 {
 	struct store_req *m = b->members;
 
+	/* Whether or not it applied, what was asked for so far is checked when
+	 * sent again (checked_upto). */
+	st->checked_upto = st->numbered;
 	b->members = NULL;
 	while (m != NULL) {
 		struct store_req *next = m->next;

@@ -7,6 +7,7 @@
 #include <event2/event.h>
 #include <hiredis/hiredis.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -28,6 +29,7 @@ struct fixture {
 	struct store *st;
 	enum store_state state;
 	bool ready, leased, fenced;
+	bool unready, refusing;   /* the store left READY / refuses writes */
 	int losses;               /* lost hook calls */
 	char lost_why[160];
 	bool put_on_loss;         /* the lost hook puts contact c1 back */
@@ -51,6 +53,8 @@ static void on_state(void *ctx, enum store_state s)
 	struct fixture *f = ctx;
 	f->state = s;
 	f->ready = s == STORE_READY;
+	f->unready = s != STORE_READY;
+	f->refusing = s == STORE_REFUSING;
 }
 
 static void on_fenced(void *ctx)
@@ -136,6 +140,10 @@ static void run_until(struct fixture *f, const bool *flag, int n)
 	run_for(f, flag, n, 5000);
 }
 
+/* Long enough for a loaded machine; test_a_repeated_write_lands_once
+ * shortens it, to give up on a hung Redis sooner. */
+static int command_timeout_ms = 5000;
+
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof *f);
@@ -145,7 +153,7 @@ static int setup(void **state)
 		.address = harness_redis_addr(f->h),
 		.site = SITE,
 		.connect_timeout_ms = 2000,
-		.command_timeout_ms = 5000,
+		.command_timeout_ms = command_timeout_ms,
 		.reconnect_max_ms = 200,
 		.events_maxlen = 100000,
 		.idempotency_ttl_s = 3600,
@@ -169,6 +177,14 @@ static int setup(void **state)
 	return 0;
 }
 
+static int setup_quick_timeout(void **state)
+{
+	command_timeout_ms = 1000;
+	int rc = setup(state);
+	command_timeout_ms = 5000;
+	return rc;
+}
+
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
@@ -190,7 +206,9 @@ static int batches_sent(struct fixture *f)
 	int n = 0;
 	for (size_t i = 0; i < r->elements; i++) {
 		redisReply *argv = r->element[i]->element[3];
+		/* the batch script has 5 keys (sync, 2) */
 		if (argv->elements > 3 && strcasecmp(argv->element[0]->str, "EVALSHA") == 0 &&
+		    strcmp(argv->element[2]->str, "5") == 0 &&
 		    strcmp(argv->element[3]->str, "sb:{" SITE "}:epoch") == 0)
 			n++;
 	}
@@ -341,18 +359,27 @@ static void test_a_fenced_batch_changes_nothing(void **state)
 }
 
 /* A transition sent again (its first answer was lost with a connection) is
- * answered as done and recorded once: one event. */
+ * answered as done and recorded once: one event. Redis hangs (SIGSTOP)
+ * with the batch in its socket; the store gives up on the connection; Redis
+ * wakes, runs the batch and sees the hang-up; the store reconnects and,
+ * not knowing the batch's fate, sends the write again, checked. */
 static void test_a_repeated_write_lands_once(void **state)
 {
 	struct fixture *f = *state;
 
 	submit(f, 0, "c1", "e1");
+	run_until(f, NULL, 1);
+	harness_redis_signal(f->h, SIGSTOP);
 	write_state(f, 1, STORE_CONTACT, "c1", 2, "offered");
-	write_state(f, 2, STORE_CONTACT, "c1", 2, "offered");
-	run_until(f, NULL, 3);
+	run_until(f, &f->unready, 0);
+	assert_false(f->ready);
+	harness_redis_signal(f->h, SIGCONT);
+	run_until(f, NULL, 2);
 
-	for (int i = 0; i < 3; i++)
-		assert_int_equal(f->err[i], 0);
+	assert_int_equal(f->err[0], 0);
+	assert_int_equal(f->err[1], 0);
+	/* the submit's batch, the write's, and the write's again */
+	assert_int_equal(batches_sent(f), 3);
 	assert_string_equal(harness_hget(f->h, key("contact:c1"), "event_seq"), "2");
 	assert_int_equal(harness_redis_int(f->h, "XLEN %s", key("events")), 2);
 	harness_passed(f->h);
@@ -397,15 +424,19 @@ static void test_refused_writes_are_kept_in_order(void **state)
 	harness_passed(f->h);
 }
 
-/* A transition whose predecessor Redis does not hold means Redis lost data:
- * the owner is asked for its state, which goes in first, and the write is
- * then a repeat. */
+/* A write checked (sent again, here after Redis refused it) whose
+ * predecessor Redis does not hold means Redis lost data: the owner is asked
+ * for its state, which goes in first, and the write is then a repeat. */
 static void test_a_missing_predecessor_is_a_loss(void **state)
 {
 	struct fixture *f = *state;
 
 	f->put_on_loss = true;
+	harness_redis_int(f->h, "CONFIG SET maxmemory 1");
 	write_state(f, 0, STORE_CONTACT, "c1", 2, "offered");
+	run_until(f, &f->refusing, 0);
+	assert_int_equal(f->state, STORE_REFUSING);
+	harness_redis_int(f->h, "CONFIG SET maxmemory 0");
 	run_until(f, NULL, 1);
 
 	assert_int_equal(f->answered, 1);
@@ -462,7 +493,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_one_turn_is_one_call, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_batch_is_cut_at_its_cap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_a_fenced_batch_changes_nothing, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_a_repeated_write_lands_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_repeated_write_lands_once, setup_quick_timeout,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_refused_writes_are_kept_in_order, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_a_missing_predecessor_is_a_loss, setup,
