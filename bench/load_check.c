@@ -25,6 +25,7 @@ struct journal_entry {
 	char *contact_id;
 	char *agent;  /* first agent confirmed, or NULL */
 	char *second; /* another agent confirmed after it, or NULL */
+	bool acked;   /* its ContactAccepted is in the file */
 };
 
 struct load_journal {
@@ -93,9 +94,16 @@ static long long journal_now_ms(void)
 void load_journal_ack(struct load_journal *j, const char *contact_id, const char *external_id)
 {
 	bool made;
+	/* The entry may exist already: an agent on another connection can hear
+	 * its assignment before the gateway hears the acknowledgement (after a
+	 * hang, say). The ack line is written all the same, or sb-check, which
+	 * reads only the file, would not count the contact as acknowledged. */
+	struct journal_entry *e = journal_entry(j, contact_id, &made);
 
-	journal_entry(j, contact_id, &made);
-	if (made && j->file != NULL)
+	if (e->acked)
+		return;
+	e->acked = true;
+	if (j->file != NULL)
 		fprintf(j->file, "ack %s %s %lld\n", contact_id, external_id ? external_id : "-",
 		        journal_now_ms());
 }
