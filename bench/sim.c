@@ -63,6 +63,7 @@ struct sim_group {
 	struct engine_skill_level skills[MAX_SKILLS];
 	int capacity[SB_CH_COUNT];
 	struct names queues;
+	int64_t login_ms; /* its agents log in this long after the start */
 };
 
 /* Poisson arrivals to one queue from one customer tier. */
@@ -136,7 +137,7 @@ struct outcome {
 	char problem[200];
 };
 
-enum ev_kind { EV_ARRIVAL, EV_ACCEPT, EV_COMPLETE, EV_ABANDON, EV_WRAPEND };
+enum ev_kind { EV_ARRIVAL, EV_ACCEPT, EV_COMPLETE, EV_ABANDON, EV_WRAPEND, EV_LOGIN };
 
 struct event {
 	int64_t t;
@@ -594,6 +595,8 @@ static void yload_group(struct ydoc *d, yaml_node_t *n, struct sim_group *g)
 			}
 		} else if (!strcmp(k, "queues"))
 			ynames(d, v, k, &g->queues);
+		else if (!strcmp(k, "login"))
+			g->login_ms = ydur(d, v, k);
 		else
 			ydie(d, v, "agents: unknown key '%s'", k);
 	}
@@ -1203,7 +1206,18 @@ static void outcome_add(struct outcome *o, const struct outcome *r)
 		snprintf(o->problem, sizeof o->problem, "%s", r->problem);
 }
 
-/* Sets up the engine: tiers, queues, agents (logged in, available). */
+/* Agent i logs in and goes available. */
+static void sim_login(struct sim *s, uint32_t i)
+{
+	const char *why = NULL;
+
+	if (engine_agent_login(s->e, s->ag[i].id, s->now) != 0 ||
+	    engine_agent_set_state(s->e, s->ag[i].id, AGENT_AVAILABLE, NULL, s->now, &why) != 0)
+		die("agent %s could not log in: %s", s->ag[i].id, why ? why : "?");
+}
+
+/* Sets up the engine: tiers, queues, agents (logged in and available, or
+ * at their group's login time). */
 static void sim_build(struct sim *s, uint64_t seed, const uint32_t *counts)
 {
 	const struct sim_conf *cf = s->cf;
@@ -1295,13 +1309,15 @@ static void sim_build(struct sim *s, uint64_t seed, const uint32_t *counts)
 			if (engine_agent_add(s->e, &def, NULL, &why) != 0)
 				die("agent of group '%s' refused: %s", gr->name, why);
 		}
-		s->out->staffed_ms[g] = (double)counts[g] * (double)cf->duration_ms;
+		int64_t late = gr->login_ms < cf->duration_ms ? gr->login_ms : cf->duration_ms;
+		s->out->staffed_ms[g] = (double)counts[g] * (double)(cf->duration_ms - late);
 	}
 	for (uint32_t i = 0; i < s->n_ag; i++) {
-		if (engine_agent_login(s->e, s->ag[i].id, s->now) != 0 ||
-		    engine_agent_set_state(s->e, s->ag[i].id, AGENT_AVAILABLE, NULL, s->now, &why) !=
-			    0)
-			die("agent %s could not log in: %s", s->ag[i].id, why ? why : "?");
+		int64_t late = cf->groups[s->ag[i].group].login_ms;
+		if (late > 0)
+			ev_push(s, s->now + late, EV_LOGIN, i, 0);
+		else
+			sim_login(s, i);
 	}
 }
 
@@ -1373,7 +1389,10 @@ static void sim_event(struct sim *s, const struct event *ev)
 {
 	const char *why = NULL;
 	const struct engine_contact_view *cv = NULL;
-	struct sim_contact *ct = ev->kind == EV_ARRIVAL || ev->kind == EV_WRAPEND ? NULL : &s->c[ev->a];
+	struct sim_contact *ct = ev->kind == EV_ARRIVAL || ev->kind == EV_WRAPEND ||
+					 ev->kind == EV_LOGIN
+				 ? NULL
+				 : &s->c[ev->a];
 
 	switch ((enum ev_kind)ev->kind) {
 	case EV_ARRIVAL:
@@ -1403,6 +1422,9 @@ static void sim_event(struct sim *s, const struct event *ev)
 		break;
 	case EV_WRAPEND:
 		agent_hold(s, ev->a, -1);
+		break;
+	case EV_LOGIN:
+		sim_login(s, ev->a);
 		break;
 	}
 }
