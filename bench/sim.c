@@ -63,6 +63,7 @@ struct sim_group {
 	struct engine_skill_level skills[MAX_SKILLS];
 	int capacity[SB_CH_COUNT];
 	struct names queues;
+	int64_t login_ms; /* its agents log in this long after the start */
 };
 
 /* Poisson arrivals to one queue from one customer tier. */
@@ -105,6 +106,12 @@ struct sim_conf {
 	bool check;
 };
 
+/* Estimated wait (engine_submit) against the real wait. */
+struct est {
+	uint64_t n;
+	double abs_sum_ms, sum_ms;
+};
+
 /* What happened to one queue's contacts (by the queue they arrived in). */
 struct qstat {
 	uint64_t offered, answered, answered_in_sla, abandoned, abandoned_in_sla,
@@ -112,12 +119,10 @@ struct qstat {
 	uint64_t late_unflagged; /* answered after its threshold with no SLA-breach event */
 	uint64_t early_flagged;  /* an SLA-breach event, yet answered within its threshold */
 	double wait_sum_ms;
-};
-
-/* Estimated wait (engine_submit) against the real wait. */
-struct est {
-	uint64_t n;
-	double abs_sum_ms, sum_ms;
+	/* The estimate given at arrival against the real wait, over answered
+	 * contacts that got one: all of them, and those not offered at once. */
+	struct est est_all, est_queued;
+	uint64_t est_unknown; /* arrivals told "unknown" */
 };
 
 /* The outcome of one or more pooled runs. */
@@ -126,14 +131,13 @@ struct outcome {
 	struct qstat *q;
 	struct engine_period_stats *eng; /* the engine's own totals per queue */
 	double *busy_ms, *staffed_ms;
-	struct est all, queued;
 	uint64_t contacts, offers, offer_timeouts, accept_errors, submit_errors, cancel_errors,
 		complete_errors, no_answer_breaks, hold_errors, ticks, events, stuck_wakeups;
 	uint32_t runs;
 	char problem[200];
 };
 
-enum ev_kind { EV_ARRIVAL, EV_ACCEPT, EV_COMPLETE, EV_ABANDON, EV_WRAPEND };
+enum ev_kind { EV_ARRIVAL, EV_ACCEPT, EV_COMPLETE, EV_ABANDON, EV_WRAPEND, EV_LOGIN };
 
 struct event {
 	int64_t t;
@@ -591,6 +595,8 @@ static void yload_group(struct ydoc *d, yaml_node_t *n, struct sim_group *g)
 			}
 		} else if (!strcmp(k, "queues"))
 			ynames(d, v, k, &g->queues);
+		else if (!strcmp(k, "login"))
+			g->login_ms = ydur(d, v, k);
 		else
 			ydie(d, v, "agents: unknown key '%s'", k);
 	}
@@ -981,6 +987,24 @@ static void sink_offer_ended(void *ctx, const struct engine_contact_view *c, con
 	ct->state = ST_WAITING;
 }
 
+/* Counts one estimate against the wait that really followed. */
+static void est_add(struct est *e, int64_t est_ms, int64_t wait_ms)
+{
+	double err = (double)(est_ms - wait_ms);
+
+	e->n++;
+	e->abs_sum_ms += fabs(err);
+	e->sum_ms += err;
+}
+
+/* Adds b into a. */
+static void est_sum(struct est *a, const struct est *b)
+{
+	a->n += b->n;
+	a->abs_sum_ms += b->abs_sum_ms;
+	a->sum_ms += b->sum_ms;
+}
+
 /* sink: answered; records the wait and schedules the end of the handle time. */
 static void sink_assigned(void *ctx, const struct engine_contact_view *c, int64_t now)
 {
@@ -1002,14 +1026,10 @@ static void sink_assigned(void *ctx, const struct engine_contact_view *c, int64_
 	if (wait <= c->sla_ms && ct->breached)
 		q->early_flagged++;
 	q->wait_sum_ms += (double)wait;
-	double err = (double)(ct->est_ms - wait);
-	s->out->all.n++;
-	s->out->all.abs_sum_ms += fabs(err);
-	s->out->all.sum_ms += err;
-	if (!ct->offered_at_submit) {
-		s->out->queued.n++;
-		s->out->queued.abs_sum_ms += fabs(err);
-		s->out->queued.sum_ms += err;
+	if (ct->est_ms >= 0) { /* < 0: "unknown", counted at submit */
+		est_add(&q->est_all, ct->est_ms, wait);
+		if (!ct->offered_at_submit)
+			est_add(&q->est_queued, ct->est_ms, wait);
 	}
 	ev_push(s, now + ct->handle_ms, EV_COMPLETE, (uint32_t)(ct - s->c), 0);
 }
@@ -1152,6 +1172,9 @@ static void outcome_add(struct outcome *o, const struct outcome *r)
 		a->late_unflagged += b->late_unflagged;
 		a->early_flagged += b->early_flagged;
 		a->wait_sum_ms += b->wait_sum_ms;
+		est_sum(&a->est_all, &b->est_all);
+		est_sum(&a->est_queued, &b->est_queued);
+		a->est_unknown += b->est_unknown;
 		struct engine_period_stats *x = &o->eng[i];
 		const struct engine_period_stats *y = &r->eng[i];
 		x->offered += y->offered;
@@ -1166,12 +1189,6 @@ static void outcome_add(struct outcome *o, const struct outcome *r)
 		o->busy_ms[g] += r->busy_ms[g];
 		o->staffed_ms[g] += r->staffed_ms[g];
 	}
-	o->all.n += r->all.n;
-	o->all.abs_sum_ms += r->all.abs_sum_ms;
-	o->all.sum_ms += r->all.sum_ms;
-	o->queued.n += r->queued.n;
-	o->queued.abs_sum_ms += r->queued.abs_sum_ms;
-	o->queued.sum_ms += r->queued.sum_ms;
 	o->contacts += r->contacts;
 	o->offers += r->offers;
 	o->offer_timeouts += r->offer_timeouts;
@@ -1189,7 +1206,18 @@ static void outcome_add(struct outcome *o, const struct outcome *r)
 		snprintf(o->problem, sizeof o->problem, "%s", r->problem);
 }
 
-/* Sets up the engine: tiers, queues, agents (logged in, available). */
+/* Agent i logs in and goes available. */
+static void sim_login(struct sim *s, uint32_t i)
+{
+	const char *why = NULL;
+
+	if (engine_agent_login(s->e, s->ag[i].id, s->now) != 0 ||
+	    engine_agent_set_state(s->e, s->ag[i].id, AGENT_AVAILABLE, NULL, s->now, &why) != 0)
+		die("agent %s could not log in: %s", s->ag[i].id, why ? why : "?");
+}
+
+/* Sets up the engine: tiers, queues, agents (logged in and available, or
+ * at their group's login time). */
 static void sim_build(struct sim *s, uint64_t seed, const uint32_t *counts)
 {
 	const struct sim_conf *cf = s->cf;
@@ -1281,13 +1309,15 @@ static void sim_build(struct sim *s, uint64_t seed, const uint32_t *counts)
 			if (engine_agent_add(s->e, &def, NULL, &why) != 0)
 				die("agent of group '%s' refused: %s", gr->name, why);
 		}
-		s->out->staffed_ms[g] = (double)counts[g] * (double)cf->duration_ms;
+		int64_t late = gr->login_ms < cf->duration_ms ? gr->login_ms : cf->duration_ms;
+		s->out->staffed_ms[g] = (double)counts[g] * (double)(cf->duration_ms - late);
 	}
 	for (uint32_t i = 0; i < s->n_ag; i++) {
-		if (engine_agent_login(s->e, s->ag[i].id, s->now) != 0 ||
-		    engine_agent_set_state(s->e, s->ag[i].id, AGENT_AVAILABLE, NULL, s->now, &why) !=
-			    0)
-			die("agent %s could not log in: %s", s->ag[i].id, why ? why : "?");
+		int64_t late = cf->groups[s->ag[i].group].login_ms;
+		if (late > 0)
+			ev_push(s, s->now + late, EV_LOGIN, i, 0);
+		else
+			sim_login(s, i);
 	}
 }
 
@@ -1348,6 +1378,8 @@ static void sim_arrival(struct sim *s, uint32_t i)
 		return;
 	}
 	ct->est_ms = est;
+	if (est < 0)
+		s->out->q[st->queue].est_unknown++;
 	if (patience > 0)
 		ev_push(s, s->now + (int64_t)llround(patience), EV_ABANDON, idx, 0);
 }
@@ -1357,7 +1389,10 @@ static void sim_event(struct sim *s, const struct event *ev)
 {
 	const char *why = NULL;
 	const struct engine_contact_view *cv = NULL;
-	struct sim_contact *ct = ev->kind == EV_ARRIVAL || ev->kind == EV_WRAPEND ? NULL : &s->c[ev->a];
+	struct sim_contact *ct = ev->kind == EV_ARRIVAL || ev->kind == EV_WRAPEND ||
+					 ev->kind == EV_LOGIN
+				 ? NULL
+				 : &s->c[ev->a];
 
 	switch ((enum ev_kind)ev->kind) {
 	case EV_ARRIVAL:
@@ -1387,6 +1422,9 @@ static void sim_event(struct sim *s, const struct event *ev)
 		break;
 	case EV_WRAPEND:
 		agent_hold(s, ev->a, -1);
+		break;
+	case EV_LOGIN:
+		sim_login(s, ev->a);
 		break;
 	}
 }
@@ -1522,6 +1560,25 @@ static double erlang_c_sl(const struct sim_conf *cf, uint32_t n)
 	return sl < 0 ? 0 : sl;
 }
 
+/* Prints "MAE bias" of e in seconds, or dashes. */
+static void est_cols(const struct est *e)
+{
+	if (e->n == 0)
+		printf(" %8" PRIu64 " %7s %7s", e->n, "-", "-");
+	else
+		printf(" %8" PRIu64 " %7.1f %+7.1f", e->n, e->abs_sum_ms / (double)e->n / 1000.0,
+		       e->sum_ms / (double)e->n / 1000.0);
+}
+
+/* One row of the estimate report. */
+static void est_row(const char *name, const char *chan, const struct qstat *q)
+{
+	printf("%-16s %-6s %8" PRIu64, name, chan, q->est_unknown);
+	est_cols(&q->est_all);
+	est_cols(&q->est_queued);
+	printf("\n");
+}
+
 /* Prints the report of one (pooled) outcome. */
 static void report(const struct sim_conf *cf, const uint32_t *counts, const struct outcome *o)
 {
@@ -1574,16 +1631,20 @@ static void report(const struct sim_conf *cf, const uint32_t *counts, const stru
 	for (size_t g = 0; g < cf->n_groups; g++)
 		printf("%-16s %8u %9.1f%%\n", cf->groups[g].name, counts[g],
 		       o->staffed_ms[g] > 0 ? 100.0 * o->busy_ms[g] / o->staffed_ms[g] : 0);
-	printf("\nestimated wait (engine_submit) - real wait, answered contacts:\n");
-	if (o->all.n)
-		printf("  all %8" PRIu64 ": mean abs error %6.1f s, bias %+6.1f s\n", o->all.n,
-		       o->all.abs_sum_ms / (double)o->all.n / 1000.0,
-		       o->all.sum_ms / (double)o->all.n / 1000.0);
-	if (o->queued.n)
-		printf("  queued %5" PRIu64 ": mean abs error %6.1f s, bias %+6.1f s  (not offered at "
-		       "submit)\n",
-		       o->queued.n, o->queued.abs_sum_ms / (double)o->queued.n / 1000.0,
-		       o->queued.sum_ms / (double)o->queued.n / 1000.0);
+	printf("\nestimated wait at arrival - real wait (s; bias > 0: too long), answered contacts;\n"
+	       "queued: not offered at arrival; unknown: arrivals told \"unknown\" (left out)\n");
+	printf("%-16s %-6s %8s %8s %7s %7s %8s %7s %7s\n", "queue", "chan", "unknown", "answered",
+	       "MAE", "bias", "queued", "MAE", "bias");
+	struct qstat sum = {0};
+	for (size_t i = 0; i < cf->n_queues; i++) {
+		const struct qstat *q = &o->q[i];
+		est_row(cf->queues[i].name, channel_name(cf->queues[i].ch), q);
+		est_sum(&sum.est_all, &q->est_all);
+		est_sum(&sum.est_queued, &q->est_queued);
+		sum.est_unknown += q->est_unknown;
+	}
+	if (cf->n_queues > 1)
+		est_row("all", "", &sum);
 	if (o->offer_timeouts || o->no_answer_breaks || o->accept_errors || o->submit_errors ||
 	    o->cancel_errors || o->complete_errors || o->hold_errors || o->problem[0])
 		printf("\nNOTE: offer timeouts %" PRIu64 ", no-answer breaks %" PRIu64

@@ -1288,8 +1288,11 @@ const char *sbc_describe(const Envelope *env, char *buf, size_t len)
 		sbc_sb_add(&b, "accepted contact %s queue %s position %u deadline ",
 		           sbc_show(m->contact_id), sbc_show(m->queue), m->position);
 		sbc_sb_when(&b, m->deadline_ms);
-		sbc_sb_add(&b, " estimated wait %.1fs%s", (double)m->estimated_wait_ms / 1000.0,
-		           m->duplicate ? " (duplicate)" : "");
+		if (m->estimated_wait_unknown)
+			sbc_sb_add(&b, " estimated wait unknown");
+		else
+			sbc_sb_add(&b, " estimated wait %.1fs", (double)m->estimated_wait_ms / 1000.0);
+		sbc_sb_add(&b, "%s", m->duplicate ? " (duplicate)" : "");
 		break;
 	}
 	case SWITCHBOARD__V1__ENVELOPE__BODY_CONTACT_ASSIGNED: {

@@ -72,6 +72,18 @@ static void bucket_link_refresh(struct engine *e, struct link *l)
 	}
 }
 
+/* Counts l's agent's slots in its class's staffed capacity, or takes them
+ * out. What was added is kept on the link: a roster change may alter the
+ * capacity before the link goes. */
+static void bucket_link_staff(struct link *l, bool staffed)
+{
+	uint32_t slots = staffed ? (uint32_t)l->agent->v.capacity[l->bucket->channel] : 0;
+
+	l->bucket->staffed -= l->staffed;
+	l->bucket->staffed += slots;
+	l->staffed = slots;
+}
+
 /* Makes a eligible for b: a link in both lists and a's array, filed if ready. */
 static void bucket_link(struct engine *e, struct eagent *a, struct bucket *b)
 {
@@ -91,6 +103,7 @@ static void bucket_link(struct engine *e, struct eagent *a, struct bucket *b)
 	a->linkv[a->n_linkv++] = (struct alink){ l, b, b->channel };
 	if (a->v.logged_in)
 		b->logged_in++;
+	bucket_link_staff(l, a->staffed);
 	bucket_link_refresh(e, l);
 }
 
@@ -151,6 +164,15 @@ static struct req *bucket_copy_reqs(const struct req *reqs, int n)
 	return out;
 }
 
+/* The class for k if it exists; never makes one (a read-only query asks). */
+const struct bucket *bucket_find(const struct engine *e, const struct class_spec *k)
+{
+	char key[1024];
+
+	bucket_key(key, sizeof key, k);
+	return strmap_get(&e->buckets, key);
+}
+
 /* The class for k, made (and linked to its agents) the first time it is asked. */
 struct bucket *bucket_get(struct engine *e, const struct class_spec *k)
 {
@@ -190,6 +212,15 @@ struct bucket *bucket_get(struct engine *e, const struct class_spec *k)
 /* Re-files every link of a after its state, load or strategy keys changed. */
 void bucket_agent_refresh(struct engine *e, struct eagent *a)
 {
+	bool staffed = agent_state_routable(a);
+
+	/* Every change of routability (state, login, logout, detach, attach)
+	 * ends here; load changes, the hot path, cost this one test. */
+	if (staffed != a->staffed) {
+		a->staffed = staffed;
+		for (size_t i = 0; i < a->n_linkv; i++)
+			bucket_link_staff(a->linkv[i].link, staffed);
+	}
 	a->links_stale = false;
 	if (a->n_ready == 0) {
 		/* Out of every ready heap (an agent at capacity after an offer,
@@ -219,6 +250,7 @@ void bucket_agent_unlink(struct engine *e, struct eagent *a)
 		heap_remove(&b->ready, l);
 		if (a->v.logged_in)
 			b->logged_in--;
+		b->staffed -= l->staffed;
 		struct link **pp = &b->links;
 		while (*pp != l)
 			pp = &(*pp)->next_in_bucket;

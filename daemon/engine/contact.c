@@ -257,12 +257,8 @@ static int contact_submit(struct engine *e, const struct engine_submit *in, int6
 	contact_wait(e, c, now);
 	dispatch_run(e, now);
 
-	if (estimated_wait_ms != NULL) {
-		double rate = stats_answer_rate(c->queue, now, e->conf.stats_window_ms);
-		*estimated_wait_ms = 0;
-		if (c->v.state == CONTACT_WAITING && rate > 0)
-			*estimated_wait_ms = (int64_t)((double)place / rate);
-	}
+	if (estimated_wait_ms != NULL)
+		*estimated_wait_ms = contact_estimate(e, c, now);
 	return 0;
 }
 

@@ -26,6 +26,9 @@
 struct engine;
 
 #define ENGINE_MAX_TIERS 32  /* agent tiers fit a bitmask */
+/* An estimated wait the engine cannot give: nobody who could take the
+ * contact is logged in and available, or no handle time is known yet. */
+#define ENGINE_WAIT_UNKNOWN ((int64_t)-1)
 #define ENGINE_MAX_STEPS 16
 
 enum engine_contact_state {
@@ -285,8 +288,9 @@ int64_t engine_deadline(const struct engine *e, const char *queue, enum sb_chann
 			const char *customer_tier, int64_t arrived_ms, int32_t priority_s);
 
 /* Adds a durable contact and routes. *position is its 1-based place in its
- * queue's deadline order, *estimated_wait_ms a guess from that place and the
- * queue's recent answer rate (0 when offered at once or nothing is known). */
+ * queue's deadline order, *estimated_wait_ms engine_contact_estimate's
+ * answer once routed (0 when offered at once, ENGINE_WAIT_UNKNOWN when
+ * nobody who could take it is staffed). */
 int engine_submit(struct engine *e, const struct engine_submit *in, int64_t now,
 		  uint32_t *position, int64_t *estimated_wait_ms);
 /* Recovery: a contact as Redis holds it after a restart. submit carries its
@@ -429,6 +433,14 @@ int engine_queue_stats(const struct engine *e, const char *queue, int64_t now,
 		       struct engine_queue_stats *out);
 size_t engine_queue_count(const struct engine *e);
 const char *engine_queue_name(const struct engine *e, size_t i);
+
+/* A contact's estimated wait from now, in ms (estimate.c has the model):
+ * its place past the free eligible slots x (the queue's mean handle time +
+ * the channel's wrap-up) / the slots of eligible agents logged in,
+ * connected and available. 0 when it is offered, assigned or finished (or
+ * a free slot is there for its place); ENGINE_WAIT_UNKNOWN when no such
+ * agent is there or the queue has no handle time measured yet. */
+int64_t engine_contact_estimate(const struct engine *e, const char *id, int64_t now);
 
 /* Checks every invariant (each contact in exactly one place, slot counts
  * equal to held contacts, index membership); returns NULL or the first

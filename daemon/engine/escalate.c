@@ -47,22 +47,26 @@ static void escalate_arm(struct engine *e, struct econtact *c, int64_t when)
 	timers_due(e, c, DUE_RECLASS, when);
 }
 
-/* c's class at now (steps, tier gate, preferred agent), and its next change. */
-struct bucket *escalate_class(struct engine *e, struct econtact *c, int64_t now)
+/* c's class at `at` (steps, tier gate, preferred agent) into *spec, its
+ * requirements into reqs and xreqs (room for q's, the added queue's and
+ * c's); *next is when it next changes (INT64_MAX: never). Returns the
+ * steps in force. Reads only: the estimate asks about times to come. */
+static int escalate_spec(const struct engine *e, const struct econtact *c, int64_t at,
+			 struct class_spec *spec, struct req *reqs, struct req *xreqs,
+			 int64_t *next)
 {
 	const struct equeue *q = c->queue;
-	int64_t next = INT64_MAX;
 
-	if (c->preferred != NULL && now < c->preferred_until && c->preferred->v.logged_in) {
-		escalate_arm(e, c, c->preferred_until);
-		c->v.step = 0;
-		struct class_spec pk = { .queue = c->queue, .channel = c->v.channel,
-					 .preferred = c->preferred };
-		return bucket_get(e, &pk);
+	*next = INT64_MAX;
+	if (c->preferred != NULL && at < c->preferred_until && c->preferred->v.logged_in) {
+		*next = c->preferred_until;
+		*spec = (struct class_spec){ .queue = c->queue, .channel = c->v.channel,
+					     .preferred = c->preferred };
+		return 0;
 	}
-	int k = escalate_step_at(q, now - c->entered_ms);
+	int k = escalate_step_at(q, at - c->entered_ms);
 	if (k < q->n_steps)
-		next = c->entered_ms + q->steps[k].after_ms;
+		*next = c->entered_ms + q->steps[k].after_ms;
 	int relax = 0;
 	uint32_t tiers = q->tiers;
 	struct equeue *extra = NULL;
@@ -75,19 +79,13 @@ struct bucket *escalate_class(struct engine *e, struct econtact *c, int64_t now)
 			extra = q->steps[i].add;
 	}
 	const struct customer_tier *ct = &e->ctiers[c->tier];
-	if (ct->first != 0 && now < c->v.arrived_ms + ct->widen_after_ms) {
+	if (ct->first != 0 && at < c->v.arrived_ms + ct->widen_after_ms) {
 		tiers &= ct->first;
-		if (c->v.arrived_ms + ct->widen_after_ms < next)
-			next = c->v.arrived_ms + ct->widen_after_ms;
+		if (c->v.arrived_ms + ct->widen_after_ms < *next)
+			*next = c->v.arrived_ms + ct->widen_after_ms;
 	}
 	tiers &= escalate_all_tiers(e);
 
-	/* The usual handful of requirements fit on the stack. */
-	struct req local[32], xlocal[32];
-	size_t need = (size_t)q->n_reqs + (size_t)c->n_reqs;
-	size_t xneed = (size_t)(extra ? extra->n_reqs : 0) + (size_t)c->n_reqs;
-	struct req *reqs = need <= 32 ? local : xcalloc(need, sizeof *reqs);
-	struct req *xreqs = xneed <= 32 ? xlocal : xcalloc(xneed, sizeof *xreqs);
 	int n = 0, xn = 0;
 	for (int i = 0; i < q->n_reqs; i++) {
 		/* Relaxing lowers the level but still asks for the skill. */
@@ -105,10 +103,7 @@ struct bucket *escalate_class(struct engine *e, struct econtact *c, int64_t now)
 	}
 	qsort(reqs, (size_t)n, sizeof *reqs, escalate_req_cmp);
 	qsort(xreqs, (size_t)xn, sizeof *xreqs, escalate_req_cmp);
-
-	c->v.step = k;
-	escalate_arm(e, c, next);
-	struct class_spec spec = {
+	*spec = (struct class_spec){
 		.queue = c->queue,
 		.extra = extra,
 		.channel = c->v.channel,
@@ -118,11 +113,71 @@ struct bucket *escalate_class(struct engine *e, struct econtact *c, int64_t now)
 		.n_extra_reqs = extra ? xn : 0,
 		.tiers = tiers,
 	};
+	return k;
+}
+
+/* Requirement buffers for escalate_spec: the usual handful fit on the
+ * stack, more are allocated. */
+struct escalate_bufs {
+	struct req local[32], xlocal[32];
+	struct req *reqs, *xreqs;
+};
+
+static void escalate_bufs_init(struct escalate_bufs *b, const struct econtact *c)
+{
+	const struct equeue *q = c->queue;
+	size_t need = (size_t)q->n_reqs + (size_t)c->n_reqs;
+	size_t xneed = 0;
+
+	for (int i = 0; i < q->n_steps; i++)
+		if (q->steps[i].add != NULL && (size_t)q->steps[i].add->n_reqs > xneed)
+			xneed = (size_t)q->steps[i].add->n_reqs;
+	xneed += (size_t)c->n_reqs;
+	b->reqs = need <= 32 ? b->local : xcalloc(need, sizeof *b->reqs);
+	b->xreqs = xneed <= 32 ? b->xlocal : xcalloc(xneed, sizeof *b->xreqs);
+}
+
+static void escalate_bufs_free(struct escalate_bufs *b)
+{
+	if (b->reqs != b->local)
+		free(b->reqs);
+	if (b->xreqs != b->xlocal)
+		free(b->xreqs);
+}
+
+/* c's class at now, made if it is new, and its next change armed. */
+struct bucket *escalate_class(struct engine *e, struct econtact *c, int64_t now)
+{
+	struct escalate_bufs bufs;
+	struct class_spec spec;
+	int64_t next;
+
+	escalate_bufs_init(&bufs, c);
+	c->v.step = escalate_spec(e, c, now, &spec, bufs.reqs, bufs.xreqs, &next);
+	escalate_arm(e, c, next);
 	struct bucket *b = bucket_get(e, &spec);
-	if (reqs != local)
-		free(reqs);
-	if (xreqs != xlocal)
-		free(xreqs);
+	escalate_bufs_free(&bufs);
+	return b;
+}
+
+/* The class c will be in at `at`, if it exists yet (NULL if not), and when
+ * that one changes (*next); NULL too from a step that moves c to another
+ * queue. */
+const struct bucket *escalate_class_at(const struct engine *e, const struct econtact *c,
+				       int64_t at, int64_t *next)
+{
+	const struct equeue *q = c->queue;
+	int k = escalate_step_at(q, at - c->entered_ms);
+
+	for (int i = 0; i < k; i++)
+		if (q->steps[i].overflow != NULL)
+			return NULL;
+	struct escalate_bufs bufs;
+	struct class_spec spec;
+	escalate_bufs_init(&bufs, c);
+	escalate_spec(e, c, at, &spec, bufs.reqs, bufs.xreqs, next);
+	const struct bucket *b = bucket_find(e, &spec);
+	escalate_bufs_free(&bufs);
 	return b;
 }
 

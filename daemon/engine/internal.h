@@ -25,6 +25,7 @@
  * select.c       the six agent-selection strategies
  * escalate.c     a contact's class over time: steps, tier widening, preferred agent
  * stats.c        SLA accounting per queue
+ * estimate.c     the estimated wait (a pure rule; queries.c feeds it)
  * offer_table.c  live and accepted offers by id
  * cqueue.c       a class's waiting contacts: a sorted run and a heap
  * heap.c, ostree.c  a keyed 4-ary heap, an order-statistic tree */
@@ -110,7 +111,6 @@ struct equeue {
 	struct ostree order; /* contacts in the queue (waiting or offered), by deadline */
 	struct heap by_arrival; /* the same contacts, oldest first: longest wait */
 	struct period total;
-	int64_t first_answer_ms;
 	struct {
 		int64_t start;
 		struct period p;
@@ -125,6 +125,7 @@ struct link {
 	struct eagent *agent;
 	struct bucket *bucket;
 	size_t ready_idx; /* in bucket->ready while the agent could take one now */
+	uint32_t staffed; /* slots it adds to bucket->staffed (0: not staffed) */
 	int64_t k1, k2;   /* the bucket queue's strategy key */
 	struct link *next_in_agent;
 	struct link *next_in_bucket;
@@ -154,6 +155,9 @@ struct bucket {
 	struct heap ready;     /* links of agents that could take one now, best first */
 	struct link *links;    /* every eligible agent */
 	uint32_t logged_in;    /* eligible agents with a live session */
+	/* Capacity on the channel of eligible agents who are routable
+	 * (logged in, attached, available), busy or not: the estimate's. */
+	uint32_t staffed;
 };
 
 struct eexclusion {
@@ -230,6 +234,9 @@ struct eagent {
 	size_t n_linkv, cap_linkv;
 	size_t n_ready; /* links in their bucket's ready heap */
 	bool queued; /* in the dispatch work list */
+	/* Its links count in their classes' staffed capacity: it was routable
+	 * at the last bucket_agent_refresh. */
+	bool staffed;
 	/* Its load fell and its links were not re-filed yet (engine_complete
 	 * defers that to dispatch, which usually fills the slot at once). */
 	bool links_stale;
@@ -333,6 +340,8 @@ struct class_spec {
 };
 
 struct bucket *bucket_get(struct engine *e, const struct class_spec *spec);
+/* The class for spec if some contact made it already, else NULL. */
+const struct bucket *bucket_find(const struct engine *e, const struct class_spec *spec);
 void bucket_free_all(struct engine *e);
 /* Forgets the (empty) classes reserved for a's customers: a is leaving. */
 void bucket_drop_preferred(struct engine *e, const struct eagent *a);
@@ -380,6 +389,10 @@ static inline uint64_t select_rand(struct engine *e)
 /* Files c in the bucket its class has at now, and arms its reclass timer. */
 struct bucket *escalate_class(struct engine *e, struct econtact *c, int64_t now);
 int escalate_step_at(const struct equeue *q, int64_t since_entry_ms);
+/* The class c will be in at `at` if it exists yet (else NULL, as for a step
+ * that moves c to another queue), and when that one changes (*next). */
+const struct bucket *escalate_class_at(const struct engine *e, const struct econtact *c,
+				       int64_t at, int64_t *next);
 /* A step, a tier widening or a preferred wait came due for c. */
 void escalate_reclass(struct engine *e, struct econtact *c, int64_t now);
 
@@ -396,8 +409,9 @@ void stats_record(struct equeue *q, enum stat_kind kind, int64_t now, int64_t va
 		  bool in_sla, int64_t window_ms);
 void stats_period_of(const struct equeue *q, int64_t now, int64_t window_ms, bool whole,
 		     struct engine_period_stats *out);
-/* Answers per ms over the window; 0 when none. */
-double stats_answer_rate(const struct equeue *q, int64_t now, int64_t window_ms);
+/* Mean handle time (accept to complete) over the window, else since start;
+ * -1 when none completed. */
+double stats_handle_ms(const struct equeue *q, int64_t now, int64_t window_ms);
 
 /* Small helpers on the offer and completion paths are static inline below,
  * under the file whose role they serve: as calls from file to file they
@@ -612,6 +626,10 @@ static inline bool agent_state_routable(const struct eagent *a)
 void wrapup_begin(struct engine *e, struct eagent *a, enum sb_channel ch, int64_t until);
 /* A wrap-up is over (its timer, or Ready): the slot frees. */
 void wrapup_end(struct engine *e, struct ewrapup *w);
+
+/* queries.c */
+/* c's estimated wait at now (engine_contact_estimate). */
+int64_t contact_estimate(const struct engine *e, const struct econtact *c, int64_t now);
 
 /* invariants.c */
 /* Checks every invariant and aborts on a breach (conf.check_invariants). */

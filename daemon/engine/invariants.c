@@ -39,10 +39,12 @@ const char *engine_check_invariants(const struct engine *e)
 
 	for (size_t it = 0; strmap_next(&e->buckets, &it, &k, &v);) {
 		const struct bucket *b = v;
-		uint32_t logged_in = 0;
+		uint32_t logged_in = 0, staffed = 0;
 		in_buckets += cq_count(&b->contacts);
 		for (const struct link *l = b->links; l != NULL; l = l->next_in_bucket) {
 			logged_in += l->agent->v.logged_in;
+			if (agent_state_routable(l->agent))
+				staffed += (uint32_t)l->agent->v.capacity[b->channel];
 			if (heap_contains(&b->ready, l) != bucket_link_should_be_ready(e, l)) {
 				snprintf(why, sizeof why, "agent %s: readiness for a class is stale",
 					 l->agent->v.id);
@@ -51,6 +53,8 @@ const char *engine_check_invariants(const struct engine *e)
 		}
 		if (logged_in != b->logged_in)
 			return "a class's logged-in agent count is wrong";
+		if (staffed != b->staffed)
+			return "a class's staffed capacity is wrong";
 	}
 	if (in_buckets != e->waiting)
 		return "waiting count differs from the classes' contents";

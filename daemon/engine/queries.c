@@ -3,6 +3,7 @@
  * a sink callback may call them (engine.h). */
 #include <string.h>
 
+#include "engine/estimate.h"
 #include "engine/internal.h"
 #include "util/err.h"
 
@@ -79,6 +80,49 @@ uint32_t engine_contact_position(const struct engine *e, const char *id)
 }
 
 /* How many queues engine_queue_name numbers. */
+/* The figures the estimate needs, as the engine holds them at now. Only a
+ * contact that waits in a class has a wait ahead: offered, it rings. */
+int64_t contact_estimate(const struct engine *e, const struct econtact *c, int64_t now)
+{
+	if (c->restoring)
+		return ENGINE_WAIT_UNKNOWN; /* not placed yet: no class to ask */
+	if (c->v.state != CONTACT_WAITING || !c->in_queue)
+		return 0;
+	struct estimate_in in = {
+		.position = ostree_rank(&c->queue->order, &c->onode) + 1,
+		.handle_ms = stats_handle_ms(c->queue, now, e->conf.stats_window_ms),
+		.wrapup_ms = e->conf.channels[c->v.channel].wrapup_ms,
+	};
+	/* Its class now, then the classes its escalation will give it, as far
+	 * as they exist (a class no contact has reached yet has no agents
+	 * counted: the last known one stands in for the rest of the wait). */
+	const struct bucket *b = c->bucket;
+	int64_t start = now, next = c->due[DUE_RECLASS];
+	for (;;) {
+		in.phases[in.n_phases++] = (struct estimate_phase){
+			.from_ms = start - now,
+			.free_slots = (uint32_t)b->ready.n,
+			.staffed_slots = b->staffed,
+		};
+		if (in.n_phases == ESTIMATE_MAX_PHASES || next == INT64_MAX || next <= start)
+			break;
+		int64_t after;
+		b = escalate_class_at(e, c, next, &after);
+		if (b == NULL)
+			break;
+		start = next;
+		next = after;
+	}
+	return estimate_wait(&in);
+}
+
+/* A contact's estimated wait from now by id; 0 once it has finished. */
+int64_t engine_contact_estimate(const struct engine *e, const char *id, int64_t now)
+{
+	const struct econtact *c = strmap_get(&e->contacts, id);
+	return c ? contact_estimate(e, c, now) : 0;
+}
+
 size_t engine_queue_count(const struct engine *e)
 {
 	return e->n_queues;

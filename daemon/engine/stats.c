@@ -47,8 +47,6 @@ static void stats_add(struct period *p, enum stat_kind kind, int64_t value, bool
 void stats_record(struct equeue *q, enum stat_kind kind, int64_t now, int64_t value,
 		  bool in_sla, int64_t window_ms)
 {
-	if (kind == STAT_ANSWERED && q->total.answered == 0)
-		q->first_answer_ms = now;
 	stats_add(&q->total, kind, value, in_sla);
 	stats_add(stats_slot(q, now, window_ms), kind, value, in_sla);
 }
@@ -102,21 +100,16 @@ void stats_period_of(const struct equeue *q, int64_t now, int64_t window_ms, boo
 	out->aht_ms = p.completed ? (double)p.handle_sum / (double)p.completed : -1;
 }
 
-/* Over the window, or since the first answer when the window is not yet
- * full: three answers in the first 20 s of a 15 min window mean one every
- * 7 s, not one every 5 min. */
-double stats_answer_rate(const struct equeue *q, int64_t now, int64_t window_ms)
+/* The window follows today's mix of contacts; after a quiet spell with no
+ * completion in it the totals are still a better guess than nothing. */
+double stats_handle_ms(const struct equeue *q, int64_t now, int64_t window_ms)
 {
 	struct period p;
+
 	stats_window(q, now, window_ms, &p);
-	if (p.answered == 0)
-		return 0;
-	int64_t span = now - q->first_answer_ms;
-	if (span > window_ms)
-		span = window_ms;
-	if (span < 1000)
-		span = 1000;
-	return (double)p.answered / (double)span;
+	if (p.completed == 0)
+		p = q->total;
+	return p.completed ? (double)p.handle_sum / (double)p.completed : -1;
 }
 
 /* Reload: the new engine's queues carry on the old ones' figures. */
@@ -129,7 +122,6 @@ void engine_adopt_stats(struct engine *to, const struct engine *from)
 		if (old == NULL)
 			continue;
 		q->total = old->total;
-		q->first_answer_ms = old->first_answer_ms;
 		memcpy(q->slots, old->slots, sizeof q->slots);
 	}
 	reentry_leave(to);

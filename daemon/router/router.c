@@ -340,6 +340,7 @@ static void router_duplicate(struct router *r, struct router_submitting *p,
 		record_event_id(c, event_id, sizeof event_id);
 		o.queue = c->queue;
 		o.position = engine_contact_position(r->engine, c->id);
+		o.estimated_wait_ms = engine_contact_estimate(r->engine, c->id, router_now_ms());
 		o.deadline_ms = c->deadline_ms;
 		o.event_id = event_id;
 		/* Answered from memory: once what was decided before is recorded. */

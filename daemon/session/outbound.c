@@ -116,6 +116,7 @@ void outbound_accepted(struct session *s, uint64_t ref, const char *contact_id, 
 	a.position = position;
 	a.deadline_ms = (uint64_t)deadline_ms;
 	a.estimated_wait_ms = (uint64_t)(estimated_wait_ms > 0 ? estimated_wait_ms : 0);
+	a.estimated_wait_unknown = estimated_wait_ms == ENGINE_WAIT_UNKNOWN;
 	a.duplicate = duplicate;
 	env.body_case = SWITCHBOARD__V1__ENVELOPE__BODY_CONTACT_ACCEPTED;
 	env.contact_accepted = &a;

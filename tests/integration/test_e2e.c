@@ -137,6 +137,40 @@ HARNESS_TEST(test_resubmit_same_gateway_is_duplicate)
 	assert_int_equal(count_contacts(h), 1);
 }
 
+/* Nobody who could answer is logged in: the estimated wait is "unknown" (not
+ * 0, which says "no wait"), a resubmission's too; offered at once it is a
+ * known 0. */
+HARNESS_TEST(test_estimated_wait_unknown_until_staffed)
+{
+	struct sbc *gw = harness_gateway(h, "gw1");
+	const Switchboard__V1__ContactAccepted *a[3];
+
+	a[0] = harness_submit(h, gw, "call-1", VOICE, "voice-q")->contact_accepted;
+	a[1] = harness_submit(h, gw, "call-2", VOICE, "voice-q")->contact_accepted;
+	a[2] = harness_submit(h, gw, "call-2", VOICE, "voice-q")->contact_accepted;
+	assert_true(a[2]->duplicate);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(a[i]->position, i == 0 ? 1 : 2);
+		assert_true(a[i]->estimated_wait_unknown);
+		assert_int_equal(a[i]->estimated_wait_ms, 0);
+	}
+
+	/* Free for it: offered at once, a known 0. */
+	struct sbc *carol = harness_agent(h, "carol");
+	harness_available(h, carol); /* rings for call-1 */
+	harness_offer_for(h, carol, a[0]->contact_id, OFFER_MS);
+	struct sbc *bob = harness_agent(h, "bob");
+	harness_available(h, bob); /* rings for call-2 */
+	harness_offer_for(h, bob, a[1]->contact_id, OFFER_MS);
+	struct sbc *alice = harness_agent(h, "alice");
+	harness_available(h, alice);
+	const Switchboard__V1__ContactAccepted *chat =
+		harness_submit(h, gw, "chat-1", CHAT, "chat-q")->contact_accepted;
+	assert_false(chat->estimated_wait_unknown);
+	assert_int_equal(chat->estimated_wait_ms, 0);
+	harness_offer_for(h, alice, chat->contact_id, OFFER_MS);
+}
+
 HARNESS_TEST(test_same_external_id_other_gateway_is_new_contact)
 {
 	struct sbc *gw1 = harness_gateway(h, "gw1");
@@ -467,6 +501,7 @@ int main(void)
 		T(test_submit_chat_without_queue_uses_channel_default),
 		T(test_positions_count_up_in_a_queue),
 		T(test_resubmit_same_gateway_is_duplicate),
+		T(test_estimated_wait_unknown_until_staffed),
 		T(test_same_external_id_other_gateway_is_new_contact),
 		T(test_agent_starts_offline_and_gets_no_offer),
 		T(test_offer_accept_complete_round_trip),
