@@ -15,9 +15,12 @@ static const double metrics_wait_le[] = {1,  5,   10,  15,  20,   30,   45,   60
                                          90, 120, 300, 600, 1800, 3600, 7200, 14400};
 static const double metrics_handle_le[] = {10,  30,  60,   120,  180,  300,
                                            600, 900, 1800, 3600, 7200, 14400};
-/* Store round trips; the store measures whole milliseconds. */
-static const double metrics_store_le[] = {0.001, 0.002, 0.005, 0.01, 0.025, 0.05,
-                                          0.1,   0.25,  0.5,   1,    2.5};
+/* Store round trips, measured in microseconds: one on loopback takes tens
+ * to hundreds of them, a batch under load a few milliseconds, a Redis that
+ * stalls (fsync, a slow script) seconds. */
+static const double metrics_store_le[] = {0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025,
+                                          0.005,   0.01,   0.025,   0.05,   0.1,   0.25,
+                                          0.5,     1,      2.5,     5,      10};
 
 const struct metrics_bounds metrics_wait_bounds = {metrics_wait_le, sizeof metrics_wait_le /
                                                                         sizeof metrics_wait_le[0]};
@@ -120,16 +123,17 @@ void metrics_connection(int role, int delta)
 	}
 }
 
-void metrics_store_reply(int64_t ms, int err)
+void metrics_store_latency(int64_t us)
 {
-	if (metrics_target == NULL)
-		return;
-	metrics_observe(&metrics_target->store_latency, &metrics_store_bounds,
-	                (double)(ms < 0 ? 0 : ms) / 1000.0);
-	if (err == SB_ERR_STORE_UNAVAILABLE)
-		metrics_target->store_errors_unavailable++;
-	else if (err != 0)
-		metrics_target->store_errors_refused++;
+	if (metrics_target != NULL)
+		metrics_observe(&metrics_target->store_latency, &metrics_store_bounds,
+		                (double)(us < 0 ? 0 : us) / 1e6);
+}
+
+void metrics_store_error(enum metrics_store_error kind, uint64_t n)
+{
+	if (metrics_target != NULL && kind < METRICS_STORE_ERRORS)
+		metrics_target->store_errors[kind] += n;
 }
 
 void metrics_store_loss(void)
@@ -138,13 +142,15 @@ void metrics_store_loss(void)
 		metrics_target->store_data_losses++;
 }
 
-void metrics_offer_made(void)
+void metrics_offer_made(const char *queue)
 {
-	if (metrics_target != NULL)
-		metrics_target->offers_made++;
+	struct metrics_queue *q = metrics_queue(metrics_target, queue);
+
+	if (q != NULL)
+		q->offers++;
 }
 
-void metrics_offer_ended(int why)
+void metrics_offer_ended(const char *queue, int why)
 {
 	static const enum metrics_offer_outcome map[] = {
 	    [OFFER_END_TIMEOUT] = METRICS_OFFER_TIMEOUT,
@@ -154,18 +160,25 @@ void metrics_offer_ended(int why)
 	    [OFFER_END_AGENT_AWAY] = METRICS_OFFER_AGENT_AWAY,
 	};
 
-	if (metrics_target == NULL || why < 0 || (size_t)why >= sizeof map / sizeof map[0])
+	struct metrics_queue *q = metrics_queue(metrics_target, queue);
+
+	if (q == NULL || why < 0 || (size_t)why >= sizeof map / sizeof map[0])
 		return;
-	metrics_target->offer_outcomes[map[why]]++;
+	q->outcomes[map[why]]++;
 }
 
-void metrics_assigned(const char *queue, int64_t waited_ms)
+void metrics_assigned(const char *queue, int64_t waited_ms, bool auto_accepted)
 {
 	struct metrics_queue *q = metrics_queue(metrics_target, queue);
 
 	if (q == NULL)
 		return;
-	metrics_target->offer_outcomes[METRICS_OFFER_ACCEPTED]++;
+	/* No offer came first: it counts as one made and accepted at once. */
+	if (auto_accepted) {
+		q->offers++;
+		q->auto_accepted++;
+	}
+	q->outcomes[METRICS_OFFER_ACCEPTED]++;
 	metrics_observe(&q->wait, &metrics_wait_bounds,
 	                (double)(waited_ms < 0 ? 0 : waited_ms) / 1000.0);
 }
@@ -177,6 +190,72 @@ void metrics_completed(const char *queue, int64_t handle_ms)
 	if (q != NULL)
 		metrics_observe(&q->handle, &metrics_handle_bounds,
 		                (double)(handle_ms < 0 ? 0 : handle_ms) / 1000.0);
+}
+
+void metrics_role(enum metrics_role role)
+{
+	if (metrics_target != NULL && role < METRICS_ROLES)
+		metrics_target->role = (int)role;
+}
+
+void metrics_epoch(int64_t epoch)
+{
+	if (metrics_target != NULL && epoch > metrics_target->epoch)
+		metrics_target->epoch = epoch;
+}
+
+void metrics_leadership(enum metrics_leadership change)
+{
+	if (metrics_target != NULL && change < METRICS_LEADERSHIP_CHANGES)
+		metrics_target->leadership[change]++;
+}
+
+void metrics_reload(bool ok)
+{
+	if (metrics_target == NULL)
+		return;
+	if (ok)
+		metrics_target->reloads_ok++;
+	else
+		metrics_target->reloads_failed++;
+	metrics_target->last_reload_failed = !ok;
+}
+
+/* The slot of (role, reason), added when there is room; NULL when full. */
+static struct metrics_auth *metrics_auth_slot(struct metrics *m, int role, const char *reason,
+                                              size_t room)
+{
+	for (size_t i = 0; i < m->n_auth; i++)
+		if (m->auth[i].role == role && strcmp(m->auth[i].reason, reason) == 0)
+			return &m->auth[i];
+	if (m->n_auth >= room)
+		return NULL;
+	struct metrics_auth *a = &m->auth[m->n_auth++];
+	a->role = role;
+	snprintf(a->reason, sizeof a->reason, "%s", reason);
+	return a;
+}
+
+void metrics_auth_failure(enum metrics_auth_role role, const char *reason)
+{
+	struct metrics *m = metrics_target;
+	struct metrics_auth *a;
+
+	if (m == NULL)
+		return;
+	/* The last METRICS_AUTH_ROLES slots are kept for each role's "other". */
+	a = metrics_auth_slot(m, (int)role, reason != NULL && reason[0] != '\0' ? reason : "other",
+	                      METRICS_AUTH_REASONS - METRICS_AUTH_ROLES);
+	if (a == NULL)
+		a = metrics_auth_slot(m, (int)role, "other", METRICS_AUTH_REASONS);
+	if (a != NULL)
+		a->n++;
+}
+
+void metrics_tls_failure(int role, bool closed)
+{
+	if (metrics_target != NULL && role >= 0 && role <= 1)
+		metrics_target->tls_failures[role][closed ? 1 : 0]++;
 }
 
 void metrics_note(const char *kind, const struct engine_contact_view *c, const char *detail,

@@ -14,6 +14,7 @@
 #include "ha/leader.h"
 #include "ha/presence.h"
 #include "ha/recovery.h"
+#include "metrics.h"
 #include "record/record.h"
 #include "reload.h"
 #include "router/router.h"
@@ -88,6 +89,19 @@ static void server_notify_status(void *arg)
 		sdnotify_status("routing, %zu waiting", waiting);
 }
 
+/* The role /metrics shows for a state. */
+static enum metrics_role server_metrics_role(enum server_state st)
+{
+	switch (st) {
+	case SERVER_WAITING: return METRICS_ROLE_WAITING;
+	case SERVER_STANDBY: return METRICS_ROLE_STANDBY;
+	case SERVER_RECOVERING: return METRICS_ROLE_RECOVERING;
+	case SERVER_SERVING: return METRICS_ROLE_LEADER;
+	case SERVER_STOPPING: return METRICS_ROLE_STOPPING;
+	}
+	return METRICS_ROLE_WAITING;
+}
+
 /* The one place the server changes state; clients are served only in
  * SERVING. */
 static void server_set_state(struct server *srv, enum server_state st)
@@ -96,6 +110,7 @@ static void server_set_state(struct server *srv, enum server_state st)
 		return;
 	log_debug("server: %s -> %s", server_state_name(srv->state), server_state_name(st));
 	srv->state = st;
+	metrics_role(server_metrics_role(st));
 	router_set_serving(srv->router, st == SERVER_SERVING);
 	server_notify_status(srv);
 }
@@ -157,8 +172,9 @@ static int server_tls_start(struct server *srv)
 }
 
 /* SIGHUP: re-reads certificates and keys from disk (renewals). A port whose
- * files fail to load keeps its old context; live connections keep theirs. */
-static void server_tls_reload(struct server *srv)
+ * files fail to load keeps its old context; live connections keep theirs.
+ * Returns whether every port's files loaded. */
+static bool server_tls_reload(struct server *srv)
 {
 	const struct sb_config *cfg = srv->cfg;
 	const struct sb_tls_conf *confs[2] = { &cfg->gateway_tls, &cfg->agent_tls };
@@ -179,6 +195,7 @@ static void server_tls_reload(struct server *srv)
 	}
 	if (any && ok)
 		log_info("tls: certificates reloaded");
+	return ok;
 }
 
 /* ---- connections ------------------------------------------------------------------ */
@@ -373,14 +390,17 @@ static void server_on_hup(evutil_socket_t sig, short what, void *arg)
 	if (srv->state == SERVER_STOPPING)
 		return;
 	sdnotify_reloading();
-	if (reload_config(srv->cfg, srv->router, &fresh) == 0) {
+	int rc = reload_config(srv->cfg, srv->router, &fresh);
+	if (rc == 0) {
 		config_free(srv->cfg);
 		srv->cfg = fresh;
 		registry_turn_away_removed(srv->registry, fresh, router_engine(srv->router));
 		presence_set_grace(srv->presence, fresh->agent_grace_ms);
 		log_set_level((enum log_level)log_level_parse(fresh->log_level));
 	}
-	server_tls_reload(srv);
+	/* A failure is the file refused, or a certificate that did not load. */
+	bool tls_ok = server_tls_reload(srv);
+	metrics_reload(rc == 0 && tls_ok);
 	sdnotify_ready(); /* the reload is over, whatever its outcome */
 }
 

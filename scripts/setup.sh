@@ -3,12 +3,15 @@
 # recommendation of clang's, which --no-install-recommends skips; it holds
 # libFuzzer and clang's sanitizer runtimes) are for the fuzzers. systemd
 # (systemd-analyze, -sysusers, -tmpfiles), dpkg-dev (dpkg-shlibdeps) and file
-# (cpack's ELF detection) are for the unit and .deb tests.
+# (cpack's ELF detection) are for the unit and .deb tests. prometheus is for
+# promtool (`promtool check metrics` on /metrics in test_metrics); Debian
+# ships promtool only in it, and enables its service where systemd runs
+# (`systemctl disable --now prometheus` if that is not wanted).
 
 SB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SB_PACKAGES="build-essential cmake pkg-config libevent-dev libhiredis-dev libprotobuf-c-dev
  protobuf-c-compiler libssl-dev openssl libyaml-dev libcmocka-dev redis-server clang libclang-rt-14-dev
- systemd dpkg-dev file chromium"
+ systemd dpkg-dev file chromium prometheus"
 
 # Installs the Debian packages that are not installed yet.
 sb_install() {

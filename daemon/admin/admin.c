@@ -311,6 +311,11 @@ static void admin_on_request(struct evhttp_request *req, void *arg)
 			admin_error(req, 403, "FORBIDDEN",
 			            "changes are disabled: admin.token_file is not configured");
 		} else {
+			metrics_auth_failure(METRICS_AUTH_ADMIN,
+			                     evhttp_find_header(evhttp_request_get_input_headers(req),
+			                                        "Authorization") == NULL
+			                         ? "no bearer token"
+			                         : "wrong bearer token");
 			evhttp_add_header(evhttp_request_get_output_headers(req),
 			                  "WWW-Authenticate", "Bearer realm=\"switchboard\"");
 			admin_error(req, 401, "UNAUTHENTICATED",

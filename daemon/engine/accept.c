@@ -22,6 +22,9 @@ void accept_assign(struct engine *e, struct econtact *c, int64_t now)
 	c->agent->no_answer = 0; /* its run of missed offers ends (no_answer.c) */
 	stats_record(q, STAT_ANSWERED, now, waited, waited <= c->v.sla_ms, e->conf.stats_window_ms);
 	e->sink.assigned(e->ctx, &c->v, now);
+	/* Told which offer it was (0: auto-accepted); stale from here on, and
+	 * a contact transferred and auto-accepted later must not look offered. */
+	c->v.offer_expires_ms = 0;
 }
 
 /* engine_accept's work, done under the re-entry guard. */

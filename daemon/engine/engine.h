@@ -135,7 +135,8 @@ struct engine_sink {
 	 * contact is waiting again, keeping its place. */
 	void (*offer_ended)(void *ctx, const struct engine_contact_view *c, const char *agent_id,
 			    const char *offer_id, enum engine_offer_end why, int64_t now);
-	/* Accepted, or auto-accepted (then no offer came first). */
+	/* Accepted (c->offer_expires_ms is still the accepted offer's), or
+	 * auto-accepted (then no offer came first, and it is 0). */
 	void (*assigned)(void *ctx, const struct engine_contact_view *c, int64_t now);
 	/* Done; freed after this returns. */
 	void (*completed)(void *ctx, const struct engine_contact_view *c, const char *disposition,

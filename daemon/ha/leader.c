@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "metrics.h"
 #include "util/err.h"
 #include "util/log.h"
 #include "store/store.h"
@@ -78,8 +79,10 @@ static void leader_stand_down(struct leader *l)
 
 	l->role = LEADER_STANDBY;
 	store_step_down(l->st);
-	if (was != LEADER_STANDBY)
+	if (was != LEADER_STANDBY) {
+		metrics_leadership(METRICS_LEADERSHIP_LOST);
 		l->hooks.deposed(l->hooks.ctx);
+	}
 }
 
 static int64_t leader_now_ms(void)
@@ -99,6 +102,7 @@ static void leader_on_lease(void *arg, int err, enum store_lease_status status, 
 		return; /* the store is down: retried when it is back */
 	if (epoch > l->seen_epoch)
 		l->seen_epoch = epoch;
+	metrics_epoch(l->seen_epoch);
 	if (status != STORE_LEASE_FREE)
 		l->free_since_ms = 0;
 	switch (status) {
@@ -131,10 +135,12 @@ static void leader_on_lease(void *arg, int err, enum store_lease_status status, 
 		if (l->role != LEADER_STANDBY) {
 			log_warnx("leader: another daemon led in between; reloading");
 			l->role = LEADER_STANDBY;
+			metrics_leadership(METRICS_LEADERSHIP_LOST);
 			l->hooks.deposed(l->hooks.ctx);
 		}
 		l->holder[0] = '\0';
 		l->role = LEADER_RECOVERING;
+		metrics_leadership(METRICS_LEADERSHIP_ACQUIRED);
 		log_info("leader: took the lease as %s, epoch %s; loading state", l->node_id, info);
 		l->hooks.term_started(l->hooks.ctx, info);
 		break;
@@ -214,6 +220,7 @@ void leader_release(struct leader *l)
 	evtimer_del(l->timer);
 	if (store_release(l->st, l->node_id, NULL, NULL) == 0)
 		log_info("leader: lease released");
+	metrics_leadership(METRICS_LEADERSHIP_RELEASED);
 	l->role = LEADER_STANDBY;
 }
 

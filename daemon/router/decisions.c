@@ -322,7 +322,7 @@ static void sink_offer(void *ctx, const struct engine_contact_view *c, int64_t n
 	struct router *r = ctx;
 	struct record_write rw;
 
-	metrics_offer_made();
+	metrics_offer_made(c->queue);
 	log_info("offer %s: contact %s (%s, queue %s) -> agent %s", c->offer_id, c->id,
 		 channel_name(c->channel), c->queue, c->agent_id);
 	record_offered(&rw, c, now);
@@ -336,7 +336,7 @@ static void sink_offer_ended(void *ctx, const struct engine_contact_view *c, con
 	const char *reason = engine_offer_end_name(why);
 	struct record_write rw;
 
-	metrics_offer_ended((int)why);
+	metrics_offer_ended(c->queue, (int)why);
 	log_info("offer %s: contact %s back to waiting (%s by %s)", offer_id, c->id, reason,
 		 agent_id);
 	record_requeued(&rw, c, agent_id, offer_id, reason, now);
@@ -353,7 +353,8 @@ static void sink_assigned(void *ctx, const struct engine_contact_view *c, int64_
 	bool met = waited <= c->sla_ms;
 	struct record_write rw;
 
-	metrics_assigned(c->queue, waited);
+	/* No offer expiry: auto-accepted, no offer came first (engine.h). */
+	metrics_assigned(c->queue, waited, c->offer_expires_ms == 0);
 	log_info("contact %s assigned to %s after %" PRId64 " ms (SLA %s)", c->id, c->agent_id,
 		 waited, met ? "met" : "missed");
 	record_assigned(&rw, c, waited, met, now);
@@ -390,7 +391,7 @@ static void sink_cancelled(void *ctx, const struct engine_contact_view *c, const
 	struct record_write rw;
 
 	if (rescinded_offer != NULL)
-		metrics_offer_ended(OFFER_END_CANCELLED);
+		metrics_offer_ended(c->queue, OFFER_END_CANCELLED);
 	log_info("contact %s cancelled by gateway %s: %s", c->id, c->gateway_id, reason);
 	record_ended(&rw, c, "cancelled", reason, ttl, now);
 	recent_add(r->recent, RECENT_CANCELLED, c, reason, ttl, now);

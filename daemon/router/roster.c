@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "config/config.h"
+#include "metrics.h"
 #include "record/roster.h"
 #include "router/internal.h"
 #include "util/err.h"
@@ -194,6 +195,8 @@ void router_roster_set(struct router *r, const char *id, struct roster_agent *a,
 	int rc;
 
 	if (r->store != STORE_READY || !r->serving) {
+		if (r->serving)
+			metrics_store_error(METRICS_STORE_NOT_READY, 1);
 		roster_agent_free(a);
 		router_answer(ans, r->serving ? SB_ERR_STORE_UNAVAILABLE : SB_ERR_NOT_LEADER,
 			      "Redis is unavailable: nothing was changed", NULL);

@@ -14,6 +14,7 @@
 #include "record/record.h"
 #include "record/roster.h"
 #include "config/config_engine.h"
+#include "metrics.h"
 #include "router/internal.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -287,6 +288,7 @@ static bool router_may_change(struct router *r, const struct router_answer *a)
 		return false;
 	}
 	if (r->store != STORE_READY) {
+		metrics_store_error(METRICS_STORE_NOT_READY, 1);
 		router_answer(a, SB_ERR_STORE_UNAVAILABLE, "the store is unavailable; retry", NULL);
 		return false;
 	}
@@ -446,6 +448,8 @@ void router_submit(struct router *r, struct router_submit *s, const struct route
 		      p->arrived_ms, p->deadline_ms);
 	int rc = store_submit(r->st, &rs.s, router_on_stored, p);
 	if (rc != 0) {
+		if (rc == SB_ERR_STORE_UNAVAILABLE)
+			metrics_store_error(METRICS_STORE_NOT_READY, 1);
 		router_answer(a, rc, "the store is unavailable; retry", NULL);
 		router_submitting_free(p);
 	}

@@ -322,7 +322,7 @@ const char *tls_error(struct bufferevent *bev, char *out, size_t len)
 
 	if (e != 0 && ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
 		/* A port scanner or a health check, most likely. */
-		snprintf(out, len, "connection closed during the handshake");
+		snprintf(out, len, TLS_CLOSED_EARLY);
 		while (bufferevent_get_openssl_error(bev) != 0)
 			;
 	} else if (e != 0) {
@@ -333,7 +333,7 @@ const char *tls_error(struct bufferevent *bev, char *out, size_t len)
 	} else if (sock_err != 0) {
 		snprintf(out, len, "%s", evutil_socket_error_to_string(sock_err));
 	} else {
-		snprintf(out, len, "connection closed during the handshake");
+		snprintf(out, len, TLS_CLOSED_EARLY);
 	}
 	return out;
 }

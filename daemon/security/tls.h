@@ -45,7 +45,9 @@ int tls_peer_has_name(struct bufferevent *bev, const char *name);
  * "-" without one. Returns out. */
 const char *tls_peer_identity(struct bufferevent *bev, char *out, size_t len);
 /* Why a TLS bufferevent failed, from OpenSSL's error queue (drained), for
- * one log line. Returns out. */
+ * one log line. Returns out: TLS_CLOSED_EARLY when the peer only closed
+ * the connection (a port scanner or a health check, most likely). */
+#define TLS_CLOSED_EARLY "connection closed during the handshake"
 const char *tls_error(struct bufferevent *bev, char *out, size_t len);
 
 #endif

@@ -283,6 +283,9 @@ static void session_hello(struct session *s, Envelope *env)
 	}
 	rc = s->role == SESSION_GATEWAY ? gateway_hello(s, h, &why) : agent_hello(s, h, &why);
 	if (rc != 0) {
+		metrics_auth_failure(s->role == SESSION_GATEWAY ? METRICS_AUTH_GATEWAY
+								: METRICS_AUTH_AGENT,
+				     why);
 		log_warnx("session %s (%s): hello as '%s' refused: %s", s->sid, s->peer,
 			  h->client_id, why);
 		session_fail(s, env->seq, rc, why);
@@ -488,10 +491,11 @@ static void session_on_event(struct bufferevent *bev, short what, void *arg)
 		 * line an operator gets about it says what OpenSSL said. */
 		char why[256], reason[300];
 		if (what & BEV_EVENT_EOF)
-			snprintf(why, sizeof why, "connection closed during the handshake");
+			snprintf(why, sizeof why, TLS_CLOSED_EARLY);
 		else
 			tls_error(bev, why, sizeof why);
 		snprintf(reason, sizeof reason, "TLS handshake failed: %s", why);
+		metrics_tls_failure((int)s->role, strcmp(why, TLS_CLOSED_EARLY) == 0);
 		session_close(s, reason, false);
 		return;
 	}

@@ -36,6 +36,7 @@ struct store {
 	bool freeing;
 	bool warned; /* this outage has been logged */
 	bool synced; /* this connection knows where Redis stands (sync answered) */
+	bool timing_out; /* dropping the connection because a command timed out */
 	char sha[SCRIPT_COUNT][41];
 	int scripts_loaded;
 

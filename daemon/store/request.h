@@ -29,6 +29,7 @@ struct store_req {
 	struct store_req *next; /* in a queue, a batch, or the in-flight FIFO */
 	int64_t queued_ms;      /* monotonic: when the caller asked */
 	int64_t sent_ms;
+	int64_t sent_us;        /* the same, finer: for the latency histogram */
 	enum store_req_kind kind;
 	enum script_id script;
 	const char *name; /* for logs; static */

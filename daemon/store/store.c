@@ -27,11 +27,16 @@
 /* First wait before sending again to a Redis that refused writes. */
 #define STORE_REFUSE_BACKOFF_MS 100
 
-static int64_t store_now_ms(void)
+static int64_t store_now_us(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int64_t store_now_ms(void)
+{
+	return store_now_us() / 1000;
 }
 
 const char *store_state_name(enum store_state s)
@@ -137,7 +142,6 @@ void store_req_fields(struct store_req *r, const struct store_field *f, size_t n
 /* Answers r's caller with err and frees r. */
 static void store_fail_req(struct store *st, struct store_req *r, int err)
 {
-	metrics_store_reply(store_now_ms() - r->queued_ms, err);
 	if (r->fail != NULL)
 		r->fail(r, err);
 	store_req_free(r);
@@ -201,9 +205,12 @@ static void store_on_command_timer(evutil_socket_t fd, short what, void *arg)
 	struct store *st = arg;
 
 	if (st->pending_head != NULL &&
-	    store_now_ms() - st->pending_head->sent_ms >= st->conf.command_timeout_ms)
+	    store_now_ms() - st->pending_head->sent_ms >= st->conf.command_timeout_ms) {
+		/* What is in flight is answered from inside: counted as timeouts. */
+		st->timing_out = true;
 		store_abort(st, "command timed out");
-	else
+		st->timing_out = false;
+	} else
 		store_arm_command_timer(st);
 }
 
@@ -244,7 +251,8 @@ static int store_send(struct store *st, struct store_req *r)
 	resp_free(&cmd);
 	if (rc != REDIS_OK)
 		return SB_ERR_STORE_UNAVAILABLE;
-	r->sent_ms = store_now_ms();
+	r->sent_us = store_now_us();
+	r->sent_ms = r->sent_us / 1000;
 	r->next = NULL;
 	if (st->pending_tail != NULL)
 		st->pending_tail->next = r;
@@ -262,8 +270,10 @@ static int store_send(struct store *st, struct store_req *r)
 int store_send_now(struct store *st, struct store_req *r)
 {
 	int rc = store_send(st, r);
-	if (rc != 0)
+	if (rc != 0) {
+		metrics_store_error(METRICS_STORE_UNAVAILABLE, 1);
 		store_req_free(r);
+	}
 	return rc;
 }
 
@@ -378,8 +388,10 @@ static void store_pump(struct store *st)
 		}
 		if (st->queue.head->kind != REQ_OP) {
 			struct store_req *r = reqq_pop(&st->queue);
-			if (store_send(st, r) != 0)
+			if (store_send(st, r) != 0) {
+				metrics_store_error(METRICS_STORE_UNAVAILABLE, 1);
 				store_fail_req(st, r, SB_ERR_STORE_UNAVAILABLE);
+			}
 			continue;
 		}
 		store_send_batch(st);
@@ -428,7 +440,6 @@ static void store_drop_all(struct store *st, int err)
 		if (b->kind != REQ_BATCH)
 			continue;
 		for (struct store_req *m = b->members; m != NULL; m = m->next) {
-			metrics_store_reply(store_now_ms() - m->queued_ms, err);
 			if (m->fail != NULL)
 				m->fail(m, err);
 			m->fail = NULL;
@@ -565,8 +576,10 @@ static void store_batch_done(struct store *st, struct store_req *b, redisReply *
 			store_req_free(m);
 		} else if (own->type == REDIS_REPLY_ERROR ||
 			   (m->op == 'w' && own->type == REDIS_REPLY_INTEGER && own->integer < 0)) {
-			if (own->type == REDIS_REPLY_ERROR)
+			if (own->type == REDIS_REPLY_ERROR) {
+				metrics_store_error(METRICS_STORE_REFUSED, 1);
 				log_error("store: redis refused a %s: %s", m->name, own->str);
+			}
 			if (m->op == 'w' || m->op == 'p') {
 				gap = own->type == REDIS_REPLY_ERROR ? "a write failed on a damaged key"
 								     : "a transition is missing its predecessors";
@@ -578,7 +591,6 @@ static void store_batch_done(struct store *st, struct store_req *b, redisReply *
 				store_fail_req(st, m, SB_ERR_INTERNAL);
 			}
 		} else {
-			metrics_store_reply(store_now_ms() - m->queued_ms, 0);
 			m->answer(m, own);
 			store_req_free(m);
 		}
@@ -664,6 +676,15 @@ static void store_on_reply(redisAsyncContext *ac, void *reply_, void *privdata)
 	redisReply *reply = reply_;
 
 	store_unlink(st, r);
+	/* Every request sent is timed or counted as failed here, once; a
+	 * batch counts as one request. */
+	if (reply == NULL)
+		metrics_store_error(st->timing_out ? METRICS_STORE_TIMEOUT
+						   : METRICS_STORE_UNAVAILABLE, 1);
+	else
+		metrics_store_latency(store_now_us() - r->sent_us);
+	if (reply != NULL && reply->type == REDIS_REPLY_ERROR)
+		metrics_store_error(METRICS_STORE_REFUSED, 1);
 	if (reply == NULL) {
 		/* The connection is going away: nothing more goes on it. */
 		st->synced = false;
@@ -684,7 +705,6 @@ static void store_on_reply(redisAsyncContext *ac, void *reply_, void *privdata)
 	int err = store_reply_error(reply);
 	if (err == 0 && reply->type == REDIS_REPLY_ERROR)
 		err = SB_ERR_INTERNAL;
-	metrics_store_reply(store_now_ms() - r->queued_ms, err);
 	if (err != 0) {
 		if (reply != NULL)
 			log_error("store: redis refused %s: %s", r->name, reply->str);

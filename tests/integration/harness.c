@@ -568,6 +568,7 @@ static char *harness_config_text(const struct harness *h, const char *gw, const 
 		     "    wrapup_ms: 0\n"
 		     "  email:\n"
 		     "    wrapup_ms: 0\n"
+		     "    auto_accept: %s\n"
 		     "  social:\n"
 		     "    wrapup_ms: 0\n"
 		     "gateways:\n"
@@ -604,7 +605,7 @@ static char *harness_config_text(const struct harness *h, const char *gw, const 
 		     (long long)(o->offer_timeout_ms ? o->offer_timeout_ms : 1000),
 		     (long long)o->voice_wrapup_ms,
 		     (long long)(o->offer_timeout_ms ? o->offer_timeout_ms : 1000),
-		     HARNESS_GW1_SECRET, HARNESS_GW2_SECRET,
+		     o->email_auto_accept ? "true" : "false", HARNESS_GW1_SECRET, HARNESS_GW2_SECRET,
 		     o->queues_yaml != NULL ? o->queues_yaml : "",
 		     o->extra_yaml != NULL ? o->extra_yaml : "") < 0)
 		abort();

@@ -29,6 +29,7 @@ struct harness_opts {
 	bool redis_down;           /* start the daemon while Redis is not running */
 	int64_t offer_timeout_ms;  /* voice and chat offer timeout (default 1000) */
 	int64_t voice_wrapup_ms;   /* voice wrap-up (default 0: no wrap-up) */
+	bool email_auto_accept;    /* channels.email.auto_accept (default false) */
 	int64_t heartbeat_ms;      /* sessions.heartbeat_ms (default 1000) */
 	const char *extra_yaml;    /* top-level YAML appended verbatim, or NULL */
 	const char *limits_yaml;   /* lines appended under limits: ("  key: v\n"), or NULL */

@@ -857,9 +857,12 @@ static void prom_scan(struct prom *p, char *copy)
 	if (p->hist_key[0] != '\0' && !p->have_inf)
 		prom_fail("a histogram series ended without le=\"+Inf\"");
 	for (size_t i = 0; i < p->n; i++)
+		/* process_*: the standard names every client library exports */
 		if (!p->fam[i].help || !p->fam[i].typed ||
-		    strncmp(p->fam[i].name, "switchboard_", 12) != 0)
-			prom_fail("family %s lacks HELP or TYPE or the switchboard_ prefix",
+		    (strncmp(p->fam[i].name, "switchboard_", 12) != 0 &&
+		     strncmp(p->fam[i].name, "process_", 8) != 0))
+			prom_fail("family %s lacks HELP or TYPE or the switchboard_ (or process_) "
+			          "prefix",
 			          p->fam[i].name);
 }
 
@@ -981,11 +984,15 @@ HARNESS_TEST(test_metrics_are_valid_prometheus_exposition)
 	assert_true(prom_has(&p, "switchboard_contact_wait_seconds_bucket{queue=chat-q,le=+Inf}"));
 	assert_int_equal(prom_get(r.body, "switchboard_agents{state=\"available\"}"), 1);
 	assert_int_equal(prom_get(r.body, "switchboard_agents{state=\"logged_out\"}"), 2);
-	assert_true(prom_get(r.body, "switchboard_offers_total") >= 2);
-	assert_int_equal(prom_get(r.body, "switchboard_offer_outcomes_total{outcome=\"accepted\"}"),
-	                 1);
-	assert_int_equal(prom_get(r.body, "switchboard_offer_outcomes_total{outcome=\"rejected\"}"),
-	                 1);
+	assert_true(prom_get(r.body, "switchboard_offers_total{queue=\"voice-q\"}") >= 2);
+	assert_int_equal(
+	    prom_get(r.body,
+	             "switchboard_offer_outcomes_total{queue=\"voice-q\",outcome=\"accepted\"}"),
+	    1);
+	assert_int_equal(
+	    prom_get(r.body,
+	             "switchboard_offer_outcomes_total{queue=\"voice-q\",outcome=\"rejected\"}"),
+	    1);
 	assert_int_equal(prom_get(r.body, "switchboard_connections{role=\"gateway\"}"), 1);
 	assert_int_equal(prom_get(r.body, "switchboard_connections{role=\"agent\"}"), 1);
 	assert_true(prom_get(r.body, "switchboard_connections_accepted_total{role=\"gateway\"}") >=

@@ -40,6 +40,7 @@ struct rec {
 	size_t seen; /* lines already matched by expect_events */
 	int freed;
 	int offers, offer_ends, assigned, completed, cancelled, rescinded, expired, breaches;
+	int64_t assigned_offer_exp; /* offer_expires_ms of the last `assigned` view */
 	char violation[256]; /* the first thing a callback saw that it should not */
 };
 
@@ -118,6 +119,7 @@ static void sink_assigned(void *ctx, const struct engine_contact_view *c, int64_
 	if (c->state != CONTACT_ASSIGNED || c->agent_id == NULL || c->assigned_ms != now)
 		rec_violation(r, "assigned view wrong", c->id);
 	r->assigned++;
+	r->assigned_offer_exp = c->offer_expires_ms;
 	rec_add(r, "assigned %s %s", c->id, c->agent_id ? c->agent_id : "?");
 }
 
@@ -225,6 +227,8 @@ static const struct engine_sink recording_sink = {
 /* max_no_answer for engines made from now on (0: the fixture's default,
  * never break an agent for it). */
 static int conf_max_no_answer;
+/* channels.email.auto_accept for engines made from now on. */
+static bool conf_email_auto_accept;
 
 static void conf_fill(struct engine_conf *c)
 {
@@ -251,7 +255,7 @@ static void conf_fill(struct engine_conf *c)
 	                                                        .wrapup_ms = 0,
 	                                                        .capacity = 5,
 	                                                        .exclusive = false,
-	                                                        .auto_accept = false};
+	                                                        .auto_accept = conf_email_auto_accept};
 	c->channels[SB_CH_SOCIAL] = (struct engine_channel_conf){.sla_ms = 3600000,
 	                                                         .offer_timeout_ms = 30000,
 	                                                         .wrapup_ms = 0,
@@ -1337,6 +1341,30 @@ static void test_pause_stops_offers_and_spares_no_answer(void **state)
 	assert_int_equal(fx_free(f), 0);
 }
 
+/* The `assigned` view says whether an offer came first (its expiry) or the
+ * contact was auto-accepted (0), and the expiry does not outlive it. */
+static void test_assigned_says_whether_an_offer_came_first(void **state)
+{
+	(void)state;
+	conf_email_auto_accept = true;
+	struct fx *f = fx_new();
+	conf_email_auto_accept = false;
+
+	fx_available(f, "alice");
+	fx_submit(f, "m1", "email-q", 0);
+	expect_events(&f->rec, "agent alice available", "assigned m1 alice", NULL);
+	assert_int_equal(f->rec.assigned_offer_exp, 0);
+
+	fx_available(f, "bob");
+	fx_submit(f, "c1", "voice-q", 0);
+	expect_events(&f->rec, "agent bob available", "offer c1 -> bob o-T-2 exp=15000", NULL);
+	assert_int_equal(fx_accept(f, "bob", "o-T-2"), 0);
+	expect_events(&f->rec, "assigned c1 bob", NULL);
+	assert_int_equal(f->rec.assigned_offer_exp, 15000);
+	assert_int_equal(engine_contact(f->e, "c1")->offer_expires_ms, 0);
+	assert_int_equal(fx_free(f), 0);
+}
+
 static void test_break_rescinds_offer(void **state)
 {
 	struct fx *f = *state;
@@ -2184,6 +2212,7 @@ int main(void)
 	    T(test_set_state_refusals),
 	    T(test_break_rescinds_offer),
 	    cmocka_unit_test(test_pause_stops_offers_and_spares_no_answer),
+	    cmocka_unit_test(test_assigned_says_whether_an_offer_came_first),
 	    T(test_logout_keeps_assignment),
 	    T(test_detach_keeps_state_and_offer),
 	    T(test_restore_keeps_places_and_holders),

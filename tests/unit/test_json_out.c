@@ -210,7 +210,7 @@ static void test_histogram_buckets(void **state)
 	assert_true(h.sum == 23.5);
 	/* nothing is counted while no struct metrics is installed */
 	metrics_frame_read(1);
-	metrics_assigned("q", 5);
+	metrics_assigned("q", 5, false);
 	assert_null(metrics_current());
 }
 
