@@ -5,8 +5,9 @@
 # (systemd-analyze, -sysusers, -tmpfiles), dpkg-dev (dpkg-shlibdeps) and file
 # (cpack's ELF detection) are for the unit and .deb tests. prometheus is for
 # promtool (`promtool check metrics` on /metrics in test_metrics); Debian
-# ships promtool only in it, and enables its service where systemd runs
-# (`systemctl disable --now prometheus` if that is not wanted).
+# ships promtool only in it. Its package starts a Prometheus server where
+# systemd runs; a test set-up has no business leaving one listening on :9090,
+# so sb_install stops and disables it when it installed it.
 
 SB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SB_PACKAGES="build-essential cmake pkg-config libevent-dev libhiredis-dev libprotobuf-c-dev
@@ -27,6 +28,9 @@ sb_install() {
 		$sudo apt-get update -qq
 		DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
 			"${missing[@]}" >/dev/null
+		if [[ " ${missing[*]} " == *" prometheus "* ]] && [ -d /run/systemd/system ]; then
+			$sudo systemctl disable --now prometheus >/dev/null 2>&1 || true
+		fi
 	fi
 }
 
