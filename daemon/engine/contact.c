@@ -257,12 +257,20 @@ static int contact_submit(struct engine *e, const struct engine_submit *in, int6
 	contact_wait(e, c, now);
 	dispatch_run(e, now);
 
-	if (estimated_wait_ms != NULL) {
-		double rate = stats_answer_rate(c->queue, now, e->conf.stats_window_ms);
-		*estimated_wait_ms = 0;
-		if (c->v.state == CONTACT_WAITING && rate > 0)
-			*estimated_wait_ms = (int64_t)((double)place / rate);
-	}
+	if (estimated_wait_ms != NULL)
+		*estimated_wait_ms = contact_estimate_ms(e, c, place, now);
+	return 0;
+}
+
+/* The one estimator: the answer to a submit and a re-login's redelivery
+ * both tell what it says for the contact's place now. */
+int64_t contact_estimate_ms(const struct engine *e, const struct econtact *c, uint32_t place,
+			    int64_t now)
+{
+	double rate = stats_answer_rate(c->queue, now, e->conf.stats_window_ms);
+
+	if (c->v.state == CONTACT_WAITING && rate > 0)
+		return (int64_t)((double)place / rate);
 	return 0;
 }
 

@@ -479,6 +479,10 @@ void contact_pool_free(struct engine *e);
 void contact_destroy(struct engine *e, struct econtact *c);
 /* Files c in its queue's deadline order; returns how many come before it. */
 uint32_t contact_queue_enter(struct engine *e, struct econtact *c);
+/* The wait a contact at this 1-based place is told to expect (0: offered, or
+ * nothing known), as a submit's answer and a redelivery tell it. */
+int64_t contact_estimate_ms(const struct engine *e, const struct econtact *c, uint32_t place,
+			    int64_t now);
 /* Takes c out of its queue's order and longest-wait heap, if it is there. */
 static inline void contact_queue_leave(struct engine *e, struct econtact *c)
 {
