@@ -85,6 +85,13 @@ struct redeliver *redeliver_new(struct session *s, const char *after_event_id)
 	return rd;
 }
 
+/* Redis could not be read: the same page again after a pause. */
+static void redeliver_retry_later(struct redeliver *rd)
+{
+	struct timeval tv = { REDELIVER_RETRY_MS / 1000, 0 };
+	evtimer_add(rd->retry, &tv);
+}
+
 static void redeliver_on_page(void *arg, int err, const struct record_outcome *v, size_t n,
 			      const char *last)
 {
@@ -97,9 +104,7 @@ static void redeliver_on_page(void *arg, int err, const struct record_outcome *v
 		return;
 	}
 	if (err != 0) {
-		/* Kept from here: the next try reads the same page. */
-		struct timeval tv = { REDELIVER_RETRY_MS / 1000, 0 };
-		evtimer_add(rd->retry, &tv);
+		redeliver_retry_later(rd);
 		return;
 	}
 	if (last == NULL) {
@@ -120,15 +125,18 @@ static void redeliver_on_page(void *arg, int err, const struct record_outcome *v
 	redeliver_pump(rd);
 }
 
+/* Asks for the next page; its answer comes later (redeliver_on_page). */
 static void redeliver_read(struct redeliver *rd)
 {
 	struct router *r = session_env(rd->s)->router;
 
+	if (router_read_outcomes(r, rd->gateway_id, rd->after_score ? NULL : rd->after_event_id,
+				 rd->after_score, REDELIVER_PAGE, redeliver_on_page, rd) != 0) {
+		redeliver_retry_later(rd);
+		return;
+	}
 	rd->reading = true;
 	session_ref(rd->s);
-	if (router_read_outcomes(r, rd->gateway_id, rd->after_score ? NULL : rd->after_event_id,
-				 rd->after_score, REDELIVER_PAGE, redeliver_on_page, rd) != 0)
-		redeliver_on_page(rd, SB_ERR_STORE_UNAVAILABLE, NULL, 0, NULL);
 }
 
 /* The state of the next open contact still open, as it is now; false when
