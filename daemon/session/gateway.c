@@ -72,6 +72,7 @@ bool gateway_holds_outcomes(const struct session *s)
 void gateway_closed(struct session *s)
 {
 	registry_unbind_gateway(session_env(s)->registry, session_client_id(s), s);
+	session_on_drained(s, NULL, NULL);
 	redeliver_free(session_role_ctx(s));
 	session_set_role_ctx(s, NULL);
 }
