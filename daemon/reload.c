@@ -47,6 +47,8 @@ static void reload_keep_fixed(struct sb_config *fresh, struct sb_config *running
 	reload_keep_int(&fresh->events_maxlen, &running->events_maxlen, "redis.events_maxlen");
 	reload_keep_int(&fresh->idempotency_ttl_s, &running->idempotency_ttl_s,
 			"redis.idempotency_ttl_s");
+	reload_keep_int(&fresh->outcome_retention_s, &running->outcome_retention_s,
+			"redis.outcome_retention_s");
 	reload_keep_str(&fresh->ha_node_id, &running->ha_node_id, "ha.node_id");
 	reload_keep_int(&fresh->ha_lease_ms, &running->ha_lease_ms, "ha.lease_ms");
 	reload_keep_str(&fresh->ha_advertise_gateway, &running->ha_advertise_gateway,

@@ -452,6 +452,7 @@ static struct store *server_store_new(struct server *srv)
 		.reconnect_max_ms = cfg->redis_reconnect_max_ms,
 		.events_maxlen = cfg->events_maxlen,
 		.idempotency_ttl_s = cfg->idempotency_ttl_s,
+		.outcome_retention_s = cfg->outcome_retention_s,
 		.seq_field = record_seq_field,
 	};
 	struct store_hooks hooks = {

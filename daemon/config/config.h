@@ -112,6 +112,7 @@ struct sb_config {
 	int64_t redis_reconnect_max_ms; /* backoff cap between reconnect attempts */
 	int64_t events_maxlen;          /* approximate cap of the events stream */
 	int64_t idempotency_ttl_s;      /* how long (gateway, external_id) is remembered */
+	int64_t outcome_retention_s;    /* how long a re-login is told outcomes it missed */
 
 	char *ha_node_id;           /* "" until the daemon names itself */
 	int64_t ha_lease_ms;

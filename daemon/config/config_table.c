@@ -394,6 +394,10 @@ const struct config_key config_table[] = {
 	{ .path = "redis.idempotency_ttl_s", .type = CONFIG_DURATION, CFG(idempotency_ttl_s),
 	  .unit_ms = SECOND_MS, .min = 60, .max = 30 * DAY_S, .def = DAY_S,
 	  .doc = "how long a (gateway, external_id) pair is remembered for safe resubmits" },
+	{ .path = "redis.outcome_retention_s", .type = CONFIG_DURATION, CFG(outcome_retention_s),
+	  .unit_ms = SECOND_MS, .min = 60, .max = 30 * DAY_S, .def = 3600,
+	  .doc = "how long a finished contact's outcome is kept for its gateway to be told again "
+		 "after a re-login (capped at redis.idempotency_ttl_s)" },
 
 	{ .path = "ha", .type = CONFIG_SECTION,
 	  .doc = "active/standby: daemons sharing one Redis elect a leader with a lease; the others "

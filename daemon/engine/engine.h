@@ -392,6 +392,11 @@ int64_t engine_contact_entered_ms(const struct engine *e, const char *id);
 /* 1-based place of a waiting or offered contact in its queue's deadline
  * order; 0 once assigned or finished. */
 uint32_t engine_contact_position(const struct engine *e, const char *id);
+/* Its place (as engine_contact_position) and the wait a fresh answer to its
+ * submit would estimate from that place now: what a redelivered
+ * ContactAccepted says. Both 0 once assigned; NOT_FOUND when unknown. */
+int engine_contact_wait(const struct engine *e, const char *id, int64_t now, uint32_t *position,
+			int64_t *estimated_wait_ms);
 
 /* Why a waiting contact is not assigned yet (DESIGN 3.11). */
 struct engine_explain {

@@ -79,6 +79,24 @@ uint32_t engine_contact_position(const struct engine *e, const char *id)
 	return ostree_rank(&c->queue->order, &c->onode) + 1;
 }
 
+/* What a fresh ContactAccepted would say now: the place and the estimate
+ * of the submit's answer, for a contact that already waits. */
+int engine_contact_wait(const struct engine *e, const char *id, int64_t now, uint32_t *position,
+			int64_t *estimated_wait_ms)
+{
+	const struct econtact *c = strmap_get(&e->contacts, id);
+
+	*position = 0;
+	*estimated_wait_ms = 0;
+	if (c == NULL)
+		return SB_ERR_NOT_FOUND;
+	if (!c->in_queue)
+		return 0;
+	*position = ostree_rank(&c->queue->order, &c->onode) + 1;
+	*estimated_wait_ms = contact_estimate(e, c, now);
+	return 0;
+}
+
 /* How many queues engine_queue_name numbers. */
 /* The figures the estimate needs, as the engine holds them at now. Only a
  * contact that waits in a class has a wait ahead: offered, it rings. */

@@ -237,6 +237,8 @@ void record_completed(struct record_write *rw, const struct engine_contact_view 
 	rw->w.zop = STORE_ZNONE;
 	rw->w.expire_s = ttl_s;
 	rw->w.closes = true;
+	rw->w.outcome_of = c->gateway_id;
+	rw->w.at_ms = now;
 }
 
 void record_ended(struct record_write *rw, const struct engine_contact_view *c, const char *state,
@@ -252,6 +254,8 @@ void record_ended(struct record_write *rw, const struct engine_contact_view *c, 
 	rw->w.queue = c->queue;
 	rw->w.expire_s = ttl_s;
 	rw->w.closes = true;
+	rw->w.outcome_of = c->gateway_id;
+	rw->w.at_ms = now;
 }
 
 void record_event(struct record_write *rw, const struct engine_contact_view *c,
@@ -581,6 +585,50 @@ int record_contact_read(const char *id, const struct store_field *f, size_t n,
 	out->payload = (const uint8_t *)payload;
 	out->payload_len = plen;
 	return 0;
+}
+
+int record_outcome_read(const char *id, const struct store_field *f, size_t n,
+			struct record_outcome *out)
+{
+	const char *state = record_field(f, n, "state", NULL);
+	const char *gateway = record_field(f, n, "gateway", NULL);
+
+	memset(out, 0, sizeof *out);
+	if (state == NULL || gateway == NULL)
+		return SB_ERR_NOT_FOUND;
+	out->id = id;
+	out->gateway = gateway;
+	out->state = state;
+	out->queue = record_str(f, n, "queue");
+	out->agent = record_str(f, n, "agent");
+	out->finished = strcmp(state, "completed") == 0 || strcmp(state, "cancelled") == 0 ||
+			strcmp(state, "expired") == 0;
+	out->text = record_field(f, n, strcmp(state, "completed") == 0 ? "disposition" : "reason",
+				 NULL);
+	if (out->text == NULL)
+		out->text = "";
+	out->arrived_ms = record_num(f, n, "arrived_ms");
+	out->deadline_ms = record_num(f, n, "deadline_ms");
+	out->assigned_ms = record_num(f, n, "assigned_ms");
+	out->completed_ms = record_num(f, n, "completed_ms");
+	out->seq = (uint32_t)record_num(f, n, record_seq_field);
+	return 0;
+}
+
+size_t record_event_contact(const char *event_id, char *out, size_t len)
+{
+	const char *slash = event_id != NULL ? strrchr(event_id, '/') : NULL;
+	size_t n = slash != NULL ? (size_t)(slash - event_id) : 0;
+
+	/* An agent's events are not about a contact. */
+	if (n == 0 || n >= len || strncmp(event_id, "agent:", 6) == 0) {
+		if (len > 0)
+			out[0] = '\0';
+		return 0;
+	}
+	memcpy(out, event_id, n);
+	out[n] = '\0';
+	return n;
 }
 
 void record_contact_of(const struct engine_contact_view *c, int64_t entered_ms,

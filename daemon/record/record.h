@@ -166,6 +166,24 @@ struct record_contact {
  * (no channel, queue, state or payload: not a contact Switchboard wrote). */
 int record_contact_read(const char *id, const struct store_field *f, size_t n,
 			struct record_contact *out, const char **why);
+/* A contact hash as its gateway is told about it once it has finished (a
+ * re-login's replay, ExplainContact); strings point into the fields read. */
+struct record_outcome {
+	const char *id, *gateway, *state; /* completed, cancelled, expired (or open) */
+	const char *queue, *agent;        /* NULL when empty */
+	const char *text;                 /* the disposition, or the reason; "" */
+	bool finished;                    /* state is one of the three above */
+	int64_t arrived_ms, deadline_ms, assigned_ms, completed_ms;
+	uint32_t seq; /* its last transition: the outcome's event is "<id>/<seq>" */
+};
+/* Returns 0, or SB_ERR_NOT_FOUND when the hash has no state or gateway
+ * (expired, or not a contact). */
+int record_outcome_read(const char *id, const struct store_field *f, size_t n,
+			struct record_outcome *out);
+/* The contact of an event id "<contact>/<n>" into out; returns its length,
+ * 0 (out "") when event_id is not a contact's. */
+size_t record_event_contact(const char *event_id, char *out, size_t len);
+
 /* From a live contact of the engine (reload moves it to a new engine). */
 void record_contact_of(const struct engine_contact_view *c, int64_t entered_ms,
 		       struct record_contact *out);

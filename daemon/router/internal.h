@@ -5,7 +5,8 @@
  * recent.c     contacts that finished a moment ago (retries, re-seeds)
  * roster.c     the roster as the admin API changed it
  * reseed.c     putting the live state back when Redis lost it
- * rebuild.c    a new engine for a reloaded configuration, the state moved in */
+ * rebuild.c    a new engine for a reloaded configuration, the state moved in
+ * outcomes.c   what finished contacts became, read back for their gateway */
 #ifndef SB_ROUTER_INTERNAL_H
 #define SB_ROUTER_INTERNAL_H
 

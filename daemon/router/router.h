@@ -166,6 +166,29 @@ void router_submit(struct router *r, struct router_submit *s, const struct route
 void router_cancel(struct router *r, const char *gateway_id, const char *contact_id,
 		   const char *reason, const struct router_answer *a);
 
+/* What finished contacts became, from Redis (router/outcomes.c). A page of
+ * a gateway's outcomes, oldest first, after the one named by
+ * after_event_id (an event id of a contact of that gateway; NULL, or one
+ * no longer kept: from the oldest kept) or, for the pages after the first,
+ * after after_score (the last page's `last`). fn gets the finished
+ * contacts of the page (n may be less than the page held: hashes that
+ * expired are skipped) and last, NULL when the page was empty: nothing
+ * more is kept. The read goes on the connection that carries the writes,
+ * so it sees everything told before it was sent. Returns 0 (fn is called
+ * once, later) or SB_ERR_STORE_UNAVAILABLE. */
+struct record_outcome;
+typedef void (*router_outcomes_fn)(void *arg, int err, const struct record_outcome *v, size_t n,
+				   const char *last);
+int router_read_outcomes(struct router *r, const char *gateway_id, const char *after_event_id,
+			 const char *after_score, int count, router_outcomes_fn fn, void *arg);
+/* A contact as Redis has it once everything decided so far is recorded
+ * (ExplainContact of one the engine no longer holds): fn gets it, or
+ * SB_ERR_NOT_FOUND (no such hash: never submitted, or expired), or
+ * SB_ERR_STORE_UNAVAILABLE. Called once, later. */
+typedef void (*router_finished_fn)(void *arg, int err, const struct record_outcome *o);
+void router_read_finished(struct router *r, const char *contact_id, router_finished_fn fn,
+			  void *arg);
+
 /* ---- agents -------------------------------------------------------------------- */
 
 /* A session logged in as agent_id (resumes it, or logs it in). */

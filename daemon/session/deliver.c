@@ -6,6 +6,7 @@
 #include "router/router.h"
 #include "session/outbound.h"
 #include "session/registry.h"
+#include "session/roles.h"
 #include "session/session.h"
 
 /* The gateway session that hears about a contact: the one that submitted it
@@ -18,6 +19,15 @@ static struct session *deliver_gateway(const struct session_env *env, const stru
 	    d->gateway_id != NULL && strcmp(session_client_id(s), d->gateway_id) == 0)
 		return s;
 	return d->gateway_id ? registry_gateway(env->registry, d->gateway_id) : NULL;
+}
+
+/* The same for an outcome (completed, cancelled, expired): NULL while that
+ * session's re-login replay has not caught up; the replay sends it, after
+ * the outcomes recorded before it. */
+static struct session *deliver_outcome_to(const struct session_env *env, const struct decision *d)
+{
+	struct session *s = deliver_gateway(env, d);
+	return s != NULL && gateway_holds_outcomes(s) ? NULL : s;
 }
 
 static struct session *deliver_agent(const struct session_env *env, const char *agent_id)
@@ -79,7 +89,7 @@ static void deliver_completed(const struct session_env *env, const struct decisi
 {
 	Envelope e = SWITCHBOARD__V1__ENVELOPE__INIT;
 	Switchboard__V1__ContactCompleted cc = SWITCHBOARD__V1__CONTACT_COMPLETED__INIT;
-	struct session *gw = deliver_gateway(env, d);
+	struct session *gw = deliver_outcome_to(env, d);
 
 	if (gw == NULL)
 		return;
@@ -99,7 +109,7 @@ static void deliver_cancelled(const struct session_env *env, const struct decisi
 	/* Its gateway asked: it was answered, unless the answer had to be
 	 * STORE_UNAVAILABLE, and then it hears it now. */
 	if (!d->answered)
-		outbound_cancelled(deliver_gateway(env, d), 0, d->contact_id, d->event_id);
+		outbound_cancelled(deliver_outcome_to(env, d), 0, d->contact_id, d->event_id);
 }
 
 void deliver_tell(void *ctx, const struct decision *d)
@@ -131,7 +141,7 @@ void deliver_tell(void *ctx, const struct decision *d)
 		deliver_cancelled(env, d);
 		break;
 	case DECISION_EXPIRED:
-		deliver_event(deliver_gateway(env, d), d,
+		deliver_event(deliver_outcome_to(env, d), d,
 			      SWITCHBOARD__V1__CONTACT_EVENT__KIND__EXPIRED);
 		break;
 	case DECISION_EVENT:

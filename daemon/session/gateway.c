@@ -12,12 +12,12 @@
 #include "router/router.h"
 #include "security/token.h"
 #include "session/outbound.h"
+#include "session/redeliver.h"
 #include "session/registry.h"
 #include "session/roles.h"
 #include "session/session.h"
 #include "util/err.h"
 #include "util/log.h"
-#include "util/strvec.h"
 #include "util/xalloc.h"
 
 /* Bounds on what a gateway may put in one contact, checked before anything
@@ -45,45 +45,36 @@ int gateway_hello(struct session *s, const Switchboard__V1__Hello *hello, const 
 		*why = "certificate identity does not match gateway id";
 		return SB_ERR_FORBIDDEN;
 	}
+	if (strlen(hello->last_outcome_id) >= RECORD_EVENT_ID_MAX) {
+		*why = "last_outcome_id is too long (max 159 bytes)";
+		return SB_ERR_INVALID_ARGUMENT;
+	}
+	/* Bound before anything is read for the redelivery: an outcome told
+	 * from now on reaches this session, one told before is in Redis. */
 	registry_bind_gateway(env->registry, hello->client_id, s);
+	session_set_role_ctx(s, redeliver_new(s, hello->last_outcome_id));
 	return 0;
-}
-
-struct gateway_open {
-	const char *gateway_id;
-	struct strvec ids;
-};
-
-static void gateway_note_open(void *arg, const struct engine_contact_view *c)
-{
-	struct gateway_open *g = arg;
-
-	if (strcmp(c->gateway_id, g->gateway_id) == 0)
-		strvec_push(&g->ids, c->id);
 }
 
 void gateway_welcomed(struct session *s)
 {
-	struct router *r = session_env(s)->router;
-	struct gateway_open g = { .gateway_id = session_client_id(s) };
-
 	/* At least once: whatever it missed while away (or across a restart or
-	 * a fail-over), it hears where each of its open contacts stands now, as
-	 * Redis has it: a contact whose latest change is still on its way is
-	 * told about when that lands. Ids first: a send can close the session,
-	 * and that must not happen while the engine is being walked. */
-	engine_each_contact(router_engine(r), gateway_note_open, &g);
-	for (size_t i = 0; i < g.ids.n && session_is_active(s); i++) {
-		const struct engine_contact_view *c = engine_contact(router_engine(r), g.ids.v[i]);
-		if (c != NULL && !router_pending(r, c->id, NULL))
-			outbound_contact_state(s, c);
-	}
-	strvec_free(&g.ids);
+	 * a fail-over): the outcomes it has not seen and where each of its
+	 * open contacts stands now, as Redis has it, at the pace it reads. */
+	redeliver_start(session_role_ctx(s));
+}
+
+bool gateway_holds_outcomes(const struct session *s)
+{
+	return redeliver_holds_outcomes(session_role_ctx(s));
 }
 
 void gateway_closed(struct session *s)
 {
 	registry_unbind_gateway(session_env(s)->registry, session_client_id(s), s);
+	session_on_drained(s, NULL, NULL);
+	redeliver_free(session_role_ctx(s));
+	session_set_role_ctx(s, NULL);
 }
 
 /* A request waiting for its answer. Owner: the answer, which frees it. */
@@ -286,7 +277,50 @@ static void gateway_cancel(struct session *s, Envelope *env)
 		      m->reason[0] ? m->reason : "cancelled", &a);
 }
 
-/* ExplainContact: the engine's account of why a contact waits. */
+/* An ExplainContact of a contact the engine no longer holds, waiting for
+ * Redis. Owner: the read's callback. */
+struct gateway_explaining {
+	struct session *s; /* referenced */
+	uint64_t seq;
+};
+
+/* How a finished contact ended, as Redis keeps it. */
+static void gateway_on_finished(void *arg, int err, const struct record_outcome *o)
+{
+	struct gateway_explaining *x = arg;
+	struct session *s = x->s;
+
+	if (!session_is_active(s)) {
+		/* gone: nobody to answer */
+	} else if (err == SB_ERR_NOT_FOUND || (err == 0 && !o->finished)) {
+		session_send_error(s, x->seq, SB_ERR_NOT_FOUND,
+				   "no such contact (never submitted, or finished longer ago than "
+				   "redis.idempotency_ttl_s)");
+	} else if (err != 0) {
+		session_send_error(s, x->seq, err, "the store is unavailable; retry");
+	} else if (strcmp(o->gateway, session_client_id(s)) != 0) {
+		session_send_error(s, x->seq, SB_ERR_FORBIDDEN, "contact belongs to another gateway");
+	} else {
+		Envelope out = SWITCHBOARD__V1__ENVELOPE__INIT;
+		Switchboard__V1__ContactExplanation ce = SWITCHBOARD__V1__CONTACT_EXPLANATION__INIT;
+		int64_t waited = o->assigned_ms > 0 ? o->assigned_ms - o->arrived_ms : 0;
+		ce.contact_id = (char *)(uintptr_t)o->id;
+		ce.state = (char *)(uintptr_t)o->state;
+		ce.queue = (char *)(uintptr_t)(o->queue ? o->queue : "");
+		ce.deadline_ms = (uint64_t)o->deadline_ms;
+		ce.waited_ms = (uint64_t)(waited > 0 ? waited : 0);
+		ce.detail = (char *)(uintptr_t)o->text;
+		out.ref = x->seq;
+		out.body_case = SWITCHBOARD__V1__ENVELOPE__BODY_CONTACT_EXPLANATION;
+		out.contact_explanation = &ce;
+		session_send(s, &out);
+	}
+	session_unref(s);
+	free(x);
+}
+
+/* ExplainContact: the engine's account of why a contact waits, or how it
+ * ended once it has finished. */
 static void gateway_explain(struct session *s, Envelope *env)
 {
 	const struct engine *e = router_engine(session_env(s)->router);
@@ -295,8 +329,11 @@ static void gateway_explain(struct session *s, Envelope *env)
 	struct engine_explain x;
 
 	if (c == NULL) {
-		session_send_error(s, env->seq, SB_ERR_NOT_FOUND,
-				   "no such contact (finished, or never submitted)");
+		struct gateway_explaining *ex = xcalloc(1, sizeof *ex);
+		ex->s = s;
+		ex->seq = env->seq;
+		session_ref(s);
+		router_read_finished(session_env(s)->router, id, gateway_on_finished, ex);
 		return;
 	}
 	if (strcmp(c->gateway_id, session_client_id(s)) != 0) {

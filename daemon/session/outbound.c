@@ -1,5 +1,8 @@
 #include "session/outbound.h"
 
+#include <stdio.h>
+#include <string.h>
+
 #include "record/record.h"
 #include "session/contactinfo.h"
 #include "session/session.h"
@@ -124,14 +127,15 @@ void outbound_accepted(struct session *s, uint64_t ref, const char *contact_id, 
 	outbound_send(s, ref, &env);
 }
 
-void outbound_contact_state(struct session *s, const struct engine_contact_view *c)
+void outbound_contact_state(struct session *s, const struct engine_contact_view *c,
+			    uint32_t position, int64_t estimated_wait_ms)
 {
 	char id[160];
 
 	record_event_id(c, id, sizeof id);
 	if (c->state != CONTACT_ASSIGNED) {
-		/* Position is its place now; 0 estimate: unknown after a gap. */
-		outbound_accepted(s, 0, c->id, c->queue, 0, c->deadline_ms, 0, false, id, true);
+		outbound_accepted(s, 0, c->id, c->queue, position, c->deadline_ms,
+				  estimated_wait_ms, false, id, true);
 		return;
 	}
 	Envelope env = SWITCHBOARD__V1__ENVELOPE__INIT;
@@ -159,4 +163,35 @@ void outbound_cancelled(struct session *s, uint64_t ref, const char *contact_id,
 	env.contact_cancelled = &cc;
 	outbound_tag(&env, event_id, false);
 	outbound_send(s, ref, &env);
+}
+
+void outbound_outcome(struct session *s, const struct record_outcome *o)
+{
+	Envelope env = SWITCHBOARD__V1__ENVELOPE__INIT;
+	Switchboard__V1__ContactCompleted cc = SWITCHBOARD__V1__CONTACT_COMPLETED__INIT;
+	Switchboard__V1__ContactCancelled cx = SWITCHBOARD__V1__CONTACT_CANCELLED__INIT;
+	Switchboard__V1__ContactEvent ev = SWITCHBOARD__V1__CONTACT_EVENT__INIT;
+	char id[RECORD_EVENT_ID_MAX];
+
+	snprintf(id, sizeof id, "%s/%u", o->id, o->seq);
+	if (strcmp(o->state, "completed") == 0) {
+		int64_t handled = o->completed_ms - o->assigned_ms;
+		cc.contact_id = (char *)(uintptr_t)o->id;
+		cc.disposition = (char *)(uintptr_t)o->text;
+		cc.handle_ms = (uint64_t)(handled > 0 ? handled : 0);
+		env.body_case = SWITCHBOARD__V1__ENVELOPE__BODY_CONTACT_COMPLETED;
+		env.contact_completed = &cc;
+	} else if (strcmp(o->state, "cancelled") == 0) {
+		cx.contact_id = (char *)(uintptr_t)o->id;
+		env.body_case = SWITCHBOARD__V1__ENVELOPE__BODY_CONTACT_CANCELLED;
+		env.contact_cancelled = &cx;
+	} else {
+		ev.contact_id = (char *)(uintptr_t)o->id;
+		ev.kind = SWITCHBOARD__V1__CONTACT_EVENT__KIND__EXPIRED;
+		ev.detail = (char *)(uintptr_t)o->text;
+		env.body_case = SWITCHBOARD__V1__ENVELOPE__BODY_CONTACT_EVENT;
+		env.contact_event = &ev;
+	}
+	outbound_tag(&env, id, true);
+	outbound_send(s, 0, &env);
 }

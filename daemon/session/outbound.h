@@ -31,7 +31,13 @@ void outbound_accepted(struct session *s, uint64_t ref, const char *contact_id, 
 void outbound_cancelled(struct session *s, uint64_t ref, const char *contact_id,
 			const char *event_id);
 /* The gateway's view of an open contact now, redelivered: ContactAccepted
- * while it waits (or is offered), ContactAssigned once an agent has it. */
-void outbound_contact_state(struct session *s, const struct engine_contact_view *c);
+ * while it waits (or is offered), with its place and estimate now
+ * (engine_contact_wait), ContactAssigned once an agent has it. */
+void outbound_contact_state(struct session *s, const struct engine_contact_view *c,
+			    uint32_t position, int64_t estimated_wait_ms);
+/* A finished contact's outcome, redelivered: ContactCompleted,
+ * ContactCancelled or ContactEvent EXPIRED, under its last event id. */
+struct record_outcome;
+void outbound_outcome(struct session *s, const struct record_outcome *o);
 
 #endif

@@ -4,6 +4,7 @@
 #ifndef SB_SESSION_ROLES_H
 #define SB_SESSION_ROLES_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "wire/envelope.h"
@@ -23,6 +24,11 @@ void gateway_welcomed(struct session *s);
  * handlers may steal parts of it. */
 void gateway_request(struct session *s, Envelope *env);
 void agent_request(struct session *s, Envelope *env);
+
+/* Whether a live outcome (completed, cancelled, expired) for this gateway
+ * session is left to its re-login's replay, which has not caught up yet
+ * and sends it in its place in the recorded order (session/redeliver.h). */
+bool gateway_holds_outcomes(const struct session *s);
 
 /* The session is closing. */
 void gateway_closed(struct session *s);

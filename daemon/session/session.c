@@ -54,6 +54,11 @@ struct session {
 	int64_t budget_mf;
 	int64_t budget_ms; /* when it was last refilled; 0: not yet */
 	bool registered;
+	/* Bulk output paced by the client's reading (a re-login's redelivery):
+	 * called each time all output queued so far went to the kernel. */
+	void (*drained)(void *arg);
+	void *drained_arg;
+	void *role_ctx; /* the role's own state (gateway.c, agent.c) */
 	bool tls;           /* the port speaks TLS */
 	bool tls_connected; /* its handshake completed */
 };
@@ -185,6 +190,27 @@ void session_send(struct session *s, Envelope *env)
 		event_active(s->flush_ev, EV_TIMEOUT, 1);
 	if ((int64_t)evbuffer_get_length(out) > cfg->output_buffer_max_bytes)
 		session_close(s, "output buffer cap reached: client is not reading", false);
+}
+
+void session_on_drained(struct session *s, void (*fn)(void *arg), void *arg)
+{
+	s->drained = fn;
+	s->drained_arg = arg;
+}
+
+size_t session_output_len(const struct session *s)
+{
+	return s->bev != NULL ? evbuffer_get_length(bufferevent_get_output(s->bev)) : 0;
+}
+
+void session_set_role_ctx(struct session *s, void *ctx)
+{
+	s->role_ctx = ctx;
+}
+
+void *session_role_ctx(const struct session *s)
+{
+	return s->role_ctx;
 }
 
 void session_send_error(struct session *s, uint64_t ref, int err, const char *message)
@@ -464,6 +490,8 @@ static void session_on_flush(evutil_socket_t fd_, short what, void *arg)
 		bufferevent_enable(s->bev, EV_WRITE);
 	else if (s->state == SESSION_DRAINING)
 		session_finish(s);
+	else if (s->drained != NULL && s->state == SESSION_ACTIVE)
+		s->drained(s->drained_arg);
 }
 
 static void session_on_write(struct bufferevent *bev, void *arg)
@@ -473,9 +501,12 @@ static void session_on_write(struct bufferevent *bev, void *arg)
 	/* Drained: plain sockets go back to writing at the end of each turn. */
 	if (s->flush_ev != NULL)
 		bufferevent_disable(bev, EV_WRITE);
-	if (s->state == SESSION_DRAINING &&
-	    evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+	if (evbuffer_get_length(bufferevent_get_output(bev)) > 0)
+		return;
+	if (s->state == SESSION_DRAINING)
 		session_finish(s);
+	else if (s->drained != NULL && s->state == SESSION_ACTIVE)
+		s->drained(s->drained_arg);
 }
 
 static void session_on_event(struct bufferevent *bev, short what, void *arg)

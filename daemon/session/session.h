@@ -63,6 +63,17 @@ void session_close(struct session *s, const char *reason, bool flush);
 /* Sends a frame (seq filled in). A client whose unsent output passes the cap
  * is disconnected: it is not reading. No-op once closing. */
 void session_send(struct session *s, Envelope *env);
+/* Flow control for bulk output: fn(arg) runs each time everything queued
+ * so far has gone to the kernel (the client is reading), from the write
+ * path, never inside session_send; NULL stops it. The writer fills the
+ * output up to a budget (session_output_len) and goes on from there. */
+void session_on_drained(struct session *s, void (*fn)(void *arg), void *arg);
+/* Bytes queued and not yet taken by the kernel. */
+size_t session_output_len(const struct session *s);
+/* The role's own state (its owner: the role's code, which drops it in its
+ * close hook). */
+void session_set_role_ctx(struct session *s, void *ctx);
+void *session_role_ctx(const struct session *s);
 /* Sends Error{code, message} answering ref (0: unsolicited). */
 void session_send_error(struct session *s, uint64_t ref, int err, const char *message);
 

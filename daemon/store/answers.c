@@ -128,3 +128,37 @@ void store_fail_read(struct store_req *r, int err)
 {
 	r->read_cb(r->arg, err, NULL, 0);
 }
+
+void store_answer_outcomes(struct store_req *r, redisReply *reply)
+{
+	if (reply->type != REDIS_REPLY_ARRAY) {
+		r->outcomes_cb(r->arg, SB_ERR_INTERNAL, NULL, 0);
+		return;
+	}
+	size_t n = 0;
+	struct store_outcome *v = xcalloc(reply->elements ? reply->elements : 1, sizeof *v);
+	struct store_field **fields = xcalloc(reply->elements ? reply->elements : 1, sizeof *fields);
+	for (size_t i = 0; i < reply->elements; i++) {
+		const redisReply *e = reply->element[i];
+		if (e->type != REDIS_REPLY_ARRAY || e->elements != 3 ||
+		    e->element[0]->type != REDIS_REPLY_STRING ||
+		    e->element[1]->type != REDIS_REPLY_STRING ||
+		    e->element[2]->type != REDIS_REPLY_ARRAY)
+			continue;
+		v[n].contact_id = e->element[0]->str;
+		v[n].score = e->element[1]->str;
+		fields[n] = store_reply_fields(e->element[2], 0, &v[n].n_fields);
+		v[n].fields = fields[n];
+		n++;
+	}
+	r->outcomes_cb(r->arg, 0, v, n);
+	for (size_t i = 0; i < n; i++)
+		free(fields[i]);
+	free(fields);
+	free(v);
+}
+
+void store_fail_outcomes(struct store_req *r, int err)
+{
+	r->outcomes_cb(r->arg, err, NULL, 0);
+}

@@ -27,7 +27,9 @@ struct store {
 	char *events_key;
 	char *contact_prefix, *queue_prefix, *agent_prefix, *ext_prefix;
 	char *open_key, *leader_key, *epoch_key, *commits_key, *roster_key;
+	char *outcomes_prefix;
 	char maxlen[24], ttl[24];
+	char retention_ms[24]; /* how long a gateway's outcomes are kept */
 	char epoch[24]; /* the epoch this daemon writes under; "0" while it leads none */
 	struct store_hooks hooks;
 

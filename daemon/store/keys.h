@@ -22,5 +22,8 @@ char *keys_epoch(const char *site);  /* integer: the fencing epoch */
  * acknowledged means Redis lost data */
 char *keys_commits(const char *site);
 char *keys_roster(const char *site); /* set: agents changed over the admin API */
+/* + gateway id: zset of its contacts' outcomes (finished contacts), scored
+ * in the order Redis recorded them: what a re-login replays */
+char *keys_outcomes_prefix(const char *site);
 
 #endif

@@ -49,6 +49,7 @@ struct store_req {
 	store_lease_cb lease_cb;
 	store_scan_cb scan_cb;
 	store_read_cb read_cb;
+	store_outcomes_cb outcomes_cb;
 	void *arg;
 };
 
@@ -63,6 +64,8 @@ void store_answer_scan(struct store_req *r, redisReply *reply);
 void store_fail_scan(struct store_req *r, int err);
 void store_answer_read(struct store_req *r, redisReply *reply);
 void store_fail_read(struct store_req *r, int err);
+void store_answer_outcomes(struct store_req *r, redisReply *reply);
+void store_fail_outcomes(struct store_req *r, int err);
 /* A check's answer: the submit found (hooks.found) or not there. */
 void store_answer_check(struct store_req *r, redisReply *reply);
 /* Field/value pairs of reply elements [from, end) (valid with the reply):

@@ -66,6 +66,9 @@ int store_write(struct store *st, const struct store_write *w, store_done_cb cb,
 	resp_add_num(&r->args, w->score);
 	resp_add_num(&r->args, w->expire_s);
 	resp_add_str(&r->args, w->closes ? "1" : w->roster ? "r" : "0");
+	store_req_key(r, w->outcome_of ? st->outcomes_prefix : "", w->outcome_of ? w->outcome_of : "");
+	resp_add_num(&r->args, w->at_ms);
+	resp_add_str(&r->args, st->retention_ms);
 	resp_add_num(&r->args, (int64_t)w->n_fields);
 	store_req_fields(r, w->fields, w->n_fields);
 	store_req_fields(r, w->event, w->n_event);
@@ -196,6 +199,27 @@ int store_read(struct store *st, enum store_kind kind, const char *id, store_rea
 	r->read_cb = cb;
 	r->answer = store_answer_read;
 	r->fail = store_fail_read;
+	r->arg = arg;
+	return store_send_now(st, r);
+}
+
+int store_read_outcomes(struct store *st, const char *gateway_id, const char *after_contact,
+			const char *after_score, int count, store_outcomes_cb cb, void *arg)
+{
+	if (!store_connected(st))
+		return SB_ERR_STORE_UNAVAILABLE;
+	struct store_req *r = store_req_new(st, REQ_SCRIPT, scripts_name(SCRIPT_OUTCOMES));
+
+	r->script = SCRIPT_OUTCOMES;
+	resp_add_str(&r->args, "1");
+	store_req_key(r, st->outcomes_prefix, gateway_id);
+	resp_add_str(&r->args, st->contact_prefix);
+	resp_add_str(&r->args, after_score ? after_score : "");
+	resp_add_str(&r->args, after_contact ? after_contact : "");
+	resp_add_num(&r->args, count);
+	r->outcomes_cb = cb;
+	r->answer = store_answer_outcomes;
+	r->fail = store_fail_outcomes;
 	r->arg = arg;
 	return store_send_now(st, r);
 }

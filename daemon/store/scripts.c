@@ -52,8 +52,10 @@
  *       the zset a 'move' takes the member out of, member, score, expire
  *       the hash after this many seconds (0: never), '1' when the contact
  *       is finished (leaves the open set) or 'r' when an agent's roster was
- *       changed (joins the roster set) or '0', N, N field/value pairs (the
- *       number among them), then the event's pairs. Answers 1 when
+ *       changed (joins the roster set) or '0', the gateway outcomes key
+ *       a finished contact joins ('' none), the time of the outcome (Unix
+ *       ms) and how long outcomes are kept (ms), N, N field/value pairs
+ *       (the number among them), then the event's pairs. Answers 1 when
  *       applied; when checked, 0 when the hash already holds this number
  *       or a later one (a write sent again after a lost connection), -1
  *       when it holds an earlier one or none (data lost: nothing is
@@ -96,6 +98,21 @@ static const char script_batch[] =
 	"  event(a + 6 + 2 * n, z)\n"
 	"  return {1, id}\n"
 	"end\n"
+	/* A gateway's outcomes: scored by the time of the outcome in
+	 * microseconds, and always above the last one, so that the order of
+	 * the scores is the order Redis recorded them in (whatever a new
+	 * leader's clock says) and each score names one outcome: a re-login
+	 * replays exactly what came after a given one. Exact as doubles far
+	 * beyond this century (2^53 us). */
+	"local function outcome(key, member, at, keep)\n"
+	"  local s = tonumber(at) * 1000\n"
+	"  local top = redis.call('ZREVRANGE', key, 0, 0, 'WITHSCORES')\n"
+	"  if top[2] and tonumber(top[2]) >= s then s = tonumber(top[2]) + 1 end\n"
+	"  redis.call('ZADD', key, string.format('%.0f', s), member)\n"
+	"  redis.call('ZREMRANGEBYSCORE', key, '-inf',\n"
+	"    '(' .. string.format('%.0f', (tonumber(at) - tonumber(keep)) * 1000))\n"
+	"  redis.call('PEXPIRE', key, keep)\n"
+	"end\n"
 	"local function write(a, z)\n"
 	"  local hk = ARGV[a]\n"
 	"  if CHECK then\n"
@@ -104,8 +121,8 @@ static const char script_batch[] =
 	"    if have >= seq then return 0 end\n"
 	"    if have ~= seq - 1 then return -1 end\n"
 	"  end\n"
-	"  local zop, member, n = ARGV[a + 3], ARGV[a + 6], tonumber(ARGV[a + 10])\n"
-	"  if n > 0 then redis.call('HSET', hk, unpack(ARGV, a + 11, a + 10 + 2 * n)) end\n"
+	"  local zop, member, n = ARGV[a + 3], ARGV[a + 6], tonumber(ARGV[a + 13])\n"
+	"  if n > 0 then redis.call('HSET', hk, unpack(ARGV, a + 14, a + 13 + 2 * n)) end\n"
 	"  if zop == 'move' then redis.call('ZREM', ARGV[a + 5], member) end\n"
 	"  if zop == 'add' or zop == 'move' then\n"
 	"    redis.call('ZADD', ARGV[a + 4], ARGV[a + 7], member)\n"
@@ -114,7 +131,8 @@ static const char script_batch[] =
 	"  if flag == '1' then redis.call('SREM', KEYS[4], member)\n"
 	"  elseif flag == 'r' then redis.call('SADD', KEYS[5], member) end\n"
 	"  if tonumber(ARGV[a + 8]) > 0 then redis.call('EXPIRE', hk, ARGV[a + 8]) end\n"
-	"  event(a + 11 + 2 * n, z)\n"
+	"  if ARGV[a + 10] ~= '' then outcome(ARGV[a + 10], member, ARGV[a + 11], ARGV[a + 12]) end\n"
+	"  event(a + 14 + 2 * n, z)\n"
 	"  return 1\n"
 	"end\n"
 	"local function put(a, z)\n"
@@ -148,6 +166,28 @@ static const char script_batch[] =
 	"  i = i + 2 + n\n"
 	"end\n"
 	"redis.call('SET', KEYS[2], commits + 1)\n"
+	"return out\n";
+
+/* outcomes: one page of a gateway's outcomes, oldest first, each with its
+ * contact's hash (the hash outlives the outcome: it expires after the
+ * idempotency ttl, the retention is capped at that).
+ * KEYS: 1 the gateway's outcomes zset. ARGV: 1 contact key prefix, 2 the
+ * score to start after ('' none), 3 a contact whose outcome to start after
+ * ('' none, or not kept: from the oldest), 4 count.
+ * Returns {{id, score, {field, value, ...}}, ...}. */
+static const char script_outcomes[] =
+	"#!lua flags=no-writes\n"
+	"local from = '-inf'\n"
+	"if ARGV[2] ~= '' then from = '(' .. ARGV[2]\n"
+	"elseif ARGV[3] ~= '' then\n"
+	"  local s = redis.call('ZSCORE', KEYS[1], ARGV[3])\n"
+	"  if s then from = '(' .. s end\n"
+	"end\n"
+	"local ids = redis.call('ZRANGEBYSCORE', KEYS[1], from, '+inf', 'WITHSCORES', 'LIMIT', 0, ARGV[4])\n"
+	"local out = {}\n"
+	"for i = 1, #ids, 2 do\n"
+	"  out[#out + 1] = {ids[i], ids[i + 1], redis.call('HGETALL', ARGV[1] .. ids[i])}\n"
+	"end\n"
 	"return out\n";
 
 /* lease: take or renew the leader lease. Allowed under maxmemory: it is a
@@ -229,6 +269,7 @@ const char *scripts_source(enum script_id id)
 	case SCRIPT_RELEASE: return script_release;
 	case SCRIPT_SYNC: return script_sync;
 	case SCRIPT_RESTORE: return script_restore;
+	case SCRIPT_OUTCOMES: return script_outcomes;
 	case SCRIPT_COUNT: break;
 	}
 	return "";
@@ -236,6 +277,7 @@ const char *scripts_source(enum script_id id)
 
 const char *scripts_name(enum script_id id)
 {
-	static const char *const names[] = { "batch", "lease", "release", "sync", "restore" };
+	static const char *const names[] = { "batch", "lease", "release", "sync", "restore",
+						     "outcomes" };
 	return id < SCRIPT_COUNT ? names[id] : "?";
 }

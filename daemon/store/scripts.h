@@ -13,6 +13,7 @@ enum script_id {
 	SCRIPT_RELEASE, /* give it up at a clean stop */
 	SCRIPT_SYNC,    /* read the epoch and the batch counter (after a reconnect) */
 	SCRIPT_RESTORE, /* put the epoch, counter and lease back after a data loss */
+	SCRIPT_OUTCOMES, /* read a page of a gateway's outcomes (a re-login's replay) */
 	SCRIPT_COUNT
 };
 

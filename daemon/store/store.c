@@ -959,12 +959,17 @@ struct store *store_new(struct event_base *base, const struct store_conf *conf,
 	st->ext_prefix = keys_external_prefix(st->site);
 	st->open_key = keys_open(st->site);
 	st->roster_key = keys_roster(st->site);
+	st->outcomes_prefix = keys_outcomes_prefix(st->site);
 	st->leader_key = keys_leader(st->site);
 	st->epoch_key = keys_epoch(st->site);
 	st->commits_key = keys_commits(st->site);
 	snprintf(st->epoch, sizeof st->epoch, "0");
 	snprintf(st->maxlen, sizeof st->maxlen, "%" PRId64, conf->events_maxlen);
 	snprintf(st->ttl, sizeof st->ttl, "%" PRId64, conf->idempotency_ttl_s);
+	int64_t keep_s = conf->outcome_retention_s;
+	if (keep_s <= 0 || keep_s > conf->idempotency_ttl_s)
+		keep_s = conf->idempotency_ttl_s;
+	snprintf(st->retention_ms, sizeof st->retention_ms, "%" PRId64, keep_s * 1000);
 	if (hooks != NULL)
 		st->hooks = *hooks;
 	st->backoff_ms = 50;
@@ -1019,6 +1024,7 @@ void store_free(struct store *st)
 	free(st->ext_prefix);
 	free(st->open_key);
 	free(st->roster_key);
+	free(st->outcomes_prefix);
 	free(st->leader_key);
 	free(st->epoch_key);
 	free(st->commits_key);

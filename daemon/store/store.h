@@ -94,6 +94,10 @@ struct store_conf {
 	int64_t reconnect_max_ms;
 	int64_t events_maxlen;
 	int64_t idempotency_ttl_s;
+	/* How long a finished contact's outcome is kept for its gateway to be
+	 * told again (capped at idempotency_ttl_s: the hash it is read from
+	 * expires then). */
+	int64_t outcome_retention_s;
 	/* The hash field that numbers a contact's or agent's transitions
 	 * (the record module's; the store compares it, never names it). */
 	const char *seq_field;
@@ -155,6 +159,11 @@ struct store_write {
 	bool opens;       /* store_put only: the contact is open (joins the open set) */
 	bool roster;      /* an agent carrying an API roster change (joins the roster set) */
 	const char *external_key; /* store_put only: "<gateway>:<external id>" to re-point, or NULL */
+	/* A finished contact's gateway: the contact joins that gateway's
+	 * outcomes, after every outcome recorded before it, as of at_ms (Unix
+	 * ms); outcomes older than the retention are dropped. NULL: none. */
+	const char *outcome_of;
+	int64_t at_ms;
 	const struct store_field *fields;
 	size_t n_fields;
 	const struct store_field *event;
@@ -224,5 +233,22 @@ int store_scan_set(struct store *st, enum store_set set, const char *cursor, int
  * fields are valid during the callback. */
 typedef void (*store_read_cb)(void *arg, int err, const struct store_field *fields, size_t n);
 int store_read(struct store *st, enum store_kind kind, const char *id, store_read_cb cb, void *arg);
+
+/* One page of a gateway's outcomes, oldest first: each finished contact's
+ * id, its place in the gateway's order (pass the last one as after_score
+ * for the next page) and its hash (n_fields 0 when the hash expired). */
+struct store_outcome {
+	const char *contact_id;
+	const char *score;
+	const struct store_field *fields;
+	size_t n_fields;
+};
+typedef void (*store_outcomes_cb)(void *arg, int err, const struct store_outcome *v, size_t n);
+/* Up to count outcomes of gateway_id recorded after after_score (when not
+ * NULL), else after the outcome of contact after_contact (when not NULL
+ * and still kept), else from the oldest kept. Sent on the connection that
+ * carries the writes, so it sees every write acknowledged before it. */
+int store_read_outcomes(struct store *st, const char *gateway_id, const char *after_contact,
+			const char *after_score, int count, store_outcomes_cb cb, void *arg);
 
 #endif
