@@ -103,15 +103,24 @@ static const char script_batch[] =
 	 * the scores is the order Redis recorded them in (whatever a new
 	 * leader's clock says) and each score names one outcome: a re-login
 	 * replays exactly what came after a given one. Exact as doubles far
-	 * beyond this century (2^53 us). */
+	 * beyond this century (2^53 us). The last score, the trim and the
+	 * expiry are done once per gateway per batch (tops), so a batch's
+	 * outcomes cost one ZADD each, not four commands. */
+	"local tops = {}\n"
 	"local function outcome(key, member, at, keep)\n"
 	"  local s = tonumber(at) * 1000\n"
-	"  local top = redis.call('ZREVRANGE', key, 0, 0, 'WITHSCORES')\n"
-	"  if top[2] and tonumber(top[2]) >= s then s = tonumber(top[2]) + 1 end\n"
+	"  local top = tops[key]\n"
+	"  local first = top == nil\n"
+	"  if first then\n"
+	"    local r = redis.call('ZREVRANGE', key, 0, 0, 'WITHSCORES')\n"
+	"    top = tonumber(r[2]) or -1\n"
+	"    redis.call('ZREMRANGEBYSCORE', key, '-inf',\n"
+	"      '(' .. string.format('%.0f', (tonumber(at) - tonumber(keep)) * 1000))\n"
+	"  end\n"
+	"  if top >= s then s = top + 1 end\n"
+	"  tops[key] = s\n"
 	"  redis.call('ZADD', key, string.format('%.0f', s), member)\n"
-	"  redis.call('ZREMRANGEBYSCORE', key, '-inf',\n"
-	"    '(' .. string.format('%.0f', (tonumber(at) - tonumber(keep)) * 1000))\n"
-	"  redis.call('PEXPIRE', key, keep)\n"
+	"  if first then redis.call('PEXPIRE', key, keep) end\n"
 	"end\n"
 	"local function write(a, z)\n"
 	"  local hk = ARGV[a]\n"
