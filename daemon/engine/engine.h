@@ -338,9 +338,10 @@ int engine_cancel(struct engine *e, const char *contact_id, const char *gateway_
  * contacts it holds. */
 int engine_agent_login(struct engine *e, const char *agent_id, int64_t now);
 int engine_agent_logout(struct engine *e, const char *agent_id, int64_t now);
-/* A dropped session: the agent stops getting offers but keeps its state, its
- * live offer (until that times out) and its contacts. Attach resumes it (or
- * logs it in when it was not). */
+/* A dropped session: the agent stops getting offers; its live offers end at
+ * once (OFFER_END_AGENT_GONE: not a no-answer, no reject delay) and their
+ * contacts go to the next agent; it keeps its state and the contacts it
+ * holds. Attach resumes it (or logs it in when it was not). */
 int engine_agent_detach(struct engine *e, const char *agent_id, int64_t now);
 int engine_agent_attach(struct engine *e, const char *agent_id, int64_t now);
 int engine_agent_set_state(struct engine *e, const char *agent_id, enum engine_agent_state state,

@@ -1400,43 +1400,63 @@ static void test_logout_keeps_assignment(void **state)
 }
 
 /* A detached agent (dropped session) gets no new offers but keeps its
- * state, its live offer and its contacts; attaching resumes routing. */
-static void test_detach_keeps_state_and_offer(void **state)
+ * state and its contacts; its live offer does not survive the session: it
+ * ends at once (session-closed), the contact goes to the next agent, and
+ * the miss is not counted as a no-answer. Attaching resumes routing. */
+static void test_detach_rescinds_offer_keeps_state(void **state)
 {
-	struct fx *f = *state;
+	(void)state;
+	conf_max_no_answer = 1;
+	struct fx *f = fx_new();
+	conf_max_no_answer = 0;
 
 	fx_available(f, "alice");
 	f->now = 1000;
 	fx_submit(f, "ch1", "chat-q", 0);
 	expect_events(&f->rec, "agent alice available", "offer ch1 -> alice o-T-1 exp=21000", NULL);
+	fx_available(f, "bob");
+	expect_events(&f->rec, "agent bob available", NULL);
 	assert_int_equal(engine_agent_detach(f->e, "alice", f->now), 0);
 	check(f);
+	/* Withdrawn now, not at the offer timeout (21000); bob gets it. */
+	expect_events(&f->rec, "offer_ended ch1 alice o-T-1 session-closed",
+	              "offer ch1 -> bob o-T-2 exp=21000", NULL);
 	const struct engine_agent_view *a = engine_agent(f->e, "alice");
 	assert_true(a->detached);
 	assert_true(a->logged_in);
+	/* Not a no-answer: with max_no_answer 1 she would be on break. */
 	assert_int_equal(a->state, AGENT_AVAILABLE);
-	assert_int_equal(state_of(f, "ch1"), CONTACT_OFFERED);
+	assert_int_equal(a->load[SB_CH_CHAT], 0);
 
-	/* A second chat would fit her capacity, but she is away. */
+	/* A second chat would fit her capacity, but she is away: bob has it. */
 	fx_submit(f, "ch2", "chat-q", 0);
+	expect_events(&f->rec, "offer ch2 -> bob o-T-3 exp=21000", NULL);
+	fx_submit(f, "ch3", "chat-q", 0);
+	expect_events(&f->rec, "offer ch3 -> bob o-T-4 exp=21000", NULL);
+	fx_submit(f, "ch4", "chat-q", 0);
 	expect_events(&f->rec, NULL);
-	assert_int_equal(state_of(f, "ch2"), CONTACT_WAITING);
+	assert_int_equal(state_of(f, "ch4"), CONTACT_WAITING);
 
-	/* Back: she gets the waiting one; the first offer is still hers. */
+	/* Back: she gets the waiting one. */
 	f->now = 2000;
 	assert_int_equal(engine_agent_attach(f->e, "alice", f->now), 0);
 	check(f);
 	assert_false(engine_agent(f->e, "alice")->detached);
-	expect_events(&f->rec, "offer ch2 -> alice o-T-2 exp=22000", NULL);
-	assert_int_equal(fx_accept(f, "alice", "o-T-1"), 0);
-	expect_events(&f->rec, "assigned ch1 alice", NULL);
+	expect_events(&f->rec, "offer ch4 -> alice o-T-5 exp=22000", NULL);
+	assert_int_equal(fx_accept(f, "alice", "o-T-5"), 0);
+	expect_events(&f->rec, "assigned ch4 alice", NULL);
+	/* Detached while holding an assignment: she keeps it. */
+	assert_int_equal(engine_agent_detach(f->e, "alice", f->now), 0);
+	expect_events(&f->rec, NULL);
+	assert_int_equal(state_of(f, "ch4"), CONTACT_ASSIGNED);
 
 	/* Attaching an agent that is not logged in logs it in (offline). */
-	assert_int_equal(engine_agent_attach(f->e, "bob", f->now), 0);
+	assert_int_equal(engine_agent_attach(f->e, "carol", f->now), 0);
 	check(f);
-	assert_true(engine_agent(f->e, "bob")->logged_in);
-	assert_int_equal(engine_agent(f->e, "bob")->state, AGENT_OFFLINE);
+	assert_true(engine_agent(f->e, "carol")->logged_in);
+	assert_int_equal(engine_agent(f->e, "carol")->state, AGENT_OFFLINE);
 	assert_int_equal(engine_agent_detach(f->e, "nobody", f->now), SB_ERR_NOT_FOUND);
+	assert_int_equal(fx_free(f), 0);
 }
 
 /* Restores a contact as recovery does; user is a fresh marker. */
@@ -2180,7 +2200,7 @@ int main(void)
 	    T(test_break_rescinds_offer),
 	    cmocka_unit_test(test_pause_stops_offers_and_spares_no_answer),
 	    T(test_logout_keeps_assignment),
-	    T(test_detach_keeps_state_and_offer),
+	    cmocka_unit_test(test_detach_rescinds_offer_keeps_state),
 	    T(test_restore_keeps_places_and_holders),
 	    T(test_next_wakeup_earliest_timer),
 	    T(test_sla_breach_reported_while_in_queue),
