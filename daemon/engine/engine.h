@@ -330,6 +330,9 @@ void engine_adopt_stats(struct engine *to, const struct engine *from);
  * leaves it logged out. */
 int engine_restore_agent(struct engine *e, const char *agent_id, enum engine_agent_state state,
 			 const char *reason, int64_t since_ms, int64_t now);
+/* The gateway gave up on a waiting or offered contact (an offer is
+ * rescinded). CONFLICT once assigned: its agent has the customer and
+ * completes it; NOT_FOUND once finished; FORBIDDEN for another gateway. */
 int engine_cancel(struct engine *e, const char *contact_id, const char *gateway_id,
 		  const char *reason, int64_t now, const char **why);
 

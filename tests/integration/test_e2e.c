@@ -42,6 +42,34 @@ static void assert_state(struct harness *h, const char *contact_id, const char *
 	assert_string_equal(state, want);
 }
 
+/* Entries of the events stream about contact with this event, and (when
+ * not NULL) this agent and reason, read from Redis itself. */
+static size_t stream_count(struct harness *h, const char *contact, const char *event,
+			   const char *agent, const char *reason)
+{
+	redisReply *r = harness_redis_command(h, "XRANGE %s - +", harness_key(h, "events"));
+	size_t n = 0;
+
+	assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+	for (size_t i = 0; i < r->elements; i++) {
+		redisReply *kv = r->element[i]->element[1];
+		bool c = false, e = false, a = agent == NULL, why = reason == NULL;
+		for (size_t k = 0; k + 1 < kv->elements; k += 2) {
+			const char *f = kv->element[k]->str, *v = kv->element[k + 1]->str;
+			if (strcmp(f, "contact") == 0)
+				c = strcmp(v, contact) == 0;
+			else if (strcmp(f, "event") == 0)
+				e = strcmp(v, event) == 0;
+			else if (strcmp(f, "agent") == 0 && agent != NULL)
+				a = strcmp(v, agent) == 0;
+			else if (strcmp(f, "reason") == 0 && reason != NULL)
+				why = strcmp(v, reason) == 0;
+		}
+		n += c && e && a && why;
+	}
+	return n;
+}
+
 /* Number of contact hashes in Redis. */
 static long long count_contacts(struct harness *h)
 {
@@ -356,9 +384,38 @@ HARNESS_TEST(test_cancel_assigned_contact_is_conflict)
 	harness_available(h, alice);
 	const char *id = harness_assigned(h, gw, alice, "call-1", VOICE, "voice-q");
 
-	harness_expect_error(h, gw, sbc_cancel(gw, id, "abandoned"), SB_ERR_CODE(CONFLICT),
-			     HARNESS_REPLY_MS);
+	/* The agent has the customer: a hang-up ends the call, and the agent
+	 * completes it with its disposition. */
+	Envelope *e = harness_expect_error(h, gw, sbc_cancel(gw, id, "abandoned"),
+					   SB_ERR_CODE(CONFLICT), HARNESS_REPLY_MS);
+	assert_non_null(strstr(e->error->message, "assigned"));
 	assert_state(h, id, "assigned");
+	harness_reply(h, alice, sbc_complete(alice, id, "customer-hung-up"), SB_BODY(ACK),
+		      HARNESS_REPLY_MS);
+	Envelope *done = harness_await(h, gw, SB_BODY(CONTACT_COMPLETED), HARNESS_REPLY_MS);
+	assert_string_equal(done->contact_completed->disposition, "customer-hung-up");
+}
+
+/* The cancel rule, last state: a completed contact cannot be cancelled
+ * (NOT_FOUND: it has finished), and its record is left as its agent closed
+ * it. */
+HARNESS_TEST(test_cancel_completed_contact_is_not_found)
+{
+	struct sbc *gw = harness_gateway(h, "gw1");
+	struct sbc *alice = harness_agent(h, "alice");
+
+	harness_available(h, alice);
+	const char *id = harness_assigned(h, gw, alice, "call-1", VOICE, "voice-q");
+	harness_reply(h, alice, sbc_complete(alice, id, "resolved"), SB_BODY(ACK),
+		      HARNESS_REPLY_MS);
+
+	Envelope *e = harness_expect_error(h, gw, sbc_cancel(gw, id, "abandoned"),
+					   SB_ERR_CODE(NOT_FOUND), HARNESS_REPLY_MS);
+	assert_non_null(strstr(e->error->message, "finished"));
+	assert_state(h, id, "completed");
+	assert_string_equal(harness_hget(h, harness_key(h, "contact:%s", id), "disposition"),
+			    "resolved");
+	assert_int_equal(stream_count(h, id, "cancelled", NULL, NULL), 0);
 }
 
 HARNESS_TEST(test_earliest_deadline_first_across_channels)
@@ -404,34 +461,6 @@ HARNESS_TEST(test_agent_disconnect_requeues_its_offer)
 
 	harness_close(h, alice);
 	harness_offer_for(h, bob, id, 3000);
-}
-
-/* Entries of the events stream about contact with this event, and (when
- * not NULL) this agent and reason, read from Redis itself. */
-static size_t stream_count(struct harness *h, const char *contact, const char *event,
-			   const char *agent, const char *reason)
-{
-	redisReply *r = harness_redis_command(h, "XRANGE %s - +", harness_key(h, "events"));
-	size_t n = 0;
-
-	assert_int_equal(r->type, REDIS_REPLY_ARRAY);
-	for (size_t i = 0; i < r->elements; i++) {
-		redisReply *kv = r->element[i]->element[1];
-		bool c = false, e = false, a = agent == NULL, why = reason == NULL;
-		for (size_t k = 0; k + 1 < kv->elements; k += 2) {
-			const char *f = kv->element[k]->str, *v = kv->element[k + 1]->str;
-			if (strcmp(f, "contact") == 0)
-				c = strcmp(v, contact) == 0;
-			else if (strcmp(f, "event") == 0)
-				e = strcmp(v, event) == 0;
-			else if (strcmp(f, "agent") == 0 && agent != NULL)
-				a = strcmp(v, agent) == 0;
-			else if (strcmp(f, "reason") == 0 && reason != NULL)
-				why = strcmp(v, reason) == 0;
-		}
-		n += c && e && a && why;
-	}
-	return n;
 }
 
 /* Fixture: offers stay open 30 s and one missed offer puts an agent on
@@ -588,6 +617,7 @@ int main(void)
 		T(test_cancel_waiting_contact),
 		T(test_cancel_offered_contact_rescinds_offer),
 		T(test_cancel_assigned_contact_is_conflict),
+		T(test_cancel_completed_contact_is_not_found),
 		T(test_earliest_deadline_first_across_channels),
 		T(test_longest_idle_agent_gets_the_offer),
 		T(test_agent_disconnect_requeues_its_offer),
