@@ -56,6 +56,7 @@ enum engine_offer_end {
 	OFFER_END_CANCELLED,  /* the gateway cancelled the contact (reported by `cancelled`) */
 	OFFER_END_AGENT_GONE, /* the agent's session closed */
 	OFFER_END_AGENT_AWAY, /* the agent left `available` (break, offline) */
+	OFFER_END_ADMIN,      /* a supervisor requeued the contact (engine_requeue) */
 };
 
 /* Things that happen to a contact that its gateway is told about. */
@@ -132,6 +133,11 @@ struct engine_sink {
 	 * contact is waiting again, keeping its place. */
 	void (*offer_ended)(void *ctx, const struct engine_contact_view *c, const char *agent_id,
 			    const char *offer_id, enum engine_offer_end why, int64_t now);
+	/* A supervisor took an assigned contact back from agent_id
+	 * (engine_requeue): it waits again, keeping its deadline and so its
+	 * place. Only engine_requeue calls it. */
+	void (*unassigned)(void *ctx, const struct engine_contact_view *c, const char *agent_id,
+			   int64_t now);
 	/* Accepted, or auto-accepted (then no offer came first). */
 	void (*assigned)(void *ctx, const struct engine_contact_view *c, int64_t now);
 	/* Done; freed after this returns. */
@@ -360,6 +366,20 @@ int engine_ready(struct engine *e, const char *agent_id, int64_t now);
  * transfer boost; the agent's slot is free at once (no wrap-up). */
 int engine_transfer(struct engine *e, const char *agent_id, const char *contact_id,
 		    const char *queue, int64_t now, const char **why);
+
+/* A supervisor's hand on a contact held by an agent (one who is not coming
+ * back, say). Requeue: an offered contact's offer ends (OFFER_END_ADMIN); an
+ * assigned one's assignment ends (`unassigned`; the agent's slot frees at
+ * once, no wrap-up), and it re-enters its queue: its deadline, and so its
+ * place ahead of later arrivals and its SLA clock, are kept; its escalation
+ * steps and max wait count from now. Either way that agent is kept from it
+ * for the reject delay. Close: an assigned contact is completed with
+ * disposition, as if its agent had (`completed`, no wrap-up). Both return
+ * 0, NOT_FOUND (no such contact), CONFLICT (waiting; or, to close, offered)
+ * or INVALID_ARGUMENT (close without a disposition), with *why. */
+int engine_requeue(struct engine *e, const char *contact_id, int64_t now, const char **why);
+int engine_close(struct engine *e, const char *contact_id, const char *disposition, int64_t now,
+		 const char **why);
 
 /* While paused (the daemon's store is unreachable) the engine makes no new
  * offers — it could not record them — and an offer timing out does not count
