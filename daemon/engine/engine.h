@@ -116,7 +116,8 @@ struct engine_agent_view {
  * must not call an entry point that changes it: engine_submit,
  * engine_cancel, engine_restore_*, engine_agent_* (login, logout, detach,
  * attach, set_state), engine_accept, engine_reject, engine_complete,
- * engine_ready, engine_transfer, engine_set_paused, engine_tick, the
+ * engine_ready, engine_transfer, engine_requeue, engine_close,
+ * engine_set_paused, engine_tick, the
  * set-up and roster calls (tiers, queues, engine_agent_add, _update,
  * _remove), engine_adopt_stats or engine_free. Each of those marks the
  * engine busy while it runs and, entered while it is busy, logs both names
