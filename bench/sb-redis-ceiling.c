@@ -225,7 +225,7 @@ static void contact_send(struct conn *c)
 	if (store_write(c->st, &rw.w, on_written, c) != 0)
 		b->errors++;
 	record_write_done(&rw);
-	record_completed(&rw, &v, "resolved", 5, 86400, now);
+	record_completed(&rw, &v, "resolved", 5, NULL, 86400, now);
 	if (store_write(c->st, &rw.w, on_completed, c) != 0) {
 		b->errors++;
 		c->inflight--;

@@ -1378,6 +1378,11 @@ const char *sbc_describe(const Envelope *env, char *buf, size_t len)
 		           sbc_show(env->assignment_confirmed->contact_id));
 		sbc_sb_contact(&b, env->assignment_confirmed->contact);
 		break;
+	case SWITCHBOARD__V1__ENVELOPE__BODY_ASSIGNMENT_REVOKED:
+		sbc_sb_add(&b, "assignment_revoked %s",
+		           sbc_show(env->assignment_revoked->contact_id));
+		sbc_sb_reason(&b, env->assignment_revoked->reason);
+		break;
 	case SWITCHBOARD__V1__ENVELOPE__BODY_STATE_CHANGED:
 		sbc_sb_add(&b, "state_changed %s", sbc_state_name(env->state_changed->state));
 		sbc_sb_reason(&b, env->state_changed->reason);

@@ -101,6 +101,8 @@ static const char sbctl_usage_main[] =
     "  contact      a live contact and why it is not assigned yet\n"
     "  roster       list | add ID | set ID | rm ID (--skill, --capacity, --tier, --queue)\n"
     "  force-state  AGENT available|break|offline [REASON]\n"
+    "  requeue      CONTACT: take it from its agent (gone for good); another gets it\n"
+    "  close        CONTACT DISPOSITION: end an assigned contact for its agent\n"
     "  reload       re-read the configuration (as SIGHUP)\n"
     "\n"
     "Exit status: 0 ok, 1 refused or failed, 2 usage error.\n";
@@ -796,7 +798,7 @@ static const struct sbctl_cmd sbctl_cmds[] = {
     {"agent", sbctl_agent_main}, {"demo", demo_main},
     {"status", sbctl_admin_main}, {"queues", sbctl_admin_main}, {"agents", sbctl_admin_main},
     {"contact", sbctl_admin_main}, {"roster", sbctl_admin_main}, {"force-state", sbctl_admin_main},
-    {"reload", sbctl_admin_main},
+    {"reload", sbctl_admin_main}, {"requeue", sbctl_admin_main}, {"close", sbctl_admin_main},
 };
 
 /* Dispatches to the subcommand; it sees its own name as argv[0]. */

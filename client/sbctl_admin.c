@@ -1,6 +1,6 @@
-/* The ops side of sbctl: status, queues, agents, contact, roster and
- * force-state, talking to the daemon's admin HTTP API (docs/admin-api.md)
- * with a small blocking HTTP/1.1 client. Tables by default, the API's own
+/* The ops side of sbctl: status, queues, agents, contact, roster,
+ * force-state, requeue and close, talking to the daemon's admin HTTP API
+ * (docs/admin-api.md) with a small blocking HTTP/1.1 client. Tables by default, the API's own
  * JSON with --json. */
 #define _GNU_SOURCE
 #include "sbctl.h"
@@ -342,10 +342,12 @@ static const char admin_usage[] =
     "       sbctl roster set ID [the same: what is given replaces what was]\n"
     "       sbctl roster rm ID\n"
     "       sbctl force-state AGENT available|break|offline [REASON]\n"
+    "       sbctl requeue CONTACT             (take it from its agent; another gets it)\n"
+    "       sbctl close CONTACT DISPOSITION   (end an assigned contact for its agent)\n"
     "       sbctl reload                      (the same as SIGHUP)\n"
     "\n" ADMIN_COMMON_USAGE "\n"
     "Talks to the daemon's admin HTTP API (docs/admin-api.md). Changes (roster add/set/rm,\n"
-    "force-state, reload) need the bearer token of admin.token_file.\n";
+    "force-state, requeue, close, reload) need the bearer token of admin.token_file.\n";
 
 /* A roster change being built from options: JSON members. */
 struct admin_roster_args {
@@ -822,6 +824,34 @@ static int admin_force_state(const struct admin_opts *o, const char *agent, cons
 	return rc;
 }
 
+/* A supervisor requeues (disposition NULL) or closes a contact. */
+static int admin_contact_action(const struct admin_opts *o, const char *id,
+                                const char *disposition)
+{
+	char *e, *path, *body = NULL;
+	struct jv *v;
+	int rc;
+
+	if (!admin_plain(id) || (disposition != NULL && !admin_plain(disposition)))
+		return sbctl_usage_error(o->cmd, "bad contact id or disposition");
+	e = admin_escape(id);
+	path = xasprintf("/v1/contacts/%s/%s", e, disposition ? "close" : "requeue");
+	if (disposition != NULL)
+		body = xasprintf("{\"disposition\":\"%s\"}", disposition);
+	rc = admin_call(o, "POST", path, body, true, &v);
+	if (rc == 0 && v != NULL && disposition == NULL)
+		printf("%s taken from %s: waiting again in %s\n", admin_s(v, "id"),
+		       admin_s(v, "requeued_from"), admin_s(v, "queue"));
+	else if (rc == 0 && v != NULL)
+		printf("%s of %s closed: %s\n", admin_s(v, "id"), admin_s(v, "agent"),
+		       admin_s(v, "disposition"));
+	free(e);
+	free(path);
+	free(body);
+	jv_free(v);
+	return rc;
+}
+
 int sbctl_admin_main(int argc, char **argv)
 {
 	struct admin_roster_args ra;
@@ -860,5 +890,9 @@ int sbctl_admin_main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "force-state") == 0 && npos >= 2 && npos <= 3)
 		return admin_force_state(&o, pos[0], pos[1], npos > 2 ? pos[2] : NULL);
+	if (strcmp(cmd, "requeue") == 0 && npos == 1)
+		return admin_contact_action(&o, pos[0], NULL);
+	if (strcmp(cmd, "close") == 0 && npos == 2)
+		return admin_contact_action(&o, pos[0], pos[1]);
 	return sbctl_usage_error(cmd, "wrong number of arguments");
 }

@@ -203,6 +203,9 @@ static void sbctl_agent_frame(struct sbctl_agent *a, const Envelope *env)
 	case SWITCHBOARD__V1__ENVELOPE__BODY_OFFER_RESCINDED:
 		sbctl_agent_unschedule(a, TIMER_ACCEPT, env->offer_rescinded->offer_id);
 		break;
+	case SWITCHBOARD__V1__ENVELOPE__BODY_ASSIGNMENT_REVOKED:
+		sbctl_agent_unschedule(a, TIMER_COMPLETE, env->assignment_revoked->contact_id);
+		break;
 	case SWITCHBOARD__V1__ENVELOPE__BODY_ASSIGNMENT_CONFIRMED:
 		if (a->complete_ms >= 0 && env->assignment_confirmed->contact_id[0] != '\0')
 			sbctl_agent_schedule(a, now + a->complete_ms, TIMER_COMPLETE,

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "admin/admin.h"
+#include "router/router.h"
 #include "util/strmap.h"
 
 struct server;
@@ -97,6 +98,15 @@ void admin_route_roster_create(struct admin_req *r);
 void admin_route_roster_patch(struct admin_req *r);
 void admin_route_roster_delete(struct admin_req *r);
 void admin_route_agent_force_state(struct admin_req *r);
+/* A router answer that replies status with ok (taken) once the change is
+ * recorded, or the error (admin_roster.c). */
+struct router_answer admin_answer(struct admin_req *r, int status, struct evbuffer *ok);
+/* Whether s has no control characters (it reaches logs, clients, Redis). */
+bool admin_printable(const char *s);
+
+/* A supervisor's requeue and close of a contact (admin_contacts.c). */
+void admin_route_contact_requeue(struct admin_req *r);
+void admin_route_contact_close(struct admin_req *r);
 
 /* The fields of an agent that /v1/agents and the wallboard both show (id,
  * name, tier, reason, presence, time in state, handled, load per channel),

@@ -55,7 +55,7 @@ static bool admin_on_answered(void *arg, int err, const char *why, const struct 
 	return true;
 }
 
-static struct router_answer admin_answer(struct admin_req *r, int status, struct evbuffer *ok)
+struct router_answer admin_answer(struct admin_req *r, int status, struct evbuffer *ok)
 {
 	struct admin_pending *p = xcalloc(1, sizeof *p);
 
@@ -195,7 +195,7 @@ void admin_route_roster_delete(struct admin_req *r)
 
 /* Whether s has no control characters: a reason reaches log lines, the
  * agent's client and Redis. */
-static bool admin_printable(const char *s)
+bool admin_printable(const char *s)
 {
 	for (; *s != '\0'; s++)
 		if ((unsigned char)*s < 0x20 || *s == 0x7f)

@@ -45,6 +45,8 @@ const struct admin_route admin_routes[] = {
     {EVHTTP_REQ_POST, "/v1/agents/{}/state", true, admin_route_agent_force_state},
     {EVHTTP_REQ_GET, "/v1/contacts", false, admin_route_contacts},
     {EVHTTP_REQ_GET, "/v1/contacts/{}", false, admin_route_contact},
+    {EVHTTP_REQ_POST, "/v1/contacts/{}/requeue", true, admin_route_contact_requeue},
+    {EVHTTP_REQ_POST, "/v1/contacts/{}/close", true, admin_route_contact_close},
     {EVHTTP_REQ_GET, "/v1/roster", false, admin_route_roster_list},
     {EVHTTP_REQ_POST, "/v1/roster", true, admin_route_roster_create},
     {EVHTTP_REQ_PATCH, "/v1/roster/{}", true, admin_route_roster_patch},

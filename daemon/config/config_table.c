@@ -492,7 +492,7 @@ const struct config_key config_table[] = {
 	  .unit_ms = 1, .min = 0, .max = HOUR_MS, .def = 30 * SECOND_MS,
 	  .doc = "an agent whose session drops (or who was logged in when the daemon restarted) keeps "
 		 "its state and contacts this long for its client to come back; then it is logged out "
-		 "and its offer requeued (0: at once)" },
+		 "(0: at once). Its live offer is withdrawn as soon as the session closes" },
 
 	{ .path = "auth", .type = CONFIG_SECTION, .doc = "credentials" },
 	{ .path = "auth.agent_secret", .type = CONFIG_SECRET, .flags = CONFIG_REQUIRED,

@@ -104,10 +104,16 @@ static int agent_state_detach(struct engine *e, const char *agent_id, int64_t no
 		return 0;
 	a->v.detached = true;
 	bucket_agent_refresh(e, a);
+	/* An offer does not survive its agent's session: nobody is there to
+	 * answer it, so the contact goes to the next agent now rather than at
+	 * the offer timeout, and the agent is not charged a no-answer. */
+	offer_rescind(e, a, OFFER_END_AGENT_GONE, now);
+	dispatch_run(e, now);
 	return 0;
 }
 
-/* The agent's connection dropped: it keeps all it has, gets no new offers. */
+/* The agent's connection dropped: its offers end; it keeps its state and
+ * its contacts, and gets no new offers. */
 int engine_agent_detach(struct engine *e, const char *agent_id, int64_t now)
 {
 	reentry_enter(e, __func__);

@@ -59,6 +59,7 @@ enum engine_offer_end {
 	OFFER_END_CANCELLED,  /* the gateway cancelled the contact (reported by `cancelled`) */
 	OFFER_END_AGENT_GONE, /* the agent's session closed */
 	OFFER_END_AGENT_AWAY, /* the agent left `available` (break, offline) */
+	OFFER_END_ADMIN,      /* a supervisor requeued the contact (engine_requeue) */
 };
 
 /* Things that happen to a contact that its gateway is told about. */
@@ -118,7 +119,8 @@ struct engine_agent_view {
  * must not call an entry point that changes it: engine_submit,
  * engine_cancel, engine_restore_*, engine_agent_* (login, logout, detach,
  * attach, set_state), engine_accept, engine_reject, engine_complete,
- * engine_ready, engine_transfer, engine_set_paused, engine_tick, the
+ * engine_ready, engine_transfer, engine_requeue, engine_close,
+ * engine_set_paused, engine_tick, the
  * set-up and roster calls (tiers, queues, engine_agent_add, _update,
  * _remove), engine_adopt_stats or engine_free. Each of those marks the
  * engine busy while it runs and, entered while it is busy, logs both names
@@ -135,6 +137,11 @@ struct engine_sink {
 	 * contact is waiting again, keeping its place. */
 	void (*offer_ended)(void *ctx, const struct engine_contact_view *c, const char *agent_id,
 			    const char *offer_id, enum engine_offer_end why, int64_t now);
+	/* A supervisor took an assigned contact back from agent_id
+	 * (engine_requeue): it waits again, keeping its deadline and so its
+	 * place. Only engine_requeue calls it. */
+	void (*unassigned)(void *ctx, const struct engine_contact_view *c, const char *agent_id,
+			   int64_t now);
 	/* Accepted (c->offer_expires_ms is still the accepted offer's), or
 	 * auto-accepted (then no offer came first, and it is 0). */
 	void (*assigned)(void *ctx, const struct engine_contact_view *c, int64_t now);
@@ -335,6 +342,9 @@ void engine_adopt_stats(struct engine *to, const struct engine *from);
  * leaves it logged out. */
 int engine_restore_agent(struct engine *e, const char *agent_id, enum engine_agent_state state,
 			 const char *reason, int64_t since_ms, int64_t now);
+/* The gateway gave up on a waiting or offered contact (an offer is
+ * rescinded). CONFLICT once assigned: its agent has the customer and
+ * completes it; NOT_FOUND once finished; FORBIDDEN for another gateway. */
 int engine_cancel(struct engine *e, const char *contact_id, const char *gateway_id,
 		  const char *reason, int64_t now, const char **why);
 
@@ -343,9 +353,10 @@ int engine_cancel(struct engine *e, const char *contact_id, const char *gateway_
  * contacts it holds. */
 int engine_agent_login(struct engine *e, const char *agent_id, int64_t now);
 int engine_agent_logout(struct engine *e, const char *agent_id, int64_t now);
-/* A dropped session: the agent stops getting offers but keeps its state, its
- * live offer (until that times out) and its contacts. Attach resumes it (or
- * logs it in when it was not). */
+/* A dropped session: the agent stops getting offers; its live offers end at
+ * once (OFFER_END_AGENT_GONE: not a no-answer, no reject delay) and their
+ * contacts go to the next agent; it keeps its state and the contacts it
+ * holds. Attach resumes it (or logs it in when it was not). */
 int engine_agent_detach(struct engine *e, const char *agent_id, int64_t now);
 int engine_agent_attach(struct engine *e, const char *agent_id, int64_t now);
 int engine_agent_set_state(struct engine *e, const char *agent_id, enum engine_agent_state state,
@@ -361,6 +372,20 @@ int engine_ready(struct engine *e, const char *agent_id, int64_t now);
  * transfer boost; the agent's slot is free at once (no wrap-up). */
 int engine_transfer(struct engine *e, const char *agent_id, const char *contact_id,
 		    const char *queue, int64_t now, const char **why);
+
+/* A supervisor's hand on a contact held by an agent (one who is not coming
+ * back, say). Requeue: an offered contact's offer ends (OFFER_END_ADMIN); an
+ * assigned one's assignment ends (`unassigned`; the agent's slot frees at
+ * once, no wrap-up), and it re-enters its queue: its deadline, and so its
+ * place ahead of later arrivals and its SLA clock, are kept; its escalation
+ * steps and max wait count from now. Either way that agent is kept from it
+ * for the reject delay. Close: an assigned contact is completed with
+ * disposition, as if its agent had (`completed`, no wrap-up). Both return
+ * 0, NOT_FOUND (no such contact), CONFLICT (waiting; or, to close, offered)
+ * or INVALID_ARGUMENT (close without a disposition), with *why. */
+int engine_requeue(struct engine *e, const char *contact_id, int64_t now, const char **why);
+int engine_close(struct engine *e, const char *contact_id, const char *disposition, int64_t now,
+		 const char **why);
 
 /* While paused (the daemon's store is unreachable) the engine makes no new
  * offers — it could not record them — and an offer timing out does not count

@@ -17,6 +17,7 @@
  * wrapup.c       wrap-up after a completion, and Ready
  * complete.c     completing an assigned contact
  * transfer.c     sending an assigned contact to another queue
+ * supervise.c    a supervisor's requeue and close of a contact an agent holds
  * timers.c       the timer heap, engine_tick, engine_next_wakeup, timer kinds
  * queries.c      lookups, each_*, counts, position, queue figures, enum names
  * invariants.c   engine_check_invariants

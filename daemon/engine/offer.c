@@ -72,7 +72,8 @@ void offer_end(struct engine *e, struct econtact *c, enum engine_offer_end why, 
 	dispatch_add_agent(e, a);
 	if (why == OFFER_END_CANCELLED)
 		return;
-	if ((why == OFFER_END_TIMEOUT || why == OFFER_END_REJECTED) && e->conf.reject_delay_ms > 0)
+	if ((why == OFFER_END_TIMEOUT || why == OFFER_END_REJECTED || why == OFFER_END_ADMIN) &&
+	    e->conf.reject_delay_ms > 0)
 		reject_exclude(e, c, a, now);
 	contact_wait(e, c, now);
 	e->sink.offer_ended(e->ctx, &c->v, a->v.id, offer_id, why, now);

@@ -192,7 +192,7 @@ const char *engine_agent_state_name(enum engine_agent_state s)
 const char *engine_offer_end_name(enum engine_offer_end why)
 {
 	static const char *const names[] = { "timeout", "rejected", "cancelled", "session-closed",
-					     "agent-unavailable" };
+					     "agent-unavailable", "admin" };
 	return (unsigned)why < sizeof names / sizeof *names ? names[why] : "?";
 }
 

@@ -2,10 +2,10 @@
  *
  * An agent whose session ends without logging out (a network blip, a
  * restarting desktop, a daemon restart or fail-over) is detached in the
- * engine: no new offers, but it keeps its state, its live offer until that
- * times out, and its contacts. If its client logs in again within
- * sessions.agent_grace_ms it resumes; otherwise it is logged out, which
- * requeues its offer. Owner: the server. */
+ * engine: its live offer is withdrawn at once (session-closed) and it gets
+ * no new offers, but it keeps its state and its contacts. If its client
+ * logs in again within sessions.agent_grace_ms it resumes; otherwise it is
+ * logged out. Owner: the server. */
 #ifndef SB_HA_PRESENCE_H
 #define SB_HA_PRESENCE_H
 

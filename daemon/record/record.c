@@ -208,6 +208,25 @@ void record_requeued(struct record_write *rw, const struct engine_contact_view *
 	rw->w.score = c->deadline_ms;
 }
 
+void record_unassigned(struct record_write *rw, const struct engine_contact_view *c,
+		       const char *agent_id, const char *reason, int64_t now)
+{
+	rw_contact(rw, c, "requeued", now);
+	rw_field(rw, "state", "waiting");
+	rw_field(rw, "agent", "");
+	rw_field(rw, "offer_id", "");
+	rw_field(rw, "assigned_ms", "0");
+	/* Back in its queue: steps and max wait count from now (recovery). */
+	rw_field(rw, "entered_ms", rw_num(rw, now));
+	rw_event(rw, "agent", agent_id);
+	rw_event(rw, "offer_id", "");
+	rw_event(rw, "reason", reason);
+	/* Its assignment took it out of its queue's set. */
+	rw->w.zop = STORE_ZADD;
+	rw->w.queue = c->queue;
+	rw->w.score = c->deadline_ms;
+}
+
 void record_assigned(struct record_write *rw, const struct engine_contact_view *c,
 		     int64_t waited_ms, bool sla_met, int64_t now)
 {
@@ -224,7 +243,8 @@ void record_assigned(struct record_write *rw, const struct engine_contact_view *
 }
 
 void record_completed(struct record_write *rw, const struct engine_contact_view *c,
-		      const char *disposition, int64_t handle_ms, int64_t ttl_s, int64_t now)
+		      const char *disposition, int64_t handle_ms, const char *by, int64_t ttl_s,
+		      int64_t now)
 {
 	rw_contact(rw, c, "completed", now);
 	rw_field(rw, "state", "completed");
@@ -233,6 +253,8 @@ void record_completed(struct record_write *rw, const struct engine_contact_view 
 	rw_event(rw, "agent", c->agent_id);
 	rw_event(rw, "disposition", disposition);
 	rw_event(rw, "handle_ms", rw_num(rw, handle_ms));
+	if (by != NULL)
+		rw_event(rw, "by", by);
 	/* Its assignment already took it out of its queue's set. */
 	rw->w.zop = STORE_ZNONE;
 	rw->w.expire_s = ttl_s;

@@ -90,10 +90,16 @@ void record_submit(struct record_submit *rs, const char *contact_id, const char 
 void record_offered(struct record_write *rw, const struct engine_contact_view *c, int64_t now);
 void record_requeued(struct record_write *rw, const struct engine_contact_view *c,
 		     const char *agent_id, const char *offer_id, const char *reason, int64_t now);
+/* A supervisor took an assigned contact back from agent_id: waiting again,
+ * back in its queue's set, entered now; its event is "requeued". */
+void record_unassigned(struct record_write *rw, const struct engine_contact_view *c,
+		       const char *agent_id, const char *reason, int64_t now);
 void record_assigned(struct record_write *rw, const struct engine_contact_view *c,
 		     int64_t waited_ms, bool sla_met, int64_t now);
+/* by: who closed it when not its agent ("admin"), else NULL. */
 void record_completed(struct record_write *rw, const struct engine_contact_view *c,
-		      const char *disposition, int64_t handle_ms, int64_t ttl_s, int64_t now);
+		      const char *disposition, int64_t handle_ms, const char *by, int64_t ttl_s,
+		      int64_t now);
 /* Cancelled or expired: state is "cancelled" or "expired". */
 void record_ended(struct record_write *rw, const struct engine_contact_view *c, const char *state,
 		  const char *reason, int64_t ttl_s, int64_t now);

@@ -346,6 +346,21 @@ static void sink_offer_ended(void *ctx, const struct engine_contact_view *c, con
 	tiding_write(r, t, &rw);
 }
 
+static void sink_unassigned(void *ctx, const struct engine_contact_view *c, const char *agent_id,
+			    int64_t now)
+{
+	struct router *r = ctx;
+	const char *reason = "admin"; /* only a supervisor takes an assignment back */
+	struct record_write rw;
+
+	log_info("contact %s: taken from agent %s by %s; waiting again in queue %s", c->id,
+		 agent_id, reason, c->queue);
+	record_unassigned(&rw, c, agent_id, reason, now);
+	struct tiding *t = tiding_decision(DECISION_UNASSIGNED, c, agent_id, NULL, reason, &rw);
+	tiding_claim(r, t);
+	tiding_write(r, t, &rw);
+}
+
 static void sink_assigned(void *ctx, const struct engine_contact_view *c, int64_t now)
 {
 	struct router *r = ctx;
@@ -371,14 +386,20 @@ static void sink_completed(void *ctx, const struct engine_contact_view *c, const
 	struct router *r = ctx;
 	int64_t handled = now - c->assigned_ms;
 	int64_t ttl = r->cfg->idempotency_ttl_s;
+	/* Closed by a supervisor's request rather than by its agent. */
+	const struct router_req *rq = r->req;
+	const char *by = rq != NULL && !rq->claimed && rq->claims == DECISION_COMPLETED ? rq->by
+											: NULL;
 	struct record_write rw;
 
 	metrics_completed(c->queue, handled);
-	log_info("contact %s completed by %s: %s", c->id, c->agent_id, disposition);
-	record_completed(&rw, c, disposition, handled, ttl, now);
+	log_info("contact %s completed by %s: %s", c->id, by != NULL ? by : c->agent_id,
+		 disposition);
+	record_completed(&rw, c, disposition, handled, by, ttl, now);
 	recent_add(r->recent, RECENT_COMPLETED, c, disposition, ttl, now);
 	struct tiding *t = tiding_decision(DECISION_COMPLETED, c, NULL, NULL, disposition, &rw);
 	t->d.n1 = handled;
+	t->d.flag = by != NULL;
 	tiding_claim(r, t);
 	tiding_write(r, t, &rw);
 }
@@ -469,6 +490,7 @@ void decisions_roster(struct router *r, const char *agent_id, const char *json,
 const struct engine_sink router_sink = {
 	.offer = sink_offer,
 	.offer_ended = sink_offer_ended,
+	.unassigned = sink_unassigned,
 	.assigned = sink_assigned,
 	.completed = sink_completed,
 	.cancelled = sink_cancelled,

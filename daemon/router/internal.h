@@ -49,6 +49,7 @@ struct router_req {
 	enum decision_kind claims;
 	int code;             /* -1: any; else the decision's code must match */
 	const char *agent_id; /* DECISION_AGENT_STATE: only this agent's */
+	const char *by;       /* a supervisor's request: "admin", recorded with it */
 	bool claimed;
 };
 

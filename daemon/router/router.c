@@ -559,6 +559,44 @@ void router_force_state(struct router *r, const char *agent_id, enum engine_agen
 	router_set_state(r, agent_id, state, reason, a);
 }
 
+void router_admin_requeue(struct router *r, const char *contact_id, const struct router_answer *a)
+{
+	const struct engine_contact_view *c = engine_contact(r->engine, contact_id);
+	bool assigned = c != NULL && c->state == CONTACT_ASSIGNED;
+	/* What answers it depends on what it takes back: an offer or an
+	 * assignment. */
+	struct router_req rq = {
+		.answer = a,
+		.claims = assigned ? DECISION_UNASSIGNED : DECISION_OFFER_ENDED,
+		.code = assigned ? -1 : OFFER_END_ADMIN,
+		.by = "admin",
+	};
+	const char *why = NULL;
+
+	if (!router_may_change(r, a))
+		return;
+	router_enter(r, &rq);
+	int rc = engine_requeue(r->engine, contact_id, router_now_ms(), &why);
+	router_leave(r);
+	router_finish(r, &rq, rc, why);
+}
+
+void router_admin_close(struct router *r, const char *contact_id, const char *disposition,
+			const struct router_answer *a)
+{
+	struct router_req rq = {
+		.answer = a, .claims = DECISION_COMPLETED, .code = -1, .by = "admin"
+	};
+	const char *why = NULL;
+
+	if (!router_may_change(r, a))
+		return;
+	router_enter(r, &rq);
+	int rc = engine_close(r->engine, contact_id, disposition, router_now_ms(), &why);
+	router_leave(r);
+	router_finish(r, &rq, rc, why);
+}
+
 void router_accept(struct router *r, const char *agent_id, const char *offer_id,
 		   const struct router_answer *a)
 {

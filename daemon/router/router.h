@@ -51,8 +51,10 @@ struct router;
 enum decision_kind {
 	DECISION_OFFER,
 	DECISION_OFFER_ENDED, /* code: enum engine_offer_end, text: its name */
+	DECISION_UNASSIGNED,  /* a supervisor took it from agent_id; text: reason */
 	DECISION_ASSIGNED,    /* n1: waited ms, flag: SLA met */
-	DECISION_COMPLETED,   /* text: disposition, n1: handle ms */
+	DECISION_COMPLETED,   /* text: disposition, n1: handle ms, flag: a supervisor
+			       * closed it (its agent is told) */
 	DECISION_CANCELLED,   /* agent_id/offer_id: a rescinded offer, if any */
 	DECISION_EXPIRED,     /* text: reason */
 	DECISION_EVENT,       /* code: enum engine_event, text: detail */
@@ -228,6 +230,18 @@ void router_roster_set(struct router *r, const char *id, struct roster_agent *a,
 /* A supervisor sets an agent's state (the agent is pushed StateChanged). */
 void router_force_state(struct router *r, const char *agent_id, enum engine_agent_state state,
 			const char *reason, const struct router_answer *a);
+/* A supervisor takes an offered or assigned contact from its agent
+ * (engine_requeue); recorded as "requeued" with reason "admin", then its
+ * gateway hears ContactEvent REQUEUED and the agent OfferRescinded or
+ * AssignmentRevoked. Answered once recorded: SB_ERR_NOT_FOUND, _CONFLICT
+ * (waiting), _STORE_UNAVAILABLE, _NOT_LEADER otherwise. */
+void router_admin_requeue(struct router *r, const char *contact_id, const struct router_answer *a);
+/* A supervisor closes an assigned contact with a disposition
+ * (engine_close); recorded as "completed" with by "admin", then its gateway
+ * hears ContactCompleted and the agent AssignmentRevoked. Errors as above,
+ * and SB_ERR_INVALID_ARGUMENT without a disposition. */
+void router_admin_close(struct router *r, const char *contact_id, const char *disposition,
+			const struct router_answer *a);
 
 /* ---- recovery ---------------------------------------------------------------------- */
 

@@ -34,13 +34,15 @@ int agent_hello(struct session *s, const Switchboard__V1__Hello *hello, const ch
 		return SB_ERR_FORBIDDEN;
 	}
 	/* One session per agent: a new login replaces the old one (a desktop
-	 * reconnecting before the old socket timed out). */
+	 * reconnecting before the old socket timed out). Bound first, so the
+	 * old session's close is not its last: the offer it was sent is not
+	 * withdrawn but sent again to this one (agent_welcomed). */
 	struct session *old = registry_agent(env->registry, hello->client_id);
+	registry_bind_agent(env->registry, hello->client_id, s);
 	if (old != NULL) {
 		session_send_error(old, 0, SB_ERR_CONFLICT, "replaced by a new login");
 		session_close(old, "replaced by a new login", true);
 	}
-	registry_bind_agent(env->registry, hello->client_id, s);
 	/* Back within its grace period, it resumes where it was, once it has
 	 * been told where that is (agent_welcomed); logged out, it logs in. */
 	presence_back(env->presence, hello->client_id);
@@ -115,8 +117,9 @@ void agent_closed(struct session *s)
 	if (id == NULL || registry_agent(env->registry, id) != s)
 		return;
 	registry_unbind_agent(env->registry, id, s);
-	/* Not logged out yet: a client that reconnects within the grace period
-	 * keeps its state, its offer and its contacts. */
+	/* Its last session: its offers are withdrawn now (session-closed), but
+	 * it is not logged out yet: a client that reconnects within the grace
+	 * period keeps its state and its contacts. */
 	presence_lost(env->presence, id);
 }
 

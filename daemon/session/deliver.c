@@ -91,6 +91,10 @@ static void deliver_completed(const struct session_env *env, const struct decisi
 	Switchboard__V1__ContactCompleted cc = SWITCHBOARD__V1__CONTACT_COMPLETED__INIT;
 	struct session *gw = deliver_outcome_to(env, d);
 
+	/* Its agent did not close it: it is told the contact is no longer its. */
+	if (d->flag)
+		outbound_revoked(deliver_agent(env, d->agent_id), d->contact_id, "closed",
+				 d->event_id);
 	if (gw == NULL)
 		return;
 	cc.contact_id = d->contact_id;
@@ -128,6 +132,12 @@ void deliver_tell(void *ctx, const struct decision *d)
 	case DECISION_OFFER_ENDED:
 		if (d->code != OFFER_END_REJECTED)
 			outbound_rescind(deliver_agent(env, d->agent_id), d->offer_id, d->text);
+		deliver_event(deliver_gateway(env, d), d,
+			      SWITCHBOARD__V1__CONTACT_EVENT__KIND__REQUEUED);
+		break;
+	case DECISION_UNASSIGNED:
+		outbound_revoked(deliver_agent(env, d->agent_id), d->contact_id, "requeued",
+				 d->event_id);
 		deliver_event(deliver_gateway(env, d), d,
 			      SWITCHBOARD__V1__CONTACT_EVENT__KIND__REQUEUED);
 		break;

@@ -107,6 +107,20 @@ void outbound_rescind(struct session *s, const char *offer_id, const char *reaso
 	outbound_send(s, 0, &env);
 }
 
+void outbound_revoked(struct session *s, const char *contact_id, const char *reason,
+		      const char *event_id)
+{
+	Envelope env = SWITCHBOARD__V1__ENVELOPE__INIT;
+	Switchboard__V1__AssignmentRevoked r = SWITCHBOARD__V1__ASSIGNMENT_REVOKED__INIT;
+
+	r.contact_id = (char *)(uintptr_t)contact_id;
+	r.reason = (char *)(uintptr_t)reason;
+	env.body_case = SWITCHBOARD__V1__ENVELOPE__BODY_ASSIGNMENT_REVOKED;
+	env.assignment_revoked = &r;
+	outbound_tag(&env, event_id, false);
+	outbound_send(s, 0, &env);
+}
+
 void outbound_accepted(struct session *s, uint64_t ref, const char *contact_id, const char *queue,
 		       uint32_t position, int64_t deadline_ms, int64_t estimated_wait_ms,
 		       bool duplicate, const char *event_id, bool redelivered)

@@ -23,6 +23,9 @@ void outbound_assignment(struct session *s, uint64_t ref, const char *contact_id
 void outbound_offer(struct session *s, const struct engine_contact_view *c, const char *event_id,
 		    bool redelivered);
 void outbound_rescind(struct session *s, const char *offer_id, const char *reason);
+/* A supervisor took contact_id from the agent: reason "requeued" or "closed". */
+void outbound_revoked(struct session *s, const char *contact_id, const char *reason,
+		      const char *event_id);
 /* estimated_wait_ms: engine_contact_estimate's answer; ENGINE_WAIT_UNKNOWN
  * goes out as estimated_wait_unknown. */
 void outbound_accepted(struct session *s, uint64_t ref, const char *contact_id, const char *queue,

@@ -56,6 +56,8 @@ static const struct envelope_body envelope_bodies[] = {
                                                               ENVELOPE_SENDER_DAEMON},
     [SWITCHBOARD__V1__ENVELOPE__BODY_STATE_CHANGED] = {"state_changed", ENVELOPE_SENDER_DAEMON},
     [SWITCHBOARD__V1__ENVELOPE__BODY_ACK] = {"ack", ENVELOPE_SENDER_DAEMON},
+    [SWITCHBOARD__V1__ENVELOPE__BODY_ASSIGNMENT_REVOKED] = {"assignment_revoked",
+                                                           ENVELOPE_SENDER_DAEMON},
 };
 
 #define ENVELOPE_NBODIES (sizeof(envelope_bodies) / sizeof(envelope_bodies[0]))

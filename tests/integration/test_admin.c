@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <hiredis/hiredis.h>
 
 #include "harness.h"
 #include "http_client.h"
@@ -365,6 +366,242 @@ HARNESS_TEST(test_supervisor_forces_an_agent_state)
 	/* bob is not logged in: there is no state to force */
 	r = http(h, "POST", "/v1/agents/bob/state", tok, "{\"state\":\"break\"}");
 	expect_error(&r, 409, "CONFLICT");
+}
+
+/* ---- contacts left with an agent who is not coming back --------------------- */
+
+/* Entries of the events stream, read from Redis itself, about contact with
+ * this event and (each pair when not NULL) field f1 = v1 and f2 = v2. */
+static size_t stream_count(struct harness *h, const char *contact, const char *event,
+                           const char *f1, const char *v1, const char *f2, const char *v2)
+{
+	redisReply *r = harness_redis_command(h, "XRANGE %s - +", harness_key(h, "events"));
+	size_t n = 0;
+
+	assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+	for (size_t i = 0; i < r->elements; i++) {
+		redisReply *kv = r->element[i]->element[1];
+		bool c = false, e = false, m1 = f1 == NULL, m2 = f2 == NULL;
+		for (size_t k = 0; k + 1 < kv->elements; k += 2) {
+			const char *f = kv->element[k]->str, *v = kv->element[k + 1]->str;
+			c |= strcmp(f, "contact") == 0 && strcmp(v, contact) == 0;
+			e |= strcmp(f, "event") == 0 && strcmp(v, event) == 0;
+			m1 |= f1 != NULL && strcmp(f, f1) == 0 && strcmp(v, v1) == 0;
+			m2 |= f2 != NULL && strcmp(f, f2) == 0 && strcmp(v, v2) == 0;
+		}
+		n += c && e && m1 && m2;
+	}
+	return n;
+}
+
+/* A contact assigned to alice, whose session then closes: with the
+ * fixture's grace period of 0 she is logged out at once, and the contact
+ * stays assigned to her, as Redis shows. */
+static const char *assigned_to_departed_alice(struct harness *h, struct sbc *gw,
+                                              const char *external_id)
+{
+	struct sbc *alice = harness_agent(h, "alice");
+
+	harness_available(h, alice);
+	const char *id = harness_assigned(h, gw, alice, external_id, VOICE, "voice-q");
+	harness_close(h, alice);
+	assert_non_null(harness_hget_wait(h, harness_key(h, "agent:alice"), "reason",
+	                                  "logged-out", HTTP_MS));
+	assert_string_equal(harness_hget(h, harness_key(h, "contact:%s", id), "state"),
+	                    "assigned");
+	assert_string_equal(harness_hget(h, harness_key(h, "contact:%s", id), "agent"), "alice");
+	return id;
+}
+
+HARNESS_TEST(test_supervisor_requeues_a_contact_left_with_a_departed_agent)
+{
+	const char *tok = harness_admin_token(h);
+	struct sbc *gw = harness_gateway(h, "gw1");
+	const char *id = assigned_to_departed_alice(h, gw, "call-r1");
+	const char *later = harness_submit_id(h, gw, "call-r2", VOICE, "voice-q");
+	const char *path = harness_printf(h, "/v1/contacts/%s/requeue", id);
+	const char *deadline = harness_hget(h, harness_key(h, "contact:%s", id), "deadline_ms");
+	struct resp r;
+
+	/* Without this route she could not even leave the roster. */
+	r = http(h, "DELETE", "/v1/roster/alice", tok, NULL);
+	expect_error(&r, 409, "CONFLICT");
+
+	r = http(h, "POST", path, NULL, NULL);
+	expect_error(&r, 401, "UNAUTHENTICATED");
+	r = http(h, "POST", "/v1/contacts/c-nope-1/requeue", tok, NULL);
+	expect_error(&r, 404, "NOT_FOUND");
+	r = http(h, "POST", harness_printf(h, "/v1/contacts/%s/requeue", later), tok, NULL);
+	expect_error(&r, 409, "CONFLICT");
+
+	r = http(h, "POST", path, tok, NULL);
+	expect_status(&r, 200);
+	assert_string_equal(jstr(&r, "state"), "waiting");
+	assert_string_equal(jstr(&r, "requeued_from"), "alice");
+	resp_free(&r);
+
+	/* Redis had it before the answer: waiting, back in its queue under its
+	 * old deadline, and the stream says who did it. */
+	const char *ck = harness_key(h, "contact:%s", id);
+	assert_string_equal(harness_hget(h, ck, "state"), "waiting");
+	assert_string_equal(harness_hget(h, ck, "agent"), "");
+	assert_string_equal(harness_hget(h, ck, "deadline_ms"), deadline);
+	assert_int_equal(harness_redis_int(h, "ZRANK %s %s", harness_key(h, "queue:voice-q"), id),
+	                 0);
+	assert_int_equal(stream_count(h, id, "requeued", "agent", "alice", "reason", "admin"), 1);
+	/* ... then the gateway is told. */
+	Envelope *ev = harness_await(h, gw, SB_BODY(CONTACT_EVENT), HARNESS_REPLY_MS);
+	assert_string_equal(ev->contact_event->contact_id, id);
+	assert_int_equal(ev->contact_event->kind, SWITCHBOARD__V1__CONTACT_EVENT__KIND__REQUEUED);
+	assert_string_equal(ev->contact_event->detail, "admin");
+	assert_string_equal(ev->event_id, harness_printf(h, "%s/4", id));
+
+	/* Ahead of the later arrival: bob is offered it first. */
+	struct sbc *bob = harness_agent(h, "bob");
+	harness_available(h, bob);
+	const char *offer = harness_offer_for(h, bob, id, OFFER_MS);
+	/* Requeued from an offer: bob is told it is withdrawn. */
+	r = http(h, "POST", path, tok, "");
+	expect_status(&r, 200);
+	assert_string_equal(jstr(&r, "requeued_from"), "bob");
+	resp_free(&r);
+	Envelope *res = harness_await(h, bob, SB_BODY(OFFER_RESCINDED), HARNESS_REPLY_MS);
+	assert_string_equal(res->offer_rescinded->offer_id, offer);
+	assert_string_equal(res->offer_rescinded->reason, "admin");
+	assert_int_equal(stream_count(h, id, "requeued", "agent", "bob", "reason", "admin"), 1);
+
+	/* She holds nothing now: she may leave the roster. */
+	r = http(h, "DELETE", "/v1/roster/alice", tok, NULL);
+	expect_status(&r, 200);
+	resp_free(&r);
+}
+
+HARNESS_TEST(test_supervisor_closes_a_contact_left_after_a_restart)
+{
+	const char *tok = harness_admin_token(h);
+	struct sbc *gw = harness_gateway(h, "gw1");
+	struct sbc *alice = harness_agent(h, "alice");
+	struct resp r;
+
+	harness_available(h, alice);
+	const char *id = harness_assigned(h, gw, alice, "call-c1", VOICE, "voice-q");
+	/* A restart nobody logs back in after. */
+	harness_close(h, alice);
+	harness_close(h, gw);
+	harness_daemon_signal(h, SIGKILL);
+	harness_daemon_restart(h);
+	gw = harness_gateway(h, "gw1");
+	harness_await(h, gw, SB_BODY(CONTACT_ASSIGNED), HARNESS_REPLY_MS); /* redelivered */
+	const char *path = harness_printf(h, "/v1/contacts/%s/close", id);
+	const char *ck = harness_key(h, "contact:%s", id);
+	assert_string_equal(harness_hget(h, ck, "agent"), "alice");
+
+	r = http(h, "POST", path, tok, NULL);
+	expect_error(&r, 400, "INVALID_ARGUMENT");
+	r = http(h, "POST", path, tok, "{}");
+	expect_error(&r, 400, "INVALID_ARGUMENT");
+	r = http(h, "POST", path, tok, "{\"disposition\":\"\"}");
+	expect_error(&r, 400, "INVALID_ARGUMENT");
+	r = http(h, "POST", path, tok, "{\"disposition\":\"a\\nb\"}");
+	expect_error(&r, 400, "INVALID_ARGUMENT");
+	r = http(h, "POST", path, tok, "{\"disposition\":7}");
+	expect_error(&r, 400, "INVALID_ARGUMENT");
+	r = http(h, "POST", path, tok,
+	         "{\"disposition\":\"0123456789012345678901234567890123456789012345678901234567890"
+	         "1234\"}");
+	expect_error(&r, 400, "INVALID_ARGUMENT");
+	r = http(h, "POST", path, tok, "not json");
+	expect_error(&r, 400, "BAD_JSON");
+	r = http(h, "POST", "/v1/contacts/c-nope-1/close", tok, "{\"disposition\":\"x\"}");
+	expect_error(&r, 404, "NOT_FOUND");
+	assert_string_equal(harness_hget(h, ck, "state"), "assigned");
+
+	/* Redis unavailable: refused, nothing changed. */
+	harness_redis_stop(h);
+	assert_true(harness_log_wait(h, "store down", 5000));
+	r = http(h, "POST", path, tok, "{\"disposition\":\"agent-left\"}");
+	expect_error(&r, 503, "STORE_UNAVAILABLE");
+	r = http(h, "POST", harness_printf(h, "/v1/contacts/%s/requeue", id), tok, NULL);
+	expect_error(&r, 503, "STORE_UNAVAILABLE");
+	harness_redis_start(h);
+	for (int i = 0;; i++) {
+		r = http(h, "GET", "/readyz", NULL, NULL);
+		int status = r.status;
+		resp_free(&r);
+		if (status == 200)
+			break;
+		assert_true(i < 100);
+		harness_sleep(h, 50);
+	}
+	assert_string_equal(harness_hget(h, ck, "state"), "assigned");
+
+	r = http(h, "POST", path, tok, "{\"disposition\":\"agent-left\"}");
+	expect_status(&r, 200);
+	assert_string_equal(jstr(&r, "state"), "completed");
+	assert_string_equal(jstr(&r, "agent"), "alice");
+	resp_free(&r);
+	/* Redis first, read on its own: completed with the disposition, out of
+	 * the open set, and the stream says an admin closed it. */
+	assert_string_equal(harness_hget(h, ck, "state"), "completed");
+	assert_string_equal(harness_hget(h, ck, "disposition"), "agent-left");
+	assert_int_equal(harness_redis_int(h, "SISMEMBER %s %s", harness_key(h, "open"), id), 0);
+	assert_int_equal(stream_count(h, id, "completed", "by", "admin", "disposition", "agent-left"),
+	                 1);
+	/* Then the gateway. */
+	Envelope *done = harness_await(h, gw, SB_BODY(CONTACT_COMPLETED), HARNESS_REPLY_MS);
+	assert_string_equal(done->contact_completed->contact_id, id);
+	assert_string_equal(done->contact_completed->disposition, "agent-left");
+
+	r = http(h, "POST", path, tok, "{\"disposition\":\"agent-left\"}");
+	expect_error(&r, 404, "NOT_FOUND");
+	/* Only assigned contacts are closed: a waiting one is its gateway's to
+	 * cancel, an offered one is requeued. */
+	const char *waiting = harness_submit_id(h, gw, "call-c2", VOICE, "voice-q");
+	r = http(h, "POST", harness_printf(h, "/v1/contacts/%s/close", waiting), tok,
+	         "{\"disposition\":\"x\"}");
+	expect_error(&r, 409, "CONFLICT");
+	struct sbc *bob = harness_agent(h, "bob");
+	harness_available(h, bob);
+	harness_offer_for(h, bob, waiting, OFFER_MS);
+	r = http(h, "POST", harness_printf(h, "/v1/contacts/%s/close", waiting), tok,
+	         "{\"disposition\":\"x\"}");
+	expect_error(&r, 409, "CONFLICT");
+}
+
+/* An agent still connected when a supervisor takes its contacts is told. */
+HARNESS_TEST(test_connected_agent_is_told_its_contact_was_taken)
+{
+	const char *tok = harness_admin_token(h);
+	struct sbc *gw = harness_gateway(h, "gw1");
+	struct sbc *alice = harness_agent(h, "alice");
+	struct resp r;
+
+	harness_available(h, alice);
+	const char *one = harness_assigned(h, gw, alice, "call-t1", VOICE, "voice-q");
+	r = http(h, "POST", harness_printf(h, "/v1/contacts/%s/requeue", one), tok, NULL);
+	expect_status(&r, 200);
+	resp_free(&r);
+	Envelope *rv = harness_await(h, alice, SB_BODY(ASSIGNMENT_REVOKED), HARNESS_REPLY_MS);
+	assert_string_equal(rv->assignment_revoked->contact_id, one);
+	assert_string_equal(rv->assignment_revoked->reason, "requeued");
+	assert_string_equal(rv->event_id, harness_printf(h, "%s/4", one));
+	/* No longer hers to complete. */
+	harness_expect_error(h, alice, sbc_complete(alice, one, "resolved"), SB_ERR_CODE(FORBIDDEN),
+	                     HARNESS_REPLY_MS);
+
+	struct sbc *bob = harness_agent(h, "bob");
+	harness_available(h, bob);
+	const char *offer = harness_offer_for(h, bob, one, OFFER_MS);
+	harness_accept(h, bob, offer, one);
+	r = http(h, "POST", harness_printf(h, "/v1/contacts/%s/close", one), tok,
+	         "{\"disposition\":\"duplicate\"}");
+	expect_status(&r, 200);
+	resp_free(&r);
+	rv = harness_await(h, bob, SB_BODY(ASSIGNMENT_REVOKED), HARNESS_REPLY_MS);
+	assert_string_equal(rv->assignment_revoked->contact_id, one);
+	assert_string_equal(rv->assignment_revoked->reason, "closed");
+	Envelope *done = harness_await(h, gw, SB_BODY(CONTACT_COMPLETED), HARNESS_REPLY_MS);
+	assert_string_equal(done->contact_completed->disposition, "duplicate");
 }
 
 HARNESS_TEST(test_queues_agents_and_contact_explain)
@@ -1316,6 +1553,9 @@ int main(void)
 	    T(test_roster_change_survives_restart_and_reload),
 	    T(test_roster_refuses_bad_input),
 	    T(test_supervisor_forces_an_agent_state),
+	    T(test_supervisor_requeues_a_contact_left_with_a_departed_agent),
+	    T(test_supervisor_closes_a_contact_left_after_a_restart),
+	    T(test_connected_agent_is_told_its_contact_was_taken),
 	    T(test_queues_agents_and_contact_explain),
 	    T(test_config_in_force_is_redacted),
 	    T(test_store_down_not_ready_and_changes_refused),

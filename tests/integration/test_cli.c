@@ -255,6 +255,81 @@ HARNESS_TEST(test_sbctl_explain_says_why_a_contact_waits)
 	assert_non_null(strstr(out, "NOT_FOUND"));
 }
 
+/* Fixture: the admin API on, and an agent whose session closes is logged
+ * out at once. */
+static int setup_admin(void **state)
+{
+	struct harness_opts opts = {.admin = true, .agent_grace_ms = -1};
+
+	*state = harness_start(&opts);
+	return 0;
+}
+
+/* A supervisor frees contacts left with an agent who logged out for good:
+ * sbctl requeue gives one to another agent, sbctl close ends the other
+ * with a disposition; Redis has each (read here on its own) and the
+ * gateway is told. */
+HARNESS_TEST(test_sbctl_requeues_and_closes_a_departed_agents_contacts)
+{
+	const char *sbctl = harness_sbctl_path(h), *addr = harness_admin_addr(h);
+	const char *tf = harness_admin_token_file(h), *out;
+	struct sbc *gw = harness_gateway(h, "gw1");
+	struct sbc *alice = harness_agent(h, "alice");
+	char one[96], two[96];
+
+	harness_available(h, alice);
+	snprintf(one, sizeof one, "%s", harness_assigned(h, gw, alice, "cli-r1",
+							 SWITCHBOARD__V1__CHANNEL__CHANNEL_CHAT,
+							 "chat-q"));
+	snprintf(two, sizeof two, "%s", harness_assigned(h, gw, alice, "cli-r2",
+							 SWITCHBOARD__V1__CHANNEL__CHANNEL_CHAT,
+							 "chat-q"));
+	harness_close(h, alice);
+	assert_non_null(harness_hget_wait(h, harness_key(h, "agent:alice"), "reason",
+					  "logged-out", 3000));
+
+	const char *const requeue[] = {sbctl,   "requeue", one, "--admin", addr, "--token-file",
+				       tf,      NULL};
+	assert_int_equal(run(h, requeue, &out), 0);
+	assert_non_null(strstr(out, one));
+	assert_non_null(strstr(out, "alice"));
+	assert_string_equal(harness_hget(h, harness_key(h, "contact:%s", one), "state"), "waiting");
+	Envelope *ev = harness_await(h, gw, SB_BODY(CONTACT_EVENT), HARNESS_REPLY_MS);
+	assert_string_equal(ev->contact_event->contact_id, one);
+	assert_string_equal(ev->contact_event->detail, "admin");
+	struct sbc *bob = harness_agent(h, "bob");
+	harness_available(h, bob);
+	harness_offer_for(h, bob, one, 2000);
+
+	const char *const close_[] = {sbctl,  "close",        two, "agent-left", "--admin",
+				      addr,   "--token-file", tf,  NULL};
+	assert_int_equal(run(h, close_, &out), 0);
+	assert_non_null(strstr(out, "agent-left"));
+	const char *key = harness_key(h, "contact:%s", two);
+	assert_string_equal(harness_hget(h, key, "state"), "completed");
+	assert_string_equal(harness_hget(h, key, "disposition"), "agent-left");
+	Envelope *done = harness_await(h, gw, SB_BODY(CONTACT_COMPLETED), HARNESS_REPLY_MS);
+	assert_string_equal(done->contact_completed->contact_id, two);
+	assert_string_equal(done->contact_completed->disposition, "agent-left");
+
+	/* Refusals: finished, unknown, no token, usage. */
+	assert_int_equal(run(h, close_, &out), 1);
+	assert_non_null(strstr(out, "NOT_FOUND"));
+	const char *const unknown[] = {sbctl,   "requeue", "c-nope-1", "--admin", addr,
+				       "--token-file", tf, NULL};
+	assert_int_equal(run(h, unknown, &out), 1);
+	assert_non_null(strstr(out, "NOT_FOUND"));
+	const char *const noauth[] = {sbctl, "requeue", one, "--admin", addr, NULL};
+	assert_int_equal(run(h, noauth, &out), 1);
+	assert_non_null(strstr(out, "UNAUTHENTICATED"));
+	const char *const nodisp[] = {sbctl, "close", one, "--admin", addr, "--token-file", tf,
+				      NULL};
+	assert_int_equal(run(h, nodisp, &out), 2);
+	const char *const baddisp[] = {sbctl, "close", one, "a\"b", "--admin", addr,
+				       "--token-file", tf, NULL};
+	assert_int_equal(run(h, baddisp, &out), 2);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, harness_setup, harness_teardown)
 
 int main(void)
@@ -267,6 +342,9 @@ int main(void)
 		T(test_command_line_overrides_config_addresses),
 		T(test_sbctl_submit_and_agent_handle_a_contact),
 		T(test_sbctl_explain_says_why_a_contact_waits),
+		cmocka_unit_test_setup_teardown(
+			test_sbctl_requeues_and_closes_a_departed_agents_contacts, setup_admin,
+			harness_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

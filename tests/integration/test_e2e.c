@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
+#include <hiredis/hiredis.h>
 
 #include "harness.h"
 
@@ -17,6 +18,7 @@
 #define EMAIL SWITCHBOARD__V1__CHANNEL__CHANNEL_EMAIL
 #define SOCIAL SWITCHBOARD__V1__CHANNEL__CHANNEL_SOCIAL
 #define REQUEUED SWITCHBOARD__V1__CONTACT_EVENT__KIND__REQUEUED
+#define AVAILABLE SWITCHBOARD__V1__AGENT_STATE__AGENT_STATE_AVAILABLE
 
 /* How long an offer may take to arrive after it became possible. */
 #define OFFER_MS 2000
@@ -38,6 +40,34 @@ static void assert_state(struct harness *h, const char *contact_id, const char *
 
 	assert_non_null(state);
 	assert_string_equal(state, want);
+}
+
+/* Entries of the events stream about contact with this event, and (when
+ * not NULL) this agent and reason, read from Redis itself. */
+static size_t stream_count(struct harness *h, const char *contact, const char *event,
+			   const char *agent, const char *reason)
+{
+	redisReply *r = harness_redis_command(h, "XRANGE %s - +", harness_key(h, "events"));
+	size_t n = 0;
+
+	assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+	for (size_t i = 0; i < r->elements; i++) {
+		redisReply *kv = r->element[i]->element[1];
+		bool c = false, e = false, a = agent == NULL, why = reason == NULL;
+		for (size_t k = 0; k + 1 < kv->elements; k += 2) {
+			const char *f = kv->element[k]->str, *v = kv->element[k + 1]->str;
+			if (strcmp(f, "contact") == 0)
+				c = strcmp(v, contact) == 0;
+			else if (strcmp(f, "event") == 0)
+				e = strcmp(v, event) == 0;
+			else if (strcmp(f, "agent") == 0 && agent != NULL)
+				a = strcmp(v, agent) == 0;
+			else if (strcmp(f, "reason") == 0 && reason != NULL)
+				why = strcmp(v, reason) == 0;
+		}
+		n += c && e && a && why;
+	}
+	return n;
 }
 
 /* Number of contact hashes in Redis. */
@@ -388,9 +418,38 @@ HARNESS_TEST(test_cancel_assigned_contact_is_conflict)
 	harness_available(h, alice);
 	const char *id = harness_assigned(h, gw, alice, "call-1", VOICE, "voice-q");
 
-	harness_expect_error(h, gw, sbc_cancel(gw, id, "abandoned"), SB_ERR_CODE(CONFLICT),
-			     HARNESS_REPLY_MS);
+	/* The agent has the customer: a hang-up ends the call, and the agent
+	 * completes it with its disposition. */
+	Envelope *e = harness_expect_error(h, gw, sbc_cancel(gw, id, "abandoned"),
+					   SB_ERR_CODE(CONFLICT), HARNESS_REPLY_MS);
+	assert_non_null(strstr(e->error->message, "assigned"));
 	assert_state(h, id, "assigned");
+	harness_reply(h, alice, sbc_complete(alice, id, "customer-hung-up"), SB_BODY(ACK),
+		      HARNESS_REPLY_MS);
+	Envelope *done = harness_await(h, gw, SB_BODY(CONTACT_COMPLETED), HARNESS_REPLY_MS);
+	assert_string_equal(done->contact_completed->disposition, "customer-hung-up");
+}
+
+/* The cancel rule, last state: a completed contact cannot be cancelled
+ * (NOT_FOUND: it has finished), and its record is left as its agent closed
+ * it. */
+HARNESS_TEST(test_cancel_completed_contact_is_not_found)
+{
+	struct sbc *gw = harness_gateway(h, "gw1");
+	struct sbc *alice = harness_agent(h, "alice");
+
+	harness_available(h, alice);
+	const char *id = harness_assigned(h, gw, alice, "call-1", VOICE, "voice-q");
+	harness_reply(h, alice, sbc_complete(alice, id, "resolved"), SB_BODY(ACK),
+		      HARNESS_REPLY_MS);
+
+	Envelope *e = harness_expect_error(h, gw, sbc_cancel(gw, id, "abandoned"),
+					   SB_ERR_CODE(NOT_FOUND), HARNESS_REPLY_MS);
+	assert_non_null(strstr(e->error->message, "finished"));
+	assert_state(h, id, "completed");
+	assert_string_equal(harness_hget(h, harness_key(h, "contact:%s", id), "disposition"),
+			    "resolved");
+	assert_int_equal(stream_count(h, id, "cancelled", NULL, NULL), 0);
 }
 
 HARNESS_TEST(test_earliest_deadline_first_across_channels)
@@ -436,6 +495,85 @@ HARNESS_TEST(test_agent_disconnect_requeues_its_offer)
 
 	harness_close(h, alice);
 	harness_offer_for(h, bob, id, 3000);
+}
+
+/* Fixture: offers stay open 30 s and one missed offer puts an agent on
+ * break, so what follows a closed session cannot be the offer timeout. */
+static int setup_long_offer(void **state)
+{
+	struct harness_opts opts = {
+		.offer_timeout_ms = 30000,
+		.extra_yaml = "routing:\n  max_no_answer: 1\n",
+	};
+
+	*state = harness_start(&opts);
+	return 0;
+}
+
+/* alice holds an offer and her socket closes: bob is offered the contact at
+ * once (the bound is far below the 30 s offer timeout), Redis records the
+ * requeue as session-closed, and it is not a no-answer: with max_no_answer
+ * 1, alice logging back in is still available. */
+static void offer_withdrawn_when_session_closes(struct harness *h, Switchboard__V1__Channel ch,
+						const char *queue)
+{
+	struct sbc *gw = harness_gateway(h, "gw1");
+	struct sbc *alice = harness_agent(h, "alice");
+	struct sbc *bob = harness_agent(h, "bob");
+
+	harness_available(h, alice);
+	const char *id = harness_submit_id(h, gw, "contact-1", ch, queue);
+	const char *offer = harness_offer_for(h, alice, id, OFFER_MS);
+	harness_available(h, bob);
+	harness_expect_silence(h, bob, 200);
+
+	harness_close(h, alice);
+	harness_offer_for(h, bob, id, 5000);
+	Envelope *ev = harness_await(h, gw, SB_BODY(CONTACT_EVENT), HARNESS_REPLY_MS);
+	assert_string_equal(ev->contact_event->contact_id, id);
+	assert_int_equal(ev->contact_event->kind, REQUEUED);
+	assert_string_equal(ev->contact_event->detail, "session-closed");
+
+	/* What Redis holds, read on its own: one requeue, why, and whose. */
+	assert_int_equal(stream_count(h, id, "requeued", "alice", "session-closed"), 1);
+	assert_int_equal(stream_count(h, id, "requeued", NULL, "timeout"), 0);
+	assert_int_equal(stream_count(h, id, "offered", "bob", NULL), 1);
+	(void)offer;
+
+	alice = harness_agent_back(h, "alice", AVAILABLE);
+	assert_string_equal(harness_hget(h, harness_key(h, "agent:alice"), "state"), "available");
+	assert_string_not_equal(harness_hget(h, harness_key(h, "agent:alice"), "reason"),
+				"no-answer");
+}
+
+HARNESS_TEST(test_voice_offer_withdrawn_when_session_closes)
+{
+	offer_withdrawn_when_session_closes(h, VOICE, "voice-q");
+}
+
+HARNESS_TEST(test_chat_offer_withdrawn_when_session_closes)
+{
+	offer_withdrawn_when_session_closes(h, CHAT, "chat-q");
+}
+
+/* A new login replacing a live session is the agent's last session: the
+ * old one's close withdraws nothing, and the new one is sent the offer. */
+HARNESS_TEST(test_replaced_session_keeps_the_offer)
+{
+	struct sbc *gw = harness_gateway(h, "gw1");
+	struct sbc *alice = harness_agent(h, "alice");
+
+	harness_available(h, alice);
+	const char *id = harness_submit_id(h, gw, "call-1", VOICE, "voice-q");
+	const char *offer = harness_offer_for(h, alice, id, OFFER_MS);
+
+	struct sbc *again = harness_agent_back(h, "alice", AVAILABLE);
+	harness_assert_closed_notice(h, alice, HARNESS_REPLY_MS);
+	Envelope *o = harness_await(h, again, SB_BODY(OFFER), HARNESS_REPLY_MS);
+	assert_string_equal(o->offer->offer_id, offer);
+	assert_true(o->redelivered);
+	harness_accept(h, again, offer, id);
+	assert_int_equal(stream_count(h, id, "requeued", NULL, NULL), 0);
 }
 
 HARNESS_TEST(test_reconnected_agent_gets_its_assignment_again)
@@ -514,10 +652,17 @@ int main(void)
 		T(test_cancel_waiting_contact),
 		T(test_cancel_offered_contact_rescinds_offer),
 		T(test_cancel_assigned_contact_is_conflict),
+		T(test_cancel_completed_contact_is_not_found),
 		T(test_earliest_deadline_first_across_channels),
 		T(test_longest_idle_agent_gets_the_offer),
 		T(test_agent_disconnect_requeues_its_offer),
 		T(test_reconnected_agent_gets_its_assignment_again),
+		cmocka_unit_test_setup_teardown(test_voice_offer_withdrawn_when_session_closes,
+						setup_long_offer, harness_teardown),
+		cmocka_unit_test_setup_teardown(test_chat_offer_withdrawn_when_session_closes,
+						setup_long_offer, harness_teardown),
+		cmocka_unit_test_setup_teardown(test_replaced_session_keeps_the_offer,
+						setup_long_offer, harness_teardown),
 		cmocka_unit_test_setup_teardown(test_wrapup_holds_the_slot_until_ready,
 						setup_long_wrapup, harness_teardown),
 	};

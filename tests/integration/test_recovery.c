@@ -163,7 +163,10 @@ HARNESS_TEST(test_agent_not_back_within_grace_is_logged_out)
 	harness_offer_for(h, bob, id, OFFER_MS);
 }
 
-HARNESS_TEST(test_agent_back_within_grace_keeps_its_offer)
+/* An offer does not survive its agent's session: it is withdrawn when the
+ * session closes, and the agent back within its grace period (still
+ * available) is offered the contact again under a new offer. */
+HARNESS_TEST(test_agent_back_within_grace_is_offered_again)
 {
 	struct sbc *gw = harness_gateway(h, "gw1");
 	struct sbc *alice = harness_agent(h, "alice");
@@ -172,13 +175,17 @@ HARNESS_TEST(test_agent_back_within_grace_keeps_its_offer)
 	const char *id = harness_submit_id(h, gw, "call-1", VOICE, "voice-q");
 	const char *offer = harness_offer_for(h, alice, id, OFFER_MS);
 	harness_close(h, alice);
+	assert_string_equal(harness_hget_wait(h, harness_key(h, "contact:%s", id), "state",
+					      "waiting", 2000),
+			    "waiting");
 
 	alice = harness_agent_back(h, "alice", AVAILABLE);
 	Envelope *o = harness_await(h, alice, SB_BODY(OFFER), HARNESS_REPLY_MS);
-	assert_string_equal(o->offer->offer_id, offer);
-	assert_true(o->redelivered);
-	assert_string_equal(o->event_id, event_id(h, id, 2));
-	harness_accept(h, alice, offer, id);
+	assert_string_equal(o->offer->contact->contact_id, id);
+	assert_string_not_equal(o->offer->offer_id, offer);
+	assert_false(o->redelivered);
+	assert_string_equal(o->event_id, event_id(h, id, 4)); /* offered, requeued, offered */
+	harness_accept(h, alice, o->offer->offer_id, id);
 }
 
 HARNESS_TEST(test_gateway_hears_its_open_contacts_again)
@@ -245,7 +252,7 @@ int main(void)
 		T(test_assignment_stays_and_outstanding_offer_is_requeued),
 		cmocka_unit_test_setup_teardown(test_agent_not_back_within_grace_is_logged_out,
 						setup_short_grace, harness_teardown),
-		T(test_agent_back_within_grace_keeps_its_offer),
+		T(test_agent_back_within_grace_is_offered_again),
 		T(test_gateway_hears_its_open_contacts_again),
 		T(test_clean_stop_releases_the_lease),
 		T(test_sigterm_drains_and_tells_clients),

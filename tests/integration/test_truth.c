@@ -1112,10 +1112,9 @@ static int setup_queues(void **state)
  * max wait, both while Redis is stopped. Once Redis is back it holds what
  * happened: the offer requeued (reason timeout), the contact expired and
  * out of the open set; and a restarted daemon does not bring either back
- * as it was. alice's client goes away once the offer is made (she is
- * within her grace period: still logged in, her offer still out, but
- * offered nothing new), so the requeued call stays waiting rather than
- * being offered to her again. */
+ * as it was. alice stays connected and does not answer (closing her
+ * session would withdraw the offer at once); once it has timed out the
+ * reject delay (5 s) keeps the requeued call from her while this looks. */
 HARNESS_TEST(test_writes_made_while_redis_is_away_are_replayed)
 {
 	taps_reset();
@@ -1133,7 +1132,6 @@ HARNESS_TEST(test_writes_made_while_redis_is_away_are_replayed)
 	int64_t offer_expires = (int64_t)o->offer->expires_ms;
 	assert_string_equal(harness_hget_wait(h, contact_key(h, id), "state", "offered", 2000),
 			    "offered");
-	harness_close(h, alice);
 
 	harness_redis_stop(h);
 	int64_t stopped = harness_now_ms();
@@ -1166,6 +1164,7 @@ HARNESS_TEST(test_writes_made_while_redis_is_away_are_replayed)
 			 requeued, offer, events_of(h, id), late, lst,
 			 in_open_set(h, late) ? "still in" : "out of");
 
+	harness_close(h, alice);
 	harness_daemon_signal(h, SIGKILL);
 	harness_daemon_restart(h);
 	expect_views_converge(h, CONVERGE_MS, "after the daemon restarted");

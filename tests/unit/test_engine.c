@@ -123,6 +123,18 @@ static void sink_assigned(void *ctx, const struct engine_contact_view *c, int64_
 	rec_add(r, "assigned %s %s", c->id, c->agent_id ? c->agent_id : "?");
 }
 
+/* Sink: a supervisor took an assigned contact back from its agent. */
+static void sink_unassigned(void *ctx, const struct engine_contact_view *c, const char *agent_id,
+                            int64_t now)
+{
+	struct rec *r = ctx;
+
+	if (c->state != CONTACT_WAITING || c->agent_id != NULL || c->offer_id != NULL ||
+	    c->assigned_ms != 0)
+		rec_violation(r, "unassigned view not waiting", c->id);
+	rec_add(r, "unassigned %s %s", c->id, agent_id);
+}
+
 /* Sink: a contact was completed. */
 static void sink_completed(void *ctx, const struct engine_contact_view *c, const char *disposition,
                            int64_t now)
@@ -214,6 +226,7 @@ static void sink_contact_free(void *ctx, void *user)
 static const struct engine_sink recording_sink = {
     .offer = sink_offer,
     .offer_ended = sink_offer_ended,
+    .unassigned = sink_unassigned,
     .assigned = sink_assigned,
     .completed = sink_completed,
     .cancelled = sink_cancelled,
@@ -1433,43 +1446,137 @@ static void test_logout_keeps_assignment(void **state)
 }
 
 /* A detached agent (dropped session) gets no new offers but keeps its
- * state, its live offer and its contacts; attaching resumes routing. */
-static void test_detach_keeps_state_and_offer(void **state)
+ * state and its contacts; its live offer does not survive the session: it
+ * ends at once (session-closed), the contact goes to the next agent, and
+ * the miss is not counted as a no-answer. Attaching resumes routing. */
+static void test_detach_rescinds_offer_keeps_state(void **state)
 {
-	struct fx *f = *state;
+	(void)state;
+	conf_max_no_answer = 1;
+	struct fx *f = fx_new();
+	conf_max_no_answer = 0;
 
 	fx_available(f, "alice");
 	f->now = 1000;
 	fx_submit(f, "ch1", "chat-q", 0);
 	expect_events(&f->rec, "agent alice available", "offer ch1 -> alice o-T-1 exp=21000", NULL);
+	fx_available(f, "bob");
+	expect_events(&f->rec, "agent bob available", NULL);
 	assert_int_equal(engine_agent_detach(f->e, "alice", f->now), 0);
 	check(f);
+	/* Withdrawn now, not at the offer timeout (21000); bob gets it. */
+	expect_events(&f->rec, "offer_ended ch1 alice o-T-1 session-closed",
+	              "offer ch1 -> bob o-T-2 exp=21000", NULL);
 	const struct engine_agent_view *a = engine_agent(f->e, "alice");
 	assert_true(a->detached);
 	assert_true(a->logged_in);
+	/* Not a no-answer: with max_no_answer 1 she would be on break. */
 	assert_int_equal(a->state, AGENT_AVAILABLE);
-	assert_int_equal(state_of(f, "ch1"), CONTACT_OFFERED);
+	assert_int_equal(a->load[SB_CH_CHAT], 0);
 
-	/* A second chat would fit her capacity, but she is away. */
+	/* A second chat would fit her capacity, but she is away: bob has it. */
 	fx_submit(f, "ch2", "chat-q", 0);
+	expect_events(&f->rec, "offer ch2 -> bob o-T-3 exp=21000", NULL);
+	fx_submit(f, "ch3", "chat-q", 0);
+	expect_events(&f->rec, "offer ch3 -> bob o-T-4 exp=21000", NULL);
+	fx_submit(f, "ch4", "chat-q", 0);
 	expect_events(&f->rec, NULL);
-	assert_int_equal(state_of(f, "ch2"), CONTACT_WAITING);
+	assert_int_equal(state_of(f, "ch4"), CONTACT_WAITING);
 
-	/* Back: she gets the waiting one; the first offer is still hers. */
+	/* Back: she gets the waiting one. */
 	f->now = 2000;
 	assert_int_equal(engine_agent_attach(f->e, "alice", f->now), 0);
 	check(f);
 	assert_false(engine_agent(f->e, "alice")->detached);
-	expect_events(&f->rec, "offer ch2 -> alice o-T-2 exp=22000", NULL);
-	assert_int_equal(fx_accept(f, "alice", "o-T-1"), 0);
-	expect_events(&f->rec, "assigned ch1 alice", NULL);
+	expect_events(&f->rec, "offer ch4 -> alice o-T-5 exp=22000", NULL);
+	assert_int_equal(fx_accept(f, "alice", "o-T-5"), 0);
+	expect_events(&f->rec, "assigned ch4 alice", NULL);
+	/* Detached while holding an assignment: she keeps it. */
+	assert_int_equal(engine_agent_detach(f->e, "alice", f->now), 0);
+	expect_events(&f->rec, NULL);
+	assert_int_equal(state_of(f, "ch4"), CONTACT_ASSIGNED);
 
 	/* Attaching an agent that is not logged in logs it in (offline). */
-	assert_int_equal(engine_agent_attach(f->e, "bob", f->now), 0);
+	assert_int_equal(engine_agent_attach(f->e, "carol", f->now), 0);
 	check(f);
-	assert_true(engine_agent(f->e, "bob")->logged_in);
-	assert_int_equal(engine_agent(f->e, "bob")->state, AGENT_OFFLINE);
+	assert_true(engine_agent(f->e, "carol")->logged_in);
+	assert_int_equal(engine_agent(f->e, "carol")->state, AGENT_OFFLINE);
 	assert_int_equal(engine_agent_detach(f->e, "nobody", f->now), SB_ERR_NOT_FOUND);
+	assert_int_equal(fx_free(f), 0);
+}
+
+/* A supervisor's hand on contacts an agent holds (its agent gone for good):
+ * an assigned one is requeued under its deadline, ahead of later arrivals,
+ * the agent's slot freed with no wrap-up; an offered one's offer ends
+ * (admin) and that agent is kept from it for the reject delay; an assigned
+ * one is closed with the supervisor's disposition. Waiting contacts are
+ * CONFLICT, unknown ones NOT_FOUND, a close without disposition refused. */
+static void test_supervisor_requeues_and_closes(void **state)
+{
+	struct fx *f = *state;
+	const char *why = NULL;
+
+	fx_available(f, "alice");
+	f->now = 1000;
+	fx_submit(f, "v1", "voice-q", 0);
+	assert_int_equal(fx_accept(f, "alice", "o-T-1"), 0);
+	f->now = 2000;
+	assert_int_equal(engine_agent_logout(f->e, "alice", f->now), 0);
+	fx_submit(f, "v2", "voice-q", 0);
+	expect_events(&f->rec, "agent alice available", "offer v1 -> alice o-T-1 exp=16000",
+	              "assigned v1 alice", "agent alice offline logged-out", NULL);
+	assert_int_equal(state_of(f, "v1"), CONTACT_ASSIGNED);
+
+	/* Requeued: waiting again, ahead of v2 which arrived later. */
+	f->now = 3000;
+	assert_int_equal(engine_requeue(f->e, "v1", f->now, &why), 0);
+	check(f);
+	expect_events(&f->rec, "unassigned v1 alice", NULL);
+	assert_int_equal(state_of(f, "v1"), CONTACT_WAITING);
+	assert_int_equal(engine_contact_position(f->e, "v1"), 1);
+	assert_int_equal(engine_contact_position(f->e, "v2"), 2);
+	assert_int_equal(engine_contact(f->e, "v1")->deadline_ms, 1000 + 30000);
+	assert_int_equal(engine_contact_entered_ms(f->e, "v1"), 3000);
+	assert_int_equal(engine_agent(f->e, "alice")->load[SB_CH_VOICE], 0);
+	/* Its old offer id is gone with the assignment. */
+	const struct engine_contact_view *out = NULL;
+	assert_int_equal(engine_accept(f->e, "alice", "o-T-1", f->now, &why, &out),
+	                 SB_ERR_NOT_FOUND);
+
+	/* bob gets it first; a requeue of the offer ends it (admin), keeps bob
+	 * from it for the reject delay, and bob gets v2 meanwhile. */
+	fx_available(f, "bob");
+	expect_events(&f->rec, "agent bob available", "offer v1 -> bob o-T-2 exp=18000", NULL);
+	assert_int_equal(engine_requeue(f->e, "v1", f->now, &why), 0);
+	check(f);
+	expect_events(&f->rec, "offer_ended v1 bob o-T-2 admin", "offer v2 -> bob o-T-3 exp=18000",
+	              NULL);
+	assert_int_equal(fx_accept(f, "bob", "o-T-3"), 0);
+	expect_events(&f->rec, "assigned v2 bob", NULL);
+
+	/* Closed with the supervisor's disposition: no wrap-up, bob's slot is
+	 * free at once (v1 still kept from him). */
+	assert_int_equal(engine_close(f->e, "v2", "", f->now, &why), SB_ERR_INVALID_ARGUMENT);
+	assert_non_null(why);
+	assert_int_equal(engine_close(f->e, "v2", "abandoned-by-agent", f->now, &why), 0);
+	check(f);
+	expect_events(&f->rec, "completed v2 bob abandoned-by-agent", NULL);
+	assert_null(engine_contact(f->e, "v2"));
+	assert_int_equal(engine_agent(f->e, "bob")->load[SB_CH_VOICE], 0);
+
+	/* Refusals. */
+	why = NULL;
+	assert_int_equal(engine_requeue(f->e, "v1", f->now, &why), SB_ERR_CONFLICT);
+	assert_non_null(strstr(why, "waiting"));
+	assert_int_equal(engine_close(f->e, "v1", "x", f->now, &why), SB_ERR_CONFLICT);
+	assert_int_equal(engine_requeue(f->e, "nope", f->now, &why), SB_ERR_NOT_FOUND);
+	assert_int_equal(engine_close(f->e, "nope", "x", f->now, &why), SB_ERR_NOT_FOUND);
+	fx_tick(f, 8000); /* the reject delay is over: v1 goes to bob */
+	expect_events(&f->rec, "offer v1 -> bob o-T-4 exp=23000", NULL);
+	why = NULL;
+	assert_int_equal(engine_close(f->e, "v1", "x", f->now, &why), SB_ERR_CONFLICT);
+	assert_non_null(strstr(why, "offered"));
+	expect_events(&f->rec, NULL);
 }
 
 /* Restores a contact as recovery does; user is a fresh marker. */
@@ -2214,7 +2321,8 @@ int main(void)
 	    cmocka_unit_test(test_pause_stops_offers_and_spares_no_answer),
 	    cmocka_unit_test(test_assigned_says_whether_an_offer_came_first),
 	    T(test_logout_keeps_assignment),
-	    T(test_detach_keeps_state_and_offer),
+	    cmocka_unit_test(test_detach_rescinds_offer_keeps_state),
+	    T(test_supervisor_requeues_and_closes),
 	    T(test_restore_keeps_places_and_holders),
 	    T(test_next_wakeup_earliest_timer),
 	    T(test_sla_breach_reported_while_in_queue),

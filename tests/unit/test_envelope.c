@@ -60,7 +60,7 @@ static void test_every_body_has_sender_and_name(void **state)
 			fail_msg("body %s (%u) has no sender class", f->name, f->id);
 		assert_string_equal(envelope_body_name(c), f->name);
 	}
-	assert_int_equal(bodies, 25);
+	assert_int_equal(bodies, 26);
 }
 
 /* Spot checks of who may send what, the decisions sessions rely on. */
@@ -91,12 +91,14 @@ static void test_sender_classes(void **state)
 	                 ENVELOPE_SENDER_DAEMON);
 	assert_int_equal(envelope_sender(SWITCHBOARD__V1__ENVELOPE__BODY_ACK),
 	                 ENVELOPE_SENDER_DAEMON);
+	assert_int_equal(envelope_sender(SWITCHBOARD__V1__ENVELOPE__BODY_ASSIGNMENT_REVOKED),
+	                 ENVELOPE_SENDER_DAEMON);
 }
 
 /* Cases outside the table, including negative and huge values. */
 static void test_unknown_cases(void **state)
 {
-	static const int cases[] = {0, 1, 2, 15, 19, 23, 36, 46, 55, 99, -1, 1 << 30};
+	static const int cases[] = {0, 1, 2, 15, 19, 23, 36, 46, 56, 99, -1, 1 << 30};
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

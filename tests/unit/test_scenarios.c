@@ -297,6 +297,8 @@ static const char *offer_end_word(enum engine_offer_end why)
 		return "agent-gone";
 	case OFFER_END_AGENT_AWAY:
 		return "agent-away";
+	case OFFER_END_ADMIN:
+		return "admin";
 	}
 	return "?";
 }
