@@ -124,6 +124,10 @@ struct sb_config {
 	int64_t max_gateway_connections; /* open gateway sessions, all addresses */
 	int64_t max_agent_connections;
 	int64_t max_connections_per_address; /* either role, from one peer address */
+	/* Connections that have not logged in yet (TLS or Hello pending): they
+	 * count here, not against the caps above, until their Hello succeeds. */
+	int64_t max_unauthenticated;
+	int64_t max_unauthenticated_per_address;
 	int64_t frames_per_second;  /* per connection, with a burst of as many */
 	int64_t max_waiting;        /* waiting contacts in all queues: beyond, OVERLOADED */
 	int64_t max_waiting_per_queue;
