@@ -29,6 +29,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "util/accept_guard.h"
 #include "util/address.h"
 #include "util/json_out.h"
 #include "util/json_parse.h"
@@ -332,7 +333,8 @@ static void admin_conn_gone(struct admin *adm)
 		adm->metrics->admin_connections--;
 	if (adm->accept_paused && adm->n_conns < adm->max_conns && adm->lev != NULL) {
 		adm->accept_paused = false;
-		evconnlistener_enable(adm->lev);
+		if (!accept_guard_paused(adm->guard))
+			evconnlistener_enable(adm->lev);
 	}
 }
 
@@ -447,6 +449,7 @@ static struct bufferevent *admin_on_new_conn(struct event_base *base, void *arg)
 	struct admin_conn *c;
 	struct timeval now = {0, 0};
 
+	accept_guard_accepted(adm->guard);
 	if (bev == NULL)
 		return NULL;
 	c = xcalloc(1, sizeof *c);
@@ -469,9 +472,13 @@ static struct bufferevent *admin_on_new_conn(struct event_base *base, void *arg)
 	return bev;
 }
 
-static void admin_on_accept_error(struct evconnlistener *lev, void *arg)
+/* A pause after a failed accept is over: accept again unless at the cap. */
+static void admin_resume(void *arg)
 {
-	log_warn("admin: accept failed");
+	struct admin *adm = arg;
+
+	if (!adm->accept_paused && adm->lev != NULL)
+		evconnlistener_enable(adm->lev);
 }
 
 /* A listener for a unix socket path (evconnlistener_new_bind is TCP only
@@ -557,7 +564,6 @@ struct admin *admin_new(const struct admin_env *env)
 		admin_free(adm);
 		return NULL;
 	}
-	evconnlistener_set_error_cb(adm->lev, admin_on_accept_error);
 	adm->http = evhttp_new(adm_->env.base);
 	if (adm->http == NULL || evhttp_bind_listener(adm->http, adm->lev) == NULL) {
 		log_error("admin: cannot start the HTTP server");
@@ -567,6 +573,9 @@ struct admin *admin_new(const struct admin_env *env)
 		admin_free(adm);
 		return NULL;
 	}
+	char name[360];
+	snprintf(name, sizeof name, "admin listener %s", adm->address);
+	adm->guard = accept_guard_new(adm->lev, name, admin_resume, adm);
 	evhttp_set_max_headers_size(adm->http, (ev_ssize_t)cfg->admin_max_header_bytes);
 	evhttp_set_max_body_size(adm->http, (ev_ssize_t)cfg->admin_max_body_bytes);
 	tv.tv_sec = cfg->admin_timeout_ms / 1000;
@@ -595,6 +604,7 @@ void admin_free(struct admin *adm)
 	struct evconnlistener *lev = adm->lev;
 
 	adm->lev = NULL; /* evhttp_free frees it before the connections */
+	accept_guard_free(adm->guard);
 	if (adm->http != NULL)
 		evhttp_free(adm->http);
 	else if (lev != NULL)

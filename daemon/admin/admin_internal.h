@@ -19,6 +19,7 @@ struct evbuffer;
 struct evconnlistener;
 struct roster_agent;
 struct admin_conn;
+struct accept_guard;
 struct admin_watch;
 struct wallboard_http;
 
@@ -29,6 +30,7 @@ struct admin {
 	struct metrics *metrics;
 	size_t n_conns, max_conns;   /* open connections and the cap */
 	bool accept_paused;          /* the listener is off: at the cap */
+	struct accept_guard *guard;  /* pauses accepting when accept() fails */
 	struct admin_conn *setups;   /* connections accepted this loop pass */
 	struct admin_watch *watches; /* admin_watch_close registrations */
 	struct wallboard_http *wbh;  /* the wallboard (owned); NULL when the API is off */

@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "harness.h"
+#include "http_client.h"
 
 #define VOICE SWITCHBOARD__V1__CHANNEL__CHANNEL_VOICE
 #define ROLE_GATEWAY SWITCHBOARD__V1__ROLE__ROLE_GATEWAY
@@ -234,6 +235,95 @@ HARNESS_TEST(test_idle_sockets_of_one_address_push_out_only_their_own)
 		close(later[i]);
 }
 
+/* The daemon's file limit in the descriptor test: room for its listeners,
+ * Redis and a few clients, far less than the connections the test opens. */
+#define NOFILE 48
+#define FLOOD 120
+
+/* A daemon that may open only NOFILE files, with the admin API, whose
+ * unauthenticated budget is not what stops the flood. */
+static int setup_nofile(void **state)
+{
+	struct harness_opts o = {
+		.handshake_timeout_ms = 30000,
+		.max_open_files = NOFILE,
+		.admin = true,
+		.limits_yaml = "  max_unauthenticated: 1000\n"
+			       "  max_unauthenticated_per_address: 1000\n",
+	};
+
+	*state = harness_start(&o);
+	return 0;
+}
+
+/* How many times text occurs in the daemon's log. */
+static int log_count(struct harness *h, const char *text)
+{
+	const char *log = harness_read_file(h, "switchboard.log");
+	int n = 0;
+
+	for (const char *p = log; p != NULL && (p = strstr(p, text)) != NULL; p += strlen(text))
+		n++;
+	return n;
+}
+
+/* A gateway logs in as id, retrying for a few seconds: accepting resumes
+ * after a pause once descriptors are free again. */
+static struct sbc *gateway_eventually(struct harness *h, const char *id)
+{
+	for (int i = 0; i < 50; i++) {
+		struct sbc *c = harness_connect(h, HARNESS_GATEWAY_PORT);
+		if (sbc_hello(c, ROLE_GATEWAY, id, harness_gateway_secret(h, id), 500, NULL) == 0) {
+			harness_keepalive(h, c, true);
+			return c;
+		}
+		harness_close(h, c);
+		harness_sleep(h, 100);
+	}
+	fail_msg("gateway %s could not log in once descriptors were free again", id);
+	return NULL;
+}
+
+/* Out of file descriptors, the daemon pauses accepting instead of retrying
+ * at once: a few log lines, with counts, rather than one per try; and once
+ * the connections go away, gateways and the admin API are served again. */
+HARNESS_TEST(test_out_of_descriptors_pauses_accepting_and_recovers)
+{
+	int flood[FLOOD + 10];
+
+	probe_gone(h);
+	/* More than the daemon can hold: the kernel queues the rest, and
+	 * every accept the daemon tries fails with EMFILE. */
+	for (int i = 0; i < FLOOD; i++)
+		flood[i] = connect_from("127.0.0.1", harness_gateway_addr(h));
+	for (int i = FLOOD; i < FLOOD + 10; i++)
+		flood[i] = connect_from("127.0.0.1", harness_admin_addr(h));
+	assert_true(harness_log_wait(h, "Too many open files", HARNESS_REPLY_MS));
+	harness_sleep(h, 2500);
+	/* A pause per failure (100 ms doubling to 1 s) and a line per 10 s
+	 * per port: a line or two each, not one per try. */
+	int lines = log_count(h, "accept failed");
+	if (lines < 1 || lines > 4)
+		fail_msg("%d 'accept failed' lines in 2.5 s out of descriptors", lines);
+	assert_true(harness_log_contains(h, "listener 127.0.0.1:"));
+	assert_true(harness_log_contains(h, "admin listener 127.0.0.1:"));
+
+	for (int i = 0; i < FLOOD + 10; i++)
+		close(flood[i]);
+	struct sbc *gw = gateway_eventually(h, "gw1");
+	harness_submit(h, gw, "after-emfile", VOICE, "voice-q");
+	struct resp r = http_at(harness_admin_addr(h), "GET", "/healthz", NULL, NULL, 5000);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+	/* The failures after the first line are reported, counted, within the
+	 * next 10 s, with the recovery. */
+	assert_true(harness_log_wait(h, "times in the last", 12000));
+	assert_true(harness_log_contains(h, "accepting again"));
+	lines = log_count(h, "accept failed");
+	if (lines > 6)
+		fail_msg("%d 'accept failed' lines in all", lines);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -242,6 +332,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_idle_sockets_of_one_address_push_out_only_their_own, setup_unauth,
 			harness_teardown),
+		cmocka_unit_test_setup_teardown(test_out_of_descriptors_pauses_accepting_and_recovers,
+						setup_nofile, harness_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
