@@ -149,6 +149,7 @@ struct sb_config {
 	int64_t admin_max_body_bytes;  /* a request body longer than this is refused (413) */
 	int64_t admin_max_header_bytes; /* request line + headers */
 	int64_t admin_timeout_ms;      /* an admin connection idle this long is closed */
+	int64_t admin_request_timeout_ms; /* a whole request must arrive within this */
 	int64_t admin_max_connections; /* open admin connections; more wait to be accepted */
 	int64_t admin_max_event_streams; /* open wallboard event streams; more are refused */
 

@@ -528,9 +528,17 @@ const struct config_key config_table[] = {
 	{ .path = "admin.timeout_ms", .type = CONFIG_DURATION, CFG(admin_timeout_ms),
 	  .unit_ms = 1, .min = 100, .max = 300 * SECOND_MS, .def = 10 * SECOND_MS,
 	  .doc = "an admin connection that sends nothing for this long is closed" },
+	{ .path = "admin.request_timeout_ms", .type = CONFIG_DURATION,
+	  CFG(admin_request_timeout_ms), .unit_ms = 1, .min = 100, .max = 300 * SECOND_MS,
+	  .def = 5 * SECOND_MS,
+	  .doc = "a connection must send a whole request within this long of connecting or of its"
+		 " previous reply, however slowly it trickles, or it is closed (slow clients cannot"
+		 " hold the port)" },
 	{ .path = "admin.max_connections", .type = CONFIG_INT, CFG(admin_max_connections),
 	  .min = 1, .max = 100000, .def = 64,
-	  .doc = "open admin connections; beyond it new ones wait in the listen backlog" },
+	  .doc = "open admin connections; at the cap the one that has waited longest (at least"
+		 " 1 s) for its next request is closed to make room, else new ones wait in the"
+		 " listen backlog" },
 	{ .path = "admin.max_event_streams", .type = CONFIG_INT, CFG(admin_max_event_streams),
 	  .min = 1, .max = 10000, .def = 16,
 	  .doc = "open wallboard event streams (each also holds an admin connection); more are"

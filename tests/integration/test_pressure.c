@@ -324,6 +324,113 @@ HARNESS_TEST(test_out_of_descriptors_pauses_accepting_and_recovers)
 		fail_msg("%d 'accept failed' lines in all", lines);
 }
 
+/* Slow admin clients: more than admin.max_connections (64 by default). */
+#define SLOW 70
+
+/* A daemon with the admin API and these lines under admin:. */
+static struct harness *start_admin(const char *admin_yaml)
+{
+	struct harness_opts o = {.admin = true, .admin_yaml = admin_yaml};
+
+	return harness_start(&o);
+}
+
+/* A deadline far away: only making room at the cap can let a probe in. */
+static int setup_admin_slow_deadline(void **state)
+{
+	*state = start_admin("  request_timeout_ms: 60000\n");
+	return 0;
+}
+
+/* A short deadline, and room for every connection. */
+static int setup_admin_short_deadline(void **state)
+{
+	*state = start_admin("  request_timeout_ms: 1000\n");
+	return 0;
+}
+
+/* Sends text on fd, ignoring a closed peer. */
+static void send_quietly(int fd, const char *text)
+{
+	(void)!send(fd, text, strlen(text), MSG_NOSIGNAL);
+}
+
+/* GET path on the admin API answers 200 (the client waits up to 5 s: a
+ * generous bound, not a speed test). */
+static void admin_get_ok(struct harness *h, const char *path)
+{
+	struct resp r = http_at(harness_admin_addr(h), "GET", path, NULL, NULL, 5000);
+
+	if (r.status != 200)
+		fail_msg("GET %s answered %d with %d slow clients holding the admin port", path,
+			 r.status, SLOW);
+	resp_free(&r);
+}
+
+/* SLOW clients that send a request line, then a header line a second, hold
+ * more than the connection cap: /healthz, /readyz and /metrics still
+ * answer, as at the cap the connection that has waited longest for its
+ * request makes room. */
+HARNESS_TEST(test_slow_admin_clients_do_not_starve_health_and_metrics)
+{
+	int slow[SLOW];
+	int closed_n = 0;
+
+	for (int i = 0; i < SLOW; i++) {
+		slow[i] = connect_from("127.0.0.1", harness_admin_addr(h));
+		send_quietly(slow[i], "GET /healthz HTTP/1.1\r\n");
+	}
+	for (int round = 0; round < 3; round++) {
+		harness_sleep(h, 1000);
+		for (int i = 0; i < SLOW; i++)
+			send_quietly(slow[i], "X-Slow: 1\r\n");
+	}
+	admin_get_ok(h, "/healthz");
+	admin_get_ok(h, "/readyz");
+	admin_get_ok(h, "/metrics");
+	/* Those that made room were closed; the rest are still held. */
+	for (int i = 0; i < SLOW; i++)
+		closed_n += idle_fate(slow[i], 20, "-") != IDLE_OPEN;
+	if (closed_n < 1 || closed_n > SLOW - 50)
+		fail_msg("%d of %d slow admin clients closed", closed_n, SLOW);
+	for (int i = 0; i < SLOW; i++)
+		close(slow[i]);
+}
+
+/* A client trickling one header line every 300 ms never lets the idle
+ * timeout fire, but its request is not whole within
+ * admin.request_timeout_ms (1 s): it is closed. A client that asks at once
+ * is answered, and may ask again on the same connection. */
+HARNESS_TEST(test_admin_request_must_arrive_within_the_deadline)
+{
+	int fd = connect_from("127.0.0.1", harness_admin_addr(h));
+	int64_t start = harness_now_ms();
+	bool closed = false;
+
+	send_quietly(fd, "GET /healthz HTTP/1.1\r\n");
+	while (!closed && harness_now_ms() - start < 4000) {
+		send_quietly(fd, "X-Slow: 1\r\n");
+		closed = idle_fate(fd, 300, "-") != IDLE_OPEN;
+	}
+	if (!closed)
+		fail_msg("a trickling admin client was still open after 4 s");
+	close(fd);
+
+	/* Keep-alive: two requests, the second after the first's reply. */
+	fd = connect_from("127.0.0.1", harness_admin_addr(h));
+	for (int i = 0; i < 2; i++) {
+		bool eof = false;
+		send_quietly(fd, "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n");
+		char *raw = http_read(fd, 500, &eof);
+		assert_true(strncmp(raw, "HTTP/1.1 200", 12) == 0);
+		free(raw);
+		assert_false(eof);
+		harness_sleep(h, 300);
+	}
+	close(fd);
+	admin_get_ok(h, "/healthz");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -334,6 +441,10 @@ int main(void)
 			harness_teardown),
 		cmocka_unit_test_setup_teardown(test_out_of_descriptors_pauses_accepting_and_recovers,
 						setup_nofile, harness_teardown),
+		cmocka_unit_test_setup_teardown(test_slow_admin_clients_do_not_starve_health_and_metrics,
+						setup_admin_slow_deadline, harness_teardown),
+		cmocka_unit_test_setup_teardown(test_admin_request_must_arrive_within_the_deadline,
+						setup_admin_short_deadline, harness_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
