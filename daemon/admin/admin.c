@@ -2,15 +2,9 @@
  * replies. Handlers live in admin_routes.c, admin_roster.c and
  * admin_metrics.c.
  *
- * Limits. evhttp caps header and body sizes and idle time when told to, but
- * libevent 2.1 has no connection cap (evhttp_set_max_connections came in
- * 2.2), so this file counts connections itself: evhttp makes each
- * connection's bufferevent through our bevcb, which counts it, and on the
- * next loop pass we set the connection's close callback, which evhttp calls
- * when it frees the connection. At the cap the listener is disabled, so
- * further clients wait in the kernel's backlog (as HAProxy's maxconn does)
- * instead of costing the daemon memory; it is enabled again as soon as a
- * connection closes. */
+ * Limits. evhttp caps header and body sizes and idle time when told to;
+ * the connection cap, the request deadline and making room at the cap are
+ * admin_conns.c's. */
 #include "admin/admin.h"
 #include "admin/admin_internal.h"
 
@@ -29,6 +23,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "util/accept_guard.h"
 #include "util/address.h"
 #include "util/json_out.h"
 #include "util/json_parse.h"
@@ -252,8 +247,6 @@ static const char *admin_method_name(enum evhttp_cmd_type m)
 	}
 }
 
-static void admin_conn_setup_now(struct admin *adm, struct evhttp_connection *evcon);
-
 /* Every request: route by path, then method; check the token where the
  * route changes state. */
 static void admin_on_request(struct evhttp_request *req, void *arg)
@@ -271,7 +264,7 @@ static void admin_on_request(struct evhttp_request *req, void *arg)
 
 	if (adm->metrics != NULL)
 		adm->metrics->admin_requests++;
-	admin_conn_setup_now(adm, evhttp_request_get_connection(req));
+	admin_conns_request_started(adm, req);
 	path = raw != NULL ? evhttp_uridecode(raw, 0, &plen) : NULL;
 	/* a %00 would cut the path short: refuse it rather than route a prefix */
 	if (path == NULL || strlen(path) != plen || (n = admin_split(path, seg)) < 0) {
@@ -329,154 +322,13 @@ static void admin_on_request(struct evhttp_request *req, void *arg)
 	free(path);
 }
 
-/* A connection went away. */
-static void admin_conn_gone(struct admin *adm)
+/* A pause after a failed accept is over: accept again unless at the cap. */
+static void admin_resume(void *arg)
 {
-	adm->n_conns--;
-	if (adm->metrics != NULL && adm->metrics->admin_connections > 0)
-		adm->metrics->admin_connections--;
-	if (adm->accept_paused && adm->n_conns < adm->max_conns && adm->lev != NULL) {
-		adm->accept_paused = false;
+	struct admin *adm = arg;
+
+	if (!adm->accept_paused && adm->lev != NULL)
 		evconnlistener_enable(adm->lev);
-	}
-}
-
-/* A route's wish to hear of a connection's end. Owner: adm->watches. */
-struct admin_watch {
-	struct evhttp_connection *evcon;
-	void (*fn)(void *arg);
-	void *arg;
-	struct admin_watch *next;
-};
-
-void admin_watch_close(struct admin *adm, struct evhttp_connection *evcon, void (*fn)(void *arg),
-                       void *arg)
-{
-	struct admin_watch *w = xcalloc(1, sizeof *w);
-
-	*w = (struct admin_watch){evcon, fn, arg, adm->watches};
-	adm->watches = w;
-}
-
-/* Takes evcon's watch out of the list; returns it (the caller frees) or NULL. */
-static struct admin_watch *admin_take_watch(struct admin *adm, struct evhttp_connection *evcon)
-{
-	for (struct admin_watch **pp = &adm->watches; *pp != NULL; pp = &(*pp)->next)
-		if ((*pp)->evcon == evcon) {
-			struct admin_watch *w = *pp;
-			*pp = w->next;
-			return w;
-		}
-	return NULL;
-}
-
-void admin_unwatch_close(struct admin *adm, struct evhttp_connection *evcon)
-{
-	free(admin_take_watch(adm, evcon));
-}
-
-/* evhttp calls this as it frees a connection. */
-static void admin_on_conn_closed(struct evhttp_connection *evcon, void *arg)
-{
-	struct admin *adm = arg;
-	struct admin_watch *w;
-
-	while ((w = admin_take_watch(adm, evcon)) != NULL) {
-		w->fn(w->arg);
-		free(w);
-	}
-	admin_conn_gone(adm);
-}
-
-/* A connection whose evhttp_connection is not known yet: evhttp creates it
- * around our bufferevent just after admin_on_new_conn returns. */
-struct admin_conn {
-	struct admin *adm;
-	struct bufferevent *bev; /* referenced until the set-up runs */
-	struct event *setup;
-	struct admin_conn *next; /* adm->setups */
-};
-
-static void admin_conn_release(struct admin_conn *c)
-{
-	struct admin_conn **pp = &c->adm->setups;
-
-	while (*pp != c)
-		pp = &(*pp)->next;
-	*pp = c->next;
-	event_free(c->setup);
-	bufferevent_decref(c->bev);
-	free(c);
-}
-
-/* First loop pass after accept: evhttp has made the bufferevent's callback
- * argument its evhttp_connection; ask to hear when that is freed. If evhttp
- * already freed it (bufferevent_free clears the callbacks; our reference
- * kept the struct), the connection is gone already. */
-static void admin_on_conn_setup(evutil_socket_t fd, short what, void *arg)
-{
-	struct admin_conn *c = arg;
-	bufferevent_data_cb rcb, wcb;
-	bufferevent_event_cb ecb;
-	void *evcon = NULL;
-
-	bufferevent_getcb(c->bev, &rcb, &wcb, &ecb, &evcon);
-	if (ecb == NULL || evcon == NULL)
-		admin_conn_gone(c->adm);
-	else
-		evhttp_connection_set_closecb(evcon, admin_on_conn_closed, c->adm);
-	admin_conn_release(c);
-}
-
-/* A request can be read in the same loop pass as its connection was
- * accepted, before the set-up timer: do the set-up now, so the close
- * callback is in place before any handler runs. */
-static void admin_conn_setup_now(struct admin *adm, struct evhttp_connection *evcon)
-{
-	struct bufferevent *bev = evcon != NULL ? evhttp_connection_get_bufferevent(evcon) : NULL;
-
-	for (struct admin_conn *c = adm->setups; bev != NULL && c != NULL; c = c->next)
-		if (c->bev == bev) {
-			evhttp_connection_set_closecb(evcon, admin_on_conn_closed, adm);
-			admin_conn_release(c);
-			return;
-		}
-}
-
-/* evhttp asks for each new connection's bufferevent (the fd is set by
- * evhttp): count the connection and arrange to hear of its end. */
-static struct bufferevent *admin_on_new_conn(struct event_base *base, void *arg)
-{
-	struct admin *adm = arg;
-	struct bufferevent *bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
-	struct admin_conn *c;
-	struct timeval now = {0, 0};
-
-	if (bev == NULL)
-		return NULL;
-	c = xcalloc(1, sizeof *c);
-	c->adm = adm;
-	c->bev = bev;
-	c->setup = evtimer_new(base, admin_on_conn_setup, c);
-	bufferevent_incref(bev);
-	c->next = adm->setups;
-	adm->setups = c;
-	evtimer_add(c->setup, &now);
-	adm->n_conns++;
-	if (adm->metrics != NULL) {
-		adm->metrics->admin_connections++;
-		adm->metrics->admin_connections_total++;
-	}
-	if (adm->n_conns >= adm->max_conns && !adm->accept_paused) {
-		adm->accept_paused = true;
-		evconnlistener_disable(adm->lev);
-	}
-	return bev;
-}
-
-static void admin_on_accept_error(struct evconnlistener *lev, void *arg)
-{
-	log_warn("admin: accept failed");
 }
 
 /* A listener for a unix socket path (evconnlistener_new_bind is TCP only
@@ -551,6 +403,7 @@ struct admin *admin_new(const struct admin_env *env)
 	adm->env = *env;
 	adm->started_ms = router_now_ms();
 	adm->max_conns = (size_t)cfg->admin_max_connections;
+	admin_conns_init(adm);
 	adm->metrics = metrics_new();
 	metrics_install(adm->metrics);
 	if (cfg->admin_listen == NULL || cfg->admin_listen[0] == '\0') {
@@ -562,7 +415,6 @@ struct admin *admin_new(const struct admin_env *env)
 		admin_free(adm);
 		return NULL;
 	}
-	evconnlistener_set_error_cb(adm->lev, admin_on_accept_error);
 	adm->http = evhttp_new(adm_->env.base);
 	if (adm->http == NULL || evhttp_bind_listener(adm->http, adm->lev) == NULL) {
 		log_error("admin: cannot start the HTTP server");
@@ -572,6 +424,9 @@ struct admin *admin_new(const struct admin_env *env)
 		admin_free(adm);
 		return NULL;
 	}
+	char name[360];
+	snprintf(name, sizeof name, "admin listener %s", adm->address);
+	adm->guard = accept_guard_new(adm->lev, name, admin_resume, adm);
 	evhttp_set_max_headers_size(adm->http, (ev_ssize_t)cfg->admin_max_header_bytes);
 	evhttp_set_max_body_size(adm->http, (ev_ssize_t)cfg->admin_max_body_bytes);
 	tv.tv_sec = cfg->admin_timeout_ms / 1000;
@@ -583,7 +438,7 @@ struct admin *admin_new(const struct admin_env *env)
 	                                          EVHTTP_REQ_PUT | EVHTTP_REQ_OPTIONS |
 	                                          EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT);
 	evhttp_set_default_content_type(adm->http, "application/json");
-	evhttp_set_bevcb(adm->http, admin_on_new_conn, adm);
+	evhttp_set_bevcb(adm->http, admin_conns_on_new, adm);
 	evhttp_set_gencb(adm->http, admin_on_request, adm);
 	admin_wallboard_init(adm);
 	log_info("admin: listening on %s (changes %s)", adm->address,
@@ -600,21 +455,14 @@ void admin_free(struct admin *adm)
 	struct evconnlistener *lev = adm->lev;
 
 	adm->lev = NULL; /* evhttp_free frees it before the connections */
+	accept_guard_free(adm->guard);
 	if (adm->http != NULL)
 		evhttp_free(adm->http);
 	else if (lev != NULL)
 		evconnlistener_free(lev);
-	/* Each release unlinks its connection from adm->setups (through
-	 * c->adm, which the analyzer cannot tell is adm). */
-	while (adm->setups != NULL)
-		admin_conn_release(adm->setups); /* NOLINT(clang-analyzer-unix.Malloc) */
 	admin_wallboard_clear(adm); /* after evhttp_free: its streams are gone */
-	/* every connection's close callback has run; drop any watch left */
-	while (adm->watches != NULL) {
-		struct admin_watch *w = adm->watches;
-		adm->watches = w->next;
-		free(w);
-	}
+	/* every connection's close callback has run; drop what is left */
+	admin_conns_clear(adm);
 	metrics_free(adm->metrics);
 	free(adm);
 }

@@ -20,6 +20,10 @@ struct evbuffer;
 struct evconnlistener;
 struct roster_agent;
 struct admin_conn;
+struct event;
+struct event_base;
+struct bufferevent;
+struct accept_guard;
 struct admin_watch;
 struct wallboard_http;
 
@@ -30,7 +34,9 @@ struct admin {
 	struct metrics *metrics;
 	size_t n_conns, max_conns;   /* open connections and the cap */
 	bool accept_paused;          /* the listener is off: at the cap */
-	struct admin_conn *setups;   /* connections accepted this loop pass */
+	struct accept_guard *guard;  /* pauses accepting when accept() fails */
+	struct admin_conn *conns;    /* every open connection (admin_conns.c) */
+	struct event *make_room;     /* at the cap: closes the longest-waiting one */
 	struct admin_watch *watches; /* admin_watch_close registrations */
 	struct wallboard_http *wbh;  /* the wallboard (owned); NULL when the API is off */
 	int64_t started_ms;
@@ -78,6 +84,15 @@ struct jv *admin_body_json(struct admin_req *r);
 void admin_watch_close(struct admin *adm, struct evhttp_connection *evcon, void (*fn)(void *arg),
                        void *arg);
 void admin_unwatch_close(struct admin *adm, struct evhttp_connection *evcon);
+
+/* Connections (admin_conns.c): the cap, the request deadline, making room.
+ * init before the first connection, clear after evhttp_free. on_new is
+ * evhttp's bevcb (arg: the admin); request_started is told of each request
+ * before its handler runs. */
+void admin_conns_init(struct admin *adm);
+struct bufferevent *admin_conns_on_new(struct event_base *base, void *arg);
+void admin_conns_request_started(struct admin *adm, struct evhttp_request *req);
+void admin_conns_clear(struct admin *adm);
 
 /* Handlers. */
 void admin_metrics_handler(struct admin_req *r);

@@ -125,6 +125,10 @@ struct sb_config {
 	int64_t max_gateway_connections; /* open gateway sessions, all addresses */
 	int64_t max_agent_connections;
 	int64_t max_connections_per_address; /* either role, from one peer address */
+	/* Connections that have not logged in yet (TLS or Hello pending): they
+	 * count here, not against the caps above, until their Hello succeeds. */
+	int64_t max_unauthenticated;
+	int64_t max_unauthenticated_per_address;
 	int64_t frames_per_second;  /* per connection, with a burst of as many */
 	int64_t max_waiting;        /* waiting contacts in all queues: beyond, OVERLOADED */
 	int64_t max_waiting_per_queue;
@@ -146,6 +150,7 @@ struct sb_config {
 	int64_t admin_max_body_bytes;  /* a request body longer than this is refused (413) */
 	int64_t admin_max_header_bytes; /* request line + headers */
 	int64_t admin_timeout_ms;      /* an admin connection idle this long is closed */
+	int64_t admin_request_timeout_ms; /* a whole request must arrive within this */
 	int64_t admin_max_connections; /* open admin connections; more wait to be accepted */
 	int64_t admin_max_event_streams; /* open wallboard event streams; more are refused */
 

@@ -456,13 +456,24 @@ const struct config_key config_table[] = {
 	  .def = 4 * 1024 * 1024, .doc = "a client whose unsent output exceeds this is cut off" },
 	{ .path = "limits.max_gateway_connections", .type = CONFIG_INT,
 	  CFG(max_gateway_connections), .min = 1, .max = 1000000, .def = 1024,
-	  .doc = "open gateway connections; more are refused with OVERLOADED" },
+	  .doc = "logged-in gateway connections; a Hello beyond is refused with OVERLOADED" },
 	{ .path = "limits.max_agent_connections", .type = CONFIG_INT, CFG(max_agent_connections),
 	  .min = 1, .max = 1000000, .def = 50000,
-	  .doc = "open agent connections; more are refused with OVERLOADED" },
+	  .doc = "logged-in agent connections; a Hello beyond is refused with OVERLOADED" },
 	{ .path = "limits.max_connections_per_address", .type = CONFIG_INT,
 	  CFG(max_connections_per_address), .min = 1, .max = 1000000, .def = 5000,
-	  .doc = "open connections of either role from one peer address (agents behind NAT share one)" },
+	  .doc = "logged-in connections of either role from one peer address (agents behind NAT"
+		 " share one)" },
+	{ .path = "limits.max_unauthenticated", .type = CONFIG_INT, CFG(max_unauthenticated),
+	  .min = 1, .max = 1000000, .def = 1024,
+	  .doc = "open connections, either role, that have not logged in yet (TLS handshake or"
+		 " Hello pending); they do not count against the caps above until Hello succeeds."
+		 " Beyond it, the oldest that has waited at least 1 s is closed to make room, else"
+		 " the new one is refused (OVERLOADED)" },
+	{ .path = "limits.max_unauthenticated_per_address", .type = CONFIG_INT,
+	  CFG(max_unauthenticated_per_address), .min = 1, .max = 1000000, .def = 128,
+	  .doc = "the same from one peer address: beyond it, that address's oldest such"
+		 " connection makes room, so idle sockets from one host cannot crowd out others" },
 	{ .path = "limits.frames_per_second", .type = CONFIG_INT, CFG(frames_per_second),
 	  .min = 1, .max = 1000000, .def = 2000,
 	  .doc = "frames a connection may send per second, with a burst of as many; beyond, OVERLOADED" },
@@ -521,9 +532,17 @@ const struct config_key config_table[] = {
 	{ .path = "admin.timeout_ms", .type = CONFIG_DURATION, CFG(admin_timeout_ms),
 	  .unit_ms = 1, .min = 100, .max = 300 * SECOND_MS, .def = 10 * SECOND_MS,
 	  .doc = "an admin connection that sends nothing for this long is closed" },
+	{ .path = "admin.request_timeout_ms", .type = CONFIG_DURATION,
+	  CFG(admin_request_timeout_ms), .unit_ms = 1, .min = 100, .max = 300 * SECOND_MS,
+	  .def = 5 * SECOND_MS,
+	  .doc = "a connection must send a whole request within this long of connecting or of its"
+		 " previous reply, however slowly it trickles, or it is closed (slow clients cannot"
+		 " hold the port)" },
 	{ .path = "admin.max_connections", .type = CONFIG_INT, CFG(admin_max_connections),
 	  .min = 1, .max = 100000, .def = 64,
-	  .doc = "open admin connections; beyond it new ones wait in the listen backlog" },
+	  .doc = "open admin connections; at the cap the one that has waited longest (at least"
+		 " 1 s) for its next request is closed to make room, else new ones wait in the"
+		 " listen backlog" },
 	{ .path = "admin.max_event_streams", .type = CONFIG_INT, CFG(admin_max_event_streams),
 	  .min = 1, .max = 10000, .def = 16,
 	  .doc = "open wallboard event streams (each also holds an admin connection); more are"

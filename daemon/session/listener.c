@@ -13,6 +13,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "util/accept_guard.h"
 #include "util/address.h"
 #include "util/log.h"
 #include "util/xalloc.h"
@@ -20,6 +21,7 @@
 /* Owner: the server. */
 struct listener {
 	struct evconnlistener *ev;
+	struct accept_guard *guard; /* pauses accepting when accept() fails */
 	listener_accept_fn fn;
 	void *arg;
 	char bound[300];
@@ -50,6 +52,7 @@ static void listener_on_accept(struct evconnlistener *ev, evutil_socket_t fd,
 	struct listener *l = arg;
 	char peer[64];
 
+	accept_guard_accepted(l->guard);
 	listener_peer(sa, peer, sizeof peer);
 	if (sa->sa_family != AF_UNIX) {
 		int one = 1;
@@ -59,11 +62,11 @@ static void listener_on_accept(struct evconnlistener *ev, evutil_socket_t fd,
 	l->fn(l->arg, fd, peer);
 }
 
-static void listener_on_error(struct evconnlistener *ev, void *arg)
+/* A pause after a failed accept is over. */
+static void listener_resume(void *arg)
 {
-	/* EMFILE and friends: log and carry on; libevent retries on the next
-	 * readiness event. */
-	log_warn("listener: accept failed");
+	struct listener *l = arg;
+	evconnlistener_enable(l->ev);
 }
 
 static int listener_bind_unix(struct listener *l, struct event_base *base, const char *path)
@@ -138,7 +141,9 @@ struct listener *listener_new(struct event_base *base, const char *address,
 		free(l);
 		return NULL;
 	}
-	evconnlistener_set_error_cb(l->ev, listener_on_error);
+	char name[320];
+	snprintf(name, sizeof name, "listener %s", l->bound);
+	l->guard = accept_guard_new(l->ev, name, listener_resume, l);
 	return l;
 }
 
@@ -146,6 +151,7 @@ void listener_free(struct listener *l)
 {
 	if (l == NULL)
 		return;
+	accept_guard_free(l->guard);
 	evconnlistener_free(l->ev);
 	if (l->unix_path[0])
 		unlink(l->unix_path);

@@ -21,11 +21,38 @@ struct gateway_sessions {
 	size_t n;
 };
 
-/* Open connections from one peer address. Owner: the addresses map; freed
- * when its count drops to zero. */
+/* An unauthenticated connection may be closed to make room for a newer one
+ * only once it has had this long to get through TLS and Hello: a real
+ * client far away, or one of a burst of reconnections accepted in one loop
+ * pass before any of them was read, is not pushed out by its neighbours. */
+#define REGISTRY_EVICT_MIN_MS 1000
+
+struct registry_entry;
+
+/* The connections from one peer address. Owner: the addresses map; freed
+ * when its last session is removed. */
 struct peer_count {
 	char *addr; /* the key */
-	size_t n;
+	size_t sessions;        /* every registered one (entries point here) */
+	size_t authenticated;   /* counted against limits.max_connections_per_address */
+	size_t unauthenticated; /* ... limits.max_unauthenticated_per_address */
+	struct registry_entry *oldest, *newest; /* its unauthenticated ones */
+};
+
+/* A session as the registry counts it. Owner: the sessions map.
+ *
+ * A connection counts as unauthenticated from accept until it leaves the
+ * handshake (registry_left_handshake), and against its role's caps only
+ * from a successful Hello until it is freed: sockets that never log in
+ * cannot use up the room of real clients. */
+struct registry_entry {
+	struct session *s;
+	struct peer_count *peer;
+	int64_t since_ms;   /* accepted */
+	bool waiting;       /* unauthenticated: in the lists below */
+	bool authenticated; /* counted in n_conns and peer->authenticated */
+	/* The unauthenticated, oldest first: all, and those of its address. */
+	struct registry_entry *prev, *next, *peer_prev, *peer_next;
 };
 
 /* An agent id's session. Owner: the agents map. */
@@ -35,11 +62,13 @@ struct agent_binding {
 };
 
 struct registry {
-	struct strmap sessions;  /* sid -> session */
+	struct strmap sessions;  /* sid -> registry_entry */
 	struct strmap agents;    /* agent id -> agent_binding */
 	struct strmap gateways;  /* gateway id -> gateway_sessions */
 	struct strmap addresses; /* peer address without port -> peer_count */
-	size_t n_conns[2];       /* by enum session_role */
+	size_t n_conns[2];       /* authenticated, by enum session_role */
+	size_t n_unauth;         /* not logged in yet, either role */
+	struct registry_entry *oldest, *newest; /* the unauthenticated */
 };
 
 struct registry *registry_new(void)
@@ -73,6 +102,8 @@ void registry_free(struct registry *reg)
 	}
 	/* Empty by now when every session was freed; freed whatever the
 	 * count, should a path ever skip the removal. */
+	for (size_t it = 0; strmap_next(&reg->sessions, &it, &k, &v);)
+		free(v);
 	for (size_t it = 0; strmap_next(&reg->addresses, &it, &k, &v);) {
 		struct peer_count *a = v;
 		free(a->addr);
@@ -98,51 +129,94 @@ static void registry_peer_address(const char *peer, char *out, size_t len)
 	snprintf(out, len, "%.*s", (int)n, peer);
 }
 
-/* Counts a session in or out of its role's and its address's totals. */
-static void registry_count_session(struct registry *reg, struct session *s, bool in)
+/* Takes e out of the unauthenticated lists and counts. */
+static void registry_unlink_waiting(struct registry *reg, struct registry_entry *e)
 {
+	struct peer_count *a = e->peer;
+
+	if (!e->waiting)
+		return;
+	*(e->prev != NULL ? &e->prev->next : &reg->oldest) = e->next;
+	*(e->next != NULL ? &e->next->prev : &reg->newest) = e->prev;
+	*(e->peer_prev != NULL ? &e->peer_prev->peer_next : &a->oldest) = e->peer_next;
+	*(e->peer_next != NULL ? &e->peer_next->peer_prev : &a->newest) = e->peer_prev;
+	e->prev = e->next = e->peer_prev = e->peer_next = NULL;
+	e->waiting = false;
+	reg->n_unauth--;
+	a->unauthenticated--;
+}
+
+void registry_add(struct registry *reg, struct session *s, int64_t now_ms)
+{
+	struct registry_entry *e = xcalloc(1, sizeof *e);
 	char key[64];
 	struct peer_count *a;
 
 	registry_peer_address(session_peer(s), key, sizeof key);
 	a = strmap_get(&reg->addresses, key);
-	if (in) {
-		reg->n_conns[session_role(s)]++;
-		metrics_connection(session_role(s), +1);
-		if (a == NULL) {
-			a = xcalloc(1, sizeof *a);
-			a->addr = xstrdup(key);
-			strmap_put(&reg->addresses, a->addr, a);
-		}
-		a->n++;
-		return;
+	if (a == NULL) {
+		a = xcalloc(1, sizeof *a);
+		a->addr = xstrdup(key);
+		strmap_put(&reg->addresses, a->addr, a);
 	}
-	reg->n_conns[session_role(s)]--;
-	metrics_connection(session_role(s), -1);
-	if (a != NULL && --a->n == 0) {
-		strmap_del(&reg->addresses, a->addr);
-		free(a->addr);
-		free(a);
-	}
+	a->sessions++;
+	e->s = s;
+	e->peer = a;
+	e->since_ms = now_ms;
+	e->waiting = true;
+	e->prev = reg->newest;
+	*(reg->newest != NULL ? &reg->newest->next : &reg->oldest) = e;
+	reg->newest = e;
+	e->peer_prev = a->newest;
+	*(a->newest != NULL ? &a->newest->peer_next : &a->oldest) = e;
+	a->newest = e;
+	reg->n_unauth++;
+	a->unauthenticated++;
+	strmap_put(&reg->sessions, session_id(s), e);
+	metrics_connection(session_role(s), +1);
 }
 
-void registry_add(struct registry *reg, struct session *s)
+void registry_left_handshake(struct registry *reg, struct session *s, bool logged_in)
 {
-	strmap_put(&reg->sessions, session_id(s), s);
-	registry_count_session(reg, s, true);
+	struct registry_entry *e = strmap_get(&reg->sessions, session_id(s));
+
+	if (e == NULL || e->s != s || !e->waiting)
+		return;
+	registry_unlink_waiting(reg, e);
+	if (logged_in) {
+		e->authenticated = true;
+		reg->n_conns[session_role(s)]++;
+		e->peer->authenticated++;
+	}
 }
 
 void registry_remove(struct registry *reg, struct session *s)
 {
-	if (strmap_get(&reg->sessions, session_id(s)) == s) {
-		strmap_del(&reg->sessions, session_id(s));
-		registry_count_session(reg, s, false);
+	struct registry_entry *e = strmap_get(&reg->sessions, session_id(s));
+	struct peer_count *a;
+
+	if (e == NULL || e->s != s)
+		return;
+	strmap_del(&reg->sessions, session_id(s));
+	registry_unlink_waiting(reg, e);
+	a = e->peer;
+	if (e->authenticated) {
+		reg->n_conns[session_role(s)]--;
+		a->authenticated--;
 	}
+	metrics_connection(session_role(s), -1);
+	if (--a->sessions == 0) {
+		strmap_del(&reg->addresses, a->addr);
+		free(a->addr);
+		free(a);
+	}
+	free(e);
 }
 
 struct session *registry_session(const struct registry *reg, const char *sid)
 {
-	return strmap_get(&reg->sessions, sid);
+	const struct registry_entry *e = strmap_get(&reg->sessions, sid);
+	return e != NULL ? e->s : NULL;
 }
 
 size_t registry_count(const struct registry *reg)
@@ -157,7 +231,7 @@ void registry_each(const struct registry *reg, void (*fn)(void *arg, struct sess
 	void *v;
 
 	for (size_t it = 0; strmap_next(&reg->sessions, &it, &k, &v);)
-		fn(arg, v);
+		fn(arg, ((struct registry_entry *)v)->s);
 }
 
 struct session *registry_any(const struct registry *reg)
@@ -166,34 +240,77 @@ struct session *registry_any(const struct registry *reg)
 	void *v;
 	size_t it = 0;
 
-	return strmap_next(&reg->sessions, &it, &k, &v) ? v : NULL;
+	return strmap_next(&reg->sessions, &it, &k, &v) ? ((struct registry_entry *)v)->s : NULL;
 }
 
-const char *registry_over_limit(const struct registry *reg, const struct session *s,
-				const struct sb_config *cfg, char *buf, size_t len)
+const char *registry_login_over_limit(const struct registry *reg, const struct session *s,
+				      const struct sb_config *cfg, char *buf, size_t len)
 {
+	const struct registry_entry *e = strmap_get(&reg->sessions, session_id(s));
 	enum session_role role = session_role(s);
 	int64_t max = role == SESSION_GATEWAY ? cfg->max_gateway_connections
 					      : cfg->max_agent_connections;
-	char key[64];
-	const struct peer_count *a;
 
-	registry_peer_address(session_peer(s), key, sizeof key);
-	a = strmap_get(&reg->addresses, key);
-	if ((int64_t)reg->n_conns[role] > max)
+	if (e == NULL || e->authenticated)
+		return NULL;
+	if ((int64_t)reg->n_conns[role] >= max)
 		snprintf(buf, len, "too many %s connections (limits.%s: %" PRId64 ")",
 			 role == SESSION_GATEWAY ? "gateway" : "agent",
 			 role == SESSION_GATEWAY ? "max_gateway_connections"
 						 : "max_agent_connections",
 			 max);
-	else if (a != NULL && (int64_t)a->n > cfg->max_connections_per_address)
+	else if ((int64_t)e->peer->authenticated >= cfg->max_connections_per_address)
 		snprintf(buf, len,
 			 "too many connections from %s (limits.max_connections_per_address: %" PRId64
 			 ")",
-			 key, cfg->max_connections_per_address);
+			 e->peer->addr, cfg->max_connections_per_address);
 	else
 		return NULL;
 	return buf;
+}
+
+/* Making room at the cap. Closing the oldest connection that has not
+ * logged in, rather than refusing the newest, is what keeps real clients
+ * in: idle sockets held open (and reopened as they time out) would
+ * otherwise fill the budget for good and turn every newcomer away, while a
+ * real client says Hello within a round trip or two and is out of the
+ * budget long before it becomes the oldest. To push real clients out
+ * instead, an attacker must open connections faster than they log in, for
+ * the whole budget and from many addresses (the per-address budget makes
+ * one address evict only its own). When the oldest has not had
+ * REGISTRY_EVICT_MIN_MS yet, the newcomer is the one refused. */
+struct session *registry_unauthenticated_victim(const struct registry *reg, struct session *s,
+						const struct sb_config *cfg, int64_t now_ms,
+						char *buf, size_t len)
+{
+	const struct registry_entry *e = strmap_get(&reg->sessions, session_id(s));
+	const struct registry_entry *old;
+	char limit[160];
+
+	if (e == NULL || !e->waiting)
+		return NULL;
+	if ((int64_t)e->peer->unauthenticated > cfg->max_unauthenticated_per_address) {
+		old = e->peer->oldest;
+		snprintf(limit, sizeof limit,
+			 "too many connections from %s that have not logged in "
+			 "(limits.max_unauthenticated_per_address: %" PRId64 ")",
+			 e->peer->addr, cfg->max_unauthenticated_per_address);
+	} else if ((int64_t)reg->n_unauth > cfg->max_unauthenticated) {
+		old = reg->oldest;
+		snprintf(limit, sizeof limit,
+			 "too many connections that have not logged in "
+			 "(limits.max_unauthenticated: %" PRId64 ")",
+			 cfg->max_unauthenticated);
+	} else {
+		return NULL;
+	}
+	if (old == NULL || old == e || now_ms - old->since_ms < REGISTRY_EVICT_MIN_MS) {
+		snprintf(buf, len, "%s; retry later", limit);
+		return s;
+	}
+	snprintf(buf, len, "%s: closed to make room after %" PRId64 " ms without Hello", limit,
+		 now_ms - old->since_ms);
+	return old->s;
 }
 
 struct session *registry_agent(const struct registry *reg, const char *agent_id)

@@ -69,11 +69,14 @@ static const char *session_state_name(enum session_state st)
 	return names[st];
 }
 
-/* The one place a session changes state. */
+/* The one place a session changes state. Leaving HELLO_WAIT moves it out
+ * of the unauthenticated budget: into its role's count when it logged in. */
 static void session_set_state(struct session *s, enum session_state st)
 {
 	log_debug("session %s: %s -> %s", s->sid, session_state_name(s->state),
 		  session_state_name(st));
+	if (s->state == SESSION_HELLO_WAIT && st != SESSION_HELLO_WAIT && s->registered)
+		registry_left_handshake(s->env->registry, s, st == SESSION_ACTIVE);
 	s->state = st;
 }
 
@@ -305,6 +308,14 @@ static void session_hello(struct session *s, Envelope *env)
 	}
 	if (!router_serving(s->env->router)) {
 		session_redirect(s, env->seq);
+		return;
+	}
+	/* Counted against the role's caps only now that it logs in (before
+	 * the role's hello, which binds the id and may replace a session). */
+	char full[200];
+	if (registry_login_over_limit(s->env->registry, s, router_config(s->env->router), full,
+				      sizeof full) != NULL) {
+		session_fail(s, env->seq, SB_ERR_OVERLOADED, full);
 		return;
 	}
 	rc = s->role == SESSION_GATEWAY ? gateway_hello(s, h, &why) : agent_hello(s, h, &why);
@@ -594,15 +605,21 @@ struct session *session_new(struct session_env *senv, int fd, enum session_role 
 	s->last_rx_ms = router_now_ms();
 	bufferevent_setcb(s->bev, session_on_read, session_on_write, session_on_event, s);
 	bufferevent_enable(s->bev, tls == NULL ? EV_READ : EV_READ | EV_WRITE);
-	registry_add(senv->registry, s);
+	registry_add(senv->registry, s, s->last_rx_ms);
 	s->registered = true;
 	session_arm(s, router_config(senv->router)->handshake_timeout_ms);
 	log_debug("session %s: connection from %s", s->sid, peer);
-	/* Counted from now until freed: one past a limit is turned away. */
-	char why[160];
-	if (registry_over_limit(senv->registry, s, router_config(senv->router), why, sizeof why) !=
-	    NULL)
-		session_refuse(s, why);
+	/* Past the budget of connections not logged in yet, an older one makes
+	 * room or this one is turned away (registry.c says which, and why). */
+	char why[240];
+	struct session *victim;
+	while ((victim = registry_unauthenticated_victim(senv->registry, s,
+							 router_config(senv->router),
+							 s->last_rx_ms, why, sizeof why)) != NULL) {
+		session_refuse(victim, why);
+		if (victim == s)
+			break;
+	}
 	return s;
 }
 

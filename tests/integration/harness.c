@@ -16,6 +16,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -278,8 +279,10 @@ static int harness_exit_status(int wstatus)
 /* ---- processes ----------------------------------------------------------- */
 
 /* fork/exec argv with stdin from /dev/null and stdout+stderr appended to
- * log_path; the child dies with the test process. Returns the pid or -1. */
-static pid_t harness_fork_exec(const char *const argv[], const char *log_path)
+ * log_path; the child dies with the test process, and with max_files > 0
+ * may open no more than that many files. Returns the pid or -1. */
+static pid_t harness_fork_exec_limited(const char *const argv[], const char *log_path,
+				       int max_files)
 {
 	fflush(NULL);
 	pid_t pid = fork();
@@ -287,6 +290,11 @@ static pid_t harness_fork_exec(const char *const argv[], const char *log_path)
 		return pid;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (max_files > 0) {
+		struct rlimit rl = {(rlim_t)max_files, (rlim_t)max_files};
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			_exit(125);
+	}
 	int in = open("/dev/null", O_RDONLY);
 	int out = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
 	if (in < 0 || out < 0)
@@ -300,6 +308,12 @@ static pid_t harness_fork_exec(const char *const argv[], const char *log_path)
 	execv(argv[0], (char *const *)argv);
 	dprintf(STDERR_FILENO, "harness: exec %s: %s\n", argv[0], strerror(errno));
 	_exit(127);
+}
+
+/* The same without a file limit. */
+static pid_t harness_fork_exec(const char *const argv[], const char *log_path)
+{
+	return harness_fork_exec_limited(argv, log_path, 0);
 }
 
 /* Waits up to timeout_ms for pid; its exit status, or -1 if still running. */
@@ -547,7 +561,7 @@ static char *harness_config_text(const struct harness *h, const char *gw, const 
 		     "  command_timeout_ms: 500\n"
 		     "  reconnect_max_ms: 200\n"
 		     "limits:\n"
-		     "  handshake_timeout_ms: 1000\n"
+		     "  handshake_timeout_ms: %lld\n"
 		     "%s"
 		     "admin:\n"
 		     "  listen: \"%s\"\n"
@@ -595,6 +609,7 @@ static char *harness_config_text(const struct harness *h, const char *gw, const 
 		     "    name: Carol Example\n"
 		     "%s",
 		     HARNESS_SITE, level != NULL ? level : "info", gw, agent, redis,
+		     (long long)(o->handshake_timeout_ms ? o->handshake_timeout_ms : 1000),
 		     o->limits_yaml != NULL ? o->limits_yaml : "", h->admin_addr,
 		     o->admin ? "  token_file: \"" : "", o->admin ? h->admin_token_path : "",
 		     o->admin ? "\"\n" : "", o->admin_yaml != NULL ? o->admin_yaml : "",
@@ -1018,7 +1033,7 @@ static const char *harness_daemon_launch(struct harness *h)
 
 	free(before);
 	h->daemon_status = -1;
-	h->daemon_pid = harness_fork_exec(argv, h->log_path);
+	h->daemon_pid = harness_fork_exec_limited(argv, h->log_path, h->opts.max_open_files);
 	if (h->daemon_pid < 0) {
 		h->daemon_pid = 0;
 		return "fork failed";

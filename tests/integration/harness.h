@@ -48,6 +48,10 @@ struct harness_opts {
 	 * (harness_proxy_signal). harness_redis_addr() stays Redis's own
 	 * address (the test's reads, a standby's config). */
 	bool redis_proxy;
+	int64_t handshake_timeout_ms; /* limits.handshake_timeout_ms (default 1000) */
+	/* The daemon's RLIMIT_NOFILE (soft and hard), to run it out of file
+	 * descriptors; 0: inherited. */
+	int max_open_files;
 };
 
 /* Which listener a raw connection goes to. */

@@ -90,16 +90,23 @@ static int setup_reader(void **state)
 				 "  frames_per_second: 1000000\n");
 }
 
-/* A fresh connection is turned away: Error OVERLOADED (ref 0) whose message
- * contains want, then the close. Nothing is sent first, so the Error cannot
- * be lost to a reset caused by unread input. */
-static void connection_refused(struct harness *h, enum harness_port port, const char *want)
+/* A login over a cap is turned away: its Hello (with good credentials) is
+ * answered Error OVERLOADED whose message contains want, then the close.
+ * Caps count logged-in connections only, so the refusal comes at Hello. */
+static void login_refused(struct harness *h, enum harness_port port, const char *id,
+			  const char *want)
 {
 	struct sbc *c = harness_connect(h, port);
-	Envelope *env = harness_expect_error(h, c, 0, SB_ERR_CODE(OVERLOADED), HARNESS_REPLY_MS);
+	bool gw = port == HARNESS_GATEWAY_PORT;
+	int rc = sbc_hello(c, gw ? ROLE_GATEWAY : SWITCHBOARD__V1__ROLE__ROLE_AGENT, id,
+			   gw ? harness_gateway_secret(h, id) : harness_token(h, id, 3600),
+			   HARNESS_REPLY_MS, NULL);
 
-	if (strstr(env->error->message, want) == NULL)
-		fail_msg("OVERLOADED says '%s', expected it to name '%s'", env->error->message, want);
+	if (rc != SB_ERR_CODE(OVERLOADED))
+		fail_msg("Hello as %s answered %d (%s), expected OVERLOADED", id, rc,
+			 sbc_last_error(c));
+	if (strstr(sbc_last_error(c), want) == NULL)
+		fail_msg("OVERLOADED says '%s', expected it to name '%s'", sbc_last_error(c), want);
 	harness_assert_closed(h, c, HARNESS_REPLY_MS);
 }
 
@@ -197,7 +204,7 @@ HARNESS_TEST(test_gateway_connection_over_limit_is_overloaded_and_closed)
 	gw[0] = harness_gateway(h, "gw1");
 	gw[1] = harness_gateway(h, "gw2");
 	gw[2] = harness_gateway(h, "gw1");
-	connection_refused(h, HARNESS_GATEWAY_PORT, "max_gateway_connections");
+	login_refused(h, HARNESS_GATEWAY_PORT, "gw2", "max_gateway_connections");
 	assert_true(harness_log_wait(h, "too many gateway connections", HARNESS_REPLY_MS));
 	/* The gateways in, and an agent, still work. */
 	for (int i = 0; i < 3; i++)
@@ -218,8 +225,8 @@ HARNESS_TEST(test_connections_over_per_address_limit_are_overloaded)
 	struct sbc *g2 = harness_gateway(h, "gw2");
 
 	/* Five from 127.0.0.1, either role: the sixth is refused on both ports. */
-	connection_refused(h, HARNESS_AGENT_PORT, "max_connections_per_address");
-	connection_refused(h, HARNESS_GATEWAY_PORT, "max_connections_per_address");
+	login_refused(h, HARNESS_AGENT_PORT, "alice", "max_connections_per_address");
+	login_refused(h, HARNESS_GATEWAY_PORT, "gw1", "max_connections_per_address");
 	assert_true(harness_log_wait(h, "too many connections from 127.0.0.1", HARNESS_REPLY_MS));
 	harness_assert_open(h, a);
 	harness_assert_open(h, b);
