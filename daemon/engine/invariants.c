@@ -58,10 +58,23 @@ const char *engine_check_invariants(const struct engine *e)
 	}
 	if (in_buckets != e->waiting)
 		return "waiting count differs from the classes' contents";
-	for (size_t it = 0; strmap_next(&e->contacts, &it, &k, &v);)
-		if (!((const struct econtact *)v)->restoring &&
-		    invariants_contact(e, v, why, sizeof why) != NULL)
+	size_t listed = 0;
+	for (size_t it = 0; strmap_next(&e->contacts, &it, &k, &v);) {
+		const struct econtact *c = v;
+		if (!c->restoring && invariants_contact(e, c, why, sizeof why) != NULL)
 			return why;
+		if (!c->offer_listed)
+			continue;
+		listed++;
+		if (offer_table_get(&e->offers, c->offer_key, c->offer_id) != c) {
+			snprintf(why, sizeof why, "contact %s: its offer %s is not found by id",
+				 c->v.id, c->offer_id);
+			return why;
+		}
+	}
+	/* A contact listed twice leaves a slot that outlives it. */
+	if (listed != e->offers.live)
+		return "the offer table lists more offers than contacts hold";
 	for (size_t i = 0; i < e->n_agents; i++) {
 		const struct eagent *a = e->agents[i];
 		int used[SB_CH_COUNT] = { 0 };

@@ -23,6 +23,11 @@ static int transfer_contact(struct engine *e, const char *agent_id, const char *
 	held_unlink(a, c);
 	c->agent = NULL;
 	c->v.agent_id = NULL;
+	/* Its accepted offer goes with the assignment. Left listed, the next
+	 * offer would list c a second time, and a late retry of this accept
+	 * would find c through the stale slot after c is freed. */
+	offer_table_remove(&e->offers, c);
+	c->offer_id[0] = '\0';
 	agent_state_load(e, a, c->v.channel, -1);
 	dispatch_add_agent(e, a);
 	/* It re-enters as a new arrival would, ahead by the transfer boost. */
