@@ -25,7 +25,7 @@ int agent_hello(struct session *s, const Switchboard__V1__Hello *hello, const ch
 	const struct sb_config *cfg = router_config(env->router);
 	int64_t now_s = router_now_ms() / 1000;
 	int rc = token_verify(cfg->agent_secret, hello->client_id, hello->token ? hello->token : "",
-			      now_s, why);
+			      now_s, cfg->agent_token_max_ttl_s, why);
 
 	if (rc != 0)
 		return SB_ERR_UNAUTHENTICATED;
