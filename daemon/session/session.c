@@ -406,7 +406,9 @@ static void session_on_read(struct bufferevent *bev, void *arg)
 		Envelope *env = NULL;
 		const char *why = NULL;
 		int rc = frame_read(in, max, &env, &why);
-		metrics_frame_read(rc);
+		/* A frame with a bad string is whole: received, not a decode
+		 * error (those are BAD_FRAME); the request is what is refused. */
+		metrics_frame_read(rc == SB_ERR_INVALID_ARGUMENT ? 1 : rc);
 		if (rc == 0)
 			break;
 		if (rc < 0 && rc != SB_ERR_INVALID_ARGUMENT) {
