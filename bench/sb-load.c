@@ -1145,7 +1145,10 @@ static int load_setup_conns(struct load *l)
 	const char *gw_addrs = o->gateway_addrs ? o->gateway_addrs : cfg ? cfg->gateway_listen : NULL;
 	const char *ag_addrs = o->agent_addrs ? o->agent_addrs : cfg ? cfg->agent_listen : NULL;
 	const char *secret = o->agent_secret ? o->agent_secret : cfg ? cfg->agent_secret : NULL;
-	int64_t expiry = (int64_t)time(NULL) + LOAD_TOKEN_TTL_S;
+	/* The daemon refuses tokens living past its auth.agent_token_max_ttl_s. */
+	int64_t ttl = cfg && cfg->agent_token_max_ttl_s < LOAD_TOKEN_TTL_S ? cfg->agent_token_max_ttl_s
+									     : LOAD_TOKEN_TTL_S;
+	int64_t expiry = (int64_t)time(NULL) + ttl;
 	char **gws = NULL, **agents = NULL;
 	size_t ngws = 0, nagents = 0, gws_total, agents_total;
 	int rc = -1;

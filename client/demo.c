@@ -1008,7 +1008,10 @@ static int demo_connect(struct demo_conn *dc, const char *address, const struct 
 static int demo_connect_all(struct demo *d)
 {
 	const struct sb_config *cfg = d->cfg;
-	int64_t expiry = sbctl_wall_ms() / 1000 + DEMO_TOKEN_TTL_S;
+	/* The daemon refuses tokens living past its auth.agent_token_max_ttl_s. */
+	int64_t expiry = sbctl_wall_ms() / 1000 + (cfg->agent_token_max_ttl_s < DEMO_TOKEN_TTL_S
+							   ? cfg->agent_token_max_ttl_s
+							   : DEMO_TOKEN_TTL_S);
 
 	d->ngateways = cfg->n_gateways;
 	d->nconns = cfg->n_gateways + cfg->n_agents;

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "engine/engine.h"
+#include "record/record.h"
 #include "router/router.h"
 #include "util/json_out.h"
 #include "util/json_parse.h"
@@ -73,8 +74,8 @@ void admin_route_contact_close(struct admin_req *r)
 	if (c == NULL || (body = admin_body_json(r)) == NULL)
 		return;
 	d = body->type == JV_OBJECT ? jv_get(body, "disposition") : NULL;
-	if (d == NULL || d->type != JV_STRING || d->str[0] == '\0' || strlen(d->str) > 64 ||
-	    !admin_printable(d->str)) {
+	if (d == NULL || d->type != JV_STRING || d->str[0] == '\0' ||
+	    !record_reason_ok(d->str)) {
 		admin_error(r->req, 400, "INVALID_ARGUMENT",
 			    "the body must be {\"disposition\": \"...\"}, 1 to 64 printable bytes");
 		jv_free(body);

@@ -116,8 +116,6 @@ void admin_route_agent_force_state(struct admin_req *r);
 /* A router answer that replies status with ok (taken) once the change is
  * recorded, or the error (admin_roster.c). */
 struct router_answer admin_answer(struct admin_req *r, int status, struct evbuffer *ok);
-/* Whether s has no control characters (it reaches logs, clients, Redis). */
-bool admin_printable(const char *s);
 
 /* A supervisor's requeue and close of a contact (admin_contacts.c). */
 void admin_route_contact_requeue(struct admin_req *r);

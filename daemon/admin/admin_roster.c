@@ -16,6 +16,7 @@
 
 #include "config/config.h"
 #include "engine/engine.h"
+#include "record/record.h"
 #include "record/roster.h"
 #include "router/router.h"
 #include "util/err.h"
@@ -193,16 +194,6 @@ void admin_route_roster_delete(struct admin_req *r)
 	router_roster_set(rt, id, NULL, false, &ans);
 }
 
-/* Whether s has no control characters: a reason reaches log lines, the
- * agent's client and Redis. */
-bool admin_printable(const char *s)
-{
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return false;
-	return true;
-}
-
 /* POST /v1/agents/{id}/state {"state": "available"|"break"|"offline",
  * "reason": "..."}: a supervisor sets an agent's state, answered once Redis
  * has it (the agent is pushed StateChanged). */
@@ -242,9 +233,9 @@ void admin_route_agent_force_state(struct admin_req *r)
 		goto out;
 	}
 	if (rs != NULL && rs->type != JV_NULL) {
-		if (rs->type != JV_STRING || strlen(rs->str) > 64 || !admin_printable(rs->str)) {
+		if (rs->type != JV_STRING || !record_reason_ok(rs->str)) {
 			admin_error(r->req, 400, "INVALID_ARGUMENT",
-			            "reason must be at most 64 printable bytes");
+			            "reason must be at most %d printable bytes", RECORD_MAX_REASON);
 			goto out;
 		}
 		reason = rs->str;

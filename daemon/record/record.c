@@ -781,3 +781,14 @@ void record_engine_done(struct record_engine *out)
 	out->msg = NULL;
 	out->data = NULL;
 }
+
+/* A reason the admin API and the wire both accept (see record.h). */
+bool record_reason_ok(const char *s)
+{
+	if (strlen(s) > RECORD_MAX_REASON)
+		return false;
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return false;
+	return true;
+}

@@ -205,6 +205,17 @@ struct record_agent {
 };
 void record_agent_read(const struct store_field *f, size_t n, struct record_agent *out);
 
+/* ---- what a stored reason may be ----------------------------------------------- */
+
+/* An agent's state reason, an offer's rejection or a contact's
+ * cancellation reason, a disposition: at most this many bytes. The admin
+ * API and the wire take the same, as they write the same fields. */
+#define RECORD_MAX_REASON 64
+/* Whether s is a reason Redis may hold: at most RECORD_MAX_REASON bytes and
+ * no control characters (it reaches log lines, the wallboard and other
+ * clients). */
+bool record_reason_ok(const char *s);
+
 /* ---- a record into the engine ------------------------------------------------- */
 
 #define RECORD_MAX_SKILLS 32

@@ -112,10 +112,10 @@ char *token_mint(const char *secret, const char *agent_id, int64_t expiry_unix)
 	return token;
 }
 
-/* Checks a token: shape, then signature, then expiry. The signature comes
- * before the expiry so "token expired" is only ever said of a genuine token. */
+/* Checks a token: shape, then signature, then expiry and lifetime. The
+ * signature comes first so the others are only ever said of a genuine token. */
 int token_verify(const char *secret, const char *agent_id, const char *token, int64_t now_unix,
-                 const char **why)
+                 int64_t max_ttl_s, const char **why)
 {
 	uint8_t want[TOKEN_MAC_BYTES], got[TOKEN_MAC_BYTES];
 	int64_t expiry;
@@ -138,6 +138,12 @@ int token_verify(const char *secret, const char *agent_id, const char *token, in
 	/* Valid up to, not at, the expiry second (as JWT "exp"). */
 	if (now_unix >= expiry) {
 		*why = "token expired";
+		return SB_ERR_UNAUTHENTICATED;
+	}
+	/* expiry > now here, so the difference cannot overflow; the skew is
+	 * taken off it rather than added to a cap that may be INT64_MAX. */
+	if (expiry - now_unix - TOKEN_CLOCK_SKEW_S > max_ttl_s) {
+		*why = "token lives past auth.agent_token_max_ttl_s";
 		return SB_ERR_UNAUTHENTICATED;
 	}
 	return 0;

@@ -1,6 +1,7 @@
 /* The agent role: token login, state, accepting, rejecting and completing
  * contacts. Each request goes to the router and is answered once what it
  * changed is recorded; what the daemon pushes to agents is deliver.c's. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,7 +26,7 @@ int agent_hello(struct session *s, const Switchboard__V1__Hello *hello, const ch
 	const struct sb_config *cfg = router_config(env->router);
 	int64_t now_s = router_now_ms() / 1000;
 	int rc = token_verify(cfg->agent_secret, hello->client_id, hello->token ? hello->token : "",
-			      now_s, why);
+			      now_s, cfg->agent_token_max_ttl_s, why);
 
 	if (rc != 0)
 		return SB_ERR_UNAUTHENTICATED;
@@ -170,17 +171,54 @@ static bool agent_answered(void *arg, int err, const char *why, const struct rou
 	return delivered;
 }
 
+/* The reason or disposition a request would store, when it is longer than
+ * the admin API takes or holds control characters: why, written into buf.
+ * NULL when it may be stored. */
+static const char *agent_reason_refused(const Envelope *env, char *buf, size_t len)
+{
+	const char *field, *value;
+
+	switch (env->body_case) {
+	case SWITCHBOARD__V1__ENVELOPE__BODY_SET_STATE:
+		field = "set_state.reason";
+		value = env->set_state->reason;
+		break;
+	case SWITCHBOARD__V1__ENVELOPE__BODY_REJECT_OFFER:
+		field = "reject_offer.reason";
+		value = env->reject_offer->reason;
+		break;
+	case SWITCHBOARD__V1__ENVELOPE__BODY_COMPLETE_CONTACT:
+		field = "complete_contact.disposition";
+		value = env->complete_contact->disposition;
+		break;
+	default:
+		return NULL;
+	}
+	if (value == NULL || record_reason_ok(value))
+		return NULL;
+	snprintf(buf, len, "%s must be at most %d bytes without control characters", field,
+		 RECORD_MAX_REASON);
+	return buf;
+}
+
 void agent_request(struct session *s, Envelope *env)
 {
 	struct router *r = session_env(s)->router;
 	const char *id = session_client_id(s);
 	struct agent_pending *p = xcalloc(1, sizeof *p);
 	struct router_answer a = { agent_answered, p, true };
+	char buf[128];
+	const char *refused = agent_reason_refused(env, buf, sizeof buf);
 
 	p->s = s;
 	p->seq = env->seq;
 	p->body = env->body_case;
 	session_ref(s);
+	if (refused != NULL) {
+		router_answer(&a, SB_ERR_INVALID_ARGUMENT, refused, NULL);
+		envelope_free(env);
+		return;
+	}
 	switch (env->body_case) {
 	case SWITCHBOARD__V1__ENVELOPE__BODY_SET_STATE: {
 		int st = agent_state_from_wire(env->set_state->state);

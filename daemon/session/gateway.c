@@ -164,11 +164,25 @@ static int gateway_validate(const struct sb_config *cfg, const struct engine *e,
 		*why = "too many required_skills (max 32)";
 		return SB_ERR_INVALID_ARGUMENT;
 	}
-	for (size_t i = 0; i < m->n_required_skills; i++)
+	for (size_t i = 0; i < m->n_required_skills; i++) {
 		if (m->required_skills[i]->min_level < 1 || m->required_skills[i]->min_level > 5) {
 			*why = "required_skills min_level must be 1..5";
 			return SB_ERR_INVALID_ARGUMENT;
 		}
+		/* Stored in the payload and offered to agents, like every string
+		 * here: the client's choice must not set its size. */
+		if (strlen(m->required_skills[i]->name) > GATEWAY_MAX_ID) {
+			snprintf(buf, len,
+				 "submit_contact.required_skills[%zu].name is too long (max %d bytes)",
+				 i, GATEWAY_MAX_ID);
+			*why = buf;
+			return SB_ERR_INVALID_ARGUMENT;
+		}
+	}
+	if (strlen(m->language) > GATEWAY_MAX_ID) {
+		*why = "submit_contact.language is too long (max 128 bytes)";
+		return SB_ERR_INVALID_ARGUMENT;
+	}
 	if ((int64_t)m->n_attributes > cfg->max_attributes) {
 		snprintf(buf, len, "too many attributes: %zu (max %" PRId64 ")", m->n_attributes,
 			 cfg->max_attributes);
@@ -268,6 +282,15 @@ static void gateway_cancel(struct session *s, Envelope *env)
 
 	if (m->contact_id[0] == '\0') {
 		session_send_error(s, env->seq, SB_ERR_INVALID_ARGUMENT, "contact_id is required");
+		return;
+	}
+	/* Stored with the contact, like an agent's reasons: the same cap. */
+	if (!record_reason_ok(m->reason)) {
+		char why[128];
+		snprintf(why, sizeof why,
+			 "cancel_contact.reason must be at most %d bytes without control characters",
+			 RECORD_MAX_REASON);
+		session_send_error(s, env->seq, SB_ERR_INVALID_ARGUMENT, why);
 		return;
 	}
 	struct gateway_pending *p = gateway_pending_new(s, env->seq);

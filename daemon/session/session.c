@@ -388,6 +388,22 @@ static void session_dispatch(struct session *s, Envelope *env)
 	envelope_free(env);
 }
 
+/* A whole frame with a string that is not valid UTF-8 or holds a NUL
+ * (why names it): it must reach neither Redis nor other clients' parsers.
+ * The stream is still in step, so a request is refused as any invalid one
+ * is and the connection stays; a Hello is refused as any refused Hello is,
+ * and closes. Consumes env. */
+static void session_bad_strings(struct session *s, Envelope *env, const char *why)
+{
+	if (s->state != SESSION_HELLO_WAIT)
+		session_send_error(s, env->seq, SB_ERR_INVALID_ARGUMENT, why);
+	else if (env->body_case == SWITCHBOARD__V1__ENVELOPE__BODY_HELLO)
+		session_fail(s, env->seq, SB_ERR_INVALID_ARGUMENT, why);
+	else
+		session_fail(s, env->seq, SB_ERR_UNAUTHENTICATED, "the first frame must be Hello");
+	envelope_free(env);
+}
+
 /* Refills the frame budget for the time since the last read. */
 static void session_budget_refill(struct session *s, int64_t fps, int64_t now)
 {
@@ -430,10 +446,12 @@ static void session_on_read(struct bufferevent *bev, void *arg)
 		Envelope *env = NULL;
 		const char *why = NULL;
 		int rc = frame_read(in, max, &env, &why);
-		metrics_frame_read(rc);
+		/* A frame with a bad string is whole: received, not a decode
+		 * error (those are BAD_FRAME); the request is what is refused. */
+		metrics_frame_read(rc == SB_ERR_INVALID_ARGUMENT ? 1 : rc);
 		if (rc == 0)
 			break;
-		if (rc < 0) {
+		if (rc < 0 && rc != SB_ERR_INVALID_ARGUMENT) {
 			/* A body from a newer protocol was consumed whole: say so and
 			 * read on (its seq is lost with it, hence ref 0). Anything
 			 * else loses byte boundaries: nothing after it can be read. */
@@ -464,7 +482,10 @@ static void session_on_read(struct bufferevent *bev, void *arg)
 			session_send_error(s, ref, SB_ERR_OVERLOADED, msg);
 			continue;
 		}
-		session_dispatch(s, env);
+		if (rc == SB_ERR_INVALID_ARGUMENT)
+			session_bad_strings(s, env, why);
+		else
+			session_dispatch(s, env);
 	}
 	session_unref(s);
 }

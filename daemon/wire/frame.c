@@ -10,12 +10,14 @@
 #include "util/err.h"
 #include "metrics.h"
 #include "wire/envelope.h"
+#include "wire/strings.h"
 #include "util/xalloc.h"
 
-/* The out-of-bounds reason names both numbers, so it cannot be a literal.
- * It lives until the next frame_read/frame_parse on this thread, which is
- * long enough for the caller to log it and put it in an Error. */
-static _Thread_local char frame_why_buf[64];
+/* The out-of-bounds reason names both numbers and a bad string's reason its
+ * field, so neither can be a literal. It lives until the next
+ * frame_read/frame_parse on this thread, which is long enough for the
+ * caller to log it and put it in an Error. */
+static _Thread_local char frame_why_buf[160];
 
 /* Reads the big-endian length at the front of a frame. */
 static uint32_t frame_get_length(const uint8_t *p)
@@ -46,6 +48,31 @@ static int frame_check_length(uint32_t n, size_t max_frame, const char **why)
 		return SB_ERR_BAD_FRAME;
 	}
 	return 0;
+}
+
+/* Decodes one frame's payload: the one place every inbound message passes,
+ * so no body can miss the string check. Returns 1, SB_ERR_BAD_FRAME (*out
+ * NULL) or SB_ERR_INVALID_ARGUMENT (*out kept for its seq and body). */
+static int frame_decode(const uint8_t *p, size_t n, Switchboard__V1__Envelope **out,
+			const char **why)
+{
+	int rc;
+
+	*out = envelope_unpack(p, n, why);
+	if (*out == NULL)
+		return SB_ERR_BAD_FRAME;
+	rc = wire_check_strings(&switchboard__v1__envelope__descriptor, p, n, frame_why_buf,
+				sizeof(frame_why_buf));
+	if (rc == 0)
+		return 1;
+	*why = frame_why_buf;
+	if (rc != SB_ERR_INVALID_ARGUMENT) {
+		/* protobuf-c took bytes the walk could not: refuse them alike. */
+		envelope_free(*out);
+		*out = NULL;
+		return SB_ERR_BAD_FRAME;
+	}
+	return rc;
 }
 
 /* Takes one frame from the front of an evbuffer if a whole one is there. */
@@ -84,17 +111,17 @@ int frame_read(struct evbuffer *buf, size_t max_frame, Switchboard__V1__Envelope
 		*why = "frame pullup failed";
 		return SB_ERR_BAD_FRAME;
 	}
-	*out = envelope_unpack(p + FRAME_HEADER_BYTES, n, why);
+	rc = frame_decode(p + FRAME_HEADER_BYTES, n, out, why);
 	/* Consumed whether or not it decoded: the bad frame's bounds were
 	 * sound, so the stream stays in step and the caller may keep the
-	 * connection (an unknown body from a newer peer). */
+	 * connection (an unknown body from a newer peer, a bad string). */
 	evbuffer_drain(buf, FRAME_HEADER_BYTES + (size_t)n);
-	return *out != NULL ? 1 : SB_ERR_BAD_FRAME;
+	return rc;
 }
 
 /* frame_read over flat bytes. On SB_ERR_BAD_FRAME *used is what frame_read
  * would have consumed: the frame's size when its length was in bounds, else
- * 0; on 0 it is 0. */
+ * 0; on 0 it is 0; on 1 and SB_ERR_INVALID_ARGUMENT the frame's size. */
 int frame_parse(const uint8_t *data, size_t len, size_t max_frame, Switchboard__V1__Envelope **out,
                 size_t *used, const char **why)
 {
@@ -113,9 +140,8 @@ int frame_parse(const uint8_t *data, size_t len, size_t max_frame, Switchboard__
 		return rc;
 	if (len - FRAME_HEADER_BYTES < n)
 		return 0;
-	*out = envelope_unpack(data + FRAME_HEADER_BYTES, n, why);
 	*used = FRAME_HEADER_BYTES + (size_t)n;
-	return *out != NULL ? 1 : SB_ERR_BAD_FRAME;
+	return frame_decode(data + FRAME_HEADER_BYTES, n, out, why);
 }
 
 /* The payload size of env, or 0 when it cannot be framed (length field

@@ -21,7 +21,10 @@ struct evbuffer;
  * 0 when more bytes are needed (nothing consumed); SB_ERR_BAD_FRAME with
  * *why set to a static reason when the length is 0 or above max_frame, or
  * the payload is not a valid Envelope with a body (the bad frame's bytes are
- * consumed when the length was in bounds). */
+ * consumed when the length was in bounds); SB_ERR_INVALID_ARGUMENT when the
+ * frame decodes but a string field in it is not valid UTF-8 or holds a NUL
+ * (wire/strings.h): the frame is consumed, *why names the field and *out is
+ * set all the same (free it), so the request can be refused by its seq. */
 int frame_read(struct evbuffer *buf, size_t max_frame, Switchboard__V1__Envelope **out,
 	       const char **why);
 

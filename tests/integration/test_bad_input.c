@@ -14,6 +14,8 @@
 #include <cmocka.h>
 
 #include "harness.h"
+#include <hiredis/hiredis.h>
+
 #include "security/token.h"
 
 #define VOICE SWITCHBOARD__V1__CHANNEL__CHANNEL_VOICE
@@ -341,6 +343,347 @@ HARNESS_TEST(test_submit_to_queue_of_other_channel_is_invalid)
 	submit_is_invalid(h, "x-1", VOICE, "chat-q");
 }
 
+
+/* ---- strings the wire must refuse (issue 14) ---------------------------- */
+
+/* A hand-encoded protobuf message: protobuf-c packs a string up to its
+ * first NUL, so a string with one inside can only be sent this way. */
+struct pb {
+	uint8_t b[512];
+	size_t n;
+};
+
+/* Appends v as a varint. */
+static void pb_varint(struct pb *p, uint64_t v)
+{
+	do {
+		assert_true(p->n < sizeof p->b);
+		p->b[p->n++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+		v >>= 7;
+	} while (v != 0);
+}
+
+/* Appends field as a varint field. */
+static void pb_uint(struct pb *p, unsigned field, uint64_t v)
+{
+	pb_varint(p, (uint64_t)field << 3);
+	pb_varint(p, v);
+}
+
+/* Appends field as length-delimited bytes (a string or a message). */
+static void pb_bytes(struct pb *p, unsigned field, const void *data, size_t len)
+{
+	pb_varint(p, (uint64_t)field << 3 | 2);
+	pb_varint(p, len);
+	assert_true(p->n + len <= sizeof p->b);
+	memcpy(p->b + p->n, data, len);
+	p->n += len;
+}
+
+/* Sends Envelope{seq, body field: body} as one frame. */
+static void pb_send(struct sbc *c, uint64_t seq, unsigned body_field, const struct pb *body)
+{
+	struct pb env = {0};
+	uint8_t frame[sizeof env.b + 4];
+
+	pb_uint(&env, 1, seq);
+	pb_bytes(&env, body_field, body->b, body->n);
+	frame[0] = (uint8_t)(env.n >> 24);
+	frame[1] = (uint8_t)(env.n >> 16);
+	frame[2] = (uint8_t)(env.n >> 8);
+	frame[3] = (uint8_t)env.n;
+	memcpy(frame + 4, env.b, env.n);
+	assert_int_equal(sbc_send_raw(c, frame, env.n + 4), 0);
+}
+
+/* What Redis holds about contacts: a refused submit must change none of it. */
+struct stored {
+	long long open, events, external_ids;
+};
+
+static struct stored stored_now(struct harness *h)
+{
+	struct redisReply *keys = harness_redis_command(h, "KEYS %s", harness_key(h, "ext:*"));
+	struct stored s = {
+		.open = harness_redis_int(h, "SCARD %s", harness_key(h, "open")),
+		.events = harness_redis_int(h, "XLEN %s", harness_key(h, "events")),
+		.external_ids = (long long)keys->elements,
+	};
+
+	return s;
+}
+
+static void stored_unchanged(struct harness *h, struct stored before)
+{
+	struct stored now = stored_now(h);
+
+	assert_int_equal(now.open, before.open);
+	assert_int_equal(now.events, before.events);
+	assert_int_equal(now.external_ids, before.external_ids);
+}
+
+/* The reply to seq on c is INVALID_ARGUMENT saying exactly message, and c
+ * stays open. */
+static void refused_as(struct harness *h, struct sbc *c, uint64_t seq, const char *message)
+{
+	Envelope *e = harness_expect_error(h, c, seq, SB_ERR_CODE(INVALID_ARGUMENT),
+					   HARNESS_REPLY_MS);
+
+	assert_string_equal(e->error->message, message);
+	assert_int_equal(e->ref, seq);
+	harness_assert_open(h, c);
+}
+
+/* A submit with these attributes is refused naming message; nothing stored. */
+static void submit_attributes_refused(struct harness *h, const char *const *keys,
+				      const char *const *values, size_t n, const char *message)
+{
+	struct sbc *gw = harness_gateway(h, "gw1");
+	struct sbc_submit s = {.external_id = "x-attr", .channel = VOICE, .queue = "voice-q",
+			       .attr_keys = keys, .attr_values = values, .n_attrs = n};
+	struct stored before = stored_now(h);
+
+	refused_as(h, gw, sbc_submit(gw, &s), message);
+	stored_unchanged(h, before);
+	bystanders_unaffected(h);
+}
+
+HARNESS_TEST(test_submit_with_invalid_utf8_external_id_is_refused_and_not_stored)
+{
+	struct sbc *gw = harness_gateway(h, "gw1");
+	struct sbc *alice = harness_agent(h, "alice");
+	struct sbc_submit s = {.external_id = "\xff\xfe\xc3\x28", .channel = VOICE,
+			       .queue = "voice-q"};
+
+	/* An available agent would be offered it (and its client choke on it). */
+	harness_available(h, alice);
+	struct stored before = stored_now(h);
+	refused_as(h, gw, sbc_submit(gw, &s), "submit_contact.external_id is not valid UTF-8");
+	stored_unchanged(h, before);
+	harness_expect_silence(h, alice, 300);
+	bystanders_unaffected(h);
+}
+
+HARNESS_TEST(test_submit_with_invalid_utf8_attribute_key_is_refused)
+{
+	static const char *const keys[] = {"topic", "\xf0\x28\x8c\xbc"};
+	static const char *const values[] = {"billing", "x"};
+
+	submit_attributes_refused(h, keys, values, 2,
+				  "submit_contact.attributes[1].key is not valid UTF-8");
+}
+
+HARNESS_TEST(test_submit_with_invalid_utf8_attribute_value_is_refused)
+{
+	/* An overlong "/" (c0 af) and a UTF-16 surrogate (ed a0 80). */
+	static const char *const keys[] = {"path", "note"};
+	static const char *const values[] = {"\xc0\xaf", "\xed\xa0\x80"};
+
+	submit_attributes_refused(h, keys, values, 2,
+				  "submit_contact.attributes[0].value is not valid UTF-8");
+}
+
+HARNESS_TEST(test_submit_with_valid_multibyte_strings_is_accepted)
+{
+	struct sbc *gw = harness_gateway(h, "gw1");
+	static const char *const keys[] = {"名前", "emoji"};
+	static const char *const values[] = {"Zoë Ångström", "\xf0\x9f\x93\x9e"};
+	struct sbc_submit s = {.external_id = "通話-1", .channel = VOICE, .queue = "voice-q",
+			       .attr_keys = keys, .attr_values = values, .n_attrs = 2};
+
+	Envelope *a = harness_reply(h, gw, sbc_submit(gw, &s), SB_BODY(CONTACT_ACCEPTED),
+				    HARNESS_REPLY_MS);
+	assert_string_equal(harness_hget(h, harness_key(h, "contact:%s",
+							a->contact_accepted->contact_id),
+					 "external_id"),
+			    "通話-1");
+	bystanders_unaffected(h);
+}
+
+HARNESS_TEST(test_external_ids_with_a_nul_are_refused_not_merged)
+{
+	struct sbc *gw = harness_gateway(h, "gw1");
+	struct stored before = stored_now(h);
+	struct pb one = {0}, two = {0};
+
+	/* SubmitContact{external_id: "A\0one" / "A\0two", channel: voice, queue} */
+	pb_bytes(&one, 1, "A\0one", 5);
+	pb_uint(&one, 2, VOICE);
+	pb_bytes(&one, 3, "voice-q", 7);
+	pb_bytes(&two, 1, "A\0two", 5);
+	pb_uint(&two, 2, VOICE);
+	pb_bytes(&two, 3, "voice-q", 7);
+	pb_send(gw, 9001, 20, &one);
+	refused_as(h, gw, 9001, "submit_contact.external_id contains a NUL character");
+	pb_send(gw, 9002, 20, &two);
+	refused_as(h, gw, 9002, "submit_contact.external_id contains a NUL character");
+	stored_unchanged(h, before);
+	/* "A" alone is a contact of its own. */
+	harness_submit(h, gw, "A", VOICE, "voice-q");
+	bystanders_unaffected(h);
+}
+
+HARNESS_TEST(test_hello_with_invalid_utf8_client_id_is_refused_and_closed)
+{
+	struct sbc *c = harness_connect(h, HARNESS_GATEWAY_PORT);
+
+	assert_int_equal(sbc_hello(c, ROLE_GATEWAY, "gw1\xc0\xaf", harness_gateway_secret(h, "gw1"),
+				   HARNESS_REPLY_MS, NULL),
+			 SB_ERR_CODE(INVALID_ARGUMENT));
+	assert_string_equal(sbc_last_error(c), "Hello refused: hello.client_id is not valid UTF-8");
+	harness_assert_closed(h, c, HARNESS_REPLY_MS);
+	bystanders_unaffected(h);
+}
+
+HARNESS_TEST(test_agent_hello_with_a_nul_in_its_token_is_refused_and_closed)
+{
+	struct sbc *c = harness_connect(h, HARNESS_AGENT_PORT);
+	const char *token = harness_token(h, "alice", 3600);
+	struct pb hello = {0};
+	char buf[256];
+	size_t n = strlen(token);
+
+	/* A valid token with junk after a NUL: protobuf-c would cut the junk. */
+	memcpy(buf, token, n);
+	memcpy(buf + n, "\0junk", 5);
+	pb_uint(&hello, 1, ROLE_AGENT);
+	pb_bytes(&hello, 2, "alice", 5);
+	pb_bytes(&hello, 3, buf, n + 5);
+	pb_uint(&hello, 4, 1);
+	pb_send(c, 1, 10, &hello);
+	Envelope *e = harness_expect_error(h, c, 1, SB_ERR_CODE(INVALID_ARGUMENT), HARNESS_REPLY_MS);
+	assert_string_equal(e->error->message, "hello.token contains a NUL character");
+	harness_assert_closed(h, c, HARNESS_REPLY_MS);
+	bystanders_unaffected(h);
+}
+
+HARNESS_TEST(test_reject_with_invalid_utf8_reason_is_refused)
+{
+	struct sbc *gw = harness_gateway(h, "gw1");
+	struct sbc *alice = harness_agent(h, "alice");
+
+	harness_available(h, alice);
+	const char *id = harness_submit_id(h, gw, "call-1", VOICE, "voice-q");
+	const char *offer = harness_offer_for(h, alice, id, HARNESS_REPLY_MS);
+
+	refused_as(h, alice, sbc_reject(alice, offer, "busy\xed\xbf\xbf"),
+		   "reject_offer.reason is not valid UTF-8");
+	/* Still offered to her: the refused reject changed nothing. */
+	assert_string_equal(harness_hget(h, harness_key(h, "contact:%s", id), "state"), "offered");
+	harness_accept(h, alice, offer, id);
+	bystanders_unaffected(h);
+}
+
+HARNESS_TEST(test_complete_with_invalid_utf8_disposition_is_refused)
+{
+	struct sbc *gw = harness_gateway(h, "gw1");
+	struct sbc *alice = harness_agent(h, "alice");
+
+	harness_available(h, alice);
+	const char *id = harness_assigned(h, gw, alice, "call-1", VOICE, "voice-q");
+
+	/* A sequence cut short: e2 82 needs one more byte. */
+	refused_as(h, alice, sbc_complete(alice, id, "sold\xe2\x82"),
+		   "complete_contact.disposition is not valid UTF-8");
+	assert_string_equal(harness_hget(h, harness_key(h, "contact:%s", id), "state"),
+			    "assigned");
+	bystanders_unaffected(h);
+}
+
+/* ---- caps the wire shares with the admin API ------------------------------ */
+
+HARNESS_TEST(test_break_reason_over_64_bytes_is_refused)
+{
+	struct sbc *alice = harness_agent(h, "alice");
+	char reason[5001];
+
+	memset(reason, 'r', sizeof reason - 1);
+	reason[sizeof reason - 1] = '\0';
+	refused_as(h, alice,
+		   sbc_set_state(alice, SWITCHBOARD__V1__AGENT_STATE__AGENT_STATE_BREAK, reason),
+		   "set_state.reason must be at most 64 bytes without control characters");
+	reason[65] = '\0';
+	refused_as(h, alice,
+		   sbc_set_state(alice, SWITCHBOARD__V1__AGENT_STATE__AGENT_STATE_BREAK, reason),
+		   "set_state.reason must be at most 64 bytes without control characters");
+	refused_as(h, alice,
+		   sbc_set_state(alice, SWITCHBOARD__V1__AGENT_STATE__AGENT_STATE_BREAK,
+				 "lunch\nFAKE LOG LINE"),
+		   "set_state.reason must be at most 64 bytes without control characters");
+	const char *stored = harness_hget(h, harness_key(h, "agent:alice"), "reason");
+	assert_true(stored == NULL || strlen(stored) <= 64);
+	/* 64 bytes is the cap, not past it. */
+	reason[64] = '\0';
+	uint64_t seq = sbc_set_state(alice, SWITCHBOARD__V1__AGENT_STATE__AGENT_STATE_BREAK, reason);
+	Envelope *st = harness_reply(h, alice, seq, SB_BODY(STATE_CHANGED), HARNESS_REPLY_MS);
+	assert_string_equal(st->state_changed->reason, reason);
+	bystanders_unaffected(h);
+}
+
+HARNESS_TEST(test_other_reasons_and_dispositions_are_capped)
+{
+	struct sbc *gw = harness_gateway(h, "gw1");
+	struct sbc *alice = harness_agent(h, "alice");
+	char longer[66];
+
+	memset(longer, 'x', sizeof longer - 1);
+	longer[sizeof longer - 1] = '\0';
+	harness_available(h, alice);
+	const char *held = harness_assigned(h, gw, alice, "call-1", VOICE, "voice-q");
+	refused_as(h, alice, sbc_complete(alice, held, longer),
+		   "complete_contact.disposition must be at most 64 bytes without control "
+		   "characters");
+	assert_string_equal(harness_hget(h, harness_key(h, "contact:%s", held), "state"),
+			    "assigned");
+	const char *waiting = harness_submit_id(h, gw, "call-2", VOICE, "voice-q");
+	refused_as(h, gw, sbc_cancel(gw, waiting, longer),
+		   "cancel_contact.reason must be at most 64 bytes without control characters");
+	assert_string_equal(harness_hget(h, harness_key(h, "contact:%s", waiting), "state"),
+			    "waiting");
+	bystanders_unaffected(h);
+}
+
+HARNESS_TEST(test_submit_language_and_skill_names_are_capped)
+{
+	struct sbc *gw = harness_gateway(h, "gw1");
+	char longer[130];
+	struct stored before = stored_now(h);
+
+	memset(longer, 'l', sizeof longer - 1);
+	longer[sizeof longer - 1] = '\0';
+	struct sbc_submit s = {.external_id = "x-lang", .channel = VOICE, .queue = "voice-q",
+			       .language = longer};
+	refused_as(h, gw, sbc_submit(gw, &s), "submit_contact.language is too long (max 128 bytes)");
+	/* SubmitContact{external_id, channel, queue, required_skills: [{name: 129 bytes, 1}]} */
+	struct pb skill = {0}, sub = {0};
+	pb_bytes(&skill, 1, longer, 129);
+	pb_uint(&skill, 2, 1);
+	pb_bytes(&sub, 1, "x-skill", 7);
+	pb_uint(&sub, 2, VOICE);
+	pb_bytes(&sub, 3, "voice-q", 7);
+	pb_bytes(&sub, 5, skill.b, skill.n);
+	pb_send(gw, 9001, 20, &sub);
+	refused_as(h, gw, 9001, "submit_contact.required_skills[0].name is too long (max 128 bytes)");
+	stored_unchanged(h, before);
+	bystanders_unaffected(h);
+}
+
+HARNESS_TEST(test_token_living_past_the_max_ttl_is_unauthenticated)
+{
+	/* auth.agent_token_max_ttl_s is 86400 by default: 30 days is a token
+	 * the daemon would never have minted. */
+	struct sbc *c = harness_connect(h, HARNESS_AGENT_PORT);
+
+	assert_int_equal(sbc_hello(c, ROLE_AGENT, "alice", harness_token(h, "alice", 30 * 86400),
+				   HARNESS_REPLY_MS, NULL),
+			 SB_ERR_CODE(UNAUTHENTICATED));
+	assert_non_null(strstr(sbc_last_error(c), "auth.agent_token_max_ttl_s"));
+	harness_assert_closed(h, c, HARNESS_REPLY_MS);
+	/* One within it still logs in. */
+	harness_agent(h, "alice");
+	bystanders_unaffected(h);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, harness_teardown)
 
 int main(void)
@@ -374,6 +717,19 @@ int main(void)
 		T(test_submit_without_channel_is_invalid),
 		T(test_submit_to_unknown_queue_is_invalid),
 		T(test_submit_to_queue_of_other_channel_is_invalid),
+		T(test_submit_with_invalid_utf8_external_id_is_refused_and_not_stored),
+		T(test_submit_with_invalid_utf8_attribute_key_is_refused),
+		T(test_submit_with_invalid_utf8_attribute_value_is_refused),
+		T(test_submit_with_valid_multibyte_strings_is_accepted),
+		T(test_external_ids_with_a_nul_are_refused_not_merged),
+		T(test_hello_with_invalid_utf8_client_id_is_refused_and_closed),
+		T(test_agent_hello_with_a_nul_in_its_token_is_refused_and_closed),
+		T(test_reject_with_invalid_utf8_reason_is_refused),
+		T(test_complete_with_invalid_utf8_disposition_is_refused),
+		T(test_break_reason_over_64_bytes_is_refused),
+		T(test_other_reasons_and_dispositions_are_capped),
+		T(test_submit_language_and_skill_names_are_capped),
+		T(test_token_living_past_the_max_ttl_is_unauthenticated),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

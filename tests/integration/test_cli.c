@@ -117,7 +117,7 @@ HARNESS_TEST(test_minted_token_is_valid_and_logs_in)
 	int64_t now = (int64_t)time(NULL);
 	assert_in_range(expiry, now + 590, now + 610);
 	const char *why = NULL;
-	assert_int_equal(token_verify(harness_agent_secret(h), "alice", token, now, &why), 0);
+	assert_int_equal(token_verify(harness_agent_secret(h), "alice", token, now, 86400, &why), 0);
 
 	struct sbc *c = harness_connect(h, HARNESS_AGENT_PORT);
 	assert_int_equal(sbc_hello(c, SWITCHBOARD__V1__ROLE__ROLE_AGENT, "alice", token,
@@ -134,7 +134,7 @@ HARNESS_TEST(test_minted_token_is_valid_and_logs_in)
 				   "--mint-token", "zoe", "--api-agent", NULL};
 	assert_int_equal(run(h, api, &out), 0);
 	line_starting(out, "v1.", token, sizeof token);
-	assert_int_equal(token_verify(harness_agent_secret(h), "zoe", token, now, &why), 0);
+	assert_int_equal(token_verify(harness_agent_secret(h), "zoe", token, now, 86400, &why), 0);
 	const char *const bad[] = {harness_daemon_path(), "--config", harness_config_path(h),
 				   "--mint-token", "zoe smith", "--api-agent", NULL};
 	assert_int_equal(run(h, bad, &out), 1);

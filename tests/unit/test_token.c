@@ -15,6 +15,8 @@
 #define SECRET "s3cret-that-is-long-enough-for-tests"
 #define NOW 1700000000
 #define LATER 2000000000
+/* No lifetime cap: the tests that are not about it mint far ahead. */
+#define ANY_TTL INT64_MAX
 
 /* A fixed signature, computed independently with
  * printf 'agent:alice:2000000000' | openssl dgst -sha256 -hmac s3cret
@@ -27,7 +29,8 @@ static void expect_refused(const char *token, const char *agent, int64_t now, co
 {
 	const char *why = NULL;
 
-	assert_int_equal(token_verify(SECRET, agent, token, now, &why), SB_ERR_UNAUTHENTICATED);
+	assert_int_equal(token_verify(SECRET, agent, token, now, ANY_TTL, &why),
+			 SB_ERR_UNAUTHENTICATED);
 	assert_non_null(why);
 	if (strcmp(why, reason) != 0)
 		fail_msg("token \"%s\": want \"%s\", got \"%s\"", token ? token : "(null)", reason,
@@ -44,7 +47,7 @@ static void test_mint_verify(void **state)
 	assert_non_null(t);
 	assert_int_equal(strlen(t), strlen("v1.2000000000.") + 64);
 	assert_memory_equal(t, "v1.2000000000.", 14);
-	assert_int_equal(token_verify(SECRET, "alice", t, NOW, &why), 0);
+	assert_int_equal(token_verify(SECRET, "alice", t, NOW, ANY_TTL, &why), 0);
 	free(t);
 }
 
@@ -56,8 +59,33 @@ static void test_known_vector(void **state)
 
 	(void)state;
 	assert_string_equal(t, VECTOR_TOKEN);
-	assert_int_equal(token_verify("s3cret", "alice", VECTOR_TOKEN, NOW, &why), 0);
+	assert_int_equal(token_verify("s3cret", "alice", VECTOR_TOKEN, NOW, ANY_TTL, &why), 0);
 	free(t);
+}
+
+/* A token expiring further ahead than auth.agent_token_max_ttl_s (give or
+ * take TOKEN_CLOCK_SKEW_S) was not minted under it: refused, but only once
+ * its signature holds. */
+static void test_lifetime_past_the_cap(void **state)
+{
+	char *ok = token_mint(SECRET, "alice", NOW + 3600 + TOKEN_CLOCK_SKEW_S);
+	char *longer = token_mint(SECRET, "alice", NOW + 3600 + TOKEN_CLOCK_SKEW_S + 1);
+	char *forged = token_mint("another-secret", "alice", NOW + 365 * 86400);
+	const char *why = NULL;
+
+	(void)state;
+	assert_int_equal(token_verify(SECRET, "alice", ok, NOW, 3600, &why), 0);
+	assert_int_equal(token_verify(SECRET, "alice", longer, NOW, 3600, &why),
+			 SB_ERR_UNAUTHENTICATED);
+	assert_string_equal(why, "token lives past auth.agent_token_max_ttl_s");
+	/* A second later it is within the cap again. */
+	assert_int_equal(token_verify(SECRET, "alice", longer, NOW + 1, 3600, &why), 0);
+	assert_int_equal(token_verify(SECRET, "alice", forged, NOW, 3600, &why),
+			 SB_ERR_UNAUTHENTICATED);
+	assert_string_equal(why, "bad signature");
+	free(ok);
+	free(longer);
+	free(forged);
 }
 
 /* Valid up to the expiry second, not at or after it. */
@@ -67,7 +95,7 @@ static void test_expired(void **state)
 	const char *why = NULL;
 
 	(void)state;
-	assert_int_equal(token_verify(SECRET, "alice", t, NOW - 1, &why), 0);
+	assert_int_equal(token_verify(SECRET, "alice", t, NOW - 1, ANY_TTL, &why), 0);
 	expect_refused(t, "alice", NOW, "token expired");
 	expect_refused(t, "alice", NOW + 3600, "token expired");
 	free(t);
@@ -246,7 +274,7 @@ static void test_max_expiry(void **state)
 
 	(void)state;
 	assert_memory_equal(t, "v1.9223372036854775807.", 23);
-	assert_int_equal(token_verify(SECRET, "alice", t, NOW, &why), 0);
+	assert_int_equal(token_verify(SECRET, "alice", t, NOW, ANY_TTL, &why), 0);
 	free(t);
 	assert_null(token_mint(SECRET, "alice", -1));
 }
@@ -268,7 +296,7 @@ static void test_agent_id_with_colon(void **state)
 	const char *why = NULL;
 
 	(void)state;
-	assert_int_equal(token_verify(SECRET, "a:1", t, NOW, &why), 0);
+	assert_int_equal(token_verify(SECRET, "a:1", t, NOW, ANY_TTL, &why), 0);
 	expect_refused(t, "a", NOW, "bad signature");
 	free(t);
 }
@@ -296,6 +324,7 @@ int main(void)
 	    cmocka_unit_test(test_mint_verify),
 	    cmocka_unit_test(test_known_vector),
 	    cmocka_unit_test(test_expired),
+	    cmocka_unit_test(test_lifetime_past_the_cap),
 	    cmocka_unit_test(test_expired_forgery_is_bad_signature),
 	    cmocka_unit_test(test_wrong_agent),
 	    cmocka_unit_test(test_wrong_secret),
