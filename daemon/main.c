@@ -182,8 +182,9 @@ int main(int argc, char **argv)
 	main_override(&cfg->redis_address, redis);
 	main_override(&cfg->log_level, level);
 
-	/* journald reads "<N>" priority prefixes; a terminal does not want them. */
-	log_set_prefix(log_stderr_is_journal());
+	/* journald reads "<N>" priority prefixes and stamps the time; a terminal or
+	 * a file needs the time and level on the line. */
+	log_set_journal(log_stderr_is_journal());
 	log_set_level((enum log_level)log_level_parse(cfg->log_level));
 
 	struct server *srv = server_new(cfg);
