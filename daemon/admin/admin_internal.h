@@ -78,6 +78,14 @@ void admin_watch_close(struct admin *adm, struct evhttp_connection *evcon, void 
                        void *arg);
 void admin_unwatch_close(struct admin *adm, struct evhttp_connection *evcon);
 
+/* Who sent req, for the log: "127.0.0.1:51234", "[::1]:51234", or over a
+ * unix socket "uid 0 pid 4242 on the unix socket" (admin_caller.c).
+ * Returns out. */
+const char *admin_caller(struct evhttp_request *req, char *out, size_t len);
+/* A raw request path as a log line may carry it: printable, at most 160
+ * characters. Returns out. */
+const char *admin_log_path(const char *raw, char *out, size_t len);
+
 /* Handlers. */
 void admin_metrics_handler(struct admin_req *r);
 void admin_metrics_write(struct admin *adm, struct evbuffer *out);
