@@ -620,7 +620,24 @@ HARNESS_TEST(test_group_readable_key_is_accepted)
 	if (!harness_file_wait(h, "group.log", "standby:", 5000))
 		fail_msg("the daemon with a 0640 key did not start:\n%s",
 		         harness_read_file(h, "group.log"));
+	/* Its start line says which port speaks TLS. */
+	const char *log = harness_read_file(h, "group.log");
+	if (strstr(log, " (plain TCP), agents on ") == NULL ||
+	    strstr(log, " (TLS), redis ") == NULL)
+		fail_msg("the start line does not say which ports use TLS:\n%s", log);
 	assert_int_equal(harness_kill(h, pid), 0);
+}
+
+/* The start line says how each client port is protected. */
+HARNESS_TEST(test_start_line_says_which_ports_use_tls)
+{
+	const char *want = harness_printf(h,
+	                                  "gateways on %s (TLS, client certificate required), "
+	                                  "agents on %s (TLS), redis ",
+	                                  harness_gateway_addr(h), harness_agent_addr(h));
+
+	if (!harness_log_contains(h, want))
+		fail_msg("no \"%s\" in:\n%s", want, harness_read_file(h, "switchboard.log"));
 }
 
 HARNESS_TEST(test_expired_server_certificate_fails_verification)
@@ -696,6 +713,7 @@ int main(void)
 	    T(test_group_readable_key_is_accepted, harness_setup),
 	    T(test_expired_server_certificate_fails_verification, setup_expired),
 	    T(test_required_client_certificate, setup_required),
+	    T(test_start_line_says_which_ports_use_tls, setup_required),
 	    T(test_sighup_reloads_certificates_for_new_connections, setup_reload),
 	};
 
