@@ -26,19 +26,21 @@ const char *admin_caller(struct evhttp_request *req, char *out, size_t len)
 	if (evcon == NULL)
 		return out;
 	evhttp_connection_get_peer(evcon, &host, &port);
-	if (host != NULL && host[0] != '\0') {
+	/* evhttp names a unix-socket peer "localhost", port 0; a TCP peer's
+	 * port is never 0. */
+	if (host != NULL && host[0] != '\0' && port != 0) {
 		snprintf(out, len, strchr(host, ':') != NULL ? "[%s]:%u" : "%s:%u", host,
-			 (unsigned)port);
+		         (unsigned)port);
 		return out;
 	}
 	/* A unix socket has no address; its peer's credentials say who. */
 	struct bufferevent *bev = evhttp_connection_get_bufferevent(evcon);
 	struct ucred cred;
 	socklen_t clen = sizeof cred;
-	if (bev != NULL && getsockopt(bufferevent_getfd(bev), SOL_SOCKET, SO_PEERCRED, &cred,
-				      &clen) == 0)
+	if (bev != NULL &&
+	    getsockopt(bufferevent_getfd(bev), SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0)
 		snprintf(out, len, "uid %u pid %d on the unix socket", (unsigned)cred.uid,
-			 (int)cred.pid);
+		         (int)cred.pid);
 	return out;
 }
 

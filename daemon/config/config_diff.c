@@ -18,7 +18,7 @@ struct diff_text {
 };
 
 static void diff_append(struct diff_text *t, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 static void diff_append(struct diff_text *t, const char *fmt, ...)
 {
@@ -135,7 +135,7 @@ static bool diff_key_equal(const struct config_key *k, const void *a, const void
 			return false;
 		for (size_t i = 0; i < n; i++)
 			if (!diff_item_equal(l->items, l->n_items, ia + i * l->item_size,
-					     ib + i * l->item_size))
+			                     ib + i * l->item_size))
 				return false;
 		return true;
 	}
@@ -159,7 +159,7 @@ static const char *diff_identity(const struct config_list *l, const void *item)
 
 /* The item of items[0..n) whose identity is id, or NULL. */
 static const void *diff_find(const struct config_list *l, const char *items, size_t n,
-			     const char *id)
+                             const char *id)
 {
 	for (size_t i = 0; i < n; i++)
 		if (diff_str_equal(diff_identity(l, items + i * l->item_size), id))
@@ -170,9 +170,9 @@ static const void *diff_find(const struct config_list *l, const char *items, siz
 /* "queues added a, removed b, changed c" for the top-level list k, after
  * sep; nothing when the list is the same. Returns whether it wrote. */
 static bool diff_list(struct diff_text *out, const char *sep, const struct config_key *k,
-		      const struct sb_config *from, const struct sb_config *to, size_t max)
+                      const struct sb_config *from, const struct sb_config *to, size_t max)
 {
-	static const char *const kinds[] = { "added", "removed", "changed" };
+	static const char *const kinds[] = {"added", "removed", "changed"};
 	const struct config_list *l = k->list;
 	const char *old = *(const char *const *)diff_at(from, k->offset);
 	const char *new = *(const char *const *)diff_at(to, k->offset);
@@ -185,14 +185,14 @@ static bool diff_list(struct diff_text *out, const char *sep, const struct confi
 		size_t n_walk = kind == 1 ? n_old : n_new, n_other = kind == 1 ? n_new : n_old;
 		char lead[64];
 		snprintf(lead, sizeof lead, "%s%s ", wrote ? "" : sep, wrote ? "," : k->path);
-		struct diff_names names = { out, kinds[kind], lead, 0, 0, max };
+		struct diff_names names = {out, kinds[kind], lead, 0, 0, max};
 		for (size_t i = 0; i < n_walk; i++) {
 			const char *item = walk + i * l->item_size;
 			const char *id = diff_identity(l, item);
 			const void *match = diff_find(l, other, n_other, id);
-			if (kind == 2 ? match != NULL && !diff_item_equal(l->items, l->n_items,
-									  match, item)
-				      : match == NULL)
+			if (kind == 2 ? match != NULL &&
+			                    !diff_item_equal(l->items, l->n_items, match, item)
+			              : match == NULL)
 				diff_name(&names, id);
 		}
 		wrote = diff_names_end(&names) || wrote;
@@ -202,8 +202,8 @@ static bool diff_list(struct diff_text *out, const char *sep, const struct confi
 
 char *config_diff(const struct sb_config *from, const struct sb_config *to, size_t max_names)
 {
-	struct diff_text out = { xstrdup(""), 0, 1 };
-	struct diff_names settings = { &out, "changed", NULL, 0, 0, max_names };
+	struct diff_text out = {xstrdup(""), 0, 1};
+	struct diff_names settings = {&out, "changed", NULL, 0, 0, max_names};
 	const char *sep = "";
 
 	for (size_t i = 0; i < config_table_len; i++) {

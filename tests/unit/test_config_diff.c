@@ -72,36 +72,37 @@ static void test_nothing_changed(void **state)
 static void test_each_kind_of_change(void **state)
 {
 	const char *b = "routing:\n"
-			"  reject_delay_ms: 7000\n"
-			"channels:\n"
-			"  chat:\n"
-			"    sla_ms: 20000\n"
-			"auth:\n"
-			"  agent_secret: fedcba9876543210\n"
-			"gateways:\n"
-			"  - id: pbx1\n"
-			"    secret: 0123456789abcdeX\n"
-			"  - id: chat1\n"
-			"    secret: 0123456789abcdef\n"
-			"queues:\n"
-			"  - name: support\n"
-			"    channel: voice\n"
-			"    steps:\n"
-			"      - after_ms: 30000\n"
-			"        skill_relax: 2\n"
-			"  - name: vip-q\n"
-			"    channel: voice\n"
-			"  - name: chat-q\n"
-			"    channel: chat\n"
-			"  - name: same-q\n"
-			"    channel: email\n"
-			"agents:\n"
-			"  - id: dave\n";
+	                "  reject_delay_ms: 7000\n"
+	                "channels:\n"
+	                "  chat:\n"
+	                "    sla_ms: 20000\n"
+	                "auth:\n"
+	                "  agent_secret: fedcba9876543210\n"
+	                "gateways:\n"
+	                "  - id: pbx1\n"
+	                "    secret: 0123456789abcdeX\n"
+	                "  - id: chat1\n"
+	                "    secret: 0123456789abcdef\n"
+	                "queues:\n"
+	                "  - name: support\n"
+	                "    channel: voice\n"
+	                "    steps:\n"
+	                "      - after_ms: 30000\n"
+	                "        skill_relax: 2\n"
+	                "  - name: vip-q\n"
+	                "    channel: voice\n"
+	                "  - name: chat-q\n"
+	                "    channel: chat\n"
+	                "  - name: same-q\n"
+	                "    channel: email\n"
+	                "agents:\n"
+	                "  - id: dave\n";
 
-	expect_diff(BASE, b, 10,
-		    "gateways changed pbx1; queues added vip-q, chat-q, removed old-q, changed support; "
-		    "agents added dave; settings changed routing.reject_delay_ms, "
-		    "channels.chat.sla_ms");
+	expect_diff(
+	    BASE, b, 10,
+	    "gateways changed pbx1; queues added vip-q, chat-q, removed old-q, changed support; "
+	    "agents added dave; settings changed routing.reject_delay_ms, "
+	    "channels.chat.sla_ms");
 }
 
 /* A roster of 25 new agents names the first few and counts the rest. */
@@ -118,9 +119,9 @@ static void test_long_lists_are_cut(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_nothing_changed),
-		cmocka_unit_test(test_each_kind_of_change),
-		cmocka_unit_test(test_long_lists_are_cut),
+	    cmocka_unit_test(test_nothing_changed),
+	    cmocka_unit_test(test_each_kind_of_change),
+	    cmocka_unit_test(test_long_lists_are_cut),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
