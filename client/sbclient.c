@@ -444,7 +444,8 @@ static ssize_t sbc_tls_result(struct sbc *c, int r, const char *op)
 {
 	int e = SSL_get_error(c->ssl, r);
 	int saved = errno;
-	char why[256];
+	/* what fits in c->err after "TLS write: " */
+	char why[sizeof c->err - 16];
 
 	switch (e) {
 	case SSL_ERROR_ZERO_RETURN:

@@ -11,6 +11,7 @@
 #include "config/config.h"
 #include "util/err.h"
 #include "util/log.h"
+#include "security/tls.h"
 #include "security/token.h"
 #include "server.h"
 #include "util/xalloc.h"
@@ -30,8 +31,9 @@ static void main_usage(FILE *out)
 		"Routes contacts from gateways to agents; state is kept in Redis.\n"
 		"\n"
 		"  -c, --config FILE        configuration (default " DEFAULT_CONFIG ")\n"
-		"      --check-config FILE  validate FILE: prints 'configuration OK' or each\n"
-		"                           error as file:line: message, exits 0 or 1\n"
+		"      --check-config FILE  validate FILE and load its TLS files as a start\n"
+		"                           would: prints 'configuration OK' or each error\n"
+		"                           as file:line: message, exits 0 or 1\n"
 		"      --dump-config        print every key with its default and meaning\n"
 		"      --gateway-listen ADDR  override listen.gateway (host:port, [v6]:port,\n"
 		"                           unix:/path)\n"
@@ -62,6 +64,31 @@ static struct sb_config *main_load(const char *path)
 		return NULL;
 	}
 	return cfg;
+}
+
+/* Builds and drops the TLS context of each port that has a certificate,
+ * with the function the daemon starts them with: a check that passes what
+ * the start then refuses would make the unit's ExecStartPre useless and the
+ * service a restart loop. Prints each failure as "file: tls.PORT: why". */
+static int main_check_tls(const struct sb_config *cfg)
+{
+	const struct sb_tls_conf *confs[] = { &cfg->gateway_tls, &cfg->agent_tls };
+	const char *names[] = { "tls.gateway", "tls.agent" };
+	char err[512];
+	int rc = 0;
+
+	for (size_t i = 0; i < sizeof confs / sizeof confs[0]; i++) {
+		if (confs[i]->cert_file == NULL)
+			continue;
+		struct tls_server *t =
+			tls_server_new(confs[i], cfg->tls_ciphers, cfg->path, err, sizeof err);
+		if (t == NULL) {
+			fprintf(stderr, "%s: %s: %s\n", cfg->path, names[i], err);
+			rc = -1;
+		}
+		tls_server_free(t);
+	}
+	return rc;
 }
 
 static void main_override(char **field, const char *value)
@@ -159,9 +186,11 @@ int main(int argc, char **argv)
 		struct sb_config *cfg = main_load(check);
 		if (cfg == NULL)
 			return 1;
-		printf("configuration OK\n");
+		int rc = main_check_tls(cfg);
+		if (rc == 0)
+			printf("configuration OK\n");
 		config_free(cfg);
-		return 0;
+		return rc == 0 ? 0 : 1;
 	}
 	if (level != NULL && log_level_parse(level) < 0) {
 		fprintf(stderr, "switchboard: unknown log level '%s'\n", level);
@@ -182,8 +211,9 @@ int main(int argc, char **argv)
 	main_override(&cfg->redis_address, redis);
 	main_override(&cfg->log_level, level);
 
-	/* journald reads "<N>" priority prefixes; a terminal does not want them. */
-	log_set_prefix(log_stderr_is_journal());
+	/* journald reads "<N>" priority prefixes and stamps the time; a terminal or
+	 * a file needs the time and level on the line. */
+	log_set_journal(log_stderr_is_journal());
 	log_set_level((enum log_level)log_level_parse(cfg->log_level));
 
 	struct server *srv = server_new(cfg);

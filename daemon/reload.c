@@ -8,21 +8,27 @@
 #include <string.h>
 
 #include "config/config.h"
+#include "config/config_diff.h"
 #include "engine/engine.h"
 #include "router/router.h"
 #include "util/err.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
+/* Names of queues, agents, ... listed per kind of change in the reload's
+ * line; a roster of hundreds reloaded should not make a page of log. */
+#define RELOAD_NAMES_MAX 10
+
 /* Keys the running daemon cannot change without a restart: the new
  * configuration takes the running values (and the operator a warning). */
-static void reload_keep_str(char **fresh, char **running, const char *key)
+static void reload_keep_str(char **fresh, char *const *running, const char *key)
 {
-	if (strcmp(*fresh, *running) != 0)
-		log_warnx("reload: %s changed; it takes effect at the next restart", key);
-	char *t = *fresh;
-	*fresh = *running;
-	*running = t;
+	if (strcmp(*fresh, *running) == 0)
+		return;
+	log_warnx("reload: %s changed; it takes effect at the next restart", key);
+	/* Copied, not swapped: a reload refused later keeps running whole. */
+	free(*fresh);
+	*fresh = xstrdup(*running);
 }
 
 static void reload_keep_int(int64_t *fresh, const int64_t *running, const char *key)
@@ -32,7 +38,7 @@ static void reload_keep_int(int64_t *fresh, const int64_t *running, const char *
 	*fresh = *running;
 }
 
-static void reload_keep_fixed(struct sb_config *fresh, struct sb_config *running)
+static void reload_keep_fixed(struct sb_config *fresh, const struct sb_config *running)
 {
 	reload_keep_str(&fresh->site, &running->site, "site");
 	reload_keep_str(&fresh->gateway_listen, &running->gateway_listen, "listen.gateway");
@@ -112,6 +118,8 @@ int reload_config(struct sb_config *running, struct router *r, struct sb_config 
 		return SB_ERR_CONFIG;
 	}
 	reload_keep_fixed(fresh, running);
+	/* After keep_fixed: what needs a restart was warned about above. */
+	char *changes = config_diff(running, fresh, RELOAD_NAMES_MAX);
 
 	const struct sb_queue_conf **draining =
 		xcalloc(running->n_queues ? running->n_queues : 1, sizeof *draining);
@@ -125,11 +133,13 @@ int reload_config(struct sb_config *running, struct router *r, struct sb_config 
 	free(draining);
 	if (rc != 0) {
 		log_error("reload refused: %s; the running configuration stays", why);
+		free(changes);
 		config_free(fresh);
 		return rc;
 	}
-	log_info("reload: applied %s: %zu queues, %zu agents", fresh->path, fresh->n_queues,
-		 fresh->n_agents);
+	log_info("reload: applied %s: %zu queues, %zu agents; %s", fresh->path, fresh->n_queues,
+		 fresh->n_agents, changes[0] != '\0' ? changes : "nothing changed");
+	free(changes);
 	*installed = fresh;
 	return 0;
 }

@@ -20,7 +20,8 @@ struct sb_config;
 /* Reads running's file again and applies it to r. Returns 0 when the new
  * configuration is in force: *installed is it, the caller's now (running
  * is no longer the router's and may be freed). Whatever a restart needs
- * is taken from running (swapped, not copied). */
+ * is copied from running. The applied line names what changed
+ * (config_diff). */
 int reload_config(struct sb_config *running, struct router *r, struct sb_config **installed);
 
 #endif

@@ -171,6 +171,17 @@ static int server_tls_start(struct server *srv)
 	return 0;
 }
 
+/* How a client port is protected, for the start line. */
+static const char *server_port_security(const struct sb_tls_conf *t)
+{
+	if (t->cert_file == NULL)
+		return "plain TCP";
+	if (t->client_ca_file == NULL)
+		return "TLS";
+	return t->require_client_cert ? "TLS, client certificate required"
+				      : "TLS, client certificates verified";
+}
+
 /* SIGHUP: re-reads certificates and keys from disk (renewals). A port whose
  * files fail to load keeps its old context; live connections keep theirs.
  * Returns whether every port's files loaded. */
@@ -531,9 +542,11 @@ struct server *server_new(struct sb_config *cfg)
 	evsignal_add(srv->sigint_ev, NULL);
 	evsignal_add(srv->sighup_ev, NULL);
 	srv->notify = sdnotify_loop_start(srv->base, server_notify_status, srv);
-	log_info("switchboard %s: site '%s', node %s, gateways on %s, agents on %s, redis %s",
+	log_info("switchboard %s: site '%s', node %s, gateways on %s (%s), agents on %s (%s), "
+		 "redis %s",
 		 SB_VERSION, cfg->site, srv->node_id, listener_address(srv->gateway_listener),
-		 listener_address(srv->agent_listener), cfg->redis_address);
+		 server_port_security(&cfg->gateway_tls), listener_address(srv->agent_listener),
+		 server_port_security(&cfg->agent_tls), cfg->redis_address);
 	return srv;
 }
 

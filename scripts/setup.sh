@@ -34,7 +34,8 @@ sb_install() {
 	fi
 }
 
-# sb_build DIR [cmake args...]: configures and builds into $SB_ROOT/DIR.
+# sb_build DIR [cmake args...]: configures and builds into $SB_ROOT/DIR
+# (RelWithDebInfo unless the arguments set CMAKE_BUILD_TYPE: the last -D wins).
 sb_build() {
 	local dir="$SB_ROOT/$1"
 	shift

@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds three times (plain; AddressSanitizer +
+# Installs what is missing, builds four times (plain, RelWithDebInfo;
+# Release, as a packager builds it; AddressSanitizer +
 # UndefinedBehaviorSanitizer; clang with libFuzzer), runs each fuzzer briefly,
-# then the whole test suite in the first two builds (CTest's summary last).
+# the unit tests in the Release build, then the whole test suite in the plain
+# and sanitizer builds (CTest's summary last). Every build has -Werror, so a
+# warning that only an optimization level brings out fails here.
 # Integration tests start their own redis-server and daemon on free ports.
 set -euo pipefail
 . "$(dirname "$0")/setup.sh"
 sb_install
 sb_build build
+sb_build build-release -DCMAKE_BUILD_TYPE=Release
 sb_build build-asan -DSB_SANITIZE=ON
 sb_build build-fuzz -DSB_FUZZ=ON -DSB_TESTS=OFF -DCMAKE_C_COMPILER=clang
 
@@ -30,6 +34,9 @@ sb_fuzz() {
 for t in frame config session json strings; do
 	sb_fuzz "$t" 20
 done
+
+echo "==> unit tests (Release build)"
+ctest --test-dir "$SB_ROOT/build-release" --output-on-failure -j2 -L unit
 
 echo "==> test suite (plain build)"
 ctest --test-dir "$SB_ROOT/build" --output-on-failure -j2

@@ -299,7 +299,12 @@ static void admin_on_request(struct evhttp_request *req, void *arg)
 		free(path);
 		return;
 	}
+	/* Every change, and every attempt refused, says who sent it. */
+	char who[96], shown[200];
 	if (hit->changes_state && !admin_authorized(adm, req)) {
+		log_warnx("admin: %s %s by %s refused: no valid admin token",
+		          admin_method_name(method), admin_log_path(raw, shown, sizeof shown),
+		          admin_caller(req, who, sizeof who));
 		if (router_config(adm->env.router)->admin_token == NULL) {
 			admin_error(req, 403, "FORBIDDEN",
 			            "changes are disabled: admin.token_file is not configured");
@@ -317,6 +322,9 @@ static void admin_on_request(struct evhttp_request *req, void *arg)
 		free(path);
 		return;
 	}
+	if (hit->changes_state)
+		log_info("admin: %s %s by %s with the admin token", admin_method_name(method),
+		         admin_log_path(raw, shown, sizeof shown), admin_caller(req, who, sizeof who));
 	struct admin_req r = {adm, req, param};
 	hit->handler(&r);
 	free(path);

@@ -94,6 +94,14 @@ struct bufferevent *admin_conns_on_new(struct event_base *base, void *arg);
 void admin_conns_request_started(struct admin *adm, struct evhttp_request *req);
 void admin_conns_clear(struct admin *adm);
 
+/* Who sent req, for the log: "127.0.0.1:51234", "[::1]:51234", or over a
+ * unix socket "uid 0 pid 4242 on the unix socket" (admin_caller.c).
+ * Returns out. */
+const char *admin_caller(struct evhttp_request *req, char *out, size_t len);
+/* A raw request path as a log line may carry it: printable, at most 160
+ * characters. Returns out. */
+const char *admin_log_path(const char *raw, char *out, size_t len);
+
 /* Handlers. */
 void admin_metrics_handler(struct admin_req *r);
 void admin_metrics_write(struct admin *adm, struct evbuffer *out);

@@ -427,7 +427,8 @@ const struct config_key config_table[] = {
 	  .doc = "PEM certificate chain; unset = plain TCP (keep it on loopback)" },
 	{ .path = "tls.gateway.key_file", .type = CONFIG_STRING, .flags = CONFIG_NULLABLE,
 	  CFG(gateway_tls.key_file), .example = "/etc/switchboard/tls/gateway.key",
-	  .doc = "PEM private key (refused if readable by others)" },
+	  .doc = "PEM private key; refused if other users can read or write it (0640, group"
+		 " switchboard)" },
 	{ .path = "tls.gateway.client_ca_file", .type = CONFIG_STRING, .flags = CONFIG_NULLABLE,
 	  CFG(gateway_tls.client_ca_file), .example = "/etc/switchboard/tls/gateways-ca.crt",
 	  .doc = "mutual TLS: gateway certificates must chain to this CA, and their CN or a DNS"
@@ -441,7 +442,8 @@ const struct config_key config_table[] = {
 	  .doc = "PEM certificate chain; unset = plain TCP (keep it on loopback)" },
 	{ .path = "tls.agent.key_file", .type = CONFIG_STRING, .flags = CONFIG_NULLABLE,
 	  CFG(agent_tls.key_file), .example = "/etc/switchboard/tls/agent.key",
-	  .doc = "PEM private key (refused if readable by others)" },
+	  .doc = "PEM private key; refused if other users can read or write it (0640, group"
+		 " switchboard)" },
 
 	{ .path = "limits", .type = CONFIG_SECTION,
 	  .doc = "caps on what one client can make the daemon hold" },

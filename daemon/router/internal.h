@@ -79,6 +79,10 @@ struct router {
 	bool in_engine; /* an engine call is running: its sink may not deliver */
 	bool serving;
 	enum store_state store;
+	/* The store outage under way (since: wall ms, 0 = none) and the
+	 * STORE_UNAVAILABLE answers counted when it began, for its summary. */
+	int64_t outage_since_ms;
+	uint64_t outage_refused_from;
 	struct router_req *req;
 	struct tiding *head, *tail;          /* not yet told, in decision order */
 	struct tiding *early_head, *early_tail;

@@ -42,11 +42,19 @@ bool router_serving(const struct router *r)
 	return r->serving && (r->hooks.current == NULL || r->hooks.current(r->hooks.ctx));
 }
 
+/* STORE_UNAVAILABLE answers so far, for the outage summary. Counted here,
+ * where every answer passes, because answers reach router_answer without
+ * their router (a session refuses some before asking one); a process runs
+ * one router, so one count is that router's. */
+static uint64_t router_unavailable_answers;
+
 bool router_answer(const struct router_answer *a, int err, const char *why,
 		   const struct router_outcome *o)
 {
 	static const struct router_outcome none = { 0 };
 
+	if (err == SB_ERR_STORE_UNAVAILABLE)
+		router_unavailable_answers++;
 	if (a == NULL || a->fn == NULL)
 		return false;
 	return a->fn(a->arg, err, err != 0 && why == NULL ? sb_err_name(err) : why,
@@ -143,8 +151,27 @@ void router_set_serving(struct router *r, bool serving)
 	router_update_pause(r);
 }
 
+/* One line when a store outage ends, with what it cost: the store logs its
+ * start and cause, and the requests refused meanwhile (each answered
+ * STORE_UNAVAILABLE) are counted here rather than logged one by one. */
+static void router_note_outage(struct router *r, enum store_state st)
+{
+	int64_t now = router_now_ms();
+
+	if (st != STORE_READY && r->store == STORE_READY) {
+		r->outage_since_ms = now;
+		r->outage_refused_from = router_unavailable_answers;
+	} else if (st == STORE_READY && r->outage_since_ms != 0) {
+		log_warnx("store: outage over after %.1f s; %" PRIu64 " requests refused",
+			  (double)(now - r->outage_since_ms) / 1000.0,
+			  router_unavailable_answers - r->outage_refused_from);
+		r->outage_since_ms = 0;
+	}
+}
+
 void router_store_state(struct router *r, enum store_state st)
 {
+	router_note_outage(r, st);
 	r->store = st;
 	if (st != STORE_READY)
 		decisions_stall(r);

@@ -52,20 +52,23 @@ static char *tls_resolve(const char *name, const char *config_path)
 	return path;
 }
 
-/* A private key must not be readable by anyone but its owner: refusing it
- * makes a careless chmod visible instead of silently leaking the key. */
+/* A private key others can read or write is refused, like every secret file
+ * (config.c): refusing it makes a careless chmod visible instead of silently
+ * leaking the key. The group may read it: the package installs secrets
+ * root:switchboard 0640, so the daemon (user switchboard) reads them through
+ * its group and cannot change them; an owner-only 0600 file owned by root
+ * would be unreadable to it. */
 static int tls_check_key_mode(const char *path, char *err, size_t errlen)
 {
 	struct stat st;
 
 	if (stat(path, &st) != 0) {
-		snprintf(err, errlen, "cannot read key file %s: %s", path, strerror(errno));
+		snprintf(err, errlen, "cannot load private key %s: %s", path, strerror(errno));
 		return -1;
 	}
-	if ((st.st_mode & 077) != 0) {
+	if ((st.st_mode & (S_IROTH | S_IWOTH)) != 0) {
 		snprintf(err, errlen,
-		         "key file %s is accessible by group or others (mode %04o): "
-		         "chmod 600 it",
+		         "key file %s is accessible to other users (mode %04o): chmod o-rw it",
 		         path, (unsigned)(st.st_mode & 07777));
 		return -1;
 	}
@@ -92,8 +95,18 @@ static int tls_ctx_load(SSL_CTX *ctx, const struct sb_tls_conf *conf, const char
 	if (tls_check_key_mode(key, err, errlen) != 0)
 		goto out;
 	if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
+		/* OpenSSL compares the key with the certificate as it loads it;
+		 * "key values mismatch" alone would not say which two files. */
+		unsigned long e = ERR_peek_error();
+		bool mismatch = ERR_GET_LIB(e) == ERR_LIB_X509 &&
+		                (ERR_GET_REASON(e) == X509_R_KEY_VALUES_MISMATCH ||
+		                 ERR_GET_REASON(e) == X509_R_KEY_TYPE_MISMATCH);
 		tls_openssl_reason(why, sizeof why);
-		snprintf(err, errlen, "cannot load private key %s: %s", key, why);
+		if (mismatch)
+			snprintf(err, errlen, "private key %s does not match certificate %s: %s", key,
+			         cert, why);
+		else
+			snprintf(err, errlen, "cannot load private key %s: %s", key, why);
 		goto out;
 	}
 	if (SSL_CTX_check_private_key(ctx) != 1) {

@@ -22,7 +22,8 @@ struct tls_server;
  * ciphers is the TLS 1.2 list; relative file names are resolved against the
  * directory of config_path. Returns NULL with a message in err when a file
  * cannot be loaded, the key does not match the certificate, the key file is
- * readable by group or others, or no cipher matches. */
+ * readable or writable by others (its group may read it), or no cipher
+ * matches. --check-config calls it too, so it refuses what a start would. */
 struct tls_server *tls_server_new(const struct sb_tls_conf *conf, const char *ciphers,
                                   const char *config_path, char *err, size_t errlen);
 /* Rebuilds the context from the files on disk; on success new connections

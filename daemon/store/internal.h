@@ -36,7 +36,11 @@ struct store {
 	enum store_state state;
 	redisAsyncContext *ac;
 	bool freeing;
-	bool warned; /* this outage has been logged */
+	/* The outage under way (monotonic ms; 0: none): when it began and
+	 * when it was last told, so it is logged once with its cause and then
+	 * reminded of at STORE_DOWN_REMIND_MS, not at every retry. */
+	int64_t down_since_ms, down_told_ms;
+	bool refusal_told; /* a request refused while READY was logged; until one succeeds */
 	bool synced; /* this connection knows where Redis stands (sync answered) */
 	bool timing_out; /* dropping the connection because a command timed out */
 	char sha[SCRIPT_COUNT][41];

@@ -50,26 +50,64 @@ const char *store_state_name(enum store_state s)
 	return "?";
 }
 
-/* The one place the store changes state; logs each change once. */
+/* How often an outage that goes on is logged again. */
+#define STORE_DOWN_REMIND_MS 30000
+
+/* Logs that Redis is out of reach or refuses writes: once when the outage
+ * starts or changes kind, then a reminder every STORE_DOWN_REMIND_MS while
+ * it lasts; the retries in between are debug. "store down" starts every
+ * line, so that is what an operator looks for. */
+static void store_tell_down(struct store *st, enum store_state old, enum store_state s,
+			    const char *why)
+{
+	int64_t now = store_now_ms();
+	bool starts = st->down_since_ms == 0 || old == STORE_READY ||
+		      (s == STORE_REFUSING) != (old == STORE_REFUSING);
+	/* Down from DOWN or CONNECTING: this attempt never got a connection. */
+	const char *cannot =
+		s == STORE_DOWN && (old == STORE_DOWN || old == STORE_CONNECTING) ? "cannot connect: "
+										   : "";
+
+	if (st->down_since_ms == 0)
+		st->down_since_ms = now;
+	if (starts) {
+		st->down_told_ms = now;
+		if (s == STORE_REFUSING)
+			log_warnx("store down: redis %s refuses writes: %s; they are kept and sent "
+				  "again",
+				  st->address, why);
+		else
+			log_warnx("store down: redis %s: %s%s; retrying", st->address, cannot, why);
+	} else if (now - st->down_told_ms >= STORE_DOWN_REMIND_MS) {
+		st->down_told_ms = now;
+		log_warnx("store down for %" PRId64 " s: redis %s: %s%s; still retrying",
+			  (now - st->down_since_ms) / 1000, st->address,
+			  s == STORE_REFUSING ? "refuses writes: " : cannot, why);
+	} else {
+		log_debug("store: redis %s: %s%s; retrying", st->address, cannot, why);
+	}
+}
+
+/* The one place the store changes state; each change is logged (see
+ * store_tell_down for how often). */
 static void store_set_state(struct store *st, enum store_state s, const char *why)
 {
-	if (st->state == s)
+	if (st->freeing) /* closing its own connection is no outage */
 		return;
+	if (st->state == s) {
+		/* The store starts DOWN, and a connect can fail at once. */
+		if (s == STORE_DOWN)
+			store_tell_down(st, s, s, why);
+		return;
+	}
 	enum store_state old = st->state;
 	st->state = s;
-	if (s == STORE_READY)
+	if (s == STORE_READY) {
 		log_info("store ready: redis %s", st->address);
-	else if (s == STORE_REFUSING)
-		log_warnx("store: redis %s refuses writes: %s; they are kept and sent again",
-			  st->address, why);
-	else if (s == STORE_DOWN && old == STORE_READY)
-		log_warnx("store down: redis %s: %s", st->address, why);
-	else if (s == STORE_DOWN && !st->warned)
-		log_warnx("store: cannot reach redis %s: %s (retrying)", st->address, why);
-	else if (s == STORE_DOWN)
-		log_debug("store: connecting to redis %s failed: %s", st->address, why);
-	/* One warning per outage; the retries every backoff step are noise. */
-	st->warned = s != STORE_READY;
+		st->down_since_ms = 0;
+	} else if (s == STORE_DOWN || s == STORE_REFUSING) {
+		store_tell_down(st, old, s, why);
+	}
 	if (st->hooks.state != NULL && !st->freeing)
 		st->hooks.state(st->hooks.ctx, s);
 }
@@ -612,6 +650,8 @@ static void store_on_retry_timer(evutil_socket_t fd, short what, void *arg)
 /* Redis refused a batch for now: wait, then try again with one batch. */
 static void store_refused(struct store *st, const char *why)
 {
+	if (st->state == STORE_REFUSING)
+		store_tell_down(st, STORE_REFUSING, STORE_REFUSING, why);
 	if (st->state == STORE_READY || st->state == STORE_REFUSING) {
 		store_set_state(st, STORE_REFUSING, why);
 		if (!evtimer_pending(st->retry_timer, NULL)) {
@@ -706,11 +746,20 @@ static void store_on_reply(redisAsyncContext *ac, void *reply_, void *privdata)
 	if (err == 0 && reply->type == REDIS_REPLY_ERROR)
 		err = SB_ERR_INTERNAL;
 	if (err != 0) {
-		if (reply != NULL)
-			log_error("store: redis refused %s: %s", r->name, reply->str);
+		/* Once, not once per request: an outage already said why, and a
+		 * refusal repeated (a lease renewed every second) says nothing new
+		 * until a request succeeds again. */
+		if (reply != NULL && (st->state != STORE_READY || st->refusal_told))
+			log_debug("store: redis refused %s: %s", r->name, reply->str);
+		else if (reply != NULL)
+			log_error("store: redis refused %s: %s (not logged again until a request "
+				  "succeeds)",
+				  r->name, reply->str);
+		st->refusal_told = st->refusal_told || (reply != NULL && st->state == STORE_READY);
 		if (r->fail != NULL)
 			r->fail(r, err);
 	} else {
+		st->refusal_told = false;
 		r->answer(r, reply);
 	}
 	store_req_free(r);

@@ -7,19 +7,20 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static enum log_level log_level = LOG_LEVEL_INFO;
-static int log_prefix = 1;
+static int log_journal = 1;
 
 void log_set_level(enum log_level level)
 {
 	log_level = level;
 }
 
-void log_set_prefix(int on)
+void log_set_journal(int on)
 {
-	log_prefix = on;
+	log_journal = on;
 }
 
 int log_stderr_is_journal(void)
@@ -51,17 +52,44 @@ int log_level_parse(const char *name)
 	return -1;
 }
 
+static const char *log_level_name(enum log_level level)
+{
+	switch (level) {
+	case LOG_LEVEL_ERROR: return "error";
+	case LOG_LEVEL_WARN: return "warn";
+	case LOG_LEVEL_INFO: return "info";
+	case LOG_LEVEL_DEBUG: return "debug";
+	}
+	return "?";
+}
+
+/* What starts a line: journald's "<N>" (it stamps the time itself), or,
+ * anywhere else, the UTC time to the millisecond and the level, so a file or
+ * a terminal can be read without a collector adding them. */
+static int log_start(char *line, size_t len, enum log_level level)
+{
+	struct timespec ts;
+	struct tm tm;
+	char stamp[32];
+
+	if (log_journal)
+		return snprintf(line, len, "<%d>", (int)level);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+	return snprintf(line, len, "%s.%03ldZ %s ", stamp, ts.tv_nsec / 1000000L,
+			log_level_name(level));
+}
+
 /* Formats the whole line first so concurrent writers (tests reading our
  * stderr) never see half lines interleaved. */
 static void log_vemit(enum log_level level, const char *suffix, const char *fmt, va_list ap)
 {
 	char line[2048];
-	int off = 0;
 
 	if (level > log_level)
 		return;
-	if (log_prefix)
-		off = snprintf(line, sizeof line, "<%d>", (int)level);
+	int off = log_start(line, sizeof line, level);
 	int n = vsnprintf(line + off, sizeof line - (size_t)off, fmt, ap);
 	if (n < 0)
 		return;

@@ -1,5 +1,7 @@
-/* Logging: one line per event, to stderr, with a journald priority prefix
- * ("<3>") so systemd files it at the right level. Never log a secret. */
+/* Logging: one line per event, to stderr. Under systemd each line starts
+ * with a journald priority ("<3>") so the journal files it at the right
+ * level and stamps its time; anywhere else with the UTC time and the level
+ * ("2025-03-01T09:30:12.345Z warn ..."). Never log a secret. */
 #ifndef SB_LOG_H
 #define SB_LOG_H
 
@@ -9,10 +11,11 @@ enum log_level { LOG_LEVEL_ERROR = 3, LOG_LEVEL_WARN = 4, LOG_LEVEL_INFO = 6, LO
 void log_set_level(enum log_level level);
 /* Parses "error", "warn", "info", "debug"; returns -1 if unknown. */
 int log_level_parse(const char *name);
-/* Prefix lines with "<N>" journald priorities (default on: stderr under
- * systemd is the journal); off gives plain lines for terminals. Lines never
- * carry a timestamp: journald adds its own, and so do the harnesses. */
-void log_set_prefix(int on);
+/* On (the default): lines start with "<N>" journald priorities and carry no
+ * timestamp (journald adds its own). Off: lines start with an ISO-8601 UTC
+ * timestamp with milliseconds and the level's name (error, warn, info,
+ * debug), for terminals and files. */
+void log_set_journal(int on);
 /* 1 when stderr is the journal: $JOURNAL_STREAM is set and names stderr's
  * device and inode (systemd sets it for the service's own stdout/stderr;
  * a redirected stderr no longer matches). */

@@ -186,6 +186,57 @@ HARNESS_TEST(test_changes_need_the_bearer_token)
 	resp_free(&r);
 }
 
+/* The line of the daemon's log holding text (owned by h); fails without. */
+static const char *log_line(struct harness *h, const char *text)
+{
+	const char *log = harness_read_file(h, "switchboard.log");
+	const char *p = log != NULL ? strstr(log, text) : NULL;
+
+	if (p == NULL)
+		fail_msg("no \"%s\" in the log:\n%s", text, log ? log : "");
+	while (p > log && p[-1] != '\n')
+		p--;
+	return harness_printf(h, "%.*s", (int)strcspn(p, "\n"), p);
+}
+
+/* Every request that changes state, and every one refused for want of the
+ * token, is logged with who sent it (the token is one shared secret, so
+ * the caller is its address); reads are not logged. */
+HARNESS_TEST(test_changes_log_who_made_them)
+{
+	const char *tok = harness_admin_token(h);
+	struct sbc *alice = harness_agent(h, "alice");
+	struct resp r;
+	unsigned port = 0;
+
+	harness_available(h, alice);
+	r = http(h, "POST", "/v1/agents/alice/state", tok, "{\"state\":\"break\"}");
+	expect_status(&r, 200);
+	resp_free(&r);
+	const char *line = log_line(h, "admin: POST /v1/agents/alice/state by ");
+	const char *by = strstr(line, " by 127.0.0.1:");
+	if (by == NULL || sscanf(by, " by 127.0.0.1:%u", &port) != 1 || port == 0 ||
+	    strstr(line, "with the admin token") == NULL)
+		fail_msg("no caller in: %s", line);
+
+	r = http(h, "POST", "/v1/roster", "wrong", "{\"id\":\"dave\"}");
+	expect_error(&r, 401, "UNAUTHENTICATED");
+	line = log_line(h, "admin: POST /v1/roster by 127.0.0.1:");
+	if (strstr(line, "refused") == NULL || strstr(line, "wrong") != NULL)
+		fail_msg("not a refusal naming no token: %s", line);
+
+	/* a path is logged as sent: an encoded newline stays encoded */
+	r = http(h, "POST", "/v1/agents/%0Aforged/state", tok, "{\"state\":\"break\"}");
+	expect_error(&r, 404, "NOT_FOUND");
+	assert_true(harness_log_contains(h, "admin: POST /v1/agents/%0Aforged/state by "));
+	assert_false(harness_log_contains(h, "\nforged"));
+
+	r = http(h, "GET", "/v1/roster", NULL, NULL);
+	expect_status(&r, 200);
+	resp_free(&r);
+	assert_false(harness_log_contains(h, "admin: GET"));
+}
+
 HARNESS_TEST(test_roster_create_change_remove_is_durable)
 {
 	const char *tok = harness_admin_token(h);
@@ -1554,6 +1605,7 @@ int main(void)
 	    T(test_health_ready_and_status),
 	    T(test_unknown_route_404_and_wrong_method_405),
 	    T(test_changes_need_the_bearer_token),
+	    T(test_changes_log_who_made_them),
 	    T(test_roster_create_change_remove_is_durable),
 	    T(test_roster_change_survives_restart_and_reload),
 	    T(test_roster_refuses_bad_input),

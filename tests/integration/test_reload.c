@@ -1,7 +1,8 @@
 /* Configuration reload (issue 5): SIGHUP applies a valid file to the
  * running daemon without dropping a contact or a connection — offers stay
  * live under the same id, waiting contacts keep their places — and refuses
- * an invalid one, keeping the old configuration. */
+ * an invalid one, keeping the old configuration; the log says what a
+ * reload changed. */
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -128,6 +129,31 @@ HARNESS_TEST(test_removing_an_agent_with_contacts_is_refused)
 	harness_assert_closed_notice(h, bob, 2000);
 }
 
+/* The applied line says what changed, by name, not only how many: an
+ * operator reading the log after `systemctl reload` sees what took. */
+HARNESS_TEST(test_reload_logs_what_changed)
+{
+	edit_config(h, "agents:\n", "  - name: chat-vip\n    channel: chat\nagents:\n");
+	edit_config(h, "  - id: carol\n    name: Carol Example\n", "");
+	edit_config(h, "itest-gw2-secret-fedcba9876543210", "itest-gw2-secret-rotated-0123456789");
+	edit_config(h, "  email:\n    wrapup_ms: 0\n", "  email:\n    wrapup_ms: 1500\n");
+	assert_true(reload(h, "reload: applied"));
+	const char *want =
+		harness_printf(h,
+			       "reload: applied %s: 5 queues, 2 agents; gateways changed gw2; "
+			       "queues added chat-vip; agents removed carol; settings changed "
+			       "channels.email.wrapup_ms\n",
+			       harness_config_path(h));
+	if (!harness_log_contains(h, want))
+		fail_msg("no \"%s\" in:\n%s", want, harness_read_file(h, "switchboard.log"));
+	/* the rotated secret itself is never logged */
+	assert_false(harness_log_contains(h, "rotated"));
+
+	/* the same file again: nothing changed, and the line says so */
+	assert_true(reload(h, "reload: applied"));
+	assert_true(harness_log_contains(h, "5 queues, 2 agents; nothing changed\n"));
+}
+
 static int setup_long_wrapup(void **state)
 {
 	struct harness_opts opts = {.offer_timeout_ms = 30000, .voice_wrapup_ms = 60000};
@@ -164,6 +190,7 @@ int main(void)
 		T(test_reload_refuses_an_invalid_file),
 		T(test_removed_queue_drains_what_it_holds),
 		T(test_removing_an_agent_with_contacts_is_refused),
+		T(test_reload_logs_what_changed),
 		cmocka_unit_test_setup_teardown(test_reload_keeps_wrapup, setup_long_wrapup,
 						harness_teardown),
 	};

@@ -2,6 +2,8 @@
  * STORE_UNAVAILABLE instead of silence, and recovers by itself when Redis
  * returns, with everything acknowledged before the outage still there. */
 #include <setjmp.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -17,6 +19,8 @@
 #define OUTAGE_ANSWER_MS 5000
 /* Longest recovery after Redis is back. */
 #define RECOVERY_MS 5000
+/* Submits refused while Redis is frozen. */
+#define OUTAGE_SUBMITS 20
 
 /* A submit during the outage is refused STORE_UNAVAILABLE, in bounded time. */
 static void submit_is_store_unavailable(struct harness *h, struct sbc *gw, const char *ext)
@@ -96,6 +100,89 @@ HARNESS_TEST(test_accept_during_outage_is_store_unavailable)
 	submit_until_accepted(h, gw, "call-2");
 }
 
+/* Lines of the daemon's log from offset from on that contain text. */
+static int log_count(struct harness *h, const char *text, long from)
+{
+	int n = 0;
+
+	for (long at = from; (at = harness_log_find(h, text, at)) >= 0; at++)
+		n++;
+	return n;
+}
+
+/* An outage is told once when it starts and once, with what it cost, when
+ * it ends: a frozen Redis (SIGSTOP) while a gateway keeps submitting must
+ * not write one line per refused request. */
+HARNESS_TEST(test_outage_is_logged_once_with_a_summary)
+{
+	struct sbc *gw = harness_gateway(h, "gw1");
+	char ext[32];
+
+	harness_submit_id(h, gw, "before", VOICE, "voice-q");
+	long from = harness_log_find(h, "leader: serving", 0);
+	assert_true(from >= 0);
+	harness_redis_signal(h, SIGSTOP);
+	for (int i = 0; i < OUTAGE_SUBMITS; i++) {
+		snprintf(ext, sizeof ext, "during-%d", i);
+		submit_is_store_unavailable(h, gw, ext);
+	}
+	assert_true(harness_log_wait(h, "store down", 3000));
+	harness_redis_signal(h, SIGCONT);
+	submit_until_accepted(h, gw, "after");
+	assert_true(harness_log_wait(h, "store: outage over after ", RECOVERY_MS));
+
+	/* one line for the start, one for the end, whatever was refused */
+	assert_int_equal(log_count(h, "store down", from), 1);
+	assert_int_equal(log_count(h, "outage over", from), 1);
+	long over = harness_log_find(h, "store: outage over after ", from);
+	const char *log = harness_read_file(h, "switchboard.log");
+	unsigned long refused = 0;
+	double secs = -1;
+	if (sscanf(log + over, "store: outage over after %lf s; %lu requests refused", &secs,
+		   &refused) != 2)
+		fail_msg("no summary in:\n%s", log + from);
+	assert_true(secs > 0 && secs < 30);
+	assert_true(refused >= OUTAGE_SUBMITS);
+	/* the refusals themselves are not logged one by one */
+	long down = harness_log_find(h, "store down", from);
+	int lines = 0;
+	for (const char *p = log + down; p < log + over; p++)
+		lines += *p == '\n';
+	if (lines > 6)
+		fail_msg("%d lines between the outage's start and its end:\n%.*s", lines,
+			 (int)(over - down), log + down);
+}
+
+/* The same when Redis refuses writes (here: it wants a replica it does not
+ * have) while a gateway keeps submitting and the lease keeps being renewed:
+ * one line with the cause, one summary, no line per refused request. */
+HARNESS_TEST(test_refusing_outage_is_logged_once_with_a_summary)
+{
+	struct sbc *gw = harness_gateway(h, "gw1");
+	char ext[32];
+
+	harness_submit_id(h, gw, "before", VOICE, "voice-q");
+	long from = harness_log_find(h, "leader: serving", 0);
+	assert_true(from >= 0);
+	harness_redis_command(h, "CONFIG SET min-replicas-to-write 1");
+	int64_t end = harness_now_ms() + 2000;
+	for (int i = 0; harness_now_ms() < end; i++) {
+		snprintf(ext, sizeof ext, "during-%d", i);
+		submit_is_store_unavailable(h, gw, ext);
+		harness_sleep(h, 50);
+	}
+	harness_redis_command(h, "CONFIG SET min-replicas-to-write 0");
+	submit_until_accepted(h, gw, "after");
+	assert_true(harness_log_wait(h, "store: outage over after ", RECOVERY_MS));
+
+	const char *refuses = harness_printf(h, "store down: redis %s refuses writes: NOREPLICAS",
+					     harness_redis_addr(h));
+	assert_int_equal(log_count(h, refuses, from), 1);
+	assert_int_equal(log_count(h, "store down", from), 1);
+	assert_int_equal(log_count(h, "outage over", from), 1);
+	assert_true(log_count(h, "redis refused", from) <= 1);
+}
+
 /* Fixture: the daemon starts while Redis is down. */
 static int setup_redis_down(void **state)
 {
@@ -125,6 +212,16 @@ HARNESS_TEST(test_daemon_started_without_redis_becomes_ready)
 	harness_assert_closed(h, early, 2000);
 	assert_true(harness_daemon_alive(h));
 
+	/* The first install's commonest case: said at once, with the cause,
+	 * once (the retries every reconnect_max_ms are not logged). */
+	const char *down = harness_printf(h, "store down: redis %s: cannot connect: ",
+					  harness_redis_addr(h));
+	if (!harness_log_wait(h, down, 3000))
+		fail_msg("no \"%s\" in:\n%s", down, harness_read_file(h, "switchboard.log"));
+	assert_true(harness_log_contains(h, "Connection refused; retrying"));
+	harness_sleep(h, 1000);
+	assert_int_equal(log_count(h, "store down", 0), 1);
+
 	harness_redis_start(h);
 	assert_true(harness_log_wait(h, "leader: serving", 5000));
 	struct sbc *gw = harness_gateway(h, "gw1");
@@ -139,6 +236,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_outage_answers_store_unavailable_then_recovers,
 						harness_setup, harness_teardown),
 		cmocka_unit_test_setup_teardown(test_accept_during_outage_is_store_unavailable,
+						harness_setup, harness_teardown),
+		cmocka_unit_test_setup_teardown(test_outage_is_logged_once_with_a_summary,
+						harness_setup, harness_teardown),
+		cmocka_unit_test_setup_teardown(test_refusing_outage_is_logged_once_with_a_summary,
 						harness_setup, harness_teardown),
 		cmocka_unit_test_setup_teardown(test_daemon_started_without_redis_becomes_ready,
 						setup_redis_down, harness_teardown),

@@ -186,8 +186,15 @@ static void test_log_names_sessions_and_hides_secrets(void **state)
 	for (const char *line = log; *line != '\0';) {
 		size_t n = strcspn(line, "\n");
 		const char *p = line;
-		if (p[0] == '<') /* a journald priority prefix */
+		if (p[0] == '<') { /* a journald priority prefix */
 			p = strchr(p, '>') + 1;
+		} else { /* outside the journal: "2025-03-01T09:30:12.345Z info " */
+			p = strchr(p, ' ');
+			p = p != NULL ? strchr(p + 1, ' ') : NULL;
+			if (p == NULL)
+				fail_msg("a line without time and level: %.*s", (int)n, line);
+			p++;
+		}
 		if (strncmp(p, "session ", 8) == 0) {
 			session_lines++;
 			/* "session g-3" or "session a-4", then ':' or ' ' */

@@ -1,6 +1,8 @@
 /* TLS on the client ports: handshakes on both ports, the client's
- * verification (wrong CA, expired certificate), what the daemon refuses
- * (plain TCP, TLS 1.1, a readable key file), mutual TLS binding a
+ * verification (wrong CA, expired certificate), what the daemon and
+ * --check-config refuse alike (plain TCP, TLS 1.1, a missing or garbage
+ * certificate, a key others can read, a key of another certificate), a
+ * group-readable key accepted, mutual TLS binding a
  * certificate to a gateway id, certificate reload on SIGHUP, and sbctl's
  * --tls* options.
  *
@@ -524,31 +526,118 @@ HARNESS_TEST(test_sbctl_submits_over_tls)
 		fail_msg("sbctl submit with the wrong CA exited %d:\n%s", status, out);
 }
 
-HARNESS_TEST(test_key_file_readable_by_others_is_refused)
+/* TMP/NAME.yaml: the harness's config on free ports with TLS on the agent
+ * port from TMP/NAME.crt and TMP/NAME.key (relative names: resolved against
+ * the config file's directory). cert NULL: no certificate file at all. */
+static const char *tls_variant(struct harness *h, const char *name, const char *cert,
+                               const char *key, mode_t key_mode)
+{
+	const char *yaml_name = harness_printf(h, "%s.yaml", name);
+	const char *key_name = harness_printf(h, "%s.key", name);
+	const char *cfg = harness_write_config_variant(h, yaml_name, harness_free_addr(h),
+	                                               harness_free_addr(h), harness_redis_addr(h));
+	const char *text = harness_read_file(h, yaml_name);
+
+	cfg = harness_write_file(h, yaml_name,
+	                         harness_printf(h,
+	                                        "%stls:\n  agent:\n    cert_file: %s.crt\n"
+	                                        "    key_file: %s.key\n",
+	                                        text, name, name));
+	if (cert != NULL)
+		harness_write_file(h, harness_printf(h, "%s.crt", name), cert);
+	harness_write_file(h, key_name, key);
+	if (chmod(harness_printf(h, "%s/%s", harness_tmpdir(h), key_name), key_mode) != 0)
+		fail_msg("chmod %s failed", key_name);
+	return cfg;
+}
+
+/* The line of out holding text, from text on (owned by h); fails without. */
+static const char *line_from(struct harness *h, const char *out, const char *text)
+{
+	const char *p = strstr(out, text);
+
+	if (p == NULL)
+		fail_msg("no \"%s\" in:\n%s", text, out);
+	return harness_printf(h, "%.*s", (int)strcspn(p, "\n"), p);
+}
+
+/* --check-config (the unit's ExecStartPre) refuses exactly the TLS files the
+ * daemon refuses, naming the file and the problem, with the daemon's own
+ * words; a refusal there is a failed start, not a restart loop. */
+static void check_refuses_like_the_daemon(struct harness *h, const char *cfg, const char *file,
+                                          const char *problem)
+{
+	const char *check_out, *run_out;
+	const char *const check[] = {harness_daemon_path(), "--check-config", cfg, NULL};
+	const char *const run[] = {harness_daemon_path(), "--config", cfg, NULL};
+	const char *path = harness_printf(h, "%s/%s", harness_tmpdir(h), file);
+
+	int status = harness_run(h, check, RUN_MS, &check_out);
+	if (status != 1 || strstr(check_out, "configuration OK") != NULL ||
+	    strstr(check_out, path) == NULL || strstr(check_out, problem) == NULL)
+		fail_msg("--check-config with %s (%s) exited %d:\n%s", file, problem, status,
+		         check_out);
+	const char *said = line_from(h, check_out, "tls.agent: ");
+	status = harness_run(h, run, RUN_MS, &run_out);
+	if (status <= 0 || strstr(run_out, said) == NULL)
+		fail_msg("the daemon exited %d and did not say \"%s\":\n%s", status, said, run_out);
+}
+
+HARNESS_TEST(test_check_config_refuses_the_tls_files_the_daemon_refuses)
+{
+	const char *crt = harness_read_file(h, cpath("server.crt"));
+	const char *key = harness_read_file(h, cpath("server.key"));
+	const char *other_key = harness_read_file(h, cpath("gw1.key"));
+
+	check_refuses_like_the_daemon(h, tls_variant(h, "missing", NULL, key, 0600), "missing.crt",
+	                              "cannot load certificate");
+	check_refuses_like_the_daemon(h, tls_variant(h, "garbage", "not a certificate\n", key, 0600),
+	                              "garbage.crt", "cannot load certificate");
+	check_refuses_like_the_daemon(h, tls_variant(h, "open", crt, key, 0644), "open.key",
+	                              "accessible to other users (mode 0644)");
+	check_refuses_like_the_daemon(h, tls_variant(h, "written", crt, key, 0602), "written.key",
+	                              "accessible to other users (mode 0602)");
+	check_refuses_like_the_daemon(h, tls_variant(h, "nokey", crt, "", 0600), "nokey.key",
+	                              "cannot load private key");
+	check_refuses_like_the_daemon(h, tls_variant(h, "mismatch", crt, other_key, 0600),
+	                              "mismatch.key", "does not match");
+}
+
+/* A key readable by the daemon's group (root:switchboard 0640, how the
+ * package installs secrets) passes the check and the daemon serves with it. */
+HARNESS_TEST(test_group_readable_key_is_accepted)
 {
 	const char *out;
-	const char *cfg = harness_write_config_variant(h, "badkey.yaml", harness_free_addr(h),
-	                                               harness_free_addr(h), harness_redis_addr(h));
-	const char *text = harness_read_file(h, "badkey.yaml");
-	char *yaml = NULL;
-	char key[160];
+	const char *cfg = tls_variant(h, "group", harness_read_file(h, cpath("server.crt")),
+	                              harness_read_file(h, cpath("server.key")), 0640);
+	const char *const check[] = {harness_daemon_path(), "--check-config", cfg, NULL};
+	const char *const run[] = {harness_daemon_path(), "--config", cfg, NULL};
 
-	/* Relative names: resolved against the config file's directory. */
-	snprintf(key, sizeof key, "%s/open.key", harness_tmpdir(h));
-	if (asprintf(&yaml, "%stls:\n  agent:\n    cert_file: open.crt\n    key_file: open.key\n",
-	             text) < 0)
-		fail();
-	cfg = harness_write_file(h, "badkey.yaml", yaml);
-	free(yaml);
-	harness_write_file(h, "open.crt", harness_read_file(h, cpath("server.crt")));
-	harness_write_file(h, "open.key", harness_read_file(h, cpath("server.key")));
-	chmod(key, 0644);
+	if (harness_run(h, check, RUN_MS, &out) != 0 || strstr(out, "configuration OK") == NULL)
+		fail_msg("--check-config with a 0640 key:\n%s", out);
+	pid_t pid = harness_spawn(h, run, "group.log");
+	/* It shares the harness daemon's Redis and site, so it stands by. */
+	if (!harness_file_wait(h, "group.log", "standby:", 5000))
+		fail_msg("the daemon with a 0640 key did not start:\n%s",
+		         harness_read_file(h, "group.log"));
+	/* Its start line says which port speaks TLS. */
+	const char *log = harness_read_file(h, "group.log");
+	if (strstr(log, " (plain TCP), agents on ") == NULL ||
+	    strstr(log, " (TLS), redis ") == NULL)
+		fail_msg("the start line does not say which ports use TLS:\n%s", log);
+	assert_int_equal(harness_kill(h, pid), 0);
+}
 
-	const char *const argv[] = {harness_daemon_path(), "--config", cfg, NULL};
-	int status = harness_run(h, argv, RUN_MS, &out);
-	if (status <= 0 || strstr(out, "accessible by group or others") == NULL ||
-	    strstr(out, key) == NULL)
-		fail_msg("daemon with a 0644 key exited %d:\n%s", status, out);
+/* The start line says how each client port is protected. */
+HARNESS_TEST(test_start_line_says_which_ports_use_tls)
+{
+	const char *want = harness_printf(h,
+	                                  "gateways on %s (TLS, client certificate required), "
+	                                  "agents on %s (TLS), redis ",
+	                                  harness_gateway_addr(h), harness_agent_addr(h));
+
+	if (!harness_log_contains(h, want))
+		fail_msg("no \"%s\" in:\n%s", want, harness_read_file(h, "switchboard.log"));
 }
 
 HARNESS_TEST(test_expired_server_certificate_fails_verification)
@@ -620,9 +709,11 @@ int main(void)
 	    T(test_tls_1_1_client_is_refused, setup_main),
 	    T(test_gateway_certificate_must_name_the_gateway, setup_main),
 	    T(test_sbctl_submits_over_tls, setup_main),
-	    T(test_key_file_readable_by_others_is_refused, harness_setup),
+	    T(test_check_config_refuses_the_tls_files_the_daemon_refuses, harness_setup),
+	    T(test_group_readable_key_is_accepted, harness_setup),
 	    T(test_expired_server_certificate_fails_verification, setup_expired),
 	    T(test_required_client_certificate, setup_required),
+	    T(test_start_line_says_which_ports_use_tls, setup_required),
 	    T(test_sighup_reloads_certificates_for_new_connections, setup_reload),
 	};
 

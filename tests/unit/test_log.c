@@ -1,9 +1,11 @@
-/* Logging (log.c): journald priority prefixes exactly when stderr is the
- * journal stream systemd named in $JOURNAL_STREAM, plain lines otherwise,
- * no timestamps either way, and the level filter. */
+/* Logging (log.c): journald priority prefixes and no timestamp exactly when
+ * stderr is the journal stream systemd named in $JOURNAL_STREAM; otherwise
+ * each line starts with an ISO-8601 UTC timestamp (milliseconds) and the
+ * level's name. And the level filter. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <regex.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -43,7 +46,7 @@ static int capture_stop(void **state)
 	close(saved_stderr);
 	unlink(captured_path);
 	unsetenv("JOURNAL_STREAM");
-	log_set_prefix(1);
+	log_set_journal(1);
 	log_set_level(LOG_LEVEL_INFO);
 	return 0;
 }
@@ -92,7 +95,7 @@ static void test_journal_detection(void **state)
 static void test_journal_prefix(void **state)
 {
 	journal_stream_is_stderr(0);
-	log_set_prefix(log_stderr_is_journal());
+	log_set_journal(log_stderr_is_journal());
 	log_error("e %d", 1);
 	log_warnx("w");
 	log_info("i");
@@ -103,17 +106,73 @@ static void test_journal_prefix(void **state)
 			    "<3>e 1\n<4>w\n<6>i\n<4>open x: No such file or directory\n");
 }
 
-/* Elsewhere: plain lines, and the level is configurable. */
-static void test_plain_and_level(void **state)
+/* Wall clock, Unix milliseconds. */
+static int64_t now_ms(void)
 {
-	log_set_prefix(log_stderr_is_journal());
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The Unix milliseconds of an ISO-8601 UTC "YYYY-MM-DDTHH:MM:SS.mmmZ". */
+static int64_t parse_stamp(const char *s)
+{
+	struct tm tm = {0};
+	int ms = 0;
+
+	assert_int_equal(sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &tm.tm_year, &tm.tm_mon,
+				&tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms),
+			 7);
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	return (int64_t)timegm(&tm) * 1000 + ms;
+}
+
+/* Elsewhere (a terminal, a file, a pipe): each line is "timestamp level
+ * message", the timestamp UTC with milliseconds and taken when the line is
+ * written; the level is configurable. */
+static void test_timestamp_and_level_outside_the_journal(void **state)
+{
+	static const char *const want[] = {
+		"info store ready",
+		"debug session s-1: HELLO_WAIT -> ACTIVE",
+		"warn open x: No such file or directory",
+		"error shown",
+	};
+	regex_t re;
+	regmatch_t m[3];
+
+	journal_stream_is_stderr(1); /* inherited from a parent, but not our stderr */
+	log_set_journal(log_stderr_is_journal());
+	int64_t before = now_ms();
 	log_info("store ready");
 	log_set_level(LOG_LEVEL_DEBUG);
 	log_debug("session s-1: HELLO_WAIT -> ACTIVE");
+	errno = ENOENT;
+	log_warn("open x");
 	log_set_level(LOG_LEVEL_ERROR);
 	log_warnx("not shown");
 	log_error("shown");
-	assert_string_equal(captured(), "store ready\nsession s-1: HELLO_WAIT -> ACTIVE\nshown\n");
+	int64_t after = now_ms();
+
+	assert_int_equal(regcomp(&re,
+				 "^([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z) "
+				 "(.*)$",
+				 REG_EXTENDED | REG_NEWLINE),
+			 0);
+	const char *p = captured();
+	for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
+		if (regexec(&re, p, 3, m, 0) != 0 || m[0].rm_so != 0)
+			fail_msg("line %zu is not \"timestamp level message\": %s", i, p);
+		int64_t at = parse_stamp(p + m[1].rm_so);
+		assert_in_range(at, before, after);
+		assert_int_equal(m[2].rm_eo - m[2].rm_so, strlen(want[i]));
+		assert_memory_equal(p + m[2].rm_so, want[i], strlen(want[i]));
+		p += m[0].rm_eo + 1;
+	}
+	assert_string_equal(p, "");
+	regfree(&re);
 }
 
 /* An over-long message is cut, still one line. */
@@ -121,7 +180,7 @@ static void test_long_line(void **state)
 {
 	char big[5000];
 
-	log_set_prefix(0);
+	log_set_journal(0);
 	memset(big, 'x', sizeof big - 1);
 	big[sizeof big - 1] = '\0';
 	log_info("%s", big);
@@ -135,7 +194,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_journal_detection, capture_start, capture_stop),
 		cmocka_unit_test_setup_teardown(test_journal_prefix, capture_start, capture_stop),
-		cmocka_unit_test_setup_teardown(test_plain_and_level, capture_start, capture_stop),
+		cmocka_unit_test_setup_teardown(test_timestamp_and_level_outside_the_journal,
+						capture_start, capture_stop),
 		cmocka_unit_test_setup_teardown(test_long_line, capture_start, capture_stop),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -868,7 +868,9 @@ static bool hdr_queue(struct run *r, const struct line *l)
 			ok = parse_dur(v, &q->d.sla_ms);
 		} else if (strcmp(k, "target") == 0) {
 			ok = parse_long(v, &n);
-			q->d.target_pct = (int)n;
+			/* n is set only when v parsed */
+			if (ok)
+				q->d.target_pct = (int)n;
 		} else if (strcmp(k, "tiers") == 0) {
 			m = split_list(v, q->tiers, MAX_LIST);
 			ok = m >= 0;
@@ -926,7 +928,8 @@ static bool hdr_step(struct run *r, const struct line *l)
 			ok = have_after = parse_dur(v, &s->after_ms);
 		} else if (strcmp(k, "relax") == 0) {
 			ok = parse_long(v, &n);
-			s->skill_relax = (int)n;
+			if (ok)
+				s->skill_relax = (int)n;
 		} else if (strcmp(k, "tiers") == 0) {
 			int m = split_list(v, q->step_tiers[q->d.n_steps], MAX_LIST);
 
