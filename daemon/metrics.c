@@ -158,6 +158,7 @@ void metrics_offer_ended(const char *queue, int why)
 	    [OFFER_END_CANCELLED] = METRICS_OFFER_CANCELLED,
 	    [OFFER_END_AGENT_GONE] = METRICS_OFFER_AGENT_GONE,
 	    [OFFER_END_AGENT_AWAY] = METRICS_OFFER_AGENT_AWAY,
+	    [OFFER_END_ADMIN] = METRICS_OFFER_ADMIN,
 	};
 
 	struct metrics_queue *q = metrics_queue(metrics_target, queue);

@@ -41,6 +41,7 @@ enum metrics_offer_outcome {
 	METRICS_OFFER_CANCELLED,
 	METRICS_OFFER_AGENT_GONE,
 	METRICS_OFFER_AGENT_AWAY,
+	METRICS_OFFER_ADMIN, /* a supervisor requeued it (POST /v1/contacts/{id}/requeue) */
 	METRICS_OFFER_OUTCOMES
 };
 

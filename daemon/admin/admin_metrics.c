@@ -360,7 +360,9 @@ static const struct metrics_queue **metrics_queue_list(struct admin *adm, size_t
 static void metrics_offer_families(struct admin *adm, struct evbuffer *o)
 {
 	static const char *const outcomes[] = {"accepted",  "rejected",   "timeout",
-	                                       "cancelled", "agent_gone", "agent_away"};
+	                                       "cancelled", "agent_gone", "agent_away", "admin"};
+	_Static_assert(sizeof outcomes / sizeof outcomes[0] == METRICS_OFFER_OUTCOMES,
+	               "a name for every offer outcome");
 	size_t n = 0;
 	const struct metrics_queue **qs = metrics_queue_list(adm, &n);
 

@@ -520,6 +520,12 @@ HARNESS_TEST(test_supervisor_requeues_a_contact_left_with_a_departed_agent)
 	assert_string_equal(res->offer_rescinded->offer_id, offer);
 	assert_string_equal(res->offer_rescinded->reason, "admin");
 	assert_int_equal(stream_count(h, id, "requeued", "agent", "bob", "reason", "admin"), 1);
+	/* The offer it took back is counted as such. */
+	r = http(h, "GET", "/metrics", NULL, NULL);
+	assert_int_equal(r.status, 200);
+	assert_non_null(strstr(r.body, "switchboard_offer_outcomes_total{queue=\"voice-q\","
+					"outcome=\"admin\"} 1\n"));
+	resp_free(&r);
 
 	/* She holds nothing now: she may leave the roster. */
 	r = http(h, "DELETE", "/v1/roster/alice", tok, NULL);
