@@ -3,6 +3,7 @@
  * from here, so adding a key is one entry (plus its struct field). */
 #include "config/config_table.h"
 
+#include <arpa/inet.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -167,6 +168,41 @@ static const char *config_table_check_address(const char *v)
 static const char *config_table_check_optional_address(const char *v)
 {
 	return v[0] == '\0' ? NULL : config_table_check_address(v);
+}
+
+/* An address to listen on: as above, but the host must be numeric, as the
+ * listeners bind it without resolving (a name would pass --check-config and
+ * then stop the start: under systemd, a restart loop). */
+static const char *config_table_check_listen(const char *v)
+{
+	const char *why = config_table_check_address(v);
+	char host[256];
+	unsigned char addr[16];
+	size_t n;
+
+	if (why != NULL || strncmp(v, "unix:", 5) == 0)
+		return why;
+	if (v[0] == '[') {
+		n = (size_t)(strchr(v, ']') - v - 1);
+		memcpy(host, v + 1, n);
+		host[n] = '\0';
+		if (inet_pton(AF_INET6, host, addr) == 1)
+			return NULL;
+	} else {
+		n = (size_t)(strchr(v, ':') - v);
+		memcpy(host, v, n);
+		host[n] = '\0';
+		if (inet_pton(AF_INET, host, addr) == 1)
+			return NULL;
+	}
+	return "must listen on a numeric address (127.0.0.1:7400, 0.0.0.0:7400, [::1]:7400) "
+	       "or unix:/path, not a host name";
+}
+
+/* An empty address switches a listener off. */
+static const char *config_table_check_optional_listen(const char *v)
+{
+	return v[0] == '\0' ? NULL : config_table_check_listen(v);
 }
 
 /* The tables stay one entry per few lines, as a reader scans them. */
@@ -368,10 +404,10 @@ const struct config_key config_table[] = {
 	{ .path = "listen", .type = CONFIG_SECTION,
 	  .doc = "client ports: \"host:port\", \"[ipv6]:port\" or \"unix:/path\"" },
 	{ .path = "listen.gateway", .type = CONFIG_STRING, CFG(gateway_listen),
-	  .def_str = "127.0.0.1:7400", .check = config_table_check_address,
+	  .def_str = "127.0.0.1:7400", .check = config_table_check_listen,
 	  .doc = "where gateways (telephony, chat, email, social connectors) connect" },
 	{ .path = "listen.agent", .type = CONFIG_STRING, CFG(agent_listen),
-	  .def_str = "127.0.0.1:7401", .check = config_table_check_address,
+	  .def_str = "127.0.0.1:7401", .check = config_table_check_listen,
 	  .doc = "where agent desktops, softphones and chat consoles connect" },
 
 	{ .path = "redis", .type = CONFIG_SECTION,
@@ -518,7 +554,7 @@ const struct config_key config_table[] = {
 	{ .path = "admin", .type = CONFIG_SECTION,
 	  .doc = "the admin HTTP API (JSON, /metrics, /healthz, /readyz); docs/admin-api.md" },
 	{ .path = "admin.listen", .type = CONFIG_STRING, CFG(admin_listen),
-	  .def_str = "127.0.0.1:7402", .check = config_table_check_optional_address,
+	  .def_str = "127.0.0.1:7402", .check = config_table_check_optional_listen,
 	  .doc = "\"host:port\" or \"unix:/path\" of the admin API; \"\" = off. It speaks plain"
 		 " HTTP: keep it on loopback or behind a TLS proxy" },
 	{ .path = "admin.token", .type = CONFIG_SECRET, CFG(admin_token),

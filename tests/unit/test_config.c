@@ -1389,6 +1389,28 @@ static void test_bad_strings(void **state)
 	expect_count(f, 6);
 }
 
+/* The listeners bind without resolving: a host name there is refused at
+ * load (and so by --check-config), not when the daemon starts. Redis may be
+ * named: hiredis resolves it. */
+static void test_listen_addresses_are_numeric(void **state)
+{
+	struct fx *f = *state;
+
+	load_fails(f, MIN_GATEWAYS MIN_AUTH           /* 1-5 */
+	           "listen:\n"                        /* 6 */
+	           "  gateway: localhost:7400\n"      /* 7 */
+	           "  agent: \"[::1]:7401\"\n"        /* 8 */
+	           "admin:\n"                         /* 9 */
+	           "  listen: db.example.com:7402\n"  /* 10 */
+	           "redis:\n"                         /* 11 */
+	           "  address: redis.example.com:6379\n"); /* 12 */
+	expect_error(f, 7, "listen.gateway: 'localhost:7400' must listen on a numeric address");
+	expect_error(f, 10, "admin.listen: 'db.example.com:7402' must listen on a numeric address");
+	expect_count(f, 2);
+	load_ok(f, MIN_GATEWAYS MIN_AUTH "listen:\n  gateway: 0.0.0.0:7400\n  agent: \"[::1]:7401\"\n"
+	           "admin:\n  listen: unix:/run/switchboard/admin.sock\n");
+}
+
 /* Required keys and lists: reported at the line of the section that should
  * hold them, or line 1 when that is absent too. */
 static void test_missing_required(void **state)
@@ -1930,6 +1952,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_wrong_type, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_out_of_range, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_strings, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_listen_addresses_are_numeric, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_missing_required, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_duplicates, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_unknown_channel, fx_setup, fx_teardown),
