@@ -31,6 +31,8 @@
 /* Longer gaps between reads refill as if the client had been quiet long
  * enough to clear any debt; keeps the multiplication far from overflow. */
 #define SESSION_BUDGET_REFILL_MAX_MS 60000
+/* The longest gateway or agent id (config_table.c's id rule). */
+#define SESSION_MAX_CLIENT_ID 64
 
 struct session {
 	struct session_env *env;
@@ -304,6 +306,13 @@ static void session_hello(struct session *s, Envelope *env)
 	}
 	if (h->client_id == NULL || h->client_id[0] == '\0') {
 		session_fail(s, env->seq, SB_ERR_INVALID_ARGUMENT, "client_id is required");
+		return;
+	}
+	/* Gateway and agent ids are at most 64 bytes (the config's rule): a
+	 * longer one names nobody, and would go whole into the log line of
+	 * its refusal. */
+	if (strlen(h->client_id) > SESSION_MAX_CLIENT_ID) {
+		session_fail(s, env->seq, SB_ERR_INVALID_ARGUMENT, "client_id is longer than 64 bytes");
 		return;
 	}
 	if (!router_serving(s->env->router)) {

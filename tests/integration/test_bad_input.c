@@ -234,6 +234,21 @@ HARNESS_TEST(test_unknown_gateway_is_unauthenticated)
 		      harness_gateway_secret(h, "gw1"), SB_ERR_CODE(UNAUTHENTICATED));
 }
 
+/* Ids are at most 64 bytes in the config; a longer one names nobody, and a
+ * refused Hello's log line must not carry 10 000 of its bytes. */
+HARNESS_TEST(test_overlong_client_id_is_invalid)
+{
+	char id[10001];
+
+	memset(id, 'g', sizeof id - 1);
+	id[sizeof id - 1] = '\0';
+	hello_refused(h, HARNESS_GATEWAY_PORT, ROLE_GATEWAY, id, harness_gateway_secret(h, "gw1"),
+		      SB_ERR_CODE(INVALID_ARGUMENT));
+	id[65] = '\0';
+	hello_refused(h, HARNESS_AGENT_PORT, ROLE_AGENT, id, harness_token(h, "alice", 3600),
+		      SB_ERR_CODE(INVALID_ARGUMENT));
+}
+
 HARNESS_TEST(test_forged_agent_token_is_unauthenticated)
 {
 	hello_refused(h, HARNESS_AGENT_PORT, ROLE_AGENT, "alice", forged_token("alice"),
@@ -703,6 +718,7 @@ int main(void)
 		T(test_gateway_hello_on_agent_port_is_forbidden),
 		T(test_wrong_gateway_secret_is_unauthenticated),
 		T(test_unknown_gateway_is_unauthenticated),
+		T(test_overlong_client_id_is_invalid),
 		T(test_forged_agent_token_is_unauthenticated),
 		T(test_expired_agent_token_is_unauthenticated),
 		T(test_token_of_another_agent_is_unauthenticated),
