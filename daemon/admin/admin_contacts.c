@@ -31,6 +31,28 @@ static const struct engine_contact_view *admin_contact_named(struct admin_req *r
 	return c;
 }
 
+/* The 200 body of a supervisor's action on c: its id, its new state, one
+ * detail and the agent it was taken from (agent_key). c's id and agent are
+ * copied into id and agent first: c may be gone once the router acts. */
+static struct evbuffer *admin_contact_reply(const struct engine_contact_view *c,
+					    const char *state, const char *key, const char *value,
+					    const char *agent_key, char id[80], char agent[80])
+{
+	struct evbuffer *ok = evbuffer_new();
+	struct json_out j;
+
+	snprintf(id, 80, "%s", c->id);
+	snprintf(agent, 80, "%s", c->agent_id != NULL ? c->agent_id : "");
+	json_init(&j, ok);
+	json_obj_open(&j);
+	json_kstr(&j, "id", id);
+	json_kstr(&j, "state", state);
+	json_kstr(&j, key, value);
+	json_kstr(&j, agent_key, agent);
+	json_obj_close(&j);
+	return ok;
+}
+
 /* POST /v1/contacts/{id}/requeue (no body): an offered or assigned contact
  * goes back to waiting in its queue, keeping its deadline (its place ahead
  * of later arrivals, its SLA clock); another agent is offered it. 409 while
@@ -38,21 +60,12 @@ static const struct engine_contact_view *admin_contact_named(struct admin_req *r
 void admin_route_contact_requeue(struct admin_req *r)
 {
 	const struct engine_contact_view *c = admin_contact_named(r);
-	struct json_out j;
 	char id[80], agent[80];
 
 	if (c == NULL)
 		return;
-	snprintf(id, sizeof id, "%s", c->id);
-	snprintf(agent, sizeof agent, "%s", c->agent_id != NULL ? c->agent_id : "");
-	struct evbuffer *ok = evbuffer_new();
-	json_init(&j, ok);
-	json_obj_open(&j);
-	json_kstr(&j, "id", id);
-	json_kstr(&j, "state", "waiting");
-	json_kstr(&j, "queue", c->queue);
-	json_kstr(&j, "requeued_from", agent);
-	json_obj_close(&j);
+	struct evbuffer *ok =
+		admin_contact_reply(c, "waiting", "queue", c->queue, "requeued_from", id, agent);
 	if (agent[0] != '\0')
 		log_info("admin: contact %s requeued from agent %s", id, agent);
 	struct router_answer ans = admin_answer(r, 200, ok);
@@ -68,7 +81,6 @@ void admin_route_contact_close(struct admin_req *r)
 	const struct engine_contact_view *c = admin_contact_named(r);
 	const struct jv *d;
 	struct jv *body;
-	struct json_out j;
 	char id[80], agent[80];
 
 	if (c == NULL || (body = admin_body_json(r)) == NULL)
@@ -81,16 +93,8 @@ void admin_route_contact_close(struct admin_req *r)
 		jv_free(body);
 		return;
 	}
-	snprintf(id, sizeof id, "%s", c->id);
-	snprintf(agent, sizeof agent, "%s", c->agent_id != NULL ? c->agent_id : "");
-	struct evbuffer *ok = evbuffer_new();
-	json_init(&j, ok);
-	json_obj_open(&j);
-	json_kstr(&j, "id", id);
-	json_kstr(&j, "state", "completed");
-	json_kstr(&j, "disposition", d->str);
-	json_kstr(&j, "agent", agent);
-	json_obj_close(&j);
+	struct evbuffer *ok =
+		admin_contact_reply(c, "completed", "disposition", d->str, "agent", id, agent);
 	if (c->state == CONTACT_ASSIGNED)
 		log_info("admin: contact %s of agent %s closed: %s", id, agent, d->str);
 	struct router_answer ans = admin_answer(r, 200, ok);

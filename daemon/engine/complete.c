@@ -4,6 +4,19 @@
  * path is tuned (see the comments). */
 #include "engine/internal.h"
 
+/* c's end once its agent's slot is dealt with: counted, told, freed, and
+ * the freed slot offered its next contact. The agent's completion and a
+ * supervisor's close both end here. */
+void complete_finish(struct engine *e, struct econtact *c, const char *disposition, int64_t now)
+{
+	stats_record(c->queue, STAT_COMPLETED, now, now - c->v.assigned_ms, false,
+		     e->conf.stats_window_ms);
+	c->v.state = CONTACT_COMPLETED;
+	e->sink.completed(e->ctx, &c->v, disposition, now);
+	contact_retire(e, c);
+	dispatch_run(e, now);
+}
+
 /* engine_complete's work, done under the re-entry guard. */
 static int complete_contact(struct engine *e, const char *agent_id, const char *contact_id,
 			    const char *disposition, int64_t now, const char **why)
@@ -35,12 +48,7 @@ static int complete_contact(struct engine *e, const char *agent_id, const char *
 		a->links_stale = true;
 	}
 	dispatch_add_agent(e, a);
-	stats_record(c->queue, STAT_COMPLETED, now, now - c->v.assigned_ms, false,
-		     e->conf.stats_window_ms);
-	c->v.state = CONTACT_COMPLETED;
-	e->sink.completed(e->ctx, &c->v, disposition, now);
-	contact_retire(e, c);
-	dispatch_run(e, now);
+	complete_finish(e, c, disposition, now);
 	return 0;
 }
 

@@ -514,6 +514,10 @@ static inline void contact_unwait(struct engine *e, struct econtact *c)
 	timers_due(e, c, DUE_NOAGENT, INT64_MAX);
 	e->waiting--;
 }
+
+/* Ends an assigned contact whose agent's slot is dealt with: counts it,
+ * tells the sink, frees it and dispatches (complete.c). */
+void complete_finish(struct engine *e, struct econtact *c, const char *disposition, int64_t now);
 /* Removes a finished contact from every index and frees it. */
 void contact_retire(struct engine *e, struct econtact *c);
 /* Sets the timers of c's stay in its queue (max wait). */

@@ -92,12 +92,7 @@ static int supervise_close(struct engine *e, const char *contact_id, const char 
 	/* No wrap-up: the agent did not finish it. */
 	agent_state_load(e, a, c->v.channel, -1);
 	dispatch_add_agent(e, a);
-	stats_record(c->queue, STAT_COMPLETED, now, now - c->v.assigned_ms, false,
-		     e->conf.stats_window_ms);
-	c->v.state = CONTACT_COMPLETED;
-	e->sink.completed(e->ctx, &c->v, disposition, now);
-	contact_retire(e, c);
-	dispatch_run(e, now);
+	complete_finish(e, c, disposition, now);
 	return 0;
 }
 
