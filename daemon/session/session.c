@@ -153,7 +153,9 @@ void session_close(struct session *s, const char *reason, bool flush)
 {
 	if (s->state == SESSION_CLOSED)
 		return;
-	if (s->state != SESSION_DRAINING) {
+	/* The first close of this session (a second may come while it drains). */
+	bool first = s->state != SESSION_DRAINING;
+	if (first) {
 		log_info("session %s (%s %s, %s): closed: %s", s->sid,
 			 s->role == SESSION_GATEWAY ? "gateway" : "agent",
 			 s->client_id ? s->client_id : "-", s->peer, reason);
@@ -169,8 +171,7 @@ void session_close(struct session *s, const char *reason, bool flush)
 	}
 	/* The transport's own goodbye (a WebSocket close frame) goes after
 	 * the Error that says why, before the flush. */
-	if (flush && s->bev != NULL && s->state != SESSION_DRAINING && s->tops != NULL &&
-	    s->tops->bye != NULL)
+	if (flush && first && s->bev != NULL && s->tops != NULL && s->tops->bye != NULL)
 		s->tops->bye(s->tctx, bufferevent_get_output(s->bev),
 			     s->going_away ? TRANSPORT_BYE_GOING_AWAY : TRANSPORT_BYE_ERROR, reason);
 	if (flush && s->bev != NULL &&

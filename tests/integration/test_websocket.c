@@ -14,6 +14,7 @@
 #include <ftw.h>
 #include <netdb.h>
 #include <poll.h>
+#include <signal.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -514,6 +515,38 @@ HARNESS_TEST(test_refused_hello_gets_an_error_then_close_1008)
 	wsc_close(c);
 }
 
+/* A logged-in session the daemon ends (here: replaced by a new login of
+ * the same agent) gets its Error, then a close frame, not a bare hang-up. */
+HARNESS_TEST(test_replaced_session_gets_an_error_then_close_1008)
+{
+	struct wsc *c = wsc_open(h, false);
+	char reason[200];
+
+	wsc_login(h, c, "alice");
+	harness_agent(h, "alice");
+	Envelope *err = wsc_expect(c, SB_BODY(ERROR));
+	assert_int_equal(err->error->code, SB_ERR_CODE(CONFLICT));
+	switchboard__v1__envelope__free_unpacked(err, NULL);
+	wsc_expect_close(c, 1008, reason, sizeof reason);
+	assert_string_equal(reason, "replaced by a new login");
+	wsc_close(c);
+}
+
+/* Shutdown: NOT_LEADER, then close 1001 ("going away": try elsewhere). */
+HARNESS_TEST(test_shutdown_is_not_leader_then_close_1001)
+{
+	struct wsc *c = wsc_open(h, false);
+	char reason[200];
+
+	wsc_login(h, c, "alice");
+	harness_daemon_signal(h, SIGTERM);
+	Envelope *err = wsc_expect(c, SB_BODY(ERROR));
+	assert_int_equal(err->error->code, SB_ERR_CODE(NOT_LEADER));
+	switchboard__v1__envelope__free_unpacked(err, NULL);
+	wsc_expect_close(c, 1001, reason, sizeof reason);
+	wsc_close(c);
+}
+
 /* ---- the handshake ------------------------------------------------------- */
 
 /* Sends headers as the upgrade request; expects status and a body naming
@@ -716,6 +749,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_agent_full_path_over_wss, setup_tls,
 						teardown_tls),
 		T(test_refused_hello_gets_an_error_then_close_1008, setup_ws),
+		T(test_replaced_session_gets_an_error_then_close_1008, setup_ws),
+		T(test_shutdown_is_not_leader_then_close_1001, setup_ws),
 		T(test_origin_allow_list, setup_ws),
 		T(test_bad_handshakes_get_400, setup_ws),
 		T(test_text_frame_is_closed_1003, setup_ws),
