@@ -508,6 +508,10 @@ static void session_on_read(struct bufferevent *bev, void *arg)
 		Envelope *env = NULL;
 		const char *why = NULL;
 		int rc = s->tops->read(s->tctx, in, out, cfg, &env, &why);
+		if (rc == TRANSPORT_PEER_CLOSED) {
+			session_close(s, why, true); /* flushes the transport's reply */
+			break;
+		}
 		/* A frame with a bad string is whole: received, not a decode
 		 * error (those are BAD_FRAME); the request is what is refused. */
 		metrics_frame_read(rc == SB_ERR_INVALID_ARGUMENT ? 1 : rc);

@@ -26,14 +26,20 @@ enum transport_bye {
 	TRANSPORT_BYE_GOING_AWAY, /* shutdown or redirect: try again, elsewhere */
 };
 
+/* A read's outcome beside frame_read's: the peer ended the stream in the
+ * transport's own terms (a WebSocket close frame). Not an error: the
+ * session closes quietly once the transport's reply is flushed. */
+#define TRANSPORT_PEER_CLOSED 2
+
 struct transport_ops {
 	const char *name; /* "tcp", "websocket": logs and metrics */
 	/* frame_read()'s contract: 1 with *env set, 0 when more bytes are
 	 * needed, SB_ERR_BAD_FRAME with *why when the stream cannot go on (the
 	 * transport may have queued its own goodbye in out: an HTTP error, a
 	 * close frame), SB_ERR_INVALID_ARGUMENT for a whole Envelope with a bad
-	 * string (*env set). out takes what the transport must answer by
-	 * itself (the handshake's reply, a pong). */
+	 * string (*env set), TRANSPORT_PEER_CLOSED with *why. out takes what
+	 * the transport must answer by itself (the handshake's reply, a pong,
+	 * a close). */
 	int (*read)(void *t, struct evbuffer *in, struct evbuffer *out,
 		    const struct sb_config *cfg, Switchboard__V1__Envelope **env, const char **why);
 	/* Appends env to out. 0, or SB_ERR_INTERNAL when it could not be

@@ -21,6 +21,7 @@ enum websocket_state { WS_HANDSHAKE, WS_OPEN, WS_DONE };
 /* Owner: the session. */
 struct websocket {
 	enum websocket_state state;
+	bool peer_closed; /* the stream ended with the client's close frame */
 	wslay_event_context_ptr ctx; /* from the upgrade on */
 	/* Whole binary messages, each with a TCP frame's length prefix, for
 	 * frame_read: at most what wslay parsed from one read of its buffer,
@@ -122,6 +123,7 @@ static void websocket_on_msg(wslay_event_context_ptr ctx, const struct wslay_eve
 	} else if (arg->opcode == WSLAY_CONNECTION_CLOSE && w->why[0] == '\0') {
 		snprintf(w->why, sizeof w->why, "the client closed the WebSocket (code %u)",
 			 (unsigned)arg->status_code);
+		w->peer_closed = true;
 	}
 }
 
@@ -199,7 +201,7 @@ static int websocket_read(void *t, struct evbuffer *in, struct evbuffer *out,
 	}
 	if (w->state == WS_DONE) {
 		*why = w->why;
-		return SB_ERR_BAD_FRAME;
+		return w->peer_closed ? TRANSPORT_PEER_CLOSED : SB_ERR_BAD_FRAME;
 	}
 	/* Messages already taken come first: they arrived before the rest. */
 	int rc = frame_read(w->msgs, max, env, why);
@@ -218,7 +220,7 @@ static int websocket_read(void *t, struct evbuffer *in, struct evbuffer *out,
 		websocket_read_stopped(w);
 		w->state = WS_DONE;
 		*why = w->why;
-		return SB_ERR_BAD_FRAME;
+		return w->peer_closed ? TRANSPORT_PEER_CLOSED : SB_ERR_BAD_FRAME;
 	}
 	return 0;
 }

@@ -71,7 +71,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				envelope_free(env);
 				continue;
 			}
-			FUZZ_CHECK(rc == SB_ERR_BAD_FRAME && why != NULL && why[0] != '\0');
+			FUZZ_CHECK((rc == SB_ERR_BAD_FRAME || rc == TRANSPORT_PEER_CLOSED) &&
+				   why != NULL && why[0] != '\0');
 			FUZZ_CHECK(env == NULL);
 			/* An unknown body keeps the stream in step, as over TCP. */
 			if (envelope_is_unknown_body(why))

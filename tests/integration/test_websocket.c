@@ -30,6 +30,7 @@
 #include <openssl/ssl.h>
 
 #include "harness.h"
+#include "http_client.h"
 
 #define WAIT_MS 3000
 /* RFC 6455 1.3's example key and the Sec-WebSocket-Accept it must get. */
@@ -406,7 +407,7 @@ static char tls_yaml[512];
 /* Heartbeats slow enough that the raw client need not ping while it waits. */
 static int setup_ws(void **state)
 {
-	struct harness_opts o = { .heartbeat_ms = 5000, .extra_yaml = ORIGINS_YAML };
+	struct harness_opts o = { .heartbeat_ms = 5000, .extra_yaml = ORIGINS_YAML, .admin = true };
 
 	*state = harness_start(&o);
 	return 0;
@@ -723,6 +724,13 @@ HARNESS_TEST(test_close_in_the_middle_of_a_message)
 	wsc_expect_close(c, 1000, reason, sizeof reason);
 	assert_true(harness_log_wait(h, "closed: the client closed the WebSocket (code 1000)", WAIT_MS));
 	wsc_close(c);
+	/* A close is how a WebSocket client hangs up, not a bad frame. */
+	struct resp r = http_at(harness_admin_addr(h), "GET", "/metrics", NULL, NULL, WAIT_MS);
+	assert_int_equal(r.status, 200);
+	if (strstr(r.body, "\nswitchboard_frame_decode_errors_total 0\n") == NULL)
+		fail_msg("a client's close was counted as a decode error:\n%s",
+			 strstr(r.body, "switchboard_frame_decode_errors_total"));
+	resp_free(&r);
 }
 
 /* An empty binary message is an empty frame: refused as over TCP, with an
