@@ -1131,8 +1131,8 @@ static void demo_loop(struct demo *d)
 		if (demo_in_surge(d, now) != d->surging) {
 			d->surging = !d->surging;
 			if (d->surging)
-				sbctl_say("%-8s arrivals x%.1f for %llds", "surge", d->surge_factor,
-				          (long long)(d->surge_length / 1000));
+				sbctl_say("%-8s arrivals x%.1f for %gs", "surge", d->surge_factor,
+				          (double)d->surge_length / 1000.0);
 			else
 				sbctl_say("%-8s over: back to %.2f contacts/s", "surge", d->rate);
 		}
@@ -1320,7 +1320,7 @@ int demo_main(int argc, char **argv)
 		    duration > 0 ? "for " : "", duration, duration > 0 ? "" : " = until Ctrl-C",
 		    seed);
 		if (demo_peak(&d) > 1.0)
-			sbctl_say("%-8s every %.0fs, arrivals x%.1f for %.0fs", "surges", surge_every,
+			sbctl_say("%-8s every %gs, arrivals x%.1f for %gs", "surges", surge_every,
 			          d.surge_factor, surge_length);
 	}
 	if (d.cfg->n_agents == 0)
