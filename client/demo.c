@@ -41,7 +41,7 @@
 #define DEMO_CANCEL_PERCENT 10
 /* The demo's traffic, sized with sb-sim for config/demo.yaml's six agents
  * (bench/demo-plan.yaml; README, "The demo"): every queue meets its target
- * between surges, the staff has some 12 % to spare over the average load
+ * between surges, the staff has some 15 % to spare over the average load
  * surges included, and each surge shows escalation, overflow and recovery on
  * the wallboard. */
 #define DEMO_RATE 0.6
