@@ -74,6 +74,7 @@ struct sim_stream {
 	double per_hour;
 	bool handle_fixed;
 	double handle_ms;   /* mean, or the fixed value */
+	double handle_min_ms, handle_max_ms; /* dist uniform: in [min, max) (mean ignored) */
 	double patience_ms; /* exponential mean; 0: nobody abandons */
 	size_t n_skills;
 	struct engine_skill_req skills[MAX_SKILLS];
@@ -92,6 +93,13 @@ struct sim_conf {
 	uint64_t seed;
 	int64_t duration_ms, answer_delay_ms, reject_delay_ms;
 	int max_no_answer;
+	double reject_pct; /* share of offers the agent rejects instead of accepting */
+	/* A periodic surge: every surge_every_ms (the first one then, not at the
+	 * start) all arrival rates are multiplied by surge_factor for
+	 * surge_length_ms; arrivals in the surge_recovery_ms after it are
+	 * reported apart, so "steady" means neither. surge_every_ms 0: none. */
+	int64_t surge_every_ms, surge_length_ms, surge_recovery_ms;
+	double surge_factor;
 	struct engine_channel_conf channels[SB_CH_COUNT];
 	struct names agent_tiers;
 	size_t n_ctiers;
@@ -125,13 +133,19 @@ struct qstat {
 	uint64_t est_unknown; /* arrivals told "unknown" */
 };
 
+/* When a contact arrived, for the report: steady, during a surge, or in the
+ * recovery after one. Without a surge every contact is steady. */
+enum period { PERIOD_STEADY, PERIOD_SURGE, PERIOD_RECOVERY, PERIOD_COUNT };
+
 /* The outcome of one or more pooled runs. */
 struct outcome {
 	size_t n_queues, n_groups;
 	struct qstat *q;
+	struct qstat *qp[PERIOD_COUNT]; /* the same, by the period the contact arrived in */
 	struct engine_period_stats *eng; /* the engine's own totals per queue */
 	double *busy_ms, *staffed_ms;
-	uint64_t contacts, offers, offer_timeouts, accept_errors, submit_errors, cancel_errors,
+	double *busy_p[PERIOD_COUNT], *staffed_p[PERIOD_COUNT]; /* by period, per group */
+	uint64_t contacts, offers, rejects, offer_timeouts, accept_errors, submit_errors, cancel_errors,
 		complete_errors, no_answer_breaks, hold_errors, ticks, events, stuck_wakeups;
 	uint32_t runs;
 	char problem[200];
@@ -153,6 +167,7 @@ struct sim_contact {
 	int64_t arrived, handle_ms, est_ms;
 	char offer[48];
 	uint8_t state;
+	uint8_t period; /* enum period of its arrival */
 	bool offered_at_submit;
 	bool breached; /* the engine sent EVENT_SLA_BREACHED */
 };
@@ -177,6 +192,7 @@ struct sim {
 	size_t n_h, cap_h;
 	uint64_t seq;
 	struct rng *srng; /* one per stream: traffic is the same whatever the staffing */
+	struct rng reject_rng; /* which offers are rejected: apart, so traffic stays the same */
 	int64_t now, end;
 	uint64_t alive;
 	int64_t submitting;
@@ -620,6 +636,7 @@ static void yload_stream(struct ydoc *d, yaml_node_t *n, struct sim_conf *cf,
 	const char *k, *k2;
 	yaml_node_t *v, *v2, *chn = NULL;
 	const char *qname = NULL;
+	bool uniform = false;
 
 	ymap(d, n, "traffic");
 	s->handle_ms = 180000;
@@ -643,14 +660,20 @@ static void yload_stream(struct ydoc *d, yaml_node_t *n, struct sim_conf *cf,
 			{
 				if (!strcmp(k2, "mean"))
 					s->handle_ms = (double)ydur(d, v2, k2);
+				else if (!strcmp(k2, "min"))
+					s->handle_min_ms = (double)ydur(d, v2, k2);
+				else if (!strcmp(k2, "max"))
+					s->handle_max_ms = (double)ydur(d, v2, k2);
 				else if (!strcmp(k2, "dist")) {
 					const char *dist = ystr(d, v2, k2);
 					if (!strcmp(dist, "fixed"))
 						s->handle_fixed = true;
 					else if (!strcmp(dist, "exponential"))
 						s->handle_fixed = false;
+					else if (!strcmp(dist, "uniform"))
+						uniform = true;
 					else
-						ydie(d, v2, "dist: exponential or fixed");
+						ydie(d, v2, "dist: exponential, fixed or uniform");
 				} else
 					ydie(d, v2, "handle: unknown key '%s'", k2);
 			}
@@ -681,6 +704,13 @@ static void yload_stream(struct ydoc *d, yaml_node_t *n, struct sim_conf *cf,
 		ydie(d, n, "traffic: no queue '%s' (queues come before traffic)", qname);
 	s->queue = (uint32_t)q;
 	s->ch = chn ? ychannel(d, chn) : cf->queues[q].ch;
+	if (uniform) {
+		if (!(s->handle_min_ms >= 1 && s->handle_max_ms > s->handle_min_ms))
+			ydie(d, n, "traffic: a uniform handle time wants 0 < min < max");
+		s->handle_ms = (s->handle_min_ms + s->handle_max_ms) / 2;
+	} else {
+		s->handle_min_ms = s->handle_max_ms = 0;
+	}
 	if (s->handle_ms < 1)
 		ydie(d, n, "traffic: handle time must be > 0");
 }
@@ -777,6 +807,29 @@ static void conf_load(struct sim_conf *cf, const char *file)
 			cf->reject_delay_ms = ydur(&d, v, k);
 		else if (!strcmp(k, "max_no_answer"))
 			cf->max_no_answer = (int)yint(&d, v, k, 0, 100);
+		else if (!strcmp(k, "reject_pct"))
+			cf->reject_pct = ynum(&d, v, k, 0, 99);
+		else if (!strcmp(k, "surge")) {
+			ymap(&d, v, k);
+			YMAP_EACH(&d, v, k2, v2)
+			{
+				if (!strcmp(k2, "every"))
+					cf->surge_every_ms = ydur(&d, v2, k2);
+				else if (!strcmp(k2, "length"))
+					cf->surge_length_ms = ydur(&d, v2, k2);
+				else if (!strcmp(k2, "factor"))
+					cf->surge_factor = ynum(&d, v2, k2, 1, 100);
+				else if (!strcmp(k2, "recovery"))
+					cf->surge_recovery_ms = ydur(&d, v2, k2);
+				else
+					ydie(&d, v2, "surge: unknown key '%s'", k2);
+			}
+			if (cf->surge_every_ms <= 0 || cf->surge_length_ms <= 0 ||
+			    cf->surge_factor <= 1 ||
+			    cf->surge_length_ms + cf->surge_recovery_ms >= cf->surge_every_ms)
+				ydie(&d, v, "surge: wants every, length and factor > 1, with "
+					    "length + recovery shorter than every");
+		}
 		else if (!strcmp(k, "channels"))
 			yload_channels(&d, v, cf);
 		else if (!strcmp(k, "agent_tiers"))
@@ -926,6 +979,47 @@ static uint32_t agent_index(struct sim *s, const char *id)
 	return (uint32_t)n;
 }
 
+/* How much faster than their base rate arrivals come at the peak. */
+static double surge_peak(const struct sim_conf *cf)
+{
+	return cf->surge_every_ms > 0 && cf->surge_factor > 1 ? cf->surge_factor : 1.0;
+}
+
+/* The period an arrival at t falls in (the day starts at T0_MS). */
+static enum period period_at(const struct sim_conf *cf, int64_t t)
+{
+	if (cf->surge_every_ms <= 0 || t - T0_MS < cf->surge_every_ms)
+		return PERIOD_STEADY;
+	int64_t into = (t - T0_MS) % cf->surge_every_ms;
+	if (into < cf->surge_length_ms)
+		return PERIOD_SURGE;
+	if (into < cf->surge_length_ms + cf->surge_recovery_ms)
+		return PERIOD_RECOVERY;
+	return PERIOD_STEADY;
+}
+
+/* Adds the time in [from, to) (day-relative ms) to each period's total. */
+static void period_split(const struct sim_conf *cf, int64_t from, int64_t to,
+			 double out[PERIOD_COUNT])
+{
+	while (from < to) {
+		enum period p = period_at(cf, T0_MS + from);
+		int64_t next = to;
+		if (cf->surge_every_ms > 0) {
+			/* the next boundary: a surge's start or end, or a recovery's end */
+			int64_t k = from / cf->surge_every_ms, base = k * cf->surge_every_ms;
+			const int64_t marks[] = {base + cf->surge_length_ms,
+						 base + cf->surge_length_ms + cf->surge_recovery_ms,
+						 base + cf->surge_every_ms};
+			for (size_t i = 0; i < 3; i++)
+				if (marks[i] > from && marks[i] < next)
+					next = marks[i];
+		}
+		out[p] += (double)(next - from);
+		from = next;
+	}
+}
+
 /* Time t clipped to the simulated day, relative to its start. */
 static int64_t day_clip(const struct sim *s, int64_t t)
 {
@@ -945,9 +1039,14 @@ static void agent_hold(struct sim *s, uint32_t a, int delta)
 		ag->held = 0;
 		return;
 	}
-	if (ag->held == 0 && delta < 0)
+	if (ag->held == 0 && delta < 0) {
 		s->out->busy_ms[ag->group] +=
 			(double)(day_clip(s, s->now) - day_clip(s, ag->busy_since));
+		double per[PERIOD_COUNT] = {0};
+		period_split(s->cf, day_clip(s, ag->busy_since), day_clip(s, s->now), per);
+		for (int p = 0; p < PERIOD_COUNT; p++)
+			s->out->busy_p[p][ag->group] += per[p];
+	}
 }
 
 /* The stats of the queue a contact arrived in. */
@@ -955,6 +1054,13 @@ static struct qstat *qstat_of(struct sim *s, const struct sim_contact *ct)
 {
 	return &s->out->q[s->cf->streams[ct->stream].queue];
 }
+
+/* The same queue's stats for the period the contact arrived in. */
+static struct qstat *qstat_period(struct sim *s, const struct sim_contact *ct)
+{
+	return &s->out->qp[ct->period][s->cf->streams[ct->stream].queue];
+}
+
 
 /* sink: an offer; the agent answers after the answer delay. */
 static void sink_offer(void *ctx, const struct engine_contact_view *c, int64_t now)
@@ -1010,7 +1116,6 @@ static void sink_assigned(void *ctx, const struct engine_contact_view *c, int64_
 {
 	struct sim *s = ctx;
 	struct sim_contact *ct = contact_of(s, c);
-	struct qstat *q = qstat_of(s, ct);
 
 	if (ct->state != ST_OFFERED) { /* auto-accepted: no offer came first */
 		ct->agent = agent_index(s, c->agent_id);
@@ -1018,18 +1123,21 @@ static void sink_assigned(void *ctx, const struct engine_contact_view *c, int64_
 	}
 	ct->state = ST_ASSIGNED;
 	int64_t wait = now - ct->arrived;
-	q->answered++;
-	if (wait <= c->sla_ms)
-		q->answered_in_sla++;
-	if (wait > c->sla_ms && !ct->breached)
-		q->late_unflagged++;
-	if (wait <= c->sla_ms && ct->breached)
-		q->early_flagged++;
-	q->wait_sum_ms += (double)wait;
-	if (ct->est_ms >= 0) { /* < 0: "unknown", counted at submit */
-		est_add(&q->est_all, ct->est_ms, wait);
-		if (!ct->offered_at_submit)
-			est_add(&q->est_queued, ct->est_ms, wait);
+	for (int k = 0; k < 2; k++) { /* the day's totals, then its period's */
+		struct qstat *q = k == 0 ? qstat_of(s, ct) : qstat_period(s, ct);
+		q->answered++;
+		if (wait <= c->sla_ms)
+			q->answered_in_sla++;
+		if (wait > c->sla_ms && !ct->breached)
+			q->late_unflagged++;
+		if (wait <= c->sla_ms && ct->breached)
+			q->early_flagged++;
+		q->wait_sum_ms += (double)wait;
+		if (ct->est_ms >= 0) { /* < 0: "unknown", counted at submit */
+			est_add(&q->est_all, ct->est_ms, wait);
+			if (!ct->offered_at_submit)
+				est_add(&q->est_queued, ct->est_ms, wait);
+		}
 	}
 	ev_push(s, now + ct->handle_ms, EV_COMPLETE, (uint32_t)(ct - s->c), 0);
 }
@@ -1056,7 +1164,6 @@ static void sink_cancelled(void *ctx, const struct engine_contact_view *c, const
 {
 	struct sim *s = ctx;
 	struct sim_contact *ct = contact_of(s, c);
-	struct qstat *q = qstat_of(s, ct);
 
 	if (ct->state == ST_OFFERED) {
 		if (rescinded_agent == NULL || agent_index(s, rescinded_agent) != ct->agent)
@@ -1066,11 +1173,14 @@ static void sink_cancelled(void *ctx, const struct engine_contact_view *c, const
 	}
 	ct->state = ST_DONE;
 	s->alive--;
-	q->abandoned++;
-	if (now - ct->arrived > c->sla_ms)
-		q->abandoned_after_sla++;
-	else
-		q->abandoned_in_sla++;
+	for (int k = 0; k < 2; k++) { /* the day's totals, then its period's */
+		struct qstat *q = k == 0 ? qstat_of(s, ct) : qstat_period(s, ct);
+		q->abandoned++;
+		if (now - ct->arrived > c->sla_ms)
+			q->abandoned_after_sla++;
+		else
+			q->abandoned_in_sla++;
+	}
 }
 
 /* sink: the engine gave up on a contact (max wait, no agent). */
@@ -1085,6 +1195,7 @@ static void sink_expired(void *ctx, const struct engine_contact_view *c, const c
 	ct->state = ST_DONE;
 	s->alive--;
 	qstat_of(s, ct)->expired++;
+	qstat_period(s, ct)->expired++;
 }
 
 /* sink: SLA breach, overflow, transfer. */
@@ -1100,8 +1211,10 @@ static void sink_event(void *ctx, const struct engine_contact_view *c, enum engi
 		q->breached++;
 		ct->breached = true;
 	}
-	else if (ev == EVENT_OVERFLOWED)
+	else if (ev == EVENT_OVERFLOWED) {
 		q->overflowed++;
+		qstat_period(s, ct)->overflowed++;
+	}
 }
 
 /* sink: agent state changes; counts no-answer breaks. */
@@ -1139,6 +1252,11 @@ static void outcome_init(struct outcome *o, const struct sim_conf *cf)
 	o->n_queues = cf->n_queues;
 	o->n_groups = cf->n_groups;
 	o->q = zalloc(cf->n_queues, sizeof *o->q);
+	for (int p = 0; p < PERIOD_COUNT; p++) {
+		o->qp[p] = zalloc(cf->n_queues, sizeof *o->qp[p]);
+		o->busy_p[p] = zalloc(cf->n_groups, sizeof *o->busy_p[p]);
+		o->staffed_p[p] = zalloc(cf->n_groups, sizeof *o->staffed_p[p]);
+	}
 	o->eng = zalloc(cf->n_queues, sizeof *o->eng);
 	o->busy_ms = zalloc(cf->n_groups, sizeof *o->busy_ms);
 	o->staffed_ms = zalloc(cf->n_groups, sizeof *o->staffed_ms);
@@ -1148,33 +1266,44 @@ static void outcome_init(struct outcome *o, const struct sim_conf *cf)
 static void outcome_free(struct outcome *o)
 {
 	free(o->q);
+	for (int p = 0; p < PERIOD_COUNT; p++) {
+		free(o->qp[p]);
+		free(o->busy_p[p]);
+		free(o->staffed_p[p]);
+	}
 	free(o->eng);
 	free(o->busy_ms);
 	free(o->staffed_ms);
+}
+
+/* Adds b's counts into a. */
+static void qstat_add(struct qstat *a, const struct qstat *b)
+{
+	a->offered += b->offered;
+	a->answered += b->answered;
+	a->answered_in_sla += b->answered_in_sla;
+	a->abandoned += b->abandoned;
+	a->abandoned_in_sla += b->abandoned_in_sla;
+	a->abandoned_after_sla += b->abandoned_after_sla;
+	a->expired += b->expired;
+	a->overflowed += b->overflowed;
+	a->breached += b->breached;
+	a->stuck += b->stuck;
+	a->late_unflagged += b->late_unflagged;
+	a->early_flagged += b->early_flagged;
+	a->wait_sum_ms += b->wait_sum_ms;
+	est_sum(&a->est_all, &b->est_all);
+	est_sum(&a->est_queued, &b->est_queued);
+	a->est_unknown += b->est_unknown;
 }
 
 /* Adds run r into the pooled outcome o. */
 static void outcome_add(struct outcome *o, const struct outcome *r)
 {
 	for (size_t i = 0; i < o->n_queues; i++) {
-		struct qstat *a = &o->q[i];
-		const struct qstat *b = &r->q[i];
-		a->offered += b->offered;
-		a->answered += b->answered;
-		a->answered_in_sla += b->answered_in_sla;
-		a->abandoned += b->abandoned;
-		a->abandoned_in_sla += b->abandoned_in_sla;
-		a->abandoned_after_sla += b->abandoned_after_sla;
-		a->expired += b->expired;
-		a->overflowed += b->overflowed;
-		a->breached += b->breached;
-		a->stuck += b->stuck;
-		a->late_unflagged += b->late_unflagged;
-		a->early_flagged += b->early_flagged;
-		a->wait_sum_ms += b->wait_sum_ms;
-		est_sum(&a->est_all, &b->est_all);
-		est_sum(&a->est_queued, &b->est_queued);
-		a->est_unknown += b->est_unknown;
+		qstat_add(&o->q[i], &r->q[i]);
+		for (int p = 0; p < PERIOD_COUNT; p++)
+			qstat_add(&o->qp[p][i], &r->qp[p][i]);
 		struct engine_period_stats *x = &o->eng[i];
 		const struct engine_period_stats *y = &r->eng[i];
 		x->offered += y->offered;
@@ -1188,9 +1317,14 @@ static void outcome_add(struct outcome *o, const struct outcome *r)
 	for (size_t g = 0; g < o->n_groups; g++) {
 		o->busy_ms[g] += r->busy_ms[g];
 		o->staffed_ms[g] += r->staffed_ms[g];
+		for (int p = 0; p < PERIOD_COUNT; p++) {
+			o->busy_p[p][g] += r->busy_p[p][g];
+			o->staffed_p[p][g] += r->staffed_p[p][g];
+		}
 	}
 	o->contacts += r->contacts;
 	o->offers += r->offers;
+	o->rejects += r->rejects;
 	o->offer_timeouts += r->offer_timeouts;
 	o->accept_errors += r->accept_errors;
 	o->submit_errors += r->submit_errors;
@@ -1311,6 +1445,10 @@ static void sim_build(struct sim *s, uint64_t seed, const uint32_t *counts)
 		}
 		int64_t late = gr->login_ms < cf->duration_ms ? gr->login_ms : cf->duration_ms;
 		s->out->staffed_ms[g] = (double)counts[g] * (double)(cf->duration_ms - late);
+		double per[PERIOD_COUNT] = {0};
+		period_split(cf, late, cf->duration_ms, per);
+		for (int p = 0; p < PERIOD_COUNT; p++)
+			s->out->staffed_p[p][g] = (double)counts[g] * per[p];
 	}
 	for (uint32_t i = 0; i < s->n_ag; i++) {
 		int64_t late = cf->groups[s->ag[i].group].login_ms;
@@ -1328,12 +1466,20 @@ static void sim_arrival(struct sim *s, uint32_t i)
 	const struct sim_queue *q = &s->cf->queues[st->queue];
 	struct rng *r = &s->srng[i];
 
-	double ia = rng_exp(r, 3600000.0 / st->per_hour);
-	double handle = st->handle_fixed ? st->handle_ms : rng_exp(r, st->handle_ms);
+	double ia = rng_exp(r, 3600000.0 / (st->per_hour * surge_peak(s->cf)));
+	double handle = st->handle_max_ms > 0
+				? st->handle_min_ms + rng_unit(r) * (st->handle_max_ms - st->handle_min_ms)
+			: st->handle_fixed ? st->handle_ms
+					   : rng_exp(r, st->handle_ms);
 	double patience = st->patience_ms > 0 ? rng_exp(r, st->patience_ms) : 0;
 	int64_t next = s->now + (int64_t)llround(ia > 1 ? ia : 1);
 	if (next < s->end)
 		ev_push(s, next, EV_ARRIVAL, i, 0);
+	/* With a surge, arrivals are drawn at the surge's rate and thinned
+	 * outside it (Lewis-Shedler): Poisson at the rate of the moment. */
+	if (surge_peak(s->cf) > 1 && period_at(s->cf, s->now) != PERIOD_SURGE &&
+	    rng_unit(r) * s->cf->surge_factor >= 1.0)
+		return;
 
 	if (s->n_c == s->cap_c) {
 		s->cap_c = s->cap_c ? s->cap_c * 2 : 4096;
@@ -1347,8 +1493,10 @@ static void sim_arrival(struct sim *s, uint32_t i)
 	ct->arrived = s->now;
 	ct->handle_ms = (int64_t)llround(handle > 1 ? handle : 1);
 	ct->state = ST_WAITING;
+	ct->period = (uint8_t)period_at(s->cf, s->now);
 	s->out->contacts++;
 	s->out->q[st->queue].offered++;
+	s->out->qp[ct->period][st->queue].offered++;
 
 	struct engine_submit in = {
 		.id = ct->id,
@@ -1401,6 +1549,14 @@ static void sim_event(struct sim *s, const struct event *ev)
 	case EV_ACCEPT:
 		if (ct->state != ST_OFFERED || ct->offer_gen != ev->gen)
 			break; /* the offer ended first */
+		if (s->cf->reject_pct > 0 && rng_unit(&s->reject_rng) * 100 < s->cf->reject_pct) {
+			if (engine_reject(s->e, s->ag[ct->agent].id, ct->offer, "busy", s->now,
+					  &why) != 0)
+				s->out->accept_errors++;
+			else
+				s->out->rejects++;
+			break;
+		}
 		if (engine_accept(s->e, s->ag[ct->agent].id, ct->offer, s->now, &why, &cv) != 0)
 			s->out->accept_errors++;
 		break;
@@ -1444,11 +1600,16 @@ static void sim_run(const struct sim_conf *cf, uint64_t seed, const uint32_t *co
 		uint64_t x = seed * 0x100000001b3ULL + i;
 		rng_seed(&s.srng[i], rng_splitmix(&x));
 		if (cf->streams[i].per_hour > 0) {
-			double ia = rng_exp(&s.srng[i], 3600000.0 / cf->streams[i].per_hour);
+			double ia = rng_exp(&s.srng[i], 3600000.0 / (cf->streams[i].per_hour *
+								   surge_peak(cf)));
 			int64_t t = T0_MS + (int64_t)llround(ia);
 			if (t < s.end)
 				ev_push(&s, t, EV_ARRIVAL, (uint32_t)i, 0);
 		}
+	}
+	{
+		uint64_t x = seed ^ 0x5265ea5eULL;
+		rng_seed(&s.reject_rng, rng_splitmix(&x));
 	}
 	int64_t last_tick = INT64_MIN;
 	uint32_t same = 0;
@@ -1580,15 +1741,62 @@ static void est_row(const char *name, const char *chan, const struct qstat *q)
 }
 
 /* Prints the report of one (pooled) outcome. */
+/* With a surge: the same figures by the period a contact arrived in, and
+ * each group's occupancy in each period. */
+static void report_periods(const struct sim_conf *cf, const struct outcome *o)
+{
+	static const char *const names[PERIOD_COUNT] = {"steady", "surge", "recovery"};
+
+	printf("\nby when the contact arrived (steady: neither in a surge nor in its recovery)\n");
+	printf("%-16s %-9s %8s %8s %8s %8s %8s %7s %7s %7s\n", "queue", "period", "offered",
+	       "answered", "abandon", "expired", "overflow", "SL", "ASA s", "aband%");
+	for (size_t i = 0; i < cf->n_queues; i++) {
+		for (int p = 0; p < PERIOD_COUNT; p++) {
+			const struct qstat *q = &o->qp[p][i];
+			double sl = service_level(q);
+			char slbuf[32];
+			if (sl < 0)
+				snprintf(slbuf, sizeof slbuf, "-");
+			else
+				snprintf(slbuf, sizeof slbuf, "%.1f%%", 100 * sl);
+			printf("%-16s %-9s %8" PRIu64 " %8" PRIu64 " %8" PRIu64 " %8" PRIu64
+			       " %8" PRIu64 " %7s %7.1f %6.1f%%\n",
+			       p == 0 ? cf->queues[i].name : "", names[p], q->offered, q->answered,
+			       q->abandoned, q->expired, q->overflowed, slbuf,
+			       q->answered ? q->wait_sum_ms / (double)q->answered / 1000.0 : 0,
+			       q->offered ? 100.0 * (double)q->abandoned / (double)q->offered : 0);
+		}
+	}
+	printf("\n%-16s %10s %10s %10s   (occupancy)\n", "agent group", names[0], names[1],
+	       names[2]);
+	for (size_t g = 0; g < cf->n_groups; g++) {
+		printf("%-16s", cf->groups[g].name);
+		for (int p = 0; p < PERIOD_COUNT; p++)
+			printf(" %9.1f%%", o->staffed_p[p][g] > 0
+						   ? 100.0 * o->busy_p[p][g] / o->staffed_p[p][g]
+						   : 0);
+		printf("\n");
+	}
+}
+
 static void report(const struct sim_conf *cf, const uint32_t *counts, const struct outcome *o)
 {
-	char b1[32], b2[32];
+	char b1[32], b2[32], b3[32], b4[32];
 
 	printf("sb-sim: %s; %s simulated x %u run%s from seed %" PRIu64 "; answer delay %s\n",
 	       cf->source ? cf->source : "(flags)", fmt_dur(cf->duration_ms, b1, sizeof b1), o->runs,
 	       o->runs == 1 ? "" : "s", cf->seed, fmt_dur(cf->answer_delay_ms, b2, sizeof b2));
-	printf("%" PRIu64 " contacts (%.0f per hour), %" PRIu64 " offers\n\n", o->contacts,
+	printf("%" PRIu64 " contacts (%.0f per hour), %" PRIu64 " offers", o->contacts,
 	       (double)o->contacts / o->runs / ((double)cf->duration_ms / 3600000.0), o->offers);
+	if (cf->reject_pct > 0)
+		printf(", %" PRIu64 " rejected (%.0f%% of offers)", o->rejects, cf->reject_pct);
+	if (surge_peak(cf) > 1)
+		printf("\nsurge: arrivals x%.2g for %s every %s (first at %s); recovery %s",
+		       cf->surge_factor, fmt_dur(cf->surge_length_ms, b1, sizeof b1),
+		       fmt_dur(cf->surge_every_ms, b2, sizeof b2),
+		       fmt_dur(cf->surge_every_ms, b3, sizeof b3),
+		       fmt_dur(cf->surge_recovery_ms, b4, sizeof b4));
+	printf("\n\n");
 	printf("%-16s %-6s %8s %8s %8s %8s %7s %7s %7s %7s %9s\n", "queue", "chan", "offered",
 	       "answered", "abandon", "expired", "SL", "target", "ASA s", "aband%", "engine SL");
 	for (size_t i = 0; i < cf->n_queues; i++) {
@@ -1631,6 +1839,8 @@ static void report(const struct sim_conf *cf, const uint32_t *counts, const stru
 	for (size_t g = 0; g < cf->n_groups; g++)
 		printf("%-16s %8u %9.1f%%\n", cf->groups[g].name, counts[g],
 		       o->staffed_ms[g] > 0 ? 100.0 * o->busy_ms[g] / o->staffed_ms[g] : 0);
+	if (surge_peak(cf) > 1)
+		report_periods(cf, o);
 	printf("\nestimated wait at arrival - real wait (s; bias > 0: too long), answered contacts;\n"
 	       "queued: not offered at arrival; unknown: arrivals told \"unknown\" (left out)\n");
 	printf("%-16s %-6s %8s %8s %7s %7s %8s %7s %7s\n", "queue", "chan", "unknown", "answered",
@@ -1655,12 +1865,14 @@ static void report(const struct sim_conf *cf, const uint32_t *counts, const stru
 		       o->problem);
 }
 
-/* Whether every queue meets its target in o. */
+/* Whether every queue meets its target in o, in steady state (all day
+ * without a surge). */
 static bool meets_targets(const struct sim_conf *cf, const struct outcome *o)
 {
 	for (size_t i = 0; i < cf->n_queues; i++) {
-		double sl = service_level(&o->q[i]);
-		if (o->q[i].offered > 0 && sl * 100 < cf->queues[i].target_pct)
+		const struct qstat *q = &o->qp[PERIOD_STEADY][i];
+		double sl = service_level(q);
+		if (q->offered > 0 && sl * 100 < cf->queues[i].target_pct)
 			return false;
 	}
 	return true;
@@ -1681,7 +1893,7 @@ static void sweep(const struct sim_conf *cf, size_t group, uint32_t *counts)
 		const struct sim_stream *st = &cf->streams[i];
 		printf("traffic: %s %s %.0f/h, handle %s %.0f s, patience %s\n",
 		       cf->queues[st->queue].name, st->tier ? st->tier : "(default tier)", st->per_hour,
-		       st->handle_fixed ? "fixed" : "exp. mean", st->handle_ms / 1000,
+		       st->handle_max_ms > 0 ? "uniform, mean" : st->handle_fixed ? "fixed" : "exp. mean", st->handle_ms / 1000,
 		       st->patience_ms > 0 ? "exp." : "none");
 	}
 	printf("\n%7s", "agents");
@@ -1756,6 +1968,8 @@ static void usage(FILE *f)
 		"  --runs N              pool N days (seeds seed..seed+N-1) per count\n"
 		"  --answer-delay DUR    time an agent takes to accept an offer (default 2s)\n"
 		"  --check               engine invariants checked after every call (slow)\n"
+		"  --require-targets     exit 1 unless every queue meets its target in steady\n"
+		"                        state (one run, no sweep; a surge's periods left out)\n"
 		"without a model file, one queue and one group from:\n"
 		"  --channel CH (voice) --sla DUR (30s) --target PCT (80) --rate PER_HOUR (1200)\n"
 		"  --aht DUR (180s) --handle exponential|fixed --patience DUR (0: none)\n"
@@ -1795,6 +2009,7 @@ int main(int argc, char **argv)
 		{"target", required_argument, NULL, 'T'},       {"rate", required_argument, NULL, 'R'},
 		{"aht", required_argument, NULL, 'H'},          {"handle", required_argument, NULL, 'h'},
 		{"patience", required_argument, NULL, 'P'},     {"strategy", required_argument, NULL, 's'},
+		{"require-targets", no_argument, NULL, 'Q'},
 		{"help", no_argument, NULL, '?' + 256},         {NULL, 0, NULL, 0},
 	};
 	struct sim_conf cf;
@@ -1802,8 +2017,8 @@ int main(int argc, char **argv)
 		   *runs = NULL, *delay = NULL;
 	const char *channel = "voice", *sla = "30s", *target = "80", *rate = "1200", *aht = "180s",
 		   *handle = "exponential", *patience = "0", *strategy = "longest-idle";
-	bool check = false, model_flags = false;
-	int ch;
+	bool check = false, model_flags = false, require = false;
+	int ch, rc = 0;
 
 	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (ch) {
@@ -1815,6 +2030,7 @@ int main(int argc, char **argv)
 		case 'r': runs = optarg; break;
 		case 'A': delay = optarg; break;
 		case 'c': check = true; break;
+		case 'Q': require = true; break;
 		case 'C': channel = optarg; model_flags = true; break;
 		case 'L': sla = optarg; model_flags = true; break;
 		case 'T': target = optarg; model_flags = true; break;
@@ -1908,6 +2124,10 @@ int main(int argc, char **argv)
 		struct outcome o;
 		sim_runs(&cf, counts, &o);
 		report(&cf, counts, &o);
+		if (require && !meets_targets(&cf, &o)) {
+			printf("\nFAIL: a queue misses its target in steady state\n");
+			rc = 1;
+		}
 		outcome_free(&o);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -1918,5 +2138,5 @@ int main(int argc, char **argv)
 	free(cf.groups);
 	free(cf.streams);
 	owned_free();
-	return 0;
+	return rc;
 }

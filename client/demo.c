@@ -39,21 +39,35 @@
 #define DEMO_DRAIN_BATCH 64
 #define DEMO_REJECT_PERCENT 10
 #define DEMO_CANCEL_PERCENT 10
+/* The demo's traffic, sized with sb-sim for config/demo.yaml's six agents
+ * (bench/demo-plan.yaml; README, "The demo"): every queue meets its target
+ * between surges, the staff has some 15 % to spare over the average load
+ * surges included, and each surge shows escalation, overflow and recovery on
+ * the wallboard. */
+#define DEMO_RATE 0.6
+#define DEMO_SURGE_EVERY_S 300
+#define DEMO_SURGE_LENGTH_S 30
+#define DEMO_SURGE_FACTOR 2.0
 
 static const char demo_usage[] =
     "usage: sbctl demo --config FILE [--rate CONTACTS_PER_SECOND] [--duration SECONDS]\n"
+    "                  [--surge-every S] [--surge-length S] [--surge-factor F]\n"
     "                  [--seed N] [--tls | --tls-ca F] [--tls-name N]\n"
     "\n"
     "Reads the daemon's config for its listen addresses, gateways, agent roster and\n"
     "agent secret, then connects every gateway and every agent and plays both sides:\n"
     "contacts arrive at random (voice and chat most often; customer tiers from the\n"
-    "config, the most important rarest), agents accept after 0.5-2.5 s (about 1 in\n"
-    "10 offers is rejected), handle each contact for 3-10 s and complete it; about\n"
-    "1 in 10 customers hangs up while waiting. Prints one line per event and a\n"
-    "summary every 10 s.\n"
+    "config, the most important rarest), faster during a surge every few minutes;\n"
+    "agents accept after 0.5-2.5 s (about 1 in 10 offers is rejected), handle each\n"
+    "contact for 3-10 s and complete it; about 1 in 10 customers hangs up while\n"
+    "waiting. Prints one line per event and a summary every 10 s.\n"
     "\n"
     "  --config FILE         the daemon's configuration file (required)\n"
-    "  --rate R              contacts per second, on average (default 1.0)\n"
+    "  --rate R              contacts per second, on average (default 0.6: what\n"
+    "                        config/demo.yaml's six agents serve on target)\n"
+    "  --surge-every S       every S seconds (the first after S), arrivals come\n"
+    "  --surge-length S      faster for S seconds (defaults: 300 and 30; 0: no\n"
+    "  --surge-factor F      surges), F times the rate (default 2)\n"
     "  --duration S          stop after S seconds (default 0: until Ctrl-C)\n"
     "  --seed N              random seed, to replay a run (default: from the "
     "clock)\n" SBCTL_TLS_USAGE "\n"
@@ -159,6 +173,11 @@ struct demo {
 	size_t nweights;
 	uint64_t rng;
 	double rate;
+	/* Periodic surges: every surge_every ms after start, arrivals come
+	 * surge_factor times faster for surge_length ms; 0: none. */
+	int64_t start, surge_every, surge_length;
+	double surge_factor;
+	bool surging; /* for the lines that say a surge began and ended */
 	int64_t end; /* monotonic; 0 = until a signal */
 	int64_t next_arrival, next_summary;
 	char run_prefix[40];
@@ -198,10 +217,29 @@ static int64_t demo_between(struct demo *d, int64_t lo, int64_t hi)
 	return lo + (int64_t)(demo_uniform(d) * (double)(hi - lo));
 }
 
-/* Milliseconds to the next arrival of a Poisson process at d->rate per second. */
+/* How many times the base rate arrivals come at their fastest. */
+static double demo_peak(const struct demo *d)
+{
+	return d->surge_every > 0 && d->surge_length > 0 && d->surge_factor > 1.0
+	           ? d->surge_factor
+	           : 1.0;
+}
+
+/* Whether monotonic time t is inside a surge (none in the first period). */
+static bool demo_in_surge(const struct demo *d, int64_t t)
+{
+	int64_t since = t - d->start;
+
+	return demo_peak(d) > 1.0 && since >= d->surge_every &&
+	       since % d->surge_every < d->surge_length;
+}
+
+/* Milliseconds to the next candidate arrival of a Poisson process at the peak
+ * rate; outside a surge demo_loop keeps only 1 in surge_factor of them
+ * (thinning), which is Poisson at the base rate. bench/sim.c does the same. */
 static int64_t demo_interarrival(struct demo *d)
 {
-	return (int64_t)(-log(1.0 - demo_uniform(d)) / d->rate * 1000.0) + 1;
+	return (int64_t)(-log(1.0 - demo_uniform(d)) / (d->rate * demo_peak(d)) * 1000.0) + 1;
 }
 
 /* Seconds from now to a Unix-ms time the daemon sent. */
@@ -1090,8 +1128,18 @@ static void demo_loop(struct demo *d)
 		now = sbctl_mono_ms();
 		if (d->end > 0 && now >= d->end)
 			break;
+		if (demo_in_surge(d, now) != d->surging) {
+			d->surging = !d->surging;
+			if (d->surging)
+				sbctl_say("%-8s arrivals x%.1f for %gs", "surge", d->surge_factor,
+				          (double)d->surge_length / 1000.0);
+			else
+				sbctl_say("%-8s over: back to %.2f contacts/s", "surge", d->rate);
+		}
 		while (d->rate > 0 && now >= d->next_arrival && !d->lost) {
-			demo_submit_new(d);
+			if (demo_in_surge(d, d->next_arrival) ||
+			    demo_uniform(d) * demo_peak(d) < 1.0)
+				demo_submit_new(d);
 			d->next_arrival += demo_interarrival(d);
 		}
 		demo_run_actions(d, now);
@@ -1171,13 +1219,17 @@ int demo_main(int argc, char **argv)
 	static const struct option longopts[] = {
 	    {"config", required_argument, NULL, 'c'},
 	    {"rate", required_argument, NULL, 'r'},
+	    {"surge-every", required_argument, NULL, 'E'},
+	    {"surge-length", required_argument, NULL, 'L'},
+	    {"surge-factor", required_argument, NULL, 'F'},
 	    {"duration", required_argument, NULL, 'd'},
 	    {"seed", required_argument, NULL, 's'},
 	    {"help", no_argument, NULL, 'h'},
 	    SBCTL_TLS_LONGOPTS,
 	    {NULL, 0, NULL, 0},
 	};
-	struct demo d = {.rate = 1.0};
+	struct demo d = {.rate = DEMO_RATE, .surge_factor = DEMO_SURGE_FACTOR};
+	double surge_every = DEMO_SURGE_EVERY_S, surge_length = DEMO_SURGE_LENGTH_S;
 	struct config_errors errs = {0};
 	const char *path = NULL;
 	double duration = 0.0;
@@ -1195,6 +1247,20 @@ int demo_main(int argc, char **argv)
 		case 'r':
 			if (demo_parse_double(optarg, 100000.0, &d.rate) < 0)
 				return sbctl_usage_error("demo", "--rate wants a number >= 0");
+			break;
+		case 'E':
+			if (demo_parse_double(optarg, 86400.0, &surge_every) < 0)
+				return sbctl_usage_error("demo", "--surge-every wants seconds >= 0");
+			break;
+		case 'L':
+			if (demo_parse_double(optarg, 86400.0, &surge_length) < 0)
+				return sbctl_usage_error("demo", "--surge-length wants seconds >= 0");
+			break;
+		case 'F':
+			if (demo_parse_double(optarg, 100.0, &d.surge_factor) < 0 ||
+			    d.surge_factor < 1.0)
+				return sbctl_usage_error("demo", "--surge-factor wants a number from 1 "
+				                                 "to 100");
 			break;
 		case 'd':
 			if (demo_parse_double(optarg, 365.0 * 86400, &duration) < 0)
@@ -1218,6 +1284,10 @@ int demo_main(int argc, char **argv)
 		return sbctl_usage_error("demo", "unexpected argument '%s'", argv[optind]);
 	if (path == NULL)
 		return sbctl_usage_error("demo", "--config is required");
+	if (surge_every > 0 && surge_length >= surge_every)
+		return sbctl_usage_error("demo", "--surge-length must be shorter than --surge-every");
+	d.surge_every = (int64_t)(surge_every * 1000.0);
+	d.surge_length = (int64_t)(surge_length * 1000.0);
 
 	if (config_load(path, &d.cfg, &errs) != 0) {
 		for (size_t i = 0; i < errs.n; i++)
@@ -1249,6 +1319,9 @@ int demo_main(int argc, char **argv)
 		    "demo", path, d.cfg->n_gateways, d.cfg->n_agents, d.cfg->n_queues, d.rate,
 		    duration > 0 ? "for " : "", duration, duration > 0 ? "" : " = until Ctrl-C",
 		    seed);
+		if (demo_peak(&d) > 1.0)
+			sbctl_say("%-8s every %gs, arrivals x%.1f for %gs", "surges", surge_every,
+			          d.surge_factor, surge_length);
 	}
 	if (d.cfg->n_agents == 0)
 		sbctl_say("%-8s the roster is empty: contacts will only wait", "note");
@@ -1258,6 +1331,7 @@ int demo_main(int argc, char **argv)
 		rc = SBCTL_EXIT_FAIL;
 		goto out;
 	}
+	d.start = sbctl_mono_ms();
 	d.next_summary = sbctl_mono_ms() + DEMO_SUMMARY_MS;
 	d.next_arrival = sbctl_mono_ms() + (d.rate > 0 ? demo_interarrival(&d) : 0);
 	d.end = duration > 0 ? sbctl_mono_ms() + (int64_t)(duration * 1000.0) : 0;

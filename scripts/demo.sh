@@ -2,6 +2,8 @@
 # Installs what is missing, builds, starts a private Redis and the daemon with
 # config/demo.yaml, and drives demo traffic (simulated gateways and agents),
 # printing every routing decision until Ctrl-C, which cleans everything up.
+# DEMO_RATE (contacts/s, default 0.6) is what the six demo agents serve on
+# target (bench/demo-plan.yaml); sbctl demo adds a surge every 5 minutes.
 set -euo pipefail
 echo "==> Switchboard demo: the wallboard will be at http://127.0.0.1:7402/ (open it in a browser)"
 . "$(dirname "$0")/setup.sh"
@@ -47,6 +49,6 @@ cat <<EOT
     Admin API:    curl -s 127.0.0.1:7402/v1/queues   (or: build/sbctl queues; docs/admin-api.md)
     Press Ctrl-C to stop.
 EOT
-"$SB_ROOT/build/sbctl" demo --config "$SB_ROOT/config/demo.yaml" --rate "${DEMO_RATE:-1.5}" &
+"$SB_ROOT/build/sbctl" demo --config "$SB_ROOT/config/demo.yaml" --rate "${DEMO_RATE:-0.6}" &
 pids+=($!)
 wait "${pids[-1]}" || true

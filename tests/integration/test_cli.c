@@ -255,6 +255,31 @@ HARNESS_TEST(test_sbctl_explain_says_why_a_contact_waits)
 	assert_non_null(strstr(out, "NOT_FOUND"));
 }
 
+/* sbctl demo's surges: one begins after --surge-every and ends after
+ * --surge-length, each said in a line, and the run ends cleanly; bad surge
+ * options are usage errors that name the option. */
+HARNESS_TEST(test_sbctl_demo_surges_and_refuses_bad_surge_options)
+{
+	const char *sbctl = harness_sbctl_path(h), *cfg = harness_config_path(h), *out;
+	const char *const run_[] = {sbctl, "demo", "--config", cfg, "--rate", "5", "--seed", "1",
+				    "--surge-every", "1", "--surge-length", "0.5",
+				    "--surge-factor", "3", "--duration", "2.2", NULL};
+
+	assert_int_equal(run(h, run_, &out), 0);
+	assert_non_null(strstr(out, "surges   every 1s, arrivals x3.0 for 0.5s"));
+	assert_non_null(strstr(out, "surge    arrivals x3.0"));
+	assert_non_null(strstr(out, "surge    over: back to 5.00 contacts/s"));
+
+	const char *const too_long[] = {sbctl, "demo", "--config", cfg, "--surge-every", "10",
+					"--surge-length", "10", NULL};
+	assert_int_equal(run(h, too_long, &out), 2);
+	assert_non_null(strstr(out, "--surge-length must be shorter than --surge-every"));
+	const char *const slower[] = {sbctl, "demo", "--config", cfg, "--surge-factor", "0.5",
+				      NULL};
+	assert_int_equal(run(h, slower, &out), 2);
+	assert_non_null(strstr(out, "--surge-factor wants a number from 1 to 100"));
+}
+
 /* Fixture: the admin API on, and an agent whose session closes is logged
  * out at once. */
 static int setup_admin(void **state)
@@ -342,6 +367,7 @@ int main(void)
 		T(test_command_line_overrides_config_addresses),
 		T(test_sbctl_submit_and_agent_handle_a_contact),
 		T(test_sbctl_explain_says_why_a_contact_waits),
+		T(test_sbctl_demo_surges_and_refuses_bad_surge_options),
 		cmocka_unit_test_setup_teardown(
 			test_sbctl_requeues_and_closes_a_departed_agents_contacts, setup_admin,
 			harness_teardown),

@@ -1841,6 +1841,11 @@ static void test_repo_demo_loads(void **state)
 	assert_int_equal(config_queue(c, "support-voice")->steps[0].skill_relax, 1);
 	assert_int_equal(config_queue(c, "support-voice")->steps[1].after_ms, 15000);
 	assert_string_equal(config_queue(c, "support-voice")->steps[1].add_queue, "sales-voice");
+	/* a surge overflows sales calls to the support line before their SLA
+	 * (bench/demo-plan.yaml sizes the demo with this step) */
+	assert_int_equal(config_queue(c, "sales-voice")->n_steps, 1);
+	assert_int_equal(config_queue(c, "sales-voice")->steps[0].after_pct, 75);
+	assert_string_equal(config_queue(c, "sales-voice")->steps[0].overflow, "support-voice");
 	/* vip contacts have a senior agent to go to first */
 	assert_string_equal(config_agent(c, "alice")->tier, "senior");
 
