@@ -3,6 +3,7 @@
  * side (page, snapshot route, server-sent events) is wallboard_http.c. */
 #include "admin/wallboard.h"
 
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,9 @@
 #include "router/router.h"
 #include "util/strmap.h"
 #include "util/xalloc.h"
+
+/* The states the wallboard shows, exclusive (wallboard_shown). */
+enum wb_shown { WB_AVAILABLE, WB_ON_CONTACT, WB_BREAK, WB_OFFLINE, WB_LOGGED_OUT, WB_SHOWN_COUNT };
 
 /* One queue's wallboard state. Owner: wallboard.queues (keyed by name). */
 struct wb_queue {
@@ -196,7 +200,10 @@ struct wb_tally {
 	struct wb_tally_queue {
 		const char *name;
 		uint32_t by_tier[WB_MAX_TIERS + 1]; /* + 1: a tier not configured */
-		uint32_t near_breach;
+		uint32_t near_breach; /* unanswered, past WALLBOARD_RISK_WAIT_PCT of SLA */
+		uint32_t past_sla;    /* unanswered, past its SLA threshold */
+		const char *oldest;   /* the longest-waiting contact not offered yet */
+		int64_t oldest_ms;
 	} *q;
 	size_t nq;
 	uint32_t by_channel[SB_CH_COUNT];
@@ -227,10 +234,17 @@ static void wallboard_tally_one(void *arg, const struct engine_contact_view *c)
 	t->by_tier[tier]++;
 	for (size_t i = 0; i < t->nq; i++)
 		if (strcmp(t->q[i].name, c->queue) == 0) {
+			int64_t waited = t->now - c->arrived_ms;
 			t->q[i].by_tier[tier]++;
-			if (c->sla_ms > 0 &&
-			    (t->now - c->arrived_ms) * 100 >= c->sla_ms * WALLBOARD_RISK_WAIT_PCT)
+			if (c->sla_ms > 0 && waited >= c->sla_ms)
+				t->q[i].past_sla++;
+			else if (c->sla_ms > 0 && waited * 100 >= c->sla_ms * WALLBOARD_RISK_WAIT_PCT)
 				t->q[i].near_breach++;
+			if (c->state == CONTACT_WAITING &&
+			    (t->q[i].oldest == NULL || c->arrived_ms < t->q[i].oldest_ms)) {
+				t->q[i].oldest = c->id;
+				t->q[i].oldest_ms = c->arrived_ms;
+			}
 			break;
 		}
 }
@@ -255,24 +269,51 @@ static void wallboard_kmaybe(struct json_out *j, const char *key, double v)
 		json_num(j, v);
 }
 
-/* on_target / at_risk / breached, and why, in words for the page. */
-static const char *wallboard_status(const struct engine_queue_stats *s, uint32_t near_breach,
+/* Whether anyone could take the queue's longest-waiting contact: an agent
+ * that qualifies for it now and is logged in, connected and available
+ * (busy or not). Nobody: nothing will be answered however long it waits. */
+static bool wallboard_staffed(const struct engine *e, const struct wb_tally_queue *tq,
+                              int64_t now)
+{
+	struct engine_explain x;
+	const char *why;
+
+	if (tq->oldest == NULL || engine_explain(e, tq->oldest, now, &x, &why) != 0)
+		return true;
+	return x.eligible + x.blocked_capacity + x.blocked_penalty > 0;
+}
+
+/* The queue's colour, from what is happening now (docs/wallboard.md
+ * "Status"), and why, in words for the page:
+ * - breached: an unanswered contact is past its SLA threshold, or contacts
+ *   wait and no agent who could take them is available;
+ * - at_risk: one is past WALLBOARD_RISK_WAIT_PCT of its threshold, or the
+ *   window's service level is below target (the past still shows, as
+ *   amber, but it cannot hide a queue that is failing now);
+ * - on_target otherwise. */
+static const char *wallboard_status(const struct engine_queue_stats *s,
+                                    const struct wb_tally_queue *tq, bool staffed,
                                     char *why, size_t whylen)
 {
 	double sl = s->window.service_level;
 
-	if (sl >= 0 && sl * 100.0 < s->target_pct) {
-		snprintf(why, whylen, "SL %.0f%% below the %d%% target", sl * 100.0, s->target_pct);
+	if (tq->past_sla > 0) {
+		snprintf(why, whylen, "%u waiting past the SLA (longest %" PRId64 " s)", tq->past_sla,
+		         s->longest_wait_ms / 1000);
 		return "breached";
 	}
-	if (sl >= 0 && sl * 100.0 < s->target_pct + WALLBOARD_RISK_MARGIN_PCT) {
-		snprintf(why, whylen, "SL %.0f%% within %d points of %d%%", sl * 100.0,
-		         WALLBOARD_RISK_MARGIN_PCT, s->target_pct);
+	if (s->waiting > 0 && !staffed) {
+		snprintf(why, whylen, "%u waiting, no agent available for them", s->waiting);
+		return "breached";
+	}
+	if (tq->near_breach > 0) {
+		snprintf(why, whylen, "%u waiting past %d%% of the SLA", tq->near_breach,
+		         WALLBOARD_RISK_WAIT_PCT);
 		return "at_risk";
 	}
-	if (near_breach > 0) {
-		snprintf(why, whylen, "%u contact%s past %d%% of SLA", near_breach,
-		         near_breach == 1 ? "" : "s", WALLBOARD_RISK_WAIT_PCT);
+	if (sl >= 0 && sl * 100.0 < s->target_pct) {
+		/* in points against the target, never "x % below" */
+		snprintf(why, whylen, "SL %.0f%% (target %d%%)", sl * 100.0, s->target_pct);
 		return "at_risk";
 	}
 	snprintf(why, whylen, sl >= 0 ? "SL meets the target" : "nothing measured yet");
@@ -309,7 +350,8 @@ static void wallboard_write_queue(struct wallboard *wb, struct json_out *j,
 	struct wb_queue *q = strmap_get(&wb->queues, s->queue);
 	struct engine_period_stats zero = {0}, today;
 	char why[128];
-	const char *status = wallboard_status(s, tq->near_breach, why, sizeof why);
+	bool staffed = wallboard_staffed(router_engine(wb->adm->env.router), tq, now);
+	const char *status = wallboard_status(s, tq, staffed, why, sizeof why);
 
 	zero.asa_ms = -1;
 	today = wallboard_today(&s->total, q != NULL ? &q->base : &zero);
@@ -330,6 +372,8 @@ static void wallboard_write_queue(struct wallboard *wb, struct json_out *j,
 	json_kstr(j, "status", status);
 	json_kstr(j, "status_reason", why);
 	json_kuint(j, "near_breach", tq->near_breach);
+	json_kuint(j, "past_sla", tq->past_sla);
+	json_kbool(j, "staffed", staffed);
 	json_key(j, "today");
 	json_obj_open(j);
 	json_kuint(j, "offered", today.offered);
@@ -351,12 +395,12 @@ static void wallboard_write_queue(struct wallboard *wb, struct json_out *j,
 	json_obj_close(j);
 }
 
-/* Agents: counts by state, then the list. */
+/* Agents: counts by the state the wallboard shows, then the list. */
 struct wb_agents {
 	struct wallboard *wb;
 	struct json_out *j;
 	int64_t now;
-	size_t logged_out, by_state[3], on_contact, away;
+	size_t by_shown[WB_SHOWN_COUNT], away;
 };
 
 static bool wallboard_agent_busy(const struct engine_agent_view *a)
@@ -367,18 +411,48 @@ static bool wallboard_agent_busy(const struct engine_agent_view *a)
 	return false;
 }
 
+/* What the wallboard shows an agent as: one of these, never two (an
+ * available agent holding contacts is on contact, whatever capacity it has
+ * left; one on break or offline that still holds some is on break or
+ * offline), so the counts add up to the roster. */
+static enum wb_shown wallboard_shown(const struct engine_agent_view *a)
+{
+	if (!a->logged_in)
+		return WB_LOGGED_OUT;
+	switch (a->state) {
+	case AGENT_AVAILABLE:
+		return wallboard_agent_busy(a) ? WB_ON_CONTACT : WB_AVAILABLE;
+	case AGENT_BREAK:
+		return WB_BREAK;
+	case AGENT_OFFLINE:
+		break;
+	}
+	return WB_OFFLINE;
+}
+
+static const char *const wb_shown_names[WB_SHOWN_COUNT] = {
+    [WB_AVAILABLE] = "available", [WB_ON_CONTACT] = "on_contact", [WB_BREAK] = "break",
+    [WB_OFFLINE] = "offline",     [WB_LOGGED_OUT] = "logged_out",
+};
+
+/* Since when it has shown as it does: its state's start, or for an
+ * available agent the later of that and when it started or stopped
+ * holding contacts. */
+static int64_t wallboard_shown_since(const struct engine_agent_view *a)
+{
+	enum wb_shown s = wallboard_shown(a);
+
+	if ((s == WB_AVAILABLE || s == WB_ON_CONTACT) && a->busy_since_ms > a->state_since_ms)
+		return a->busy_since_ms;
+	return a->state_since_ms;
+}
+
 static void wallboard_count_agent(void *arg, const struct engine_agent_view *a)
 {
 	struct wb_agents *c = arg;
 
-	if (!a->logged_in) {
-		c->logged_out++;
-		return;
-	}
-	c->by_state[a->state]++;
-	if (wallboard_agent_busy(a))
-		c->on_contact++;
-	if (a->detached)
+	c->by_shown[wallboard_shown(a)]++;
+	if (a->logged_in && a->detached)
 		c->away++;
 }
 
@@ -386,11 +460,14 @@ static void wallboard_write_agent(void *arg, const struct engine_agent_view *a)
 {
 	struct wb_agents *c = arg;
 	struct json_out *j = c->j;
+	int64_t since = wallboard_shown_since(a);
 
 	json_obj_open(j);
 	admin_json_agent_fields(c->wb->adm, j, a, c->now);
 	json_kstr(j, "state", a->logged_in ? engine_agent_state_name(a->state) : "logged_out");
+	json_kstr(j, "shown", wb_shown_names[wallboard_shown(a)]);
 	json_kbool(j, "on_contact", wallboard_agent_busy(a));
+	json_kint(j, "time_in_state_ms", since > 0 && since <= c->now ? c->now - since : 0);
 	json_obj_close(j);
 }
 
@@ -422,7 +499,7 @@ void wallboard_write(struct wallboard *wb, struct json_out *j, int64_t now, size
 	const struct sb_config *cfg = router_config(wb->adm->env.router);
 	size_t nq = engine_queue_count(e);
 	struct wb_tally t = {cfg, now, NULL, nq, {0}, {0}, 0};
-	struct wb_agents ag = {wb, j, now, 0, {0}, 0, 0};
+	struct wb_agents ag = {wb, j, now, {0}, 0};
 
 	wallboard_tick(wb, now); /* a midnight passed since the last tick counts now */
 	t.q = xcalloc(nq > 0 ? nq : 1, sizeof *t.q);
@@ -437,7 +514,6 @@ void wallboard_write(struct wallboard *wb, struct json_out *j, int64_t now, size
 	json_kint(j, "window_ms", cfg->stats_window_ms);
 	json_key(j, "at_risk");
 	json_obj_open(j);
-	json_kint(j, "margin_pct", WALLBOARD_RISK_MARGIN_PCT);
 	json_kint(j, "wait_pct", WALLBOARD_RISK_WAIT_PCT);
 	json_obj_close(j);
 	json_kuint(j, "streams", streams);
@@ -468,11 +544,9 @@ void wallboard_write(struct wallboard *wb, struct json_out *j, int64_t now, size
 	json_obj_open(j);
 	json_key(j, "counts");
 	json_obj_open(j);
-	json_kuint(j, "logged_out", ag.logged_out);
-	for (int s = 0; s < 3; s++)
-		json_kuint(j, engine_agent_state_name((enum engine_agent_state)s), ag.by_state[s]);
-	json_kuint(j, "on_contact", ag.on_contact);
-	json_kuint(j, "away", ag.away);
+	for (int s = 0; s < WB_SHOWN_COUNT; s++)
+		json_kuint(j, wb_shown_names[s], ag.by_shown[s]);
+	json_kuint(j, "away", ag.away); /* of those logged in, across the others */
 	json_obj_close(j);
 	json_key(j, "list");
 	json_arr_open(j);
@@ -502,6 +576,7 @@ static void wallboard_key_agent(void *arg, const struct engine_agent_view *a)
 	wallboard_mix(h, (uint64_t)a->state | (uint64_t)a->logged_in << 4 |
 	                     (uint64_t)a->detached << 5);
 	wallboard_mix(h, (uint64_t)a->state_since_ms);
+	wallboard_mix(h, (uint64_t)a->busy_since_ms);
 	for (int ch = 0; ch < SB_CH_COUNT; ch++)
 		wallboard_mix(h, (uint64_t)a->load[ch]);
 }

@@ -25,10 +25,8 @@ struct json_out;
 /* Bounds: every ring has a fixed size. */
 #define WALLBOARD_HISTORY 240        /* samples per queue: one hour ... */
 #define WALLBOARD_SAMPLE_MS 15000    /* ... at one sample every 15 s */
-/* "At risk": the window's service level meets the target by less than this
- * many percentage points, or a waiting contact has used this share of its
- * SLA threshold. */
-#define WALLBOARD_RISK_MARGIN_PCT 5
+/* "At risk" (amber): a waiting contact has used this share of its SLA
+ * threshold (the whole rule: wallboard.c, wallboard_status). */
 #define WALLBOARD_RISK_WAIT_PCT 80
 
 struct wallboard *wallboard_new(struct admin *adm, int64_t now);
