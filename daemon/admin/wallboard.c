@@ -14,7 +14,11 @@
 #include "admin/admin_internal.h"
 #include "config/config.h"
 #include "metrics.h"
+#include "record/figures.h"
 #include "router/router.h"
+#include "store/store.h"
+#include "util/err.h"
+#include "util/log.h"
 #include "util/strmap.h"
 #include "util/xalloc.h"
 
@@ -25,6 +29,10 @@ enum wb_shown { WB_AVAILABLE, WB_ON_CONTACT, WB_BREAK, WB_OFFLINE, WB_LOGGED_OUT
 struct wb_queue {
 	char *name;
 	struct engine_period_stats base; /* engine totals at local midnight */
+	/* today's counts from before this daemon started (read back from
+	 * Redis), added to what the engine counted since */
+	struct engine_period_stats carried;
+	double carried_asa_sum_ms;
 	int64_t t_ms[WALLBOARD_HISTORY];
 	double sl[WALLBOARD_HISTORY]; /* window service level; -1: none */
 	uint32_t waiting[WALLBOARD_HISTORY];
@@ -38,6 +46,17 @@ struct wallboard {
 	int64_t day_start_ms, next_day_ms; /* local midnights around now */
 	int64_t next_sample_ms;
 	uint64_t pass;
+	/* Persistence (docs/wallboard.md "After a restart"): the figures are
+	 * read back once, then saved every WALLBOARD_SAVE_MS; never saved
+	 * before they were read, or a restart would wipe them. */
+	bool restored;
+	struct wb_read *reading; /* the read in flight, or NULL */
+	int64_t next_save_ms;
+};
+
+/* A read in flight: it outlives the wallboard if freed first. */
+struct wb_read {
+	struct wallboard *wb; /* NULL once the wallboard is gone */
 };
 
 /* Breaches and expiries seen since start. */
@@ -95,6 +114,8 @@ void wallboard_free(struct wallboard *wb)
 
 	if (wb == NULL)
 		return;
+	if (wb->reading != NULL)
+		wb->reading->wb = NULL; /* the callback frees it */
 	for (size_t it = 0; strmap_next(&wb->queues, &it, &k, &v);) {
 		struct wb_queue *q = v;
 		free(q->name);
@@ -143,8 +164,152 @@ static void wallboard_new_day(struct wallboard *wb, int64_t now)
 	wallboard_day_bounds(now, &wb->day_start_ms, &wb->next_day_ms);
 	for (size_t i = 0; i < engine_queue_count(e); i++) {
 		struct engine_queue_stats s;
-		if (engine_queue_stats(e, engine_queue_name(e, i), now, &s) == 0)
-			wallboard_queue(wb, s.queue)->base = s.total;
+		if (engine_queue_stats(e, engine_queue_name(e, i), now, &s) == 0) {
+			struct wb_queue *q = wallboard_queue(wb, s.queue);
+			q->base = s.total;
+			memset(&q->carried, 0, sizeof q->carried);
+			q->carried_asa_sum_ms = 0;
+		}
+	}
+}
+
+/* ---- persistence ---------------------------------------------------------- */
+
+static struct engine_period_stats wallboard_today(const struct engine_period_stats *t,
+                                                  const struct engine_period_stats *b,
+                                                  const struct wb_queue *c, double *asa_sum_ms);
+
+/* Restored counts: today's from before the restart. */
+static void wallboard_restore_today(void *arg, const char *queue,
+                                    const struct engine_period_stats *today, double asa_sum_ms)
+{
+	struct wallboard *wb = arg;
+	struct wb_queue *q = wallboard_queue(wb, queue);
+
+	q->carried = *today;
+	q->carried_asa_sum_ms = asa_sum_ms;
+}
+
+/* Restored history: the saved samples go before those taken since start,
+ * the ones older than an hour left out. */
+static void wallboard_restore_history(void *arg, const char *queue, size_t n, const int64_t *t_ms,
+                                      const double *sl, const uint32_t *waiting)
+{
+	struct wallboard *wb = arg;
+	struct wb_queue *q = wallboard_queue(wb, queue);
+	int64_t t[WALLBOARD_HISTORY], first = INT64_MAX;
+	double s[WALLBOARD_HISTORY];
+	uint32_t w[WALLBOARD_HISTORY];
+	size_t m = 0;
+	int64_t from = wb->next_sample_ms - (int64_t)WALLBOARD_HISTORY * WALLBOARD_SAMPLE_MS;
+
+	if (q->n > 0)
+		first = q->t_ms[(q->head + WALLBOARD_HISTORY - q->n) % WALLBOARD_HISTORY];
+	for (size_t i = 0; i < n && m + q->n < WALLBOARD_HISTORY; i++)
+		if (t_ms[i] >= from && t_ms[i] < first) {
+			t[m] = t_ms[i];
+			s[m] = sl[i];
+			w[m++] = waiting[i];
+		}
+	for (size_t k = 0; k < q->n; k++) {
+		size_t i = (q->head + WALLBOARD_HISTORY - q->n + k) % WALLBOARD_HISTORY;
+		t[m] = q->t_ms[i];
+		s[m] = q->sl[i];
+		w[m++] = q->waiting[i];
+	}
+	memcpy(q->t_ms, t, m * sizeof *t);
+	memcpy(q->sl, s, m * sizeof *s);
+	memcpy(q->waiting, w, m * sizeof *w);
+	q->n = m;
+	q->head = m % WALLBOARD_HISTORY;
+}
+
+static void wallboard_on_read(void *arg, int err, const struct store_field *f, size_t n)
+{
+	struct wb_read *rd = arg;
+	struct wallboard *wb = rd->wb;
+	int64_t day = 0;
+
+	free(rd);
+	if (wb == NULL)
+		return;
+	wb->reading = NULL;
+	if (err != 0)
+		return; /* read again at the next tick */
+	/* the hour whatever the day (older samples are left out); the counts
+	 * only when they are today's */
+	const struct record_figures_sink hours = {NULL, wallboard_restore_history, wb};
+	const struct record_figures_sink counts = {wallboard_restore_today, NULL, wb};
+	int bad = record_figures_decode(f, n, &day, &hours);
+	if (day == wb->day_start_ms)
+		record_figures_decode(f, n, &day, &counts);
+	if (bad > 0)
+		log_warnx("admin: %d of the wallboard's saved figures could not be read", bad);
+	if (n > 0)
+		log_info("admin: wallboard figures restored (%s)",
+		         day == wb->day_start_ms ? "today's and the hour's" : "the hour's; another day's counts dropped");
+	wb->restored = true;
+}
+
+/* Saves today's counts and the hour of every queue. */
+static void wallboard_save(struct wallboard *wb, int64_t now)
+{
+	const struct engine *e = router_engine(wb->adm->env.router);
+	size_t nq = engine_queue_count(e), k = 0, nf;
+	struct record_figures_queue *rq = xcalloc(nq > 0 ? nq : 1, sizeof *rq);
+	struct { int64_t t[WALLBOARD_HISTORY]; double sl[WALLBOARD_HISTORY]; uint32_t w[WALLBOARD_HISTORY]; } *h =
+	    xcalloc(nq > 0 ? nq : 1, sizeof *h);
+	struct store_field *f;
+
+	for (size_t i = 0; i < nq; i++) {
+		struct engine_queue_stats s;
+		struct wb_queue *q;
+		if (engine_queue_stats(e, engine_queue_name(e, i), now, &s) != 0 ||
+		    (q = strmap_get(&wb->queues, s.queue)) == NULL)
+			continue;
+		rq[k].name = q->name;
+		rq[k].today = wallboard_today(&s.total, &q->base, q, &rq[k].asa_sum_ms);
+		for (size_t j = 0; j < q->n; j++) {
+			size_t at = (q->head + WALLBOARD_HISTORY - q->n + j) % WALLBOARD_HISTORY;
+			h[k].t[j] = q->t_ms[at];
+			h[k].sl[j] = q->sl[at];
+			h[k].w[j] = q->waiting[at];
+		}
+		rq[k].n = q->n;
+		rq[k].t_ms = h[k].t;
+		rq[k].sl = h[k].sl;
+		rq[k].waiting = h[k].w;
+		k++;
+	}
+	f = record_figures_encode(wb->day_start_ms, rq, k, &nf);
+	/* a standby, or a leader between epochs, does not write: fine */
+	(void)store_save_figures(wb->adm->env.store, f, nf, WALLBOARD_SAVE_TTL_S, NULL, NULL);
+	record_figures_free(f, nf);
+	free(h);
+	free(rq);
+}
+
+/* Reads the saved figures until that worked once, then saves them. */
+static void wallboard_persist(struct wallboard *wb, int64_t now)
+{
+	struct store *st = wb->adm->env.store;
+
+	if (st == NULL)
+		return;
+	if (!wb->restored) {
+		if (wb->reading == NULL) {
+			struct wb_read *rd = xcalloc(1, sizeof *rd);
+			rd->wb = wb;
+			if (store_read_figures(st, wallboard_on_read, rd) == 0)
+				wb->reading = rd;
+			else
+				free(rd);
+		}
+		return;
+	}
+	if (now >= wb->next_save_ms) {
+		wallboard_save(wb, now);
+		wb->next_save_ms = now + WALLBOARD_SAVE_MS;
 	}
 }
 
@@ -156,7 +321,11 @@ int64_t wallboard_tick(struct wallboard *wb, int64_t now)
 		wallboard_sample(wb, now);
 		wb->next_sample_ms = now + WALLBOARD_SAMPLE_MS;
 	}
-	return wb->next_sample_ms < wb->next_day_ms ? wb->next_sample_ms : wb->next_day_ms;
+	wallboard_persist(wb, now);
+	int64_t next = wb->next_sample_ms < wb->next_day_ms ? wb->next_sample_ms : wb->next_day_ms;
+	/* not restored yet: look again soon */
+	int64_t save = wb->restored ? wb->next_save_ms : now + WALLBOARD_SAVE_MS / 5;
+	return save < next ? save : next;
 }
 
 /* ---- the snapshot -------------------------------------------------------- */
@@ -166,26 +335,37 @@ static uint64_t wallboard_sub(uint64_t a, uint64_t b)
 	return a > b ? a - b : 0;
 }
 
-/* Today's figures: the engine's totals less those at midnight. */
+/* Today's figures: the engine's totals less those at midnight, plus those
+ * carried over a restart (c may be NULL); *asa_sum_ms: the answers' total
+ * wait, which is what is saved. */
 static struct engine_period_stats wallboard_today(const struct engine_period_stats *t,
-                                                  const struct engine_period_stats *b)
+                                                  const struct engine_period_stats *b,
+                                                  const struct wb_queue *c, double *asa_sum_ms)
 {
-	struct engine_period_stats d = {0};
+	struct engine_period_stats d = {0}, none = {0};
+	const struct engine_period_stats *k = c != NULL ? &c->carried : &none;
 	double asa_sum;
 
-	d.offered = wallboard_sub(t->offered, b->offered);
-	d.answered = wallboard_sub(t->answered, b->answered);
-	d.answered_in_sla = wallboard_sub(t->answered_in_sla, b->answered_in_sla);
-	d.abandoned_in_sla = wallboard_sub(t->abandoned_in_sla, b->abandoned_in_sla);
-	d.abandoned_after_sla = wallboard_sub(t->abandoned_after_sla, b->abandoned_after_sla);
-	d.expired = wallboard_sub(t->expired, b->expired);
-	d.overflowed = wallboard_sub(t->overflowed, b->overflowed);
+	d.offered = wallboard_sub(t->offered, b->offered) + k->offered;
+	d.answered = wallboard_sub(t->answered, b->answered) + k->answered;
+	d.answered_in_sla = wallboard_sub(t->answered_in_sla, b->answered_in_sla) + k->answered_in_sla;
+	d.abandoned_in_sla =
+	    wallboard_sub(t->abandoned_in_sla, b->abandoned_in_sla) + k->abandoned_in_sla;
+	d.abandoned_after_sla =
+	    wallboard_sub(t->abandoned_after_sla, b->abandoned_after_sla) + k->abandoned_after_sla;
+	d.expired = wallboard_sub(t->expired, b->expired) + k->expired;
+	d.overflowed = wallboard_sub(t->overflowed, b->overflowed) + k->overflowed;
 	d.service_level = d.answered + d.abandoned_after_sla > 0
 	                      ? (double)d.answered_in_sla / (double)(d.answered + d.abandoned_after_sla)
 	                      : -1;
 	/* the engine's averages are over its counts: back to sums, subtract */
 	asa_sum = (t->asa_ms > 0 ? t->asa_ms * (double)t->answered : 0) -
 	          (b->asa_ms > 0 ? b->asa_ms * (double)b->answered : 0);
+	if (asa_sum < 0)
+		asa_sum = 0;
+	asa_sum += c != NULL ? c->carried_asa_sum_ms : 0;
+	if (asa_sum_ms != NULL)
+		*asa_sum_ms = asa_sum;
 	d.asa_ms = d.answered > 0 ? (asa_sum > 0 ? asa_sum / (double)d.answered : 0) : -1;
 	d.aht_ms = -1;
 	return d;
@@ -354,7 +534,7 @@ static void wallboard_write_queue(struct wallboard *wb, struct json_out *j,
 	const char *status = wallboard_status(s, tq, staffed, why, sizeof why);
 
 	zero.asa_ms = -1;
-	today = wallboard_today(&s->total, q != NULL ? &q->base : &zero);
+	today = wallboard_today(&s->total, q != NULL ? &q->base : &zero, q, NULL);
 	json_obj_open(j);
 	json_kstr(j, "name", s->queue);
 	json_kstr(j, "channel", channel_name(s->channel));

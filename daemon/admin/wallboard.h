@@ -28,6 +28,10 @@ struct json_out;
 /* "At risk" (amber): a waiting contact has used this share of its SLA
  * threshold (the whole rule: wallboard.c, wallboard_status). */
 #define WALLBOARD_RISK_WAIT_PCT 80
+/* Today's counts and the hour are saved in Redis this often, and read back
+ * at start (record/figures.h); a crash loses at most this much of them. */
+#define WALLBOARD_SAVE_MS 5000
+#define WALLBOARD_SAVE_TTL_S (2 * 86400)
 
 struct wallboard *wallboard_new(struct admin *adm, int64_t now);
 void wallboard_free(struct wallboard *wb);

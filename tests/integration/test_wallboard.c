@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -398,6 +399,68 @@ HARNESS_TEST(test_time_in_state_restarts_on_contact)
 	resp_free(&r);
 }
 
+/* Today's figures and the hour chart outlive a restart (even a crash: they
+ * are saved every few seconds); and after it, contacts that wait with no
+ * agent logged in show red at once. */
+static bool restored(const struct jv *snap, void *arg)
+{
+	const struct jv *q = queue(snap, "voice-q");
+
+	(void)arg;
+	return jnum(q, "today.answered") == 1 && jnum(q, "waiting") == 1;
+}
+
+HARNESS_TEST(test_today_and_the_hour_survive_a_restart)
+{
+	struct sbc *gw = harness_gateway(h, "gw1");
+	struct sbc *alice = harness_agent(h, "alice");
+	const char *id, *offer, *saved = NULL;
+	unsigned long long offered = 0, answered = 0;
+	struct resp r;
+	const struct jv *q;
+	double samples_before, oldest_before;
+	int64_t end;
+
+	harness_available(h, alice);
+	id = harness_submit_id(h, gw, "call-1", VOICE, "voice-q");
+	offer = harness_offer_for(h, alice, id, 3000);
+	harness_accept(h, alice, offer, id);
+	harness_submit_id(h, gw, "call-2", VOICE, "voice-q"); /* alice is full: it waits */
+	/* saved within a few seconds */
+	for (end = harness_now_ms() + WAIT_MS;; harness_sleep(h, 200)) {
+		saved = harness_hget(h, harness_key(h, "wallboard"), "q:voice-q");
+		if (saved != NULL && sscanf(saved, "%llu %llu", &offered, &answered) == 2 &&
+		    answered == 1)
+			break;
+		if (harness_now_ms() > end)
+			fail_msg("today's figures were not saved: %s", saved ? saved : "(none)");
+	}
+	r = http(h, "GET", "/v1/wallboard");
+	q = queue(r.json, "voice-q");
+	samples_before = (double)jpath(q, "history.samples")->n;
+	oldest_before = jnum(r.json, "now_ms") + 1000 * jnum(q, "history.samples.0.0");
+	resp_free(&r);
+
+	harness_daemon_signal(h, SIGKILL);
+	harness_close(h, alice);
+	harness_close(h, gw);
+	harness_daemon_restart(h);
+
+	r = snapshot_until(h, restored, NULL, "today's answer after the restart");
+	q = queue(r.json, "voice-q");
+	assert_int_equal((int)jnum(q, "today.answered"), 1);
+	assert_true(jnum(q, "service_level.today") == 1.0);
+	assert_true(jnum(q, "today.asa_ms") >= 0);
+	/* the hour chart kept its samples from before */
+	assert_true((double)jpath(q, "history.samples")->n >= samples_before + 1);
+	assert_true(jnum(r.json, "now_ms") + 1000 * jnum(q, "history.samples.0.0") <=
+	            oldest_before + 1000);
+	/* one waiting, nobody logged in to take it: red now, not later */
+	assert_int_equal((int)jnum(r.json, "agents.counts.logged_out"), 3);
+	assert_string_equal(jstr(q, "status"), "breached");
+	resp_free(&r);
+}
+
 static bool one_waiting(const struct jv *snap, void *arg)
 {
 	(void)arg;
@@ -565,6 +628,7 @@ int main(void)
 	    T(test_waiting_with_no_agent_is_red_at_once),
 	    T(test_time_in_state_restarts_on_contact),
 	    T(test_sl_below_target_reads_against_the_target),
+	    T(test_today_and_the_hour_survive_a_restart),
 	    T(test_stream_sends_snapshots_and_updates),
 	    T(test_too_many_streams_are_refused),
 	    cmocka_unit_test_setup_teardown(test_today_starts_at_local_midnight, midnight_setup,
