@@ -3,7 +3,6 @@
  * side (page, snapshot route, server-sent events) is wallboard_http.c. */
 #include "admin/wallboard.h"
 
-#include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -478,8 +477,8 @@ static const char *wallboard_status(const struct engine_queue_stats *s,
 	double sl = s->window.service_level;
 
 	if (tq->past_sla > 0) {
-		snprintf(why, whylen, "%u waiting past the SLA (longest %" PRId64 " s)", tq->past_sla,
-		         s->longest_wait_ms / 1000);
+		/* short: the card shows the longest wait beside it */
+		snprintf(why, whylen, "%u waiting past the SLA", tq->past_sla);
 		return "breached";
 	}
 	if (s->waiting > 0 && !staffed) {

@@ -610,8 +610,7 @@ bool max_wait_due(struct engine *e, struct econtact *c, enum due what, int64_t n
 /* agent_state.c */
 /* Capacity and exclusivity: whether a may take one more on ch. */
 bool agent_state_slot_free(const struct engine *e, const struct eagent *a, enum sb_channel ch);
-/* Changes a's load on ch; when it starts or stops holding contacts, that
- * moment is its busy_since_ms (a wallboard's "in state" for "on contact"). */
+/* Whether a holds any contact (offered, assigned or in wrap-up). */
 static inline bool agent_state_busy(const struct eagent *a)
 {
 	for (int i = 0; i < SB_CH_COUNT; i++)
@@ -619,6 +618,8 @@ static inline bool agent_state_busy(const struct eagent *a)
 			return true;
 	return false;
 }
+/* Changes a's load on ch; when it starts or stops holding contacts, that
+ * moment is its busy_since_ms (a wallboard's "in state" for "on contact"). */
 static inline void agent_state_load_mark(struct eagent *a, enum sb_channel ch, int delta,
 					 int64_t now)
 {
