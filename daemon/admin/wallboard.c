@@ -16,7 +16,6 @@
 #include "record/figures.h"
 #include "router/router.h"
 #include "store/store.h"
-#include "util/err.h"
 #include "util/log.h"
 #include "util/strmap.h"
 #include "util/xalloc.h"
@@ -45,7 +44,7 @@ struct wallboard {
 	int64_t day_start_ms, next_day_ms; /* local midnights around now */
 	int64_t next_sample_ms;
 	uint64_t pass;
-	/* Persistence (docs/wallboard.md "After a restart"): the figures are
+	/* Persistence (docs/admin-api.md "Today"): the figures are
 	 * read back once, then saved every WALLBOARD_SAVE_MS; never saved
 	 * before they were read, or a restart would wipe them. */
 	bool restored;

@@ -4,7 +4,8 @@
  * The engine keeps live figures and totals since start; the wallboard adds
  * what a wall needs and the engine has no reason to know: totals since local
  * midnight ("today", from the engine totals at midnight) and a sampled hour
- * of service level and waiting contacts per queue. The last SLA breaches
+ * of service level and waiting contacts per queue, both kept in Redis
+ * across a restart (record/figures.h). The last SLA breaches
  * and expiries it shows are counted where they happen, with the metrics
  * (metrics_note).
  *
