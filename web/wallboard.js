@@ -161,9 +161,11 @@
     const state = el('td');
     let label = s.icon + ' ' + s.text;
     let cls = 'state state-' + a.state;
-    // the daemon says what it shows (one state each, as the counts above)
+    // the daemon says what it shows (one state each, as the counts above);
+    // on contact with a state of its own (a break set during a call), both
     if (a.shown === 'on_contact') { label = '\u260E On contact'; cls = 'state state-oncontact'; }
     state.append(el('span', cls, label));
+    if (a.shown === 'on_contact' && a.state !== 'available') state.append(' \u00B7 ', el('span', 'state state-' + a.state, s.icon + ' ' + s.text));
     if (a.reason) state.append(' ', el('span', 'a-tier', a.reason));
     if (a.away) state.append(' ', el('span', 'a-tier', '(away: client disconnected)'));
     tr.append(who, state, el('td', null, dur(a.time_in_state_ms)));

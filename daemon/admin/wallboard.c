@@ -589,17 +589,20 @@ static bool wallboard_agent_busy(const struct engine_agent_view *a)
 	return false;
 }
 
-/* What the wallboard shows an agent as: one of these, never two (an
- * available agent holding contacts is on contact, whatever capacity it has
- * left; one on break or offline that still holds some is on break or
- * offline), so the counts add up to the roster. */
+/* What the wallboard shows an agent as: one of these, never two, so the
+ * counts add up to the roster. Holding any contact (offered, assigned or in
+ * wrap-up) is on contact, whatever capacity is left and whatever its own
+ * state (one who set a break while finishing a call is still on it): the
+ * order of the agents gauge in /metrics (README "Agents by state"). */
 static enum wb_shown wallboard_shown(const struct engine_agent_view *a)
 {
 	if (!a->logged_in)
 		return WB_LOGGED_OUT;
+	if (wallboard_agent_busy(a))
+		return WB_ON_CONTACT;
 	switch (a->state) {
 	case AGENT_AVAILABLE:
-		return wallboard_agent_busy(a) ? WB_ON_CONTACT : WB_AVAILABLE;
+		return WB_AVAILABLE;
 	case AGENT_BREAK:
 		return WB_BREAK;
 	case AGENT_OFFLINE:
@@ -613,16 +616,14 @@ static const char *const wb_shown_names[WB_SHOWN_COUNT] = {
     [WB_OFFLINE] = "offline",     [WB_LOGGED_OUT] = "logged_out",
 };
 
-/* Since when it has shown as it does: its state's start, or for an
- * available agent the later of that and when it started or stopped
- * holding contacts. */
+/* Since when it has shown as it does: on contact, since it took its first
+ * contact; otherwise the later of its state's start and when it let go of
+ * its last contact. */
 static int64_t wallboard_shown_since(const struct engine_agent_view *a)
 {
-	enum wb_shown s = wallboard_shown(a);
-
-	if ((s == WB_AVAILABLE || s == WB_ON_CONTACT) && a->busy_since_ms > a->state_since_ms)
+	if (wallboard_shown(a) == WB_ON_CONTACT && a->busy_since_ms > 0)
 		return a->busy_since_ms;
-	return a->state_since_ms;
+	return a->busy_since_ms > a->state_since_ms ? a->busy_since_ms : a->state_since_ms;
 }
 
 static void wallboard_count_agent(void *arg, const struct engine_agent_view *a)

@@ -296,6 +296,13 @@ HARNESS_TEST(test_snapshot_has_the_figures)
 	assert_int_equal((int)jnum(r.json, "agents.counts.offline"), 0);
 	assert_int_equal((int)jnum(r.json, "agents.counts.logged_out"), 2);
 	assert_string_equal(jstr(r.json, "agents.list.0.shown"), "on_contact");
+	/* the counts add up to the roster */
+	assert_int_equal((int)(jnum(r.json, "agents.counts.available") +
+	                       jnum(r.json, "agents.counts.on_contact") +
+	                       jnum(r.json, "agents.counts.break") +
+	                       jnum(r.json, "agents.counts.offline") +
+	                       jnum(r.json, "agents.counts.logged_out")),
+	                 3);
 	a = jpath(r.json, "agents.list.0");
 	assert_string_equal(jstr(a, "id"), "alice");
 	assert_string_equal(jstr(a, "name"), "Alice Example");
