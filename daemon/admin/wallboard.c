@@ -44,10 +44,12 @@ struct wallboard {
 	int64_t day_start_ms, next_day_ms; /* local midnights around now */
 	int64_t next_sample_ms;
 	uint64_t pass;
-	/* Persistence (docs/admin-api.md "Today"): the figures are
-	 * read back once, then saved every WALLBOARD_SAVE_MS; never saved
-	 * before they were read, or a restart would wipe them. */
-	bool restored;
+	/* Persistence (docs/admin-api.md "Today"): while it leads and serves,
+	 * the figures are read back once per term (the store's epoch: a
+	 * restart, or a standby taking over), then saved every
+	 * WALLBOARD_SAVE_MS; never saved before they were read in that term,
+	 * or a restart would wipe them. */
+	char restored_epoch[32]; /* "" before the first read */
 	struct wb_read *reading; /* the read in flight, or NULL */
 	int64_t next_save_ms;
 };
@@ -55,7 +57,15 @@ struct wallboard {
 /* A read in flight: it outlives the wallboard if freed first. */
 struct wb_read {
 	struct wallboard *wb; /* NULL once the wallboard is gone */
+	char epoch[32];       /* the term it was asked for in */
 };
+
+static bool wallboard_restored(const struct wallboard *wb)
+{
+	const struct store *st = wb->adm->env.store;
+
+	return st != NULL && strcmp(wb->restored_epoch, store_epoch(st)) == 0;
+}
 
 /* Breaches and expiries seen since start. */
 static uint64_t wallboard_notes_total(void)
@@ -177,13 +187,18 @@ static struct engine_period_stats wallboard_today(const struct engine_period_sta
                                                   const struct engine_period_stats *b,
                                                   const struct wb_queue *c, double *asa_sum_ms);
 
-/* Restored counts: today's from before the restart. */
+/* Restored counts: today's until the last save. What this engine counts
+ * from now on adds to them (its totals so far are in the save, if this
+ * daemon made it, or were never saved, if it just started). */
 static void wallboard_restore_today(void *arg, const char *queue,
                                     const struct engine_period_stats *today, double asa_sum_ms)
 {
 	struct wallboard *wb = arg;
 	struct wb_queue *q = wallboard_queue(wb, queue);
+	struct engine_queue_stats s;
 
+	if (engine_queue_stats(router_engine(wb->adm->env.router), queue, router_now_ms(), &s) == 0)
+		q->base = s.total;
 	q->carried = *today;
 	q->carried_asa_sum_ms = asa_sum_ms;
 }
@@ -228,12 +243,15 @@ static void wallboard_on_read(void *arg, int err, const struct store_field *f, s
 	struct wallboard *wb = rd->wb;
 	int64_t day = 0;
 
-	free(rd);
-	if (wb == NULL)
+	if (wb == NULL || err != 0) { /* gone; or read again at the next tick */
+		if (wb != NULL)
+			wb->reading = NULL;
+		free(rd);
 		return;
+	}
 	wb->reading = NULL;
-	if (err != 0)
-		return; /* read again at the next tick */
+	snprintf(wb->restored_epoch, sizeof wb->restored_epoch, "%s", rd->epoch);
+	free(rd);
 	/* the hour whatever the day (older samples are left out); the counts
 	 * only when they are today's */
 	const struct record_figures_sink hours = {NULL, wallboard_restore_history, wb};
@@ -246,7 +264,6 @@ static void wallboard_on_read(void *arg, int err, const struct store_field *f, s
 	if (n > 0)
 		log_info("admin: wallboard figures restored (%s)",
 		         day == wb->day_start_ms ? "today's and the hour's" : "the hour's; another day's counts dropped");
-	wb->restored = true;
 }
 
 /* Saves today's counts and the hour of every queue. */
@@ -287,17 +304,19 @@ static void wallboard_save(struct wallboard *wb, int64_t now)
 	free(rq);
 }
 
-/* Reads the saved figures until that worked once, then saves them. */
+/* While leading and serving: reads the saved figures once in the term,
+ * then saves them. */
 static void wallboard_persist(struct wallboard *wb, int64_t now)
 {
 	struct store *st = wb->adm->env.store;
 
-	if (st == NULL)
+	if (st == NULL || !router_serving(wb->adm->env.router) || strcmp(store_epoch(st), "0") == 0)
 		return;
-	if (!wb->restored) {
+	if (!wallboard_restored(wb)) {
 		if (wb->reading == NULL) {
 			struct wb_read *rd = xcalloc(1, sizeof *rd);
 			rd->wb = wb;
+			snprintf(rd->epoch, sizeof rd->epoch, "%s", store_epoch(st));
 			if (store_read_figures(st, wallboard_on_read, rd) == 0)
 				wb->reading = rd;
 			else
@@ -322,7 +341,7 @@ int64_t wallboard_tick(struct wallboard *wb, int64_t now)
 	wallboard_persist(wb, now);
 	int64_t next = wb->next_sample_ms < wb->next_day_ms ? wb->next_sample_ms : wb->next_day_ms;
 	/* not restored yet: look again soon */
-	int64_t save = wb->restored ? wb->next_save_ms : now + WALLBOARD_SAVE_MS / 5;
+	int64_t save = wallboard_restored(wb) ? wb->next_save_ms : now + WALLBOARD_SAVE_MS / 5;
 	return save < next ? save : next;
 }
 
