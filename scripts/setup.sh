@@ -11,7 +11,8 @@
 
 SB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SB_PACKAGES="build-essential cmake pkg-config libevent-dev libhiredis-dev libprotobuf-c-dev
- protobuf-c-compiler libssl-dev openssl libyaml-dev libutf8proc-dev libcmocka-dev redis-server clang libclang-rt-14-dev
+ protobuf-c-compiler libssl-dev openssl libyaml-dev libutf8proc-dev libwslay-dev libhttp-parser-dev
+ libcmocka-dev redis-server clang libclang-rt-14-dev
  systemd dpkg-dev file chromium prometheus"
 
 # Installs the Debian packages that are not installed yet.

@@ -31,7 +31,7 @@ sb_fuzz() {
 	grep -E '^#[0-9]+[[:space:]]+DONE' "$work/log" || tail -n 1 "$work/log"
 	rm -rf "$work"
 }
-for t in frame config session json strings; do
+for t in frame config session json strings websocket; do
 	sb_fuzz "$t" 20
 done
 

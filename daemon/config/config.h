@@ -154,6 +154,11 @@ struct sb_config {
 	int64_t admin_max_connections; /* open admin connections; more wait to be accepted */
 	int64_t admin_max_event_streams; /* open wallboard event streams; more are refused */
 
+	/* Origins whose browser pages may open a WebSocket on the agent port
+	 * (a request without Origin is not a browser's, and is allowed). */
+	char **websocket_allowed_origins;
+	size_t n_websocket_allowed_origins;
+
 	int64_t reject_delay_ms;   /* no re-offer to the agent who declined, for this long */
 	int64_t max_no_answer;     /* offers timed out in a row before break "no-answer" */
 	int64_t transfer_boost_ms; /* deadline boost of a transferred contact */

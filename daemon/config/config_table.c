@@ -88,6 +88,30 @@ static const char *config_table_check_skill(const char *v)
 	return NULL;
 }
 
+/* An origin as browsers send it (RFC 6454): scheme://host[:port], no path,
+ * no trailing slash; compared byte for byte (ASCII case aside) with the
+ * Origin header, so anything else could never match. */
+static const char *config_table_check_origin(const char *v)
+{
+	static const char *const bad = "must be http://host[:port] or https://host[:port], with no"
+				       " path (an origin as a browser sends it)";
+	const char *host;
+
+	if (strncmp(v, "http://", 7) == 0)
+		host = v + 7;
+	else if (strncmp(v, "https://", 8) == 0)
+		host = v + 8;
+	else
+		return bad;
+	if (*host == '\0' || strlen(v) > 200)
+		return bad;
+	for (const char *p = host; *p != '\0'; p++)
+		if (*p == '/' || *p == '?' || *p == '#' || *p == '@' || (unsigned char)*p <= ' ' ||
+		    (unsigned char)*p >= 0x7f)
+			return bad;
+	return NULL;
+}
+
 const char *const config_table_strategies[] = {
     "longest-idle", "most-skilled", "least-occupied", "round-robin", "fewest-contacts",
     "random",       NULL,
@@ -585,6 +609,17 @@ const struct config_key config_table[] = {
 	  .min = 1, .max = 10000, .def = 16,
 	  .doc = "open wallboard event streams (each also holds an admin connection); more are"
 		 " refused (503)" },
+
+	{ .path = "websocket", .type = CONFIG_SECTION,
+	  .doc = "WebSocket agents (browsers) on the agent port: an HTTP Upgrade (GET) is served"
+		 " there beside the TCP framing, over TLS when tls.agent is set" },
+	{ .path = "websocket.allowed_origins", .type = CONFIG_STRLIST,
+	  CFG(websocket_allowed_origins),
+	  .count_offset = offsetof(struct sb_config, n_websocket_allowed_origins), .min = 0,
+	  .max = 64, .check = config_table_check_origin,
+	  .doc = "browser origins (\"https://desk.example.com\", \"http://127.0.0.1:7402\") whose"
+		 " pages may connect; any other Origin is refused (403). A client that sends no"
+		 " Origin (not a browser) is allowed: it must still log in with a token" },
 
 	{ .path = "routing", .type = CONFIG_SECTION,
 	  .doc = "how offers, unanswered offers, transfers and service levels behave" },

@@ -18,6 +18,8 @@
 #include "session/registry.h"
 #include "security/tls.h"
 #include "session/roles.h"
+#include "session/transport.h"
+#include "session/websocket.h"
 #include "wire/frame.h"
 #include "util/xalloc.h"
 
@@ -61,6 +63,12 @@ struct session {
 	void (*drained)(void *arg);
 	void *drained_arg;
 	void *role_ctx; /* the role's own state (gateway.c, agent.c) */
+	/* How Envelopes are framed: TCP from the start on the gateway port;
+	 * on the agent port NULL until the first bytes say (see
+	 * session_sniff). tctx is the transport's state, owned here. */
+	const struct transport_ops *tops;
+	void *tctx;
+	bool going_away; /* closing for a shutdown or a redirect */
 	bool tls;           /* the port speaks TLS */
 	bool tls_connected; /* its handshake completed */
 };
@@ -98,6 +106,8 @@ static void session_free(struct session *s)
 	event_free(s->free_ev);
 	if (s->flush_ev != NULL)
 		event_free(s->flush_ev);
+	if (s->tops != NULL && s->tops->free != NULL)
+		s->tops->free(s->tctx);
 	free(s->client_id);
 	free(s);
 }
@@ -143,7 +153,9 @@ void session_close(struct session *s, const char *reason, bool flush)
 {
 	if (s->state == SESSION_CLOSED)
 		return;
-	if (s->state != SESSION_DRAINING) {
+	/* The first close of this session (a second may come while it drains). */
+	bool first = s->state != SESSION_DRAINING;
+	if (first) {
 		log_info("session %s (%s %s, %s): closed: %s", s->sid,
 			 s->role == SESSION_GATEWAY ? "gateway" : "agent",
 			 s->client_id ? s->client_id : "-", s->peer, reason);
@@ -157,6 +169,11 @@ void session_close(struct session *s, const char *reason, bool flush)
 				agent_closed(s);
 		}
 	}
+	/* The transport's own goodbye (a WebSocket close frame) goes after
+	 * the Error that says why, before the flush. */
+	if (flush && first && s->bev != NULL && s->tops != NULL && s->tops->bye != NULL)
+		s->tops->bye(s->tctx, bufferevent_get_output(s->bev),
+			     s->going_away ? TRANSPORT_BYE_GOING_AWAY : TRANSPORT_BYE_ERROR, reason);
 	if (flush && s->bev != NULL &&
 	    evbuffer_get_length(bufferevent_get_output(s->bev)) > 0) {
 		session_set_state(s, SESSION_DRAINING);
@@ -175,6 +192,7 @@ void session_shutdown(struct session *s, const char *reason)
 	 * (the standby, which takes the lease this daemon releases). */
 	if (s->state == SESSION_ACTIVE || s->state == SESSION_HELLO_WAIT)
 		session_send_error(s, 0, SB_ERR_NOT_LEADER, reason);
+	s->going_away = true;
 	session_close(s, reason, true);
 }
 
@@ -186,7 +204,10 @@ void session_send(struct session *s, Envelope *env)
 	const struct sb_config *cfg = router_config(s->env->router);
 
 	env->seq = ++s->next_seq;
-	if (frame_write(out, env) != 0) {
+	/* Before the first bytes told the agent port's transport (a refusal at
+	 * accept), the answer is a TCP frame, as it always was. */
+	const struct transport_ops *t = s->tops != NULL ? s->tops : &transport_tcp;
+	if (t->write(s->tctx, out, env) != 0) {
 		session_close(s, "cannot queue output", false);
 		return;
 	}
@@ -267,6 +288,7 @@ void session_redirect(struct session *s, uint64_t ref)
 	env.body_case = SWITCHBOARD__V1__ENVELOPE__BODY_ERROR;
 	env.error = &e;
 	session_send(s, &env);
+	s->going_away = true;
 	session_close(s, "not the leader", true);
 }
 
@@ -339,8 +361,9 @@ static void session_hello(struct session *s, Envelope *env)
 	}
 	s->client_id = xstrdup(h->client_id);
 	session_set_state(s, SESSION_ACTIVE);
-	log_info("session %s: %s '%s' logged in from %s", s->sid,
-		 s->role == SESSION_GATEWAY ? "gateway" : "agent", s->client_id, s->peer);
+	log_info("session %s: %s '%s' logged in from %s over %s", s->sid,
+		 s->role == SESSION_GATEWAY ? "gateway" : "agent", s->client_id, s->peer,
+		 s->tops->name);
 	session_welcome(s, env->seq);
 	session_arm(s, router_config(s->env->router)->heartbeat_ms);
 	if (s->role == SESSION_AGENT)
@@ -440,21 +463,55 @@ static int session_budget_take(struct session *s, int64_t fps)
 	return s->budget_mf < -SESSION_FLOOD_S * fps * SESSION_MILLIFRAME ? -1 : 1;
 }
 
+/* The agent port serves two transports, told apart by the first bytes: a
+ * WebSocket client's "GET " as a TCP length would be 1 195 725 856, far
+ * above the largest limits.max_frame_bytes (16 MiB), so no TCP client can
+ * start that way. One port means one TLS context, one firewall rule and
+ * NOT_LEADER redirects that name an address valid for both. Returns false
+ * while too few bytes have come to tell. */
+static bool session_sniff(struct session *s, struct evbuffer *in)
+{
+	static const char get[] = "GET ";
+	unsigned char head[sizeof get - 1];
+	size_t n = evbuffer_get_length(in);
+
+	if (n > sizeof head)
+		n = sizeof head;
+	evbuffer_copyout(in, head, n);
+	if (memcmp(head, get, n) != 0) {
+		s->tops = &transport_tcp;
+		return true;
+	}
+	if (n < sizeof head)
+		return false;
+	s->tops = &transport_websocket;
+	s->tctx = websocket_new();
+	log_debug("session %s: WebSocket upgrade request", s->sid);
+	return true;
+}
+
 static void session_on_read(struct bufferevent *bev, void *arg)
 {
 	struct session *s = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
 	const struct sb_config *cfg = router_config(s->env->router);
-	size_t max = (size_t)cfg->max_frame_bytes;
+	struct evbuffer *out = bufferevent_get_output(bev);
 	/* Frames read in one pass arrived together: one clock read for all. */
 	int64_t now = router_now_ms();
+
+	if (s->tops == NULL && !session_sniff(s, in))
+		return;
 
 	session_budget_refill(s, cfg->frames_per_second, now);
 	session_ref(s);
 	while (s->state == SESSION_HELLO_WAIT || s->state == SESSION_ACTIVE) {
 		Envelope *env = NULL;
 		const char *why = NULL;
-		int rc = frame_read(in, max, &env, &why);
+		int rc = s->tops->read(s->tctx, in, out, cfg, &env, &why);
+		if (rc == TRANSPORT_PEER_CLOSED) {
+			session_close(s, why, true); /* flushes the transport's reply */
+			break;
+		}
 		/* A frame with a bad string is whole: received, not a decode
 		 * error (those are BAD_FRAME); the request is what is refused. */
 		metrics_frame_read(rc == SB_ERR_INVALID_ARGUMENT ? 1 : rc);
@@ -496,6 +553,11 @@ static void session_on_read(struct bufferevent *bev, void *arg)
 		else
 			session_dispatch(s, env);
 	}
+	/* What the transport answered by itself (a handshake's reply, a
+	 * pong) goes out with this turn's frames. */
+	if (s->bev != NULL && s->flush_ev != NULL &&
+	    evbuffer_get_length(bufferevent_get_output(s->bev)) > 0)
+		event_active(s->flush_ev, EV_TIMEOUT, 1);
 	session_unref(s);
 }
 
@@ -624,6 +686,8 @@ struct session *session_new(struct session_env *senv, int fd, enum session_role 
 	snprintf(s->peer, sizeof s->peer, "%s", peer);
 	struct tls_server *tls = senv->tls[role];
 	s->tls = tls != NULL;
+	if (role == SESSION_GATEWAY)
+		s->tops = &transport_tcp;
 	if (tls != NULL)
 		s->bev = tls_bufferevent(tls, base, fd);
 	else

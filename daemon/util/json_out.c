@@ -1,6 +1,8 @@
 /* JSON writer: see json_out.h. */
 #include "util/json_out.h"
 
+#include <utf8proc.h>
+
 #include <event2/buffer.h>
 #include <inttypes.h>
 #include <math.h>
@@ -74,34 +76,14 @@ void json_key(struct json_out *j, const char *key)
 	j->after_key = true;
 }
 
-/* See json_out.h. */
+/* See json_out.h. utf8proc refuses overlong forms, surrogates and anything
+ * beyond U+10FFFF, as the wire's string check does (wire/strings.c). */
 size_t json_utf8_len(const unsigned char *s, size_t n)
 {
-	size_t len;
-	uint32_t cp;
+	utf8proc_int32_t cp;
+	utf8proc_ssize_t used = utf8proc_iterate(s, (utf8proc_ssize_t)n, &cp);
 
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		len = 2, cp = s[0] & 0x1f;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		len = 3, cp = s[0] & 0x0f;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		len = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	/* overlong forms, surrogates and beyond U+10FFFF are not UTF-8 */
-	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
+	return used > 0 ? (size_t)used : 0;
 }
 
 void json_escape(struct evbuffer *buf, const char *s, size_t len)

@@ -48,7 +48,7 @@ arch=$(dpkg-architecture -qDEB_HOST_ARCH)
 depends=$(field Depends)
 echo "Depends: $depends"
 for lib in libc6 libevent-core-2.1-7 libevent-openssl-2.1-7 libhiredis0.14 libprotobuf-c1 \
-	libssl3 libyaml-0-2 libutf8proc2; do
+	libssl3 libyaml-0-2 libutf8proc2 libwslay1 libhttp-parser2.9; do
 	printf '%s\n' "$depends" | grep -q "\\b$lib\\b" || fail "Depends lacks $lib (dpkg-shlibdeps)"
 done
 printf '%s\n' "$depends" | grep -q 'systemd | adduser' || fail "Depends lacks 'systemd | adduser'"

@@ -1389,6 +1389,31 @@ static void test_bad_strings(void **state)
 	expect_count(f, 6);
 }
 
+/* websocket.allowed_origins holds origins as browsers send them: anything
+ * else (a path, a trailing slash, another scheme) could never match an
+ * Origin header, so it is refused rather than silently useless. */
+static void test_websocket_origins_are_checked(void **state)
+{
+	struct fx *f = *state;
+
+	load_fails(f, MIN_GATEWAYS MIN_AUTH                    /* 1-5 */
+	           "websocket:\n"                              /* 6 */
+	           "  allowed_origins:\n"                      /* 7 */
+	           "    - https://desk.example.com\n"          /* 8 */
+	           "    - https://desk.example.com/\n"         /* 9 */
+	           "    - desk.example.com\n"                  /* 10 */
+	           "    - ws://desk.example.com\n");           /* 11 */
+	expect_error(f, 9, "must be http://host[:port] or https://host[:port], with no path");
+	expect_error(f, 10, "must be http://host[:port] or https://host[:port], with no path");
+	expect_error(f, 11, "must be http://host[:port] or https://host[:port], with no path");
+	expect_count(f, 3);
+	load_ok(f, MIN_GATEWAYS MIN_AUTH
+	        "websocket:\n"
+	        "  allowed_origins: [\"http://127.0.0.1:7402\", \"https://[::1]:8443\"]\n");
+	assert_int_equal(f->cfg->n_websocket_allowed_origins, 2);
+	assert_string_equal(f->cfg->websocket_allowed_origins[1], "https://[::1]:8443");
+}
+
 /* The listeners bind without resolving: a host name there is refused at
  * load (and so by --check-config), not when the daemon starts. Redis may be
  * named: hiredis resolves it. */
@@ -1953,6 +1978,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_out_of_range, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_strings, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_listen_addresses_are_numeric, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_websocket_origins_are_checked, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_missing_required, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_duplicates, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_unknown_channel, fx_setup, fx_teardown),

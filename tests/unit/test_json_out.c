@@ -118,6 +118,12 @@ static void test_reader_refuses_the_rest(void **state)
 	    "\"\\ud800\"",
 	    "\"\\udc00\"",
 	    "\"\\u0000\"",
+	    "\"\xff\"",             /* not UTF-8 at all */
+	    "\"\xc0\xaf\"",         /* overlong '/' */
+	    "\"\xe0\x80\xaf\"",     /* overlong '/' in three bytes */
+	    "\"\xed\xa0\x80\"",     /* a surrogate, encoded */
+	    "\"\xf4\x90\x80\x80\"", /* beyond U+10FFFF */
+	    "\"\xe2\x82\"",         /* cut short */
 	    "\"a\nb\"",
 	    "[1] [2]",
 	    "{\"a\":1,\"a\":2}",
