@@ -161,8 +161,11 @@
     const state = el('td');
     let label = s.icon + ' ' + s.text;
     let cls = 'state state-' + a.state;
-    if (a.state === 'available' && a.on_contact) { label = '\u260E On contact'; cls = 'state state-oncontact'; }
+    // the daemon says what it shows (one state each, as the counts above);
+    // on contact with a state of its own (a break set during a call), both
+    if (a.shown === 'on_contact') { label = '\u260E On contact'; cls = 'state state-oncontact'; }
     state.append(el('span', cls, label));
+    if (a.shown === 'on_contact' && a.state !== 'available') state.append(' \u00B7 ', el('span', 'state state-' + a.state, s.icon + ' ' + s.text));
     if (a.reason) state.append(' ', el('span', 'a-tier', a.reason));
     if (a.away) state.append(' ', el('span', 'a-tier', '(away: client disconnected)'));
     tr.append(who, state, el('td', null, dur(a.time_in_state_ms)));
@@ -224,8 +227,8 @@
       }));
     }
     $('foot-note').textContent = '"Today" since ' + new Date(snap.today_since_ms).toLocaleString() +
-      ' \u00B7 window ' + dur(snap.window_ms) + ' \u00B7 at risk: within ' + snap.at_risk.margin_pct +
-      ' points of target or a contact past ' + snap.at_risk.wait_pct + '% of its SLA';
+      ' \u00B7 window ' + dur(snap.window_ms) + ' \u00B7 breached: a contact waits past its SLA, or none can be answered' +
+      ' \u00B7 at risk: one past ' + snap.at_risk.wait_pct + '% of its SLA, or SL below target';
     document.body.dataset.snapshots = String(received);
   }
 
@@ -253,22 +256,66 @@
     if (last) render(last);
   }
 
-  function setConn(live) {
+  // 'live' (the stream), 'poll' (refused a stream: snapshots every few
+  // seconds) or 'wait' (reconnecting)
+  function setConn(mode) {
     const c = $('conn');
-    c.className = 'conn ' + (live ? 'conn-live' : 'conn-wait');
-    c.querySelector('.conn-icon').textContent = live ? '\u25CF' : '\u21BB';
-    $('conn-text').textContent = live ? 'live' : 'reconnecting';
+    c.className = 'conn conn-' + mode;
+    c.querySelector('.conn-icon').textContent = mode === 'live' ? '\u25CF' : '\u21BB';
+    $('conn-text').textContent = mode === 'live' ? 'live'
+      : mode === 'poll' ? 'every ' + POLL_MS / 1000 + ' s' : 'reconnecting';
+  }
+
+  // The daemon caps its streams (admin.max_event_streams) and refuses one
+  // more with a 503, after which an EventSource never tries again. A viewer
+  // past the cap still sees the figures: it asks for a snapshot every
+  // POLL_MS, and tries for a stream again every STREAM_RETRY_MS.
+  const POLL_MS = 3000;
+  const STREAM_RETRY_MS = 10000;
+  let pollTimer = null;
+  let retryTimer = null;
+
+  async function pollOnce() {
+    try {
+      const r = await fetch('/v1/wallboard', { cache: 'no-store' });
+      if (!r.ok) throw new Error(r.status + ' ' + r.statusText);
+      render(await r.json());
+      setConn('poll');
+    } catch (e) {
+      setConn('wait');
+    }
+  }
+
+  function startPolling() {
+    if (pollTimer === null) {
+      pollOnce();
+      pollTimer = setInterval(pollOnce, POLL_MS);
+    }
+    if (retryTimer === null) retryTimer = setTimeout(() => { retryTimer = null; connect(); }, STREAM_RETRY_MS);
+  }
+
+  function stopPolling() {
+    if (pollTimer !== null) clearInterval(pollTimer);
+    pollTimer = null;
   }
 
   function connect() {
-    // EventSource reconnects by itself (the server asks for 2 s)
+    // EventSource reconnects by itself after a dropped connection (the
+    // server asks for 2 s); after a refusal it is CLOSED for good
     const es = new EventSource('/v1/wallboard/events');
     es.addEventListener('snapshot', (ev) => {
-      setConn(true);
+      stopPolling();
+      setConn('live');
       try { render(JSON.parse(ev.data)); } catch (e) { showError('Bad snapshot: ' + e.message); }
     });
-    es.onopen = () => setConn(true);
-    es.onerror = () => setConn(false);
+    es.onopen = () => { stopPolling(); setConn('live'); };
+    es.onerror = () => {
+      if (es.readyState === EventSource.CLOSED) {
+        startPolling();
+      } else if (pollTimer === null) {
+        setConn('wait');
+      }
+    };
   }
 
   function initAuth() {

@@ -275,7 +275,6 @@ void admin_json_agent_fields(struct admin *adm, struct json_out *j,
 	json_kbool(j, "logged_in", a->logged_in);
 	/* Logged in but its client is gone: inside its grace period, no offers. */
 	json_kbool(j, "away", a->logged_in && a->detached);
-	json_kint(j, "time_in_state_ms", a->state_since_ms > 0 ? now - a->state_since_ms : 0);
 	json_kuint(j, "handled", a->handled);
 	json_key(j, "channels");
 	json_obj_open(j);
@@ -295,6 +294,7 @@ static void admin_write_agent(struct admin *adm, struct json_out *j,
 	json_obj_open(j);
 	admin_json_agent_fields(adm, j, a, now);
 	json_kstr(j, "state", engine_agent_state_name(a->state));
+	json_kint(j, "time_in_state_ms", a->state_since_ms > 0 ? now - a->state_since_ms : 0);
 	json_kint(j, "state_since_ms", a->state_since_ms);
 	json_obj_close(j);
 }

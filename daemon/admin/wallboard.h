@@ -4,7 +4,8 @@
  * The engine keeps live figures and totals since start; the wallboard adds
  * what a wall needs and the engine has no reason to know: totals since local
  * midnight ("today", from the engine totals at midnight) and a sampled hour
- * of service level and waiting contacts per queue. The last SLA breaches
+ * of service level and waiting contacts per queue, both kept in Redis
+ * across a restart (record/figures.h). The last SLA breaches
  * and expiries it shows are counted where they happen, with the metrics
  * (metrics_note).
  *
@@ -25,11 +26,13 @@ struct json_out;
 /* Bounds: every ring has a fixed size. */
 #define WALLBOARD_HISTORY 240        /* samples per queue: one hour ... */
 #define WALLBOARD_SAMPLE_MS 15000    /* ... at one sample every 15 s */
-/* "At risk": the window's service level meets the target by less than this
- * many percentage points, or a waiting contact has used this share of its
- * SLA threshold. */
-#define WALLBOARD_RISK_MARGIN_PCT 5
+/* "At risk" (amber): a waiting contact has used this share of its SLA
+ * threshold (the whole rule: wallboard.c, wallboard_status). */
 #define WALLBOARD_RISK_WAIT_PCT 80
+/* Today's counts and the hour are saved in Redis this often, and read back
+ * at start (record/figures.h); a crash loses at most this much of them. */
+#define WALLBOARD_SAVE_MS 5000
+#define WALLBOARD_SAVE_TTL_S (2 * 86400)
 
 struct wallboard *wallboard_new(struct admin *adm, int64_t now);
 void wallboard_free(struct wallboard *wb);

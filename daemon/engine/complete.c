@@ -44,7 +44,7 @@ static int complete_contact(struct engine *e, const char *agent_id, const char *
 		 * every class only to take it out again was a third of the
 		 * decision. Nothing reads the ready heaps before that: the
 		 * work lists hold only a. */
-		a->v.load[c->v.channel]--;
+		agent_state_load_mark(a, c->v.channel, -1, now);
 		a->links_stale = true;
 	}
 	dispatch_add_agent(e, a);

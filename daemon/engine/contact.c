@@ -296,7 +296,7 @@ static int contact_restore(struct engine *e, const struct engine_restore *r, int
 		/* Its class, as if it had waited: a transfer starts from it. */
 		c->bucket = escalate_class(e, c, now);
 		held_link(a, c);
-		agent_state_load(e, a, c->v.channel, +1);
+		agent_state_load(e, a, c->v.channel, +1, now);
 		return 0;
 	}
 	/* Placed by engine_restore_finish, in the order it had. */
@@ -323,7 +323,7 @@ static int contact_restore(struct engine *e, const struct engine_restore *r, int
 		c->v.offer_expires_ms = r->offer_expires_ms;
 		offer_table_add(&e->offers, c, offer_table_key(e, c->offer_id));
 		held_link(oa, c);
-		agent_state_load(e, oa, c->v.channel, +1);
+		agent_state_load(e, oa, c->v.channel, +1, now);
 	}
 	c->restoring = true;
 	if (e->n_restoring == e->cap_restoring) {

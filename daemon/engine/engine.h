@@ -103,6 +103,10 @@ struct engine_agent_view {
 	int load[SB_CH_COUNT];     /* slots in use (offered, assigned, wrap-up) */
 	int capacity[SB_CH_COUNT];
 	int64_t state_since_ms;
+	/* When it last started or stopped holding contacts (load from none
+	 * to some, or back): with state_since_ms, how long it has shown as
+	 * it does ("on contact" or idle). 0: never since login. */
+	int64_t busy_since_ms;
 	uint32_t handled;          /* contacts completed since login */
 	void *user;
 };

@@ -610,11 +610,30 @@ bool max_wait_due(struct engine *e, struct econtact *c, enum due what, int64_t n
 /* agent_state.c */
 /* Capacity and exclusivity: whether a may take one more on ch. */
 bool agent_state_slot_free(const struct engine *e, const struct eagent *a, enum sb_channel ch);
+/* Whether a holds any contact (offered, assigned or in wrap-up). */
+static inline bool agent_state_busy(const struct eagent *a)
+{
+	for (int i = 0; i < SB_CH_COUNT; i++)
+		if (a->v.load[i] > 0)
+			return true;
+	return false;
+}
+/* Changes a's load on ch; when it starts or stops holding contacts, that
+ * moment is its busy_since_ms (a wallboard's "in state" for "on contact"). */
+static inline void agent_state_load_mark(struct eagent *a, enum sb_channel ch, int delta,
+					 int64_t now)
+{
+	bool was = agent_state_busy(a);
+
+	a->v.load[ch] += delta;
+	if (agent_state_busy(a) != was)
+		a->v.busy_since_ms = now;
+}
 /* Changes a's load on ch and re-files it in its classes' ready heaps. */
 static inline void agent_state_load(struct engine *e, struct eagent *a, enum sb_channel ch,
-				    int delta)
+				    int delta, int64_t now)
 {
-	a->v.load[ch] += delta;
+	agent_state_load_mark(a, ch, delta, now);
 	bucket_agent_refresh(e, a);
 }
 /* Sets a's state and reason; offers end if it stops being available. */
@@ -630,7 +649,7 @@ static inline bool agent_state_routable(const struct eagent *a)
 /* Holds a's slot on ch (the load is the caller's) until `until` or Ready. */
 void wrapup_begin(struct engine *e, struct eagent *a, enum sb_channel ch, int64_t until);
 /* A wrap-up is over (its timer, or Ready): the slot frees. */
-void wrapup_end(struct engine *e, struct ewrapup *w);
+void wrapup_end(struct engine *e, struct ewrapup *w, int64_t now);
 
 /* queries.c */
 /* c's estimated wait at now (engine_contact_estimate). */

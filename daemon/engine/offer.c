@@ -41,7 +41,7 @@ void offer_make(struct engine *e, struct econtact *c, struct eagent *a, int64_t 
 	a->last_offer[c->queue->index] = now;
 	a->rnd = select_rand(e);
 	held_link(a, c);
-	agent_state_load(e, a, c->v.channel, +1);
+	agent_state_load(e, a, c->v.channel, +1, now);
 	stats_record(c->queue, STAT_OFFERED, now, 0, false, e->conf.stats_window_ms);
 	if (e->conf.channels[c->v.channel].auto_accept) {
 		accept_assign(e, c, now);
@@ -68,7 +68,7 @@ void offer_end(struct engine *e, struct econtact *c, enum engine_offer_end why, 
 	c->v.agent_id = NULL;
 	c->v.offer_id = NULL;
 	c->v.offer_expires_ms = 0;
-	agent_state_load(e, a, c->v.channel, -1);
+	agent_state_load(e, a, c->v.channel, -1, now);
 	dispatch_add_agent(e, a);
 	if (why == OFFER_END_CANCELLED)
 		return;

@@ -23,7 +23,7 @@ static void supervise_unassign(struct engine *e, struct econtact *c, int64_t now
 	 * accept must find nothing. */
 	offer_table_remove(&e->offers, c);
 	c->offer_id[0] = '\0';
-	agent_state_load(e, a, c->v.channel, -1);
+	agent_state_load(e, a, c->v.channel, -1, now);
 	dispatch_add_agent(e, a);
 	c->entered_ms = now;
 	contact_queue_enter(e, c);
@@ -90,7 +90,7 @@ static int supervise_close(struct engine *e, const char *contact_id, const char 
 	struct eagent *a = c->agent;
 	held_unlink(a, c);
 	/* No wrap-up: the agent did not finish it. */
-	agent_state_load(e, a, c->v.channel, -1);
+	agent_state_load(e, a, c->v.channel, -1, now);
 	dispatch_add_agent(e, a);
 	complete_finish(e, c, disposition, now);
 	return 0;

@@ -71,7 +71,7 @@ static void timers_fire(struct engine *e, struct etimer *t, int64_t now)
 		reject_delay_over(e, t->obj);
 		break;
 	case TIMER_WRAPUP:
-		wrapup_end(e, t->obj);
+		wrapup_end(e, t->obj, now);
 		break;
 	case TIMER_CONTACT:
 		timers_contact(e, t->obj, now);

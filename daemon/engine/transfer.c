@@ -28,7 +28,7 @@ static int transfer_contact(struct engine *e, const char *agent_id, const char *
 	 * would find c through the stale slot after c is freed. */
 	offer_table_remove(&e->offers, c);
 	c->offer_id[0] = '\0';
-	agent_state_load(e, a, c->v.channel, -1);
+	agent_state_load(e, a, c->v.channel, -1, now);
 	dispatch_add_agent(e, a);
 	/* It re-enters as a new arrival would, ahead by the transfer boost. */
 	c->queue = to;

@@ -38,7 +38,7 @@ static int wrapup_restore(struct engine *e, const char *agent_id, enum sb_channe
 	if (a == NULL)
 		return SB_ERR_NOT_FOUND;
 	wrapup_begin(e, a, ch, until);
-	agent_state_load(e, a, ch, +1);
+	agent_state_load(e, a, ch, +1, a->v.state_since_ms); /* busy since: unknown; the state's */
 	return 0;
 }
 
@@ -52,7 +52,7 @@ int engine_restore_wrapup(struct engine *e, const char *agent_id, enum sb_channe
 }
 
 /* A wrap-up is over (its timer, or Ready): the slot frees. */
-void wrapup_end(struct engine *e, struct ewrapup *w)
+void wrapup_end(struct engine *e, struct ewrapup *w, int64_t now)
 {
 	struct eagent *a = w->agent;
 	struct ewrapup **pp = &a->wrapups;
@@ -61,7 +61,7 @@ void wrapup_end(struct engine *e, struct ewrapup *w)
 		pp = &(*pp)->next;
 	*pp = w->next;
 	timers_cancel(e, &w->timer);
-	agent_state_load(e, a, w->channel, -1);
+	agent_state_load(e, a, w->channel, -1, now);
 	dispatch_add_agent(e, a);
 	free(w);
 }
@@ -76,7 +76,7 @@ static int wrapup_ready(struct engine *e, const char *agent_id, int64_t now)
 	/* wrapup_end unlinks w (the head) and frees it: read next first. */
 	for (struct ewrapup *w = a->wrapups, *next; w != NULL; w = next) {
 		next = w->next;
-		wrapup_end(e, w);
+		wrapup_end(e, w, now);
 	}
 	dispatch_run(e, now);
 	return 0;

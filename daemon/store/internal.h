@@ -26,7 +26,7 @@ struct store {
 	char *unix_path;
 	char *events_key;
 	char *contact_prefix, *queue_prefix, *agent_prefix, *ext_prefix;
-	char *open_key, *leader_key, *epoch_key, *commits_key, *roster_key;
+	char *open_key, *leader_key, *epoch_key, *commits_key, *roster_key, *figures_key;
 	char *outcomes_prefix;
 	char maxlen[24], ttl[24];
 	char retention_ms[24]; /* how long a gateway's outcomes are kept */

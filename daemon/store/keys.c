@@ -18,4 +18,5 @@ char *keys_leader(const char *site) { return keys_site(site, "leader"); }
 char *keys_epoch(const char *site) { return keys_site(site, "epoch"); }
 char *keys_commits(const char *site) { return keys_site(site, "commits"); }
 char *keys_roster(const char *site) { return keys_site(site, "roster"); }
+char *keys_figures(const char *site) { return keys_site(site, "wallboard"); }
 char *keys_outcomes_prefix(const char *site) { return keys_site(site, "outcomes:"); }

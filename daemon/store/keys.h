@@ -22,6 +22,8 @@ char *keys_epoch(const char *site);  /* integer: the fencing epoch */
  * acknowledged means Redis lost data */
 char *keys_commits(const char *site);
 char *keys_roster(const char *site); /* set: agents changed over the admin API */
+/* hash: the wallboard's figures of the day, so that they outlive a restart */
+char *keys_figures(const char *site);
 /* + gateway id: zset of its contacts' outcomes (finished contacts), scored
  * in the order Redis recorded them: what a re-login replays */
 char *keys_outcomes_prefix(const char *site);

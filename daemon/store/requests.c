@@ -171,6 +171,40 @@ int store_release(struct store *st, const char *node_id, store_done_cb cb, void 
 	return 0;
 }
 
+int store_save_figures(struct store *st, const struct store_field *fields, size_t n,
+		       int64_t expire_s, store_done_cb cb, void *arg)
+{
+	if (strcmp(st->epoch, "0") == 0)
+		return SB_ERR_NOT_LEADER;
+	struct store_req *r = store_req_new(st, REQ_OP, "figures");
+
+	r->op = 'h';
+	resp_add_str(&r->args, st->figures_key);
+	resp_add_num(&r->args, expire_s);
+	resp_add_num(&r->args, (int64_t)n);
+	store_req_fields(r, fields, n);
+	r->done_cb = cb;
+	r->answer = store_answer_done;
+	r->fail = store_fail_done;
+	r->arg = arg;
+	store_enqueue(st, r);
+	return 0;
+}
+
+int store_read_figures(struct store *st, store_read_cb cb, void *arg)
+{
+	if (!store_connected(st))
+		return SB_ERR_STORE_UNAVAILABLE;
+	struct store_req *r = store_req_new(st, REQ_RAW, "HGETALL");
+
+	resp_add_str(&r->args, st->figures_key);
+	r->read_cb = cb;
+	r->answer = store_answer_read;
+	r->fail = store_fail_read;
+	r->arg = arg;
+	return store_send_now(st, r);
+}
+
 int store_scan_set(struct store *st, enum store_set set, const char *cursor, int count,
 		   store_scan_cb cb, void *arg)
 {

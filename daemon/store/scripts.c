@@ -65,6 +65,9 @@
  *       it), 'r' (joins the roster set) or '0', external-id key or '', N,
  *       N pairs, then the event's pairs. Replaces the hash. Answers 1.
  *   'e' event only: the event's pairs. Answers 1.
+ *   'h' hash only, no transition (the wallboard's figures): hash key,
+ *       expire after this many seconds, N, N pairs. Replaces the hash.
+ *       Answers 1.
  * Answers one reply per operation, in order (an error reply for an
  * operation that failed). Keys other than KEYS[] are built by the daemon
  * with the site's hash tag, so they are on KEYS[1]'s slot. */
@@ -159,7 +162,14 @@ static const char script_batch[] =
 	"  event(a + 9 + 2 * n, z)\n"
 	"  return 1\n"
 	"end\n"
-	"local ops = { s = submit, w = write, p = put,\n"
+	"local function hash(a)\n"
+	"  local hk, n = ARGV[a], tonumber(ARGV[a + 2])\n"
+	"  redis.call('DEL', hk)\n"
+	"  if n > 0 then redis.call('HSET', hk, unpack(ARGV, a + 3, a + 2 + 2 * n)) end\n"
+	"  redis.call('EXPIRE', hk, ARGV[a + 1])\n"
+	"  return 1\n"
+	"end\n"
+	"local ops = { s = submit, w = write, p = put, h = hash,\n"
 	"  c = function(a) return existing(ARGV[a]) end,\n"
 	"  e = function(a, z) event(a, z) return 1 end }\n"
 	/* One operation's error (a key of the wrong type, say) is that

@@ -1012,6 +1012,7 @@ struct store *store_new(struct event_base *base, const struct store_conf *conf,
 	st->leader_key = keys_leader(st->site);
 	st->epoch_key = keys_epoch(st->site);
 	st->commits_key = keys_commits(st->site);
+	st->figures_key = keys_figures(st->site);
 	snprintf(st->epoch, sizeof st->epoch, "0");
 	snprintf(st->maxlen, sizeof st->maxlen, "%" PRId64, conf->events_maxlen);
 	snprintf(st->ttl, sizeof st->ttl, "%" PRId64, conf->idempotency_ttl_s);
@@ -1077,6 +1078,7 @@ void store_free(struct store *st)
 	free(st->leader_key);
 	free(st->epoch_key);
 	free(st->commits_key);
+	free(st->figures_key);
 	free(st->lease_value);
 	free(st);
 }

@@ -217,6 +217,21 @@ const char *store_epoch(const struct store *st); /* "0" when leading none */
 /* Times Redis was found to have lost data, since start. */
 uint64_t store_losses(const struct store *st);
 
+/* A whole hash (n = 0 when it does not exist); the fields are valid
+ * during the callback. */
+typedef void (*store_read_cb)(void *arg, int err, const struct store_field *fields, size_t n);
+
+/* ---- the wallboard's figures --------------------------------------------
+ * Not transitions: a plain hash the wallboard rewrites every few seconds
+ * (record_figures_* is its format), in the batch order like any write, so
+ * a fenced daemon cannot write it either. */
+/* Replaces the figures hash with these fields; it expires after expire_s.
+ * SB_ERR_NOT_LEADER (cb not called) while this daemon leads under no epoch. */
+int store_save_figures(struct store *st, const struct store_field *fields, size_t n,
+		       int64_t expire_s, store_done_cb cb, void *arg);
+/* The figures hash (n = 0 when there is none). */
+int store_read_figures(struct store *st, store_read_cb cb, void *arg);
+
 /* ---- recovery reads ----------------------------------------------------- */
 
 /* One SSCAN step over a set: ids (valid during the callback) and the
@@ -229,9 +244,7 @@ typedef void (*store_scan_cb)(void *arg, int err, const char *next_cursor, const
 			      size_t n);
 int store_scan_set(struct store *st, enum store_set set, const char *cursor, int count,
 		   store_scan_cb cb, void *arg);
-/* A contact's or agent's whole hash (n = 0 when it does not exist); the
- * fields are valid during the callback. */
-typedef void (*store_read_cb)(void *arg, int err, const struct store_field *fields, size_t n);
+/* A contact's or agent's whole hash. */
 int store_read(struct store *st, enum store_kind kind, const char *id, store_read_cb cb, void *arg);
 
 /* One page of a gateway's outcomes, oldest first: each finished contact's

@@ -29,6 +29,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -397,6 +400,116 @@ static void viewport(int w, int h)
 	cdp_do("Emulation.setDeviceMetricsOverride", p);
 }
 
+/* ---- event streams held from here, to fill admin.max_event_streams ---- */
+
+static struct sockaddr_in admin_addr;
+
+/* The page's URL (http://127.0.0.1:PORT/) gives the admin address. */
+static void admin_addr_from(const char *url)
+{
+	char host[64];
+	int port;
+
+	if (sscanf(url, "http://%63[0-9.]:%d", host, &port) != 2 ||
+	    inet_pton(AF_INET, host, &admin_addr.sin_addr) != 1)
+		fail("cannot read an address from %s", url);
+	admin_addr.sin_family = AF_INET;
+	admin_addr.sin_port = htons((uint16_t)port);
+}
+
+/* Sends GET path; returns the socket (the caller closes) and reads the
+ * answer's status (0: none within 3 s). */
+static int admin_get(const char *path, int *status, char *body, size_t cap)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	char req[256], buf[65536];
+	size_t n = 0;
+	int64_t end = now_ms() + 3000;
+
+	if (fd < 0 || connect(fd, (struct sockaddr *)&admin_addr, sizeof admin_addr) != 0)
+		fail("connecting to the admin port: %s", strerror(errno));
+	snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: test\r\n%s\r\n", path,
+	         body != NULL ? "Connection: close\r\n" : "Accept: text/event-stream\r\n");
+	if (write(fd, req, strlen(req)) != (ssize_t)strlen(req))
+		fail("writing to the admin port: %s", strerror(errno));
+	*status = 0;
+	/* the status line, or the whole answer when body is wanted */
+	for (;;) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		int64_t left = end - now_ms();
+		if (left <= 0 || poll(&p, 1, (int)left) <= 0)
+			break;
+		ssize_t r = read(fd, buf + n, sizeof buf - 1 - n);
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+		buf[n] = '\0';
+		if (body == NULL && strstr(buf, "\r\n") != NULL)
+			break;
+		if (n + 1 >= sizeof buf)
+			break;
+	}
+	buf[n] = '\0';
+	sscanf(buf, "HTTP/1.%*d %d", status);
+	if (body != NULL)
+		snprintf(body, cap, "%s", buf);
+	return fd;
+}
+
+/* The daemon's count of open streams, from its snapshot. */
+static int admin_streams(void)
+{
+	static char body[1 << 20];
+	int status;
+	const char *p;
+
+	close(admin_get("/v1/wallboard", &status, body, sizeof body));
+	p = strstr(body, "\"streams\":");
+	if (status != 200 || p == NULL)
+		fail("GET /v1/wallboard: %d", status);
+	return atoi(p + strlen("\"streams\":"));
+}
+
+#define MAX_HELD 256
+static int held[MAX_HELD], n_held;
+
+/* Opens streams until the daemon refuses one (503): it is then full. */
+static int hold_streams(void)
+{
+	for (;;) {
+		int status, fd;
+		if (n_held == MAX_HELD)
+			fail("the daemon took %d streams without refusing one", MAX_HELD);
+		fd = admin_get("/v1/wallboard/events", &status, NULL, 0);
+		if (status != 200) {
+			close(fd);
+			if (status != 503)
+				fail("a stream past the cap was answered %d, not 503", status);
+			return n_held;
+		}
+		held[n_held++] = fd;
+	}
+}
+
+static void release_streams(void)
+{
+	while (n_held > 0)
+		close(held[--n_held]);
+}
+
+/* Whether the first element sel matches is wholly inside the viewport. */
+#define IN_VIEW(sel)                                                                               \
+	"(() => { const r = document.querySelector('" sel "').getBoundingClientRect();"            \
+	" return r.height > 0 && r.top >= 0 && r.bottom <= window.innerHeight &&"                  \
+	" r.right <= window.innerWidth; })()"
+/* The page's height against the viewport, and where the parts end. */
+#define FIT_REPORT                                                                                 \
+	"'page ' + document.documentElement.scrollHeight + ' of ' + window.innerHeight + ' px; ' +" \
+	" ['.summary', '#queues', '.agents-section', '.events-section'].map(s => s + ' ends at ' +" \
+	"   Math.round(document.querySelector(s).getBoundingClientRect().bottom)).join(', ') + '; ' +" \
+	" document.querySelectorAll('#queues .queue').length + ' queues, ' +"                      \
+	" document.querySelectorAll('#agents tr').length + ' agents'"
+
 /* What the page shows: the figures a viewer reads, as one string. */
 #define SHOWN                                                                                      \
 	"[document.getElementById('total-waiting').textContent,"                                   \
@@ -482,6 +595,18 @@ int main(int argc, char **argv)
 	screenshot(path);
 	if (!wait_true("document.documentElement.scrollWidth <= window.innerWidth", 1000))
 		fail("the page scrolls sideways at 1920x1080");
+	/* a wall display cannot be scrolled: the whole page fits, the agents
+	 * list with it */
+	s = eval_str(FIT_REPORT);
+	printf("1920x1080: %s\n", s);
+	if (!wait_true("document.documentElement.scrollHeight <= window.innerHeight &&"
+	               " " IN_VIEW(".agents-section") " && " IN_VIEW(".summary") " &&"
+	               " [...document.querySelectorAll('#queues .queue')].every(q =>"
+	               "   q.getBoundingClientRect().bottom <= Math.min(window.innerHeight,"
+	               "     document.querySelector('.queues-section').getBoundingClientRect().bottom))",
+	               1000))
+		fail("the page does not fit 1920x1080 with the agents list in view: %s", s);
+	free(s);
 
 	/* a laptop screen: no sideways scrolling, figures still there */
 	viewport(1366, 768);
@@ -496,6 +621,13 @@ int main(int argc, char **argv)
 		             " .join(', ')");
 		fail("the page scrolls sideways at 1366x768: %s", s);
 	}
+	/* the key tiles are in view without scrolling: totals, agent counts
+	 * and the first queue */
+	s = eval_str(FIT_REPORT);
+	printf("1366x768: %s\n", s);
+	if (!wait_true(IN_VIEW(".summary") " && " IN_VIEW("#queues .queue"), 1000))
+		fail("the key tiles are not in view at 1366x768: %s", s);
+	free(s);
 	snprintf(path, sizeof path, "%s/wallboard-1366x768.png", outdir);
 	screenshot(path);
 	viewport(1920, 1080);
@@ -557,6 +689,34 @@ int main(int argc, char **argv)
 		fail("an inline style was not refused: is the Content-Security-Policy header sent?");
 	printf("Content-Security-Policy enforced: an inline style was refused\n");
 	problems = 0; /* that one was ours */
+
+	/* A viewer past admin.max_event_streams: the daemon refuses its stream
+	 * (503), which ends an EventSource for good; the page must still show
+	 * figures, by asking for snapshots, and take a stream once one frees. */
+	admin_addr_from(url);
+	cdp_do("Page.navigate", "{\"url\":\"about:blank\"}");
+	for (int64_t end = now_ms() + 5000; admin_streams() > 0;) {
+		if (now_ms() > end)
+			fail("the page's stream was not closed after it left");
+		sleep_ms(100);
+	}
+	printf("holding %d event streams: the daemon refuses the next\n", hold_streams());
+	snprintf(expr, sizeof expr, "{\"url\":\"%s\"}", url);
+	cdp_do("Page.navigate", expr);
+	if (!wait_true("document.body && Number(document.body.dataset.snapshots) >= 2 &&"
+	               " document.querySelectorAll('#queues .queue').length > 0 &&"
+	               " document.querySelectorAll('#agents tr').length > 0",
+	               RENDER_MS))
+		fail("a viewer past the cap on streams got no figures");
+	s = eval_str("document.getElementById('conn-text').textContent");
+	printf("a viewer past the cap shows figures; its indicator says: %s\n", s);
+	if (strstr(s, "live") != NULL)
+		fail("a viewer refused a stream says live");
+	free(s);
+	release_streams();
+	if (!wait_true("document.getElementById('conn-text').textContent === 'live'", 30000))
+		fail("the page did not take a stream once one was free");
+	printf("once streams freed, the page went back to live\n");
 
 	sleep_ms(300);
 	if (problems > 0)

@@ -828,6 +828,32 @@ static void test_offer_accept_complete_wrapup_holds_slot(void **state)
 	expect_events(&f->rec, "offer c2 -> alice o-T-2 exp=29000", NULL);
 }
 
+/* busy_since_ms marks when an agent started or stopped holding contacts
+ * (the wallboard's "in state" for "on contact"): at the offer, not moved by
+ * the accept or the wrap-up, and again when the last slot frees. */
+static void test_busy_since_follows_the_load(void **state)
+{
+	struct fx *f = *state;
+	const struct engine_agent_view *a;
+
+	fx_available(f, "alice");
+	a = engine_agent(f->e, "alice");
+	assert_int_equal(a->busy_since_ms, 0);
+	f->now = 1000;
+	fx_submit(f, "c1", "voice-q", 0);
+	assert_int_equal(a->busy_since_ms, 1000);
+	assert_int_equal(a->state_since_ms, 0);
+	f->now = 2000;
+	assert_int_equal(fx_accept(f, "alice", "o-T-1"), 0);
+	f->now = 4000;
+	assert_int_equal(fx_complete(f, "alice", "c1"), 0);
+	assert_int_equal(a->busy_since_ms, 1000); /* in wrap-up: still holding */
+	f->now = 5000;
+	fx_ready(f, "alice");
+	assert_int_equal(a->busy_since_ms, 5000);
+	assert_int_equal(a->state_since_ms, 0);
+}
+
 /* engine_ready ends a wrap-up early and routes at once. */
 static void test_ready_ends_wrapup_early(void **state)
 {
@@ -2301,6 +2327,7 @@ int main(void)
 	    T(test_estimated_wait_from_staffing),
 	    T(test_offer_accept_complete_wrapup_holds_slot),
 	    T(test_ready_ends_wrapup_early),
+	    T(test_busy_since_follows_the_load),
 	    T(test_earliest_deadline_first_across_queues),
 	    T(test_priority_boost_offered_first),
 	    T(test_longest_idle_agent_first),
