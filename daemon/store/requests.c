@@ -21,6 +21,27 @@ static bool store_connected(const struct store *st)
 	return st->state == STORE_READY || st->state == STORE_REFUSING;
 }
 
+/* Queues r, a write whose caller hears only done or failed. */
+static int store_enqueue_done(struct store *st, struct store_req *r, store_done_cb cb, void *arg)
+{
+	r->done_cb = cb;
+	r->answer = store_answer_done;
+	r->fail = store_fail_done;
+	r->arg = arg;
+	store_enqueue(st, r);
+	return 0;
+}
+
+/* Sends r, a read whose caller hears the fields it returns. */
+static int store_send_read(struct store *st, struct store_req *r, store_read_cb cb, void *arg)
+{
+	r->read_cb = cb;
+	r->answer = store_answer_read;
+	r->fail = store_fail_read;
+	r->arg = arg;
+	return store_send_now(st, r);
+}
+
 int store_submit(struct store *st, const struct store_submit *s, store_submit_cb cb, void *arg)
 {
 	if (strcmp(st->epoch, "0") == 0)
@@ -72,12 +93,7 @@ int store_write(struct store *st, const struct store_write *w, store_done_cb cb,
 	resp_add_num(&r->args, (int64_t)w->n_fields);
 	store_req_fields(r, w->fields, w->n_fields);
 	store_req_fields(r, w->event, w->n_event);
-	r->done_cb = cb;
-	r->answer = store_answer_done;
-	r->fail = store_fail_done;
-	r->arg = arg;
-	store_enqueue(st, r);
-	return 0;
+	return store_enqueue_done(st, r, cb, arg);
 }
 
 void store_put(struct store *st, const struct store_write *w)
@@ -163,12 +179,7 @@ int store_release(struct store *st, const char *node_id, store_done_cb cb, void 
 	/* After the writes queued before it: a standby takes over once they
 	 * have landed, not before. */
 	r->ordered = true;
-	r->done_cb = cb;
-	r->answer = store_answer_done;
-	r->fail = store_fail_done;
-	r->arg = arg;
-	store_enqueue(st, r);
-	return 0;
+	return store_enqueue_done(st, r, cb, arg);
 }
 
 int store_save_figures(struct store *st, const struct store_field *fields, size_t n,
@@ -183,12 +194,7 @@ int store_save_figures(struct store *st, const struct store_field *fields, size_
 	resp_add_num(&r->args, expire_s);
 	resp_add_num(&r->args, (int64_t)n);
 	store_req_fields(r, fields, n);
-	r->done_cb = cb;
-	r->answer = store_answer_done;
-	r->fail = store_fail_done;
-	r->arg = arg;
-	store_enqueue(st, r);
-	return 0;
+	return store_enqueue_done(st, r, cb, arg);
 }
 
 int store_read_figures(struct store *st, store_read_cb cb, void *arg)
@@ -198,11 +204,7 @@ int store_read_figures(struct store *st, store_read_cb cb, void *arg)
 	struct store_req *r = store_req_new(st, REQ_RAW, "HGETALL");
 
 	resp_add_str(&r->args, st->figures_key);
-	r->read_cb = cb;
-	r->answer = store_answer_read;
-	r->fail = store_fail_read;
-	r->arg = arg;
-	return store_send_now(st, r);
+	return store_send_read(st, r, cb, arg);
 }
 
 int store_scan_set(struct store *st, enum store_set set, const char *cursor, int count,
@@ -230,11 +232,7 @@ int store_read(struct store *st, enum store_kind kind, const char *id, store_rea
 	struct store_req *r = store_req_new(st, REQ_RAW, "HGETALL");
 
 	store_req_key(r, kind == STORE_CONTACT ? st->contact_prefix : st->agent_prefix, id);
-	r->read_cb = cb;
-	r->answer = store_answer_read;
-	r->fail = store_fail_read;
-	r->arg = arg;
-	return store_send_now(st, r);
+	return store_send_read(st, r, cb, arg);
 }
 
 int store_read_outcomes(struct store *st, const char *gateway_id, const char *after_contact,
@@ -265,10 +263,5 @@ int store_barrier(struct store *st, store_done_cb cb, void *arg)
 	struct store_req *r = store_req_new(st, REQ_RAW, "PING");
 
 	r->ordered = true;
-	r->done_cb = cb;
-	r->answer = store_answer_done;
-	r->fail = store_fail_done;
-	r->arg = arg;
-	store_enqueue(st, r);
-	return 0;
+	return store_enqueue_done(st, r, cb, arg);
 }
